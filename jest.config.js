@@ -1,0 +1,8 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  preset: 'ts-jest',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/tests'],
+  testTimeout: 60000,
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+};
