@@ -1,0 +1,131 @@
+import { DTypeError, formatShape, GraphError, graphOf, isFloat, Tensor } from '../graph';
+import { add, onesLike, opRecord, sumTo, zerosLike } from '../ops';
+
+export interface GradientsOptions {
+  /** Tensors treated as constants: no gradient flows through them. */
+  stopGradients?: readonly Tensor[];
+  /** What an x that ys do not depend on gets: null (default, as TensorFlow's 'none') or zeros. */
+  unconnected?: 'none' | 'zero';
+}
+
+/**
+ * Reverse mode: the gradient of sum(ys) (each y weighted by its gradY when given) with respect to each x,
+ * as new nodes in the same graph under the `gradients/` name scope. Gradient nodes are ordinary nodes, so
+ * they can be printed, optimized, run and differentiated again.
+ *
+ * @example
+ * const [dw, dx] = gradients(sum(y), [w, x]);
+ * const [d2] = gradients(dw, [w]); // second derivative
+ */
+export function gradients(
+  ys: Tensor | readonly Tensor[],
+  xs: readonly Tensor[],
+  gradYs?: readonly (Tensor | null | undefined)[],
+  options: GradientsOptions = {},
+): (Tensor | null)[] {
+  const yList = Array.isArray(ys) ? (ys as readonly Tensor[]) : [ys as Tensor];
+  const stops = options.stopGradients ?? [];
+  const graph = graphOf([...yList, ...xs, ...stops, ...((gradYs ?? []).filter((t) => t) as Tensor[])], 'gradients');
+  for (const t of [...yList, ...xs]) {
+    if (!isFloat(t.dtype)) {
+      throw new DTypeError(
+        `gradients: '${t.name}' is ${t.dtype}${formatShape(t.shape)}; gradients are defined only between ` +
+          'float32/float64 tensors (cast it first, or leave it out)',
+      );
+    }
+  }
+  if (gradYs !== undefined && gradYs.length !== yList.length) {
+    throw new GraphError(`gradients: ${yList.length} ys but ${gradYs.length} gradYs; give one gradY per y`);
+  }
+
+  const size = graph.size;
+  // Nodes on a path from some x to some y: reachable forward from xs (ascending sweep) and backward from ys.
+  const stopped = new Uint8Array(size);
+  for (const s of stops) stopped[s.id] = 1;
+  const fromX = new Uint8Array(size);
+  for (const x of xs) if (stopped[x.id] === 0) fromX[x.id] = 1;
+  let lowest = size;
+  for (const x of xs) lowest = Math.min(lowest, x.id);
+  for (let id = lowest; id < size; id++) {
+    if (fromX[id] === 1 || stopped[id] === 1) continue;
+    for (const input of graph.node(id).inputs) {
+      if (fromX[input] === 1) {
+        fromX[id] = 1;
+        break;
+      }
+    }
+  }
+  const toY = new Uint8Array(size);
+  for (const y of yList) toY[y.id] = 1;
+  let highest = -1;
+  for (const y of yList) highest = Math.max(highest, y.id);
+  for (let id = highest; id >= 0; id--) {
+    if (toY[id] === 0 || stopped[id] === 1) continue;
+    for (const input of graph.node(id).inputs) toY[input] = 1;
+  }
+  const onPath = (id: number): boolean => fromX[id] === 1 && toY[id] === 1 && stopped[id] === 0;
+
+  // Contributions to each node's gradient; summed when the node's own rule runs (fan-out).
+  const pending = new Map<number, Tensor[]>();
+  const contribute = (id: number, g: Tensor): void => {
+    const list = pending.get(id);
+    if (list === undefined) pending.set(id, [g]);
+    else list.push(g);
+  };
+  const total = (id: number): Tensor | null => {
+    const list = pending.get(id);
+    if (list === undefined) return null;
+    let sumOfAll = list[0];
+    for (let i = 1; i < list.length; i++) sumOfAll = add(sumOfAll, list[i]);
+    return sumOfAll;
+  };
+
+  const results = graph.nameScope('gradients', () => {
+    yList.forEach((y, i) => {
+      if (!onPath(y.id)) return;
+      const given = gradYs?.[i];
+      if (given !== undefined && given !== null) {
+        if (given.dtype !== y.dtype) {
+          throw new DTypeError(`gradients: gradY '${given.name}' is ${given.dtype}, but y '${y.name}' is ${y.dtype}`);
+        }
+        contribute(y.id, given);
+      } else {
+        contribute(y.id, onesLike(y));
+      }
+    });
+
+    const isX = new Set(xs.map((x) => x.id));
+    for (let id = highest; id >= lowest; id--) {
+      if (!onPath(id) || !pending.has(id)) continue;
+      const node = graph.node(id);
+      const dy = total(id) as Tensor;
+      if (isX.has(id)) pending.set(id, [dy]);
+      if (node.inputs.length === 0) continue;
+      const record = opRecord(node.op);
+      if (record.vjp === undefined) continue;
+      const inputs = node.inputs.map((i) => graph.tensor(i));
+      const needs = node.inputs.map((i) => onPath(i) && isFloat(graph.node(i).dtype));
+      if (!needs.some((n) => n)) continue;
+      const grads = graph.nameScope(`${node.op}_grad`, () =>
+        (record.vjp as NonNullable<typeof record.vjp>)({
+          inputs,
+          output: graph.tensor(id),
+          dy,
+          attrs: node.attrs,
+          needs,
+        }),
+      );
+      grads.forEach((g, i) => {
+        if (g === null || !needs[i]) return;
+        // Undoing broadcasting happens here, once, for every op.
+        contribute(node.inputs[i], graph.nameScope(`${node.op}_grad`, () => sumTo(g, inputs[i])));
+      });
+    }
+    return xs.map((x) => {
+      const g = pending.get(x.id);
+      if (g !== undefined && onPath(x.id)) return g[0];
+      return options.unconnected === 'zero' ? zerosLike(x) : null;
+    });
+  });
+  return results;
+}

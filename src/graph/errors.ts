@@ -1,0 +1,25 @@
+/**
+ * Every error lazygrad throws on purpose is one of these classes. Messages name the op, the node and the
+ * offending shapes or dtypes, and say what would be valid.
+ */
+export class LazygradError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Incompatible or invalid shapes (at build time, or a fed value of the wrong shape). */
+export class ShapeError extends LazygradError {}
+
+/** A dtype that the op does not accept, or two inputs whose dtypes disagree. */
+export class DTypeError extends LazygradError {}
+
+/** A feed that names no tensor, a placeholder left unfed, or a fed value that cannot be used. */
+export class FeedError extends LazygradError {}
+
+/** A structural misuse of a graph: tensors of two graphs combined, duplicate names, unknown ops. */
+export class GraphError extends LazygradError {}
+
+/** A kernel failed while a session ran a plan; the message names the node and its input shapes. */
+export class RuntimeError extends LazygradError {}

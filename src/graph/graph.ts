@@ -1,0 +1,312 @@
+import { DType, isDType, isFloat } from './dtype';
+import { DTypeError, GraphError, ShapeError } from './errors';
+import { ArrayValue, NDArray } from './ndarray';
+import { Dim, formatShape, Shape } from './shape';
+
+/** Node attributes are plain JSON, so the JSON and ONNX exports are direct. */
+export type AttrValue = number | string | boolean | null | readonly AttrValue[] | { readonly [key: string]: AttrValue };
+export type Attrs = { readonly [key: string]: AttrValue };
+
+/** One node of the IR. Nodes are never mutated after creation; inputs always have smaller ids. */
+export interface Node {
+  readonly id: number;
+  readonly op: string;
+  readonly inputs: readonly number[];
+  readonly attrs: Attrs;
+  readonly dtype: DType;
+  readonly shape: Shape;
+  readonly name: string;
+  /** The value of a constant, or the initial value of a variable. */
+  readonly value?: NDArray;
+}
+
+/** What the ops layer hands the graph to add: an op already checked and inferred. */
+export interface NodeSpec {
+  op: string;
+  inputs: readonly number[];
+  attrs?: Attrs;
+  dtype: DType;
+  shape: Shape;
+  name?: string;
+  value?: NDArray;
+  /** Stateful nodes (placeholders, variables, assigns, random ops) are never merged with an equal node. */
+  stateful?: boolean;
+}
+
+/** Constants up to this many elements are interned by value, so `add(x, 1)` twice shares one constant. */
+const INTERN_CONSTANT_LIMIT = 64;
+
+/**
+ * An append-only graph of nodes. Adding a node equal to an existing one (same op, inputs and attrs)
+ * returns the existing node, so common subexpressions are shared from the start.
+ *
+ * @example
+ * const g = new Graph();
+ * const x = g.placeholder('x', [null, 3]);
+ * const w = g.variable('w', NDArray.from([[1], [2], [3]]));
+ */
+export class Graph {
+  private readonly nodeList: Node[] = [];
+  private readonly interned = new Map<string, number>();
+  private readonly names = new Map<string, number>();
+  private readonly nameCounters = new Map<string, number>();
+  private readonly scopes: string[] = [];
+  private readonly tensors: Tensor[] = [];
+
+  /** All nodes in id order (which is a topological order). */
+  get nodes(): readonly Node[] {
+    return this.nodeList;
+  }
+
+  get size(): number {
+    return this.nodeList.length;
+  }
+
+  node(id: number): Node {
+    const node = this.nodeList[id];
+    if (node === undefined) throw new GraphError(`Graph: no node with id ${id} (the graph has ${this.size} nodes)`);
+    return node;
+  }
+
+  /** The tensor handle of a node (one handle per node, created on demand). */
+  tensor(id: number): Tensor {
+    const node = this.node(id);
+    let handle = this.tensors[id];
+    if (handle === undefined) {
+      handle = new Tensor(this, node);
+      this.tensors[id] = handle;
+    }
+    return handle;
+  }
+
+  /** Looks a node up by its unique name. */
+  byName(name: string): Tensor | undefined {
+    const id = this.names.get(name);
+    return id === undefined ? undefined : this.tensor(id);
+  }
+
+  /**
+   * A placeholder: an input fed at run time. A null dim is unknown until fed.
+   *
+   * @example g.placeholder('x', [null, 784])
+   */
+  placeholder(name: string, shape: Shape = [], dtype: DType = 'float32'): Tensor {
+    checkDType('placeholder', name, dtype);
+    checkShape('placeholder', name, shape);
+    return this.addNode({ op: 'placeholder', inputs: [], dtype, shape: [...shape], name, stateful: true });
+  }
+
+  /**
+   * A constant from a number, nested array, typed array or NDArray.
+   *
+   * @example g.constant([1, 2, 3])
+   */
+  constant(value: ArrayValue, dtype?: DType, name?: string): Tensor {
+    if (dtype !== undefined) checkDType('constant', name ?? 'Const', dtype);
+    const array = NDArray.from(value, dtype);
+    return this.addNode({
+      op: 'constant',
+      inputs: [],
+      dtype: array.dtype,
+      shape: [...array.shape],
+      name: name ?? 'Const',
+      value: array,
+      stateful: array.size > INTERN_CONSTANT_LIMIT,
+    });
+  }
+
+  /**
+   * A variable: state that lives in each Session, starting from the initial value.
+   *
+   * @example g.variable('w', NDArray.from([[1], [2], [3]]))
+   */
+  variable(name: string, initial: ArrayValue, dtype?: DType): Tensor {
+    const array = NDArray.from(initial, dtype);
+    return this.addNode({
+      op: 'variable',
+      inputs: [],
+      dtype: array.dtype,
+      shape: [...array.shape],
+      name,
+      value: array,
+      stateful: true,
+    });
+  }
+
+  /** The variable nodes of the graph, in creation order. */
+  variables(): Tensor[] {
+    return this.nodeList.filter((n) => n.op === 'variable').map((n) => this.tensor(n.id));
+  }
+
+  /** The placeholder nodes of the graph, in creation order. */
+  placeholders(): Tensor[] {
+    return this.nodeList.filter((n) => n.op === 'placeholder').map((n) => this.tensor(n.id));
+  }
+
+  /**
+   * Runs `body` with names prefixed by `scope/`.
+   *
+   * @example g.nameScope('layer1', () => matMul(x, w)) // named 'layer1/matMul'
+   */
+  nameScope<T>(scope: string, body: () => T): T {
+    this.scopes.push(scope);
+    try {
+      return body();
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
+  /** The current name scope prefix ('' at top level, else 'a/b/'). */
+  get scopePrefix(): string {
+    return this.scopes.length === 0 ? '' : `${this.scopes.join('/')}/`;
+  }
+
+  /**
+   * Adds a node, or returns the existing equal node. The ops layer calls this after checking inputs and
+   * inferring dtype and shape; the graph itself knows nothing of op semantics.
+   */
+  addNode(spec: NodeSpec): Tensor {
+    const id = this.nodeList.length;
+    for (const input of spec.inputs) {
+      if (!Number.isInteger(input) || input < 0 || input >= id) {
+        throw new GraphError(`Graph: node '${spec.op}' has input id ${input}, which is not an earlier node`);
+      }
+    }
+    const attrs = spec.attrs ?? {};
+    let key: string | undefined;
+    if (spec.stateful !== true) {
+      key = internKey(spec, attrs);
+      const existing = this.interned.get(key);
+      if (existing !== undefined) return this.tensor(existing);
+    }
+    const name = this.uniqueName(spec, spec.op === 'placeholder' || spec.op === 'variable');
+    const node: Node = Object.freeze({
+      id,
+      op: spec.op,
+      inputs: Object.freeze([...spec.inputs]),
+      attrs: Object.freeze({ ...attrs }),
+      dtype: spec.dtype,
+      shape: Object.freeze([...spec.shape]),
+      name,
+      ...(spec.value !== undefined ? { value: spec.value } : {}),
+    });
+    this.nodeList.push(node);
+    this.names.set(name, id);
+    if (key !== undefined) this.interned.set(key, id);
+    return this.tensor(id);
+  }
+
+  private uniqueName(spec: NodeSpec, exact: boolean): string {
+    const base = `${this.scopePrefix}${spec.name ?? spec.op}`;
+    if (!this.names.has(base)) return base;
+    if (exact) {
+      throw new GraphError(
+        `Graph: a node named '${base}' already exists (${this.node(this.names.get(base) as number).op}); ` +
+          `${spec.op} names must be unique in a graph`,
+      );
+    }
+    let counter = this.nameCounters.get(base) ?? 0;
+    let name: string;
+    do {
+      counter++;
+      name = `${base}_${counter}`;
+    } while (this.names.has(name));
+    this.nameCounters.set(base, counter);
+    return name;
+  }
+
+  /** The text IR of the whole graph, one node per line. */
+  toString(): string {
+    return formatNodes(this.nodeList);
+  }
+}
+
+function internKey(spec: NodeSpec, attrs: Attrs): string {
+  let key = `${spec.op}|${spec.inputs.join(',')}|${canonicalJSON(attrs)}|${spec.dtype}|${spec.shape.join(',')}`;
+  if (spec.value !== undefined) key += `|${Array.prototype.join.call(spec.value.data, ',')}`;
+  return key;
+}
+
+/** JSON with object keys sorted, so equal attrs give equal strings. */
+export function canonicalJSON(value: AttrValue): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJSON(v as AttrValue)).join(',')}]`;
+  const record = value as { readonly [key: string]: AttrValue };
+  const keys = Object.keys(record).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJSON(record[k])}`).join(',')}}`;
+}
+
+function checkDType(op: string, name: string, dtype: DType): void {
+  if (!isDType(dtype)) {
+    throw new DTypeError(`${op} '${name}': unknown dtype '${String(dtype)}'; valid: float32, float64, int32, bool`);
+  }
+}
+
+function checkShape(op: string, name: string, shape: Shape): void {
+  if (!Array.isArray(shape) || !shape.every((d: Dim) => d === null || (Number.isInteger(d) && d >= 0))) {
+    throw new ShapeError(
+      `${op} '${name}': invalid shape ${JSON.stringify(shape)}; a shape is a list of non-negative integers or null`,
+    );
+  }
+}
+
+/**
+ * A user-facing handle on a node. Chainable op methods (`x.add(y)`) are installed by the ops layer.
+ */
+export class Tensor {
+  constructor(
+    readonly graph: Graph,
+    readonly node: Node,
+  ) {}
+
+  get id(): number {
+    return this.node.id;
+  }
+  get name(): string {
+    return this.node.name;
+  }
+  get op(): string {
+    return this.node.op;
+  }
+  get dtype(): DType {
+    return this.node.dtype;
+  }
+  get shape(): Shape {
+    return this.node.shape;
+  }
+  get rank(): number {
+    return this.node.shape.length;
+  }
+  get isFloat(): boolean {
+    return isFloat(this.node.dtype);
+  }
+
+  /** One line of text IR for this node. */
+  toString(): string {
+    return formatNode(this.node);
+  }
+}
+
+/** One line of the text IR: `%id = op(%in, ...) {attrs} : dtype[shape]  # name`. */
+export function formatNode(node: Node): string {
+  const inputs = node.inputs.map((i) => `%${i}`).join(', ');
+  const attrKeys = Object.keys(node.attrs);
+  const attrs =
+    attrKeys.length === 0 ? '' : ` {${attrKeys.map((k) => `${k}=${canonicalJSON(node.attrs[k])}`).join(', ')}}`;
+  let value = '';
+  if (node.op === 'constant' && node.value !== undefined) value = ` ${previewValue(node.value)}`;
+  return `%${node.id} = ${node.op}(${inputs})${attrs}${value} : ${node.dtype}${formatShape(node.shape)}  # ${node.name}`;
+}
+
+function previewValue(value: NDArray): string {
+  const limit = 8;
+  const items = Array.from(value.data.subarray(0, limit), (v) => (value.dtype === 'bool' ? String(v !== 0) : String(v)));
+  if (value.shape.length === 0) return `<${items[0]}>`;
+  return `<${items.join(', ')}${value.size > limit ? ', …' : ''}>`;
+}
+
+/** The text IR of a list of nodes (already in topological order). */
+export function formatNodes(nodes: readonly Node[]): string {
+  return nodes.map(formatNode).join('\n');
+}

@@ -1,0 +1,11 @@
+/**
+ * lazygrad: automatic differentiation on lazy, symbolic graphs.
+ *
+ * @example
+ * import { Graph, Session, gradients, matMul, relu, add, sum } from 'lazygrad';
+ */
+export * from './graph';
+export * from './ops';
+export * from './autodiff';
+export * from './passes';
+export * from './session';

@@ -1,0 +1,159 @@
+import {
+  Attrs,
+  DType,
+  DTypeError,
+  formatShape,
+  Graph,
+  GraphError,
+  LazygradError,
+  NDArray,
+  NestedArray,
+  Shape,
+  Tensor,
+} from '../graph';
+import type { Buf } from './kernels/types';
+
+/** What inference sees of an input: its dtype and static shape. */
+export interface TensorInfo {
+  readonly dtype: DType;
+  readonly shape: Shape;
+}
+
+/** What a gradient rule is given: the node's inputs and output as tensors, the incoming gradient dy. */
+export interface VjpArgs {
+  readonly inputs: readonly Tensor[];
+  readonly output: Tensor;
+  readonly dy: Tensor;
+  readonly attrs: Attrs;
+  /** needs[i] is false when input i needs no gradient, so the rule can skip building it. */
+  readonly needs: readonly boolean[];
+}
+
+/**
+ * Everything about one primitive op, read together: its shape/dtype rule, its CPU kernel and its gradient
+ * rule. Adding an op is one record (plus its tests) in a family table.
+ */
+export interface OpRecord {
+  readonly name: string;
+  /** Number of inputs, or 'variadic'. */
+  readonly arity: number | 'variadic';
+  /** Output dtype and static shape; throws ShapeError/DTypeError describing what is wrong. */
+  infer(inputs: readonly TensorInfo[], attrs: Attrs): TensorInfo;
+  /** Writes the output into `out`, which the session allocated with the concrete output shape. */
+  readonly kernel?: (inputs: readonly Buf[], out: Buf, attrs: Attrs) => void;
+  /**
+   * Gradient rule built from public builders (so it can be differentiated again). Returns one gradient
+   * per input, with the output's broadcast shape allowed (autodiff undoes broadcasting centrally), or null
+   * where the input gets no gradient. Ops without a rule pass no gradient (comparisons, casts to int).
+   */
+  readonly vjp?: (args: VjpArgs) => readonly (Tensor | null)[];
+  /** For elementwise ops: the scalar function (used by constant folding of scalars and by fusion). */
+  readonly scalar?: (...operands: number[]) => number;
+  /** Stateful ops are never merged, folded or removed while fetched. */
+  readonly stateful?: boolean;
+  /** The output depends only on the inputs' shapes, so it folds as soon as those are known. */
+  readonly shapeOnly?: boolean;
+}
+
+/** A value an op accepts as input: a Tensor, or a JS number/array that becomes a constant. */
+export type TensorLike = Tensor | NDArray | NestedArray;
+
+/**
+ * Adds a node for `record` over existing input ids: the single place where inference runs and its errors
+ * are given context (op, node name, input names, shapes and dtypes).
+ */
+export function addOp(
+  graph: Graph,
+  record: OpRecord,
+  inputIds: readonly number[],
+  attrs: Attrs = {},
+  name?: string,
+): Tensor {
+  const inputs = inputIds.map((id) => graph.node(id));
+  if (record.arity !== 'variadic' && inputs.length !== record.arity) {
+    throw new GraphError(`${record.name}: expects ${record.arity} inputs, got ${inputs.length}`);
+  }
+  let info: TensorInfo;
+  try {
+    info = record.infer(inputs, attrs);
+  } catch (error) {
+    if (error instanceof LazygradError) {
+      const nodeName = `${graph.scopePrefix}${name ?? record.name}`;
+      const described = inputs.map((n) => `'${n.name}' ${n.dtype}${formatShape(n.shape)}`).join(', ');
+      const ErrorClass = error.constructor as new (message: string) => LazygradError;
+      throw new ErrorClass(`${record.name} '${nodeName}' (inputs: ${described || 'none'}): ${error.message}`);
+    }
+    throw error;
+  }
+  return graph.addNode({
+    op: record.name,
+    inputs: inputIds,
+    attrs,
+    dtype: info.dtype,
+    shape: info.shape,
+    name: name ?? record.name,
+    stateful: record.stateful === true,
+  });
+}
+
+/**
+ * Applies an op to tensor-like inputs. JS numbers and arrays become constants in the graph of the first
+ * tensor input, with that tensor's dtype when it is a number type.
+ */
+export function apply(record: OpRecord, inputs: readonly TensorLike[], attrs: Attrs = {}, name?: string): Tensor {
+  const tensors = inputs.filter((x): x is Tensor => x instanceof Tensor);
+  if (tensors.length === 0) {
+    throw new GraphError(`${record.name}: needs at least one Tensor input to know its graph; got only JS values`);
+  }
+  const graph = tensors[0].graph;
+  for (const t of tensors) {
+    if (t.graph !== graph) {
+      throw new GraphError(
+        `${record.name}: inputs '${tensors[0].name}' and '${t.name}' belong to different graphs; ` +
+          'all inputs of an op must come from the same Graph',
+      );
+    }
+  }
+  const constantDType = tensors.find((t) => t.dtype !== 'bool')?.dtype;
+  const ids = inputs.map((x) => {
+    if (x instanceof Tensor) return x.id;
+    const isBoolean = typeof x === 'boolean';
+    return graph.constant(x, isBoolean || x instanceof NDArray ? undefined : constantDType).id;
+  });
+  return addOp(graph, record, ids, attrs, name);
+}
+
+/** Converts a tensor-like to a Tensor in `graph`. */
+export function toTensor(graph: Graph, value: TensorLike, dtype?: DType): Tensor {
+  if (value instanceof Tensor) {
+    if (value.graph !== graph) throw new GraphError(`tensor '${value.name}' belongs to a different graph`);
+    return value;
+  }
+  return graph.constant(value, dtype);
+}
+
+// Small helpers that inference rules share.
+
+export function requireSameDType(inputs: readonly TensorInfo[]): DType {
+  const dtype = inputs[0].dtype;
+  for (const input of inputs) {
+    if (input.dtype !== dtype) {
+      throw new DTypeError(
+        `inputs must share one dtype, got ${inputs.map((i) => i.dtype).join(' and ')}; cast one with cast(x, dtype)`,
+      );
+    }
+  }
+  return dtype;
+}
+
+export function requireFloat(input: TensorInfo): void {
+  if (input.dtype !== 'float32' && input.dtype !== 'float64') {
+    throw new DTypeError(`expects a float32 or float64 input, got ${input.dtype}; cast it with cast(x, 'float32')`);
+  }
+}
+
+export function requireNumeric(input: TensorInfo): void {
+  if (input.dtype === 'bool') {
+    throw new DTypeError(`expects a numeric input (float32, float64, int32), got bool; cast it first`);
+  }
+}

@@ -1,0 +1,62 @@
+import { GraphError } from '../graph';
+import { ELEMENTWISE_OPS } from './elementwise';
+import { LINALG_OPS } from './linalg';
+import { MOVEMENT_OPS } from './movement';
+import { NN_OPS } from './nn';
+import { OpRecord } from './record';
+import { REDUCE_OPS } from './reduce';
+import { STATE_OPS } from './state';
+
+/** Leaves: created by Graph methods, valued by the session (feeds, constants, variable store). */
+const LEAF_OPS: readonly OpRecord[] = ['placeholder', 'constant', 'variable'].map((name) => ({
+  name,
+  arity: 0,
+  stateful: name !== 'constant',
+  infer: () => {
+    throw new GraphError(`${name} nodes are created by Graph.${name}(), not inferred`);
+  },
+}));
+
+/** The one index of every op, by family: the whole op set in one place. */
+export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
+  leaf: LEAF_OPS,
+  elementwise: ELEMENTWISE_OPS,
+  movement: MOVEMENT_OPS,
+  reduce: REDUCE_OPS,
+  linalg: LINALG_OPS,
+  nn: NN_OPS,
+  state: STATE_OPS,
+};
+
+const BY_NAME = new Map<string, OpRecord>();
+for (const records of Object.values(OP_FAMILIES)) {
+  for (const record of records) {
+    if (BY_NAME.has(record.name)) throw new GraphError(`op '${record.name}' is defined twice`);
+    BY_NAME.set(record.name, record);
+  }
+}
+
+export function isLeafOp(op: string): boolean {
+  return op === 'placeholder' || op === 'constant' || op === 'variable';
+}
+
+/** The record of an op by name; a GraphError for an unknown op. */
+export function opRecord(op: string): OpRecord {
+  const record = BY_NAME.get(op);
+  if (record === undefined) throw new GraphError(`unknown op '${op}'`);
+  return record;
+}
+
+export function allOps(): readonly OpRecord[] {
+  return [...BY_NAME.values()];
+}
+
+/** Problems with op records (a non-leaf without a kernel): empty when every record is complete. */
+export function checkRecords(): string[] {
+  const problems: string[] = [];
+  for (const record of BY_NAME.values()) {
+    if (isLeafOp(record.name)) continue;
+    if (record.kernel === undefined) problems.push(`${record.name}: no kernel`);
+  }
+  return problems;
+}

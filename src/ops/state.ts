@@ -1,0 +1,40 @@
+import { DTypeError, formatShape, GraphError, ShapeError, Tensor } from '../graph';
+import { apply, OpRecord, TensorLike } from './record';
+
+/**
+ * assign(variable, value): when fetched, writes value into the variable after the run has computed every
+ * fetch from the variables' previous values. Its output is the value written.
+ */
+export const ASSIGN: OpRecord = {
+  name: 'assign',
+  arity: 2,
+  stateful: true,
+  infer([variable, value]) {
+    if (variable.dtype !== value.dtype) {
+      throw new DTypeError(`the value's dtype ${value.dtype} differs from the variable's ${variable.dtype}`);
+    }
+    const fits =
+      variable.shape.length === value.shape.length &&
+      variable.shape.every((d, i) => value.shape[i] === null || value.shape[i] === d);
+    if (!fits) {
+      throw new ShapeError(
+        `the value's shape ${formatShape(value.shape)} differs from the variable's ${formatShape(variable.shape)}`,
+      );
+    }
+    return variable;
+  },
+  kernel: ([, value], out) => out.data.set(value.data),
+};
+
+export const STATE_OPS: readonly OpRecord[] = [ASSIGN];
+
+/**
+ * Writes `value` into `variable` when fetched (after all fetches of that run are computed).
+ * @example sess.run([loss, assign(w, sub(w, mul(0.1, dw)))])
+ */
+export function assign(variable: Tensor, value: TensorLike): Tensor {
+  if (variable.op !== 'variable') {
+    throw new GraphError(`assign: '${variable.name}' is a ${variable.op} node; only variables can be assigned`);
+  }
+  return apply(ASSIGN, [variable, value]);
+}

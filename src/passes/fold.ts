@@ -1,0 +1,35 @@
+import { allocate, isFullyKnown, NDArray, Node, sizeOf } from '../graph';
+import { opRecord } from '../ops';
+import { Pass } from './pass';
+import { rebuild } from './slice';
+
+/** Results larger than this many elements are not folded, so a huge constant is not materialized twice. */
+export const FOLD_SIZE_LIMIT = 1 << 16;
+
+/**
+ * Constant folding: a stateless node whose inputs are all constants is evaluated once at compile time and
+ * becomes a constant; so does a node whose value depends only on input shapes that are known.
+ */
+export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
+  return {
+    name: 'fold',
+    run(slice) {
+      let folded = 0;
+      const result = rebuild(slice, (node: Node, inputs, target) => {
+        const record = opRecord(node.op);
+        if (record.stateful === true || record.kernel === undefined || inputs.length === 0) return undefined;
+        const sources = inputs.map((id) => target.node(id));
+        const foldable = record.shapeOnly === true
+          ? sources.every((s) => isFullyKnown(s.shape))
+          : sources.every((s) => s.op === 'constant');
+        if (!foldable || !isFullyKnown(node.shape) || sizeOf(node.shape) > sizeLimit) return undefined;
+        const out = new NDArray(allocate(node.dtype, sizeOf(node.shape)), node.shape, node.dtype);
+        const buffers = sources.map((s) => s.value ?? { data: allocate(s.dtype, 0), shape: s.shape as number[] });
+        record.kernel(buffers, out, node.attrs);
+        folded++;
+        return target.constant(out, node.dtype, node.name).id;
+      });
+      return { slice: folded === 0 ? slice : result, changes: { folded } };
+    },
+  };
+}

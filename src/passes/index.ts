@@ -1,0 +1,4 @@
+export * from './pass';
+export * from './slice';
+export * from './prune';
+export * from './fold';

@@ -1,0 +1,65 @@
+import { Graph, NDArray, Node } from '../graph';
+import { addOp, isLeafOp, opRecord } from '../ops';
+
+/**
+ * A session's private piece of graph: the nodes that compute `outputs`. `bindings` maps a private
+ * placeholder or variable to the node of the user's graph it stands for (a feed, or a variable's state).
+ */
+export interface Slice {
+  readonly graph: Graph;
+  readonly outputs: readonly number[];
+  readonly bindings: ReadonlyMap<number, number>;
+}
+
+/** Decides what a node of the old slice becomes in the new one; undefined keeps it as it is. */
+export type Rewriter = (node: Node, inputs: readonly number[], target: Graph) => number | undefined;
+
+/** Ids of nodes that some output depends on (an iterative sweep from the outputs). */
+export function liveNodes(graph: Graph, outputs: readonly number[]): Uint8Array {
+  const live = new Uint8Array(graph.size);
+  for (const id of outputs) live[id] = 1;
+  for (let id = graph.size - 1; id >= 0; id--) {
+    if (live[id] === 0) continue;
+    for (const input of graph.node(id).inputs) live[input] = 1;
+  }
+  return live;
+}
+
+/** Copies a leaf node (placeholder, variable, constant) into another graph under the same name. */
+export function copyLeaf(node: Node, target: Graph, shape: readonly number[] | null = null): number {
+  switch (node.op) {
+    case 'placeholder':
+      return target.placeholder(node.name, shape ?? node.shape, node.dtype).id;
+    case 'variable':
+      return target.variable(node.name, node.value as NDArray).id;
+    default:
+      return target.constant(node.value as NDArray, node.dtype, node.name).id;
+  }
+}
+
+/**
+ * Rebuilds a slice into a fresh graph, visiting live nodes in id order. Every rebuilt node is re-inferred
+ * by its op's rule (so each rewrite is verified) and re-interned (so equal nodes merge: CSE for free).
+ */
+export function rebuild(slice: Slice, rewrite?: Rewriter): Slice {
+  const source = slice.graph;
+  const live = liveNodes(source, slice.outputs);
+  const target = new Graph();
+  const mapped = new Int32Array(source.size).fill(-1);
+  const bindings = new Map<number, number>();
+  for (let id = 0; id < source.size; id++) {
+    if (live[id] === 0) continue;
+    const node = source.node(id);
+    const inputs = node.inputs.map((i) => mapped[i]);
+    let result = rewrite?.(node, inputs, target);
+    if (result === undefined) {
+      result = isLeafOp(node.op)
+        ? copyLeaf(node, target)
+        : addOp(target, opRecord(node.op), inputs, node.attrs, node.name).id;
+    }
+    mapped[id] = result;
+    const bound = slice.bindings.get(id);
+    if (bound !== undefined) bindings.set(result, bound);
+  }
+  return { graph: target, outputs: slice.outputs.map((id) => mapped[id]), bindings };
+}

@@ -1,0 +1,96 @@
+import { DType, formatNode, Graph, Node } from '../graph';
+import { opRecord, OpRecord } from '../ops';
+import { formatReport, PassReport, Slice } from '../passes';
+
+/** One kernel call: read input slots, write the output slot, then free slots whose last use this was. */
+export interface Step {
+  readonly node: Node;
+  readonly kernel: NonNullable<OpRecord['kernel']>;
+  readonly inputs: readonly number[];
+  readonly output: number;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly release: readonly number[];
+}
+
+/**
+ * A compiled plan: a flat list of steps over slots (one slot per node of the optimized slice). Executing it
+ * is a short loop; no graph walk happens per run.
+ */
+export interface Plan {
+  readonly graph: Graph;
+  readonly steps: readonly Step[];
+  /** Slot ← value fed for a node of the user's graph. */
+  readonly feeds: readonly { readonly slot: number; readonly source: number }[];
+  /** Slot ← the session's value of a variable of the user's graph. */
+  readonly variables: readonly { readonly slot: number; readonly variable: number }[];
+  readonly constants: readonly number[];
+  /** Slot holding each requested fetch, in the order given. */
+  readonly outputs: readonly number[];
+  /** Variable writes to apply after every step succeeded. */
+  readonly assigns: readonly { readonly variable: number; readonly slot: number }[];
+  readonly reports: readonly PassReport[];
+}
+
+/** Lowers an optimized slice to a plan: steps in id order, each slot released after its last reader. */
+export function buildPlan(slice: Slice, reports: readonly PassReport[]): Plan {
+  const { graph, outputs, bindings } = slice;
+  const keep = new Uint8Array(graph.size);
+  for (const id of outputs) keep[id] = 1;
+  const lastUse = new Int32Array(graph.size).fill(-1);
+  for (const node of graph.nodes) for (const input of node.inputs) lastUse[input] = node.id;
+
+  const feeds: { slot: number; source: number }[] = [];
+  const variables: { slot: number; variable: number }[] = [];
+  const constants: number[] = [];
+  const assigns: { variable: number; slot: number }[] = [];
+  const releaseAt = new Map<number, number[]>();
+  for (let id = 0; id < graph.size; id++) {
+    const user = lastUse[id];
+    if (user >= 0 && keep[id] === 0 && graph.node(id).op !== 'constant' && graph.node(id).op !== 'variable') {
+      const list = releaseAt.get(user);
+      if (list === undefined) releaseAt.set(user, [id]);
+      else list.push(id);
+    }
+  }
+  const steps: Step[] = [];
+  for (const node of graph.nodes) {
+    if (node.op === 'placeholder') {
+      feeds.push({ slot: node.id, source: bindings.get(node.id) as number });
+      continue;
+    }
+    if (node.op === 'variable') {
+      variables.push({ slot: node.id, variable: bindings.get(node.id) as number });
+      continue;
+    }
+    if (node.op === 'constant') {
+      constants.push(node.id);
+      continue;
+    }
+    const record = opRecord(node.op);
+    if (record.kernel === undefined) throw new Error(`op '${node.op}' has no kernel`);
+    if (node.op === 'assign') {
+      assigns.push({ variable: bindings.get(node.inputs[0]) as number, slot: node.id });
+    }
+    steps.push({
+      node,
+      kernel: record.kernel,
+      inputs: node.inputs,
+      output: node.id,
+      shape: node.shape as number[],
+      dtype: node.dtype,
+      release: releaseAt.get(node.id) ?? [],
+    });
+  }
+  return { graph, steps, feeds, variables, constants, outputs, assigns, reports };
+}
+
+/** The plan as text: pass reports, then the optimized IR, then the outputs. */
+export function formatPlan(plan: Plan): string {
+  const lines = ['passes:'];
+  for (const report of plan.reports) lines.push(`  ${formatReport(report)}`);
+  lines.push(`plan: ${plan.steps.length} steps over ${plan.graph.size} slots`);
+  for (const node of plan.graph.nodes) lines.push(`  ${formatNode(node)}`);
+  lines.push(`outputs: ${plan.outputs.map((id) => `%${id}`).join(', ')}`);
+  return lines.join('\n');
+}

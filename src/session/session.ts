@@ -1,0 +1,303 @@
+import {
+  ArrayValue,
+  DTypeError,
+  FeedError,
+  formatShape,
+  Graph,
+  GraphError,
+  isFullyKnown,
+  LazygradError,
+  NDArray,
+  Node,
+  RuntimeError,
+  ShapeError,
+  shapeMatches,
+  Tensor,
+  allocate,
+  sizeOf,
+} from '../graph';
+import { addOp, opRecord } from '../ops';
+import { constantFolding, copyLeaf, Pass, PassReport, prune, runPipeline, Slice } from '../passes';
+import { buildPlan, formatPlan, Plan } from './plan';
+
+/** What can be fetched: a tensor, or arrays/objects of fetches; null entries give null. */
+export type Fetch = Tensor | null | readonly Fetch[] | { readonly [key: string]: Fetch };
+/** The result mirrors the fetch structure, with an NDArray for each tensor. */
+export type FetchResult<F> = F extends Tensor
+  ? NDArray
+  : F extends null
+    ? null
+    : F extends readonly unknown[]
+      ? { -readonly [K in keyof F]: FetchResult<F[K]> }
+      : F extends { readonly [key: string]: unknown }
+        ? { -readonly [K in keyof F]: FetchResult<F[K]> }
+        : never;
+/** Feeds by placeholder (or node) name, or a Map from tensors (or names) to values. */
+export type Feeds = { readonly [name: string]: ArrayValue } | ReadonlyMap<Tensor | string, ArrayValue>;
+
+export interface SessionOptions {
+  /** Run the optimization passes (default true). Pruning to what the fetches need always happens. */
+  optimize?: boolean;
+}
+
+const PLAN_CACHE_LIMIT = 64;
+
+/**
+ * Runs fetches of a graph with feeds. Each distinct (fetches, fed tensors, fed shapes) is compiled once into
+ * a cached plan. Variables hold their values per session.
+ *
+ * @example
+ * const sess = new Session(g);
+ * const out = sess.run(y, { x: [[1, 2, 3]] });
+ */
+export class Session {
+  readonly graph: Graph;
+  private readonly optimize: boolean;
+  private readonly plans = new Map<string, Plan>();
+  private readonly store = new Map<number, NDArray>();
+
+  constructor(graph: Graph, options: SessionOptions = {}) {
+    this.graph = graph;
+    this.optimize = options.optimize !== false;
+  }
+
+  /** Number of plans compiled and cached so far. */
+  get cachedPlans(): number {
+    return this.plans.size;
+  }
+
+  /**
+   * Computes the fetches. Assign nodes among them write their variables after every fetch has been
+   * computed from the previous values; if anything fails, no variable changes.
+   *
+   * @example sess.run({ y, grads: [dw, dx] }, new Map([[x, NDArray.from([[1, 2, 3]])]]))
+   */
+  run<F extends Fetch>(fetches: F, feeds?: Feeds): FetchResult<F> {
+    const tensors: Tensor[] = [];
+    collectFetches(fetches, tensors);
+    const unique = [...new Set(tensors.map((t) => t.id))];
+    for (const t of tensors) this.checkGraph(t, 'fetch');
+    const fed = this.normalizeFeeds(feeds);
+    const plan = this.planFor(unique, fed);
+    const values = this.execute(plan, fed);
+    const byId = new Map<number, NDArray>();
+    unique.forEach((id, i) => byId.set(id, values[i]));
+    return buildResult(fetches, byId) as FetchResult<F>;
+  }
+
+  /**
+   * The compiled plan for some fetches as text: each pass's report, the optimized IR and its outputs.
+   * Feeds are optional; without them, placeholders keep their static shapes.
+   */
+  explain(fetches: Fetch, feeds?: Feeds): string {
+    const tensors: Tensor[] = [];
+    collectFetches(fetches, tensors);
+    const fed = this.normalizeFeeds(feeds);
+    const ids = [...new Set(tensors.map((t) => t.id))];
+    const plan = this.compile(ids, fed, true);
+    return formatPlan(plan);
+  }
+
+  /** The current value of a variable in this session (initialized on first use). */
+  variableValue(variable: Tensor): NDArray {
+    return this.run(variable);
+  }
+
+  private checkGraph(t: Tensor, role: string): void {
+    if (!(t instanceof Tensor)) throw new GraphError(`Session.run: a ${role} is not a Tensor (got ${typeof t})`);
+    if (t.graph !== this.graph) {
+      throw new GraphError(`Session.run: ${role} '${t.name}' belongs to a different graph than this session's`);
+    }
+  }
+
+  private normalizeFeeds(feeds: Feeds | undefined): Map<number, NDArray> {
+    const out = new Map<number, NDArray>();
+    if (feeds === undefined) return out;
+    const entries: [Tensor | string, ArrayValue][] =
+      feeds instanceof Map ? [...feeds.entries()] : Object.entries(feeds as { [name: string]: ArrayValue });
+    for (const [key, value] of entries) {
+      let tensor: Tensor | undefined;
+      if (typeof key === 'string') {
+        tensor = this.graph.byName(key);
+        if (tensor === undefined) {
+          const valid = this.graph.placeholders().map((p) => `'${p.name}'`).join(', ') || '(none)';
+          throw new FeedError(`Session.run: feed '${key}' names no node of the graph; placeholders are ${valid}`);
+        }
+      } else {
+        tensor = key;
+        this.checkGraph(tensor, 'feed');
+      }
+      out.set(tensor.id, toFeedValue(tensor.node, value));
+    }
+    return out;
+  }
+
+  private planFor(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>): Plan {
+    const fedIds = [...feeds.keys()].sort((a, b) => a - b);
+    const key = `${fetchIds.join(',')}|${fedIds.map((id) => `${id}:${(feeds.get(id) as NDArray).shape.join('x')}`).join(',')}`;
+    let plan = this.plans.get(key);
+    if (plan === undefined) {
+      plan = this.compile(fetchIds, feeds, false);
+      if (this.plans.size >= PLAN_CACHE_LIMIT) this.plans.delete(this.plans.keys().next().value as string);
+      this.plans.set(key, plan);
+    }
+    return plan;
+  }
+
+  /** Slices the graph to what the fetches need, stopping at fed tensors, then optimizes and lowers it. */
+  private compile(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>, forDisplay: boolean): Plan {
+    const start = performance.now();
+    const graph = this.graph;
+    const needed = new Uint8Array(graph.size);
+    const neededBy = new Int32Array(graph.size).fill(-1);
+    for (const id of fetchIds) {
+      needed[id] = 1;
+      if (neededBy[id] < 0) neededBy[id] = id;
+    }
+    let highest = -1;
+    for (const id of fetchIds) highest = Math.max(highest, id);
+    for (let id = highest; id >= 0; id--) {
+      if (needed[id] === 0 || feeds.has(id)) continue;
+      for (const input of graph.node(id).inputs) {
+        needed[input] = 1;
+        if (neededBy[input] < 0) neededBy[input] = neededBy[id];
+      }
+    }
+    const target = new Graph();
+    const mapped = new Int32Array(graph.size).fill(-1);
+    const bindings = new Map<number, number>();
+    for (let id = 0; id <= highest; id++) {
+      if (needed[id] === 0) continue;
+      const node = graph.node(id);
+      const fedValue = feeds.get(id);
+      let result: number;
+      if (fedValue !== undefined || node.op === 'placeholder') {
+        if (fedValue === undefined && !forDisplay) throw missingFeed(graph, node, neededBy[id]);
+        result = target.placeholder(node.name, fedValue?.shape ?? node.shape, node.dtype).id;
+        bindings.set(result, id);
+      } else if (node.op === 'variable') {
+        result = copyLeaf(node, target);
+        bindings.set(result, id);
+      } else if (node.op === 'constant') {
+        result = copyLeaf(node, target);
+      } else {
+        const inputs = node.inputs.map((i) => mapped[i]);
+        result = addOp(target, opRecord(node.op), inputs, node.attrs, node.name).id;
+      }
+      mapped[id] = result;
+    }
+    const slice: Slice = { graph: target, outputs: fetchIds.map((id) => mapped[id]), bindings };
+    // Slicing is the prune pass over the user's graph: report it as such.
+    const sliced: PassReport = {
+      pass: 'prune',
+      nodesBefore: graph.size,
+      nodesAfter: target.size,
+      changes: { removed: graph.size - target.size },
+      timeMs: performance.now() - start,
+    };
+    const passes: Pass[] = this.optimize ? [constantFolding(), prune] : [];
+    const { slice: optimized, reports } = runPipeline(slice, passes);
+    return buildPlan(optimized, [sliced, ...reports]);
+  }
+
+  private execute(plan: Plan, feeds: ReadonlyMap<number, NDArray>): NDArray[] {
+    const slots: (NDArray | null)[] = new Array<NDArray | null>(plan.graph.size).fill(null);
+    // Variable values read or initialized in this run; initializations are committed only if the run succeeds.
+    const initialized = new Map<number, NDArray>();
+    for (const { slot, source } of plan.feeds) slots[slot] = feeds.get(source) as NDArray;
+    for (const id of plan.constants) slots[id] = plan.graph.node(id).value as NDArray;
+    for (const { slot, variable } of plan.variables) {
+      let value = this.store.get(variable);
+      if (value === undefined) {
+        value = (this.graph.node(variable).value as NDArray).clone();
+        initialized.set(variable, value);
+      }
+      slots[slot] = value;
+    }
+    for (const step of plan.steps) {
+      const out = new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
+      const inputs = step.inputs.map((i) => slots[i] as NDArray);
+      try {
+        step.kernel(inputs, out, step.node.attrs);
+      } catch (error) {
+        if (error instanceof LazygradError) throw error;
+        const described = inputs.map((x, i) => `%${step.inputs[i]} ${x.dtype}${formatShape(x.shape)}`).join(', ');
+        throw new RuntimeError(
+          `Session.run: ${step.node.op} '${step.node.name}' failed on inputs (${described}): ${(error as Error).message}`,
+        );
+      }
+      slots[step.output] = out;
+      for (const id of step.release) slots[id] = null;
+    }
+    const results = plan.outputs.map((slot) => {
+      const value = slots[slot] as NDArray;
+      const node = plan.graph.node(slot);
+      // Constants and variables are shared with the plan or the store: hand out copies.
+      return node.op === 'constant' || node.op === 'variable' ? value.clone() : value;
+    });
+    for (const [variable, value] of initialized) this.store.set(variable, value);
+    for (const { variable, slot } of plan.assigns) this.store.set(variable, (slots[slot] as NDArray).clone());
+    return results;
+  }
+}
+
+function missingFeed(graph: Graph, node: Node, fetchId: number): FeedError {
+  const fetch = graph.node(fetchId);
+  return new FeedError(
+    `Session.run: placeholder '${node.name}' (${node.dtype}${formatShape(node.shape)}) must be fed: ` +
+      `fetch '${fetch.name}' (${fetch.op}) depends on it. Pass it in the feeds, e.g. sess.run(fetches, { '${node.name}': value })`,
+  );
+}
+
+function toFeedValue(node: Node, value: ArrayValue): NDArray {
+  let array: NDArray;
+  if (value instanceof NDArray) {
+    if (value.dtype !== node.dtype) {
+      throw new DTypeError(
+        `Session.run: feed for ${node.op} '${node.name}' is ${value.dtype}, expected ${node.dtype}; ` +
+          `convert it with value.astype('${node.dtype}')`,
+      );
+    }
+    array = value;
+  } else {
+    try {
+      array = NDArray.from(value, node.dtype);
+    } catch (error) {
+      if (error instanceof LazygradError) {
+        const ErrorClass = error.constructor as new (message: string) => LazygradError;
+        throw new ErrorClass(`Session.run: feed for ${node.op} '${node.name}': ${error.message}`);
+      }
+      throw error;
+    }
+  }
+  if (!shapeMatches(array.shape, node.shape)) {
+    throw new ShapeError(
+      `Session.run: feed for ${node.op} '${node.name}' has shape ${formatShape(array.shape)}, expected ` +
+        `${formatShape(node.shape)}${isFullyKnown(node.shape) ? '' : ' (? = any size)'}`,
+    );
+  }
+  return array;
+}
+
+function collectFetches(fetch: Fetch, out: Tensor[]): void {
+  const stack: Fetch[] = [fetch];
+  while (stack.length > 0) {
+    const item = stack.pop() as Fetch;
+    if (item === null) continue;
+    if (item instanceof Tensor) out.push(item);
+    else if (Array.isArray(item)) for (let i = item.length - 1; i >= 0; i--) stack.push(item[i] as Fetch);
+    else if (typeof item === 'object') {
+      const values = Object.values(item as { [key: string]: Fetch });
+      for (let i = values.length - 1; i >= 0; i--) stack.push(values[i]);
+    } else throw new GraphError(`Session.run: cannot fetch a ${typeof item}; fetch Tensors, arrays or objects of them`);
+  }
+}
+
+function buildResult(fetch: Fetch, values: ReadonlyMap<number, NDArray>): unknown {
+  if (fetch === null) return null;
+  if (fetch instanceof Tensor) return values.get(fetch.id);
+  if (Array.isArray(fetch)) return fetch.map((f) => buildResult(f as Fetch, values));
+  const out: { [key: string]: unknown } = {};
+  for (const [key, value] of Object.entries(fetch as { [key: string]: Fetch })) out[key] = buildResult(value, values);
+  return out;
+}
