@@ -51,6 +51,7 @@ export class Graph {
   private readonly names = new Map<string, number>();
   private readonly nameCounters = new Map<string, number>();
   private readonly scopes: string[] = [];
+  private prefix = '';
   private readonly tensors: Tensor[] = [];
 
   /** All nodes in id order (which is a topological order). */
@@ -150,16 +151,18 @@ export class Graph {
    */
   nameScope<T>(scope: string, body: () => T): T {
     this.scopes.push(scope);
+    this.prefix = `${this.scopes.join('/')}/`;
     try {
       return body();
     } finally {
       this.scopes.pop();
+      this.prefix = this.scopes.length === 0 ? '' : `${this.scopes.join('/')}/`;
     }
   }
 
   /** The current name scope prefix ('' at top level, else 'a/b/'). */
   get scopePrefix(): string {
-    return this.scopes.length === 0 ? '' : `${this.scopes.join('/')}/`;
+    return this.prefix;
   }
 
   /**
@@ -181,16 +184,17 @@ export class Graph {
       if (existing !== undefined) return this.tensor(existing);
     }
     const name = this.uniqueName(spec, spec.op === 'placeholder' || spec.op === 'variable');
-    const node: Node = Object.freeze({
+    // One object shape for every node (value is always present) keeps property access monomorphic.
+    const node: Node = {
       id,
       op: spec.op,
-      inputs: Object.freeze([...spec.inputs]),
-      attrs: Object.freeze({ ...attrs }),
+      inputs: [...spec.inputs],
+      attrs,
       dtype: spec.dtype,
-      shape: Object.freeze([...spec.shape]),
+      shape: [...spec.shape],
       name,
-      ...(spec.value !== undefined ? { value: spec.value } : {}),
-    });
+      value: spec.value,
+    };
     this.nodeList.push(node);
     this.names.set(name, id);
     if (key !== undefined) this.interned.set(key, id);

@@ -14,15 +14,17 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
   return {
     name: 'fold',
     run(slice) {
+      const source = slice.graph;
+      // Folding cascades within one ascending sweep, so a slice with no candidate needs no rebuild at all.
+      if (!source.nodes.some((node) => canFold(node, node.inputs.map((id) => source.node(id)), sizeLimit))) {
+        return { slice, changes: { folded: 0 } };
+      }
       let folded = 0;
       const result = rebuild(slice, (node: Node, inputs, target) => {
-        const record = opRecord(node.op);
-        if (record.stateful === true || record.kernel === undefined || inputs.length === 0) return undefined;
         const sources = inputs.map((id) => target.node(id));
-        const foldable = record.shapeOnly === true
-          ? sources.every((s) => isFullyKnown(s.shape))
-          : sources.every((s) => s.op === 'constant');
-        if (!foldable || !isFullyKnown(node.shape) || sizeOf(node.shape) > sizeLimit) return undefined;
+        if (!canFold(node, sources, sizeLimit)) return undefined;
+        const record = opRecord(node.op);
+        if (record.kernel === undefined) return undefined;
         const out = new NDArray(allocate(node.dtype, sizeOf(node.shape)), node.shape, node.dtype);
         const buffers = sources.map((s) => s.value ?? { data: allocate(s.dtype, 0), shape: s.shape as number[] });
         record.kernel(buffers, out, node.attrs);
@@ -32,4 +34,13 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
       return { slice: folded === 0 ? slice : result, changes: { folded } };
     },
   };
+}
+
+function canFold(node: Node, sources: readonly Node[], sizeLimit: number): boolean {
+  if (sources.length === 0) return false;
+  const record = opRecord(node.op);
+  if (record.stateful === true || record.kernel === undefined) return false;
+  const foldable =
+    record.shapeOnly === true ? sources.every((s) => isFullyKnown(s.shape)) : sources.every((s) => s.op === 'constant');
+  return foldable && isFullyKnown(node.shape) && sizeOf(node.shape) <= sizeLimit;
 }
