@@ -25,7 +25,8 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
         if (!canFold(node, sources, sizeLimit)) return undefined;
         const record = opRecord(node.op);
         if (record.kernel === undefined) return undefined;
-        const out = new NDArray(allocate(node.dtype, sizeOf(node.shape)), node.shape, node.dtype);
+        const shape = node.shape as readonly number[]; // known: canFold checked it
+        const out = new NDArray(allocate(node.dtype, sizeOf(shape)), shape, node.dtype);
         const buffers = sources.map((s) => s.value ?? { data: allocate(s.dtype, 0), shape: s.shape as number[] });
         record.kernel(buffers, out, node.attrs);
         folded++;
