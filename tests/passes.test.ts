@@ -1,0 +1,186 @@
+import fc from 'fast-check';
+import {
+  add,
+  constantFolding,
+  cos,
+  div,
+  exp,
+  Graph,
+  gradients,
+  max,
+  mul,
+  NDArray,
+  neg,
+  onesLike,
+  prune,
+  rebuild,
+  relu,
+  runPipeline,
+  Session,
+  sigmoid,
+  sin,
+  softmax,
+  square,
+  sub,
+  sum,
+  tanh,
+  Tensor,
+  transpose,
+} from '../src';
+
+describe('constant folding', () => {
+  test('golden: constant subexpressions fold, fed and variable paths stay', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [2]);
+    const w = g.variable('w', [1, 1]);
+    const c = mul(add(g.constant([1, 2]), 3), 2); // all constant: folds to <8, 10>
+    const y = add(mul(x, c), w);
+    const sess = new Session(g);
+    const text = sess.explain(y, { x: [1, 1] });
+    expect(text.slice(text.indexOf('plan:'))).toBe(
+      [
+        'plan: 2 steps over 5 slots',
+        '  %0 = placeholder() : float32[2]  # x',
+        '  %1 = variable() : float32[2]  # w',
+        '  %2 = constant() <8, 10> : float32[2]  # mul',
+        '  %3 = mul(%0, %2) : float32[2]  # mul_1',
+        '  %4 = add(%3, %1) : float32[2]  # add_1',
+        'outputs: %4',
+      ].join('\n'),
+    );
+    expect(text).toMatch(/fold +nodes 9 → 9 \(±0\) {2}folded 3/);
+    expect(text).toMatch(/prune +nodes 9 → 5 \(−4\) {2}removed 4/);
+    expect(sess.run(y, { x: [1, 1] }).toArray()).toEqual([9, 11]);
+  });
+
+  test("never touches the user's graph", () => {
+    const g = new Graph();
+    const x = g.placeholder('x');
+    const y = mul(x, add(g.constant(1), g.constant(2)));
+    const before = g.toString();
+    new Session(g).run(y, { x: 2 });
+    expect(g.toString()).toBe(before);
+  });
+
+  test('a node whose value depends only on known shapes folds (onesLike of a fed tensor)', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [null]);
+    const y = mul(onesLike(x), 3);
+    expect(new Session(g).explain(y, { x: [1, 2] })).toMatch(/folded 2/);
+  });
+
+  test('respects the size cap', () => {
+    const g = new Graph();
+    const big = g.constant(new Float32Array(100));
+    const slice = { graph: g, outputs: [mul(big, 2).id], bindings: new Map<number, number>() };
+    expect(constantFolding(10).run(slice).changes.folded).toBe(0);
+    expect(constantFolding(1000).run(slice).changes.folded).toBe(1);
+  });
+
+  test('the pipeline reaches a fixed point and reports every pass of the first round', () => {
+    const g = new Graph();
+    const x = g.placeholder('x');
+    const y = add(x, mul(g.constant(2), g.constant(3)));
+    const { slice, reports } = runPipeline({ graph: g, outputs: [y.id], bindings: new Map() }, [
+      constantFolding(),
+      prune,
+    ]);
+    expect(reports.map((r) => r.pass)).toEqual(['fold', 'prune']);
+    expect(slice.graph.size).toBe(3);
+  });
+
+  test('rebuild re-interns equal nodes (structural sharing)', () => {
+    const g = new Graph();
+    const x = g.placeholder('x');
+    const y = add(mul(x, 2), 1);
+    const rebuilt = rebuild({ graph: g, outputs: [y.id], bindings: new Map() });
+    expect(rebuilt.graph.toString()).toBe(g.toString());
+  });
+});
+
+// ---- property: optimized and unoptimized sessions agree on random graphs --------------------------------
+
+type Build = (operands: Tensor[], g: Graph) => Tensor;
+
+const unaryOps: Build[] = [
+  ([a]) => neg(a),
+  ([a]) => square(tanh(a)),
+  ([a]) => sin(a),
+  ([a]) => cos(a),
+  ([a]) => tanh(a),
+  ([a]) => sigmoid(a),
+  ([a]) => relu(a),
+  ([a]) => exp(tanh(a)),
+  ([a]) => sum(a, -1, true),
+  ([a]) => max(a, -1, true),
+  ([a]) => softmax(a),
+  ([a]) => transpose(transpose(a)),
+];
+const binaryOps: Build[] = [
+  ([a, b]) => add(a, b),
+  ([a, b]) => sub(a, b),
+  ([a, b]) => mul(a, b),
+  ([a, b]) => div(a, add(square(b), 1)),
+];
+
+const program = fc.array(
+  fc.record({
+    unary: fc.boolean(),
+    op: fc.nat(),
+    a: fc.nat(),
+    b: fc.nat(),
+  }),
+  { minLength: 1, maxLength: 25 },
+);
+
+function buildRandom(steps: { unary: boolean; op: number; a: number; b: number }[]): { g: Graph; outputs: Tensor[] } {
+  const g = new Graph();
+  const pool: Tensor[] = [
+    g.placeholder('x', [2, 3]),
+    g.placeholder('y', [null, 3]),
+    g.constant([[0.5, -1, 2], [1.5, 0.25, -0.75]]),
+    g.constant([0.1, 0.2, 0.3]),
+    g.variable('w', [[1, -2, 3]]),
+  ];
+  for (const step of steps) {
+    const a = pool[step.a % pool.length];
+    const b = pool[step.b % pool.length];
+    const ops = step.unary ? unaryOps : binaryOps;
+    pool.push(ops[step.op % ops.length]([a, b], g));
+  }
+  return { g, outputs: pool.slice(5) };
+}
+
+function sameValues(a: NDArray, b: NDArray): boolean {
+  if (a.shape.join() !== b.shape.join()) return false;
+  for (let i = 0; i < a.size; i++) {
+    const x = a.data[i];
+    const y = b.data[i];
+    if (Number.isNaN(x) !== Number.isNaN(y)) return false;
+    if (!Number.isNaN(x) && Math.abs(x - y) > 1e-5 * Math.max(1, Math.abs(x))) return false;
+  }
+  return true;
+}
+
+describe('pass equivalence (property)', () => {
+  test('optimized and unoptimized sessions give the same values and gradients on random graphs', () => {
+    fc.assert(
+      fc.property(program, fc.integer({ min: 1, max: 2 }), (steps, rows) => {
+        const { g, outputs } = buildRandom(steps);
+        const feeds = {
+          x: [[0.3, -0.2, 1.1], [2, -1.5, 0.7]],
+          y: Array.from({ length: rows }, (_, r) => [r - 1, 0.5 * r, -0.25]),
+        };
+        const last = outputs[outputs.length - 1];
+        const grads = gradients(sum(last), [g.byName('x') as Tensor, g.byName('w') as Tensor], undefined, {
+          unconnected: 'zero',
+        }) as Tensor[];
+        const fetches = [...outputs, ...grads];
+        const on = new Session(g).run(fetches, feeds);
+        const off = new Session(g, { optimize: false }).run(fetches, feeds);
+        return on.every((value, i) => sameValues(value, off[i]));
+      }),
+      { numRuns: 150, seed: 20261126 },
+    );
+  });
+});
