@@ -48,7 +48,7 @@ describe('constant folding', () => {
         'outputs: %4',
       ].join('\n'),
     );
-    expect(text).toMatch(/fold +nodes 9 → 9 \(±0\) {2}folded 3/);
+    expect(text).toMatch(/fold +nodes 9 → 9 \(±0\) {2}folded 2/);
     expect(text).toMatch(/prune +nodes 9 → 5 \(−4\) {2}removed 4/);
     expect(sess.run(y, { x: [1, 1] }).toArray()).toEqual([9, 11]);
   });
