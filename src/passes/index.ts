@@ -2,3 +2,4 @@ export * from './pass';
 export * from './slice';
 export * from './prune';
 export * from './fold';
+export * from './clock';

@@ -1,3 +1,4 @@
+import { now } from './clock';
 import { Slice } from './slice';
 
 /** What one pass did: sizes before and after, each kind of change counted, time taken. */
@@ -43,10 +44,10 @@ export function runPipeline(
   for (let round = 0; round < maxRounds; round++) {
     let changed = false;
     for (const pass of passes) {
-      const start = performance.now();
+      const start = now();
       const before = current.graph.size;
       const result = pass.run(current);
-      const timeMs = performance.now() - start;
+      const timeMs = now() - start;
       const total = Object.values(result.changes).reduce((a, b) => a + b, 0);
       if (total > 0 || round === 0) {
         reports.push({ pass: pass.name, nodesBefore: before, nodesAfter: result.slice.graph.size, changes: result.changes, timeMs });

@@ -17,7 +17,7 @@ import {
   sizeOf,
 } from '../graph';
 import { addOp, opRecord } from '../ops';
-import { constantFolding, copyLeaf, Pass, PassReport, prune, runPipeline, Slice } from '../passes';
+import { constantFolding, copyLeaf, now, Pass, PassReport, prune, runPipeline, Slice } from '../passes';
 import { buildPlan, formatPlan, Plan } from './plan';
 
 /** What can be fetched: a tensor, or arrays/objects of fetches; null entries give null. */
@@ -146,7 +146,7 @@ export class Session {
 
   /** Slices the graph to what the fetches need, stopping at fed tensors, then optimizes and lowers it. */
   private compile(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>, forDisplay: boolean): Plan {
-    const start = performance.now();
+    const start = now();
     const graph = this.graph;
     const needed = new Uint8Array(graph.size);
     const neededBy = new Int32Array(graph.size).fill(-1);
@@ -193,7 +193,7 @@ export class Session {
       nodesBefore: graph.size,
       nodesAfter: target.size,
       changes: { removed: graph.size - target.size },
-      timeMs: performance.now() - start,
+      timeMs: now() - start,
     };
     const passes: Pass[] = this.optimize ? [constantFolding(), prune] : [];
     const { slice: optimized, reports } = runPipeline(slice, passes);
