@@ -1,0 +1,7 @@
+export type { Buf, TypedArray } from './types';
+export { broadcastShapes, binary, unary, ternary, broadcastTo, sumTo, copy, cast } from './broadcast';
+export { reduce, argReduce } from './reduce';
+export type { ReduceKind } from './reduce';
+export { matMul } from './linalg';
+export { transpose } from './movement';
+export { softmax, logSoftmax } from './nn';
