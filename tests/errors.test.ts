@@ -159,3 +159,20 @@ describe('bad input gets a clear error', () => {
     expect(sess.run(v).toArray()).toEqual([10]);
   });
 });
+
+describe('more misuse', () => {
+  test('a non-integer number next to an int32 tensor is a DTypeError, not a silent truncation', () => {
+    const g = new Graph();
+    const i = g.placeholder('i', [2], 'int32');
+    expect(thrown(() => add(i, 2.5))).toBeInstanceOf(DTypeError);
+    expect(new Session(g).run(add(i, 2), { i: NDArray.from([1, 2], 'int32') }).toArray()).toEqual([3, 4]);
+  });
+
+  test('two assigns to one variable in one run is a GraphError naming both', () => {
+    const g = new Graph();
+    const w = g.variable('w', [1]);
+    const e = thrown(() => new Session(g).run([assign(w, [2]), assign(w, [3])]));
+    expect(e).toBeInstanceOf(GraphError);
+    expect(e.message).toContain("variable 'w' is assigned twice");
+  });
+});

@@ -42,7 +42,13 @@ describe('gradients()', () => {
     const v = g.placeholder('v', [1, 2]);
     const y = matMul(v, w);
     const [dv] = gradients(y, [v], [g.constant([[1, -1]])]) as Tensor[];
-    const out = new Session(g).run(dv, { w: [[1, 2], [3, 4]], v: [[0, 0]] });
+    const out = new Session(g).run(dv, {
+      w: [
+        [1, 2],
+        [3, 4],
+      ],
+      v: [[0, 0]],
+    });
     expect(out.toArray()).toEqual([[-1, -1]]);
   });
 
@@ -76,8 +82,22 @@ describe('gradients()', () => {
     expect(da.shape).toEqual([2, 3]);
     expect(db.shape).toEqual([3]);
     expect(dc.shape).toEqual([null, 1]);
-    const out = new Session(g).run([da, db, dc], { a: [[1, 2, 3], [4, 5, 6]], b: [1, 1, 1], c: [[1], [2]] });
-    expect(out.map((o) => o.toArray())).toEqual([[[1, 1, 1], [2, 2, 2]], [3, 3, 3], [[9], [18]]]);
+    const out = new Session(g).run([da, db, dc], {
+      a: [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      b: [1, 1, 1],
+      c: [[1], [2]],
+    });
+    expect(out.map((o) => o.toArray())).toEqual([
+      [
+        [1, 1, 1],
+        [2, 2, 2],
+      ],
+      [3, 3, 3],
+      [[9], [18]],
+    ]);
   });
 
   test('gradient nodes are added under the gradients/ scope, only along paths between xs and ys', () => {

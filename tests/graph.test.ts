@@ -53,9 +53,11 @@ describe('Graph', () => {
     const x = g.placeholder('x', [null, 3]);
     add(x, 1);
     expect(g.toString()).toBe(
-      ['%0 = placeholder() : float32[?, 3]  # x', '%1 = constant() <1> : float32[]  # Const', '%2 = add(%0, %1) : float32[?, 3]  # add'].join(
-        '\n',
-      ),
+      [
+        '%0 = placeholder() : float32[?, 3]  # x',
+        '%1 = constant() <1> : float32[]  # Const',
+        '%2 = add(%0, %1) : float32[?, 3]  # add',
+      ].join('\n'),
     );
   });
 

@@ -12,9 +12,13 @@ describe('the built package', () => {
 
   beforeAll(() => {
     mkdirSync(pkg, { recursive: true });
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', join(pkg, 'dist')], {
-      cwd: root,
-    });
+    execFileSync(
+      process.execPath,
+      [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', join(pkg, 'dist')],
+      {
+        cwd: root,
+      },
+    );
     cpSync(join(root, 'package.json'), join(pkg, 'package.json'));
   }, 120_000);
 
@@ -32,16 +36,24 @@ describe('the built package', () => {
 
   test("require('lazygrad') works", () => {
     writeFileSync(join(dir, 'cjs.cjs'), `const lg = require('lazygrad');${script}`);
-    expect(execFileSync(process.execPath, [join(dir, 'cjs.cjs')], { cwd: dir }).toString().trim()).toBe(expected);
+    expect(
+      execFileSync(process.execPath, [join(dir, 'cjs.cjs')], { cwd: dir })
+        .toString()
+        .trim(),
+    ).toBe(expected);
   });
 
   test("import('lazygrad') works", () => {
     writeFileSync(join(dir, 'esm.mjs'), `const lg = await import('lazygrad');${script}`);
-    expect(execFileSync(process.execPath, [join(dir, 'esm.mjs')], { cwd: dir }).toString().trim()).toBe(expected);
+    expect(
+      execFileSync(process.execPath, [join(dir, 'esm.mjs')], { cwd: dir })
+        .toString()
+        .trim(),
+    ).toBe(expected);
   });
 
   test('the core imports no Node-only module', () => {
-    const output = execFileSync('grep', ['-rhoE', "require\\(\"[^\"]+\"\\)", join(pkg, 'dist')]).toString();
+    const output = execFileSync('grep', ['-rhoE', 'require\\("[^"]+"\\)', join(pkg, 'dist')]).toString();
     const modules = new Set(output.split('\n').filter(Boolean));
     for (const m of modules) expect(m).toMatch(/require\("\.\.?\//);
     expect(readFileSync(join(pkg, 'dist', 'index.d.ts'), 'utf8')).toContain('export');

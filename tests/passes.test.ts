@@ -48,8 +48,7 @@ describe('constant folding', () => {
         'outputs: %4',
       ].join('\n'),
     );
-    expect(text).toMatch(/fold +nodes 9 → 9 \(±0\) {2}folded 2/);
-    expect(text).toMatch(/prune +nodes 9 → 5 \(−4\) {2}removed 4/);
+    expect(text).toMatch(/fold +nodes 9 → 5 \(−4\) {2}folded 2, removed 4/);
     expect(sess.run(y, { x: [1, 1] }).toArray()).toEqual([9, 11]);
   });
 
@@ -138,7 +137,10 @@ function buildRandom(steps: { unary: boolean; op: number; a: number; b: number }
   const pool: Tensor[] = [
     g.placeholder('x', [2, 3]),
     g.placeholder('y', [null, 3]),
-    g.constant([[0.5, -1, 2], [1.5, 0.25, -0.75]]),
+    g.constant([
+      [0.5, -1, 2],
+      [1.5, 0.25, -0.75],
+    ]),
     g.constant([0.1, 0.2, 0.3]),
     g.variable('w', [[1, -2, 3]]),
   ];
@@ -168,7 +170,10 @@ describe('pass equivalence (property)', () => {
       fc.property(program, fc.integer({ min: 1, max: 2 }), (steps, rows) => {
         const { g, outputs } = buildRandom(steps);
         const feeds = {
-          x: [[0.3, -0.2, 1.1], [2, -1.5, 0.7]],
+          x: [
+            [0.3, -0.2, 1.1],
+            [2, -1.5, 0.7],
+          ],
           y: Array.from({ length: rows }, (_, r) => [r - 1, 0.5 * r, -0.25]),
         };
         const last = outputs[outputs.length - 1];

@@ -118,7 +118,10 @@ export function gradients(
       grads.forEach((g, i) => {
         if (g === null || !needs[i]) return;
         // Undoing broadcasting happens here, once, for every op.
-        contribute(node.inputs[i], graph.nameScope(`${node.op}_grad`, () => sumTo(g, inputs[i])));
+        contribute(
+          node.inputs[i],
+          graph.nameScope(`${node.op}_grad`, () => sumTo(g, inputs[i])),
+        );
       });
     }
     return xs.map((x) => {

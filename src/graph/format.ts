@@ -41,8 +41,8 @@ export function ancestors(graph: Graph, roots: readonly number[]): number[] {
  *
  * @example console.log(formatGraph([dw, dx]))
  */
-export function formatGraph(tensors: Tensor | readonly Tensor[]): string {
-  const list = Array.isArray(tensors) ? (tensors as readonly Tensor[]) : [tensors as Tensor];
+export function formatGraph(tensors: Tensor | readonly (Tensor | null)[]): string {
+  const list = presentTensors(tensors);
   const graph = graphOf(list, 'formatGraph');
   const nodes = ancestors(
     graph,
@@ -50,6 +50,12 @@ export function formatGraph(tensors: Tensor | readonly Tensor[]): string {
   ).map((id) => graph.node(id));
   const outputs = list.map((t) => `%${t.id}`).join(', ');
   return `${formatNodes(nodes)}\n-> ${outputs}`;
+}
+
+/** A tensor or list of tensors, with the nulls that gradients() gives for unconnected inputs left out. */
+function presentTensors(tensors: Tensor | readonly (Tensor | null)[]): Tensor[] {
+  if (tensors instanceof Tensor) return [tensors];
+  return tensors.filter((t): t is Tensor => t !== null);
 }
 
 function dotEscape(text: string): string {
@@ -68,13 +74,13 @@ const DOT_STYLE: { readonly [op: string]: string } = {
  *
  * @example fs.writeFileSync('g.dot', toDot([loss, ...grads]))
  */
-export function toDot(target: Graph | Tensor | readonly Tensor[]): string {
+export function toDot(target: Graph | Tensor | readonly (Tensor | null)[]): string {
   let nodes: readonly Node[];
   let outputs = new Set<number>();
   if (target instanceof Graph) {
     nodes = target.nodes;
   } else {
-    const list = Array.isArray(target) ? (target as readonly Tensor[]) : [target as Tensor];
+    const list = presentTensors(target);
     const graph = graphOf(list, 'toDot');
     nodes = ancestors(
       graph,

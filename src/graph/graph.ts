@@ -305,7 +305,9 @@ export function formatNode(node: Node): string {
 
 function previewValue(value: NDArray): string {
   const limit = 8;
-  const items = Array.from(value.data.subarray(0, limit), (v) => (value.dtype === 'bool' ? String(v !== 0) : String(v)));
+  const items = Array.from(value.data.subarray(0, limit), (v) =>
+    value.dtype === 'bool' ? String(v !== 0) : String(v),
+  );
   if (value.shape.length === 0) return `<${items[0]}>`;
   return `<${items.join(', ')}${value.size > limit ? ', …' : ''}>`;
 }

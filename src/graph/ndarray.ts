@@ -21,16 +21,21 @@ export class NDArray {
 
   constructor(data: TypedArray, shape: readonly number[], dtype?: DType) {
     const storage = dtypeOfArray(data);
-    if (storage === null) throw new DTypeError('NDArray: data must be a Float32Array, Float64Array, Int32Array or Uint8Array');
+    if (storage === null)
+      throw new DTypeError('NDArray: data must be a Float32Array, Float64Array, Int32Array or Uint8Array');
     const resolved = dtype ?? storage;
     if (!isDType(resolved) || storage !== resolved) {
-      throw new DTypeError(`NDArray: dtype ${String(resolved)} is stored as ${storage}-typed data, got ${data.constructor.name}`);
+      throw new DTypeError(
+        `NDArray: dtype ${String(resolved)} is stored as ${storage}-typed data, got ${data.constructor.name}`,
+      );
     }
     for (const d of shape) {
       if (!Number.isInteger(d) || d < 0) throw new ShapeError(`NDArray: invalid shape ${formatShape(shape)}`);
     }
     if (sizeOf(shape) !== data.length) {
-      throw new ShapeError(`NDArray: shape ${formatShape(shape)} holds ${sizeOf(shape)} elements, data has ${data.length}`);
+      throw new ShapeError(
+        `NDArray: shape ${formatShape(shape)} holds ${sizeOf(shape)} elements, data has ${data.length}`,
+      );
     }
     this.data = data;
     this.shape = Object.freeze([...shape]);

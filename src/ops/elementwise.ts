@@ -68,16 +68,26 @@ function unaryOp(
 
 // ---- the records ----------------------------------------------------------------------------------------
 
-export const ADD = binaryOp('add', (a, b) => a + b, (_a, _b, _y, dy) => [dy, dy]);
-export const SUB = binaryOp('sub', (a, b) => a - b, (_a, _b, _y, dy, needs) => [dy, needs[1] ? neg(dy) : null]);
-export const MUL = binaryOp('mul', (a, b) => a * b, (a, b, _y, dy, needs) => [
-  needs[0] ? mul(dy, b) : null,
-  needs[1] ? mul(dy, a) : null,
-]);
-export const DIV = binaryOp('div', (a, b) => a / b, (a, b, _y, dy, needs) => [
-  needs[0] ? div(dy, b) : null,
-  needs[1] ? neg(div(mul(dy, a), square(b))) : null,
-]);
+export const ADD = binaryOp(
+  'add',
+  (a, b) => a + b,
+  (_a, _b, _y, dy) => [dy, dy],
+);
+export const SUB = binaryOp(
+  'sub',
+  (a, b) => a - b,
+  (_a, _b, _y, dy, needs) => [dy, needs[1] ? neg(dy) : null],
+);
+export const MUL = binaryOp(
+  'mul',
+  (a, b) => a * b,
+  (a, b, _y, dy, needs) => [needs[0] ? mul(dy, b) : null, needs[1] ? mul(dy, a) : null],
+);
+export const DIV = binaryOp(
+  'div',
+  (a, b) => a / b,
+  (a, b, _y, dy, needs) => [needs[0] ? div(dy, b) : null, needs[1] ? neg(div(mul(dy, a), square(b))) : null],
+);
 export const POW = binaryOp('pow', Math.pow, (a, b, y, dy, needs) => [
   needs[0] ? mul(dy, mul(b, pow(a, sub(b, 1)))) : null,
   // d/db a^b = a^b ln a, taken as 0 where a <= 0 (as TensorFlow does) so it is never NaN there.
@@ -86,8 +96,18 @@ export const POW = binaryOp('pow', Math.pow, (a, b, y, dy, needs) => [
 export const EQUAL = binaryOp('equal', (a, b) => (a === b ? 1 : 0), undefined, 'bool');
 export const GREATER = binaryOp('greater', (a, b) => (a > b ? 1 : 0), undefined, 'bool');
 
-export const NEG = unaryOp('neg', (x) => -x, (_x, _y, dy) => neg(dy), 'numeric');
-export const SQUARE = unaryOp('square', (x) => x * x, (x, _y, dy) => mul(dy, mul(x, 2)), 'numeric');
+export const NEG = unaryOp(
+  'neg',
+  (x) => -x,
+  (_x, _y, dy) => neg(dy),
+  'numeric',
+);
+export const SQUARE = unaryOp(
+  'square',
+  (x) => x * x,
+  (x, _y, dy) => mul(dy, mul(x, 2)),
+  'numeric',
+);
 export const SQRT = unaryOp('sqrt', Math.sqrt, (_x, y, dy) => div(dy, mul(y, 2)));
 export const EXP = unaryOp('exp', Math.exp, (_x, y, dy) => mul(dy, y));
 export const LOG = unaryOp('log', Math.log, (x, _y, dy) => div(dy, x));

@@ -27,7 +27,9 @@ export const MAT_MUL: OpRecord = {
     }
     const batch = broadcastStatic(a.shape.slice(0, -2), b.shape.slice(0, -2));
     if (batch === null) {
-      throw new ShapeError(`batch dims ${formatShape(a.shape.slice(0, -2))} and ${formatShape(b.shape.slice(0, -2))} cannot broadcast`);
+      throw new ShapeError(
+        `batch dims ${formatShape(a.shape.slice(0, -2))} and ${formatShape(b.shape.slice(0, -2))} cannot broadcast`,
+      );
     }
     return { dtype, shape: [...batch, m, n] };
   },

@@ -1,4 +1,15 @@
-import { Attrs, broadcastStatic, Dim, formatShape, isFullyKnown, Shape, ShapeError, shapesEqual, sizeOf, Tensor } from '../graph';
+import {
+  Attrs,
+  broadcastStatic,
+  Dim,
+  formatShape,
+  isFullyKnown,
+  Shape,
+  ShapeError,
+  shapesEqual,
+  sizeOf,
+  Tensor,
+} from '../graph';
 import { broadcastTo as broadcastKernel, sumTo as sumToKernel, transpose as transposeKernel } from './kernels';
 import { apply, OpRecord } from './record';
 
@@ -218,7 +229,8 @@ export function expandDims(x: Tensor, axis: number | readonly number[] = 0): Ten
 
 /** Removes size-1 dims (all of them by default). @example squeeze(x, [0]) */
 export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
-  const list = axis === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : typeof axis === 'number' ? [axis] : axis;
+  const list =
+    axis === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : typeof axis === 'number' ? [axis] : axis;
   const axes = [...new Set(list.map((a) => (a < 0 ? a + x.rank : a)))].sort((a, b) => a - b);
   return apply(SQUEEZE, [x], { axes });
 }

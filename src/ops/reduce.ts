@@ -14,7 +14,9 @@ function reduceInfer([x]: readonly TensorInfo[], attrs: Attrs): TensorInfo {
   requireNumeric(x);
   const axes = attrs.axes as number[];
   if (axes.some((a, i) => !Number.isInteger(a) || a < 0 || a >= x.shape.length || (i > 0 && a <= axes[i - 1]))) {
-    throw new ShapeError(`axes ${JSON.stringify(axes)} are not valid for rank ${x.shape.length} ${formatShape(x.shape)}`);
+    throw new ShapeError(
+      `axes ${JSON.stringify(axes)} are not valid for rank ${x.shape.length} ${formatShape(x.shape)}`,
+    );
   }
   return { dtype: x.dtype, shape: reducedShape(x.shape, axes, attrs.keepDims === true) };
 }
@@ -48,9 +50,7 @@ export const REDUCED_SIZE: OpRecord = {
   name: 'reducedSize',
   arity: 1,
   shapeOnly: true,
-  infer([x], attrs) {
-    return { dtype: attrs.dtype === 'float64' ? 'float64' : 'float32', shape: [] };
-  },
+  infer: (_inputs, attrs) => ({ dtype: attrs.dtype === 'float64' ? 'float64' : 'float32', shape: [] }),
   kernel([x], out, attrs) {
     const axes = attrs.axes as number[];
     out.data[0] = sizeOf(axes.map((a) => x.shape[a]));

@@ -16,8 +16,16 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
     run(slice) {
       const source = slice.graph;
       // Folding cascades within one ascending sweep, so a slice with no candidate needs no rebuild at all.
-      if (!source.nodes.some((node) => canFold(node, node.inputs.map((id) => source.node(id)), sizeLimit))) {
-        return { slice, changes: { folded: 0 } };
+      if (
+        !source.nodes.some((node) =>
+          canFold(
+            node,
+            node.inputs.map((id) => source.node(id)),
+            sizeLimit,
+          ),
+        )
+      ) {
+        return { slice, changes: { folded: 0, removed: 0 } };
       }
       let folded = 0;
       const result = rebuild(slice, (node: Node, inputs, target) => {
@@ -32,7 +40,10 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
         folded++;
         return target.constant(out, node.dtype, node.name).id;
       });
-      return { slice: folded === 0 ? slice : result, changes: { folded } };
+      if (folded === 0) return { slice, changes: { folded, removed: 0 } };
+      // The inputs of folded nodes are dead now: drop them here so the report shows the real size.
+      const pruned = rebuild(result);
+      return { slice: pruned, changes: { folded, removed: result.graph.size - pruned.graph.size } };
     },
   };
 }

@@ -50,7 +50,13 @@ export function runPipeline(
       const timeMs = now() - start;
       const total = Object.values(result.changes).reduce((a, b) => a + b, 0);
       if (total > 0 || round === 0) {
-        reports.push({ pass: pass.name, nodesBefore: before, nodesAfter: result.slice.graph.size, changes: result.changes, timeMs });
+        reports.push({
+          pass: pass.name,
+          nodesBefore: before,
+          nodesAfter: result.slice.graph.size,
+          changes: result.changes,
+          timeMs,
+        });
       }
       if (total > 0) changed = true;
       current = result.slice;

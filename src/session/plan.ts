@@ -1,4 +1,4 @@
-import { DType, formatNode, Graph, Node } from '../graph';
+import { DType, formatNode, Graph, GraphError, Node } from '../graph';
 import { opRecord, OpRecord } from '../ops';
 import { formatReport, PassReport, Slice } from '../passes';
 
@@ -68,9 +68,17 @@ export function buildPlan(slice: Slice, reports: readonly PassReport[]): Plan {
       continue;
     }
     const record = opRecord(node.op);
-    if (record.kernel === undefined) throw new Error(`op '${node.op}' has no kernel`);
+    if (record.kernel === undefined) throw new GraphError(`op '${node.op}' has no kernel`);
     if (node.op === 'assign') {
-      assigns.push({ variable: bindings.get(node.inputs[0]) as number, slot: node.id });
+      const variable = bindings.get(node.inputs[0]) as number;
+      const earlier = assigns.find((a) => a.variable === variable);
+      if (earlier !== undefined) {
+        throw new GraphError(
+          `Session.run: variable '${graph.node(node.inputs[0]).name}' is assigned twice in one run (by ` +
+            `'${graph.node(earlier.slot).name}' and '${node.name}'); fetch at most one assign per variable per run`,
+        );
+      }
+      assigns.push({ variable, slot: node.id });
     }
     steps.push({
       node,

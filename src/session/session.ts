@@ -16,7 +16,7 @@ import {
   allocate,
   sizeOf,
 } from '../graph';
-import { addOp, opRecord } from '../ops';
+import { addOp, checkRecords, opRecord } from '../ops';
 import { constantFolding, copyLeaf, now, Pass, PassReport, prune, runPipeline, Slice } from '../passes';
 import { buildPlan, formatPlan, Plan } from './plan';
 
@@ -42,6 +42,16 @@ export interface SessionOptions {
 
 const PLAN_CACHE_LIMIT = 64;
 
+let recordsChecked = false;
+
+/** The compiler relies on every op record being complete; check the table once per process. */
+function checkOpTable(): void {
+  if (recordsChecked) return;
+  const problems = checkRecords();
+  if (problems.length > 0) throw new GraphError(`incomplete op records: ${problems.join('; ')}`);
+  recordsChecked = true;
+}
+
 /**
  * Runs fetches of a graph with feeds. Each distinct (fetches, fed tensors, fed shapes) is compiled once into
  * a cached plan. Variables hold their values per session.
@@ -57,6 +67,7 @@ export class Session {
   private readonly store = new Map<number, NDArray>();
 
   constructor(graph: Graph, options: SessionOptions = {}) {
+    checkOpTable();
     this.graph = graph;
     this.optimize = options.optimize !== false;
   }
@@ -120,7 +131,11 @@ export class Session {
       if (typeof key === 'string') {
         tensor = this.graph.byName(key);
         if (tensor === undefined) {
-          const valid = this.graph.placeholders().map((p) => `'${p.name}'`).join(', ') || '(none)';
+          const valid =
+            this.graph
+              .placeholders()
+              .map((p) => `'${p.name}'`)
+              .join(', ') || '(none)';
           throw new FeedError(`Session.run: feed '${key}' names no node of the graph; placeholders are ${valid}`);
         }
       } else {

@@ -1,0 +1,66 @@
+// ESLint flat config: typescript-eslint's recommended rules, plus the layering of ARCHITECTURE.md as import rules.
+import eslint from '@eslint/js';
+import { defineConfig } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+/**
+ * Imports a folder may not use: the arrows point graph ← ops ← autodiff ← passes ← session. `entry` lists exact
+ * specifiers (the public entry `..`), `above` gitignore-style patterns (a folder and everything in it).
+ */
+function layer(files, above, message, entry = []) {
+  const paths = entry.map((name) => ({ name, message }));
+  const patterns = above.length === 0 ? [] : [{ group: above, message }];
+  return { files, rules: { 'no-restricted-imports': ['error', { paths, patterns }] } };
+}
+
+const ENTRY = ['..', '../index'];
+
+export default defineConfig(
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'benchmarks/results/'] },
+  eslint.configs.recommended,
+  tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // CommonJS config files such as jest.config.js
+    files: ['**/*.js', '**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  layer(['src/graph/**'], ['..', '../**'], 'src/graph is the IR layer: it imports nothing from the layers above it.'),
+  layer(
+    ['src/ops/**'],
+    ['../autodiff', '../passes', '../session'],
+    'src/ops sits on src/graph only (graph ← ops ← autodiff ← passes ← session).',
+    ENTRY,
+  ),
+  layer(
+    ['src/ops/kernels/**'],
+    ['..', '../**'],
+    'Kernels work on typed arrays only: they never import the graph or op records.',
+  ),
+  layer(
+    ['src/autodiff/**'],
+    ['../passes', '../session'],
+    'src/autodiff sits below src/passes (graph ← ops ← autodiff ← passes ← session).',
+    ENTRY,
+  ),
+  layer(
+    ['src/passes/**'],
+    ['../session'],
+    'src/passes sits below src/session (graph ← ops ← autodiff ← passes ← session).',
+    ENTRY,
+  ),
+  layer(['src/session/**'], [], 'Inside src/, import the layer folders, not the public entry.', ENTRY),
+  layer(
+    ['examples/**', 'benchmarks/**'],
+    ['../src/*'],
+    'Examples and benchmarks use only the public API: import from ../src, not from its folders.',
+  ),
+);
