@@ -1,11 +1,15 @@
 import { GraphError } from '../graph';
+import { COMPARE_OPS } from './compare';
 import { ELEMENTWISE_OPS } from './elementwise';
+import { INDEXING_OPS } from './indexing';
 import { LINALG_OPS } from './linalg';
 import { MOVEMENT_OPS } from './movement';
 import { NN_OPS } from './nn';
+import { RANDOM_OPS } from './random';
 import { OpRecord } from './record';
 import { REDUCE_OPS } from './reduce';
 import { STATE_OPS } from './state';
+import { UNARY_OPS } from './unary';
 
 /** Leaves: created by Graph methods, valued by the session (feeds, constants, variable store). */
 const LEAF_OPS: readonly OpRecord[] = ['placeholder', 'constant', 'variable'].map((name) => ({
@@ -21,11 +25,15 @@ const LEAF_OPS: readonly OpRecord[] = ['placeholder', 'constant', 'variable'].ma
 export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   leaf: LEAF_OPS,
   elementwise: ELEMENTWISE_OPS,
+  unary: UNARY_OPS,
+  compare: COMPARE_OPS,
   movement: MOVEMENT_OPS,
+  indexing: INDEXING_OPS,
   reduce: REDUCE_OPS,
   linalg: LINALG_OPS,
   nn: NN_OPS,
   state: STATE_OPS,
+  random: RANDOM_OPS,
 };
 
 const BY_NAME = new Map<string, OpRecord>();
