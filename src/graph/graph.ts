@@ -53,6 +53,7 @@ export class Graph {
   private readonly scopes: string[] = [];
   private prefix = '';
   private readonly tensors: Tensor[] = [];
+  private readonly attachments = new Map<number, unknown>();
 
   /** All nodes in id order (which is a topological order). */
   get nodes(): readonly Node[] {
@@ -78,6 +79,19 @@ export class Graph {
       this.tensors[id] = handle;
     }
     return handle;
+  }
+
+  /**
+   * Opaque data the layers above keep with a node, outside its JSON attrs (a custom gradient's function).
+   * The IR never looks inside it.
+   */
+  attach(id: number, value: unknown): void {
+    this.node(id);
+    this.attachments.set(id, value);
+  }
+
+  attachment(id: number): unknown {
+    return this.attachments.get(id);
   }
 
   /** Looks a node up by its unique name. */
@@ -228,7 +242,8 @@ export class Graph {
 
 function internKey(spec: NodeSpec, attrs: Attrs): string {
   let key = `${spec.op}|${spec.inputs.join(',')}|${canonicalJSON(attrs)}|${spec.dtype}|${spec.shape.join(',')}`;
-  if (spec.value !== undefined) key += `|${Array.prototype.join.call(spec.value.data, ',')}`;
+  // Object.is tells -0 from 0 (join would print both as "0", and x / -0 differs from x / 0).
+  if (spec.value !== undefined) key += `|${Array.from(spec.value.data, (v) => (Object.is(v, -0) ? '-0' : v)).join(',')}`;
   return key;
 }
 
