@@ -1,1 +1,2 @@
 export * from './gradients';
+export * from './jvp';

@@ -243,7 +243,8 @@ export class Graph {
 function internKey(spec: NodeSpec, attrs: Attrs): string {
   let key = `${spec.op}|${spec.inputs.join(',')}|${canonicalJSON(attrs)}|${spec.dtype}|${spec.shape.join(',')}`;
   // Object.is tells -0 from 0 (join would print both as "0", and x / -0 differs from x / 0).
-  if (spec.value !== undefined) key += `|${Array.from(spec.value.data, (v) => (Object.is(v, -0) ? '-0' : v)).join(',')}`;
+  if (spec.value !== undefined)
+    key += `|${Array.from(spec.value.data, (v) => (Object.is(v, -0) ? '-0' : v)).join(',')}`;
   return key;
 }
 

@@ -13,3 +13,4 @@ export * from './nn';
 export * from './state';
 export * from './random';
 export * from './losses';
+export * from './custom';

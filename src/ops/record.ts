@@ -29,6 +29,14 @@ export interface VjpArgs {
   readonly needs: readonly boolean[];
 }
 
+/** What a forward-mode rule is given: inputs, output, and each input's tangent (null where it is zero). */
+export interface JvpArgs {
+  readonly inputs: readonly Tensor[];
+  readonly output: Tensor;
+  readonly tangents: readonly (Tensor | null)[];
+  readonly attrs: Attrs;
+}
+
 /**
  * Everything about one primitive op, read together: its shape/dtype rule, its CPU kernel and its gradient
  * rule. Adding an op is one record (plus its tests) in a family table.
@@ -47,6 +55,11 @@ export interface OpRecord {
    * where the input gets no gradient. Ops without a rule pass no gradient (comparisons, casts to int).
    */
   readonly vjp?: (args: VjpArgs) => readonly (Tensor | null)[];
+  /**
+   * Forward-mode rule: the output's tangent from the inputs' tangents (null = zero tangent). Optional: without
+   * it, jvp() derives the tangent from `vjp` by the double-VJP construction.
+   */
+  readonly jvp?: (args: JvpArgs) => Tensor | null;
   /** For elementwise ops: the scalar function (used by constant folding of scalars and by fusion). */
   readonly scalar?: (...operands: number[]) => number;
   /** Stateful ops are never merged, folded or removed while fetched. */

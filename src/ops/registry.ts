@@ -1,5 +1,6 @@
 import { GraphError } from '../graph';
 import { COMPARE_OPS } from './compare';
+import { CUSTOM_OPS } from './custom';
 import { ELEMENTWISE_OPS } from './elementwise';
 import { INDEXING_OPS } from './indexing';
 import { LINALG_OPS } from './linalg';
@@ -34,6 +35,7 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   nn: NN_OPS,
   state: STATE_OPS,
   random: RANDOM_OPS,
+  custom: CUSTOM_OPS,
 };
 
 const BY_NAME = new Map<string, OpRecord>();
