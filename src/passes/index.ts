@@ -3,3 +3,8 @@ export * from './slice';
 export * from './prune';
 export * from './fold';
 export * from './clock';
+export type { Captures, Pattern, Rule } from './pattern';
+export { match } from './pattern';
+export * from './simplify';
+export * from './cse';
+export * from './optimize';

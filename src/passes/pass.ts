@@ -1,3 +1,5 @@
+import { formatShape, GraphError, shapesEqual } from '../graph';
+import { isLeafOp, opRecord } from '../ops';
 import { now } from './clock';
 import { Slice } from './slice';
 
@@ -38,6 +40,7 @@ export function runPipeline(
   slice: Slice,
   passes: readonly Pass[],
   maxRounds = 8,
+  verify = false,
 ): { slice: Slice; reports: PassReport[] } {
   const reports: PassReport[] = [];
   let current = slice;
@@ -60,8 +63,37 @@ export function runPipeline(
       }
       if (total > 0) changed = true;
       current = result.slice;
+      if (verify) verifySlice(current, pass.name);
     }
     if (!changed) break;
   }
   return { slice: current, reports };
+}
+
+/**
+ * The verifier run between passes in tests and with `{ verify: true }`: every node re-inferred by its op's rule
+ * must give the dtype and shape it carries, inputs must precede their consumers, and outputs must exist.
+ */
+export function verifySlice(slice: Slice, after: string): void {
+  const graph = slice.graph;
+  for (const node of graph.nodes) {
+    for (const input of node.inputs) {
+      if (input >= node.id)
+        throw new GraphError(`verify after ${after}: node %${node.id} reads a later node %${input}`);
+    }
+    if (isLeafOp(node.op)) continue;
+    const info = opRecord(node.op).infer(
+      node.inputs.map((i) => graph.node(i)),
+      node.attrs,
+    );
+    if (info.dtype !== node.dtype || !shapesEqual(info.shape, node.shape)) {
+      throw new GraphError(
+        `verify after ${after}: ${node.op} '${node.name}' carries ${node.dtype}${formatShape(node.shape)} but ` +
+          `re-infers to ${info.dtype}${formatShape(info.shape)}`,
+      );
+    }
+  }
+  for (const id of slice.outputs) {
+    if (id < 0 || id >= graph.size) throw new GraphError(`verify after ${after}: output %${id} does not exist`);
+  }
 }

@@ -11,6 +11,8 @@ export interface Step {
   readonly shape: readonly number[];
   readonly dtype: DType;
   readonly release: readonly number[];
+  /** For a stateful op (a random op): its node in the user's graph, whose run count in the session it is told. */
+  readonly stateOf?: number;
 }
 
 /**
@@ -88,6 +90,7 @@ export function buildPlan(slice: Slice, reports: readonly PassReport[]): Plan {
       shape: node.shape as number[],
       dtype: node.dtype,
       release: releaseAt.get(node.id) ?? [],
+      stateOf: bindings.get(node.id),
     });
   }
   return { graph, steps, feeds, variables, constants, outputs, assigns, reports };

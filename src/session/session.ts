@@ -16,8 +16,8 @@ import {
   allocate,
   sizeOf,
 } from '../graph';
-import { addOp, checkRecords, opRecord } from '../ops';
-import { constantFolding, copyLeaf, now, Pass, PassReport, prune, runPipeline, Slice } from '../passes';
+import { checkRecords, isLeafOp, opRecord } from '../ops';
+import { compileSlice, missingFeedError, OptimizeOptions, Slice, sliceFor } from '../passes';
 import { buildPlan, formatPlan, Plan } from './plan';
 
 /** What can be fetched: a tensor, or arrays/objects of fetches; null entries give null. */
@@ -36,8 +36,11 @@ export type FetchResult<F> = F extends Tensor
 export type Feeds = { readonly [name: string]: ArrayValue } | ReadonlyMap<Tensor | string, ArrayValue>;
 
 export interface SessionOptions {
-  /** Run the optimization passes (default true). Pruning to what the fetches need always happens. */
-  optimize?: boolean;
+  /**
+   * The optimization passes: `false` for none (level 0), `true` or omitted for the default (level 2), or
+   * `{ level, disable, verify }`. Pruning to what the fetches need always happens.
+   */
+  optimize?: boolean | OptimizeOptions;
 }
 
 const PLAN_CACHE_LIMIT = 64;
@@ -62,14 +65,17 @@ function checkOpTable(): void {
  */
 export class Session {
   readonly graph: Graph;
-  private readonly optimize: boolean;
+  private readonly optimizeOptions: OptimizeOptions;
   private readonly plans = new Map<string, Plan>();
   private readonly store = new Map<number, NDArray>();
+  /** How many successful runs executed each stateful node (by user-graph id): the random ops' stream counters. */
+  private readonly runCounts = new Map<number, number>();
 
   constructor(graph: Graph, options: SessionOptions = {}) {
     checkOpTable();
     this.graph = graph;
-    this.optimize = options.optimize !== false;
+    const optimize = options.optimize ?? true;
+    this.optimizeOptions = typeof optimize === 'boolean' ? { level: optimize ? 2 : 0 } : optimize;
   }
 
   /** Number of plans compiled and cached so far. */
@@ -161,58 +167,11 @@ export class Session {
 
   /** Slices the graph to what the fetches need, stopping at fed tensors, then optimizes and lowers it. */
   private compile(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>, forDisplay: boolean): Plan {
-    const start = now();
-    const graph = this.graph;
-    const needed = new Uint8Array(graph.size);
-    const neededBy = new Int32Array(graph.size).fill(-1);
-    for (const id of fetchIds) {
-      needed[id] = 1;
-      if (neededBy[id] < 0) neededBy[id] = id;
-    }
-    let highest = -1;
-    for (const id of fetchIds) highest = Math.max(highest, id);
-    for (let id = highest; id >= 0; id--) {
-      if (needed[id] === 0 || feeds.has(id)) continue;
-      for (const input of graph.node(id).inputs) {
-        needed[input] = 1;
-        if (neededBy[input] < 0) neededBy[input] = neededBy[id];
-      }
-    }
-    const target = new Graph();
-    const mapped = new Int32Array(graph.size).fill(-1);
-    const bindings = new Map<number, number>();
-    for (let id = 0; id <= highest; id++) {
-      if (needed[id] === 0) continue;
-      const node = graph.node(id);
-      const fedValue = feeds.get(id);
-      let result: number;
-      if (fedValue !== undefined || node.op === 'placeholder') {
-        if (fedValue === undefined && !forDisplay) throw missingFeed(graph, node, neededBy[id]);
-        result = target.placeholder(node.name, fedValue?.shape ?? node.shape, node.dtype).id;
-        bindings.set(result, id);
-      } else if (node.op === 'variable') {
-        result = copyLeaf(node, target);
-        bindings.set(result, id);
-      } else if (node.op === 'constant') {
-        result = copyLeaf(node, target);
-      } else {
-        const inputs = node.inputs.map((i) => mapped[i]);
-        result = addOp(target, opRecord(node.op), inputs, node.attrs, node.name).id;
-      }
-      mapped[id] = result;
-    }
-    const slice: Slice = { graph: target, outputs: fetchIds.map((id) => mapped[id]), bindings };
-    // Slicing is the prune pass over the user's graph: report it as such.
-    const sliced: PassReport = {
-      pass: 'prune',
-      nodesBefore: graph.size,
-      nodesAfter: target.size,
-      changes: { removed: graph.size - target.size },
-      timeMs: now() - start,
-    };
-    const passes: Pass[] = this.optimize ? [constantFolding(), prune] : [];
-    const { slice: optimized, reports } = runPipeline(slice, passes);
-    return buildPlan(optimized, [sliced, ...reports]);
+    const shapes = new Map<number, readonly number[]>();
+    for (const [id, value] of feeds) shapes.set(id, value.shape);
+    const { slice, report } = sliceFor(this.graph, fetchIds, shapes, forDisplay ? undefined : missingFeedError);
+    const compiled = compileSlice(bindStateful(this.graph, slice), report, this.optimizeOptions);
+    return buildPlan(compiled.slice, compiled.reports);
   }
 
   private execute(plan: Plan, feeds: ReadonlyMap<number, NDArray>): NDArray[] {
@@ -233,7 +192,8 @@ export class Session {
       const out = new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
       const inputs = step.inputs.map((i) => slots[i] as NDArray);
       try {
-        step.kernel(inputs, out, step.node.attrs);
+        const context = step.stateOf === undefined ? undefined : { counter: this.runCounts.get(step.stateOf) ?? 0 };
+        step.kernel(inputs, out, step.node.attrs, context);
       } catch (error) {
         if (error instanceof LazygradError) throw error;
         const described = inputs.map((x, i) => `%${step.inputs[i]} ${x.dtype}${formatShape(x.shape)}`).join(', ');
@@ -252,16 +212,30 @@ export class Session {
     });
     for (const [variable, value] of initialized) this.store.set(variable, value);
     for (const { variable, slot } of plan.assigns) this.store.set(variable, (slots[slot] as NDArray).clone());
+    for (const { stateOf } of plan.steps) {
+      if (stateOf !== undefined) this.runCounts.set(stateOf, (this.runCounts.get(stateOf) ?? 0) + 1);
+    }
     return results;
   }
 }
 
-function missingFeed(graph: Graph, node: Node, fetchId: number): FeedError {
-  const fetch = graph.node(fetchId);
-  return new FeedError(
-    `Session.run: placeholder '${node.name}' (${node.dtype}${formatShape(node.shape)}) must be fed: ` +
-      `fetch '${fetch.name}' (${fetch.op}) depends on it. Pass it in the feeds, e.g. sess.run(fetches, { '${node.name}': value })`,
-  );
+/**
+ * Binds each stateful op of a fresh slice (such as a random op) to its node in the user's graph, so the kernel
+ * can be told how many times that node has run in this session; the passes carry bindings along. A fresh slice
+ * copies every node under its own name, and names are unique in a graph, so the name finds the node.
+ */
+function bindStateful(graph: Graph, slice: Slice): Slice {
+  let bindings: Map<number, number> | undefined;
+  for (const node of slice.graph.nodes) {
+    if (isLeafOp(node.op) || opRecord(node.op).stateful !== true) continue;
+    const source = graph.byName(node.name);
+    if (source === undefined || source.op !== node.op) {
+      throw new GraphError(`Session: internal error: the slice's ${node.op} '${node.name}' has no node in the graph`);
+    }
+    bindings ??= new Map(slice.bindings);
+    bindings.set(node.id, source.id);
+  }
+  return bindings === undefined ? slice : { ...slice, bindings };
 }
 
 function toFeedValue(node: Node, value: ArrayValue): NDArray {

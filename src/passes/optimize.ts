@@ -1,0 +1,154 @@
+import { FeedError, formatShape, Graph, GraphError, graphOf, Node, Tensor } from '../graph';
+import { addOp, opRecord } from '../ops';
+import { now } from './clock';
+import { cse } from './cse';
+import { constantFolding } from './fold';
+import { Pass, PassReport, runPipeline } from './pass';
+import { prune } from './prune';
+import { simplify, stabilize } from './simplify';
+import { copyLeaf, Slice } from './slice';
+
+/** 0: nothing; 1: prune, fold, CSE and exact simplifications; 2 (default): also numerical stabilization. */
+export type OptimizationLevel = 0 | 1 | 2;
+
+export interface OptimizeOptions {
+  level?: OptimizationLevel;
+  /** Pass names to leave out, e.g. ['cse', 'simplify']. */
+  disable?: readonly string[];
+  /** Re-infer every node after every pass (the rebuild does this as it goes; this also checks the outputs). */
+  verify?: boolean;
+}
+
+/** The ordered pipeline for a level: one explicit list, no registration side effects. */
+export function pipelineFor(options: OptimizeOptions = {}): Pass[] {
+  const level = options.level ?? 2;
+  const disabled = new Set(options.disable ?? []);
+  const passes: Pass[] = [];
+  if (level >= 1) passes.push(constantFolding(), cse, simplify);
+  if (level >= 2) passes.push(stabilize);
+  if (level >= 1) passes.push(prune);
+  return passes.filter((p) => !disabled.has(p.name));
+}
+
+/**
+ * The slice of `graph` that computes `fetchIds`, copied into a private graph: it stops at fed tensors (which
+ * become placeholders with the fed shape) and re-infers every node, so shapes are concrete when all feeds are.
+ * `onMissingFeed` decides what an unfed placeholder means (an error when running; fine when explaining).
+ */
+export function sliceFor(
+  graph: Graph,
+  fetchIds: readonly number[],
+  fedShapes: ReadonlyMap<number, readonly number[]>,
+  onMissingFeed?: (placeholder: Node, neededBy: Node) => Error,
+): { slice: Slice; report: PassReport } {
+  const start = now();
+  const needed = new Uint8Array(graph.size);
+  const neededBy = new Int32Array(graph.size).fill(-1);
+  let highest = -1;
+  for (const id of fetchIds) {
+    needed[id] = 1;
+    if (neededBy[id] < 0) neededBy[id] = id;
+    highest = Math.max(highest, id);
+  }
+  for (let id = highest; id >= 0; id--) {
+    if (needed[id] === 0 || fedShapes.has(id)) continue;
+    for (const input of graph.node(id).inputs) {
+      needed[input] = 1;
+      if (neededBy[input] < 0) neededBy[input] = neededBy[id];
+    }
+  }
+  const target = new Graph();
+  const mapped = new Int32Array(graph.size).fill(-1);
+  const bindings = new Map<number, number>();
+  for (let id = 0; id <= highest; id++) {
+    if (needed[id] === 0) continue;
+    const node = graph.node(id);
+    const fedShape = fedShapes.get(id);
+    let result: number;
+    if (fedShape !== undefined || node.op === 'placeholder') {
+      if (fedShape === undefined && onMissingFeed !== undefined) throw onMissingFeed(node, graph.node(neededBy[id]));
+      result = target.placeholder(node.name, fedShape ?? node.shape, node.dtype).id;
+      bindings.set(result, id);
+    } else if (node.op === 'variable') {
+      result = copyLeaf(node, target);
+      bindings.set(result, id);
+    } else if (node.op === 'constant') {
+      result = copyLeaf(node, target);
+    } else {
+      result = addOp(
+        target,
+        opRecord(node.op),
+        node.inputs.map((i) => mapped[i]),
+        node.attrs,
+        node.name,
+      ).id;
+    }
+    mapped[id] = result;
+  }
+  const slice: Slice = { graph: target, outputs: fetchIds.map((id) => mapped[id]), bindings };
+  // Slicing is the prune pass over the user's graph: report it as such.
+  const report: PassReport = {
+    pass: 'prune',
+    nodesBefore: graph.size,
+    nodesAfter: target.size,
+    changes: { removed: graph.size - target.size },
+    timeMs: now() - start,
+  };
+  return { slice, report };
+}
+
+/** A compiled slice and what each pass did. */
+export function compileSlice(
+  slice: Slice,
+  sliceReport: PassReport,
+  options: OptimizeOptions = {},
+): { slice: Slice; reports: PassReport[] } {
+  const { slice: optimized, reports } = runPipeline(slice, pipelineFor(options), 8, options.verify === true);
+  return { slice: optimized, reports: [sliceReport, ...reports] };
+}
+
+/** A missing feed, for callers that run the result: names the placeholder and a fetch that needs it. */
+export function missingFeedError(placeholder: Node, neededBy: Node): FeedError {
+  return new FeedError(
+    `Session.run: placeholder '${placeholder.name}' (${placeholder.dtype}${formatShape(placeholder.shape)}) must ` +
+      `be fed: fetch '${neededBy.name}' (${neededBy.op}) depends on it. Pass it in the feeds, e.g. ` +
+      `sess.run(fetches, { '${placeholder.name}': value })`,
+  );
+}
+
+export interface OptimizeResult {
+  /** The optimized private graph (the input graph is never changed). */
+  graph: Graph;
+  /** The fetches' counterparts in the optimized graph, in order. */
+  outputs: Tensor[];
+  /** One line per pass run. */
+  report: PassReport[];
+}
+
+/**
+ * Optimizes the part of a graph that computes `fetches` into a new graph, without touching the input graph.
+ * Placeholders keep their static shapes (give `feeds` shapes to specialize unknown dims).
+ *
+ * @example
+ * const { graph, outputs, report } = optimize(g, [loss, ...grads], { level: 2 });
+ */
+export function optimize(
+  graph: Graph,
+  fetches: readonly Tensor[],
+  options: OptimizeOptions & { shapes?: ReadonlyMap<Tensor, readonly number[]> } = {},
+): OptimizeResult {
+  if (fetches.length > 0) graphOf([...fetches], 'optimize');
+  for (const t of fetches) {
+    if (t.graph !== graph) throw new GraphError(`optimize: fetch '${t.name}' belongs to a different graph`);
+  }
+  const shapes = new Map<number, readonly number[]>();
+  for (const [t, shape] of options.shapes ?? []) shapes.set(t.id, shape);
+  const { slice, report } = sliceFor(
+    graph,
+    fetches.map((t) => t.id),
+    shapes,
+  );
+  const compiled = compileSlice(slice, report, options);
+  const out = compiled.slice.graph;
+  return { graph: out, outputs: compiled.slice.outputs.map((id) => out.tensor(id)), report: compiled.reports };
+}

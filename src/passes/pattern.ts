@@ -1,0 +1,102 @@
+import { Attrs, Graph, isFullyKnown, Node, shapesEqual } from '../graph';
+import { addOp, opRecord } from '../ops';
+
+/**
+ * A small pattern language over nodes: an op (or several), input sub-patterns, a capture name, or a constant
+ * whose every element equals a number. Patterns are a few levels deep, so matching them recursively is fine
+ * (the recursion is over the pattern, never over the graph).
+ */
+export interface Pattern {
+  readonly op?: string | readonly string[];
+  readonly inputs?: readonly Pattern[];
+  /** Binds the matched node to a name; a name used twice must bind the same node. */
+  readonly capture?: string;
+  /** Matches a constant whose elements all equal this value (NaN never matches). */
+  readonly constant?: number;
+  /** For two-input ops whose inputs commute: also try the inputs swapped. */
+  readonly commute?: boolean;
+}
+
+export type Captures = { [name: string]: Node };
+
+/** One rewrite: read the rule table top to bottom. */
+export interface Rule {
+  readonly name: string;
+  readonly pattern: Pattern;
+  /** Extra condition on the match (shapes, dtypes, attrs). */
+  readonly when?: (captures: Captures, root: Node, graph: Graph) => boolean;
+  /** Builds the replacement in `graph` and returns its id. */
+  readonly rewrite: (captures: Captures, root: Node, graph: Graph) => number;
+}
+
+/** Shorthand constructors so a rule table reads like the math it rewrites. */
+export const capture = (name: string): Pattern => ({ capture: name });
+export const literal = (value: number): Pattern => ({ constant: value });
+export const op = (name: string | readonly string[], inputs: readonly Pattern[] = [], capture?: string): Pattern => ({
+  op: name,
+  inputs,
+  capture,
+});
+
+function isConstantEqual(node: Node, value: number): boolean {
+  if (node.op !== 'constant' || node.value === undefined || node.value.size === 0) return false;
+  for (const v of node.value.data) if (v !== value) return false;
+  return true;
+}
+
+export function match(graph: Graph, id: number, pattern: Pattern, captures: Captures): boolean {
+  const node = graph.node(id);
+  if (pattern.constant !== undefined && !isConstantEqual(node, pattern.constant)) return false;
+  if (pattern.op !== undefined) {
+    const ops = typeof pattern.op === 'string' ? [pattern.op] : pattern.op;
+    if (!ops.includes(node.op)) return false;
+  }
+  if (pattern.capture !== undefined) {
+    const bound = captures[pattern.capture];
+    if (bound !== undefined && bound.id !== id) return false;
+  }
+  const inputs = pattern.inputs;
+  if (inputs !== undefined && inputs.length > 0) {
+    if (inputs.length !== node.inputs.length) return false;
+    const orders =
+      pattern.commute === true && inputs.length === 2
+        ? [
+            [0, 1],
+            [1, 0],
+          ]
+        : [[...inputs.keys()]];
+    let matched = false;
+    for (const order of orders) {
+      const trial: Captures = { ...captures };
+      if (order.every((k, i) => match(graph, node.inputs[k], inputs[i], trial))) {
+        Object.assign(captures, trial);
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) return false;
+  }
+  if (pattern.capture !== undefined) captures[pattern.capture] = node;
+  return true;
+}
+
+/** Adds a node of `op` with the given input ids, keeping the replaced node's name for readable plans. */
+export function emit(graph: Graph, op: string, inputs: readonly number[], attrs: Attrs, name: string): number {
+  return addOp(graph, opRecord(op), inputs, attrs, name).id;
+}
+
+/**
+ * The replacement can be `node` itself only if it has the root's dtype and shape. Unknown dims never count as
+ * equal: two `?` dims may differ at run time.
+ */
+export function sameType(node: Node, root: Node): boolean {
+  return node.dtype === root.dtype && isFullyKnown(node.shape) && shapesEqual(node.shape, root.shape);
+}
+
+/** A two-input op whose inputs may appear in either order. */
+export const commuted = (name: string, inputs: readonly [Pattern, Pattern], capture?: string): Pattern => ({
+  op: name,
+  inputs,
+  capture,
+  commute: true,
+});

@@ -1,0 +1,187 @@
+import { Graph, Node, shapesEqual } from '../graph';
+import { addOp, allOps, isLeafOp, opRecord } from '../ops';
+import { Pass } from './pass';
+import { capture, Captures, commuted, emit, literal, match, op, Rule, sameType } from './pattern';
+import { liveNodes, rebuild } from './slice';
+
+const keep =
+  (name: string) =>
+  (c: Captures): number =>
+    c[name].id;
+const opExists = (name: string): boolean => allOps().some((r) => r.name === name);
+const isIdentityPerm = (perm: readonly number[]): boolean => perm.every((p, i) => p === i);
+const swapsLastTwo = (perm: readonly number[]): boolean =>
+  perm.length >= 2 &&
+  perm.slice(0, -2).every((p, i) => p === i) &&
+  perm[perm.length - 2] === perm.length - 1 &&
+  perm[perm.length - 1] === perm.length - 2;
+
+/**
+ * Rewrites exact for every input, NaN and ±Inf included (so no x·0 → 0). The one caveat: x + 0 → x keeps the
+ * sign of a −0 input, where IEEE addition would give +0 (Grappler and XLA make the same choice).
+ */
+export const EXACT_RULES: readonly Rule[] = [
+  { name: 'add-zero', pattern: commuted('add', [capture('x'), literal(0)]), when: (c, r) => sameType(c.x, r), rewrite: keep('x') },
+  { name: 'sub-zero', pattern: op('sub', [capture('x'), literal(0)]), when: (c, r) => sameType(c.x, r), rewrite: keep('x') },
+  { name: 'mul-one', pattern: commuted('mul', [capture('x'), literal(1)]), when: (c, r) => sameType(c.x, r), rewrite: keep('x') },
+  { name: 'div-one', pattern: op('div', [capture('x'), literal(1)]), when: (c, r) => sameType(c.x, r), rewrite: keep('x') },
+  { name: 'neg-neg', pattern: op('neg', [op('neg', [capture('x')])]), rewrite: keep('x') },
+  { name: 'identity', pattern: op('identity', [capture('x')]), rewrite: keep('x') },
+  // Gradients are already built when a session compiles, so stopGradient is a plain identity at run time.
+  { name: 'stop-gradient', pattern: op('stopGradient', [capture('x')]), rewrite: keep('x') },
+  { name: 'cast-same', pattern: op('cast', [capture('x')]), when: (c, r) => sameType(c.x, r), rewrite: keep('x') },
+  {
+    name: 'broadcast-same',
+    pattern: op(['broadcastTo', 'broadcastLike', 'sumTo', 'reshapeLike', 'reshape'], [], 'b'),
+    when: (c, r, g) => sameType(g.node(r.inputs[0]), r),
+    rewrite: (_c, r) => r.inputs[0],
+  },
+  {
+    name: 'sum-no-axes',
+    pattern: op('sum', [capture('x')], 's'),
+    when: (c, r) => (r.attrs.axes as number[]).length === 0 && sameType(c.x, r),
+    rewrite: keep('x'),
+  },
+  {
+    name: 'reshape-reshape',
+    pattern: op(['reshape', 'reshapeLike'], [op(['reshape', 'reshapeLike'], [], 'inner')]),
+    when: (_c, r) => r.shape.every((d) => d !== null),
+    rewrite: (c, r, g) => emit(g, 'reshape', [c.inner.inputs[0]], { shape: r.shape as number[] }, r.name),
+  },
+  {
+    name: 'transpose-transpose',
+    pattern: op('transpose', [op('transpose', [capture('x')], 'inner')]),
+    rewrite: (c, r, g) => {
+      const innerPerm = c.inner.attrs.perm as number[];
+      const perm = (r.attrs.perm as number[]).map((p) => innerPerm[p]);
+      return isIdentityPerm(perm) ? c.x.id : emit(g, 'transpose', [c.x.id], { perm }, r.name);
+    },
+  },
+  {
+    name: 'transpose-identity',
+    pattern: op('transpose', [capture('x')]),
+    when: (_c, r) => isIdentityPerm(r.attrs.perm as number[]),
+    rewrite: keep('x'),
+  },
+  {
+    name: 'transpose-into-matmul-a',
+    pattern: op('matMul', [op('transpose', [capture('a')], 't'), capture('b')]),
+    when: (c) => swapsLastTwo(c.t.attrs.perm as number[]),
+    rewrite: (c, r, g) =>
+      emit(g, 'matMul', [c.a.id, c.b.id], { ...r.attrs, transposeA: r.attrs.transposeA !== true }, r.name),
+  },
+  {
+    name: 'transpose-into-matmul-b',
+    pattern: op('matMul', [capture('a'), op('transpose', [capture('b')], 't')]),
+    when: (c) => swapsLastTwo(c.t.attrs.perm as number[]),
+    rewrite: (c, r, g) =>
+      emit(g, 'matMul', [c.a.id, c.b.id], { ...r.attrs, transposeB: r.attrs.transposeB !== true }, r.name),
+  },
+  {
+    name: 'mul-self-square',
+    pattern: op('mul', [capture('x'), capture('x')]),
+    rewrite: (c, r, g) => emit(g, 'square', [c.x.id], {}, r.name),
+  },
+  {
+    name: 'pow-two-square',
+    pattern: op('pow', [capture('x'), literal(2)]),
+    when: (c, r) => sameType(c.x, r),
+    rewrite: (c, r, g) => emit(g, 'square', [c.x.id], {}, r.name),
+  },
+  {
+    name: 'pow-minus-one-reciprocal',
+    pattern: op('pow', [capture('x'), literal(-1)]),
+    when: (c, r) => opExists('reciprocal') && sameType(c.x, r),
+    rewrite: (c, r, g) => emit(g, 'reciprocal', [c.x.id], {}, r.name),
+  },
+  {
+    name: 'div-sqrt-rsqrt',
+    pattern: op('div', [capture('x'), op('sqrt', [capture('y')])]),
+    when: () => opExists('rsqrt'),
+    rewrite: (c, r, g) => {
+      const rsqrt = emit(g, 'rsqrt', [c.y.id], {}, `${r.name}/rsqrt`);
+      return emit(g, 'mul', [c.x.id, rsqrt], {}, r.name);
+    },
+  },
+  {
+    name: 'add-chain-addn',
+    pattern: op('add', [op(['add', 'addN'], [], 'inner'), capture('z')]),
+    when: (c, r, g) =>
+      opExists('addN') &&
+      sameType(c.z, r) &&
+      [...c.inner.inputs, c.z.id].every((id) => sameType(g.node(id), r)),
+    rewrite: (c, r, g) => emit(g, 'addN', [...c.inner.inputs, c.z.id], {}, r.name),
+  },
+]; // prettier-ignore
+
+/** Rewrites for numerical safety: the same value, computed without avoidable overflow or cancellation. */
+export const STABILIZING_RULES: readonly Rule[] = [
+  {
+    name: 'log1p',
+    pattern: op('log', [commuted('add', [literal(1), capture('x')])]),
+    when: (c, r) => opExists('log1p') && sameType(c.x, r),
+    rewrite: (c, r, g) => emit(g, 'log1p', [c.x.id], {}, r.name),
+  },
+  {
+    name: 'expm1',
+    pattern: op('sub', [op('exp', [capture('x')]), literal(1)]),
+    when: (c, r) => opExists('expm1') && sameType(c.x, r),
+    rewrite: (c, r, g) => emit(g, 'expm1', [c.x.id], {}, r.name),
+  },
+  {
+    name: 'log-softmax',
+    pattern: op('log', [op('softmax', [capture('x')], 's')]),
+    rewrite: (c, r, g) => emit(g, 'logSoftmax', [c.x.id], { axis: c.s.attrs.axis }, r.name),
+  },
+  {
+    name: 'log-sigmoid',
+    pattern: op('log', [op('sigmoid', [capture('x')])]),
+    when: () => opExists('logSigmoid'),
+    rewrite: (c, r, g) => emit(g, 'logSigmoid', [c.x.id], {}, r.name),
+  },
+];
+
+/** A pass that applies a rule table bottom-up in one sweep; the pipeline repeats it to a fixed point. */
+export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPerNode = 8): Pass {
+  return {
+    name,
+    run(slice) {
+      const counts: { [rule: string]: number } = {};
+      const result = rebuild(slice, (node: Node, inputs: readonly number[], target: Graph) => {
+        if (isLeafOp(node.op)) return undefined;
+        let id = addOp(target, opRecord(node.op), inputs, node.attrs, node.name).id;
+        for (let round = 0; round < maxRewritesPerNode; round++) {
+          const current = target.node(id);
+          let rewritten = false;
+          for (const rule of rules) {
+            const captures: Captures = {};
+            if (!match(target, id, rule.pattern, captures)) continue;
+            if (rule.when !== undefined && !rule.when(captures, current, target)) continue;
+            const next = rule.rewrite(captures, current, target);
+            if (next === id) continue;
+            const replacement = target.node(next);
+            // A rewrite must keep the node's type: anything else is a bug in the rule, caught here.
+            if (replacement.dtype !== current.dtype || !shapesEqual(replacement.shape, current.shape)) {
+              throw new Error(`rule ${rule.name} changed ${current.name}'s type`);
+            }
+            counts[rule.name] = (counts[rule.name] ?? 0) + 1;
+            id = next;
+            rewritten = true;
+            break;
+          }
+          if (!rewritten) break;
+        }
+        return id;
+      });
+      const total = Object.values(counts).reduce((a, b) => a + b, 0);
+      if (total === 0) return { slice, changes: counts };
+      // Nodes the rewrites bypassed are dead now: drop them so the report shows the real size.
+      const live = liveNodes(result.graph, result.outputs);
+      const pruned = live.every((flag) => flag === 1) ? result : rebuild(result);
+      return { slice: pruned, changes: counts };
+    },
+  };
+}
+
+export const simplify: Pass = rewritePass('simplify', EXACT_RULES);
+export const stabilize: Pass = rewritePass('stabilize', STABILIZING_RULES);

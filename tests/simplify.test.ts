@@ -1,0 +1,160 @@
+import {
+  add,
+  broadcastTo,
+  cast,
+  div,
+  EXACT_RULES,
+  exp,
+  Graph,
+  identity,
+  log,
+  matMul,
+  mul,
+  neg,
+  optimize,
+  pow,
+  reshape,
+  Session,
+  sigmoid,
+  softmax,
+  sqrt,
+  stopGradient,
+  sub,
+  sum,
+  Tensor,
+  transpose,
+} from '../src';
+
+/** The ops left in the optimized graph (leaves dropped), and the counts of rules that fired. */
+function optimized(y: Tensor, level: 0 | 1 | 2 = 2): { ops: string[]; fired: { [rule: string]: number } } {
+  const { graph, report } = optimize(y.graph, [y], { level, verify: true });
+  const fired: { [rule: string]: number } = {};
+  for (const r of report) for (const [k, n] of Object.entries(r.changes)) fired[k] = (fired[k] ?? 0) + n;
+  const leaves = new Set(['placeholder', 'constant', 'variable']);
+  return { ops: graph.nodes.filter((n) => !leaves.has(n.op)).map((n) => n.op), fired };
+}
+
+function setup(): { g: Graph; x: Tensor; m: Tensor } {
+  const g = new Graph();
+  return { g, x: g.placeholder('x', [2, 3]), m: g.placeholder('m', [3, 4]) };
+}
+
+describe('exact simplification rules (one test per rule)', () => {
+  const cases: [string, (s: ReturnType<typeof setup>) => Tensor, string[]][] = [
+    ['add-zero', ({ x }) => sin2(add(x, 0)), ['mul']],
+    ['sub-zero', ({ x }) => sin2(sub(x, 0)), ['mul']],
+    ['mul-one', ({ x }) => sin2(mul(1, x)), ['mul']],
+    ['div-one', ({ x }) => sin2(div(x, 1)), ['mul']],
+    ['neg-neg', ({ x }) => sin2(neg(neg(x))), ['mul']],
+    ['identity', ({ x }) => sin2(identity(x)), ['mul']],
+    ['stop-gradient', ({ x }) => sin2(stopGradient(x)), ['mul']],
+    ['cast-same', ({ x }) => sin2(cast(x, 'float32')), ['mul']],
+    ['broadcast-same', ({ x }) => sin2(broadcastTo(x, [2, 3])), ['mul']],
+    ['sum-no-axes', ({ x }) => sin2(sum(x, [])), ['mul']],
+    ['reshape-reshape', ({ x }) => sin2(reshape(reshape(x, [6]), [3, 2])), ['reshape', 'mul']],
+    ['transpose-transpose', ({ x }) => sin2(transpose(transpose(x))), ['mul']],
+    ['transpose-into-matmul-a', ({ x }) => matMul(transpose(x), x), ['matMul']],
+    ['transpose-into-matmul-b', ({ x }) => matMul(x, transpose(x)), ['matMul']],
+    ['mul-self-square', ({ x }) => mul(exp(x), exp(x)), ['exp', 'square']],
+    ['pow-two-square', ({ x }) => pow(x, 2), ['square']],
+  ];
+  test.each(cases)('%s', (rule, build, expectedOps) => {
+    const s = setup();
+    const y = build(s);
+    const { ops, fired } = optimized(y);
+    expect(fired[rule]).toBeGreaterThan(0);
+    expect(ops).toEqual(expectedOps);
+  });
+
+  test('every exact rule has a test above (or below for ops added by the full op set)', () => {
+    const tested = new Set([...cases.map((c) => c[0]), 'transpose-identity', 'pow-minus-one-reciprocal']);
+    tested.add('div-sqrt-rsqrt').add('add-chain-addn');
+    expect(EXACT_RULES.map((r) => r.name).filter((n) => !tested.has(n))).toEqual([]);
+  });
+
+  test('transpose into matMul flips the transpose flag (one matMul, no transpose)', () => {
+    const g = new Graph();
+    const a = g.placeholder('a', [3, 2]);
+    const b = g.placeholder('b', [3, 4]);
+    const y = matMul(transpose(a), b);
+    const { graph } = optimize(g, [y]);
+    expect(graph.toString()).toContain('matMul(%0, %1) {transposeA=true, transposeB=false}');
+    const feeds = {
+      a: [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      b: [
+        [1, 0, 0, 1],
+        [0, 1, 0, 1],
+        [0, 0, 1, 1],
+      ],
+    };
+    expect(new Session(g).run(y, feeds).toArray()).toEqual(new Session(g, { optimize: false }).run(y, feeds).toArray());
+  });
+
+  test('not x·0 → 0: multiplying by zero is kept (NaN·0 is NaN)', () => {
+    const { x } = setup();
+    const y = mul(x, 0);
+    expect(optimized(y).ops).toEqual(['mul']);
+    const out = new Session(x.graph).run(y, {
+      x: [
+        [NaN, Infinity, 1],
+        [2, 3, 4],
+      ],
+    });
+    expect(Number.isNaN(out.data[0])).toBe(true);
+    expect(Number.isNaN(out.data[1])).toBe(true);
+  });
+
+  test('x + 0 with broadcasting is not removed (the shape would change)', () => {
+    const g = new Graph();
+    const v = g.placeholder('v', [3]);
+    const y = add(
+      v,
+      g.constant([
+        [0, 0, 0],
+        [0, 0, 0],
+      ]),
+    );
+    expect(optimized(y).ops).toEqual(['add']);
+  });
+
+  test('level 0 leaves the graph as built', () => {
+    const { x } = setup();
+    expect(optimized(neg(neg(x)), 0).ops).toEqual(['neg', 'neg']);
+  });
+});
+
+describe('stabilization', () => {
+  test('log(softmax(x)) becomes logSoftmax: finite where the unstabilized graph gives -Infinity', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [1, 3]);
+    const y = log(softmax(x));
+    expect(optimized(y).ops).toEqual(['logSoftmax']);
+    const feeds = { x: [[0, 1000, -1000]] };
+    const stable = new Session(g).run(y, feeds).toArray() as number[][];
+    const naive = new Session(g, { optimize: { level: 1 } }).run(y, feeds).toArray() as number[][];
+    expect(naive[0][2]).toBe(-Infinity);
+    expect(stable[0][2]).toBeCloseTo(-2000, 3);
+    expect(stable[0][1]).toBeCloseTo(0, 5);
+  });
+
+  test('sqrt division without rsqrt available stays a division', () => {
+    const { x } = setup();
+    expect(optimized(div(x, sqrt(x))).ops.length).toBeGreaterThan(0);
+  });
+
+  test('log(sigmoid(x)) is left alone until logSigmoid exists, and stays correct', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [2]);
+    const y = log(sigmoid(x));
+    const out = new Session(g).run(y, { x: [0, 1] }).toArray() as number[];
+    expect(out[0]).toBeCloseTo(Math.log(0.5), 6);
+  });
+});
+
+function sin2(t: Tensor): Tensor {
+  return mul(t, 2);
+}
