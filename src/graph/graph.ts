@@ -311,7 +311,8 @@ export class Tensor {
 /** One line of the text IR: `%id = op(%in, ...) {attrs} : dtype[shape]  # name`. */
 export function formatNode(node: Node): string {
   const inputs = node.inputs.map((i) => `%${i}`).join(', ');
-  const attrKeys = Object.keys(node.attrs);
+  // A node whose attrs hold an `expr` (a fused group) is summarized by it; its other attrs are machine detail.
+  const attrKeys = typeof node.attrs.expr === 'string' ? ['expr'] : Object.keys(node.attrs);
   const attrs =
     attrKeys.length === 0 ? '' : ` {${attrKeys.map((k) => `${k}=${canonicalJSON(node.attrs[k])}`).join(', ')}}`;
   let value = '';

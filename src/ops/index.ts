@@ -14,3 +14,4 @@ export * from './state';
 export * from './random';
 export * from './losses';
 export * from './custom';
+export * from './fused';

@@ -37,6 +37,12 @@ export interface JvpArgs {
   readonly attrs: Attrs;
 }
 
+/** What a session tells the kernel of a stateful op (such as a random op) about its node's state. */
+export interface KernelContext {
+  /** How many earlier runs of this session executed this node (only runs that succeeded count). */
+  readonly counter: number;
+}
+
 /**
  * Everything about one primitive op, read together: its shape/dtype rule, its CPU kernel and its gradient
  * rule. Adding an op is one record (plus its tests) in a family table.
@@ -47,8 +53,11 @@ export interface OpRecord {
   readonly arity: number | 'variadic';
   /** Output dtype and static shape; throws ShapeError/DTypeError describing what is wrong. */
   infer(inputs: readonly TensorInfo[], attrs: Attrs): TensorInfo;
-  /** Writes the output into `out`, which the session allocated with the concrete output shape. */
-  readonly kernel?: (inputs: readonly Buf[], out: Buf, attrs: Attrs) => void;
+  /**
+   * Writes the output into `out`, which the session allocated with the concrete output shape. Stateful ops are
+   * also given a context by the session (absent elsewhere, e.g. in tests calling the kernel directly).
+   */
+  readonly kernel?: (inputs: readonly Buf[], out: Buf, attrs: Attrs, context?: KernelContext) => void;
   /**
    * Gradient rule built from public builders (so it can be differentiated again). Returns one gradient
    * per input, with the output's broadcast shape allowed (autodiff undoes broadcasting centrally), or null
@@ -62,6 +71,12 @@ export interface OpRecord {
   readonly jvp?: (args: JvpArgs) => Tensor | null;
   /** For elementwise ops: the scalar function (used by constant folding of scalars and by fusion). */
   readonly scalar?: (...operands: number[]) => number;
+  /**
+   * For elementwise ops: the same function as a JavaScript expression over `$0`, `$1`, … (e.g. `($0 + $1)`),
+   * from which fusion generates one loop for a group of ops. Only these engine-owned strings ever reach
+   * generated code. Ops without a template are not fused.
+   */
+  readonly template?: string;
   /** Stateful ops are never merged, folded or removed while fetched. */
   readonly stateful?: boolean;
   /** The output depends only on the inputs' shapes, so it folds as soon as those are known. */

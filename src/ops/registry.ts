@@ -2,6 +2,7 @@ import { GraphError } from '../graph';
 import { COMPARE_OPS } from './compare';
 import { CUSTOM_OPS } from './custom';
 import { ELEMENTWISE_OPS } from './elementwise';
+import { makeFusedRecord } from './fused';
 import { INDEXING_OPS } from './indexing';
 import { LINALG_OPS } from './linalg';
 import { MOVEMENT_OPS } from './movement';
@@ -36,6 +37,8 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   state: STATE_OPS,
   random: RANDOM_OPS,
   custom: CUSTOM_OPS,
+  // Fusion steps name ops of this very table; the lookup runs only when a fused kernel is first built.
+  fused: [makeFusedRecord((op) => BY_NAME.get(op)?.template)],
 };
 
 const BY_NAME = new Map<string, OpRecord>();

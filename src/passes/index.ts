@@ -8,3 +8,4 @@ export { match } from './pattern';
 export * from './simplify';
 export * from './cse';
 export * from './optimize';
+export * from './fuse';

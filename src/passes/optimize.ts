@@ -2,6 +2,7 @@ import { FeedError, formatShape, Graph, GraphError, graphOf, Node, Tensor } from
 import { addOp, opRecord } from '../ops';
 import { now } from './clock';
 import { cse } from './cse';
+import { fuse } from './fuse';
 import { constantFolding } from './fold';
 import { Pass, PassReport, runPipeline } from './pass';
 import { prune } from './prune';
@@ -19,15 +20,21 @@ export interface OptimizeOptions {
   verify?: boolean;
 }
 
-/** The ordered pipeline for a level: one explicit list, no registration side effects. */
-export function pipelineFor(options: OptimizeOptions = {}): Pass[] {
+/**
+ * The ordered pipeline for a level: one explicit list, no registration side effects. The rewriting passes run
+ * together to a fixed point; fusion runs once after them, so it never hides a pattern from a rewrite.
+ */
+export function pipelineFor(options: OptimizeOptions = {}): { rewrite: Pass[]; lower: Pass[] } {
   const level = options.level ?? 2;
   const disabled = new Set(options.disable ?? []);
-  const passes: Pass[] = [];
-  if (level >= 1) passes.push(constantFolding(), cse, simplify);
-  if (level >= 2) passes.push(stabilize);
-  if (level >= 1) passes.push(prune);
-  return passes.filter((p) => !disabled.has(p.name));
+  const rewrite: Pass[] = [];
+  const lower: Pass[] = [];
+  if (level >= 1) rewrite.push(constantFolding(), cse, simplify);
+  if (level >= 2) rewrite.push(stabilize);
+  if (level >= 1) rewrite.push(prune);
+  if (level >= 2) lower.push(fuse);
+  const enabled = (p: Pass): boolean => !disabled.has(p.name);
+  return { rewrite: rewrite.filter(enabled), lower: lower.filter(enabled) };
 }
 
 /**
@@ -103,8 +110,11 @@ export function compileSlice(
   sliceReport: PassReport,
   options: OptimizeOptions = {},
 ): { slice: Slice; reports: PassReport[] } {
-  const { slice: optimized, reports } = runPipeline(slice, pipelineFor(options), 8, options.verify === true);
-  return { slice: optimized, reports: [sliceReport, ...reports] };
+  const verify = options.verify === true;
+  const { rewrite, lower } = pipelineFor(options);
+  const rewritten = runPipeline(slice, rewrite, 8, verify);
+  const lowered = runPipeline(rewritten.slice, lower, 1, verify);
+  return { slice: lowered.slice, reports: [sliceReport, ...rewritten.reports, ...lowered.reports] };
 }
 
 /** A missing feed, for callers that run the result: names the placeholder and a fetch that needs it. */

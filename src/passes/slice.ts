@@ -11,8 +11,16 @@ export interface Slice {
   readonly bindings: ReadonlyMap<number, number>;
 }
 
-/** Decides what a node of the old slice becomes in the new one; undefined keeps it as it is. */
-export type Rewriter = (node: Node, inputs: readonly number[], target: Graph) => number | undefined;
+/**
+ * Decides what a node of the old slice becomes in the new one; undefined keeps it as it is. `inputs` are the
+ * node's inputs already mapped into `target`; `mapped(id)` maps any earlier live node of the old slice.
+ */
+export type Rewriter = (
+  node: Node,
+  inputs: readonly number[],
+  target: Graph,
+  mapped: (id: number) => number,
+) => number | undefined;
 
 /** Ids of nodes that some output depends on (an iterative sweep from the outputs). */
 export function liveNodes(graph: Graph, outputs: readonly number[]): Uint8Array {
@@ -47,11 +55,12 @@ export function rebuild(slice: Slice, rewrite?: Rewriter): Slice {
   const target = new Graph();
   const mapped = new Int32Array(source.size).fill(-1);
   const bindings = new Map<number, number>();
+  const lookup = (id: number): number => mapped[id];
   for (let id = 0; id < source.size; id++) {
     if (live[id] === 0) continue;
     const node = source.node(id);
     const inputs = node.inputs.map((i) => mapped[i]);
-    let result = rewrite?.(node, inputs, target);
+    let result = rewrite?.(node, inputs, target, lookup);
     if (result === undefined) {
       result = isLeafOp(node.op)
         ? copyLeaf(node, target)

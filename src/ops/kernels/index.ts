@@ -5,3 +5,4 @@ export type { ReduceKind } from './reduce';
 export { matMul } from './linalg';
 export { transpose } from './movement';
 export { softmax, logSoftmax } from './nn';
+export * from './fused';
