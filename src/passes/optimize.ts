@@ -82,13 +82,10 @@ export function sliceFor(
     } else if (node.op === 'constant') {
       result = copyLeaf(node, target);
     } else {
-      result = addOp(
-        target,
-        opRecord(node.op),
-        node.inputs.map((i) => mapped[i]),
-        node.attrs,
-        node.name,
-      ).id;
+      const record = opRecord(node.op);
+      result = addOp(target, record, node.inputs.map((i) => mapped[i]), node.attrs, node.name).id;
+      // A stateful node (a random op) keeps its user-graph id: the session counts its runs by it.
+      if (record.stateful === true) bindings.set(result, id);
     }
     mapped[id] = result;
   }

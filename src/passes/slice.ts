@@ -2,8 +2,9 @@ import { Graph, NDArray, Node } from '../graph';
 import { addOp, isLeafOp, opRecord } from '../ops';
 
 /**
- * A session's private piece of graph: the nodes that compute `outputs`. `bindings` maps a private
- * placeholder or variable to the node of the user's graph it stands for (a feed, or a variable's state).
+ * A session's private piece of graph: the nodes that compute `outputs`. `bindings` maps a private placeholder,
+ * variable or other stateful node to the node of the user's graph it stands for (a feed, a variable's state, a
+ * random op's run count).
  */
 export interface Slice {
   readonly graph: Graph;

@@ -16,8 +16,8 @@ import {
   allocate,
   sizeOf,
 } from '../graph';
-import { checkRecords, isLeafOp, opRecord } from '../ops';
-import { compileSlice, missingFeedError, OptimizeOptions, Slice, sliceFor } from '../passes';
+import { checkRecords } from '../ops';
+import { compileSlice, missingFeedError, OptimizeOptions, sliceFor } from '../passes';
 import { buildPlan, formatPlan, Plan } from './plan';
 
 /** What can be fetched: a tensor, or arrays/objects of fetches; null entries give null. */
@@ -170,7 +170,7 @@ export class Session {
     const shapes = new Map<number, readonly number[]>();
     for (const [id, value] of feeds) shapes.set(id, value.shape);
     const { slice, report } = sliceFor(this.graph, fetchIds, shapes, forDisplay ? undefined : missingFeedError);
-    const compiled = compileSlice(bindStateful(this.graph, slice), report, this.optimizeOptions);
+    const compiled = compileSlice(slice, report, this.optimizeOptions);
     return buildPlan(compiled.slice, compiled.reports);
   }
 
@@ -217,25 +217,6 @@ export class Session {
     }
     return results;
   }
-}
-
-/**
- * Binds each stateful op of a fresh slice (such as a random op) to its node in the user's graph, so the kernel
- * can be told how many times that node has run in this session; the passes carry bindings along. A fresh slice
- * copies every node under its own name, and names are unique in a graph, so the name finds the node.
- */
-function bindStateful(graph: Graph, slice: Slice): Slice {
-  let bindings: Map<number, number> | undefined;
-  for (const node of slice.graph.nodes) {
-    if (isLeafOp(node.op) || opRecord(node.op).stateful !== true) continue;
-    const source = graph.byName(node.name);
-    if (source === undefined || source.op !== node.op) {
-      throw new GraphError(`Session: internal error: the slice's ${node.op} '${node.name}' has no node in the graph`);
-    }
-    bindings ??= new Map(slice.bindings);
-    bindings.set(node.id, source.id);
-  }
-  return bindings === undefined ? slice : { ...slice, bindings };
 }
 
 function toFeedValue(node: Node, value: ArrayValue): NDArray {

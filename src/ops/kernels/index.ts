@@ -6,3 +6,4 @@ export { matMul } from './linalg';
 export { transpose } from './movement';
 export { softmax, logSoftmax } from './nn';
 export * from './fused';
+export { RandomStream, fillUniform, fillNormal } from './random';
