@@ -46,6 +46,7 @@ describe('constant folding', () => {
         '  %3 = mul(%0, %2) : float32[2]  # mul_1',
         '  %4 = add(%3, %1) : float32[2]  # add_1',
         'outputs: %4',
+        'memory: 8 B in 1 reused buffers (0 steps in place) for 8 B of intermediates; 8 B of results allocated per run',
       ].join('\n'),
     );
     expect(text).toMatch(/fold +nodes 9 → 5 \(−4\) {2}folded 2, removed 4/);

@@ -1,6 +1,7 @@
 import { DType, formatNode, Graph, GraphError, Node } from '../graph';
 import { opRecord, OpRecord } from '../ops';
 import { formatReport, PassReport, Slice } from '../passes';
+import { formatBytes, MemoryPlan, PlannedStep, planMemory } from './memory';
 
 /** One kernel call: read input slots, write the output slot, then free slots whose last use this was. */
 export interface Step {
@@ -32,10 +33,12 @@ export interface Plan {
   /** Variable writes to apply after every step succeeded. */
   readonly assigns: readonly { readonly variable: number; readonly slot: number }[];
   readonly reports: readonly PassReport[];
+  /** Where each step's output lives (see memory.ts); null when planning is off. */
+  readonly memory: MemoryPlan | null;
 }
 
 /** Lowers an optimized slice to a plan: steps in id order, each slot released after its last reader. */
-export function buildPlan(slice: Slice, reports: readonly PassReport[]): Plan {
+export function buildPlan(slice: Slice, reports: readonly PassReport[], planBuffers = true): Plan {
   const { graph, outputs, bindings } = slice;
   const keep = new Uint8Array(graph.size);
   for (const id of outputs) keep[id] = 1;
@@ -93,7 +96,12 @@ export function buildPlan(slice: Slice, reports: readonly PassReport[]): Plan {
       stateOf: bindings.get(node.id),
     });
   }
-  return { graph, steps, feeds, variables, constants, outputs, assigns, reports };
+  const memory = planBuffers ? planMemory(graph, steps.map(plannedStep), outputs) : null;
+  return { graph, steps, feeds, variables, constants, outputs, assigns, reports, memory };
+}
+
+export function plannedStep(step: Step): PlannedStep {
+  return { ...step, op: step.node.op };
 }
 
 /** The plan as text: pass reports, then the optimized IR, then the outputs. */
@@ -103,5 +111,13 @@ export function formatPlan(plan: Plan): string {
   lines.push(`plan: ${plan.steps.length} steps over ${plan.graph.size} slots`);
   for (const node of plan.graph.nodes) lines.push(`  ${formatNode(node)}`);
   lines.push(`outputs: ${plan.outputs.map((id) => `%${id}`).join(', ')}`);
+  const memory = plan.memory;
+  if (memory !== null) {
+    lines.push(
+      `memory: ${formatBytes(memory.plannedBytes)} in ${memory.buffers.length} reused buffers ` +
+        `(${memory.inPlace} steps in place) for ${formatBytes(memory.intermediateBytes)} of intermediates; ` +
+        `${formatBytes(memory.outputBytes)} of results allocated per run`,
+    );
+  }
   return lines.join('\n');
 }

@@ -18,7 +18,8 @@ import {
 } from '../graph';
 import { checkRecords } from '../ops';
 import { compileSlice, missingFeedError, OptimizeOptions, sliceFor } from '../passes';
-import { buildPlan, formatPlan, Plan } from './plan';
+import { allocateViews } from './memory';
+import { buildPlan, formatPlan, Plan, plannedStep } from './plan';
 
 /** What can be fetched: a tensor, or arrays/objects of fetches; null entries give null. */
 export type Fetch = Tensor | null | readonly Fetch[] | { readonly [key: string]: Fetch };
@@ -70,6 +71,7 @@ export class Session {
   private readonly store = new Map<number, NDArray>();
   /** How many successful runs executed each stateful node (by user-graph id): the random ops' stream counters. */
   private readonly runCounts = new Map<number, number>();
+  private readonly views = new WeakMap<Plan, readonly (NDArray | null)[]>();
 
   constructor(graph: Graph, options: SessionOptions = {}) {
     checkOpTable();
@@ -171,7 +173,18 @@ export class Session {
     for (const [id, value] of feeds) shapes.set(id, value.shape);
     const { slice, report } = sliceFor(this.graph, fetchIds, shapes, forDisplay ? undefined : missingFeedError);
     const compiled = compileSlice(slice, report, this.optimizeOptions);
-    return buildPlan(compiled.slice, compiled.reports);
+    return buildPlan(compiled.slice, compiled.reports, (this.optimizeOptions.level ?? 2) >= 2);
+  }
+
+  /** The plan's reused step outputs, allocated on its first run (the plan cache bounds how many exist). */
+  private viewsOf(plan: Plan): readonly (NDArray | null)[] {
+    let views = this.views.get(plan);
+    if (views === undefined) {
+      views =
+        plan.memory === null ? plan.steps.map(() => null) : allocateViews(plan.memory, plan.steps.map(plannedStep));
+      this.views.set(plan, views);
+    }
+    return views;
   }
 
   private execute(plan: Plan, feeds: ReadonlyMap<number, NDArray>): NDArray[] {
@@ -188,8 +201,10 @@ export class Session {
       }
       slots[slot] = value;
     }
-    for (const step of plan.steps) {
-      const out = new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
+    const views = this.viewsOf(plan);
+    for (let index = 0; index < plan.steps.length; index++) {
+      const step = plan.steps[index];
+      const out = views[index] ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
       const inputs = step.inputs.map((i) => slots[i] as NDArray);
       try {
         const context = step.stateOf === undefined ? undefined : { counter: this.runCounts.get(step.stateOf) ?? 0 };

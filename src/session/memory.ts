@@ -1,0 +1,111 @@
+import { allocate, DType, Graph, NDArray, sizeOf, TypedArray } from '../graph';
+import { opRecord } from '../ops';
+
+const BYTES: { readonly [dtype in DType]: number } = { float32: 4, float64: 8, int32: 4, bool: 1 };
+
+/** What the memory planner decided, and what it saved. */
+export interface MemoryPlan {
+  /** Each planned buffer's dtype and capacity in elements; allocated once per plan, reused every run. */
+  readonly buffers: readonly { readonly dtype: DType; readonly capacity: number }[];
+  /** Per step: the buffer its output lives in, or -1 for a fresh array each run (results handed to the user). */
+  readonly stepBuffer: Int32Array;
+  /** Steps that write over an input that dies at that step. */
+  readonly inPlace: number;
+  /** Bytes of the planned buffers. */
+  readonly plannedBytes: number;
+  /** Bytes every intermediate would take with one array each (what planning saves against). */
+  readonly intermediateBytes: number;
+  /** Bytes allocated fresh per run for results returned to the user. */
+  readonly outputBytes: number;
+}
+
+export interface PlannedStep {
+  readonly output: number;
+  readonly inputs: readonly number[];
+  readonly release: readonly number[];
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly op: string;
+}
+
+/**
+ * An op may write over an input when each output element depends only on the same element of its full-shape
+ * inputs (read before written): the elementwise ops with templates and the fused groups built from them.
+ */
+function runsInPlace(op: string): boolean {
+  return op === 'fused' || opRecord(op).template !== undefined;
+}
+
+/**
+ * Buffer lifetimes over the step list: a step's output takes the smallest free buffer of its dtype that fits,
+ * or the buffer of a same-size input dying at this step when the op can run in place; buffers return to the
+ * free list after their value's last reader. Fetched results always get fresh arrays, so what a user holds is
+ * never overwritten by a later step or run.
+ */
+export function planMemory(graph: Graph, steps: readonly PlannedStep[], outputs: readonly number[]): MemoryPlan {
+  const fetched = new Set(outputs);
+  const bufferOfSlot = new Int32Array(graph.size).fill(-1);
+  const stepBuffer = new Int32Array(steps.length).fill(-1);
+  const buffers: { dtype: DType; capacity: number }[] = [];
+  const free: number[] = [];
+  let inPlace = 0;
+  let intermediateBytes = 0;
+  let outputBytes = 0;
+  steps.forEach((step, index) => {
+    const size = sizeOf(step.shape);
+    const bytes = size * BYTES[step.dtype];
+    const dying = new Set(step.release);
+    if (fetched.has(step.output)) {
+      outputBytes += bytes;
+    } else {
+      intermediateBytes += bytes;
+      let chosen = -1;
+      if (runsInPlace(step.op)) {
+        for (const input of step.inputs) {
+          const b = bufferOfSlot[input];
+          const node = graph.node(input);
+          if (b >= 0 && dying.has(input) && node.dtype === step.dtype && sizeOf(node.shape as number[]) === size) {
+            chosen = b;
+            dying.delete(input);
+            inPlace++;
+            break;
+          }
+        }
+      }
+      if (chosen < 0) {
+        let best = -1;
+        for (let k = 0; k < free.length; k++) {
+          const candidate = buffers[free[k]];
+          if (candidate.dtype !== step.dtype || candidate.capacity < size) continue;
+          if (best < 0 || candidate.capacity < buffers[free[best]].capacity) best = k;
+        }
+        if (best >= 0) chosen = free.splice(best, 1)[0];
+        else chosen = buffers.push({ dtype: step.dtype, capacity: size }) - 1;
+      }
+      bufferOfSlot[step.output] = chosen;
+      stepBuffer[index] = chosen;
+    }
+    for (const slot of dying) {
+      const b = bufferOfSlot[slot];
+      if (b >= 0 && !free.includes(b)) free.push(b);
+    }
+  });
+  const plannedBytes = buffers.reduce((sum, b) => sum + b.capacity * BYTES[b.dtype], 0);
+  return { buffers, stepBuffer, inPlace, plannedBytes, intermediateBytes, outputBytes };
+}
+
+/** The arrays of a memory plan, allocated once: one typed array per buffer and one view per planned step. */
+export function allocateViews(memory: MemoryPlan, steps: readonly PlannedStep[]): (NDArray | null)[] {
+  const arena: TypedArray[] = memory.buffers.map((b) => allocate(b.dtype, b.capacity));
+  return steps.map((step, index) => {
+    const b = memory.stepBuffer[index];
+    if (b < 0) return null;
+    return new NDArray(arena[b].subarray(0, sizeOf(step.shape)), step.shape, step.dtype);
+  });
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
+}
