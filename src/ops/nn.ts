@@ -1,7 +1,13 @@
-import { formatShape, ShapeError, Tensor } from '../graph';
-import { exp, mul, sub } from './elementwise';
-import { logSoftmax as logSoftmaxKernel, softmax as softmaxKernel } from './kernels';
-import { apply, OpRecord, requireFloat, TensorInfo } from './record';
+import { broadcastStatic, Dim, formatShape, ShapeError, Tensor } from '../graph';
+import { exp, mul, neg, sigmoid, sub } from './elementwise';
+import {
+  binary,
+  logSoftmax as logSoftmaxKernel,
+  softmax as softmaxKernel,
+  softmaxCrossEntropy as softmaxCrossEntropyKernel,
+} from './kernels';
+import { expandDims } from './movement';
+import { apply, OpRecord, requireFloat, requireSameDType, TensorInfo, TensorLike } from './record';
 import { sum } from './reduce';
 
 function axisInfer([x]: readonly TensorInfo[], attrs: { readonly [key: string]: unknown }): TensorInfo {
@@ -33,7 +39,78 @@ export const LOG_SOFTMAX: OpRecord = {
   vjp: ({ output: y, dy, attrs }) => [sub(dy, mul(exp(y), sum(dy, attrs.axis as number, true)))],
 };
 
-export const NN_OPS: readonly OpRecord[] = [SOFTMAX, LOG_SOFTMAX];
+/**
+ * softmaxCrossEntropyWithLogits(labels, logits): −Σ labels · logSoftmax(logits) along `axis`, fused so that it is
+ * stable at any logit size. Gradients (as TensorFlow): logits (softmax − labels)·dy, labels −logSoftmax·dy.
+ */
+export const SOFTMAX_CROSS_ENTROPY: OpRecord = {
+  name: 'softmaxCrossEntropyWithLogits',
+  arity: 2,
+  infer([labels, logits], attrs) {
+    const dtype = requireSameDType([labels, logits]);
+    requireFloat(logits);
+    const axis = attrs.axis as number;
+    const shape: Dim[] = logits.shape.map((d, i) => d ?? labels.shape[i] ?? null);
+    if (
+      labels.shape.length !== logits.shape.length ||
+      labels.shape.some((d, i) => d !== null && logits.shape[i] !== null && d !== logits.shape[i])
+    ) {
+      throw new ShapeError(
+        `labels ${formatShape(labels.shape)} and logits ${formatShape(logits.shape)} must have the same shape`,
+      );
+    }
+    if (!Number.isInteger(axis) || axis < 0 || axis >= shape.length) {
+      throw new ShapeError(`axis ${axis} is out of range for ${formatShape(logits.shape)}; it needs rank >= 1`);
+    }
+    return { dtype, shape: shape.filter((_, i) => i !== axis) };
+  },
+  kernel: ([labels, logits], out, attrs) => softmaxCrossEntropyKernel(labels, logits, attrs.axis as number, out),
+  vjp: ({ inputs: [labels, logits], dy, attrs, needs }) => {
+    const axis = attrs.axis as number;
+    const dyKept = expandDims(dy, axis);
+    return [
+      needs[0] ? mul(dyKept, neg(logSoftmax(logits, axis))) : null,
+      needs[1] ? mul(dyKept, sub(softmax(logits, axis), labels)) : null,
+    ];
+  },
+};
+
+/** max(x, 0) − x·z + log(1 + e^−|x|), with z the labels and x the logits: never overflows. */
+function sigmoidCrossEntropyScalar(z: number, x: number): number {
+  return (x > 0 ? x : 0) - x * z + Math.log1p(Math.exp(-Math.abs(x)));
+}
+
+/**
+ * sigmoidCrossEntropyWithLogits(labels, logits), elementwise with broadcasting. Gradients: logits
+ * (sigmoid(x) − z)·dy, labels −x·dy.
+ */
+export const SIGMOID_CROSS_ENTROPY: OpRecord = (() => {
+  const kernel = binary(sigmoidCrossEntropyScalar);
+  return {
+    name: 'sigmoidCrossEntropyWithLogits',
+    arity: 2,
+    scalar: sigmoidCrossEntropyScalar,
+    template: '(($1 > 0 ? $1 : 0) - $1 * $0 + Math.log1p(Math.exp(-Math.abs($1))))',
+    infer(inputs: readonly TensorInfo[]): TensorInfo {
+      const dtype = requireSameDType(inputs);
+      requireFloat(inputs[0]);
+      const shape = broadcastStatic(inputs[0].shape, inputs[1].shape);
+      if (shape === null) {
+        throw new ShapeError(
+          `labels ${formatShape(inputs[0].shape)} and logits ${formatShape(inputs[1].shape)} cannot broadcast`,
+        );
+      }
+      return { dtype, shape };
+    },
+    kernel: ([labels, logits], out) => kernel(labels, logits, out),
+    vjp: ({ inputs: [labels, logits], dy, needs }) => [
+      needs[0] ? mul(dy, neg(logits)) : null,
+      needs[1] ? mul(dy, sub(sigmoid(logits), labels)) : null,
+    ],
+  };
+})();
+
+export const NN_OPS: readonly OpRecord[] = [SOFTMAX, LOG_SOFTMAX, SOFTMAX_CROSS_ENTROPY, SIGMOID_CROSS_ENTROPY];
 
 function normalizeAxis(name: string, x: Tensor, axis: number): number {
   const resolved = axis < 0 ? axis + x.rank : axis;
@@ -54,4 +131,22 @@ export function softmax(logits: Tensor, dim = -1): Tensor {
 /** Log-softmax along `axis` (the last by default). @example logSoftmax(logits) */
 export function logSoftmax(logits: Tensor, axis = -1): Tensor {
   return apply(LOG_SOFTMAX, [logits], { axis: normalizeAxis('logSoftmax', logits, axis) });
+}
+
+/**
+ * −Σ labels · logSoftmax(logits) along `axis` (the last by default), fused and stable; the result drops `axis`.
+ * As TensorFlow's tf.nn.softmax_cross_entropy_with_logits. @example softmaxCrossEntropyWithLogits(onehot, logits)
+ */
+export function softmaxCrossEntropyWithLogits(labels: TensorLike, logits: Tensor, axis = -1): Tensor {
+  return apply(SOFTMAX_CROSS_ENTROPY, [labels, logits], {
+    axis: normalizeAxis('softmaxCrossEntropyWithLogits', logits, axis),
+  });
+}
+
+/**
+ * Elementwise logistic loss of `logits` against `labels` in [0, 1], stable at any logit size. As TensorFlow's
+ * tf.nn.sigmoid_cross_entropy_with_logits. @example sigmoidCrossEntropyWithLogits(targets, logits)
+ */
+export function sigmoidCrossEntropyWithLogits(labels: TensorLike, logits: Tensor): Tensor {
+  return apply(SIGMOID_CROSS_ENTROPY, [labels, logits]);
 }

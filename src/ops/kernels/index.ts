@@ -7,3 +7,4 @@ export { transpose } from './movement';
 export { softmax, logSoftmax } from './nn';
 export * from './fused';
 export { RandomStream, fillUniform, fillNormal } from './random';
+export { logSumExp, prodExcept, softmaxCrossEntropy } from './grouped';
