@@ -8,3 +8,16 @@ export { softmax, logSoftmax } from './nn';
 export * from './fused';
 export { RandomStream, fillUniform, fillNormal } from './random';
 export { logSumExp, prodExcept, softmaxCrossEntropy } from './grouped';
+export {
+  stridedSlice,
+  stridedScatter,
+  concat,
+  gather,
+  scatterAdd,
+  tile,
+  sumTiles,
+  pad,
+  reverse,
+  oneHot,
+  cumsum,
+} from './indexing';
