@@ -1,2 +1,3 @@
 export * from './gradients';
 export * from './jvp';
+export * from './jacobian';
