@@ -1,5 +1,5 @@
 import { Attrs, DTypeError, formatShape, GraphError, graphOf, isFloat, Node, ShapeError, Tensor } from '../graph';
-import { addOp, OpRecord, opRecord, sumTo, toTensor, TensorLike, ZEROS_LIKE, zerosLike } from '../ops';
+import { addOp, broadcastLike, OpRecord, opRecord, sumTo, toTensor, TensorLike, ZEROS_LIKE, zerosLike } from '../ops';
 import { gradients } from './gradients';
 
 let dummies = 0;
@@ -90,7 +90,8 @@ export function jvp(ys: Tensor | readonly Tensor[], xs: readonly Tensor[], tange
           ? record.jvp({ inputs, output, tangents: inputTangents, attrs: node.attrs })
           : doubleVjp(record, node, output, inputs, inputTangents),
       );
-      if (tangent !== null) tangentOf.set(id, tangent);
+      // A rule may return a tangent in an input's shape (add's ta alone): broadcasting is done here, once.
+      if (tangent !== null) tangentOf.set(id, broadcastLike(tangent, output));
     }
   });
   return yList.map((y) => {

@@ -1,17 +1,30 @@
-import { Attrs, Graph, isFullyKnown, Node, shapesEqual } from '../graph';
+import { Attrs, Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
 import { addOp, FusedArg, FusedStepAttr, opRecord } from '../ops';
 import { Pass } from './pass';
 import { liveNodes, rebuild } from './slice';
 
+/**
+ * Float groups only: a fused loop keeps intermediates as JS doubles, which for floats only changes rounding (as
+ * any fusing compiler does), but for int32 or bool would skip the truncation each unfused step performs.
+ */
+/**
+ * A group's loop body holds one expression per member; past a few dozen ops the body stops fitting V8's inlining
+ * and register budgets, and a long chain (a 100,000-node graph) must not become one giant function.
+ */
+const MAX_GROUP = 48;
+
 function fusible(node: Node): boolean {
-  if (node.inputs.length === 0 || !isFullyKnown(node.shape)) return false;
+  if (node.inputs.length === 0 || !isFullyKnown(node.shape) || !isFloat(node.dtype)) return false;
   const record = opRecord(node.op);
   return record.template !== undefined && record.stateful !== true;
 }
 
-/** A size-1 constant folds into the generated loop as a literal (broadcasting one value is the value itself). */
+/**
+ * A scalar constant folds into the generated loop as a literal. Only rank 0: a [1] or [1, 1] constant could still
+ * raise the rank of the broadcast output shape, which the fused node infers from its remaining inputs.
+ */
 function literalOf(node: Node): number | undefined {
-  return node.op === 'constant' && node.value !== undefined && node.value.size === 1 ? node.value.data[0] : undefined;
+  return node.op === 'constant' && node.value !== undefined && node.shape.length === 0 ? node.value.data[0] : undefined;
 }
 
 /**
@@ -35,7 +48,7 @@ function findGroups(graph: Graph, outputs: readonly number[]): { groupOf: Int32A
     const members = [root];
     groupOf[root] = group;
     const stack = [...rootNode.inputs];
-    while (stack.length > 0) {
+    while (stack.length > 0 && members.length < MAX_GROUP) {
       const id = stack.pop() as number;
       if (groupOf[id] !== -1 || isOutput[id] === 1) continue;
       const node = graph.node(id);
@@ -97,7 +110,9 @@ export const fuse: Pass = {
         }
         stepIndex.set(id, steps.length);
         steps.push({ op: member.op, args });
-        display.push(`${member.op}(${shown.join(', ')})`);
+        // Nested text reads best; past a length, refer to an earlier step by its index instead.
+        const text = `${member.op}(${shown.join(', ')})`;
+        display.push(text.length <= 160 ? text : `${member.op}(…)`);
       }
       const attrs = { expr: display[display.length - 1], dtype: node.dtype, steps } as unknown as Attrs;
       return addOp(target, opRecord('fused'), externals.map(mapped), attrs, node.name).id;

@@ -83,7 +83,13 @@ export function sliceFor(
       result = copyLeaf(node, target);
     } else {
       const record = opRecord(node.op);
-      result = addOp(target, record, node.inputs.map((i) => mapped[i]), node.attrs, node.name).id;
+      result = addOp(
+        target,
+        record,
+        node.inputs.map((i) => mapped[i]),
+        node.attrs,
+        node.name,
+      ).id;
       // A stateful node (a random op) keeps its user-graph id: the session counts its runs by it.
       if (record.stateful === true) bindings.set(result, id);
     }

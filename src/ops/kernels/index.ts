@@ -5,9 +5,8 @@ export type { ReduceKind } from './reduce';
 export { matMul } from './linalg';
 export { transpose } from './movement';
 export { softmax, logSoftmax } from './nn';
-export * from './fused';
-export { RandomStream, fillUniform, fillNormal } from './random';
 export { logSumExp, prodExcept, softmaxCrossEntropy } from './grouped';
+export { RandomStream, fillUniform, fillNormal } from './random';
 export {
   stridedSlice,
   stridedScatter,
@@ -21,3 +20,4 @@ export {
   oneHot,
   cumsum,
 } from './indexing';
+export * from './fused';
