@@ -1,3 +1,4 @@
+import * as lazygrad from '../src';
 import {
   add,
   exp,
@@ -138,5 +139,28 @@ describe('gradients()', () => {
     const chained = x.matMul(w).add(1).relu();
     const direct = add(matMul(x, w), 1).relu();
     expect(chained).toBe(direct);
+  });
+});
+
+describe('chainable methods of the full op set', () => {
+  test('each method builds the same node as its function', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [2, 3]);
+    const y = g.placeholder('y', [2, 3]);
+    const ops = lazygrad as unknown as { [name: string]: (...args: unknown[]) => Tensor };
+    const unary = ['abs', 'sign', 'rsqrt', 'reciprocal', 'expm1', 'log1p', 'tan', 'atan', 'sinh', 'cosh', 'erf'];
+    for (const name of unary) {
+      const method = (x as unknown as { [k: string]: () => Tensor })[name];
+      expect(method.call(x)).toBe(ops[name](x));
+    }
+    for (const name of ['maximum', 'minimum', 'squaredDifference', 'atan2', 'less', 'greaterEqual']) {
+      const method = (x as unknown as { [k: string]: (b: Tensor) => Tensor })[name];
+      expect(method.call(x, y)).toBe(ops[name](x, y));
+    }
+    expect(x.concat(y, 1)).toBe(ops.concat([x, y], 1));
+    expect(x.stack([y])).toBe(ops.stack([x, y]));
+    expect(x.slice([0, 1], [1, 2])).toBe(ops.slice(x, [0, 1], [1, 2]));
+    expect(x.logSumExp(1)).toBe(ops.logSumExp(x, 1));
+    expect(x.clipByValue(0, 1)).toBe(ops.clipByValue(x, 0, 1));
   });
 });

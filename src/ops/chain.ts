@@ -7,7 +7,9 @@ import * as ew from './elementwise';
 import { matMul } from './linalg';
 import { broadcastTo, expandDims, reshape, squeeze, transpose } from './movement';
 import { logSoftmax, softmax } from './nn';
+import * as ops from './all';
 import { TensorLike } from './record';
+import type { NormOrder } from './reduce';
 import { max, mean, sum } from './reduce';
 
 declare module '../graph/graph' {
@@ -45,6 +47,78 @@ declare module '../graph/graph' {
     squeeze(axis?: number | readonly number[]): Tensor;
     softmax(dim?: number): Tensor;
     logSoftmax(axis?: number): Tensor;
+    maximum(b: TensorLike): Tensor;
+    minimum(b: TensorLike): Tensor;
+    squaredDifference(b: TensorLike): Tensor;
+    mod(b: TensorLike): Tensor;
+    floorDiv(b: TensorLike): Tensor;
+    atan2(b: TensorLike): Tensor;
+    notEqual(b: TensorLike): Tensor;
+    less(b: TensorLike): Tensor;
+    lessEqual(b: TensorLike): Tensor;
+    greaterEqual(b: TensorLike): Tensor;
+    logicalAnd(b: TensorLike): Tensor;
+    logicalOr(b: TensorLike): Tensor;
+    logicalNot(): Tensor;
+    abs(): Tensor;
+    sign(): Tensor;
+    rsqrt(): Tensor;
+    reciprocal(): Tensor;
+    expm1(): Tensor;
+    log1p(): Tensor;
+    tan(): Tensor;
+    asin(): Tensor;
+    acos(): Tensor;
+    atan(): Tensor;
+    sinh(): Tensor;
+    cosh(): Tensor;
+    asinh(): Tensor;
+    acosh(): Tensor;
+    atanh(): Tensor;
+    logSigmoid(): Tensor;
+    softplus(): Tensor;
+    relu6(): Tensor;
+    elu(): Tensor;
+    selu(): Tensor;
+    erf(): Tensor;
+    floor(): Tensor;
+    ceil(): Tensor;
+    round(): Tensor;
+    isNaN(): Tensor;
+    isFinite(): Tensor;
+    min(axis?: number | readonly number[], keepDims?: boolean): Tensor;
+    prod(axis?: number | readonly number[], keepDims?: boolean): Tensor;
+    logSumExp(axis?: number | readonly number[], keepDims?: boolean): Tensor;
+    all(axis?: number | readonly number[], keepDims?: boolean): Tensor;
+    any(axis?: number | readonly number[], keepDims?: boolean): Tensor;
+    leakyRelu(alpha?: number): Tensor;
+    prelu(alpha: TensorLike): Tensor;
+    clipByValue(clipValueMin: number, clipValueMax: number): Tensor;
+    argMax(axis?: number): Tensor;
+    argMin(axis?: number): Tensor;
+    norm(ord?: NormOrder, axis?: number | readonly number[], keepDims?: boolean): Tensor;
+    dot(b: TensorLike): Tensor;
+    concat(others: Tensor | readonly Tensor[], axis?: number): Tensor;
+    stack(others: Tensor | readonly Tensor[], axis?: number): Tensor;
+    unstack(axis?: number): Tensor[];
+    split(numOrSizeSplits: number | readonly number[], axis?: number): Tensor[];
+    slice(begin: number | readonly number[], size?: number | readonly number[]): Tensor;
+    stridedSlice(
+      begin: readonly number[],
+      end: readonly number[],
+      strides?: readonly number[],
+      beginMask?: number,
+      endMask?: number,
+      ellipsisMask?: number,
+      newAxisMask?: number,
+      shrinkAxisMask?: number,
+    ): Tensor;
+    gather(indices: TensorLike, axis?: number, batchDims?: number): Tensor;
+    tile(reps: readonly number[]): Tensor;
+    pad(paddings: readonly (readonly [number, number])[], constantValue?: number): Tensor;
+    reverse(axis?: number | readonly number[]): Tensor;
+    cumsum(axis?: number, exclusive?: boolean, reverse?: boolean): Tensor;
+    oneHot(depth: number, onValue?: number, offValue?: number, dtype?: DType): Tensor;
   }
 }
 
@@ -84,6 +158,75 @@ const methods: Methods = {
   squeeze(this: Tensor, axis?: number | readonly number[]) { return squeeze(this, axis); },
   softmax(this: Tensor, dim?: number) { return softmax(this, dim); },
   logSoftmax(this: Tensor, axis?: number) { return logSoftmax(this, axis); },
+  maximum(this: Tensor, b: TensorLike) { return ops.maximum(this, b); },
+  minimum(this: Tensor, b: TensorLike) { return ops.minimum(this, b); },
+  squaredDifference(this: Tensor, b: TensorLike) { return ops.squaredDifference(this, b); },
+  mod(this: Tensor, b: TensorLike) { return ops.mod(this, b); },
+  floorDiv(this: Tensor, b: TensorLike) { return ops.floorDiv(this, b); },
+  atan2(this: Tensor, b: TensorLike) { return ops.atan2(this, b); },
+  notEqual(this: Tensor, b: TensorLike) { return ops.notEqual(this, b); },
+  less(this: Tensor, b: TensorLike) { return ops.less(this, b); },
+  lessEqual(this: Tensor, b: TensorLike) { return ops.lessEqual(this, b); },
+  greaterEqual(this: Tensor, b: TensorLike) { return ops.greaterEqual(this, b); },
+  logicalAnd(this: Tensor, b: TensorLike) { return ops.logicalAnd(this, b); },
+  logicalOr(this: Tensor, b: TensorLike) { return ops.logicalOr(this, b); },
+  logicalNot(this: Tensor) { return ops.logicalNot(this); },
+  abs(this: Tensor) { return ops.abs(this); },
+  sign(this: Tensor) { return ops.sign(this); },
+  rsqrt(this: Tensor) { return ops.rsqrt(this); },
+  reciprocal(this: Tensor) { return ops.reciprocal(this); },
+  expm1(this: Tensor) { return ops.expm1(this); },
+  log1p(this: Tensor) { return ops.log1p(this); },
+  tan(this: Tensor) { return ops.tan(this); },
+  asin(this: Tensor) { return ops.asin(this); },
+  acos(this: Tensor) { return ops.acos(this); },
+  atan(this: Tensor) { return ops.atan(this); },
+  sinh(this: Tensor) { return ops.sinh(this); },
+  cosh(this: Tensor) { return ops.cosh(this); },
+  asinh(this: Tensor) { return ops.asinh(this); },
+  acosh(this: Tensor) { return ops.acosh(this); },
+  atanh(this: Tensor) { return ops.atanh(this); },
+  logSigmoid(this: Tensor) { return ops.logSigmoid(this); },
+  softplus(this: Tensor) { return ops.softplus(this); },
+  relu6(this: Tensor) { return ops.relu6(this); },
+  elu(this: Tensor) { return ops.elu(this); },
+  selu(this: Tensor) { return ops.selu(this); },
+  erf(this: Tensor) { return ops.erf(this); },
+  floor(this: Tensor) { return ops.floor(this); },
+  ceil(this: Tensor) { return ops.ceil(this); },
+  round(this: Tensor) { return ops.round(this); },
+  isNaN(this: Tensor) { return ops.isNaN(this); },
+  isFinite(this: Tensor) { return ops.isFinite(this); },
+  min(this: Tensor, axis?: number | readonly number[], keepDims?: boolean) { return ops.min(this, axis, keepDims); },
+  prod(this: Tensor, axis?: number | readonly number[], keepDims?: boolean) { return ops.prod(this, axis, keepDims); },
+  logSumExp(this: Tensor, axis?: number | readonly number[], keepDims?: boolean) { return ops.logSumExp(this, axis, keepDims); },
+  all(this: Tensor, axis?: number | readonly number[], keepDims?: boolean) { return ops.all(this, axis, keepDims); },
+  any(this: Tensor, axis?: number | readonly number[], keepDims?: boolean) { return ops.any(this, axis, keepDims); },
+  leakyRelu(this: Tensor, alpha?: number) { return ops.leakyRelu(this, alpha); },
+  prelu(this: Tensor, alpha: TensorLike) { return ops.prelu(this, alpha); },
+  clipByValue(this: Tensor, lo: number, hi: number) { return ops.clipByValue(this, lo, hi); },
+  argMax(this: Tensor, axis?: number) { return ops.argMax(this, axis); },
+  argMin(this: Tensor, axis?: number) { return ops.argMin(this, axis); },
+  norm(this: Tensor, ord?: NormOrder, axis?: number | readonly number[], keepDims?: boolean) { return ops.norm(this, ord, axis, keepDims); },
+  dot(this: Tensor, b: TensorLike) { return ops.dot(this, b); },
+  concat(this: Tensor, others: Tensor | readonly Tensor[], axis?: number) { return ops.concat([this, ...list(others)], axis); },
+  stack(this: Tensor, others: Tensor | readonly Tensor[], axis?: number) { return ops.stack([this, ...list(others)], axis); },
+  unstack(this: Tensor, axis?: number) { return ops.unstack(this, axis); },
+  split(this: Tensor, sizes: number | readonly number[], axis?: number) { return ops.split(this, sizes, axis); },
+  slice(this: Tensor, begin: number | readonly number[], size?: number | readonly number[]) { return ops.slice(this, begin, size); },
+  stridedSlice(this: Tensor, ...args: StridedArgs) { return ops.stridedSlice(this, ...args); },
+  gather(this: Tensor, indices: TensorLike, axis?: number, batchDims?: number) { return ops.gather(this, indices, axis, batchDims); },
+  tile(this: Tensor, reps: readonly number[]) { return ops.tile(this, reps); },
+  pad(this: Tensor, paddings: readonly (readonly [number, number])[], value?: number) { return ops.pad(this, paddings, value); },
+  reverse(this: Tensor, axis?: number | readonly number[]) { return ops.reverse(this, axis); },
+  cumsum(this: Tensor, axis?: number, exclusive?: boolean, reverse?: boolean) { return ops.cumsum(this, axis, exclusive, reverse); },
+  oneHot(this: Tensor, depth: number, on?: number, off?: number, dtype?: DType) { return ops.oneHot(this, depth, on, off, dtype); },
 }; // prettier-ignore
+
+type StridedArgs = Parameters<typeof ops.stridedSlice> extends [Tensor, ...infer Rest] ? Rest : never;
+
+function list(others: Tensor | readonly Tensor[]): readonly Tensor[] {
+  return others instanceof Tensor ? [others] : others;
+}
 
 Object.assign(Tensor.prototype, methods);
