@@ -59,6 +59,18 @@ export default defineConfig(
   ),
   layer(['src/session/**'], [], 'Inside src/, import the layer folders, not the public entry.', ENTRY),
   layer(
+    ['src/train/**'],
+    ['../passes', '../session', '../interop', '../cli', '../node'],
+    'src/train builds graph nodes (optimizers, initializers) on graph, ops and autodiff only.',
+    ENTRY,
+  ),
+  layer(
+    ['src/interop/**'],
+    ['../cli', '../node'],
+    'src/interop (JSON, ONNX, pictures) sits below the Node-only entries.',
+    ENTRY,
+  ),
+  layer(
     ['examples/**', 'benchmarks/**'],
     ['../src/*'],
     'Examples and benchmarks use only the public API: import from ../src, not from its folders.',
