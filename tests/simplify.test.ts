@@ -15,7 +15,6 @@ import {
   pow,
   reshape,
   Session,
-  sigmoid,
   softmax,
   sqrt,
   stopGradient,
@@ -58,6 +57,10 @@ describe('exact simplification rules (one test per rule)', () => {
     ['transpose-into-matmul-b', ({ x }) => matMul(x, transpose(x)), ['matMul']],
     ['mul-self-square', ({ x }) => mul(exp(x), exp(x)), ['exp', 'square']],
     ['pow-two-square', ({ x }) => pow(x, 2), ['square']],
+    ['pow-minus-one-reciprocal', ({ x }) => pow(x, -1), ['reciprocal']],
+    ['div-sqrt-rsqrt', ({ x, m }) => div(x, sqrt(sum(m))), ['sum', 'rsqrt', 'mul']],
+    ['add-chain-addn', ({ x }) => add(add(exp(x), sin2(x)), x), ['exp', 'mul', 'addN']],
+    ['transpose-identity', ({ x }) => sin2(transpose(x, [0, 1])), ['mul']],
   ];
   test.each(cases)('%s', (rule, build, expectedOps) => {
     const s = setup();
@@ -67,9 +70,8 @@ describe('exact simplification rules (one test per rule)', () => {
     expect(ops).toEqual(expectedOps);
   });
 
-  test('every exact rule has a test above (or below for ops added by the full op set)', () => {
-    const tested = new Set([...cases.map((c) => c[0]), 'transpose-identity', 'pow-minus-one-reciprocal']);
-    tested.add('div-sqrt-rsqrt').add('add-chain-addn');
+  test('every exact rule has a test above', () => {
+    const tested = new Set(cases.map((c) => c[0]));
     expect(EXACT_RULES.map((r) => r.name).filter((n) => !tested.has(n))).toEqual([]);
   });
 
@@ -140,19 +142,6 @@ describe('stabilization', () => {
     expect(naive[0][2]).toBe(-Infinity);
     expect(stable[0][2]).toBeCloseTo(-2000, 3);
     expect(stable[0][1]).toBeCloseTo(0, 5);
-  });
-
-  test('sqrt division without rsqrt available stays a division', () => {
-    const { x } = setup();
-    expect(optimized(div(x, sqrt(x))).ops.length).toBeGreaterThan(0);
-  });
-
-  test('log(sigmoid(x)) is left alone until logSigmoid exists, and stays correct', () => {
-    const g = new Graph();
-    const x = g.placeholder('x', [2]);
-    const y = log(sigmoid(x));
-    const out = new Session(g).run(y, { x: [0, 1] }).toArray() as number[];
-    expect(out[0]).toBeCloseTo(Math.log(0.5), 6);
   });
 });
 

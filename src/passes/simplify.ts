@@ -139,7 +139,75 @@ export const STABILIZING_RULES: readonly Rule[] = [
     when: () => opExists('logSigmoid'),
     rewrite: (c, r, g) => emit(g, 'logSigmoid', [c.x.id], {}, r.name),
   },
+  {
+    // The gradient autodiff builds for log(softmax(x)): y·(d/y − Σ(d/y)·y), NaN where y underflows to 0. It is
+    // d − y·Σd, the stable gradient of logSoftmax.
+    name: 'log-softmax-gradient',
+    pattern: commuted('mul', [
+      op('softmax', [capture('x')], 's'),
+      op('sub', [
+        op('div', [capture('d'), capture('s')], 'q'),
+        op('sum', [commuted('mul', [capture('q'), capture('s')])], 'total'),
+      ]),
+    ]),
+    when: (c) => sameAxis(c.total, c.s) && c.total.attrs.keepDims === true,
+    rewrite: (c, r, g) => {
+      const total = emit(g, 'sum', [c.d.id], c.total.attrs, `${r.name}/sum`);
+      const scaled = emit(g, 'mul', [c.s.id, total], {}, `${r.name}/mul`);
+      return emit(g, 'sub', [c.d.id, scaled], {}, r.name);
+    },
+  },
+  {
+    // −Σ labels·logSoftmax(x) over the softmax axis: the fused, stable cross-entropy op.
+    name: 'softmax-cross-entropy',
+    pattern: op('neg', [
+      op('sum', [commuted('mul', [capture('labels'), op('logSoftmax', [capture('x')], 'ls')])], 'total'),
+    ]),
+    when: (c) =>
+      opExists('softmaxCrossEntropyWithLogits') &&
+      sameAxis(c.total, c.ls) &&
+      c.total.attrs.keepDims !== true &&
+      sameType(c.labels, c.x),
+    rewrite: (c, r, g) =>
+      emit(g, 'softmaxCrossEntropyWithLogits', [c.labels.id, c.x.id], { axis: c.ls.attrs.axis }, r.name),
+  },
+  {
+    // A sigmoid written out as 1 / (1 + exp(−x)): one stable op.
+    name: 'sigmoid-formula',
+    pattern: op('div', [literal(1), commuted('add', [literal(1), op('exp', [op('neg', [capture('x')])])])]),
+    when: (c, r) => sameType(c.x, r),
+    rewrite: (c, r, g) => emit(g, 'sigmoid', [c.x.id], {}, r.name),
+  },
+  {
+    // The gradient autodiff builds for that formula, −(−d/(1 + e)²)·e with e = exp(−x), overflows to NaN for very
+    // negative x. Staged backpropagation instead: d·σ(x)(1 − σ(x)), reusing the forward σ(x).
+    name: 'sigmoid-gradient',
+    pattern: op('neg', [
+      commuted('mul', [
+        op('neg', [
+          op('div', [
+            capture('d'),
+            op('square', [commuted('add', [literal(1), op('exp', [op('neg', [capture('x')])], 'e')])]),
+          ]),
+        ]),
+        capture('e'),
+      ]),
+    ]),
+    when: (c, r) => sameType(c.x, r),
+    rewrite: (c, r, g) => {
+      const sigma = emit(g, 'sigmoid', [c.x.id], {}, `${r.name}/sigmoid`);
+      const one = g.constant(1, r.dtype).id;
+      const complement = emit(g, 'sub', [one, sigma], {}, `${r.name}/sub`);
+      return emit(g, 'mul', [c.d.id, emit(g, 'mul', [sigma, complement], {}, `${r.name}/mul`)], {}, r.name);
+    },
+  },
 ];
+
+/** A reduction over exactly the one axis another node (a softmax) works along. */
+function sameAxis(reduction: Node, along: Node): boolean {
+  const axes = reduction.attrs.axes as number[];
+  return axes.length === 1 && axes[0] === along.attrs.axis;
+}
 
 /** A pass that applies a rule table bottom-up in one sweep; the pipeline repeats it to a fixed point. */
 export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPerNode = 8): Pass {
