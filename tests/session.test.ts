@@ -141,3 +141,39 @@ describe('variables', () => {
 function sess(g: Graph): Session {
   return new Session(g);
 }
+
+describe('feeds', () => {
+  test('a typed array of the right dtype is used without a copy, shaped as the placeholder', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [null, 3]);
+    const data = new Float32Array([1, 2, 3, 4, 5, 6]);
+    const [fed, doubled] = new Session(g).run([x, mul(x, 2)], { x: data });
+    expect(fed.data).toBe(data);
+    expect(fed.shape).toEqual([2, 3]);
+    expect(doubled.toArray()).toEqual([
+      [2, 4, 6],
+      [8, 10, 12],
+    ]);
+  });
+
+  test('a typed array of another dtype is converted (copied)', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [2]);
+    const data = new Float64Array([1.5, 2.5]);
+    const fed = new Session(g).run(x, { x: data });
+    expect(fed.data).not.toBe(data);
+    expect(fed.dtype).toBe('float32');
+  });
+
+  test('repeated runs of one plan reuse its buffers and still return fresh results', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [3]);
+    const y = mul(add(mul(x, 2), 1), 3);
+    const sess = new Session(g);
+    const a = sess.run(y, { x: [1, 2, 3] });
+    const b = sess.run(y, { x: [0, 0, 0] });
+    expect(a.data).not.toBe(b.data);
+    expect(a.toArray()).toEqual([9, 15, 21]);
+    expect(b.toArray()).toEqual([3, 3, 3]);
+  });
+});

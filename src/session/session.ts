@@ -13,7 +13,9 @@ import {
   ShapeError,
   shapeMatches,
   Tensor,
+  TypedArray,
   allocate,
+  dtypeOfArray,
   sizeOf,
 } from '../graph';
 import { checkRecords } from '../ops';
@@ -46,6 +48,16 @@ export interface SessionOptions {
 
 const PLAN_CACHE_LIMIT = 64;
 
+/** What a plan's runs reuse: one slot per node, one argument list per step, the planned output arrays. */
+interface RunState {
+  readonly slots: (NDArray | null)[];
+  readonly args: NDArray[][];
+  readonly views: readonly (NDArray | null)[];
+}
+
+/** A placeholder for argument lists between runs, so they hold no stale arrays. */
+const EMPTY = NDArray.zeros([0]);
+
 let recordsChecked = false;
 
 /** The compiler relies on every op record being complete; check the table once per process. */
@@ -71,7 +83,7 @@ export class Session {
   private readonly store = new Map<number, NDArray>();
   /** How many successful runs executed each stateful node (by user-graph id): the random ops' stream counters. */
   private readonly runCounts = new Map<number, number>();
-  private readonly views = new WeakMap<Plan, readonly (NDArray | null)[]>();
+  private readonly runStates = new WeakMap<Plan, RunState>();
 
   constructor(graph: Graph, options: SessionOptions = {}) {
     checkOpTable();
@@ -176,19 +188,9 @@ export class Session {
     return buildPlan(compiled.slice, compiled.reports, (this.optimizeOptions.level ?? 2) >= 2);
   }
 
-  /** The plan's reused step outputs, allocated on its first run (the plan cache bounds how many exist). */
-  private viewsOf(plan: Plan): readonly (NDArray | null)[] {
-    let views = this.views.get(plan);
-    if (views === undefined) {
-      views =
-        plan.memory === null ? plan.steps.map(() => null) : allocateViews(plan.memory, plan.steps.map(plannedStep));
-      this.views.set(plan, views);
-    }
-    return views;
-  }
-
   private execute(plan: Plan, feeds: ReadonlyMap<number, NDArray>): NDArray[] {
-    const slots: (NDArray | null)[] = new Array<NDArray | null>(plan.graph.size).fill(null);
+    const state = this.runStateOf(plan);
+    const { slots, args, views } = state;
     // Variable values read or initialized in this run; initializations are committed only if the run succeeds.
     const initialized = new Map<number, NDArray>();
     for (const { slot, source } of plan.feeds) slots[slot] = feeds.get(source) as NDArray;
@@ -201,23 +203,30 @@ export class Session {
       }
       slots[slot] = value;
     }
-    const views = this.viewsOf(plan);
-    for (let index = 0; index < plan.steps.length; index++) {
-      const step = plan.steps[index];
-      const out = views[index] ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
-      const inputs = step.inputs.map((i) => slots[i] as NDArray);
-      try {
-        const context = step.stateOf === undefined ? undefined : { counter: this.runCounts.get(step.stateOf) ?? 0 };
-        step.kernel(inputs, out, step.node.attrs, context);
-      } catch (error) {
-        if (error instanceof LazygradError) throw error;
-        const described = inputs.map((x, i) => `%${step.inputs[i]} ${x.dtype}${formatShape(x.shape)}`).join(', ');
-        throw new RuntimeError(
-          `Session.run: ${step.node.op} '${step.node.name}' failed on inputs (${described}): ${(error as Error).message}`,
-        );
+    // The step loop: no closures, no Map lookups, no per-step arrays (args are preallocated per step).
+    const steps = plan.steps;
+    let index = 0;
+    try {
+      for (; index < steps.length; index++) {
+        const step = steps[index];
+        const inputs = args[index];
+        const ids = step.inputs;
+        for (let k = 0; k < ids.length; k++) inputs[k] = slots[ids[k]] as NDArray;
+        const out = views[index] ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
+        if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
+        else step.kernel(inputs, out, step.node.attrs, { counter: this.runCounts.get(step.stateOf) ?? 0 });
+        slots[step.output] = out;
+        const release = step.release;
+        for (let k = 0; k < release.length; k++) slots[release[k]] = null;
       }
-      slots[step.output] = out;
-      for (const id of step.release) slots[id] = null;
+    } catch (error) {
+      slots.fill(null);
+      if (error instanceof LazygradError) throw error;
+      const step = steps[index];
+      const described = args[index].map((x, i) => `%${step.inputs[i]} ${x.dtype}${formatShape(x.shape)}`).join(', ');
+      throw new RuntimeError(
+        `Session.run: ${step.node.op} '${step.node.name}' failed on inputs (${described}): ${(error as Error).message}`,
+      );
     }
     const results = plan.outputs.map((slot) => {
       const value = slots[slot] as NDArray;
@@ -227,11 +236,42 @@ export class Session {
     });
     for (const [variable, value] of initialized) this.store.set(variable, value);
     for (const { variable, slot } of plan.assigns) this.store.set(variable, (slots[slot] as NDArray).clone());
-    for (const { stateOf } of plan.steps) {
-      if (stateOf !== undefined) this.runCounts.set(stateOf, (this.runCounts.get(stateOf) ?? 0) + 1);
+    for (const step of plan.steps) {
+      if (step.stateOf !== undefined) this.runCounts.set(step.stateOf, (this.runCounts.get(step.stateOf) ?? 0) + 1);
     }
+    // Drop references to this run's feeds and results so the plan does not keep them alive.
+    slots.fill(null);
+    for (const list of args) list.fill(EMPTY);
     return results;
   }
+
+  /** Per-plan arrays reused by every run: slots, each step's argument list, and the planned output views. */
+  private runStateOf(plan: Plan): RunState {
+    let state = this.runStates.get(plan);
+    if (state === undefined) {
+      const views =
+        plan.memory === null ? plan.steps.map(() => null) : allocateViews(plan.memory, plan.steps.map(plannedStep));
+      state = {
+        slots: new Array<NDArray | null>(plan.graph.size).fill(null),
+        args: plan.steps.map((step) => new Array<NDArray>(step.inputs.length).fill(EMPTY)),
+        views,
+      };
+      this.runStates.set(plan, state);
+    }
+    return state;
+  }
+}
+
+/**
+ * The shape of a flat typed-array feed: the placeholder's own shape when its known dims leave exactly one size for
+ * at most one unknown dim, else 1-D (which then fails the shape check with a clear message).
+ */
+function flatShape(node: Node, length: number): number[] {
+  const unknown = node.shape.filter((d) => d === null).length;
+  const known = node.shape.reduce<number>((p, d) => p * (d ?? 1), 1);
+  if (unknown > 1 || (unknown === 1 && (known === 0 || length % known !== 0))) return [length];
+  const shape = node.shape.map((d) => d ?? length / known);
+  return sizeOf(shape) === length ? shape : [length];
 }
 
 function toFeedValue(node: Node, value: ArrayValue): NDArray {
@@ -244,6 +284,9 @@ function toFeedValue(node: Node, value: ArrayValue): NDArray {
       );
     }
     array = value;
+  } else if (dtypeOfArray(value) === node.dtype) {
+    // A typed array of the right dtype is wrapped, not copied: shaped as the placeholder when that is unambiguous.
+    array = new NDArray(value as TypedArray, flatShape(node, (value as TypedArray).length), node.dtype);
   } else {
     try {
       array = NDArray.from(value, node.dtype);
