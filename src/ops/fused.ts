@@ -35,13 +35,20 @@ function stepsOf(attrs: Attrs, templateOf: TemplateLookup): FusedStep[] {
  * only; the kernel is generated from `steps`.
  */
 export function makeFusedRecord(templateOf: TemplateLookup): OpRecord {
-  const kernels = new Map<string, (inputs: readonly Buf[], out: Buf) => void>();
-  const kernelFor = (attrs: Attrs): ((inputs: readonly Buf[], out: Buf) => void) => {
-    const key = JSON.stringify(attrs.steps);
-    let kernel = kernels.get(key);
+  type Kernel = (inputs: readonly Buf[], out: Buf) => void;
+  const kernels = new Map<string, Kernel>();
+  // A node's attrs object is stable, so per-run lookups go by identity; the structure key is computed once per node.
+  const byAttrs = new WeakMap<Attrs, Kernel>();
+  const kernelFor = (attrs: Attrs): Kernel => {
+    let kernel = byAttrs.get(attrs);
     if (kernel === undefined) {
-      kernel = fusedKernel(stepsOf(attrs, templateOf));
-      kernels.set(key, kernel);
+      const key = JSON.stringify(attrs.steps);
+      kernel = kernels.get(key);
+      if (kernel === undefined) {
+        kernel = fusedKernel(stepsOf(attrs, templateOf));
+        kernels.set(key, kernel);
+      }
+      byAttrs.set(attrs, kernel);
     }
     return kernel;
   };

@@ -143,8 +143,8 @@ export function fusedCacheSize(): number {
   return cache.size;
 }
 
-function loopFor(steps: readonly FusedStep[], kinds: readonly InputKind[]): FusedLoop {
-  const key = `${kinds.join(',')}|${JSON.stringify(steps)}`;
+function loopFor(structure: string, steps: readonly FusedStep[], kinds: readonly InputKind[]): FusedLoop {
+  const key = `${kinds.join(',')}|${structure}`;
   let loop = cache.get(key);
   if (loop === undefined) {
     loop = new Function(`'use strict';\n${loopSource(steps, kinds)}`)() as FusedLoop;
@@ -159,21 +159,29 @@ function loopFor(steps: readonly FusedStep[], kinds: readonly InputKind[]): Fuse
  */
 export function fusedKernel(steps: readonly FusedStep[]): (inputs: readonly Buf[], out: Buf) => void {
   if (steps.length === 0) throw new Error('fused kernel: no steps');
+  const structure = JSON.stringify(steps);
+  // This kernel's loops by input layout, so a call costs one small-string lookup, not a structure key.
+  const loops = new Map<string, FusedLoop>();
   return (inputs, out) => {
     const n = sizeOf(out.shape);
     if (n === 0) return;
-    const kinds: InputKind[] = inputs.map((x) =>
-      x.data.length === n ? 'full' : x.data.length === 1 ? 'scalar' : 'strided',
-    );
+    let layout = '';
+    for (const x of inputs) layout += x.data.length === n ? 'f' : x.data.length === 1 ? 's' : 'b';
+    let loop = loops.get(layout);
+    if (loop === undefined) {
+      const kinds = [...layout].map((c): InputKind => (c === 'f' ? 'full' : c === 's' ? 'scalar' : 'strided'));
+      loop = loopFor(structure, steps, kinds);
+      loops.set(layout, loop);
+    }
     const data = inputs.map((x) => x.data);
-    if (!kinds.includes('strided')) {
-      loopFor(steps, kinds)(data, out.data, n, [n], []);
+    if (!layout.includes('b')) {
+      loop(data, out.data, n, [n], []);
       return;
     }
     const plan = coalesce(
       out.shape,
       inputs.map((x) => broadcastStrides(x.shape, out.shape)),
     );
-    loopFor(steps, kinds)(data, out.data, n, plan.shape, plan.strides);
+    loop(data, out.data, n, plan.shape, plan.strides);
   };
 }
