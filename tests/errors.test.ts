@@ -176,3 +176,12 @@ describe('more misuse', () => {
     expect(e.message).toContain("variable 'w' is assigned twice");
   });
 });
+
+describe('int32 constants', () => {
+  test('an array with a fraction next to an int32 tensor is a DTypeError too', () => {
+    const g = new Graph();
+    const i = g.placeholder('i', [2], 'int32');
+    expect(thrown(() => add(i, [2, 2.5]))).toBeInstanceOf(DTypeError);
+    expect(new Session(g).run(add(i, [1, 2]), { i: NDArray.from([1, 2], 'int32') }).toArray()).toEqual([2, 4]);
+  });
+});

@@ -1,5 +1,6 @@
 import {
   add,
+  broadcastLike,
   broadcastTo,
   cast,
   div,
@@ -20,6 +21,7 @@ import {
   stopGradient,
   sub,
   sum,
+  sumTo,
   Tensor,
   transpose,
 } from '../src';
@@ -61,6 +63,8 @@ describe('exact simplification rules (one test per rule)', () => {
     ['div-sqrt-rsqrt', ({ x, m }) => div(x, sqrt(sum(m))), ['sum', 'rsqrt', 'mul']],
     ['add-chain-addn', ({ x }) => add(add(exp(x), sin2(x)), x), ['exp', 'mul', 'addN']],
     ['transpose-identity', ({ x }) => sin2(transpose(x, [0, 1])), ['mul']],
+    ['like-to-static', ({ x }) => sin2(broadcastLike(sum(x, 0, true), x)), ['sum', 'broadcastTo', 'mul']],
+    ['sum-to-static', ({ x }) => sin2(sumTo(x, sum(x, 0, true))), ['sum', 'mul']],
   ];
   test.each(cases)('%s', (rule, build, expectedOps) => {
     const s = setup();

@@ -145,11 +145,15 @@ export function apply(record: OpRecord, inputs: readonly TensorLike[], attrs: At
   const constantDType = tensors.find((t) => t.dtype !== 'bool')?.dtype;
   const ids = inputs.map((x) => {
     if (x instanceof Tensor) return x.id;
-    if (constantDType === 'int32' && typeof x === 'number' && !Number.isInteger(x)) {
-      throw new DTypeError(
-        `${record.name}: the number ${x} is not an integer, but the other input '${tensors[0].name}' is int32; ` +
-          "cast the tensor first, e.g. cast(x, 'float32')",
-      );
+    if (constantDType === 'int32' && !(x instanceof NDArray) && typeof x !== 'boolean') {
+      // Converting to int32 would truncate silently: a fraction next to an int32 tensor is an error instead.
+      const fraction = Array.from(NDArray.from(x, 'float64').data).find((v) => !Number.isInteger(v));
+      if (fraction !== undefined) {
+        throw new DTypeError(
+          `${record.name}: the value ${fraction} is not an integer, but the other input '${tensors[0].name}' is ` +
+            "int32; cast the tensor first, e.g. cast(x, 'float32')",
+        );
+      }
     }
     const isBoolean = typeof x === 'boolean';
     return graph.constant(x, isBoolean || x instanceof NDArray ? undefined : constantDType).id;

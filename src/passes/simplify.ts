@@ -1,4 +1,4 @@
-import { Graph, Node, shapesEqual } from '../graph';
+import { Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
 import { addOp, allOps, isLeafOp, opRecord } from '../ops';
 import { Pass } from './pass';
 import { capture, Captures, commuted, emit, literal, match, op, Rule, sameType } from './pattern';
@@ -35,6 +35,28 @@ export const EXACT_RULES: readonly Rule[] = [
     pattern: op(['broadcastTo', 'broadcastLike', 'sumTo', 'reshapeLike', 'reshape'], [], 'b'),
     when: (c, r, g) => sameType(g.node(r.inputs[0]), r),
     rewrite: (_c, r) => r.inputs[0],
+  },
+  {
+    // Once shapes are concrete, the `like` input of these autodiff helpers is needed only for its shape: the
+    // static forms free it (and whatever computed it) to be pruned.
+    name: 'like-to-static',
+    pattern: op(['broadcastLike', 'reshapeLike'], [capture('x'), capture('like')]),
+    when: (c) => isFullyKnown(c.like.shape),
+    rewrite: (c, r, g) =>
+      emit(g, r.op === 'broadcastLike' ? 'broadcastTo' : 'reshape', [c.x.id], { shape: c.like.shape as number[] }, r.name),
+  },
+  {
+    name: 'sum-to-static',
+    pattern: op('sumTo', [capture('x'), capture('like')]),
+    when: (c) => isFullyKnown(c.like.shape) && isFullyKnown(c.x.shape),
+    rewrite: (c, r, g) => {
+      const x = c.x.shape as number[];
+      const like = c.like.shape as number[];
+      const lead = x.length - like.length;
+      const axes = x.flatMap((d, i) => (i < lead || (like[i - lead] === 1 && d !== 1) ? [i] : []));
+      const summed = emit(g, 'sum', [c.x.id], { axes, keepDims: true }, `${r.name}/sum`);
+      return emit(g, 'reshape', [summed], { shape: like }, r.name);
+    },
   },
   {
     name: 'sum-no-axes',
@@ -91,7 +113,7 @@ export const EXACT_RULES: readonly Rule[] = [
   {
     name: 'pow-minus-one-reciprocal',
     pattern: op('pow', [capture('x'), literal(-1)]),
-    when: (c, r) => opExists('reciprocal') && sameType(c.x, r),
+    when: (c, r) => opExists('reciprocal') && isFloat(r.dtype) && sameType(c.x, r),
     rewrite: (c, r, g) => emit(g, 'reciprocal', [c.x.id], {}, r.name),
   },
   {
