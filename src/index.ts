@@ -9,3 +9,4 @@ export * from './ops';
 export * from './autodiff';
 export * from './passes';
 export * from './session';
+export * from './train';

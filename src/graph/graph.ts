@@ -1,7 +1,7 @@
 import { DType, isDType, isFloat } from './dtype';
 import { DTypeError, GraphError, ShapeError } from './errors';
 import { ArrayValue, NDArray } from './ndarray';
-import { Dim, formatShape, Shape } from './shape';
+import { Dim, formatShape, Shape, shapesEqual } from './shape';
 
 /** Node attributes are plain JSON, so the JSON and ONNX exports are direct. */
 export type AttrValue = number | string | boolean | null | readonly AttrValue[] | { readonly [key: string]: AttrValue };
@@ -31,6 +31,32 @@ export interface NodeSpec {
   value?: NDArray;
   /** Stateful nodes (placeholders, variables, assigns, random ops) are never merged with an equal node. */
   stateful?: boolean;
+}
+
+/**
+ * What `g.variable` accepts as an initializer (src/train's initializers are such objects): it makes a variable's
+ * initial value for a shape and dtype when the graph is built. `name` is the variable's full name, from which an
+ * unseeded initializer may derive its seed.
+ */
+export interface VariableInitializer {
+  readonly kind: 'initializer';
+  apply(shape: readonly number[], dtype: DType, name: string): NDArray;
+}
+
+/** Options of `g.variable`: whether optimizers train it by default, its dtype, and its shape (with an initializer). */
+export interface VariableOptions {
+  trainable?: boolean;
+  dtype?: DType;
+  shape?: readonly number[];
+}
+
+function isVariableInitializer(value: unknown): value is VariableInitializer {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { kind?: unknown }).kind === 'initializer' &&
+    typeof (value as { apply?: unknown }).apply === 'function'
+  );
 }
 
 /** Constants up to this many elements are interned by value, so `add(x, 1)` twice shares one constant. */
@@ -131,15 +157,56 @@ export class Graph {
   }
 
   /**
-   * A variable: state that lives in each Session, starting from the initial value.
+   * A variable: state that lives in each Session, starting from the initial value: a number, array or NDArray,
+   * or an initializer with `{ shape }` in the options. The third argument is a dtype or
+   * `{ trainable, dtype, shape }`; `trainable: false` keeps it out of `trainableVariables()` (and so out of
+   * optimizers' default variable lists).
    *
-   * @example g.variable('w', NDArray.from([[1], [2], [3]]))
+   * @example g.variable('w', initializers.glorotUniform({ seed: 1 }), { shape: [784, 128] })
    */
-  variable(name: string, initial: ArrayValue, dtype?: DType): Tensor {
-    const array = NDArray.from(initial, dtype);
+  variable(name: string, initial: ArrayValue | VariableInitializer, options?: DType | VariableOptions): Tensor {
+    const settings: VariableOptions = typeof options === 'object' && options !== null ? options : { dtype: options };
+    const { trainable = true, dtype, shape } = settings;
+    if (typeof trainable !== 'boolean') {
+      throw new GraphError(`variable '${name}': trainable must be true or false, got ${JSON.stringify(trainable)}`);
+    }
+    if (dtype !== undefined) checkDType('variable', name, dtype);
+    if (shape !== undefined && !(Array.isArray(shape) && shape.every((d) => Number.isInteger(d) && d >= 0))) {
+      throw new ShapeError(
+        `variable '${name}': invalid shape ${JSON.stringify(shape)}; a variable's shape is a list of ` +
+          'non-negative integers (every dim known)',
+      );
+    }
+    let array: NDArray;
+    if (isVariableInitializer(initial)) {
+      if (shape === undefined) {
+        throw new ShapeError(
+          `variable '${name}': an initializer needs the variable's shape; pass it in the options, e.g. ` +
+            `g.variable('${name}', init, { shape: [784, 128] })`,
+        );
+      }
+      const resolved = dtype ?? 'float32';
+      array = initial.apply(shape, resolved, `${this.scopePrefix}${name}`);
+      if (!(array instanceof NDArray) || array.dtype !== resolved || !shapesEqual(array.shape, shape)) {
+        const got = array instanceof NDArray ? `${array.dtype}${formatShape(array.shape)}` : typeof array;
+        throw new GraphError(
+          `variable '${name}': the initializer returned ${got}, expected ${resolved}${formatShape(shape)}`,
+        );
+      }
+    } else {
+      array = NDArray.from(initial, dtype);
+      if (shape !== undefined && !shapesEqual(array.shape, shape)) {
+        throw new ShapeError(
+          `variable '${name}': the initial value has shape ${formatShape(array.shape)}, but the options say ` +
+            `${formatShape(shape)}; give a value of that shape, or an initializer`,
+        );
+      }
+    }
     return this.addNode({
       op: 'variable',
       inputs: [],
+      // Only the exception is recorded, so the text IR of ordinary (trainable) variables stays as it was.
+      attrs: trainable ? {} : { trainable: false },
       dtype: array.dtype,
       shape: [...array.shape],
       name,
@@ -151,6 +218,13 @@ export class Graph {
   /** The variable nodes of the graph, in creation order. */
   variables(): Tensor[] {
     return this.nodeList.filter((n) => n.op === 'variable').map((n) => this.tensor(n.id));
+  }
+
+  /** The variables optimizers train by default (all but those created with `trainable: false`), in creation order. */
+  trainableVariables(): Tensor[] {
+    return this.nodeList
+      .filter((n) => n.op === 'variable' && n.attrs.trainable !== false)
+      .map((n) => this.tensor(n.id));
   }
 
   /** The placeholder nodes of the graph, in creation order. */

@@ -26,7 +26,24 @@ export const ASSIGN: OpRecord = {
   kernel: ([, value], out) => out.data.set(value.data),
 };
 
-export const STATE_OPS: readonly OpRecord[] = [ASSIGN];
+/**
+ * group(...inputs): a bool scalar (true) that depends on every input, so fetching it runs them all: the way to
+ * fetch several assigns as one tensor (TF's tf.group). Stateful, so no pass merges, folds or prunes it away.
+ */
+export const GROUP: OpRecord = {
+  name: 'group',
+  arity: 'variadic',
+  stateful: true,
+  infer(inputs) {
+    if (inputs.length === 0) throw new GraphError('needs at least one input (the tensors to run together)');
+    return { dtype: 'bool', shape: [] };
+  },
+  kernel: (_inputs, out) => {
+    out.data[0] = 1;
+  },
+};
+
+export const STATE_OPS: readonly OpRecord[] = [ASSIGN, GROUP];
 
 /**
  * Writes `value` into `variable` when fetched (after all fetches of that run are computed).
@@ -37,4 +54,16 @@ export function assign(variable: Tensor, value: TensorLike): Tensor {
     throw new GraphError(`assign: '${variable.name}' is a ${variable.op} node; only variables can be assigned`);
   }
   return apply(ASSIGN, [variable, value]);
+}
+
+/**
+ * One fetchable tensor that runs all of `tensors` (e.g. several assigns, applied together after the run): a bool
+ * scalar, true. It has no gradient.
+ * @example sess.run(group([assign(w, newW), assign(b, newB)]))
+ */
+export function group(tensors: readonly Tensor[], name?: string): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0 || !tensors.every((t) => t instanceof Tensor)) {
+    throw new GraphError('group: give a non-empty array of Tensors to run together');
+  }
+  return apply(GROUP, tensors, {}, name);
 }

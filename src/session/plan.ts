@@ -52,7 +52,9 @@ export function buildPlan(slice: Slice, reports: readonly PassReport[], planBuff
   const releaseAt = new Map<number, number[]>();
   for (let id = 0; id < graph.size; id++) {
     const user = lastUse[id];
-    if (user >= 0 && keep[id] === 0 && graph.node(id).op !== 'constant' && graph.node(id).op !== 'variable') {
+    const op = graph.node(id).op;
+    // An assign's output is written to its variable after the last step, so it must outlive its readers.
+    if (user >= 0 && keep[id] === 0 && op !== 'constant' && op !== 'variable' && op !== 'assign') {
       const list = releaseAt.get(user);
       if (list === undefined) releaseAt.set(user, [id]);
       else list.push(id);
