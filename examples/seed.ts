@@ -1,7 +1,8 @@
 /**
- * `npm start`: prints the seed examples — values and gradients next to their expected values, the gradient
- * graph as text IR, and the plan the session compiled for it — then one SGD step on a variable.
- * Exits with code 1 if any number differs from its expected value.
+ * The seed examples printer (the first part of `npm start`, examples/demo.ts): values and gradients next to their
+ * expected values, the gradient graph as text IR, and the plan the session compiled for it, then one SGD step on a
+ * variable. Run on its own (`npx ts-node examples/seed.ts`), it exits with code 1 if any number differs from its
+ * expected value.
  */
 import { Quantity, SeedExample, seedExamples, sgdStep } from './seed-examples';
 
@@ -63,7 +64,9 @@ function printExample(index: number, example: SeedExample): void {
   console.log(indent(example.plan));
 }
 
-function main(): void {
+/** Prints the seed examples and returns how many numbers differ from their expected values (0 when all agree). */
+export function printSeedExamples(): number {
+  mismatches = 0;
   console.log('lazygrad seed examples: graphs are built first, computed only when a Session runs them.');
   const examples = seedExamples();
   examples.forEach((example, i) => printExample(i + 1, example));
@@ -80,15 +83,12 @@ function main(): void {
   header('Graphviz');
   console.log(
     `  toDot(grads) gives Graphviz source (${neuron.dot.split('\n').length} lines for the neuron's gradients); ` +
-      "write it to a file and render it with 'dot -Tsvg'.",
+      'await renderSvg(grads) lays it out as SVG with Graphviz compiled to WebAssembly.',
   );
 
-  if (mismatches > 0) {
-    console.log(`\n${mismatches} result(s) differ from the expected values.`);
-    process.exitCode = 1;
-  } else {
-    console.log('\nAll values and gradients match their expected values.');
-  }
+  if (mismatches > 0) console.log(`\n${mismatches} result(s) differ from the expected values.`);
+  else console.log('\nAll values and gradients match their expected values.');
+  return mismatches;
 }
 
-main();
+if (require.main === module && printSeedExamples() > 0) process.exitCode = 1;

@@ -10,3 +10,5 @@ export * from './autodiff';
 export * from './passes';
 export * from './session';
 export * from './train';
+export * from './interop/svg';
+export * from './interop';

@@ -9,6 +9,7 @@ import {
   matMul,
   mul,
   NDArray,
+  SaveFunc,
   Session,
   sin,
   softmax,
@@ -116,8 +117,7 @@ describe('customGradient', () => {
     const g = new Graph();
     const x = g.placeholder('x', [3]);
     // Forward: x²; gradient: a deliberately different rule, dy·10·x, to show it is the one used.
-    const op = customGradient((...args) => {
-      const [input, save] = args as [Tensor, (t: Tensor[]) => void];
+    const op = customGradient((input: Tensor, save: SaveFunc) => {
       save([input]);
       return { value: mul(input, input), gradFunc: (dy, saved) => [mul(dy, mul(saved[0], 10))] };
     });
@@ -132,8 +132,8 @@ describe('customGradient', () => {
   test('a straight-through estimator: identity forward, gradient clipped', () => {
     const g = new Graph();
     const x = g.placeholder('x', [2]);
-    const st = customGradient((...args) => ({
-      value: identity(args[0] as Tensor),
+    const st = customGradient((input: Tensor) => ({
+      value: identity(input),
       gradFunc: (dy) => [mul(dy, 0.5)],
     }));
     const [dx] = gradients(sum(mul(st(x), 4)), [x]) as Tensor[];

@@ -4,6 +4,9 @@ import { addOp, OpRecord } from './record';
 /** A user gradient: dy and the saved tensors in, one gradient per input out. */
 export type GradFunc = (dy: Tensor, saved: readonly Tensor[]) => Tensor | readonly (Tensor | null)[];
 
+/** The function customGradient passes last, to keep tensors for the gradient. */
+export type SaveFunc = (saved: Tensor[]) => void;
+
 /** What the function given to customGradient returns: the forward value and its gradient function. */
 export interface CustomGradientResult {
   value: Tensor;
@@ -25,6 +28,8 @@ let serial = 0;
 export const CUSTOM_GRADIENT: OpRecord = {
   name: 'customGradient',
   arity: 'variadic',
+  // Never merged with an equal-looking node: its gradient function lives outside the attrs.
+  stateful: true,
   infer: ([value]) => value,
   kernel: ([value], out) => out.data.set(value.data),
   vjp: ({ inputs, output, dy }) => {
@@ -61,12 +66,14 @@ export const CUSTOM_OPS: readonly OpRecord[] = [CUSTOM_GRADIENT];
  * });
  */
 export function customGradient(
-  f: (...args: [...Tensor[], (saved: Tensor[]) => void] | Tensor[]) => CustomGradientResult,
+  // `never[]` accepts any parameter list, so `(x: Tensor, save: SaveFunc) => …` type-checks, as with tfjs.
+  f: (...args: never[]) => CustomGradientResult,
 ): (...inputs: Tensor[]) => Tensor {
   return (...inputs: Tensor[]): Tensor => {
     if (inputs.length === 0) throw new GraphError('customGradient: the function needs at least one Tensor input');
     let saved: Tensor[] = [];
-    const { value, gradFunc } = f(...inputs, (tensors: Tensor[]) => {
+    const call = f as unknown as (...args: (Tensor | SaveFunc)[]) => CustomGradientResult;
+    const { value, gradFunc } = call(...inputs, (tensors: Tensor[]) => {
       saved = [...tensors];
     });
     if (!(value instanceof Tensor) || typeof gradFunc !== 'function') {

@@ -183,7 +183,16 @@ export const REDUCED_SIZE: OpRecord = {
   name: 'reducedSize',
   arity: 1,
   shapeOnly: true,
-  infer: (_inputs, attrs) => ({ dtype: attrs.dtype === 'float64' ? 'float64' : 'float32', shape: [] }),
+  infer: ([x], attrs) => {
+    const axes = attrs.axes;
+    if (
+      !Array.isArray(axes) ||
+      axes.some((a) => !Number.isInteger(a) || (a as number) < 0 || (a as number) >= x.shape.length)
+    ) {
+      throw new ShapeError(`axes ${JSON.stringify(axes)} are not valid for rank ${x.shape.length}`);
+    }
+    return { dtype: attrs.dtype === 'float64' ? 'float64' : 'float32', shape: [] };
+  },
   kernel([x], out, attrs) {
     const axes = attrs.axes as number[];
     out.data[0] = sizeOf(axes.map((a) => x.shape[a]));

@@ -6,7 +6,7 @@ import { fuse } from './fuse';
 import { constantFolding } from './fold';
 import { Pass, PassReport, runPipeline } from './pass';
 import { prune } from './prune';
-import { simplify, stabilize } from './simplify';
+import { addNPass, simplify, stabilize } from './simplify';
 import { copyLeaf, Slice } from './slice';
 
 /** 0: nothing; 1: prune, fold, CSE and exact simplifications; 2 (default): also numerical stabilization. */
@@ -29,7 +29,7 @@ export function pipelineFor(options: OptimizeOptions = {}): { rewrite: Pass[]; l
   const disabled = new Set(options.disable ?? []);
   const rewrite: Pass[] = [];
   const lower: Pass[] = [];
-  if (level >= 1) rewrite.push(constantFolding(), cse, simplify);
+  if (level >= 1) rewrite.push(constantFolding(), cse, simplify, addNPass);
   if (level >= 2) rewrite.push(stabilize);
   if (level >= 1) rewrite.push(prune);
   if (level >= 2) lower.push(fuse);

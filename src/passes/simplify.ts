@@ -125,15 +125,6 @@ export const EXACT_RULES: readonly Rule[] = [
       return emit(g, 'mul', [c.x.id, rsqrt], {}, r.name);
     },
   },
-  {
-    name: 'add-chain-addn',
-    pattern: op('add', [op(['add', 'addN'], [], 'inner'), capture('z')]),
-    when: (c, r, g) =>
-      opExists('addN') &&
-      sameType(c.z, r) &&
-      [...c.inner.inputs, c.z.id].every((id) => sameType(g.node(id), r)),
-    rewrite: (c, r, g) => emit(g, 'addN', [...c.inner.inputs, c.z.id], {}, r.name),
-  },
 ]; // prettier-ignore
 
 /** Rewrites for numerical safety: the same value, computed without avoidable overflow or cancellation. */
@@ -274,4 +265,41 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
 }
 
 export const simplify: Pass = rewritePass('simplify', EXACT_RULES);
+
+/**
+ * Repeated additions to one addN: add(add(a, b), c) → addN(a, b, c), but only through an inner sum nothing else
+ * reads. (Flattening a shared inner sum would copy its terms into every consumer: a residual chain h ← h + f(h)
+ * became addNs over all earlier terms, quadratic in size.) Its own pass, because "read by one node" is a property
+ * of the whole graph, not of a pattern.
+ */
+export const addNPass: Pass = {
+  name: 'addn',
+  run(slice) {
+    const source = slice.graph;
+    if (!opExists('addN')) return { slice, changes: { 'add-chain-addn': 0 } };
+    const uses = new Int32Array(source.size);
+    for (const node of source.nodes) for (const input of node.inputs) uses[input]++;
+    for (const id of slice.outputs) uses[id]++;
+    let count = 0;
+    const result = rebuild(slice, (node, inputs, target) => {
+      if (node.op !== 'add') return undefined;
+      const terms: number[] = [];
+      let flattened = false;
+      node.inputs.forEach((sourceId, k) => {
+        const inner = target.node(inputs[k]);
+        if (uses[sourceId] === 1 && (inner.op === 'add' || inner.op === 'addN')) {
+          terms.push(...inner.inputs);
+          flattened = true;
+        } else {
+          terms.push(inputs[k]);
+        }
+      });
+      if (!flattened || !terms.every((id) => sameType(target.node(id), node))) return undefined;
+      count++;
+      return emit(target, 'addN', terms, {}, node.name);
+    });
+    if (count === 0) return { slice, changes: { 'add-chain-addn': 0 } };
+    return { slice: rebuild(result), changes: { 'add-chain-addn': count } };
+  },
+};
 export const stabilize: Pass = rewritePass('stabilize', STABILIZING_RULES);

@@ -20,8 +20,19 @@ import {
 } from '../graph';
 import { checkRecords } from '../ops';
 import { compileSlice, missingFeedError, OptimizeOptions, sliceFor } from '../passes';
+import {
+  CheckpointError,
+  decodeVariables,
+  encodeVariables,
+  nodeFileSystem,
+  readFileBytes,
+  writeFileAtomic,
+} from './checkpoint';
 import { allocateViews } from './memory';
 import { buildPlan, formatPlan, Plan, plannedStep } from './plan';
+
+export { CheckpointError, decodeSafetensors, encodeSafetensors } from './checkpoint';
+export type { CheckpointEntry, DecodedCheckpoint } from './checkpoint';
 
 /** What can be fetched: a tensor, or arrays/objects of fetches; null entries give null. */
 export type Fetch = Tensor | null | readonly Fetch[] | { readonly [key: string]: Fetch };
@@ -132,6 +143,52 @@ export class Session {
   /** The current value of a variable in this session (initialized on first use). */
   variableValue(variable: Tensor): NDArray {
     return this.run(variable);
+  }
+
+  /**
+   * Every variable's current value (a variable this session never ran: its initial value) as safetensors bytes,
+   * optimizer slots included: they are variables too.
+   *
+   * @example const bytes = sess.serializeVariables()
+   */
+  serializeVariables(): Uint8Array {
+    return encodeVariables(this.graph, (id) => this.store.get(id) ?? (this.graph.node(id).value as NDArray));
+  }
+
+  /**
+   * Sets every variable from safetensors bytes. The checkpoint must hold exactly the graph's variables with their
+   * shapes and dtypes; otherwise a CheckpointError lists every difference and no variable changes.
+   *
+   * @example sess.restoreVariables(bytes)
+   */
+  restoreVariables(bytes: Uint8Array): void {
+    for (const [id, value] of decodeVariables(this.graph, bytes)) this.store.set(id, value);
+  }
+
+  /**
+   * Writes `serializeVariables()` to a file (Node.js): to a temporary file first, renamed into place, so a crash
+   * never leaves a half-written checkpoint.
+   *
+   * @example sess.save('out/model.safetensors')
+   */
+  save(path: string): void {
+    writeFileAtomic(path, this.serializeVariables(), nodeFileSystem('Session.save'));
+  }
+
+  /**
+   * Restores every variable from a checkpoint file written by `save` or another safetensors writer (Node.js).
+   * A failed restore changes nothing.
+   *
+   * @example sess.restore('out/model.safetensors')
+   */
+  restore(path: string): void {
+    const bytes = readFileBytes(path, nodeFileSystem('Session.restore'));
+    try {
+      this.restoreVariables(bytes);
+    } catch (error) {
+      if (error instanceof CheckpointError) throw new CheckpointError(`Session.restore('${path}'): ${error.message}`);
+      throw error;
+    }
   }
 
   private checkGraph(t: Tensor, role: string): void {

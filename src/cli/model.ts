@@ -1,0 +1,285 @@
+/**
+ * The demo's model and training loop: a 784-128-10 MLP classifying MNIST digits, trained TensorFlow 1.x style: the
+ * graph (forward pass, gradients and optimizer update) is built once, then a Session runs the update per batch.
+ * Written against the public API only, as a user would.
+ */
+import {
+  add,
+  argMax,
+  cast,
+  equal,
+  Graph,
+  initializers,
+  matMul,
+  mean,
+  NDArray,
+  oneHot,
+  Optimizer,
+  relu,
+  Session,
+  softmaxCrossEntropyWithLogits,
+  sum,
+  Tensor,
+  train,
+} from '..';
+import { CLASSES, Dataset, IMAGE_SIDE, IMAGE_SIZE, MnistSplit } from './mnist';
+import { Rng } from './random';
+
+export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop', 'adagrad'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+/** Learning rates that train this model well in the default number of epochs. */
+export const DEFAULT_LEARNING_RATE: { readonly [name in OptimizerName]: number } = {
+  sgd: 0.2,
+  momentum: 0.05,
+  adam: 0.002,
+  adamw: 0.002,
+  rmsprop: 0.001,
+  adagrad: 0.05,
+};
+
+function makeOptimizer(name: OptimizerName, learningRate: Tensor): Optimizer {
+  switch (name) {
+    case 'sgd':
+      return train.sgd(learningRate);
+    case 'momentum':
+      return train.momentum(learningRate, 0.9);
+    case 'adam':
+      return train.adam(learningRate);
+    case 'adamw':
+      return train.adamW(learningRate, 0.004);
+    case 'rmsprop':
+      return train.rmsprop(learningRate);
+    case 'adagrad':
+      return train.adagrad(learningRate);
+  }
+}
+
+export interface MlpOptions {
+  readonly hidden: number;
+  readonly optimizer: OptimizerName;
+  readonly seed: number;
+}
+
+/** The graph and the tensors the training loop feeds and fetches. */
+export interface Mlp {
+  readonly graph: Graph;
+  /** Placeholders: a batch of flattened images, their labels, and the step's learning rate. */
+  readonly images: Tensor;
+  readonly labels: Tensor;
+  readonly learningRate: Tensor;
+  readonly logits: Tensor;
+  /** Mean cross-entropy of the batch. */
+  readonly loss: Tensor;
+  /** How many of the batch's predictions are right (float32 scalar). */
+  readonly correct: Tensor;
+  readonly parameters: readonly Tensor[];
+  /** ∂loss/∂parameter for each parameter, in order. */
+  readonly gradients: readonly Tensor[];
+  /** Fetching it applies one optimizer step (after the run computed everything from the previous values). */
+  readonly trainOp: Tensor;
+}
+
+function dense(graph: Graph, name: string, x: Tensor, units: number, seed: number, activation: boolean): Tensor {
+  return graph.nameScope(name, () => {
+    const inputs = x.shape[1] as number;
+    // He initialization suits relu layers, Glorot the linear output layer.
+    const init = activation ? initializers.heNormal({ seed }) : initializers.glorotUniform({ seed });
+    const kernel = graph.variable('kernel', init, { shape: [inputs, units] });
+    const bias = graph.variable('bias', initializers.zeros(), { shape: [units] });
+    const y = add(matMul(x, kernel), bias);
+    return activation ? relu(y) : y;
+  });
+}
+
+/**
+ * Builds the MLP 784-hidden-10 with its loss, accuracy count, gradients and optimizer update in one graph.
+ *
+ * @example const model = buildMlp({ hidden: 128, optimizer: 'adam', seed: 1 });
+ */
+export function buildMlp(options: MlpOptions): Mlp {
+  const graph = new Graph();
+  const images = graph.placeholder('images', [null, IMAGE_SIZE]);
+  const labels = graph.placeholder('labels', [null], 'int32');
+  const learningRate = graph.placeholder('learning_rate');
+  const hidden = dense(graph, 'dense1', images, options.hidden, options.seed, true);
+  const logits = dense(graph, 'dense2', hidden, CLASSES, options.seed + 1, false);
+  const loss = graph.nameScope('loss', () => mean(softmaxCrossEntropyWithLogits(oneHot(labels, CLASSES), logits)));
+  const correct = graph.nameScope('accuracy', () => sum(cast(equal(argMax(logits, 1), labels), 'float32')));
+  const optimizer = makeOptimizer(options.optimizer, learningRate);
+  const parameters = graph.trainableVariables();
+  const gradsAndVars = optimizer.computeGradients(loss, parameters);
+  const trainOp = optimizer.applyGradients(gradsAndVars);
+  return {
+    graph,
+    images,
+    labels,
+    learningRate,
+    logits,
+    loss,
+    correct,
+    parameters,
+    gradients: gradsAndVars.map(([gradient]) => gradient as Tensor),
+    trainOp,
+  };
+}
+
+export interface TrainConfig extends MlpOptions {
+  readonly epochs: number;
+  readonly batchSize: number;
+  /** The peak learning rate; it follows a cosine decay to zero over the run. */
+  readonly learningRate: number;
+  /** Shift each training image by up to one pixel in x and y (a new shift each epoch). */
+  readonly augment: boolean;
+}
+
+/** Where training is, for a progress bar. */
+export interface Progress {
+  readonly epoch: number;
+  readonly epochs: number;
+  readonly samples: number;
+  readonly samplesPerEpoch: number;
+  /** Mean loss of this epoch's batches so far. */
+  readonly loss: number;
+  readonly samplesPerSecond: number;
+}
+
+export interface EpochStats {
+  readonly epoch: number;
+  readonly loss: number;
+  readonly trainAccuracy: number;
+  readonly testLoss: number;
+  readonly testAccuracy: number;
+  readonly seconds: number;
+  readonly samplesPerSecond: number;
+}
+
+export interface TrainResult {
+  readonly model: Mlp;
+  readonly session: Session;
+  readonly history: readonly EpochStats[];
+  /** The loss of every batch, in order. */
+  readonly batchLosses: readonly number[];
+  readonly testAccuracy: number;
+  /** Time spent training and evaluating, in seconds. */
+  readonly seconds: number;
+}
+
+/** Copies an image into a batch, moved by (dx, dy) pixels; what moves out of the frame is dropped. */
+function copyShifted(source: Float32Array, from: number, target: Float32Array, to: number, dx: number, dy: number) {
+  target.fill(0, to, to + IMAGE_SIZE);
+  for (let y = Math.max(0, dy); y < Math.min(IMAGE_SIDE, IMAGE_SIDE + dy); y++) {
+    const row = from + (y - dy) * IMAGE_SIDE;
+    for (let x = Math.max(0, dx); x < Math.min(IMAGE_SIDE, IMAGE_SIDE + dx); x++) {
+      target[to + y * IMAGE_SIDE + x] = source[row + x - dx];
+    }
+  }
+}
+
+/** Mean loss and accuracy over a dataset, in batches so memory stays bounded. */
+export function evaluate(model: Mlp, session: Session, data: Dataset, batchSize = 1000): [number, number] {
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < data.count; start += batchSize) {
+    const end = Math.min(data.count, start + batchSize);
+    const feeds = new Map<Tensor, NDArray>([
+      [
+        model.images,
+        new NDArray(data.images.subarray(start * IMAGE_SIZE, end * IMAGE_SIZE), [end - start, IMAGE_SIZE]),
+      ],
+      [model.labels, new NDArray(data.labels.subarray(start, end), [end - start])],
+    ]);
+    const [loss, right] = session.run([model.loss, model.correct], feeds);
+    lossSum += loss.get() * (end - start);
+    correct += right.get();
+  }
+  return [lossSum / data.count, correct / data.count];
+}
+
+/** Called during training, for progress bars and logs. */
+export interface TrainHooks {
+  /** After each batch. */
+  readonly onBatch?: (progress: Progress) => void;
+  /** After each epoch, with its test accuracy. */
+  readonly onEpoch?: (stats: EpochStats) => void;
+  /** Before the first step, with the fresh session: a place to restore a checkpoint. */
+  readonly onStart?: (model: Mlp, session: Session) => void;
+}
+
+/**
+ * Trains the MLP: each epoch visits the training digits in a seeded random order in batches, one optimizer step
+ * per batch, then measures the test accuracy. The same config gives the same numbers.
+ */
+export function trainMlp(data: MnistSplit, config: TrainConfig, hooks: TrainHooks = {}): TrainResult {
+  const model = buildMlp(config);
+  const session = new Session(model.graph);
+  hooks.onStart?.(model, session);
+  const rng = new Rng(config.seed);
+  const { count } = data.train;
+  const batch = Math.min(config.batchSize, count);
+  const images = new Float32Array(batch * IMAGE_SIZE);
+  const labels = new Int32Array(batch);
+  const order = Int32Array.from({ length: count }, (_, i) => i);
+  const stepsPerEpoch = Math.ceil(count / batch);
+  const totalSteps = stepsPerEpoch * config.epochs;
+  const history: EpochStats[] = [];
+  const batchLosses: number[] = [];
+  const started = Date.now();
+  for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    const epochStart = Date.now();
+    rng.shuffle(order);
+    let lossSum = 0;
+    let correct = 0;
+    for (let start = 0; start < count; start += batch) {
+      const size = Math.min(batch, count - start);
+      for (let i = 0; i < size; i++) {
+        const sample = order[start + i];
+        const [dx, dy] = config.augment ? [rng.below(3) - 1, rng.below(3) - 1] : [0, 0];
+        copyShifted(data.train.images, sample * IMAGE_SIZE, images, i * IMAGE_SIZE, dx, dy);
+        labels[i] = data.train.labels[sample];
+      }
+      const step = (epoch - 1) * stepsPerEpoch + start / batch;
+      const rate = (config.learningRate * (1 + Math.cos((Math.PI * step) / totalSteps))) / 2;
+      const feeds = new Map<Tensor, NDArray | number>([
+        [model.images, new NDArray(images.subarray(0, size * IMAGE_SIZE), [size, IMAGE_SIZE])],
+        [model.labels, new NDArray(labels.subarray(0, size), [size])],
+        [model.learningRate, rate],
+      ]);
+      const [loss, right] = session.run([model.loss, model.correct, model.trainOp], feeds);
+      batchLosses.push(loss.get());
+      lossSum += loss.get() * size;
+      correct += right.get();
+      const seconds = (Date.now() - epochStart) / 1000;
+      hooks.onBatch?.({
+        epoch,
+        epochs: config.epochs,
+        samples: start + size,
+        samplesPerEpoch: count,
+        loss: lossSum / (start + size),
+        samplesPerSecond: seconds > 0 ? (start + size) / seconds : 0,
+      });
+    }
+    const seconds = (Date.now() - epochStart) / 1000;
+    const [testLoss, testAccuracy] = evaluate(model, session, data.test);
+    const stats: EpochStats = {
+      epoch,
+      loss: lossSum / count,
+      trainAccuracy: correct / count,
+      testLoss,
+      testAccuracy,
+      seconds,
+      samplesPerSecond: count / Math.max(seconds, 1e-3),
+    };
+    history.push(stats);
+    hooks.onEpoch?.(stats);
+  }
+  const last = history[history.length - 1];
+  return {
+    model,
+    session,
+    history,
+    batchLosses,
+    testAccuracy: last?.testAccuracy ?? evaluate(model, session, data.test)[1],
+    seconds: (Date.now() - started) / 1000,
+  };
+}

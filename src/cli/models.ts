@@ -1,0 +1,43 @@
+/** Built-in graphs for `lazygrad inspect`, so there is something to look at without a graph file. */
+import { Graph, gradients, sigmoid, Tensor } from '..';
+import { buildMlp } from './model';
+
+/** A graph and the tensors it computes (drawn bold, and the outputs of an ONNX export). */
+export interface GraphWithOutputs {
+  readonly graph: Graph;
+  readonly outputs: readonly Tensor[];
+}
+
+export interface BuiltinModel {
+  readonly description: string;
+  build(): GraphWithOutputs;
+}
+
+/** The seed examples' sigmoid neuron f = σ(w0·x0 + w1·x1 + w2) and its gradients. */
+function neuron(): GraphWithOutputs {
+  const graph = new Graph();
+  const [w0, w1, w2, x0, x1] = ['w0', 'w1', 'w2', 'x0', 'x1'].map((name) => graph.placeholder(name));
+  const f = sigmoid(w0.mul(x0).add(w1.mul(x1)).add(w2));
+  return { graph, outputs: [f, ...(gradients(f, [w0, w1, w2, x0, x1]) as Tensor[])] };
+}
+
+export const BUILTIN_MODELS: { readonly [name: string]: BuiltinModel } = {
+  mlp: {
+    description: 'the demo MLP 784-128-10: loss, accuracy and the gradients of the loss',
+    build: () => {
+      const model = buildMlp({ hidden: 128, optimizer: 'adam', seed: 1 });
+      return { graph: model.graph, outputs: [model.loss, model.correct, ...model.gradients] };
+    },
+  },
+  'mlp-train': {
+    description: 'the same with its Adam training step (slots, step count, assigns)',
+    build: () => {
+      const model = buildMlp({ hidden: 128, optimizer: 'adam', seed: 1 });
+      return { graph: model.graph, outputs: [model.loss, model.correct, model.trainOp] };
+    },
+  },
+  seed: {
+    description: "the seed examples' sigmoid neuron σ(w0·x0 + w1·x1 + w2) and its gradients",
+    build: neuron,
+  },
+};

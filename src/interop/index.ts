@@ -1,0 +1,5 @@
+import './methods';
+
+export * from './json';
+export * from './onnx';
+export type { LoadLimits } from './rebuild';

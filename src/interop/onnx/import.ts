@@ -1,0 +1,462 @@
+/**
+ * importOnnx: an ONNX model as a lazygrad graph, so an existing model can be run, differentiated and trained.
+ * Graph inputs become placeholders, initializers variables (or constants), and each node the lazygrad ops its
+ * rule in import-ops.ts gives. A model lazygrad wrote carries annotations naming each node's lazygrad op; those
+ * nodes are rebuilt as the same ops (checked as the JSON loader checks a file), so a round trip keeps the graph.
+ */
+import { DType, Graph, GraphError, NDArray, Shape, sizeOf, Tensor } from '../../graph';
+import { opRecord } from '../../ops';
+import { Session } from '../../session';
+import { AttrProblem, decodeAttrs, isPlainObject } from '../attrs';
+import { addCheckedOp, LoadLimits, resolveLimits, shapeProblem } from '../rebuild';
+import { ANNOTATION_PREFIX } from './export';
+import { IMPORT_RULES, ImportArgs, ImportRule, known, RANDOM_ONNX_OPS, shapeArithmetic, Value } from './import-ops';
+import {
+  dtypeOfOnnx,
+  HostTensor,
+  onnx,
+  onnxSchema,
+  onnxType,
+  readAttrs,
+  readTensor,
+  toNDArray,
+  toNumber,
+  TYPE_NAMES,
+} from './proto';
+
+export interface ImportOnnxOptions {
+  /** What initializers become: 'variable' (default, so they can be trained) or 'constant'. */
+  initializersAs?: 'constant' | 'variable';
+  /** Use the annotations of models lazygrad wrote to rebuild the same ops (default true). */
+  annotations?: boolean;
+  /** Size limits for untrusted models (see LoadLimits). */
+  limits?: LoadLimits;
+}
+
+export interface ImportedOnnx {
+  readonly graph: Graph;
+  /** The placeholders, by the model's input names. */
+  readonly inputs: Map<string, Tensor>;
+  /** The model's outputs, in order. */
+  readonly outputs: Tensor[];
+  readonly outputNames: string[];
+}
+
+/** Shape arithmetic ops that also accept a symbolic (run-time) shape. */
+const SHAPE_OPS = new Set(['Identity', 'Cast', 'Gather', 'Unsqueeze', 'Squeeze', 'Slice', 'Concat', 'ReduceProd']);
+/** Host values up to this size are folded while importing (shape arithmetic); larger ones become graph nodes. */
+const FOLD_LIMIT = 4096;
+
+interface Annotation {
+  readonly op: string;
+  readonly attrs: unknown;
+  readonly inputs: readonly string[];
+}
+
+/** A lazygrad annotation from a doc string, or null for any other doc string (annotations are hints). */
+function annotationOf(docString: string | null | undefined): Annotation | null {
+  if (typeof docString !== 'string' || !docString.startsWith(ANNOTATION_PREFIX)) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(docString.slice(ANNOTATION_PREFIX.length));
+  } catch {
+    return null;
+  }
+  if (!isPlainObject(parsed) || typeof parsed.op !== 'string') return null;
+  const inputs = parsed.inputs ?? [];
+  if (!Array.isArray(inputs) || !inputs.every((i) => typeof i === 'string')) return null;
+  return { op: parsed.op, attrs: parsed.attrs ?? {}, inputs };
+}
+
+function dimsOf(info: onnx.IValueInfoProto, what: string): { dtype: DType; shape: Shape } {
+  const tensorType = info.type?.tensorType;
+  if (tensorType === null || tensorType === undefined)
+    throw new GraphError(`${what}: only tensor inputs are supported`);
+  const type = tensorType.elemType ?? 0;
+  const dtype = dtypeOfOnnx(type);
+  if (dtype === null) throw new GraphError(`${what}: element type ${TYPE_NAMES[type] ?? type} is not supported`);
+  if (tensorType.shape === null || tensorType.shape === undefined) {
+    throw new GraphError(`${what}: the rank is unknown; lazygrad placeholders need a known rank`);
+  }
+  // dim_value and dim_param are a oneof: protobufjs leaves the absent one null.
+  const shape = (tensorType.shape.dim ?? []).map((d) =>
+    d.dimValue === null || d.dimValue === undefined ? null : toNumber(d.dimValue),
+  );
+  return { dtype, shape };
+}
+
+/**
+ * A lazygrad graph from the bytes of an ONNX model (opset 13 or later for most ops). The model is untrusted: sizes
+ * are limited, and anything unsupported or malformed is a GraphError naming the node.
+ *
+ * @example
+ * const { graph, inputs, outputs } = importOnnx(fs.readFileSync('model.onnx'));
+ * const grads = gradients(sum(outputs[0]), graph.trainableVariables());
+ */
+export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): ImportedOnnx {
+  const limits = resolveLimits(options.limits);
+  if (!(bytes instanceof Uint8Array)) throw new GraphError('importOnnx: expects the model as a Uint8Array');
+  let model: onnx.ModelProto;
+  try {
+    model = onnxSchema().ModelProto.decode(bytes);
+  } catch (error) {
+    throw new GraphError(`importOnnx: the bytes are not an ONNX model (${(error as Error).message})`);
+  }
+  const proto = model.graph;
+  if (proto === null || proto === undefined) throw new GraphError('importOnnx: the model has no graph');
+  const opsetEntry = (model.opsetImport ?? []).find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx');
+  const opset = opsetEntry === undefined ? 0 : toNumber(opsetEntry.version);
+  if (opset < 7)
+    throw new GraphError(`importOnnx: the model's opset ${opset} is too old; lazygrad reads opset 7 and later`);
+  const protoNodes = proto.node ?? [];
+  if (protoNodes.length > limits.maxNodes) {
+    throw new GraphError(`importOnnx: ${protoNodes.length} nodes, above the limit of ${limits.maxNodes}`);
+  }
+  const useAnnotations = options.annotations !== false;
+  const initializersAs = options.initializersAs ?? 'variable';
+  if (initializersAs !== 'variable' && initializersAs !== 'constant') {
+    throw new GraphError(`importOnnx: initializersAs must be 'variable' or 'constant'`);
+  }
+  const graph = new Graph();
+  const budget = { total: 0 };
+
+  const initializers = new Map<string, onnx.ITensorProto>();
+  for (const init of proto.initializer ?? []) {
+    const name = init.name ?? '';
+    if (name === '' || initializers.has(name))
+      throw new GraphError(`importOnnx: initializer name '${name}' is empty or repeated`);
+    initializers.set(name, init);
+  }
+  const values = new Map<string, Value>();
+  const tensors = new Map<string, Tensor>();
+  const inputs = new Map<string, Tensor>();
+  for (const info of proto.input ?? []) {
+    const name = info.name ?? '';
+    if (initializers.has(name)) continue;
+    if (name === '' || values.has(name)) throw new GraphError(`importOnnx: input name '${name}' is empty or repeated`);
+    const { dtype, shape } = dimsOf(info, `importOnnx: input '${name}'`);
+    const problem = shapeProblem(shape, limits, { total: 0 });
+    if (problem !== null) throw new GraphError(`importOnnx: input '${name}' shape ${problem}`);
+    const tensor = graph.placeholder(name, shape, dtype);
+    inputs.set(name, tensor);
+    values.set(name, { kind: 'tensor', tensor });
+  }
+
+  /** A value by name: a computed value, or an initializer read on first use. */
+  const valueOf = (name: string, what: string): Value => {
+    const found = values.get(name);
+    if (found !== undefined) return found;
+    const init = initializers.get(name);
+    if (init === undefined) {
+      const source = producers.has(name)
+        ? 'an output lazygrad does not compute'
+        : 'not produced by any node, input or initializer';
+      throw new GraphError(`${what}: value '${name}' is ${source}`);
+    }
+    const value: Value = {
+      kind: 'host',
+      host: readTensor(init, limits.maxElements, `importOnnx: initializer '${name}'`),
+      fromInitializer: true,
+    };
+    values.set(name, value);
+    return value;
+  };
+
+  /** A value as a tensor of the graph: host values become constants (or variables, for initializers). */
+  const tensorOf = (name: string, what: string): Tensor => {
+    const value = valueOf(name, what);
+    if (value.kind === 'tensor') return value.tensor;
+    const cached = tensors.get(name);
+    if (cached !== undefined) return cached;
+    if (value.kind === 'shape') {
+      throw new GraphError(
+        `${what}: value '${name}' is a shape known only at run time, which lazygrad cannot use as data`,
+      );
+    }
+    const array = toNDArray(value.host, `importOnnx: value '${name}'`);
+    let tensor: Tensor;
+    if (value.fromInitializer) {
+      const note = useAnnotations ? annotationOf(initializers.get(name)?.docString) : null;
+      const kind = note !== null ? note.op : initializersAs;
+      if (kind === 'variable') {
+        const attrs = note !== null ? decodeAttrs(note.attrs) : {};
+        const trainable = attrs instanceof AttrProblem || attrs.trainable !== false;
+        tensor = graph.variable(name, array, { trainable, dtype: array.dtype });
+      } else {
+        tensor = graph.constant(array, array.dtype, name);
+      }
+    } else {
+      tensor = graph.constant(array, array.dtype, name);
+    }
+    tensors.set(name, tensor);
+    return tensor;
+  };
+
+  // Which nodes the outputs need: annotated nodes depend on their annotated inputs only (their ONNX inputs may be
+  // helper values that the lazygrad op computes itself).
+  const producers = new Map<string, number>();
+  protoNodes.forEach((node, index) => {
+    for (const output of node.output ?? []) {
+      if (output === '') continue;
+      if (producers.has(output) || values.has(output) || initializers.has(output)) {
+        throw new GraphError(`importOnnx: value '${output}' is produced twice`);
+      }
+      producers.set(output, index);
+    }
+  });
+  const notes = protoNodes.map((node) => {
+    if (!useAnnotations) return null;
+    const note = annotationOf(node.docString);
+    return note !== null && note.inputs.every((i) => producers.has(i) || values.has(i) || initializers.has(i))
+      ? note
+      : null;
+  });
+  const depsOf = (index: number): string[] =>
+    [...(notes[index]?.inputs ?? protoNodes[index].input ?? [])].filter((i) => i !== '');
+  const outputNames = (proto.output ?? []).map((o) => o.name ?? '');
+  const order = neededOrder(protoNodes.length, outputNames, producers, depsOf);
+
+  for (const index of order) {
+    const node = protoNodes[index];
+    const opType = node.opType ?? '';
+    const label =
+      node.name !== null && node.name !== undefined && node.name !== '' ? node.name : (node.output ?? [''])[0];
+    const what = `importOnnx: node '${label}' (${opType})`;
+    const outputs = (node.output ?? []).filter((o) => o !== '');
+    const note = notes[index];
+    const buildNode = (): (Value | Tensor)[] => {
+      if (note === null) {
+        if ((node.domain ?? '') !== '' && node.domain !== 'ai.onnx') {
+          throw new GraphError(`${what}: domain '${node.domain}' is not supported`);
+        }
+        return applyRule(graph, node, opType, opset, what, valueOf, tensorOf, limits.maxElements);
+      }
+      const fail = (field: string, message: string): GraphError =>
+        new GraphError(`${what}: annotation field '${field}': ${message}`);
+      let record;
+      try {
+        record = opRecord(note.op);
+      } catch {
+        throw fail('op', `unknown op '${note.op}'`);
+      }
+      const attrs = decodeAttrs(note.attrs);
+      if (attrs instanceof AttrProblem) throw fail(attrs.path, attrs.message);
+      const ids = note.inputs.map((i) => tensorOf(i, what).id);
+      return [addCheckedOp(graph, record, ids, attrs, outputs[0] ?? note.op, fail)];
+    };
+    let results: (Value | Tensor)[] = [];
+    try {
+      results = buildNode();
+    } catch (error) {
+      // Builders throw ShapeError/DTypeError (and a malformed model can trip anything): name the node.
+      if (error instanceof GraphError && error.message.startsWith(what)) throw error;
+      throw new GraphError(`${what}: ${(error as Error).message}`);
+    }
+    // Outputs a rule does not give (Dropout's mask) stay unset: reading one later is an error naming it.
+    outputs.slice(0, results.length).forEach((name, k) => {
+      const result = results[k];
+      const value: Value = result instanceof Tensor ? { kind: 'tensor', tensor: result } : result;
+      if (value.kind === 'tensor') {
+        const problem = shapeProblem(value.tensor.shape, limits, budget);
+        if (problem !== null) throw new GraphError(`${what}: output '${name}' shape ${problem}`);
+      }
+      values.set(name, value);
+    });
+  }
+
+  const outputs = outputNames.map((name) => tensorOf(name, `importOnnx: output '${name}'`));
+  return { graph, inputs, outputs, outputNames };
+}
+
+/** The nodes the outputs need, in an order where each node comes after the producers of its inputs. */
+function neededOrder(
+  count: number,
+  outputs: readonly string[],
+  producers: ReadonlyMap<string, number>,
+  depsOf: (index: number) => string[],
+): number[] {
+  const state = new Uint8Array(count); // 0 unseen, 1 on the stack, 2 placed
+  const order: number[] = [];
+  for (const output of outputs) {
+    const root = producers.get(output);
+    if (root === undefined || state[root] === 2) continue;
+    // An explicit stack of (node, next dependency) pairs: no recursion over the model.
+    const stack: [number, number][] = [[root, 0]];
+    state[root] = 1;
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const deps = depsOf(top[0]);
+      if (top[1] < deps.length) {
+        const dep = producers.get(deps[top[1]++]);
+        if (dep === undefined || state[dep] === 2) continue;
+        if (state[dep] === 1) throw new GraphError('importOnnx: the model has a cycle');
+        state[dep] = 1;
+        stack.push([dep, 0]);
+        continue;
+      }
+      stack.pop();
+      state[top[0]] = 2;
+      order.push(top[0]);
+    }
+  }
+  return order;
+}
+
+/** A Constant node's value (the `value` tensor or one of the value_* attributes). */
+function constantValue(node: onnx.INodeProto, what: string, maxElements: number): HostTensor {
+  for (const attr of node.attribute ?? []) {
+    switch (attr.name) {
+      case 'value':
+        return readTensor(attr.t ?? {}, maxElements, what);
+      case 'value_float':
+        return { type: 1, dims: [], data: [attr.f ?? 0] };
+      case 'value_floats':
+        return { type: 1, dims: [(attr.floats ?? []).length], data: [...(attr.floats ?? [])] };
+      case 'value_int':
+        return { type: 7, dims: [], data: [toNumber(attr.i)] };
+      case 'value_ints':
+        return { type: 7, dims: [(attr.ints ?? []).length], data: (attr.ints ?? []).map(toNumber) };
+    }
+  }
+  throw new GraphError(`${what}: a Constant needs a value attribute (value, value_float(s) or value_int(s))`);
+}
+
+function applyRule(
+  graph: Graph,
+  node: onnx.INodeProto,
+  opType: string,
+  opset: number,
+  what: string,
+  valueOf: (name: string, what: string) => Value,
+  tensorOf: (name: string, what: string) => Tensor,
+  maxElements: number,
+): (Value | Tensor)[] {
+  if (opType === 'Constant')
+    return [{ kind: 'host', host: constantValue(node, what, maxElements), fromInitializer: false }];
+  const rule: ImportRule | undefined = Object.prototype.hasOwnProperty.call(IMPORT_RULES, opType)
+    ? IMPORT_RULES[opType]
+    : undefined;
+  if (rule === undefined) throw new GraphError(`${what}: ONNX op '${opType}' is not supported (see docs/onnx.md)`);
+  const names = node.input ?? [];
+  const present = names.map((n) => n !== '');
+  const inputValues = names.map((n) => (n === '' ? undefined : valueOf(n, what)));
+  const args = makeArgs(graph, node, opset, what, inputValues, (i) => tensorOf(names[i], what), maxElements);
+  if (SHAPE_OPS.has(opType) && inputValues.some((v) => v?.kind === 'shape')) {
+    const value = shapeArithmetic(opType, args);
+    if (value !== undefined) return [value];
+  }
+  if (foldable(opType, inputValues, present)) {
+    const folded = fold(node, opType, opset, what, rule, inputValues, maxElements);
+    if (folded !== undefined) return [folded];
+  }
+  const result = rule(args);
+  return Array.isArray(result) ? [...(result as readonly Tensor[])] : [result as Value | Tensor];
+}
+
+/** Whether a node can be evaluated now: known, small inputs, no randomness, and no float data of initializers. */
+function foldable(opType: string, inputs: readonly (Value | undefined)[], present: readonly boolean[]): boolean {
+  if (RANDOM_ONNX_OPS.has(opType) || !present.some((p) => p)) return false;
+  return inputs.every(
+    (v, i) =>
+      !present[i] ||
+      (v !== undefined &&
+        v.kind === 'host' &&
+        v.host.data.length <= FOLD_LIMIT &&
+        // Weights stay variables: only integer data of initializers (shapes, axes) is folded.
+        (!v.fromInitializer || !(v.host.type === 1 || v.host.type === 11))),
+  );
+}
+
+/**
+ * Evaluates a node on known inputs with lazygrad itself, in a scratch graph; undefined when the result would be
+ * large (it then becomes a node of the graph, where the size limits apply, instead of a value held now).
+ */
+function fold(
+  node: onnx.INodeProto,
+  opType: string,
+  opset: number,
+  what: string,
+  rule: ImportRule,
+  inputs: readonly (Value | undefined)[],
+  maxElements: number,
+): Value | undefined {
+  const scratch = new Graph();
+  const constants = inputs.map((v) => (v?.kind === 'host' ? scratch.constant(saturated(v.host, what)) : undefined));
+  const args = makeArgs(
+    scratch,
+    node,
+    opset,
+    what,
+    inputs,
+    (i) => {
+      const t = constants[i];
+      if (t === undefined) throw new GraphError(`${what}: input ${i} is missing`);
+      return t;
+    },
+    maxElements,
+  );
+  const result = rule(args);
+  if (Array.isArray(result)) return undefined;
+  if (!(result instanceof Tensor)) return result as Value;
+  if (!result.shape.every((d) => d !== null) || sizeOf(result.shape as number[]) > FOLD_LIMIT) return undefined;
+  const array = new Session(scratch, { optimize: false }).run(result);
+  return {
+    kind: 'host',
+    host: { type: onnxType(array.dtype), dims: array.shape, data: array.data },
+    fromInitializer: false,
+  };
+}
+
+/** A known value as an NDArray for evaluation: int64 beyond int32 saturates (as ONNX's INT64_MAX slice ends). */
+function saturated(host: HostTensor, what: string): NDArray {
+  if (host.type !== 7) return toNDArray(host, what);
+  const clamped = Array.from(host.data, (v) => Math.min(2 ** 31 - 1, Math.max(-(2 ** 31), v)));
+  return toNDArray({ type: 6, dims: host.dims, data: clamped }, what);
+}
+
+function makeArgs(
+  graph: Graph,
+  node: onnx.INodeProto,
+  opset: number,
+  what: string,
+  inputs: readonly (Value | undefined)[],
+  tensor: (i: number) => Tensor,
+  maxElements: number,
+): ImportArgs {
+  const fail = (message: string): GraphError => new GraphError(`${what}: ${message}`);
+  const has = (i: number): boolean => inputs[i] !== undefined;
+  const value = (i: number): Value => {
+    const v = inputs[i];
+    if (v === undefined) throw fail(`input ${i} is missing`);
+    return v;
+  };
+  const host = (i: number): HostTensor | undefined => {
+    const v = inputs[i];
+    if (v?.kind === 'host') return v.host;
+    if (v?.kind === 'shape' && v.dims.every((d) => typeof known(d) === 'number')) {
+      return { type: 7, dims: v.scalar ? [] : [v.dims.length], data: v.dims.map((d) => known(d) as number) };
+    }
+    return undefined;
+  };
+  return {
+    graph,
+    node,
+    attrs: readAttrs(node, what),
+    opset,
+    maxElements,
+    inputCount: inputs.filter((v) => v !== undefined).length,
+    has,
+    tensor: (i) => {
+      value(i);
+      return tensor(i);
+    },
+    host,
+    numbers: (i, name) => {
+      const known = host(i);
+      if (known === undefined) throw fail(`input ${i} (${name}) must be known when importing (a constant or a shape)`);
+      return Array.from(known.data);
+    },
+    value,
+    fail,
+  };
+}

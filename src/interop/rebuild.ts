@@ -1,0 +1,104 @@
+/**
+ * Rebuilding a node that a file describes, safely: the op must exist, its attrs must have the types the op expects,
+ * and the node is added through `addOp`, so the op's own inference checks everything else and gives the dtype and
+ * shape. Shared by the JSON loader and the ONNX importer (for models lazygrad wrote).
+ */
+import { Attrs, Dim, formatShape, Graph, GraphError, LazygradError, Shape, Tensor } from '../graph';
+import { addOp, isLeafOp, OpRecord, opRecord } from '../ops';
+import { schemaProblem } from './attrs';
+
+/** Limits that keep a small file from demanding large amounts of memory. */
+export interface LoadLimits {
+  /** Most nodes a file may hold (default 2^22). */
+  maxNodes?: number;
+  /** Most elements of any one tensor with a known shape, constants and computed nodes alike (default 2^28). */
+  maxElements?: number;
+  /** Most elements summed over every node whose shape is known (default 2^31). */
+  maxTotalElements?: number;
+  /** Highest rank of any shape (default 64). */
+  maxRank?: number;
+}
+
+export const DEFAULT_LIMITS: Required<LoadLimits> = {
+  maxNodes: 2 ** 22,
+  maxElements: 2 ** 28,
+  maxTotalElements: 2 ** 31,
+  maxRank: 64,
+};
+
+export function resolveLimits(limits: LoadLimits | undefined): Required<LoadLimits> {
+  const out = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof LoadLimits)[]) {
+    const value = limits?.[key];
+    if (value !== undefined) {
+      if (typeof value !== 'number' || !(value >= 0)) throw new GraphError(`load limit ${key} must be a number >= 0`);
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/** Reports a problem with one field of one node as a GraphError. */
+export type Fail = (field: string, message: string) => GraphError;
+
+/**
+ * Counts the elements of a shape against the limits: a problem message, or null. `budget` carries the running
+ * total over a whole file.
+ */
+export function shapeProblem(shape: unknown, limits: Required<LoadLimits>, budget: { total: number }): string | null {
+  if (!Array.isArray(shape)) return 'must be a list of dims (non-negative integers, or null for unknown)';
+  if (shape.length > limits.maxRank) return `has rank ${shape.length}, above the limit ${limits.maxRank}`;
+  let known = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
+    if (d === null) continue;
+    if (!Number.isSafeInteger(d) || (d as number) < 0) return `dim ${i} is ${JSON.stringify(d)}, not a size or null`;
+    known *= d as number;
+    if (known > limits.maxElements) {
+      return `${formatShape(shape as Shape)} holds more than the limit of ${limits.maxElements} elements`;
+    }
+  }
+  if ((shape as Dim[]).every((d) => d !== null)) {
+    budget.total += known;
+    if (budget.total > limits.maxTotalElements) {
+      return `brings the total over all nodes above the limit of ${limits.maxTotalElements} elements`;
+    }
+  }
+  return null;
+}
+
+/** The record of a non-leaf op named by a file, or a GraphError naming the field. */
+export function recordFor(op: unknown, fail: Fail): OpRecord {
+  if (typeof op !== 'string') throw fail('op', 'must be a string');
+  let record: OpRecord;
+  try {
+    record = opRecord(op);
+  } catch {
+    throw fail('op', `unknown op '${op}'`);
+  }
+  return record;
+}
+
+/**
+ * Adds a non-leaf node through the op's own inference, after checking its attribute types. Any error (the op's
+ * ShapeError/DTypeError, or anything an op's inference throws on attrs it did not expect) becomes a GraphError
+ * naming the node.
+ */
+export function addCheckedOp(
+  graph: Graph,
+  record: OpRecord,
+  inputs: readonly number[],
+  attrs: Attrs,
+  name: string,
+  fail: Fail,
+): Tensor {
+  if (isLeafOp(record.name)) throw fail('op', `${record.name} nodes take no inputs and are not built by an op`);
+  const problem = schemaProblem(record.name, attrs, inputs.length);
+  if (problem !== null) throw fail(`attrs.${problem[0]}`, problem[1]);
+  try {
+    return addOp(graph, record, inputs, attrs, name);
+  } catch (error) {
+    const message = error instanceof LazygradError ? error.message : `${record.name}: ${(error as Error).message}`;
+    throw fail('attrs/inputs', `re-inference failed: ${message}`);
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * The wasm kernels over arena offsets: what a session whose buffers live in the arena calls, with no copies. Every
+ * offset is a byte offset into `arena.memory` (as returned by `arena.alloc`), every buffer is dense float32.
+ */
+import { WasmArena } from './arena';
+import { CONTROL_BYTES, WasmHelper, type StartWorker } from './helper';
+import {
+  PAGE_BYTES,
+  compileAsync,
+  compileSync,
+  createMemory,
+  instantiate,
+  sharedMemorySupported,
+  wasmSupported,
+  type KernelExports,
+  type ModuleKind,
+  type WasmMemory,
+} from './instance';
+
+/** An activation fused into matMul's epilogue: out = act(a·b + bias). */
+export type Activation = 'none' | 'relu' | 'sigmoid' | 'tanh';
+export type WasmBinaryOp = 'add' | 'sub' | 'mul' | 'div';
+export type WasmUnaryOp = 'relu' | 'sigmoid' | 'tanh' | 'exp' | 'neg' | 'abs' | 'sqrt' | 'square';
+
+// The codes of assembly/vmath.ts (ACT_*) and assembly/elementwise.ts (BIN_*, UN_*).
+const ACTIVATION: Record<Activation, number> = { none: 0, relu: 1, sigmoid: 2, tanh: 3 };
+const BINARY: Record<WasmBinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 };
+const UNARY: Record<WasmUnaryOp, number> = {
+  relu: 1,
+  sigmoid: 2,
+  tanh: 3,
+  exp: 4,
+  neg: 5,
+  abs: 6,
+  sqrt: 7,
+  square: 8,
+};
+
+export interface WasmKernelOptions {
+  /** Bytes of memory reserved up front (default 64 MiB); pages are only committed by the OS when touched. */
+  initialBytes?: number;
+  /** The most the arena may grow to (default 2 GiB). */
+  maximumBytes?: number;
+  /**
+   * 2 splits large kernels with a helper worker over shared memory (needs `startWorker`); where shared memory is
+   * unavailable (a browser page without cross-origin isolation) the kernels run on one thread. Default 1.
+   */
+  threads?: 1 | 2;
+  /** Starts the helper worker; see StartWorker and docs/wasm.md. */
+  startWorker?: StartWorker;
+  /**
+   * 'relaxed' uses the fused multiply-add build (~1.4x matMul), 'baseline' the plain SIMD one; 'auto' (default)
+   * picks relaxed where the engine validates it.
+   */
+  simd?: 'auto' | 'relaxed' | 'baseline';
+}
+
+const MiB = 1 << 20;
+const ALIGN = 64;
+// Below these sizes a job hand-off (~1 µs polling, tens of µs after the helper sleeps) costs more than it saves.
+const SPLIT_FLOPS = 1 << 21;
+const SPLIT_ELEMENTS = 1 << 15;
+const MR = 6; // assembly/matmul.ts's tile: split points on tile bounds keep both halves' tiles full
+const NR = 8;
+
+/** The exports the helper worker may run. */
+const HELPER_EXPORTS = ['matmul', 'unary', 'binary', 'binaryRow', 'reluGrad', 'softmax', 'logSoftmax'];
+
+/** A split point of n at about half, rounded up to a multiple of `step` (so n - split may be 0). */
+function half(n: number, step: number): number {
+  return Math.min(n, Math.ceil(n / 2 / step) * step);
+}
+
+function checkCount(what: string, ...counts: number[]): void {
+  for (const n of counts) {
+    if (!(Number.isInteger(n) && n >= 0)) throw new Error(`${what}: sizes must be non-negative integers, got ${n}`);
+  }
+}
+
+export class WasmKernels {
+  readonly arena: WasmArena;
+  private readonly scratch: number;
+  private readonly helperScratch: number;
+  private helper: WasmHelper | null;
+
+  constructor(
+    private readonly raw: KernelExports,
+    private readonly kind: ModuleKind,
+    module: object,
+    memory: WasmMemory,
+    maximumBytes: number,
+    startWorker: StartWorker | null,
+  ) {
+    // Below the arena: the matMul packing buffers of each thread and the helper's control block.
+    const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+    const scratchBytes = align(raw.matmulScratchBytes());
+    this.scratch = align(raw.heapBase());
+    this.helperScratch = startWorker === null ? 0 : this.scratch + scratchBytes;
+    const control = this.scratch + (startWorker === null ? 1 : 2) * scratchBytes;
+    this.arena = new WasmArena(memory, control + (startWorker === null ? 0 : CONTROL_BYTES), maximumBytes);
+    this.arena.ensure(this.arena.base);
+    this.helper = startWorker === null ? null : new WasmHelper(startWorker, module, memory, control, HELPER_EXPORTS);
+  }
+
+  /** Which build runs: single or shared memory, baseline or relaxed SIMD. */
+  get variant(): ModuleKind {
+    return this.kind;
+  }
+
+  /** 2 when a helper worker shares the work, else 1. */
+  get threads(): number {
+    return this.helper === null ? 1 : 2;
+  }
+
+  /** Stops the helper worker, if any; the kernels keep working on one thread. */
+  dispose(): void {
+    this.helper?.terminate();
+    this.helper = null;
+  }
+
+  /** Runs `mine` here and the helper's half there, waiting for both (also when `mine` throws). */
+  private split(name: string, theirs: readonly number[], mine: () => void): void {
+    const helper = this.helper;
+    if (helper === null) throw new Error('wasm kernels: no helper');
+    helper.start(name, theirs);
+    try {
+      mine();
+    } finally {
+      helper.finish();
+    }
+  }
+
+  /**
+   * out[M x N] = act(op(a)·op(b) + bias): a is [M, K] ([K, M] if transposeA), b is [K, N] ([N, K] if transposeB),
+   * bias is [N] or 0 for none. Transposed operands are read in place.
+   */
+  matMul(
+    a: number,
+    b: number,
+    out: number,
+    M: number,
+    N: number,
+    K: number,
+    transposeA = false,
+    transposeB = false,
+    bias = 0,
+    activation: Activation = 'none',
+  ): void {
+    this.gemm(
+      a,
+      transposeA ? 1 : K,
+      transposeA ? M : 1,
+      b,
+      transposeB ? 1 : N,
+      transposeB ? K : 1,
+      out,
+      N,
+      M,
+      N,
+      K,
+      bias,
+      activation,
+    );
+  }
+
+  /**
+   * The strided form of matMul: a's element (i, k) is at a + 4(i·rsA + k·csA), b's (k, j) at b + 4(k·rsB + j·csB),
+   * out's (i, j) at out + 4(i·ldOut + j). Any strides work; unit csA or rsA, csB or rsB pack fastest.
+   */
+  gemm(
+    a: number,
+    rsA: number,
+    csA: number,
+    b: number,
+    rsB: number,
+    csB: number,
+    out: number,
+    ldOut: number,
+    M: number,
+    N: number,
+    K: number,
+    bias = 0,
+    activation: Activation = 'none',
+  ): void {
+    checkCount('gemm', M, N, K, ldOut);
+    const act = ACTIVATION[activation];
+    const raw = this.raw;
+    if (this.helper === null || 2 * M * N * K < SPLIT_FLOPS || (M < 2 * MR && N < 2 * NR)) {
+      raw.matmul(a, rsA, csA, b, rsB, csB, out, ldOut, M, N, K, bias, act, this.scratch);
+      return;
+    }
+    // Split the longer side, so that each thread packs the shorter operand whole and half of the longer one.
+    const h = this.helperScratch;
+    if (M >= N) {
+      const m = half(M, MR);
+      const theirs = [a + 4 * m * rsA, rsA, csA, b, rsB, csB, out + 4 * m * ldOut, ldOut, M - m, N, K, bias, act, h];
+      this.split('matmul', theirs, () =>
+        raw.matmul(a, rsA, csA, b, rsB, csB, out, ldOut, m, N, K, bias, act, this.scratch),
+      );
+    } else {
+      const n = half(N, NR);
+      const biasN = bias === 0 ? 0 : bias + 4 * n;
+      const theirs = [a, rsA, csA, b + 4 * n * csB, rsB, csB, out + 4 * n, ldOut, M, N - n, K, biasN, act, h];
+      this.split('matmul', theirs, () =>
+        raw.matmul(a, rsA, csA, b, rsB, csB, out, ldOut, M, n, K, bias, act, this.scratch),
+      );
+    }
+  }
+
+  /** out[i] = a[i] op b[i] for i < n; `scalar` names an operand that is one float broadcast to all n. */
+  binary(op: WasmBinaryOp, a: number, b: number, out: number, n: number, scalar: 'none' | 'a' | 'b' = 'none'): void {
+    checkCount('binary', n);
+    const code = BINARY[op];
+    const sa = scalar === 'a' ? 0 : 1;
+    const sb = scalar === 'b' ? 0 : 1;
+    if (this.helper === null || n < SPLIT_ELEMENTS) {
+      this.raw.binary(code, a, sa, b, sb, out, n);
+      return;
+    }
+    const m = half(n, 16);
+    const theirs = [code, a + 4 * m * sa, sa, b + 4 * m * sb, sb, out + 4 * m, n - m];
+    this.split('binary', theirs, () => this.raw.binary(code, a, sa, b, sb, out, m));
+  }
+
+  /** out[r, j] = a[r, j] op row[j] over [rows, cols] (row op a[r, j] when rowFirst): bias-add and the like. */
+  binaryRow(op: WasmBinaryOp, a: number, row: number, out: number, rows: number, cols: number, rowFirst = false): void {
+    checkCount('binaryRow', rows, cols);
+    const code = BINARY[op];
+    const first = rowFirst ? 1 : 0;
+    if (this.helper === null || rows * cols < SPLIT_ELEMENTS || rows < 2) {
+      this.raw.binaryRow(code, a, row, out, rows, cols, first);
+      return;
+    }
+    const r = half(rows, 1);
+    const theirs = [code, a + 4 * r * cols, row, out + 4 * r * cols, rows - r, cols, first];
+    this.split('binaryRow', theirs, () => this.raw.binaryRow(code, a, row, out, r, cols, first));
+  }
+
+  /** out[i] = op(x[i]) for i < n (exp, tanh and sigmoid are float32-accurate polynomials, ≤ ~2 ulp). */
+  unary(op: WasmUnaryOp, x: number, out: number, n: number): void {
+    checkCount('unary', n);
+    const code = UNARY[op];
+    if (this.helper === null || n < SPLIT_ELEMENTS) {
+      this.raw.unary(code, x, out, n);
+      return;
+    }
+    const m = half(n, 16);
+    this.split('unary', [code, x + 4 * m, out + 4 * m, n - m], () => this.raw.unary(code, x, out, m));
+  }
+
+  /** out[i] = dy[i] · (x[i] > 0 ? 1 : 0). */
+  reluGrad(x: number, dy: number, out: number, n: number): void {
+    checkCount('reluGrad', n);
+    if (this.helper === null || n < SPLIT_ELEMENTS) {
+      this.raw.reluGrad(x, dy, out, n);
+      return;
+    }
+    const m = half(n, 16);
+    this.split('reluGrad', [x + 4 * m, dy + 4 * m, out + 4 * m, n - m], () => this.raw.reluGrad(x, dy, out, m));
+  }
+
+  /** Softmax of each row of a [rows, cols] matrix. */
+  softmax(x: number, out: number, rows: number, cols: number): void {
+    checkCount('softmax', rows, cols);
+    this.byRows('softmax', x, out, rows, cols);
+  }
+
+  private byRows(name: 'softmax' | 'logSoftmax', x: number, out: number, rows: number, cols: number): void {
+    const kernel = this.raw[name];
+    if (this.helper === null || rows * cols < SPLIT_ELEMENTS || rows < 2) {
+      kernel(x, out, rows, cols);
+      return;
+    }
+    const r = half(rows, 1);
+    this.split(name, [x + 4 * r * cols, out + 4 * r * cols, rows - r, cols], () => kernel(x, out, r, cols));
+  }
+
+  /** Log-softmax of each row of a [rows, cols] matrix. */
+  logSoftmax(x: number, out: number, rows: number, cols: number): void {
+    checkCount('logSoftmax', rows, cols);
+    this.byRows('logSoftmax', x, out, rows, cols);
+  }
+
+  /** out[r] = −Σ_j labels[r, j] · logSoftmax(logits)[r, j] over [rows, cols]; zero labels are skipped. */
+  softmaxCrossEntropy(labels: number, logits: number, out: number, rows: number, cols: number): void {
+    checkCount('softmaxCrossEntropy', rows, cols);
+    this.raw.softmaxCrossEntropy(labels, logits, out, rows, cols);
+  }
+
+  /** out[r] = Σ_j x[r, j] (accumulated in float64); rows = 1 sums everything. */
+  rowSum(x: number, out: number, rows: number, cols: number): void {
+    checkCount('rowSum', rows, cols);
+    this.raw.rowSum(x, out, rows, cols);
+  }
+
+  /** out[r] = max_j x[r, j]; NaN wins, an empty row gives −∞. */
+  rowMax(x: number, out: number, rows: number, cols: number): void {
+    checkCount('rowMax', rows, cols);
+    this.raw.rowMax(x, out, rows, cols);
+  }
+
+  /** out[j] = Σ_r x[r, j] (accumulated in float64): the sum over leading axes, as for a bias gradient. */
+  colSum(x: number, out: number, rows: number, cols: number): void {
+    checkCount('colSum', rows, cols);
+    this.raw.colSum(x, out, rows, cols);
+  }
+}
+
+interface Setup {
+  kind: ModuleKind;
+  memory: WasmMemory;
+  maximumBytes: number;
+  startWorker: StartWorker | null;
+}
+
+function setup(options: WasmKernelOptions): Setup {
+  const maxPages = 32768;
+  const maximumBytes = Math.min(options.maximumBytes ?? maxPages * PAGE_BYTES, maxPages * PAGE_BYTES);
+  const initialBytes = Math.min(options.initialBytes ?? 64 * MiB, maximumBytes);
+  const threads = options.threads ?? 1;
+  if (threads !== 1 && threads !== 2) throw new Error(`wasm kernels: threads must be 1 or 2, got ${threads}`);
+  if (threads === 2 && options.startWorker === undefined) {
+    throw new Error('wasm kernels: threads: 2 needs a startWorker (see docs/wasm.md)');
+  }
+  const startWorker = threads === 2 && sharedMemorySupported() ? (options.startWorker ?? null) : null;
+  const memoryKind = startWorker === null ? 'single' : 'shared';
+  const simd = options.simd ?? 'auto';
+  const relaxed = simd === 'relaxed' || (simd === 'auto' && wasmSupported(`${memoryKind}-relaxed`));
+  const kind: ModuleKind = relaxed ? `${memoryKind}-relaxed` : memoryKind;
+  if (!wasmSupported(kind)) throw new Error(`wasm kernels: this engine cannot run the ${kind} module`);
+  const pages = [Math.ceil(initialBytes / PAGE_BYTES), Math.floor(maximumBytes / PAGE_BYTES)];
+  return { kind, memory: createMemory(pages[0], pages[1], startWorker !== null), maximumBytes, startWorker };
+}
+
+function create(module: object, s: Setup): WasmKernels {
+  return new WasmKernels(instantiate(module, s.memory), s.kind, module, s.memory, s.maximumBytes, s.startWorker);
+}
+
+/**
+ * Instantiates the kernels over a fresh arena, compiling synchronously (as Node's synchronous `session.run` needs).
+ * With `threads: 2` it also starts the helper worker and waits until it is ready.
+ * @example const wasm = loadWasmKernels({ initialBytes: 256 << 20 });
+ */
+export function loadWasmKernels(options: WasmKernelOptions = {}): WasmKernels {
+  const s = setup(options);
+  return create(compileSync(s.kind), s);
+}
+
+/**
+ * Like loadWasmKernels, compiling asynchronously (what browsers want on their main thread).
+ * @example const wasm = await loadWasmKernelsAsync();
+ */
+export async function loadWasmKernelsAsync(options: WasmKernelOptions = {}): Promise<WasmKernels> {
+  const s = setup(options);
+  return create(await compileAsync(s.kind), s);
+}
