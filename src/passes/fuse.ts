@@ -13,8 +13,9 @@ import { liveNodes, rebuild } from './slice';
  */
 const MAX_GROUP = 48;
 
-function fusible(node: Node): boolean {
+function fusible(node: Node, exclude: ReadonlySet<string>): boolean {
   if (node.inputs.length === 0 || !isFullyKnown(node.shape) || !isFloat(node.dtype)) return false;
+  if (exclude.has(node.op)) return false;
   const record = opRecord(node.op);
   return record.template !== undefined && record.stateful !== true;
 }
@@ -33,7 +34,11 @@ function literalOf(node: Node): number | undefined {
  * and dtype, is not an output, and all its consumers are already in the group. Returns group index per node (-1
  * for none) and the members of each group.
  */
-function findGroups(graph: Graph, outputs: readonly number[]): { groupOf: Int32Array; groups: number[][] } {
+function findGroups(
+  graph: Graph,
+  outputs: readonly number[],
+  exclude: ReadonlySet<string>,
+): { groupOf: Int32Array; groups: number[][] } {
   const size = graph.size;
   const consumers: number[][] = Array.from({ length: size }, () => []);
   for (const node of graph.nodes) for (const input of node.inputs) consumers[input].push(node.id);
@@ -43,7 +48,7 @@ function findGroups(graph: Graph, outputs: readonly number[]): { groupOf: Int32A
   const groups: number[][] = [];
   for (let root = size - 1; root >= 0; root--) {
     const rootNode = graph.node(root);
-    if (groupOf[root] !== -1 || !fusible(rootNode)) continue;
+    if (groupOf[root] !== -1 || !fusible(rootNode, exclude)) continue;
     const group = groups.length;
     const members = [root];
     groupOf[root] = group;
@@ -52,7 +57,8 @@ function findGroups(graph: Graph, outputs: readonly number[]): { groupOf: Int32A
       const id = stack.pop() as number;
       if (groupOf[id] !== -1 || isOutput[id] === 1) continue;
       const node = graph.node(id);
-      if (!fusible(node) || node.dtype !== rootNode.dtype || !shapesEqual(node.shape, rootNode.shape)) continue;
+      if (!fusible(node, exclude) || node.dtype !== rootNode.dtype || !shapesEqual(node.shape, rootNode.shape))
+        continue;
       if (!consumers[id].every((c) => groupOf[c] === group)) continue;
       groupOf[id] = group;
       members.push(id);
@@ -67,58 +73,64 @@ function findGroups(graph: Graph, outputs: readonly number[]): { groupOf: Int32A
  * Elementwise fusion: each maximal group of two or more elementwise ops becomes one `fused` node whose kernel is
  * generated once from the ops' templates; the chain then makes one pass over memory with no intermediates.
  */
-export const fuse: Pass = {
-  name: 'fuse',
-  run(slice) {
-    const source = slice.graph;
-    const { groupOf, groups } = findGroups(source, slice.outputs);
-    const fusedGroups = groups.filter((g) => g.length >= 2);
-    if (fusedGroups.length === 0) return { slice, changes: { fused: 0, groups: 0 } };
-    const rootOf = new Map<number, number[]>();
-    for (const members of fusedGroups) rootOf.set(members[members.length - 1], members);
-    let fusedNodes = 0;
-    const result = rebuild(slice, (node, _inputs, target, mapped) => {
-      const members = rootOf.get(node.id);
-      if (members === undefined) return undefined;
-      fusedNodes += members.length;
-      const stepIndex = new Map<number, number>();
-      const externals: number[] = [];
-      const steps: FusedStepAttr[] = [];
-      const display: string[] = [];
-      const group = groupOf[node.id];
-      for (const id of members) {
-        const member = source.node(id);
-        const args: FusedArg[] = [];
-        const shown: string[] = [];
-        for (const input of member.inputs) {
-          if (groupOf[input] === group && stepIndex.has(input)) {
-            const step = stepIndex.get(input) as number;
-            args.push({ step });
-            shown.push(display[step]);
-            continue;
+export function elementwiseFusion(exclude: readonly string[] = []): Pass {
+  const excluded = new Set(exclude);
+  return {
+    name: 'fuse',
+    run(slice) {
+      const source = slice.graph;
+      const { groupOf, groups } = findGroups(source, slice.outputs, excluded);
+      const fusedGroups = groups.filter((g) => g.length >= 2);
+      if (fusedGroups.length === 0) return { slice, changes: { fused: 0, groups: 0 } };
+      const rootOf = new Map<number, number[]>();
+      for (const members of fusedGroups) rootOf.set(members[members.length - 1], members);
+      let fusedNodes = 0;
+      const result = rebuild(slice, (node, _inputs, target, mapped) => {
+        const members = rootOf.get(node.id);
+        if (members === undefined) return undefined;
+        fusedNodes += members.length;
+        const stepIndex = new Map<number, number>();
+        const externals: number[] = [];
+        const steps: FusedStepAttr[] = [];
+        const display: string[] = [];
+        const group = groupOf[node.id];
+        for (const id of members) {
+          const member = source.node(id);
+          const args: FusedArg[] = [];
+          const shown: string[] = [];
+          for (const input of member.inputs) {
+            if (groupOf[input] === group && stepIndex.has(input)) {
+              const step = stepIndex.get(input) as number;
+              args.push({ step });
+              shown.push(display[step]);
+              continue;
+            }
+            const value = literalOf(source.node(input));
+            if (value !== undefined) {
+              args.push({ value });
+              shown.push(String(value));
+              continue;
+            }
+            let k = externals.indexOf(input);
+            if (k < 0) k = externals.push(input) - 1;
+            args.push({ input: k });
+            shown.push(`$${k}`);
           }
-          const value = literalOf(source.node(input));
-          if (value !== undefined) {
-            args.push({ value });
-            shown.push(String(value));
-            continue;
-          }
-          let k = externals.indexOf(input);
-          if (k < 0) k = externals.push(input) - 1;
-          args.push({ input: k });
-          shown.push(`$${k}`);
+          stepIndex.set(id, steps.length);
+          steps.push({ op: member.op, args });
+          // Nested text reads best; past a length, refer to an earlier step by its index instead.
+          const text = `${member.op}(${shown.join(', ')})`;
+          display.push(text.length <= 160 ? text : `${member.op}(…)`);
         }
-        stepIndex.set(id, steps.length);
-        steps.push({ op: member.op, args });
-        // Nested text reads best; past a length, refer to an earlier step by its index instead.
-        const text = `${member.op}(${shown.join(', ')})`;
-        display.push(text.length <= 160 ? text : `${member.op}(…)`);
-      }
-      const attrs = { expr: display[display.length - 1], dtype: node.dtype, steps } as unknown as Attrs;
-      return addOp(target, opRecord('fused'), externals.map(mapped), attrs, node.name).id;
-    });
-    const live = liveNodes(result.graph, result.outputs);
-    const pruned = live.every((f) => f === 1) ? result : rebuild(result);
-    return { slice: pruned, changes: { fused: fusedNodes, groups: fusedGroups.length } };
-  },
-};
+        const attrs = { expr: display[display.length - 1], dtype: node.dtype, steps } as unknown as Attrs;
+        return addOp(target, opRecord('fused'), externals.map(mapped), attrs, node.name).id;
+      });
+      const live = liveNodes(result.graph, result.outputs);
+      const pruned = live.every((f) => f === 1) ? result : rebuild(result);
+      return { slice: pruned, changes: { fused: fusedNodes, groups: fusedGroups.length } };
+    },
+  };
+}
+
+/** Fusion of every fusible op (what level 2 runs unless a backend keeps some ops to its own kernels). */
+export const fuse: Pass = elementwiseFusion();

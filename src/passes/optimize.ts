@@ -2,7 +2,7 @@ import { FeedError, formatShape, Graph, GraphError, graphOf, Node, Tensor } from
 import { addOp, opRecord } from '../ops';
 import { now } from './clock';
 import { cse } from './cse';
-import { fuse } from './fuse';
+import { elementwiseFusion } from './fuse';
 import { constantFolding } from './fold';
 import { Pass, PassReport, runPipeline } from './pass';
 import { prune } from './prune';
@@ -16,6 +16,8 @@ export interface OptimizeOptions {
   level?: OptimizationLevel;
   /** Pass names to leave out, e.g. ['cse', 'simplify']. */
   disable?: readonly string[];
+  /** Ops that fusion leaves to their own kernels (a backend's faster kernels for them, e.g. wasm exp). */
+  keepUnfused?: readonly string[];
   /** Re-infer every node after every pass (the rebuild does this as it goes; this also checks the outputs). */
   verify?: boolean;
 }
@@ -32,7 +34,7 @@ export function pipelineFor(options: OptimizeOptions = {}): { rewrite: Pass[]; l
   if (level >= 1) rewrite.push(constantFolding(), cse, simplify, addNPass);
   if (level >= 2) rewrite.push(stabilize);
   if (level >= 1) rewrite.push(prune);
-  if (level >= 2) lower.push(fuse);
+  if (level >= 2) lower.push(elementwiseFusion(options.keepUnfused));
   const enabled = (p: Pass): boolean => !disabled.has(p.name);
   return { rewrite: rewrite.filter(enabled), lower: lower.filter(enabled) };
 }

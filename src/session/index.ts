@@ -1,3 +1,4 @@
 export * from './session';
 export * from './plan';
 export * from './gradcheck';
+export * from './backend';

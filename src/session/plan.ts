@@ -38,7 +38,12 @@ export interface Plan {
 }
 
 /** Lowers an optimized slice to a plan: steps in id order, each slot released after its last reader. */
-export function buildPlan(slice: Slice, reports: readonly PassReport[], planBuffers = true): Plan {
+export function buildPlan(
+  slice: Slice,
+  reports: readonly PassReport[],
+  planBuffers = true,
+  overrides: ReadonlyMap<string, NonNullable<OpRecord['kernel']>> = new Map(),
+): Plan {
   const { graph, outputs, bindings } = slice;
   const keep = new Uint8Array(graph.size);
   for (const id of outputs) keep[id] = 1;
@@ -89,7 +94,7 @@ export function buildPlan(slice: Slice, reports: readonly PassReport[], planBuff
     }
     steps.push({
       node,
-      kernel: record.kernel,
+      kernel: overrides.get(node.op) ?? record.kernel,
       inputs: node.inputs,
       output: node.id,
       shape: node.shape as number[],

@@ -18,7 +18,8 @@ import {
   dtypeOfArray,
   sizeOf,
 } from '../graph';
-import { checkRecords } from '../ops';
+import { checkRecords, OpRecord } from '../ops';
+import { Backend, kernelOverrides, unfusedUnder } from './backend';
 import { compileSlice, missingFeedError, OptimizeOptions, sliceFor } from '../passes';
 import {
   CheckpointError,
@@ -55,6 +56,12 @@ export interface SessionOptions {
    * `{ level, disable, verify }`. Pruning to what the fetches need always happens.
    */
   optimize?: boolean | OptimizeOptions;
+  /**
+   * The kernels: 'wasm' (default where WebAssembly SIMD loads) runs matMul, softmax, cross-entropy and exp/tanh/
+   * sigmoid as wasm SIMD kernels on float32 and everything else in JavaScript; 'js' runs only the JavaScript
+   * kernels (the reference implementation).
+   */
+  backend?: Backend;
 }
 
 const PLAN_CACHE_LIMIT = 64;
@@ -90,6 +97,9 @@ function checkOpTable(): void {
 export class Session {
   readonly graph: Graph;
   private readonly optimizeOptions: OptimizeOptions;
+  private readonly kernels: ReadonlyMap<string, NonNullable<OpRecord['kernel']>>;
+  /** The backend this session's plans run on ('js' when wasm was asked for by default but cannot load). */
+  readonly backend: Backend;
   private readonly plans = new Map<string, Plan>();
   private readonly store = new Map<number, NDArray>();
   /** How many successful runs executed each stateful node (by user-graph id): the random ops' stream counters. */
@@ -100,7 +110,11 @@ export class Session {
     checkOpTable();
     this.graph = graph;
     const optimize = options.optimize ?? true;
-    this.optimizeOptions = typeof optimize === 'boolean' ? { level: optimize ? 2 : 0 } : optimize;
+    const chosen: OptimizeOptions = typeof optimize === 'boolean' ? { level: optimize ? 2 : 0 } : optimize;
+    this.kernels = kernelOverrides(options.backend);
+    this.backend = this.kernels.size > 0 ? 'wasm' : 'js';
+    const keepUnfused = unfusedUnder(this.kernels);
+    this.optimizeOptions = keepUnfused.length === 0 ? chosen : { ...chosen, keepUnfused };
   }
 
   /** Number of plans compiled and cached so far. */
@@ -242,7 +256,7 @@ export class Session {
     for (const [id, value] of feeds) shapes.set(id, value.shape);
     const { slice, report } = sliceFor(this.graph, fetchIds, shapes, forDisplay ? undefined : missingFeedError);
     const compiled = compileSlice(slice, report, this.optimizeOptions);
-    return buildPlan(compiled.slice, compiled.reports, (this.optimizeOptions.level ?? 2) >= 2);
+    return buildPlan(compiled.slice, compiled.reports, (this.optimizeOptions.level ?? 2) >= 2, this.kernels);
   }
 
   private execute(plan: Plan, feeds: ReadonlyMap<number, NDArray>): NDArray[] {
