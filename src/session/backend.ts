@@ -1,6 +1,13 @@
 import { GraphError } from '../graph';
 import { OpRecord } from '../ops';
-import { loadWasmKernels, WasmBufKernels, WasmUnaryOp, wasmSupported } from '../ops/kernels/wasm';
+import {
+  loadWasmKernels,
+  StartWorker,
+  WasmBufKernels,
+  WasmUnaryOp,
+  wasmSupported,
+  WorkerHandle,
+} from '../ops/kernels/wasm';
 
 /** Which kernels a session's plans call: WebAssembly SIMD where an op has one (float32), else JavaScript. */
 export type Backend = 'wasm' | 'js';
@@ -10,18 +17,45 @@ type Kernel = NonNullable<OpRecord['kernel']>;
 /** The arena is sized up front: growing a WebAssembly.Memory detaches buffers and slows typed arrays everywhere. */
 const ARENA_BYTES = 256 << 20;
 
-let wasm: WasmBufKernels | null | undefined;
+const loaded = new Map<number, WasmBufKernels | null>();
 
-/** The process's wasm kernels, loaded on first use (null where WebAssembly SIMD is unavailable). */
-function wasmKernels(): WasmBufKernels | null {
-  if (wasm === undefined) {
+/**
+ * A worker_threads helper in Node, found at call time (the core imports no Node module); undefined elsewhere, where
+ * the kernels run on one thread.
+ */
+function nodeStartWorker(): StartWorker | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const threads = proc?.getBuiltinModule?.('node:worker_threads') as
+    | {
+        Worker: new (code: string, options: { eval: boolean; workerData: unknown }) => WorkerHandle & { unref(): void };
+      }
+    | undefined;
+  if (threads === undefined) return undefined;
+  return (source, init) => {
+    const code = `${source}\nlazygradWasmWorker(require('worker_threads').workerData);`;
+    const worker = new threads.Worker(code, { eval: true, workerData: init });
+    worker.unref(); // a helper never keeps the process alive
+    return worker;
+  };
+}
+
+/** The process's wasm kernels for a thread count, loaded on first use (null where WebAssembly SIMD is unavailable). */
+function wasmKernels(threads: 1 | 2): WasmBufKernels | null {
+  let kernels = loaded.get(threads);
+  if (kernels === undefined) {
     try {
-      wasm = wasmSupported('single') ? new WasmBufKernels(loadWasmKernels({ initialBytes: ARENA_BYTES })) : null;
+      const startWorker = threads === 2 ? nodeStartWorker() : undefined;
+      kernels = wasmSupported('single')
+        ? new WasmBufKernels(
+            loadWasmKernels({ initialBytes: ARENA_BYTES, threads: startWorker ? threads : 1, startWorker }),
+          )
+        : null;
     } catch {
-      wasm = null;
+      kernels = null;
     }
+    loaded.set(threads, kernels);
   }
-  return wasm;
+  return kernels;
 }
 
 /** Unary ops whose wasm kernel (vectorized polynomial, float32-accurate) beats the JS loop over Math functions. */
@@ -41,26 +75,27 @@ function overridesFor(kernels: WasmBufKernels): Map<string, Kernel> {
   return table;
 }
 
-let cachedOverrides: Map<string, Kernel> | null | undefined;
+const cachedOverrides = new Map<number, Map<string, Kernel> | null>();
 
 /**
  * The kernels that replace the records' JS kernels for a backend: none for 'js'; for 'wasm', the ops with wasm
  * kernels (each falls back to the JS kernel for dtypes or layouts it does not cover). Asking for 'wasm' where it
  * cannot load is a GraphError; the default ('wasm' where it loads) never throws.
  */
-export function kernelOverrides(backend: Backend | undefined): ReadonlyMap<string, Kernel> {
+export function kernelOverrides(backend: Backend | undefined, threads: 1 | 2 = 1): ReadonlyMap<string, Kernel> {
   if (backend === 'js') return new Map();
-  if (cachedOverrides === undefined) {
-    const kernels = wasmKernels();
-    cachedOverrides = kernels === null ? null : overridesFor(kernels);
+  if (!cachedOverrides.has(threads)) {
+    const kernels = wasmKernels(threads);
+    cachedOverrides.set(threads, kernels === null ? null : overridesFor(kernels));
   }
-  if (cachedOverrides === null) {
+  const overrides = cachedOverrides.get(threads) as Map<string, Kernel> | null;
+  if (overrides === null) {
     if (backend === 'wasm') {
       throw new GraphError("Session: backend 'wasm' needs WebAssembly with 128-bit SIMD, which this engine lacks");
     }
     return new Map();
   }
-  return cachedOverrides;
+  return overrides;
 }
 
 /** Ops fusion should leave to their own kernels under these overrides (a wasm exp beats exp inside a JS loop). */

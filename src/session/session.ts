@@ -62,6 +62,11 @@ export interface SessionOptions {
    * kernels (the reference implementation).
    */
   backend?: Backend;
+  /**
+   * 2 splits large wasm matMuls and elementwise steps with a helper thread over shared memory (Node; runs stay
+   * synchronous); 1 (default) keeps to one thread. Falls back to 1 where shared memory or workers are unavailable.
+   */
+  threads?: 1 | 2;
 }
 
 const PLAN_CACHE_LIMIT = 64;
@@ -111,7 +116,7 @@ export class Session {
     this.graph = graph;
     const optimize = options.optimize ?? true;
     const chosen: OptimizeOptions = typeof optimize === 'boolean' ? { level: optimize ? 2 : 0 } : optimize;
-    this.kernels = kernelOverrides(options.backend);
+    this.kernels = kernelOverrides(options.backend, options.threads ?? 1);
     this.backend = this.kernels.size > 0 ? 'wasm' : 'js';
     const keepUnfused = unfusedUnder(this.kernels);
     this.optimizeOptions = keepUnfused.length === 0 ? chosen : { ...chosen, keepUnfused };
