@@ -372,7 +372,7 @@ export async function measureWorkload(workload: Workload, options: MeasureOption
     if (baseMin !== undefined) result.minRatio = result.minMs / baseMin;
     if (workload.flops !== undefined) {
       result.gflops = workload.flops / (result.medianMs * 1e6);
-      const cores = contender === 'ort-2t' ? 2 : 1;
+      const cores = contender === 'ort-2t' || contender === 'lazygrad-2t' ? 2 : 1;
       result.peakPercent = (100 * result.gflops) / (options.peakGflopsPerCore * cores);
     }
     if (workload.ops !== undefined) result.usPerOp = (result.medianMs * 1000) / workload.ops;

@@ -27,12 +27,13 @@ import {
 import { modelCandidates, OnnxBuilder } from './onnx';
 import { glorot, oneHot, Rng, seedOf, uniformArray } from './rng';
 
-export type ContenderId = 'lazygrad' | 'lazygrad-unfused' | 'tfjs-cpu' | 'tfjs-wasm' | 'ort' | 'ort-2t';
+export type ContenderId = 'lazygrad' | 'lazygrad-unfused' | 'lazygrad-2t' | 'tfjs-cpu' | 'tfjs-wasm' | 'ort' | 'ort-2t';
 
 /** Every contender, in the order tables list them. */
 export const CONTENDERS: readonly ContenderId[] = [
   'lazygrad',
   'lazygrad-unfused',
+  'lazygrad-2t',
   'tfjs-cpu',
   'tfjs-wasm',
   'ort',
@@ -42,6 +43,7 @@ export const CONTENDERS: readonly ContenderId[] = [
 export const CONTENDER_LABELS: { readonly [id in ContenderId]: string } = {
   lazygrad: 'lazygrad',
   'lazygrad-unfused': 'lazygrad, fusion off',
+  'lazygrad-2t': 'lazygrad, 2 threads',
   'tfjs-cpu': 'tfjs cpu',
   'tfjs-wasm': 'tfjs wasm',
   ort: 'ORT 1 thread',
@@ -122,6 +124,11 @@ const UNFUSED: SessionOptions = { optimize: { disable: ['fuse'] } };
 // Contender plumbing
 
 /** The lazygrad contender: one session, feeds already NDArrays of the right dtype (not copied by the session). */
+/** The same program on a session that splits its wasm kernels over two threads. */
+export function twoThreads(program: LazygradProgram): LazygradProgram {
+  return { ...program, options: { ...program.options, threads: 2 } };
+}
+
 export function lazygradInstance(program: LazygradProgram): Instance {
   const session = new Session(program.graph, program.options);
   const run = (): NDArray[] => session.run(program.fetches, program.feeds);
@@ -269,7 +276,7 @@ function matMulWorkload(n: number): Workload {
   return {
     id,
     title: `matMul ${n}×${n} · ${n}×${n}`,
-    contenders: ['lazygrad', 'tfjs-cpu', 'tfjs-wasm', 'ort', 'ort-2t'],
+    contenders: ['lazygrad', 'lazygrad-2t', 'tfjs-cpu', 'tfjs-wasm', 'ort', 'ort-2t'],
     tolerance: 1e-4,
     flops: 2 * n * n * n,
     program,
@@ -278,6 +285,8 @@ function matMulWorkload(n: number): Workload {
       switch (contender) {
         case 'lazygrad':
           return lazygradInstance(program());
+        case 'lazygrad-2t':
+          return lazygradInstance(twoThreads(program()));
         case 'tfjs-cpu':
         case 'tfjs-wasm': {
           await useTfBackend(tfBackendOf(contender));
@@ -381,11 +390,12 @@ function mlpWorkloads(batch: number, layers: readonly number[]): Workload[] {
   const train: Workload = {
     id: 'mlp-train',
     title: `MLP ${shapeName}: training step (loss, gradients, SGD update)`,
-    contenders: ['lazygrad', 'tfjs-cpu', 'tfjs-wasm'],
+    contenders: ['lazygrad', 'lazygrad-2t', 'tfjs-cpu', 'tfjs-wasm'],
     tolerance: 1e-4,
     program: () => lazygradMlp(true),
     build: async (contender) => {
       if (contender === 'lazygrad') return lazygradInstance(lazygradMlp(true));
+      if (contender === 'lazygrad-2t') return lazygradInstance(twoThreads(lazygradMlp(true)));
       if (contender !== 'tfjs-cpu' && contender !== 'tfjs-wasm') throw unsupported('mlp-train', contender);
       await useTfBackend(tfBackendOf(contender));
       const { params, logits, x, labels } = tfjsMlp();
