@@ -78,18 +78,21 @@ class Square {
   }
 }
 
-// Lanes past the end of a partial vector are staged here, so that no load or store leaves the caller's buffers.
-const STAGE = memory.data(16, 16);
-
+// A partial vector (1–3 lanes) is read and written lane by lane, so no load or store leaves the caller's buffers.
+// (No static staging buffer: two threads share this memory, and a shared scratch area raced when both threads
+// handled a partial vector at once — rows split across the helper thread with cols not a multiple of 4.)
 function loadPartial(p: usize, count: i32): v128 {
-  v128.store(STAGE, f32x4.splat(0));
-  memory.copy(STAGE, p, <usize>(count * 4));
-  return v128.load(STAGE);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (count > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (count > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
 }
 
 function storePartial(p: usize, v: v128, count: i32): void {
-  v128.store(STAGE, v);
-  memory.copy(p, STAGE, <usize>(count * 4));
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (count > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (count > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
 function binaryVV<F>(a: usize, b: usize, out: usize, n: i32): void {

@@ -32,7 +32,7 @@ function nodeStartWorker(): StartWorker | undefined {
     | undefined;
   if (threads === undefined) return undefined;
   return (source, init) => {
-    const code = `${source}\nlazygradWasmWorker(require('worker_threads').workerData);`;
+    const code = `${source}\nlazygradWasmWorker(process.getBuiltinModule('node:worker_threads').workerData);`;
     const worker = new threads.Worker(code, { eval: true, workerData: init });
     worker.unref(); // a helper never keeps the process alive
     return worker;
