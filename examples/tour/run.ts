@@ -1,0 +1,49 @@
+/**
+ * `npm run tour`: the tour of differentiation, step by step in the order of the tutorial lazygrad grew out of.
+ * Each step prints its output and writes its pictures under out/tour/. With `--markdown`, it prints docs/tour.md's
+ * generated sections instead (how the docs are kept in step with the code).
+ */
+import { manualVsAutomatic } from './01-manual-vs-automatic';
+import { numericalDifferentiation } from './02-numerical';
+import { symbolicSwell } from './03-symbolic-swell';
+import { graphTraces, main as graphTracesMain } from './04-graph-traces';
+import { writeOut } from './util';
+
+const RULE = `\n${'-'.repeat(100)}\n`;
+
+async function tour(): Promise<void> {
+  console.log(manualVsAutomatic().text);
+  console.log(RULE);
+
+  const numerical = numericalDifferentiation();
+  console.log(numerical.text);
+  console.log(`\nwrote ${writeOut('numerical-error.svg', numerical.svg)}`);
+  console.log(RULE);
+
+  const swell = symbolicSwell();
+  console.log(swell.text);
+  console.log(`\nwrote ${writeOut('symbolic-swell.svg', swell.svg)}`);
+  console.log(RULE);
+
+  await graphTracesMain();
+}
+
+/** The step outputs as fenced blocks, for pasting into docs/tour.md. */
+function markdown(): void {
+  const block = (text: string): string => `\`\`\`text\n${text}\n\`\`\``;
+  console.log(block(manualVsAutomatic().text));
+  console.log(block(numericalDifferentiation().text));
+  console.log(block(symbolicSwell().text));
+  const traces = graphTraces();
+  console.log(block(traces.text));
+  console.log(`\`\`\`dot\n${traces.dot}\`\`\``);
+}
+
+if (process.argv.includes('--markdown')) {
+  markdown();
+} else {
+  tour().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
