@@ -9,6 +9,9 @@ import {
   treeSize,
 } from '../examples/tour/03-symbolic-swell';
 import { graphTraces } from '../examples/tour/04-graph-traces';
+import { gatesAndStagedNeuron } from '../examples/tour/05-gates-and-staged-neuron';
+import { autograd } from '../examples/tour/07-autograd';
+import { gradientRow, jacobianRow } from '../benchmarks/forward-vs-reverse';
 
 describe('tour step 1: manual vs automatic', () => {
   const step = manualVsAutomatic();
@@ -140,5 +143,90 @@ describe('tour step 4: graph traces', () => {
     expect(step.edges).toEqual({ 'a->c': 1, 'b->c': 1, 'b->d': 1, 'c->e': 2, 'd->e': 3 });
     expect(step.dot).toContain('c -> e [label="∂e/∂c = 2"]');
     expect(step.dot).toContain('d -> e [label="∂e/∂d = 3"]');
+  });
+});
+
+describe('tour step 5: gates and the staged neuron', () => {
+  const step = gatesAndStagedNeuron();
+
+  test('f = (x + y)z gives f = −12, ∂f/∂x = ∂f/∂y = −4, ∂f/∂z = 3', () => {
+    expect(step.simple.values.f).toBe(-12);
+    expect(step.simple.upstream).toMatchObject({ x: -4, y: -4, z: 3, q: -4, f: 1 });
+  });
+
+  test('each gate of (x + y)z has its local gradient: ∂q/∂x = 1, ∂f/∂q = z, ∂f/∂z = q', () => {
+    expect(step.simple.local).toEqual({ 'x->q': 1, 'y->q': 1, 'q->f': -4, 'z->f': 3 });
+  });
+
+  test('the written-out neuron gives f ≈ 0.731 and its gate-by-gate gradients', () => {
+    const { values, upstream } = step.neuron;
+    expect(values.f).toBeCloseTo(0.731, 3);
+    const grads = ['w0', 'w1', 'w2', 'x0', 'x1'].map((name) => upstream[name]);
+    [-0.197, -0.393, 0.197, 0.393, -0.59].forEach((v, i) => expect(grads[i]).toBeCloseTo(v, 3));
+  });
+
+  test('the staged gradient σ(z)(1 − σ(z)) matches the written-out gates exactly', () => {
+    const s = step.staged.f;
+    expect(step.staged.grads[2]).toBeCloseTo(s * (1 - s), 15);
+    step.staged.grads.forEach((v, i) => expect(v).toBeCloseTo(step.writtenOut.grads[i], 15));
+  });
+
+  test('the staged neuron has a smaller gradient graph than the written-out one', () => {
+    expect(step.staged.nodes).toBeLessThan(step.writtenOut.nodes);
+    expect(step.staged.text).toContain('sigmoid(');
+    expect(step.writtenOut.text).not.toContain('sigmoid(');
+  });
+
+  test('optimize stabilizes the written-out form into the staged one', () => {
+    expect(step.writtenOut.rules).toMatchObject({ 'sigmoid-formula': 1, 'sigmoid-gradient': 1 });
+    expect(step.writtenOut.optimizedText).toContain('sigmoid(');
+    expect(step.writtenOut.optimizedNodes).toBe(step.staged.optimizedNodes);
+  });
+});
+
+describe('tour step 7: autograd', () => {
+  const step = autograd();
+
+  test('z = xy + 1 at (2, 3) gives dz/dx = 3, dz/dy = 2', () => {
+    expect([step.z, step.dzdx, step.dzdy]).toEqual([7, 3, 2]);
+  });
+
+  test('y = 2·dot(x, x) has gradient 4x', () => {
+    expect(step.y).toBe(28);
+    expect(step.dydx).toEqual([0, 4, 8, 12]);
+  });
+
+  test('a gradient graph returns fresh values on every run', () => {
+    expect(step.freshRuns).toEqual([
+      [0, 4, 8, 12],
+      [0, 4, 8, 12],
+    ]);
+  });
+
+  test('accumulating into a variable with assign doubles the gradient over two runs', () => {
+    expect(step.accumulated).toEqual([
+      [0, 4, 8, 12],
+      [0, 8, 16, 24],
+    ]);
+  });
+
+  test("PyTorch's un-zeroed sequence, done on purpose, gives 4x + 1", () => {
+    expect(step.pytorchLike).toEqual([1, 5, 9, 13]);
+  });
+});
+
+describe('forward vs reverse benchmark', () => {
+  test('reverse mode needs one pass for ℝⁿ → ℝ, forward mode one per input; both agree', () => {
+    const row = gradientRow(8);
+    expect(row.maxDiff).toBeLessThan(1e-12);
+    expect(row.reverse.nodes).toBe(gradientRow(1).reverse.nodes);
+    expect(row.forward.nodes).toBeGreaterThan(4 * row.reverse.nodes);
+  });
+
+  test('forward mode needs one pass for ℝ → ℝᵐ, reverse mode one per output; both agree', () => {
+    const row = jacobianRow(8);
+    expect(row.maxDiff).toBeLessThan(1e-12);
+    expect(row.forward.nodes).toBe(jacobianRow(1).forward.nodes);
+    expect(row.reverse.nodes).toBeGreaterThan(2 * row.forward.nodes);
   });
 });

@@ -7,6 +7,8 @@ import { manualVsAutomatic } from './01-manual-vs-automatic';
 import { numericalDifferentiation } from './02-numerical';
 import { symbolicSwell } from './03-symbolic-swell';
 import { graphTraces, main as graphTracesMain } from './04-graph-traces';
+import { gatesAndStagedNeuron } from './05-gates-and-staged-neuron';
+import { autograd } from './07-autograd';
 import { writeOut } from './util';
 
 const RULE = `\n${'-'.repeat(100)}\n`;
@@ -26,6 +28,13 @@ async function tour(): Promise<void> {
   console.log(RULE);
 
   await graphTracesMain();
+  console.log(RULE);
+
+  console.log(gatesAndStagedNeuron().text);
+  console.log(RULE);
+
+  // Step 6 (the engine's eager trace) goes here.
+  console.log(autograd().text);
 }
 
 /** The step outputs as fenced blocks, for pasting into docs/tour.md. */
@@ -37,6 +46,9 @@ function markdown(): void {
   const traces = graphTraces();
   console.log(block(traces.text));
   console.log(`\`\`\`dot\n${traces.dot}\`\`\``);
+  console.log(block(gatesAndStagedNeuron().text));
+  // Step 6's block goes here.
+  console.log(block(autograd().text));
 }
 
 if (process.argv.includes('--markdown')) {
