@@ -23,3 +23,9 @@ export class GraphError extends LazygradError {}
 
 /** A kernel failed while a session ran a plan; the message names the node and its input shapes. */
 export class RuntimeError extends LazygradError {}
+
+/**
+ * A run with `checkNumerics` produced NaN or ±Inf: names the node, its op, its inputs and the first bad element
+ * (inside a fused node: the original op), or says that an input was already non-finite.
+ */
+export class NumericsError extends LazygradError {}

@@ -6,6 +6,7 @@ import {
   Graph,
   GraphError,
   isFullyKnown,
+  isFloat,
   LazygradError,
   NDArray,
   Node,
@@ -20,7 +21,7 @@ import {
 } from '../graph';
 import { checkRecords, OpRecord } from '../ops';
 import { Backend, kernelOverrides, unfusedUnder } from './backend';
-import { compileSlice, missingFeedError, OptimizeOptions, sliceFor } from '../passes';
+import { compileSlice, missingFeedError, now, OptimizeOptions, sliceFor } from '../passes';
 import {
   CheckpointError,
   decodeVariables,
@@ -31,6 +32,10 @@ import {
 } from './checkpoint';
 import { allocateViews } from './memory';
 import { buildPlan, formatPlan, Plan, plannedStep } from './plan';
+import { firstNonFinite, makeTrace, numericsError, Trace, traceEntry, TraceEntry } from './numerics';
+
+export { formatTrace } from './numerics';
+export type { Trace, TraceEntry } from './numerics';
 
 export { CheckpointError, decodeSafetensors, encodeSafetensors } from './checkpoint';
 export type { CheckpointEntry, DecodedCheckpoint } from './checkpoint';
@@ -67,6 +72,21 @@ export interface SessionOptions {
    * synchronous); 1 (default) keeps to one thread. Falls back to 1 where shared memory or workers are unavailable.
    */
   threads?: 1 | 2;
+  /**
+   * Scan every float step's output; the first NaN or ±Inf throws a NumericsError naming the node, op, inputs and
+   * element (slower: for debugging). A run's own `checkNumerics` overrides this.
+   */
+  checkNumerics?: boolean;
+}
+
+/** Per-run options of `Session.run`. */
+export interface RunOptions {
+  /** Scan every float step's output for NaN and ±Inf (see SessionOptions.checkNumerics). */
+  checkNumerics?: boolean;
+  /** Time every step and record its output bytes into `session.lastTrace` (see formatTrace). */
+  trace?: boolean;
+  /** Called with the trace of the run (implies `trace`). */
+  onTrace?: (trace: Trace) => void;
 }
 
 const PLAN_CACHE_LIMIT = 64;
@@ -76,6 +96,12 @@ interface RunState {
   readonly slots: (NDArray | null)[];
   readonly args: NDArray[][];
   readonly views: readonly (NDArray | null)[];
+}
+
+/** What the debugging loop does after each step: scan for NaN/Inf, and/or record a trace entry. */
+interface Probe {
+  readonly check: boolean;
+  readonly entries: TraceEntry[] | null;
 }
 
 /** A placeholder for argument lists between runs, so they hold no stale arrays. */
@@ -110,6 +136,9 @@ export class Session {
   /** How many successful runs executed each stateful node (by user-graph id): the random ops' stream counters. */
   private readonly runCounts = new Map<number, number>();
   private readonly runStates = new WeakMap<Plan, RunState>();
+  private readonly checkNumerics: boolean;
+  /** The trace of the last run made with `{ trace: true }` or `onTrace`, even one that threw. */
+  lastTrace: Trace | undefined = undefined;
 
   constructor(graph: Graph, options: SessionOptions = {}) {
     checkOpTable();
@@ -120,6 +149,7 @@ export class Session {
     this.backend = this.kernels.size > 0 ? 'wasm' : 'js';
     const keepUnfused = unfusedUnder(this.kernels);
     this.optimizeOptions = keepUnfused.length === 0 ? chosen : { ...chosen, keepUnfused };
+    this.checkNumerics = options.checkNumerics === true;
   }
 
   /** Number of plans compiled and cached so far. */
@@ -129,18 +159,29 @@ export class Session {
 
   /**
    * Computes the fetches. Assign nodes among them write their variables after every fetch has been
-   * computed from the previous values; if anything fails, no variable changes.
+   * computed from the previous values; if anything fails, no variable changes and the plan cache is as before.
    *
-   * @example sess.run({ y, grads: [dw, dx] }, new Map([[x, NDArray.from([[1, 2, 3]])]]))
+   * @example sess.run({ y, grads: [dw, dx] }, new Map([[x, NDArray.from([[1, 2, 3]])]]), { checkNumerics: true })
    */
-  run<F extends Fetch>(fetches: F, feeds?: Feeds): FetchResult<F> {
+  run<F extends Fetch>(fetches: F, feeds?: Feeds, options?: RunOptions): FetchResult<F> {
     const tensors: Tensor[] = [];
     collectFetches(fetches, tensors);
     const unique = [...new Set(tensors.map((t) => t.id))];
     for (const t of tensors) this.checkGraph(t, 'fetch');
     const fed = this.normalizeFeeds(feeds);
-    const plan = this.planFor(unique, fed);
-    const values = this.execute(plan, fed);
+    const { key, plan, cached } = this.planFor(unique, fed);
+    const check = options?.checkNumerics ?? this.checkNumerics;
+    const traced = options !== undefined && (options.trace === true || options.onTrace !== undefined);
+    const entries: TraceEntry[] | null = traced ? [] : null;
+    let values: NDArray[];
+    try {
+      values = this.execute(plan, fed, check || traced ? { check, entries } : null);
+    } finally {
+      if (entries !== null) this.lastTrace = makeTrace(entries);
+    }
+    if (entries !== null) options?.onTrace?.(this.lastTrace as Trace);
+    // A plan enters the cache only once a run with it succeeded, so a failed run leaves the cache as it was.
+    if (!cached) this.cachePlan(key, plan);
     const byId = new Map<number, NDArray>();
     unique.forEach((id, i) => byId.set(id, values[i]));
     return buildResult(fetches, byId) as FetchResult<F>;
@@ -243,16 +284,20 @@ export class Session {
     return out;
   }
 
-  private planFor(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>): Plan {
+  private planFor(
+    fetchIds: readonly number[],
+    feeds: ReadonlyMap<number, NDArray>,
+  ): { key: string; plan: Plan; cached: boolean } {
     const fedIds = [...feeds.keys()].sort((a, b) => a - b);
     const key = `${fetchIds.join(',')}|${fedIds.map((id) => `${id}:${(feeds.get(id) as NDArray).shape.join('x')}`).join(',')}`;
-    let plan = this.plans.get(key);
-    if (plan === undefined) {
-      plan = this.compile(fetchIds, feeds, false);
-      if (this.plans.size >= PLAN_CACHE_LIMIT) this.plans.delete(this.plans.keys().next().value as string);
-      this.plans.set(key, plan);
-    }
-    return plan;
+    const plan = this.plans.get(key);
+    if (plan !== undefined) return { key, plan, cached: true };
+    return { key, plan: this.compile(fetchIds, feeds, false), cached: false };
+  }
+
+  private cachePlan(key: string, plan: Plan): void {
+    if (this.plans.size >= PLAN_CACHE_LIMIT) this.plans.delete(this.plans.keys().next().value as string);
+    this.plans.set(key, plan);
   }
 
   /** Slices the graph to what the fetches need, stopping at fed tensors, then optimizes and lowers it. */
@@ -264,7 +309,7 @@ export class Session {
     return buildPlan(compiled.slice, compiled.reports, (this.optimizeOptions.level ?? 2) >= 2, this.kernels);
   }
 
-  private execute(plan: Plan, feeds: ReadonlyMap<number, NDArray>): NDArray[] {
+  private execute(plan: Plan, feeds: ReadonlyMap<number, NDArray>, probe: Probe | null = null): NDArray[] {
     const state = this.runStateOf(plan);
     const { slots, args, views } = state;
     // Variable values read or initialized in this run; initializations are committed only if the run succeeds.
@@ -283,17 +328,43 @@ export class Session {
     const steps = plan.steps;
     let index = 0;
     try {
-      for (; index < steps.length; index++) {
-        const step = steps[index];
-        const inputs = args[index];
-        const ids = step.inputs;
-        for (let k = 0; k < ids.length; k++) inputs[k] = slots[ids[k]] as NDArray;
-        const out = views[index] ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
-        if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
-        else step.kernel(inputs, out, step.node.attrs, { counter: this.runCounts.get(step.stateOf) ?? 0 });
-        slots[step.output] = out;
-        const release = step.release;
-        for (let k = 0; k < release.length; k++) slots[release[k]] = null;
+      if (probe === null) {
+        for (; index < steps.length; index++) {
+          const step = steps[index];
+          const inputs = args[index];
+          const ids = step.inputs;
+          for (let k = 0; k < ids.length; k++) inputs[k] = slots[ids[k]] as NDArray;
+          const out = views[index] ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
+          if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
+          else step.kernel(inputs, out, step.node.attrs, { counter: this.runCounts.get(step.stateOf) ?? 0 });
+          slots[step.output] = out;
+          const release = step.release;
+          for (let k = 0; k < release.length; k++) slots[release[k]] = null;
+        }
+      } else {
+        // The debugging loop (checkNumerics, trace): the same steps, each timed and/or scanned after it ran.
+        const { check, entries } = probe;
+        for (; index < steps.length; index++) {
+          const step = steps[index];
+          const inputs = args[index];
+          const ids = step.inputs;
+          for (let k = 0; k < ids.length; k++) inputs[k] = slots[ids[k]] as NDArray;
+          const start = now();
+          // Checking allocates every output afresh: a step computed in place would overwrite the inputs the error
+          // report reads.
+          const view = check ? null : views[index];
+          const out = view ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
+          if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
+          else step.kernel(inputs, out, step.node.attrs, { counter: this.runCounts.get(step.stateOf) ?? 0 });
+          if (entries !== null) entries.push(traceEntry(index, step, out, now() - start));
+          if (check && isFloat(out.dtype)) {
+            const bad = firstNonFinite(out.data);
+            if (bad >= 0) throw numericsError(plan.graph, step, inputs, out, bad);
+          }
+          slots[step.output] = out;
+          const release = step.release;
+          for (let k = 0; k < release.length; k++) slots[release[k]] = null;
+        }
       }
     } catch (error) {
       slots.fill(null);

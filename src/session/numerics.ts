@@ -1,0 +1,197 @@
+import { formatShape, Graph, NDArray, NumericsError, sizeOf } from '../graph';
+import { FusedStepAttr, opRecord } from '../ops';
+import type { Step } from './plan';
+
+/** One step of a traced run: what ran, what it wrote and how long it took. */
+export interface TraceEntry {
+  readonly step: number;
+  readonly node: string;
+  readonly op: string;
+  readonly shape: readonly number[];
+  readonly dtype: string;
+  readonly ms: number;
+  readonly bytes: number;
+}
+
+/** A traced run: every step in execution order, and the totals. */
+export interface Trace {
+  readonly steps: readonly TraceEntry[];
+  readonly totalMs: number;
+  readonly totalBytes: number;
+}
+
+/** The index of the first NaN or ±Inf in an array's data, or -1. */
+export function firstNonFinite(data: ArrayLike<number>): number {
+  const n = data.length;
+  for (let i = 0; i < n; i++) {
+    const v = data[i];
+    // v - v is 0 for every finite value and NaN for NaN and ±Inf: one comparison per element.
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}
+
+/** The multi-index of a flat row-major index in a shape. */
+export function unravel(flat: number, shape: readonly number[]): number[] {
+  const index = new Array<number>(shape.length).fill(0);
+  let rest = flat;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const dim = shape[d];
+    if (dim > 0) {
+      index[d] = rest % dim;
+      rest = Math.floor(rest / dim);
+    }
+  }
+  return index;
+}
+
+/** The flat index of an input element read at an output multi-index under numpy broadcasting. */
+function broadcastIndex(outIndex: readonly number[], shape: readonly number[]): number {
+  const offset = outIndex.length - shape.length;
+  let flat = 0;
+  for (let d = 0; d < shape.length; d++) {
+    const dim = shape[d];
+    flat = flat * dim + (dim === 1 ? 0 : outIndex[d + offset]);
+  }
+  return flat;
+}
+
+function describeAt(array: NDArray, flat: number): string {
+  return `${array.data[flat]} at index ${flat} ${formatShape(unravel(flat, array.shape))}`;
+}
+
+/** What went wrong inside a fused node at one element: the first step whose result is non-finite. */
+function fusedCulprit(step: Step, inputs: readonly NDArray[], outIndex: readonly number[]): string {
+  const raw = step.node.attrs.steps as unknown as readonly FusedStepAttr[] | undefined;
+  const expr = String(step.node.attrs.expr ?? '');
+  if (!Array.isArray(raw)) return `fused expression ${expr}`;
+  const values: number[] = [];
+  const shown: string[] = [];
+  for (let j = 0; j < raw.length; j++) {
+    const { op, args } = raw[j];
+    const operands: number[] = [];
+    const names: string[] = [];
+    for (const arg of args) {
+      if ('step' in arg && typeof arg.step === 'number') {
+        operands.push(values[arg.step]);
+        names.push(`s${arg.step}`);
+      } else if ('value' in arg && typeof arg.value === 'number') {
+        operands.push(arg.value);
+        names.push(String(arg.value));
+      } else if ('input' in arg && typeof arg.input === 'number') {
+        const input = inputs[arg.input];
+        operands.push(input.data[broadcastIndex(outIndex, input.shape)]);
+        names.push(`$${arg.input}`);
+      }
+    }
+    const scalar = opRecord(op).scalar;
+    const value = scalar === undefined ? NaN : scalar(...operands);
+    values.push(value);
+    shown.push(`s${j} = ${op}(${names.join(', ')})`);
+    if (value - value !== 0) {
+      const given = operands.map((v) => String(v)).join(', ');
+      return (
+        `the original op is ${op}: inside the fused group ${expr}, its step s${j} = ${op}(${names.join(', ')}) ` +
+        `gave ${value} from (${given}); the group's steps: ${shown.join('; ')}`
+      );
+    }
+  }
+  // Every step is finite in double precision: the last one overflowed when rounded to the output's dtype.
+  return (
+    `the original op is ${raw[raw.length - 1].op}: inside the fused group ${expr}, its last step gave ` +
+    `${values[values.length - 1]}, which overflows ${step.dtype}`
+  );
+}
+
+/**
+ * Called after a float step whose output holds a non-finite value: builds the NumericsError naming the node, the
+ * op, the inputs' names and shapes and the first bad element (for a fused node: the op inside it that produced it).
+ */
+export function numericsError(
+  graph: Graph,
+  step: Step,
+  inputs: readonly NDArray[],
+  out: NDArray,
+  bad: number,
+): NumericsError {
+  const node = step.node;
+  const described = inputs
+    .map((x, k) => `'${graph.node(step.inputs[k]).name}' ${x.dtype}${formatShape(x.shape)}`)
+    .join(', ');
+  const head =
+    `Session.run (checkNumerics): ${node.op} '${node.name}' on inputs (${described}) produced ` +
+    `${describeAt(out, bad)} of its output ${out.dtype}${formatShape(out.shape)}`;
+  const assigned = graph.nodes.find((n) => n.op === 'assign' && n.inputs[1] === step.output);
+  const role =
+    node.op === 'assign'
+      ? `; this is the update of variable '${graph.node(node.inputs[0]).name}'`
+      : assigned !== undefined
+        ? `; it is the new value of variable '${graph.node(assigned.inputs[0]).name}' (assigned by '${assigned.name}')`
+        : '';
+  const outIndex = unravel(bad, out.shape);
+  for (let k = 0; k < inputs.length; k++) {
+    const x = inputs[k];
+    if (node.op === 'assign' && k === 0) continue; // the variable's old value is overwritten, not read
+    const at = firstNonFinite(x.data);
+    if (at >= 0) {
+      const source = graph.node(step.inputs[k]);
+      return new NumericsError(
+        `${head}${role}, but input was already non-finite: ${source.op} '${source.name}' holds ` +
+          `${describeAt(x, at)}; check what is fed or stored there`,
+      );
+    }
+  }
+  const detail = node.op === 'fused' ? `; ${fusedCulprit(step, inputs, outIndex)}` : '';
+  return new NumericsError(`${head}${role}${detail}`);
+}
+
+/** A trace entry for a step that just ran. */
+export function traceEntry(index: number, step: Step, out: NDArray, ms: number): TraceEntry {
+  return {
+    step: index,
+    node: step.node.name,
+    op: step.node.op,
+    shape: out.shape,
+    dtype: out.dtype,
+    ms,
+    bytes: sizeOf(out.shape) * out.data.BYTES_PER_ELEMENT,
+  };
+}
+
+export function makeTrace(steps: readonly TraceEntry[]): Trace {
+  let totalMs = 0;
+  let totalBytes = 0;
+  for (const entry of steps) {
+    totalMs += entry.ms;
+    totalBytes += entry.bytes;
+  }
+  return { steps, totalMs, totalBytes };
+}
+
+/**
+ * A trace as a text table: step, node name, op, output shape, milliseconds and bytes per step, then the totals.
+ *
+ * @example console.log(formatTrace(sess.lastTrace!))
+ */
+export function formatTrace(trace: Trace): string {
+  const header = ['step', 'node', 'op', 'shape', 'ms', 'bytes'];
+  const rows = trace.steps.map((e) => [
+    String(e.step),
+    e.node,
+    e.op,
+    `${e.dtype}${formatShape(e.shape)}`,
+    e.ms.toFixed(3),
+    String(e.bytes),
+  ]);
+  rows.push(['total', `${trace.steps.length} steps`, '', '', trace.totalMs.toFixed(3), String(trace.totalBytes)]);
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const numeric = [true, false, false, false, true, true];
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, c) => (numeric[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join('  ')
+      .trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  const body = rows.map(line);
+  return [line(header), rule, ...body.slice(0, -1), rule, body[body.length - 1]].join('\n');
+}

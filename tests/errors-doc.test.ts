@@ -1,0 +1,269 @@
+/**
+ * Every row of docs/errors.md has a case here (by its id): the case triggers the situation the row describes and
+ * checks the class and the parts of the message that make it helpful. A test also parses the table, so a row
+ * without a case, or a class that is not exported, fails.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as lazygrad from '../src';
+import {
+  add,
+  cast,
+  CheckpointError,
+  DTypeError,
+  FeedError,
+  gather,
+  Graph,
+  GraphError,
+  LazygradError,
+  log,
+  matMul,
+  mul,
+  NDArray,
+  NumericsError,
+  RuntimeError,
+  Session,
+  ShapeError,
+  sub,
+} from '../src';
+import { parseArgs, UsageError } from '../src/cli/args';
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+interface Case {
+  readonly errorClass: ErrorClass;
+  readonly trigger: () => unknown;
+  /** Substrings the message must contain. */
+  readonly says: readonly string[];
+  /** The row is about a base class: the error thrown is one of its subclasses. */
+  readonly base?: true;
+}
+
+const CASES: { readonly [id: string]: Case } = {
+  'shape-build': {
+    errorClass: ShapeError,
+    trigger: () => {
+      const g = new Graph();
+      matMul(g.placeholder('a', [2, 3]), g.placeholder('b', [4, 5]));
+    },
+    says: ['matMul', "'a' float32[2, 3]", "'b' float32[4, 5]"],
+  },
+  'shape-feed': {
+    errorClass: ShapeError,
+    trigger: () => {
+      const g = new Graph();
+      const x = g.placeholder('x', [null, 3]);
+      new Session(g).run(mul(x, 2), { x: [[1, 2]] });
+    },
+    says: ["placeholder 'x'", 'has shape [1, 2]', 'expected [?, 3]'],
+  },
+  'dtype-build': {
+    errorClass: DTypeError,
+    trigger: () => {
+      const g = new Graph();
+      add(g.placeholder('a', [2]), g.placeholder('i', [2], 'int32'));
+    },
+    says: ['add', 'float32', 'int32'],
+  },
+  'dtype-feed': {
+    errorClass: DTypeError,
+    trigger: () => {
+      const g = new Graph();
+      const x = g.placeholder('x', [2]);
+      new Session(g).run(mul(x, 2), { x: NDArray.from([1, 2], 'int32') });
+    },
+    says: ["placeholder 'x'", 'is int32, expected float32', "astype('float32')"],
+  },
+  'feed-missing': {
+    errorClass: FeedError,
+    trigger: () => {
+      const g = new Graph();
+      const x = g.placeholder('x', [null, 3]);
+      new Session(g).run(mul(x, 2));
+    },
+    says: ["placeholder 'x'", 'float32[?, 3]', "fetch 'mul'"],
+  },
+  'feed-unknown': {
+    errorClass: FeedError,
+    trigger: () => {
+      const g = new Graph();
+      const x = g.placeholder('x');
+      new Session(g).run(mul(x, 2), { xx: 1 });
+    },
+    says: ["feed 'xx' names no node", "placeholders are 'x'"],
+  },
+  'graph-two-graphs': {
+    errorClass: GraphError,
+    trigger: () => add(new Graph().placeholder('a'), new Graph().placeholder('b')),
+    says: ['different graph'],
+  },
+  'graph-duplicate-name': {
+    errorClass: GraphError,
+    trigger: () => {
+      const g = new Graph();
+      g.placeholder('x');
+      g.placeholder('x');
+    },
+    says: ["'x'"],
+  },
+  'runtime-kernel': {
+    errorClass: RuntimeError,
+    trigger: () => {
+      const g = new Graph();
+      const x = g.placeholder('x', [3]);
+      const i = g.placeholder('i', [2], 'int32');
+      new Session(g).run(gather(x, i), { x: [1, 2, 3], i: NDArray.from([0, 7], 'int32') });
+    },
+    says: [
+      "gather 'gather' failed on inputs",
+      'int32[2]',
+      'indices[1] = 7 is out of range',
+      'valid indices are 0 to 2',
+    ],
+  },
+  'numerics-step': {
+    errorClass: NumericsError,
+    trigger: () => {
+      const g = new Graph();
+      const x = g.placeholder('x', [2, 2]);
+      new Session(g, { checkNumerics: true, optimize: false }).run(log(sub(x, 1)), {
+        x: [
+          [2, 3],
+          [0.5, 4],
+        ],
+      });
+    },
+    says: ["log 'log'", "'sub' float32[2, 2]", 'NaN at index 2 [1, 0]'],
+  },
+  'numerics-fused': {
+    errorClass: NumericsError,
+    trigger: () => {
+      const g = new Graph();
+      const x = g.placeholder('x', [2, 2]);
+      const y = mul(log(sub(x, 1)), 3);
+      new Session(g, { checkNumerics: true, backend: 'js' }).run(y, {
+        x: [
+          [2, 3],
+          [0.5, 4],
+        ],
+      });
+    },
+    says: ["fused 'mul'", 'the original op is log', 'from (-0.5)'],
+  },
+  'numerics-input': {
+    errorClass: NumericsError,
+    trigger: () => {
+      const g = new Graph();
+      const x = g.placeholder('x', [2]);
+      new Session(g, { checkNumerics: true }).run(mul(x, 2), { x: [1, NaN] });
+    },
+    says: ['input was already non-finite', "placeholder 'x' holds NaN at index 1 [1]"],
+  },
+  'checkpoint-mismatch': {
+    errorClass: CheckpointError,
+    trigger: () => {
+      const a = new Graph();
+      a.variable('w', NDArray.from([1, 2]));
+      const b = new Graph();
+      b.variable('w', NDArray.from([1, 2, 3]));
+      new Session(b).restoreVariables(new Session(a).serializeVariables());
+    },
+    says: ["'w'", '[2]', '[3]'],
+  },
+  'checkpoint-truncated': {
+    errorClass: CheckpointError,
+    trigger: () => {
+      const g = new Graph();
+      g.variable('w', NDArray.from([1, 2]));
+      const bytes = new Session(g).serializeVariables();
+      new Session(g).restoreVariables(bytes.subarray(0, 5));
+    },
+    says: ['5 bytes', '8-byte header length'],
+  },
+  'usage-flag': {
+    errorClass: UsageError,
+    trigger: () =>
+      parseArgs(
+        {
+          name: 'train',
+          summary: 'trains',
+          positionals: [],
+          flags: [{ name: 'epochs', kind: 'integer', description: 'passes', default: 1 }],
+        },
+        ['--epoch=3'],
+      ),
+    says: ['--epoch', '--epochs'],
+  },
+  'lazygrad-base': {
+    errorClass: LazygradError,
+    trigger: () => {
+      const g = new Graph();
+      cast(g.placeholder('x', [2]), 'float16' as 'float32');
+    },
+    says: ["cast 'cast'", "unknown target dtype 'float16'"],
+    base: true,
+  },
+};
+
+function thrown(body: () => unknown): Error {
+  try {
+    body();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected an error');
+}
+
+/** The table rows of docs/errors.md: `| Class | id | situation | example |`. */
+function docRows(): { className: string; id: string }[] {
+  const text = fs.readFileSync(path.join(__dirname, '..', 'docs', 'errors.md'), 'utf8');
+  const rows: { className: string; id: string }[] = [];
+  for (const line of text.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    if (cells.length < 5 || !/^`\w+`$/.test(cells[1]) || !/^`[a-z-]+`$/.test(cells[2])) continue;
+    rows.push({ className: cells[1].slice(1, -1), id: cells[2].slice(1, -1) });
+  }
+  return rows;
+}
+
+describe('docs/errors.md', () => {
+  for (const [id, c] of Object.entries(CASES)) {
+    test(`case ${id} throws ${c.errorClass.name} with a helpful message`, () => {
+      const e = thrown(c.trigger);
+      expect(e).toBeInstanceOf(c.errorClass);
+      if (c.base === undefined) expect(e.name).toBe(c.errorClass.name);
+      for (const part of c.says) expect(e.message).toContain(part);
+    });
+  }
+
+  test('every row names an exported error class and a case id that has a test', () => {
+    const rows = docRows();
+    expect(rows.length).toBeGreaterThan(0);
+    const exported = lazygrad as unknown as { [name: string]: unknown };
+    for (const { className, id } of rows) {
+      expect(CASES[id]).toBeDefined();
+      expect(CASES[id].errorClass.name).toBe(className);
+      if (className !== 'UsageError') expect(exported[className]).toBe(CASES[id].errorClass);
+    }
+    expect(new Set(rows.map((r) => r.id))).toEqual(new Set(Object.keys(CASES)));
+  });
+
+  test('every exported error class has a row', () => {
+    const exported = Object.entries(lazygrad as unknown as { [name: string]: unknown })
+      .filter(([, v]) => typeof v === 'function' && (v as { prototype: unknown }).prototype instanceof Error)
+      .map(([name]) => name);
+    const documented = new Set(docRows().map((r) => r.className));
+    for (const name of exported) expect(documented).toContain(name);
+  });
+
+  test('every lazygrad error class extends LazygradError', () => {
+    for (const C of [ShapeError, DTypeError, FeedError, GraphError, RuntimeError, NumericsError, CheckpointError]) {
+      expect(new C('m')).toBeInstanceOf(LazygradError);
+    }
+  });
+
+  test('print the messages (for the doc)', () => {
+    if (process.env.PRINT_ERRORS !== '1') return;
+    for (const [id, c] of Object.entries(CASES)) console.log(`${id}\t${thrown(c.trigger).message}`);
+  });
+});
