@@ -1,3 +1,4 @@
+import { eagerVsLazyTrace } from '../examples/tour/06-eager-vs-lazy-trace';
 import { manualVsAutomatic } from '../examples/tour/01-manual-vs-automatic';
 import { numericalDifferentiation } from '../examples/tour/02-numerical';
 import {
@@ -228,5 +229,18 @@ describe('forward vs reverse benchmark', () => {
     expect(row.maxDiff).toBeLessThan(1e-12);
     expect(row.forward.nodes).toBe(jacobianRow(1).forward.nodes);
     expect(row.reverse.nodes).toBeGreaterThan(2 * row.forward.nodes);
+  });
+});
+
+describe('tour step 6: eager vs lazy trace', () => {
+  test('the trace lists each step with its input and output values, and every node gets its gradient', () => {
+    const result = eagerVsLazyTrace();
+    expect(result.steps.map((s) => s.op)).toEqual(['log', 'mul', 'sin', 'add', 'sub']);
+    expect(result.steps[1].inputs).toEqual([2, 5]);
+    expect(result.y).toBeCloseTo(11.652, 3);
+    const byNode = new Map(result.gradients.map((r) => [r.node, r.value]));
+    expect(byNode.get('x1')).toBeCloseTo(5.5, 12);
+    expect(byNode.get('x2')).toBeCloseTo(2 - Math.cos(5), 12);
+    expect(byNode.get('sin')).toBe(-1);
   });
 });

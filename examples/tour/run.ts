@@ -8,6 +8,7 @@ import { numericalDifferentiation } from './02-numerical';
 import { symbolicSwell } from './03-symbolic-swell';
 import { graphTraces, main as graphTracesMain } from './04-graph-traces';
 import { gatesAndStagedNeuron } from './05-gates-and-staged-neuron';
+import { eagerVsLazyTrace } from './06-eager-vs-lazy-trace';
 import { autograd } from './07-autograd';
 import { writeOut } from './util';
 
@@ -33,7 +34,9 @@ async function tour(): Promise<void> {
   console.log(gatesAndStagedNeuron().text);
   console.log(RULE);
 
-  // Step 6 (the engine's eager trace) goes here.
+  console.log(eagerVsLazyTrace().text);
+  console.log(RULE);
+
   console.log(autograd().text);
 }
 
@@ -47,7 +50,7 @@ function markdown(): void {
   console.log(block(traces.text));
   console.log(`\`\`\`dot\n${traces.dot}\`\`\``);
   console.log(block(gatesAndStagedNeuron().text));
-  // Step 6's block goes here.
+  console.log(block(eagerVsLazyTrace().text));
   console.log(block(autograd().text));
 }
 

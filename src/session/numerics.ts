@@ -11,6 +11,20 @@ export interface TraceEntry {
   readonly dtype: string;
   readonly ms: number;
   readonly bytes: number;
+  /** The step's inputs by node name, each with its first values (at most PREVIEW). */
+  readonly inputs: readonly { readonly name: string; readonly values: readonly number[] }[];
+  /** The output's first values (at most PREVIEW). */
+  readonly values: readonly number[];
+}
+
+/** How many values a trace keeps per array: enough to read a small graph's whole run, cheap for a big one. */
+export const PREVIEW = 8;
+
+function preview(data: ArrayLike<number>): number[] {
+  const n = Math.min(PREVIEW, data.length);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = data[i];
+  return out;
 }
 
 /** A traced run: every step in execution order, and the totals. */
@@ -146,8 +160,17 @@ export function numericsError(
 }
 
 /** A trace entry for a step that just ran. */
-export function traceEntry(index: number, step: Step, out: NDArray, ms: number): TraceEntry {
+export function traceEntry(
+  index: number,
+  step: Step,
+  out: NDArray,
+  ms: number,
+  inputs: readonly NDArray[],
+  graph: Graph,
+): TraceEntry {
   return {
+    inputs: inputs.map((x, k) => ({ name: graph.node(step.inputs[k]).name, values: preview(x.data) })),
+    values: preview(out.data),
     step: index,
     node: step.node.name,
     op: step.node.op,

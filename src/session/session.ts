@@ -350,13 +350,13 @@ export class Session {
           const ids = step.inputs;
           for (let k = 0; k < ids.length; k++) inputs[k] = slots[ids[k]] as NDArray;
           const start = now();
-          // Checking allocates every output afresh: a step computed in place would overwrite the inputs the error
-          // report reads.
-          const view = check ? null : views[index];
+          // Checking and tracing allocate every output afresh: a step computed in place would overwrite the inputs
+          // the error report or the trace's input values read.
+          const view = check || entries !== null ? null : views[index];
           const out = view ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
           if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
           else step.kernel(inputs, out, step.node.attrs, { counter: this.runCounts.get(step.stateOf) ?? 0 });
-          if (entries !== null) entries.push(traceEntry(index, step, out, now() - start));
+          if (entries !== null) entries.push(traceEntry(index, step, out, now() - start, inputs, plan.graph));
           if (check && isFloat(out.dtype)) {
             const bad = firstNonFinite(out.data);
             if (bad >= 0) throw numericsError(plan.graph, step, inputs, out, bad);
