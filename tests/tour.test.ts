@@ -1,3 +1,5 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
 import { eagerVsLazyTrace } from '../examples/tour/06-eager-vs-lazy-trace';
 import { manualVsAutomatic } from '../examples/tour/01-manual-vs-automatic';
 import { numericalDifferentiation } from '../examples/tour/02-numerical';
@@ -242,5 +244,22 @@ describe('tour step 6: eager vs lazy trace', () => {
     expect(byNode.get('x1')).toBeCloseTo(5.5, 12);
     expect(byNode.get('x2')).toBeCloseTo(2 - Math.cos(5), 12);
     expect(byNode.get('sin')).toBe(-1);
+  });
+});
+
+describe('docs/tour.md', () => {
+  test("holds each deterministic step's output exactly as the scripts print it (no drift)", () => {
+    const docs = readFileSync(join(__dirname, '..', 'docs', 'tour.md'), 'utf8');
+    for (const text of [
+      manualVsAutomatic().text,
+      numericalDifferentiation().text,
+      symbolicSwell().text,
+      graphTraces().text,
+      gatesAndStagedNeuron().text,
+      eagerVsLazyTrace().text,
+      autograd().text,
+    ]) {
+      expect(docs).toContain(text);
+    }
   });
 });

@@ -10,6 +10,8 @@ import { graphTraces, main as graphTracesMain } from './04-graph-traces';
 import { gatesAndStagedNeuron } from './05-gates-and-staged-neuron';
 import { eagerVsLazyTrace } from './06-eager-vs-lazy-trace';
 import { autograd } from './07-autograd';
+import * as fs from 'fs';
+import * as path from 'path';
 import { writeOut } from './util';
 
 const RULE = `\n${'-'.repeat(100)}\n`;
@@ -40,12 +42,21 @@ async function tour(): Promise<void> {
   console.log(autograd().text);
 }
 
-/** The step outputs as fenced blocks, for pasting into docs/tour.md. */
+/**
+ * The step outputs as fenced blocks, for pasting into docs/tour.md; the plots are written to docs/tour/, where
+ * docs/tour.md shows them inline (out/ is not part of the repository).
+ */
 function markdown(): void {
   const block = (text: string): string => `\`\`\`text\n${text}\n\`\`\``;
+  const docs = path.join(__dirname, '..', '..', 'docs', 'tour');
+  fs.mkdirSync(docs, { recursive: true });
   console.log(block(manualVsAutomatic().text));
-  console.log(block(numericalDifferentiation().text));
-  console.log(block(symbolicSwell().text));
+  const numerical = numericalDifferentiation();
+  fs.writeFileSync(path.join(docs, 'numerical-error.svg'), numerical.svg);
+  console.log(block(numerical.text));
+  const swell = symbolicSwell();
+  fs.writeFileSync(path.join(docs, 'symbolic-swell.svg'), swell.svg);
+  console.log(block(swell.text));
   const traces = graphTraces();
   console.log(block(traces.text));
   console.log(`\`\`\`dot\n${traces.dot}\`\`\``);
