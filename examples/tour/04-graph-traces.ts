@@ -155,6 +155,9 @@ export async function main(): Promise<void> {
   const result = graphTraces();
   console.log(result.text);
   console.log(`\nwrote ${writeOut('graph-traces.dot', result.dot)}`);
+  // The hand-labelled DOT (edge derivatives as labels) laid out by Graphviz compiled to WebAssembly.
+  const viz = await (await import('@viz-js/viz')).instance();
+  console.log(`wrote ${writeOut('graph-traces.svg', viz.renderString(result.dot, { format: 'svg' }))}`);
   console.log(`wrote ${writeOut('graph-lazygrad.dot', toDot(result.e, { title: 'e = (a + b)(b + 1)' }))}`);
   const svg = await renderSvg(result.e, { title: 'e = (a + b)(b + 1)' });
   console.log(`wrote ${writeOut('graph-lazygrad.svg', svg)}`);

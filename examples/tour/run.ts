@@ -46,7 +46,7 @@ async function tour(): Promise<void> {
  * The step outputs as fenced blocks, for pasting into docs/tour.md; the plots are written to docs/tour/, where
  * docs/tour.md shows them inline (out/ is not part of the repository).
  */
-function markdown(): void {
+async function markdown(): Promise<void> {
   const block = (text: string): string => `\`\`\`text\n${text}\n\`\`\``;
   const docs = path.join(__dirname, '..', '..', 'docs', 'tour');
   fs.mkdirSync(docs, { recursive: true });
@@ -58,6 +58,8 @@ function markdown(): void {
   fs.writeFileSync(path.join(docs, 'symbolic-swell.svg'), swell.svg);
   console.log(block(swell.text));
   const traces = graphTraces();
+  const viz = await (await import('@viz-js/viz')).instance();
+  fs.writeFileSync(path.join(docs, 'graph-traces.svg'), viz.renderString(traces.dot, { format: 'svg' }));
   console.log(block(traces.text));
   console.log(`\`\`\`dot\n${traces.dot}\`\`\``);
   console.log(block(gatesAndStagedNeuron().text));
@@ -65,11 +67,7 @@ function markdown(): void {
   console.log(block(autograd().text));
 }
 
-if (process.argv.includes('--markdown')) {
-  markdown();
-} else {
-  tour().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+(process.argv.includes('--markdown') ? markdown() : tour()).catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
