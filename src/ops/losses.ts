@@ -3,19 +3,15 @@
  * cross-entropies are primitives in nn.ts, for numerical safety).
  */
 import { formatShape, GraphError, isFullyKnown, ShapeError, sizeOf, Tensor } from '../graph';
-import { add, cast, div, equal, greater, mul, neg, onesLike, relu, square, sub, where, zerosLike } from './elementwise';
+import { add, cast, div, equal, greater, mul, onesLike, square, sub, where, zerosLike } from './elementwise';
 import { sigmoidCrossEntropyWithLogits, softmaxCrossEntropyWithLogits } from './nn';
 import { TensorLike, apply, toTensor } from './record';
 import { mean, REDUCED_SIZE, sum } from './reduce';
+import { abs } from './unary';
 
 /** How a loss reduces its per-element values (the numbers are tfjs's, so tf.Reduction values work too). */
 export const Reduction = { NONE: 0, MEAN: 1, SUM: 2, SUM_BY_NONZERO_WEIGHTS: 3 } as const;
 export type Reduction = (typeof Reduction)[keyof typeof Reduction];
-
-/** |x| with the gradient sign(x) (0 at 0), from relu so it needs no rule of its own. */
-function magnitude(x: Tensor): Tensor {
-  return add(relu(x), relu(neg(x)));
-}
 
 /** A tensor-like in `like`'s graph with `like`'s dtype (casting a tensor of another dtype, e.g. int32 labels). */
 function asDTypeOf(value: TensorLike, like: Tensor): Tensor {
@@ -152,7 +148,7 @@ function absoluteDifference(
   const y = asDTypeOf(labels, predictions);
   checkSameShape('absoluteDifference', 'predictions', y, predictions);
   return predictions.graph.nameScope('absoluteDifference', () =>
-    computeWeightedLoss(magnitude(sub(y, predictions)), weights, reduction),
+    computeWeightedLoss(abs(sub(y, predictions)), weights, reduction),
   );
 }
 
@@ -170,7 +166,7 @@ function huberLoss(
   const y = asDTypeOf(labels, predictions);
   checkSameShape('huberLoss', 'predictions', y, predictions);
   return predictions.graph.nameScope('huberLoss', () => {
-    const error = magnitude(sub(predictions, y));
+    const error = abs(sub(predictions, y));
     // min(error, delta); at error = delta the gradient goes to error, as tfjs's minimum does.
     const quadratic = where(greater(error, delta), delta, error);
     const linear = sub(error, quadratic);

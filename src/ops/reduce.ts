@@ -18,10 +18,8 @@ import {
   exp,
   greater,
   mul,
-  neg,
   onesLike,
   pow,
-  relu,
   sqrt,
   square,
   sub,
@@ -36,6 +34,7 @@ import {
 } from './kernels';
 import type { ReduceKind } from './kernels';
 import { broadcastLike, expandDims, squeeze } from './movement';
+import { abs } from './unary';
 import { apply, OpRecord, requireFloat, requireNumeric, TensorInfo } from './record';
 
 function reducedShape(shape: readonly Dim[], axes: readonly number[], keepDims: boolean): Dim[] {
@@ -307,31 +306,26 @@ export function moments(
   });
 }
 
-/** |x| with the gradient sign(x) (0 at 0), from relu so it needs no rule of its own. */
-function magnitude(x: Tensor): Tensor {
-  return add(relu(x), relu(neg(x)));
-}
-
 /** The order of a norm: 'euclidean' (= 2 for vectors, = 'fro' for matrices), 'fro', or a number. */
 export type NormOrder = 'euclidean' | 'fro' | number;
 
 function vectorNorm(x: Tensor, ord: NormOrder, axes: number[], keepDims: boolean): Tensor | null {
   if (ord === 'euclidean' || ord === 'fro' || ord === 2) return sqrt(sum(square(x), axes, keepDims));
   if (typeof ord !== 'number' || Number.isNaN(ord)) return null;
-  if (ord === 1) return sum(magnitude(x), axes, keepDims);
-  if (ord === Infinity) return max(magnitude(x), axes, keepDims);
-  if (ord === -Infinity) return min(magnitude(x), axes, keepDims);
+  if (ord === 1) return sum(abs(x), axes, keepDims);
+  if (ord === Infinity) return max(abs(x), axes, keepDims);
+  if (ord === -Infinity) return min(abs(x), axes, keepDims);
   if (ord === 0) return sum(sub(1, cast(equal(x, 0), x.dtype)), axes, keepDims); // count of non-zeros
-  return pow(sum(pow(magnitude(x), ord), axes, keepDims), 1 / ord);
+  return pow(sum(pow(abs(x), ord), axes, keepDims), 1 / ord);
 }
 
 function matrixNorm(x: Tensor, ord: NormOrder, rows: number, cols: number, keepDims: boolean): Tensor | null {
   let y: Tensor;
   if (ord === 'euclidean' || ord === 'fro') y = sqrt(sum(square(x), [rows, cols], true));
-  else if (ord === 1) y = max(sum(magnitude(x), rows, true), cols, true);
-  else if (ord === -1) y = min(sum(magnitude(x), rows, true), cols, true);
-  else if (ord === Infinity) y = max(sum(magnitude(x), cols, true), rows, true);
-  else if (ord === -Infinity) y = min(sum(magnitude(x), cols, true), rows, true);
+  else if (ord === 1) y = max(sum(abs(x), rows, true), cols, true);
+  else if (ord === -1) y = min(sum(abs(x), rows, true), cols, true);
+  else if (ord === Infinity) y = max(sum(abs(x), cols, true), rows, true);
+  else if (ord === -Infinity) y = min(sum(abs(x), cols, true), rows, true);
   else return null;
   return keepDims ? y : squeeze(y, [rows, cols]);
 }
