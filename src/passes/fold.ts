@@ -1,7 +1,7 @@
 import { allocate, isFullyKnown, NDArray, Node, sizeOf } from '../graph';
 import { opRecord } from '../ops';
 import { Pass } from './pass';
-import { rebuild } from './slice';
+import { dropDead, rebuild } from './slice';
 
 /** Results larger than this many elements are not folded, so a huge constant is not materialized twice. */
 export const FOLD_SIZE_LIMIT = 1 << 16;
@@ -42,7 +42,7 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
       });
       if (folded === 0) return { slice, changes: { folded, removed: 0 } };
       // The inputs of folded nodes are dead now: drop them here so the report shows the real size.
-      const pruned = rebuild(result);
+      const pruned = dropDead(result);
       return { slice: pruned, changes: { folded, removed: result.graph.size - pruned.graph.size } };
     },
   };

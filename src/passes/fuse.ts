@@ -1,7 +1,7 @@
 import { Attrs, Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
 import { addOp, FusedArg, FusedStepAttr, opRecord } from '../ops';
 import { Pass } from './pass';
-import { liveNodes, rebuild } from './slice';
+import { dropDead, rebuild } from './slice';
 
 /**
  * Float groups only: a fused loop keeps intermediates as JS doubles, which for floats only changes rounding (as
@@ -125,8 +125,7 @@ export function elementwiseFusion(exclude: readonly string[] = []): Pass {
         const attrs = { expr: display[display.length - 1], dtype: node.dtype, steps } as unknown as Attrs;
         return addOp(target, opRecord('fused'), externals.map(mapped), attrs, node.name).id;
       });
-      const live = liveNodes(result.graph, result.outputs);
-      const pruned = live.every((f) => f === 1) ? result : rebuild(result);
+      const pruned = dropDead(result);
       return { slice: pruned, changes: { fused: fusedNodes, groups: fusedGroups.length } };
     },
   };

@@ -2,7 +2,7 @@ import { Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
 import { addOp, allOps, isLeafOp, opRecord } from '../ops';
 import { Pass } from './pass';
 import { capture, Captures, commuted, emit, literal, match, op, Rule, sameType } from './pattern';
-import { liveNodes, rebuild } from './slice';
+import { dropDead, rebuild } from './slice';
 
 const keep =
   (name: string) =>
@@ -257,8 +257,7 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
       if (total === 0) return { slice, changes: counts };
       // Nodes the rewrites bypassed are dead now: drop them so the report shows the real size.
-      const live = liveNodes(result.graph, result.outputs);
-      const pruned = live.every((flag) => flag === 1) ? result : rebuild(result);
+      const pruned = dropDead(result);
       return { slice: pruned, changes: counts };
     },
   };
@@ -299,7 +298,7 @@ export const addNPass: Pass = {
       return emit(target, 'addN', terms, {}, node.name);
     });
     if (count === 0) return { slice, changes: { 'add-chain-addn': 0 } };
-    return { slice: rebuild(result), changes: { 'add-chain-addn': count } };
+    return { slice: dropDead(result), changes: { 'add-chain-addn': count } };
   },
 };
 export const stabilize: Pass = rewritePass('stabilize', STABILIZING_RULES);

@@ -73,3 +73,8 @@ export function rebuild(slice: Slice, rewrite?: Rewriter): Slice {
   }
   return { graph: target, outputs: slice.outputs.map((id) => mapped[id]), bindings };
 }
+
+/** The slice without nodes no output needs (a rewrite leaves the nodes it bypassed behind); itself if none. */
+export function dropDead(slice: Slice): Slice {
+  return liveNodes(slice.graph, slice.outputs).every((flag) => flag === 1) ? slice : rebuild(slice);
+}
