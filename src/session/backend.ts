@@ -1,6 +1,7 @@
 import { GraphError } from '../graph';
 import { OpRecord } from '../ops';
 import {
+  Activation,
   loadWasmKernels,
   StartWorker,
   WasmBufKernels,
@@ -64,6 +65,19 @@ const WASM_UNARY: readonly WasmUnaryOp[] = ['exp', 'tanh', 'sigmoid'];
 function overridesFor(kernels: WasmBufKernels): Map<string, Kernel> {
   const table = new Map<string, Kernel>([
     ['matMul', ([a, b], out, attrs) => kernels.matMul(a, b, out, attrs.transposeA === true, attrs.transposeB === true)],
+    [
+      'fusedMatMul',
+      ([a, b, bias], out, attrs) =>
+        kernels.matMul(
+          a,
+          b,
+          out,
+          attrs.transposeA === true,
+          attrs.transposeB === true,
+          bias,
+          (attrs.activation ?? 'none') as Activation,
+        ),
+    ],
     ['softmax', ([x], out, attrs) => kernels.softmax(x, attrs.axis as number, out)],
     ['logSoftmax', ([x], out, attrs) => kernels.logSoftmax(x, attrs.axis as number, out)],
     [
@@ -77,13 +91,20 @@ function overridesFor(kernels: WasmBufKernels): Map<string, Kernel> {
 
 const cachedOverrides = new Map<number, Map<string, Kernel> | null>();
 
+/** What a session's plans run: kernels replacing the records' JS ones, and the wasm kernels owning the arena. */
+export interface SessionKernels {
+  readonly overrides: ReadonlyMap<string, Kernel>;
+  /** The wasm kernels whose arena holds the session's buffers; null for the JS backend. */
+  readonly wasm: WasmBufKernels | null;
+}
+
 /**
- * The kernels that replace the records' JS kernels for a backend: none for 'js'; for 'wasm', the ops with wasm
- * kernels (each falls back to the JS kernel for dtypes or layouts it does not cover). Asking for 'wasm' where it
- * cannot load is a GraphError; the default ('wasm' where it loads) never throws.
+ * The kernels for a backend: none replaced for 'js'; for 'wasm', the ops with wasm kernels (each falls back to the JS
+ * kernel for dtypes or layouts it does not cover). Asking for 'wasm' where it cannot load is a GraphError; the
+ * default ('wasm' where it loads) never throws.
  */
-export function kernelOverrides(backend: Backend | undefined, threads: 1 | 2 = 1): ReadonlyMap<string, Kernel> {
-  if (backend === 'js') return new Map();
+export function sessionKernels(backend: Backend | undefined, threads: 1 | 2 = 1): SessionKernels {
+  if (backend === 'js') return { overrides: new Map(), wasm: null };
   if (!cachedOverrides.has(threads)) {
     const kernels = wasmKernels(threads);
     cachedOverrides.set(threads, kernels === null ? null : overridesFor(kernels));
@@ -93,9 +114,9 @@ export function kernelOverrides(backend: Backend | undefined, threads: 1 | 2 = 1
     if (backend === 'wasm') {
       throw new GraphError("Session: backend 'wasm' needs WebAssembly with 128-bit SIMD, which this engine lacks");
     }
-    return new Map();
+    return { overrides: new Map(), wasm: null };
   }
-  return overrides;
+  return { overrides, wasm: wasmKernels(threads) };
 }
 
 /** Ops fusion should leave to their own kernels under these overrides (a wasm exp beats exp inside a JS loop). */

@@ -96,12 +96,73 @@ export function planMemory(graph: Graph, steps: readonly PlannedStep[], outputs:
 
 /** The arrays of a memory plan, allocated once: one typed array per buffer and one view per planned step. */
 export function allocateViews(memory: MemoryPlan, steps: readonly PlannedStep[]): (NDArray | null)[] {
-  const arena: TypedArray[] = memory.buffers.map((b) => allocate(b.dtype, b.capacity));
+  return stepViews(
+    memory,
+    steps,
+    memory.buffers.map((b) => allocate(b.dtype, b.capacity)),
+  );
+}
+
+function stepViews(
+  memory: MemoryPlan,
+  steps: readonly PlannedStep[],
+  arrays: readonly TypedArray[],
+): (NDArray | null)[] {
   return steps.map((step, index) => {
     const b = memory.stepBuffer[index];
     if (b < 0) return null;
-    return new NDArray(arena[b].subarray(0, sizeOf(step.shape)), step.shape, step.dtype);
+    return new NDArray(arrays[b].subarray(0, sizeOf(step.shape)), step.shape, step.dtype);
   });
+}
+
+/** Buffers of a memory plan laid out in one block of memory: each buffer's byte offset in it (64-byte aligned). */
+export interface BufferLayout {
+  readonly offsets: readonly number[];
+  readonly bytes: number;
+}
+
+const LAYOUT_ALIGN = 64;
+
+/** The planner's offsets for its buffers inside one block (the block a session takes from the wasm arena). */
+export function layoutBuffers(memory: MemoryPlan): BufferLayout {
+  const offsets: number[] = [];
+  let bytes = 0;
+  for (const b of memory.buffers) {
+    offsets.push(bytes);
+    bytes += Math.ceil((b.capacity * BYTES[b.dtype]) / LAYOUT_ALIGN) * LAYOUT_ALIGN;
+  }
+  return { offsets, bytes };
+}
+
+/** A typed array of `dtype` over `length` elements of `buffer` at byte `offset` (no copy). */
+export function typedView(dtype: DType, buffer: ArrayBufferLike, offset: number, length: number): TypedArray {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(buffer, offset, length);
+    case 'float64':
+      return new Float64Array(buffer, offset, length);
+    case 'int32':
+      return new Int32Array(buffer, offset, length);
+    case 'bool':
+      return new Uint8Array(buffer, offset, length);
+  }
+}
+
+/** The step views of a memory plan whose buffers live in `buffer` at `base` + the layout's offsets. */
+export function viewsIn(
+  memory: MemoryPlan,
+  steps: readonly PlannedStep[],
+  layout: BufferLayout,
+  buffer: ArrayBufferLike,
+  base: number,
+): (NDArray | null)[] {
+  const arrays = memory.buffers.map((b, i) => typedView(b.dtype, buffer, base + layout.offsets[i], b.capacity));
+  return stepViews(memory, steps, arrays);
+}
+
+/** Bytes per element of each dtype. */
+export function bytesOf(dtype: DType): number {
+  return BYTES[dtype];
 }
 
 export function formatBytes(bytes: number): string {

@@ -20,7 +20,7 @@ import {
   sizeOf,
 } from '../graph';
 import { checkRecords, OpRecord } from '../ops';
-import { Backend, kernelOverrides, unfusedUnder } from './backend';
+import { Backend, sessionKernels, unfusedUnder } from './backend';
 import { compileSlice, missingFeedError, now, OptimizeOptions, sliceFor } from '../passes';
 import {
   CheckpointError,
@@ -30,7 +30,8 @@ import {
   readFileBytes,
   writeFileAtomic,
 } from './checkpoint';
-import { allocateViews } from './memory';
+import { allocateViews, BufferLayout, bytesOf, layoutBuffers, viewsIn } from './memory';
+import { ArenaBlock, ArenaPlacement } from './placement';
 import { buildPlan, formatPlan, Plan, plannedStep } from './plan';
 import { firstNonFinite, makeTrace, numericsError, Trace, traceEntry, TraceEntry } from './numerics';
 
@@ -95,7 +96,14 @@ const PLAN_CACHE_LIMIT = 64;
 interface RunState {
   readonly slots: (NDArray | null)[];
   readonly args: NDArray[][];
-  readonly views: readonly (NDArray | null)[];
+  views: readonly (NDArray | null)[];
+  /** The arena block holding the planned buffers (wasm backend), laid out by `layout`; null: JS memory. */
+  readonly block: ArenaBlock | null;
+  readonly layout: BufferLayout | null;
+  /** The memory the views were taken from: they are re-taken when the arena's memory moved (grew). */
+  viewsOf: ArrayBufferLike | null;
+  /** The most bytes one wasm step copies in and out (arguments that are not arena views): reserved before a run. */
+  readonly stagingBytes: number;
 }
 
 /** What the debugging loop does after each step: scan for NaN/Inf, and/or record a trace entry. */
@@ -129,6 +137,10 @@ export class Session {
   readonly graph: Graph;
   private readonly optimizeOptions: OptimizeOptions;
   private readonly kernels: ReadonlyMap<string, NonNullable<OpRecord['kernel']>>;
+  /** Where planned buffers and variables live with the wasm backend; null with the JS backend. */
+  private readonly placement: ArenaPlacement | null;
+  /** Variables whose stored value is a view of an arena block (the store holds the view). */
+  private readonly placed = new Map<number, ArenaBlock>();
   /** The backend this session's plans run on ('js' when wasm was asked for by default but cannot load). */
   readonly backend: Backend;
   private readonly plans = new Map<string, Plan>();
@@ -145,7 +157,9 @@ export class Session {
     this.graph = graph;
     const optimize = options.optimize ?? true;
     const chosen: OptimizeOptions = typeof optimize === 'boolean' ? { level: optimize ? 2 : 0 } : optimize;
-    this.kernels = kernelOverrides(options.backend, options.threads ?? 1);
+    const kernels = sessionKernels(options.backend, options.threads ?? 1);
+    this.kernels = kernels.overrides;
+    this.placement = kernels.wasm === null ? null : new ArenaPlacement(kernels.wasm);
     this.backend = this.kernels.size > 0 ? 'wasm' : 'js';
     const keepUnfused = unfusedUnder(this.kernels);
     this.optimizeOptions = keepUnfused.length === 0 ? chosen : { ...chosen, keepUnfused };
@@ -176,6 +190,10 @@ export class Session {
     let values: NDArray[];
     try {
       values = this.execute(plan, fed, check || traced ? { check, entries } : null);
+    } catch (error) {
+      // A plan that never ran successfully is not cached: give its arena block back now, not at collection.
+      if (!cached) this.dropRunState(plan);
+      throw error;
     } finally {
       if (entries !== null) this.lastTrace = makeTrace(entries);
     }
@@ -212,7 +230,7 @@ export class Session {
    * @example const bytes = sess.serializeVariables()
    */
   serializeVariables(): Uint8Array {
-    return encodeVariables(this.graph, (id) => this.store.get(id) ?? (this.graph.node(id).value as NDArray));
+    return encodeVariables(this.graph, (id) => this.stored(id) ?? (this.graph.node(id).value as NDArray));
   }
 
   /**
@@ -222,7 +240,48 @@ export class Session {
    * @example sess.restoreVariables(bytes)
    */
   restoreVariables(bytes: Uint8Array): void {
-    for (const [id, value] of decodeVariables(this.graph, bytes)) this.store.set(id, value);
+    for (const [id, value] of decodeVariables(this.graph, bytes)) this.setStored(id, value);
+  }
+
+  /**
+   * Gives the session's wasm arena memory back now (planned buffers, variables) instead of when the session is
+   * collected. The session stays usable: its variables keep their values, and a later run takes memory again.
+   */
+  dispose(): void {
+    const placement = this.placement;
+    if (placement === null) return;
+    for (const id of [...this.placed.keys()]) this.setStored(id, (this.stored(id) as NDArray).clone());
+    for (const plan of this.plans.values()) this.dropRunState(plan);
+    this.plans.clear();
+  }
+
+  /** A variable's stored value, its view re-taken if the arena's memory moved since. */
+  private stored(id: number): NDArray | undefined {
+    const value = this.store.get(id);
+    const block = this.placed.get(id);
+    if (value === undefined || block === undefined || this.placement === null) return value;
+    if (this.placement.holds(value.data)) return value;
+    const fresh = this.placement.view(block, value.shape, value.dtype);
+    this.store.set(id, fresh);
+    return fresh;
+  }
+
+  /** Stores a value (taking ownership), giving back the arena block of the one it replaces. */
+  private setStored(id: number, value: NDArray): void {
+    const block = this.placed.get(id);
+    if (block !== undefined) {
+      this.placed.delete(id);
+      this.placement?.free(block);
+    }
+    this.store.set(id, value);
+  }
+
+  /** Frees a plan's arena block (when it leaves the cache); its run state is rebuilt if it runs again. */
+  private dropRunState(plan: Plan): void {
+    const state = this.runStates.get(plan);
+    if (state === undefined) return;
+    if (state.block !== null) this.placement?.free(state.block);
+    this.runStates.delete(plan);
   }
 
   /**
@@ -296,7 +355,11 @@ export class Session {
   }
 
   private cachePlan(key: string, plan: Plan): void {
-    if (this.plans.size >= PLAN_CACHE_LIMIT) this.plans.delete(this.plans.keys().next().value as string);
+    if (this.plans.size >= PLAN_CACHE_LIMIT) {
+      const oldest = this.plans.keys().next().value as string;
+      this.dropRunState(this.plans.get(oldest) as Plan);
+      this.plans.delete(oldest);
+    }
     this.plans.set(key, plan);
   }
 
@@ -311,19 +374,24 @@ export class Session {
 
   private execute(plan: Plan, feeds: ReadonlyMap<number, NDArray>, probe: Probe | null = null): NDArray[] {
     const state = this.runStateOf(plan);
-    const { slots, args, views } = state;
-    // Variable values read or initialized in this run; initializations are committed only if the run succeeds.
+    // Variable values initialized in this run (with their arena blocks): committed only if the run succeeds.
     const initialized = new Map<number, NDArray>();
+    const initBlocks = new Map<number, ArenaBlock>();
+    if (this.placement !== null) this.prepareArena(plan, state, initialized, initBlocks);
+    const { slots, args, views } = state;
     for (const { slot, source } of plan.feeds) slots[slot] = feeds.get(source) as NDArray;
     for (const id of plan.constants) slots[id] = plan.graph.node(id).value as NDArray;
     for (const { slot, variable } of plan.variables) {
-      let value = this.store.get(variable);
+      let value = this.store.get(variable) ?? initialized.get(variable);
       if (value === undefined) {
         value = (this.graph.node(variable).value as NDArray).clone();
         initialized.set(variable, value);
       }
       slots[slot] = value;
     }
+    const wasm = this.placement?.kernels ?? null;
+    // While steps hold arena views, the wasm kernels must not grow the arena (that would detach the views).
+    wasm?.lock();
     // The step loop: no closures, no Map lookups, no per-step arrays (args are preallocated per step).
     const steps = plan.steps;
     let index = 0;
@@ -368,12 +436,15 @@ export class Session {
       }
     } catch (error) {
       slots.fill(null);
+      for (const block of initBlocks.values()) this.placement?.free(block);
       if (error instanceof LazygradError) throw error;
       const step = steps[index];
       const described = args[index].map((x, i) => `%${step.inputs[i]} ${x.dtype}${formatShape(x.shape)}`).join(', ');
       throw new RuntimeError(
         `Session.run: ${step.node.op} '${step.node.name}' failed on inputs (${described}): ${(error as Error).message}`,
       );
+    } finally {
+      wasm?.unlock();
     }
     const results = plan.outputs.map((slot) => {
       const value = slots[slot] as NDArray;
@@ -381,8 +452,19 @@ export class Session {
       // Constants and variables are shared with the plan or the store: hand out copies.
       return node.op === 'constant' || node.op === 'variable' ? value.clone() : value;
     });
-    for (const [variable, value] of initialized) this.store.set(variable, value);
-    for (const { variable, slot } of plan.assigns) this.store.set(variable, (slots[slot] as NDArray).clone());
+    for (const [variable, value] of initialized) {
+      this.store.set(variable, value);
+      const block = initBlocks.get(variable);
+      if (block !== undefined) this.placed.set(variable, block);
+    }
+    for (const { variable, slot } of plan.assigns) {
+      const value = slots[slot] as NDArray;
+      const stored = this.store.get(variable);
+      // An arena-held variable is overwritten in place: no allocation per training step.
+      if (stored !== undefined && this.placed.has(variable) && stored.data.length === value.data.length) {
+        stored.data.set(value.data);
+      } else this.setStored(variable, value.clone());
+    }
     for (const step of plan.steps) {
       if (step.stateOf !== undefined) this.runCounts.set(step.stateOf, (this.runCounts.get(step.stateOf) ?? 0) + 1);
     }
@@ -396,16 +478,87 @@ export class Session {
   private runStateOf(plan: Plan): RunState {
     let state = this.runStates.get(plan);
     if (state === undefined) {
-      const views =
-        plan.memory === null ? plan.steps.map(() => null) : allocateViews(plan.memory, plan.steps.map(plannedStep));
+      const placement = this.placement;
+      const layout = placement !== null && plan.memory !== null ? layoutBuffers(plan.memory) : null;
+      // The block's owner is the plan: a plan dropped without dispose() gives its block back when collected.
+      const block = layout === null ? null : (placement as ArenaPlacement).allocate(layout.bytes, plan);
+      let views: (NDArray | null)[] = [];
+      if (plan.memory === null) views = plan.steps.map(() => null);
+      else if (block === null) views = allocateViews(plan.memory, plan.steps.map(plannedStep));
       state = {
         slots: new Array<NDArray | null>(plan.graph.size).fill(null),
         args: plan.steps.map((step) => new Array<NDArray>(step.inputs.length).fill(EMPTY)),
         views,
+        block,
+        layout: block === null ? null : layout,
+        viewsOf: null,
+        stagingBytes: placement === null ? 0 : this.stagingBytes(plan),
       };
       this.runStates.set(plan, state);
     }
     return state;
+  }
+
+  /** The most bytes one wasm-bound step of the plan could need copied (every argument, 64-byte aligned). */
+  private stagingBytes(plan: Plan): number {
+    const aligned = (id: number): number => {
+      const node = plan.graph.node(id);
+      return Math.ceil((sizeOf(node.shape as number[]) * bytesOf(node.dtype)) / 64) * 64;
+    };
+    let most = 0;
+    for (const step of plan.steps) {
+      if (!this.kernels.has(step.node.op)) continue;
+      let need = aligned(step.output);
+      for (const id of step.inputs) need += aligned(id);
+      most = Math.max(most, need);
+    }
+    return most;
+  }
+
+  /**
+   * Before a run on the wasm backend: every allocation that may grow the arena happens first (the kernels' staging
+   * area, blocks for variables not yet in the arena), then every view that the growth left stale is re-taken.
+   */
+  private prepareArena(
+    plan: Plan,
+    state: RunState,
+    initialized: Map<number, NDArray>,
+    initBlocks: Map<number, ArenaBlock>,
+  ): void {
+    const placement = this.placement as ArenaPlacement;
+    placement.kernels.reserve(state.stagingBytes);
+    const moving: { variable: number; block: ArenaBlock; source: NDArray; fresh: boolean }[] = [];
+    for (const { variable } of plan.variables) {
+      if (this.placed.has(variable) || initBlocks.has(variable)) continue;
+      const stored = this.store.get(variable);
+      const source = stored ?? (this.graph.node(variable).value as NDArray);
+      const block = placement.allocate(ArenaPlacement.bytes(source.shape, source.dtype), this);
+      if (block === null) continue; // the arena is full: this variable stays in JS memory
+      if (stored === undefined) initBlocks.set(variable, block);
+      moving.push({ variable, block, source, fresh: stored === undefined });
+    }
+    // No allocation below this line: views taken now stay valid for the run.
+    const memory = plan.memory;
+    if (
+      state.block !== null &&
+      state.layout !== null &&
+      memory !== null &&
+      state.viewsOf !== placement.arena.memory.buffer
+    ) {
+      const buffer = placement.arena.memory.buffer;
+      state.views = viewsIn(memory, plan.steps.map(plannedStep), state.layout, buffer, state.block.offset);
+      state.viewsOf = buffer;
+    }
+    for (const id of this.placed.keys()) this.stored(id);
+    for (const { variable, block, source, fresh } of moving) {
+      const value = placement.view(block, source.shape, source.dtype);
+      value.data.set(source.data);
+      if (fresh) initialized.set(variable, value);
+      else {
+        this.store.set(variable, value);
+        this.placed.set(variable, block);
+      }
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * The arena: one WebAssembly.Memory that holds every buffer the wasm kernels touch, handed out by a bump allocator
- * (a memory planner assigns offsets once per plan; it never frees single buffers). Growing a WebAssembly.Memory
+ * The arena: one WebAssembly.Memory that holds every buffer the wasm kernels touch: a session's planned buffers (one
+ * block per plan, laid out by the memory planner), its variables, and the kernels' staging area. A first-fit
+ * allocator over few, long-lived blocks. Growing a WebAssembly.Memory
  * detaches its old ArrayBuffer, which leaves every typed-array loop in the V8 process slower afterwards (see
  * PERF-NOTES), so the arena is sized up front and grows only when an allocation does not fit.
  */
@@ -16,7 +17,14 @@ function alignUp(n: number): number {
 export class WasmArena {
   /** First byte the allocator hands out; below it lie the module's static data and the kernels' scratch. */
   readonly base: number;
+  /** End of the highest block ever handed out and not given back: everything above is free. */
   private top: number;
+  /** Live blocks: offset → size in bytes (aligned) and allocation number (for `release`). */
+  private readonly live = new Map<number, { size: number; seq: number }>();
+  private seq = 0;
+  /** Free holes below `top`, sorted by offset, neighbours merged. */
+  private readonly holes: { offset: number; size: number }[] = [];
+  private liveBytes = 0;
   private f32View: Float32Array;
   private growths = 0;
 
@@ -35,40 +43,97 @@ export class WasmArena {
     return this.memory.buffer.byteLength;
   }
 
-  /** Bytes handed out since the last reset. */
+  /** Bytes in live blocks (each rounded up to the alignment). */
   get used(): number {
-    return this.top - this.base;
+    return this.liveBytes;
   }
 
-  /** How many times the memory grew: every growth invalidated the views taken before it. */
+  /** How many times the memory grew: every growth invalidated the views of an ordinary memory taken before it. */
   get generation(): number {
     return this.growths;
   }
 
-  /** Reserves `bytes` and returns their byte offset (64-byte aligned). May grow the memory, see `generation`. */
+  /** Whether `data` is a view of this arena's memory as it is now (a view taken before a growth is not). */
+  holds(data: { readonly buffer: ArrayBufferLike }): boolean {
+    return data.buffer === this.memory.buffer;
+  }
+
+  /**
+   * Reserves `bytes` and returns their byte offset (64-byte aligned): the first free hole that fits, else above
+   * everything. May grow the memory (see `generation`); throws when the arena's maximum would be exceeded.
+   */
   alloc(bytes: number): number {
     if (!(bytes >= 0) || !Number.isFinite(bytes)) throw new Error(`WasmArena.alloc: invalid size ${bytes}`);
-    const offset = this.top;
-    const end = alignUp(offset + bytes);
-    this.ensure(end);
-    this.top = end;
+    const size = Math.max(ALIGN, alignUp(bytes));
+    let offset = -1;
+    for (let i = 0; i < this.holes.length; i++) {
+      const hole = this.holes[i];
+      if (hole.size < size) continue;
+      offset = hole.offset;
+      if (hole.size === size) this.holes.splice(i, 1);
+      else {
+        hole.offset += size;
+        hole.size -= size;
+      }
+      break;
+    }
+    if (offset < 0) {
+      this.ensure(this.top + size);
+      offset = this.top;
+      this.top += size;
+    }
+    this.live.set(offset, { size, seq: ++this.seq });
+    this.liveBytes += size;
     return offset;
   }
 
-  /** Frees everything allocated so far. */
+  /** Gives back a block `alloc` returned; freeing anything else throws. */
+  free(offset: number): void {
+    const size = this.live.get(offset)?.size;
+    if (size === undefined) throw new Error(`WasmArena.free: no live block at ${offset}`);
+    this.live.delete(offset);
+    this.liveBytes -= size;
+    const holes = this.holes;
+    let i = 0;
+    while (i < holes.length && holes[i].offset < offset) i++;
+    holes.splice(i, 0, { offset, size });
+    // Merge with the next hole, then with the previous one.
+    if (i + 1 < holes.length && holes[i].offset + holes[i].size === holes[i + 1].offset) {
+      holes[i].size += holes[i + 1].size;
+      holes.splice(i + 1, 1);
+    }
+    if (i > 0 && holes[i - 1].offset + holes[i - 1].size === holes[i].offset) {
+      holes[i - 1].size += holes[i].size;
+      holes.splice(i, 1);
+      i--;
+    }
+    // A hole that reaches the top is just space above everything.
+    if (holes[i].offset + holes[i].size === this.top) {
+      this.top = holes[i].offset;
+      holes.splice(i, 1);
+    }
+  }
+
+  /** Frees every block. */
   reset(): void {
+    this.live.clear();
+    this.holes.length = 0;
+    this.liveBytes = 0;
     this.top = this.base;
   }
 
-  /** The allocation point, for `release`: a scope's temporaries are freed together, stack-like. */
+  /** A point to `release` to: a scope's temporaries are freed together. */
   mark(): number {
-    return this.top;
+    return this.seq;
   }
 
-  /** Frees everything allocated after `mark()` returned `mark`. */
+  /** Frees every block allocated after `mark()` returned `mark` (and not freed since). */
   release(mark: number): void {
-    if (!(mark >= this.base && mark <= this.top)) throw new Error(`WasmArena.release: bad mark ${mark}`);
-    this.top = mark;
+    if (!(Number.isInteger(mark) && mark >= 0 && mark <= this.seq))
+      throw new Error(`WasmArena.release: bad mark ${mark}`);
+    const after: number[] = [];
+    for (const [offset, block] of this.live) if (block.seq > mark) after.push(offset);
+    for (const offset of after) this.free(offset);
   }
 
   /** Makes the memory at least `end` bytes long, growing it (rarely: each growth detaches the old buffer). */

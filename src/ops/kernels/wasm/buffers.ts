@@ -1,7 +1,7 @@
 /**
- * The wasm kernels over Bufs, with the JS kernels' signatures: inputs are copied into the arena, the kernel runs,
- * the result is copied out, and the temporaries are released. This is the API for tests and benchmarks until the
- * session keeps its buffers in the arena; anything the wasm kernels do not cover (float64, int32, other axes,
+ * The wasm kernels over Bufs, with the JS kernels' signatures: what a session's plan steps call. A Buf that is a view
+ * of the arena (a session's planned buffers and variables are) is read and written in place; any other is copied
+ * into a staging area and back. Anything the wasm kernels do not cover (float64, int32, other axes,
  * general broadcasting) runs the JS reference kernel instead, so every call gives the JS kernel's answer.
  */
 /* eslint-disable no-restricted-imports -- '..' here is src/ops/kernels, the layer this folder belongs to (the JS
@@ -14,7 +14,10 @@ import { logSoftmax as jsLogSoftmax, softmax as jsSoftmax } from '../nn';
 import { reduce as jsReduce } from '../reduce';
 import { broadcastStrides, checkSize, shapeStr, sizeOf } from '../util';
 /* eslint-enable no-restricted-imports */
+import { ALIGN } from './arena';
 import type { Activation, WasmBinaryOp, WasmKernels, WasmUnaryOp } from './kernels';
+
+const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
 const jsRelu = (x: number): number => (x > 0 ? x : x === x ? 0 : x);
 const jsSigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
@@ -59,27 +62,80 @@ function isTrailingOf(shape: readonly number[], outShape: readonly number[]): bo
 }
 
 export class WasmBufKernels {
+  /** The staging block: where arguments that are not arena views are copied for one call (-1: none yet). */
+  private staging = -1;
+  private stagingBytes = 0;
+  private stagingTop = 0;
+  private locks = 0;
+
   constructor(readonly wasm: WasmKernels) {}
 
-  private put(data: TypedArray): number {
-    const offset = this.wasm.arena.alloc(data.length * 4);
-    this.wasm.arena.heapF32.set(data, offset >> 2);
+  /**
+   * Makes the staging area hold at least `bytes`, which may grow the memory: a session calls it before it takes its
+   * views for a run. False when the arena cannot supply it (calls needing more then run the JS kernel).
+   */
+  reserve(bytes: number): boolean {
+    if (bytes <= this.stagingBytes) return true;
+    const arena = this.wasm.arena;
+    const size = Math.max(bytes, 2 * this.stagingBytes, 1 << 20);
+    if (this.staging >= 0) arena.free(this.staging);
+    this.staging = -1;
+    this.stagingBytes = 0;
+    try {
+      this.staging = arena.alloc(size);
+      this.stagingBytes = size;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * While locked (a session's step loop holds views of the arena), calls never grow the memory: growing would detach
+   * those views. A call whose copies do not fit the reserved staging area runs the JS kernel instead. Nests.
+   */
+  lock(): void {
+    this.locks++;
+  }
+
+  unlock(): void {
+    if (this.locks > 0) this.locks--;
+  }
+
+  /**
+   * Prepares a call over `datas`: arena views are used in place, the others get staging room. False when they do not
+   * fit and the staging area cannot grow now (locked, or growing would detach an argument that is an arena view).
+   */
+  private stageFor(datas: readonly TypedArray[]): boolean {
+    const arena = this.wasm.arena;
+    let need = 0;
+    let viewsGiven = false;
+    for (const d of datas) {
+      if (arena.holds(d)) viewsGiven = true;
+      else need += alignUp(d.length * 4);
+    }
+    this.stagingTop = 0;
+    if (need <= this.stagingBytes) return true;
+    if (this.locks > 0 || viewsGiven) return false;
+    return this.reserve(need);
+  }
+
+  /** The byte offset of `data` in the arena: itself if it is an arena view, else its staging copy (copied when asked). */
+  private at(data: TypedArray, copyIn: boolean): number {
+    const arena = this.wasm.arena;
+    if (arena.holds(data)) return data.byteOffset;
+    const offset = this.staging + this.stagingTop;
+    this.stagingTop += alignUp(data.length * 4);
+    if (copyIn) arena.heapF32.set(data, offset >> 2);
     return offset;
   }
 
-  private take(offset: number, out: TypedArray): void {
+  /** Copies a staged result out (an arena view was written in place). */
+  private done(offset: number, out: TypedArray): void {
+    const arena = this.wasm.arena;
+    if (arena.holds(out)) return;
     const start = offset >> 2;
-    out.set(this.wasm.arena.heapF32.subarray(start, start + out.length));
-  }
-
-  /** Runs `body` with arena temporaries that are all released afterwards, even if it throws. */
-  private scoped(body: () => void): void {
-    const mark = this.wasm.arena.mark();
-    try {
-      body();
-    } finally {
-      this.wasm.arena.release(mark);
-    }
+    out.set(arena.heapF32.subarray(start, start + out.length));
   }
 
   /**
@@ -127,11 +183,17 @@ export class WasmBufKernels {
     const batch = checkSize('matMul', out) / Math.max(1, M * N);
     if (M === 0 || N === 0 || batch === 0) return;
     const wasm = this.wasm;
-    this.scoped(() => {
-      const aOff = this.put(a.data);
-      const bOff = this.put(b.data);
-      const biasOff = bias === null ? 0 : this.put(bias.data);
-      const oOff = wasm.arena.alloc(out.data.length * 4);
+    if (!this.stageFor(bias === null ? [a.data, b.data, out.data] : [a.data, b.data, bias.data, out.data])) {
+      jsMatMul(a, b, out, transposeA, transposeB);
+      if (bias !== null) JS_BINARY.add(out, bias, out);
+      if (activation !== 'none') JS_UNARY[activation](out, out);
+      return;
+    }
+    {
+      const aOff = this.at(a.data, true);
+      const bOff = this.at(b.data, true);
+      const biasOff = bias === null ? 0 : this.at(bias.data, true);
+      const oOff = this.at(out.data, false);
       const aSize = sizeOf(aBatch);
       if (!transposeA && sizeOf(bBatch) === 1 && aSize === batch) {
         // A batch of rows times one matrix is one tall product: [batch·M, K]·[K, N].
@@ -167,8 +229,8 @@ export class WasmBufKernels {
           }
         }
       }
-      this.take(oOff, out.data);
-    });
+      this.done(oOff, out.data);
+    }
   }
 
   /** out = a op b for same shapes, a scalar on either side, or a row (trailing dims) broadcast on either side. */
@@ -191,47 +253,43 @@ export class WasmBufKernels {
     else if (bl === n && isTrailingOf(a.shape, out.shape)) {
       run = (x, y, o) => wasm.binaryRow(op, y, x, o, n / al, al, true);
     }
-    if (run === null) {
+    if (run === null || !this.stageFor([a.data, b.data, out.data])) {
       JS_BINARY[op](a, b, out);
       return;
     }
-    const body = run;
-    this.scoped(() => {
-      const aOff = this.put(a.data);
-      const bOff = this.put(b.data);
-      const oOff = wasm.arena.alloc(n * 4);
-      body(aOff, bOff, oOff);
-      this.take(oOff, out.data);
-    });
+    const aOff = this.at(a.data, true);
+    const bOff = this.at(b.data, true);
+    const oOff = this.at(out.data, false);
+    run(aOff, bOff, oOff);
+    this.done(oOff, out.data);
   }
 
   /** out = op(x), x and out of one shape. */
   unary(op: WasmUnaryOp, x: Buf, out: Buf): void {
     const n = checkSize('unary', out);
-    if (!isF32(x.data, out.data) || x.data.length !== n) {
+    if (!isF32(x.data, out.data) || x.data.length !== n || !this.stageFor([x.data, out.data])) {
       JS_UNARY[op](x, out);
       return;
     }
-    this.scoped(() => {
-      const xOff = this.put(x.data);
-      this.wasm.unary(op, xOff, xOff, n);
-      this.take(xOff, out.data);
-    });
+    const xOff = this.at(x.data, true);
+    const oOff = this.at(out.data, false);
+    this.wasm.unary(op, xOff, oOff, n);
+    this.done(oOff, out.data);
   }
 
   /** out = dy · (x > 0 ? 1 : 0): relu's gradient, x the relu input. */
   reluGrad(x: Buf, dy: Buf, out: Buf): void {
     const n = checkSize('reluGrad', out);
-    if (!isF32(x.data, dy.data, out.data) || x.data.length !== n || dy.data.length !== n) {
+    const datas = [x.data, dy.data, out.data];
+    if (!isF32(...datas) || x.data.length !== n || dy.data.length !== n || !this.stageFor(datas)) {
       jsReluGrad(x, dy, out);
       return;
     }
-    this.scoped(() => {
-      const xOff = this.put(x.data);
-      const dyOff = this.put(dy.data);
-      this.wasm.reluGrad(xOff, dyOff, dyOff, n);
-      this.take(dyOff, out.data);
-    });
+    const xOff = this.at(x.data, true);
+    const dyOff = this.at(dy.data, true);
+    const oOff = this.at(out.data, false);
+    this.wasm.reluGrad(xOff, dyOff, oOff, n);
+    this.done(oOff, out.data);
   }
 
   /** [rows, cols] for a last-axis kernel, or null when the JS kernel must run. */
@@ -247,46 +305,47 @@ export class WasmBufKernels {
   /** Softmax along `axis` (wasm for the last axis). */
   softmax(x: Buf, axis: number, out: Buf): void {
     const rc = this.lastAxis(x, axis, out, (n) => n);
-    if (rc === null) {
+    if (rc === null || !this.stageFor([x.data, out.data])) {
       jsSoftmax(x, axis, out);
       return;
     }
-    this.scoped(() => {
-      const xOff = this.put(x.data);
-      this.wasm.softmax(xOff, xOff, rc[0], rc[1]);
-      this.take(xOff, out.data);
-    });
+    const xOff = this.at(x.data, true);
+    const oOff = this.at(out.data, false);
+    this.wasm.softmax(xOff, oOff, rc[0], rc[1]);
+    this.done(oOff, out.data);
   }
 
   /** Log-softmax along `axis` (wasm for the last axis). */
   logSoftmax(x: Buf, axis: number, out: Buf): void {
     const rc = this.lastAxis(x, axis, out, (n) => n);
-    if (rc === null) {
+    if (rc === null || !this.stageFor([x.data, out.data])) {
       jsLogSoftmax(x, axis, out);
       return;
     }
-    this.scoped(() => {
-      const xOff = this.put(x.data);
-      this.wasm.logSoftmax(xOff, xOff, rc[0], rc[1]);
-      this.take(xOff, out.data);
-    });
+    const xOff = this.at(x.data, true);
+    const oOff = this.at(out.data, false);
+    this.wasm.logSoftmax(xOff, oOff, rc[0], rc[1]);
+    this.done(oOff, out.data);
   }
 
   /** −Σ labels · logSoftmax(logits) along `axis` (wasm for the last axis); out drops `axis`. */
   softmaxCrossEntropy(labels: Buf, logits: Buf, axis: number, out: Buf): void {
     const cols = logits.shape[logits.shape.length - 1];
     const rc = this.lastAxis(logits, axis, out, (n) => n / cols);
-    if (rc === null || !isF32(labels.data) || !sameShape(labels.shape, logits.shape)) {
+    if (
+      rc === null ||
+      !isF32(labels.data) ||
+      !sameShape(labels.shape, logits.shape) ||
+      !this.stageFor([labels.data, logits.data, out.data])
+    ) {
       jsSoftmaxCrossEntropy(labels, logits, axis, out);
       return;
     }
-    this.scoped(() => {
-      const yOff = this.put(labels.data);
-      const xOff = this.put(logits.data);
-      const oOff = this.wasm.arena.alloc(rc[0] * 4);
-      this.wasm.softmaxCrossEntropy(yOff, xOff, oOff, rc[0], rc[1]);
-      this.take(oOff, out.data);
-    });
+    const yOff = this.at(labels.data, true);
+    const xOff = this.at(logits.data, true);
+    const oOff = this.at(out.data, false);
+    this.wasm.softmaxCrossEntropy(yOff, xOff, oOff, rc[0], rc[1]);
+    this.done(oOff, out.data);
   }
 
   /**
@@ -313,17 +372,16 @@ export class WasmBufKernels {
     const rows = sizeOf(shape.slice(0, split));
     const cols = sizeOf(shape.slice(split));
     const outSize = trailing ? rows : cols;
-    if (out.data.length !== outSize) {
-      jsReduce(kind, x, axes, out); // the JS kernel reports the mismatch
+    // A mismatched output goes to the JS kernel, which reports it.
+    if (out.data.length !== outSize || !this.stageFor([x.data, out.data])) {
+      jsReduce(kind, x, axes, out);
       return;
     }
-    this.scoped(() => {
-      const xOff = this.put(x.data);
-      const oOff = this.wasm.arena.alloc(outSize * 4);
-      if (!trailing) this.wasm.colSum(xOff, oOff, rows, cols);
-      else if (kind === 'sum') this.wasm.rowSum(xOff, oOff, rows, cols);
-      else this.wasm.rowMax(xOff, oOff, rows, cols);
-      this.take(oOff, out.data);
-    });
+    const xOff = this.at(x.data, true);
+    const oOff = this.at(out.data, false);
+    if (!trailing) this.wasm.colSum(xOff, oOff, rows, cols);
+    else if (kind === 'sum') this.wasm.rowSum(xOff, oOff, rows, cols);
+    else this.wasm.rowMax(xOff, oOff, rows, cols);
+    this.done(oOff, out.data);
   }
 }

@@ -1,0 +1,75 @@
+import { DType, NDArray, sizeOf } from '../graph';
+import { WasmArena, WasmBufKernels } from '../ops/kernels/wasm';
+import { bytesOf, typedView } from './memory';
+
+/** A block of the wasm arena owned by a plan or a session's variable: freed once, explicitly or after its owner. */
+export interface ArenaBlock {
+  readonly offset: number;
+  readonly bytes: number;
+  freed: boolean;
+}
+
+interface Held {
+  readonly arena: WasmArena;
+  readonly block: ArenaBlock;
+}
+
+function release({ arena, block }: Held): void {
+  if (block.freed) return;
+  block.freed = true;
+  try {
+    arena.free(block.offset);
+  } catch {
+    // The arena was reset under us (only tests do that); nothing is left to give back.
+  }
+}
+
+/** Blocks whose owner (a plan's run state, a session) was collected without freeing them go back to the arena. */
+const orphans = new FinalizationRegistry<Held>(release);
+
+/**
+ * Where a wasm-backed session keeps its memory: blocks of the kernels' arena, so JS kernels and wasm kernels read and
+ * write the same buffers. Growing the arena's memory detaches the views of an ordinary memory, so views are taken
+ * from offsets and re-taken when `current` says the memory moved (`arena.holds` is false for a stale view).
+ */
+export class ArenaPlacement {
+  readonly arena: WasmArena;
+
+  constructor(readonly kernels: WasmBufKernels) {
+    this.arena = kernels.wasm.arena;
+  }
+
+  /** A block of `bytes` owned by `owner` (freed when it is collected), or null when the arena cannot hold it. */
+  allocate(bytes: number, owner: object): ArenaBlock | null {
+    let offset: number;
+    try {
+      offset = this.arena.alloc(bytes);
+    } catch {
+      return null;
+    }
+    const block: ArenaBlock = { offset, bytes, freed: false };
+    orphans.register(owner, { arena: this.arena, block }, block);
+    return block;
+  }
+
+  free(block: ArenaBlock): void {
+    if (block.freed) return;
+    orphans.unregister(block);
+    release({ arena: this.arena, block });
+  }
+
+  /** Whether a typed array is a current view of the arena. */
+  holds(data: { readonly buffer: ArrayBufferLike }): boolean {
+    return this.arena.holds(data);
+  }
+
+  /** An NDArray over a block (no copy). */
+  view(block: ArenaBlock, shape: readonly number[], dtype: DType): NDArray {
+    return new NDArray(typedView(dtype, this.arena.memory.buffer, block.offset, sizeOf(shape)), shape, dtype);
+  }
+
+  /** Bytes a value of this shape and dtype takes. */
+  static bytes(shape: readonly number[], dtype: DType): number {
+    return sizeOf(shape) * bytesOf(dtype);
+  }
+}
