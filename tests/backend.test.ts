@@ -55,3 +55,97 @@ describe('backends', () => {
     expect(Array.from(new Session(g).run(y, feeds).data)).toEqual(Array.from(js.data));
   });
 });
+
+describe('elementwise ops and reductions on the wasm backend', () => {
+  const values = (n: number, seed: number): Float32Array =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 3 + (i % 7 === 0 ? 0 : 0.25));
+
+  function agree(build: (g: Graph) => { y: Tensor; feeds: Map<Tensor, NDArray> }, exact = true): void {
+    const g = new Graph();
+    const { y, feeds } = build(g);
+    const js = new Session(g, { backend: 'js', optimize: false }).run(y, feeds);
+    const wasm = new Session(g, { backend: 'wasm', optimize: false }).run(y, feeds);
+    expect(wasm.shape).toEqual(js.shape);
+    if (exact) expect(Array.from(wasm.data)).toEqual(Array.from(js.data));
+    else js.data.forEach((v, i) => expect(Math.abs(Number(wasm.data[i]) - Number(v))).toBeLessThan(1e-3));
+  }
+
+  test.each(['add', 'sub', 'mul', 'div'] as const)(
+    '%s gives the JS kernel’s bits: same shapes, scalar either side, a row either side, a column',
+    (op) => {
+      const shapes: [number[], number[]][] = [
+        [
+          [33, 65],
+          [33, 65],
+        ],
+        [[], [33, 65]],
+        [[33, 65], []],
+        [[33, 65], [65]],
+        [
+          [1, 65],
+          [33, 65],
+        ],
+        [
+          [33, 1],
+          [33, 65],
+        ], // general broadcasting: the JS kernel
+      ];
+      for (const [sa, sb] of shapes) {
+        agree((g) => {
+          const a = g.placeholder('a', sa);
+          const b = g.placeholder('b', sb);
+          const size = (s: number[]): number => s.reduce((p, d) => p * d, 1);
+          const feeds = new Map([
+            [a, new NDArray(values(size(sa), 1), sa, 'float32')],
+            [b, new NDArray(values(size(sb), 2), sb, 'float32')],
+          ]);
+          return { y: a[op](b), feeds };
+        });
+      }
+    },
+  );
+
+  test('relu, neg, abs, sqrt and square of large arrays give the JS kernel’s bits', () => {
+    for (const name of ['relu', 'neg', 'abs', 'sqrt', 'square'] as const) {
+      agree((g) => {
+        const x = g.placeholder('x', [1000]);
+        const data = values(1000, 3);
+        data[5] = NaN;
+        data[6] = -0;
+        return { y: x[name](), feeds: new Map([[x, new NDArray(data, [1000], 'float32')]]) };
+      });
+    }
+  });
+
+  test('sums over leading or trailing axes and maxima over trailing axes agree with the JS kernels', () => {
+    const cases: [number[], number[], 'sum' | 'max'][] = [
+      [[40, 30], [0], 'sum'],
+      [[40, 30], [1], 'sum'],
+      [[4, 10, 30], [1, 2], 'max'],
+      [[4, 10, 30], [1], 'sum'], // a middle axis: the JS kernel
+    ];
+    for (const [shape, axes, kind] of cases) {
+      agree((g) => {
+        const x = g.placeholder('x', shape);
+        const n = shape.reduce((p, d) => p * d, 1);
+        return { y: x[kind](axes), feeds: new Map([[x, new NDArray(values(n, 4), shape, 'float32')]]) };
+      }, kind === 'max');
+    }
+  });
+
+  test('int32 arithmetic runs the op’s own kernel under the wasm backend', () => {
+    agree((g) => {
+      const a = g.placeholder('a', [600], 'int32');
+      const b = g.placeholder('b', [600], 'int32');
+      const ia = Int32Array.from({ length: 600 }, (_, i) => i * 7919 - 2_000_000);
+      const ib = Int32Array.from({ length: 600 }, (_, i) => (i % 13) - 6 || 3);
+      return {
+        y: a.div(b).add(a.mul(b)),
+        feeds: new Map([
+          [a, new NDArray(ia, [600], 'int32')],
+          [b, new NDArray(ib, [600], 'int32')],
+        ]),
+      };
+    });
+  });
+});

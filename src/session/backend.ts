@@ -1,9 +1,10 @@
 import { GraphError } from '../graph';
-import { OpRecord } from '../ops';
+import { opRecord, OpRecord } from '../ops';
 import {
   Activation,
   loadWasmKernels,
   StartWorker,
+  WasmBinaryOp,
   WasmBufKernels,
   WasmUnaryOp,
   wasmSupported,
@@ -61,6 +62,10 @@ function wasmKernels(threads: 1 | 2): WasmBufKernels | null {
 
 /** Unary ops whose wasm kernel (vectorized polynomial, float32-accurate) beats the JS loop over Math functions. */
 const WASM_UNARY: readonly WasmUnaryOp[] = ['exp', 'tanh', 'sigmoid'];
+/** Ops with wasm kernels that are left to fusion when they are part of a group, and run in wasm when alone. */
+const SINGLE_UNARY: readonly WasmUnaryOp[] = ['relu', 'neg', 'abs', 'sqrt', 'square'];
+const WASM_BINARY: readonly WasmBinaryOp[] = ['add', 'sub', 'mul', 'div'];
+const SMALL = 256;
 
 function overridesFor(kernels: WasmBufKernels): Map<string, Kernel> {
   const table = new Map<string, Kernel>([
@@ -84,9 +89,36 @@ function overridesFor(kernels: WasmBufKernels): Map<string, Kernel> {
       'softmaxCrossEntropyWithLogits',
       ([labels, logits], out, attrs) => kernels.softmaxCrossEntropy(labels, logits, attrs.axis as number, out),
     ],
+    ['sum', ([x], out, attrs) => kernels.reduce('sum', x, attrs.axes as number[], out)],
+    ['max', ([x], out, attrs) => kernels.reduce('max', x, attrs.axes as number[], out)],
   ]);
   for (const op of WASM_UNARY) table.set(op, ([x], out) => kernels.unary(op, x, out));
+  for (const op of SINGLE_UNARY) table.set(op, ([x], out) => kernels.unary(op, x, out));
+  for (const op of WASM_BINARY) table.set(op, ([a, b], out) => kernels.binary(op, a, b, out));
+  // Below a few hundred elements the checks around a wasm call cost more than the JS loop.
+  for (const op of [...SINGLE_UNARY, ...WASM_BINARY, 'sum', 'max']) {
+    const wasm = table.get(op) as Kernel;
+    const js = opRecord(op).kernel as Kernel;
+    table.set(op, (inputs, out, attrs, context) => {
+      let small = out.data.length < SMALL;
+      for (let i = 0; small && i < inputs.length; i++) small = inputs[i].data.length < SMALL;
+      if (small) js(inputs, out, attrs, context);
+      else wasm(inputs, out, attrs, context);
+    });
+  }
+  // Other dtypes run the op's own kernel (the wasm kernels are float32; int32 division, say, is not theirs).
+  for (const [op, kernel] of table) table.set(op, float32Only(kernel, opRecord(op).kernel as Kernel));
   return table;
+}
+
+/** The wasm kernel on float32 arguments, the record's JS kernel otherwise. */
+function float32Only(wasm: Kernel, js: Kernel): Kernel {
+  return (inputs, out, attrs, context) => {
+    let f32 = out.data instanceof Float32Array;
+    for (let i = 0; f32 && i < inputs.length; i++) f32 = inputs[i].data instanceof Float32Array;
+    if (f32) wasm(inputs, out, attrs, context);
+    else js(inputs, out, attrs, context);
+  };
 }
 
 const cachedOverrides = new Map<number, Map<string, Kernel> | null>();
