@@ -1,26 +1,13 @@
 /**
- * Profile mode: where one workload's lazygrad time goes. The plan is compiled through the public compiler API
- * (sliceFor → compileSlice → buildPlan, timing each pass), then its steps are executed the way Session.run
- * executes them, with a clock around each kernel call. What Session.run costs beyond its steps (feeds, plan
- * lookup, result arrays, variable copies) is its median minus the bare step loop's.
+ * Profile mode: where one workload's lazygrad time goes, measured on a real Session (its backend, its kernels, its
+ * buffers in the wasm arena): `explain` gives the compiled plan with every pass's report and time, runs with
+ * `{ trace: true }` clock each step, and plain runs give Session.run's median. What Session.run costs beyond its
+ * kernels (feeds, plan lookup, result arrays, variable writes) is its median minus the kernels' sum.
  */
-import {
-  allocate,
-  buildPlan,
-  compileSlice,
-  formatNode,
-  formatReport,
-  missingFeedError,
-  NDArray,
-  OptimizeOptions,
-  Plan,
-  Session,
-  sizeOf,
-  sliceFor,
-} from '../src';
-import { collectGarbage } from './harness';
 import { formatMs } from './report';
+import { collectGarbage } from './harness';
 import { median, nowMs } from './stats';
+import { Session } from '../src';
 import type { LazygradProgram } from './workloads';
 
 export interface ProfileOptions {
@@ -33,135 +20,43 @@ export interface ProfileOptions {
 /** Untimed runs before each measurement: V8 optimizes a function only after many calls. */
 const WARMUP_MS = 500;
 
-function optimizeOptionsOf(program: LazygradProgram): OptimizeOptions {
-  const optimize = program.options.optimize ?? true;
-  return typeof optimize === 'boolean' ? { level: optimize ? 2 : 0 } : optimize;
-}
-
-/** Compiles the program's plan as Session does, timing the slice, the passes and the lowering. */
-function compileTimed(program: LazygradProgram): { plan: Plan; lines: string[] } {
-  const options = optimizeOptionsOf(program);
-  const shapes = new Map<number, readonly number[]>();
-  for (const [tensor, value] of program.feeds) shapes.set(tensor.id, value.shape);
-  const start = nowMs();
-  const { slice, report } = sliceFor(
-    program.graph,
-    program.fetches.map((t) => t.id),
-    shapes,
-    missingFeedError,
-  );
-  const compiled = compileSlice(slice, report, options);
-  const lowering = nowMs();
-  const plan = buildPlan(compiled.slice, compiled.reports, (options.level ?? 2) >= 2);
-  const end = nowMs();
-  const lines = [
-    `compile: ${formatMs(end - start)} ms (passes ${formatMs(lowering - start)} ms, plan ${formatMs(end - lowering)} ms)`,
-  ];
-  for (const r of compiled.reports) lines.push(`  ${formatReport(r)}`);
-  return { plan, lines };
-}
-
-/** The planned output arrays of each step (as Session allocates them), or null for a fresh array per run. */
-function plannedViews(plan: Plan): (NDArray | null)[] {
-  const memory = plan.memory;
-  if (memory === null || memory.buffers === undefined || memory.stepBuffer === undefined) {
-    return plan.steps.map(() => null);
-  }
-  const arena = memory.buffers.map((b) => allocate(b.dtype, b.capacity));
-  return plan.steps.map((step, index) => {
-    const b = memory.stepBuffer[index];
-    return b < 0 ? null : new NDArray(arena[b].subarray(0, sizeOf(step.shape)), step.shape, step.dtype);
-  });
-}
-
 interface StepTiming {
   index: number;
   op: string;
-  shape: readonly number[];
   text: string;
   medianMs: number;
 }
 
-/** What an empty clocked region measures: subtracted from each step's time, so tiny steps are not overstated. */
-function clockOverheadMs(): number {
-  const samples: number[] = [];
-  for (let i = 0; i < 2001; i++) {
-    const start = nowMs();
-    samples.push(nowMs() - start);
-  }
-  return median(samples);
-}
-
-/**
- * Runs the plan's steps with a clock around each kernel (each step's median), then without (the bare loop's
- * median: kernels plus slot bookkeeping).
- */
+/** Traced runs of a warm session: each step's median time. */
 function timeSteps(
-  plan: Plan,
+  session: Session,
   program: LazygradProgram,
   budgetMs: number,
-): { steps: StepTiming[]; runs: number; loopMs: number } {
-  const feedsById = new Map<number, NDArray>();
-  for (const [tensor, value] of program.feeds) feedsById.set(tensor.id, value);
-  const slots: (NDArray | null)[] = new Array<NDArray | null>(plan.graph.size).fill(null);
-  for (const { slot, source } of plan.feeds) slots[slot] = feedsById.get(source) as NDArray;
-  for (const id of plan.constants) slots[id] = plan.graph.node(id).value as NDArray;
-  for (const { slot, variable } of plan.variables) {
-    slots[slot] = (program.graph.node(variable).value as NDArray).clone();
-  }
-  const views = plannedViews(plan);
-  const args = plan.steps.map((step) => step.inputs.map(() => null as unknown as NDArray));
-  const times = plan.steps.map(() => [] as number[]);
-  const runOnce = (record: boolean): void => {
-    for (let index = 0; index < plan.steps.length; index++) {
-      const step = plan.steps[index];
-      const inputs = args[index];
-      for (let k = 0; k < step.inputs.length; k++) inputs[k] = slots[step.inputs[k]] as NDArray;
-      const out = views[index] ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
-      const context = step.stateOf === undefined ? undefined : { counter: 0 };
-      if (record) {
-        const start = nowMs();
-        step.kernel(inputs, out, step.node.attrs, context);
-        times[index].push(nowMs() - start);
-      } else {
-        step.kernel(inputs, out, step.node.attrs, context);
-      }
-      slots[step.output] = out;
-    }
-  };
-  const warmStart = nowMs();
-  for (let r = 0; r < 2 || (r < 1e5 && nowMs() - warmStart < WARMUP_MS); r++) runOnce(false);
-  collectGarbage();
+): { steps: StepTiming[]; runs: number } {
+  const times: number[][] = [];
+  let first: { index: number; op: string; text: string }[] = [];
   const begin = nowMs();
   let runs = 0;
   while (runs < 5 || (runs < 5000 && nowMs() - begin < budgetMs)) {
-    runOnce(true);
+    session.run(program.fetches, program.feeds, {
+      onTrace: (trace) => {
+        if (runs === 0) {
+          first = trace.steps.map((e) => ({
+            index: e.step,
+            op: e.op,
+            text: `${e.op} '${e.node}' : ${e.dtype}[${e.shape.join(', ')}]`,
+          }));
+        }
+        trace.steps.forEach((e, i) => (times[i] ??= []).push(e.ms));
+      },
+    });
     runs++;
   }
-  const overhead = clockOverheadMs();
-  const steps = plan.steps.map((step, index) => ({
-    index,
-    op: step.node.op,
-    shape: step.shape,
-    text: formatNode(step.node),
-    medianMs: Math.max(0, median(times[index]) - overhead),
-  }));
-  collectGarbage();
-  const loops: number[] = [];
-  for (let r = 0; r < Math.max(5, Math.min(runs, 200)); r++) {
-    const start = nowMs();
-    runOnce(false);
-    loops.push(nowMs() - start);
-  }
-  return { steps, runs, loopMs: median(loops) };
+  return { steps: first.map((s, i) => ({ ...s, medianMs: median(times[i]) })), runs };
 }
 
 /** Session.run's median on a warm session, over `runs` runs. */
-function timeSession(program: LazygradProgram, runs: number): number {
-  const session = new Session(program.graph, program.options);
-  const warmStart = nowMs();
-  for (let r = 0; r < 2 || (r < 1e5 && nowMs() - warmStart < WARMUP_MS); r++)
-    session.run(program.fetches, program.feeds);
+function timeSession(session: Session, program: LazygradProgram, runs: number): number {
   collectGarbage();
   const times: number[] = [];
   for (let r = 0; r < runs; r++) {
@@ -178,31 +73,29 @@ function truncate(text: string, width: number): string {
 
 /** The profile of one lazygrad program, as printable lines. */
 export function profileProgram(name: string, program: LazygradProgram, options: ProfileOptions): string[] {
-  const lines = [`profile of ${name}`];
-  const { plan, lines: compileLines } = compileTimed(program);
-  lines.push(...compileLines);
-  const { steps, runs, loopMs } = timeSteps(plan, program, options.budgetMs);
+  const session = new Session(program.graph, program.options);
+  const lines = [`profile of ${name} (backend ${session.backend}, threads ${program.options.threads ?? 1})`];
+  const compileStart = nowMs();
+  const plan = session.explain(program.fetches, program.feeds).split('\n');
+  lines.push(`compile: ${formatMs(nowMs() - compileStart)} ms (slice, passes and lowering, as Session.explain)`);
+  const passesEnd = plan.findIndex((l) => l.startsWith('plan:'));
+  lines.push(...plan.slice(1, passesEnd));
+  const memory = plan.find((l) => l.startsWith('memory:'));
+  if (memory !== undefined) lines.push(memory);
+  const warmStart = nowMs();
+  for (let r = 0; r < 2 || (r < 1e5 && nowMs() - warmStart < WARMUP_MS); r++)
+    session.run(program.fetches, program.feeds);
+  const { steps, runs } = timeSteps(session, program, options.budgetMs);
   const kernelMs = steps.reduce((s, x) => s + x.medianMs, 0);
   const sessionRuns = Math.max(5, Math.min(runs, 200));
-  const sessionMs = timeSession(program, sessionRuns);
-  const outside = Math.max(0, sessionMs - loopMs);
+  const sessionMs = timeSession(session, program, sessionRuns);
+  const outside = Math.max(0, sessionMs - kernelMs);
   lines.push(
-    `run: Session.run median ${formatMs(sessionMs)} ms over ${sessionRuns} runs; its ${plan.steps.length} steps ` +
-      `run bare in ${formatMs(loopMs)} ms, so ${formatMs(outside)} ms (${((100 * outside) / sessionMs).toFixed(0)}%) ` +
-      'is Session.run’s own work (feeds, plan lookup, variable reads, result arrays, assign copies)',
+    `run: Session.run median ${formatMs(sessionMs)} ms over ${sessionRuns} runs; its ${steps.length} steps' ` +
+      `kernels take ${formatMs(kernelMs)} ms (medians over ${runs} traced runs), so about ${formatMs(outside)} ms ` +
+      `(${((100 * outside) / sessionMs).toFixed(0)}%) is Session.run’s own work (feeds, plan lookup, result ` +
+      'arrays, variable writes) and the clock’s; below ~1 µs per step the clock dominates',
   );
-  lines.push(
-    `kernels clocked one by one: ${formatMs(kernelMs)} ms in all (medians over ${runs} executions, the clock’s ` +
-      'own cost subtracted; below ~1 µs per step the clock dominates: trust the bare loop for such plans)',
-  );
-  const memory = plan.memory;
-  if (memory !== null) {
-    const assignBytes = plan.assigns.reduce((s, a) => s + 4 * sizeOf(plan.graph.node(a.slot).shape as number[]), 0);
-    lines.push(
-      `copies and allocations per run: results ${(memory.outputBytes / 1024).toFixed(1)} KiB allocated fresh; ` +
-        `${plan.assigns.length} assigns copy ${(assignBytes / 1024).toFixed(1)} KiB into the variable store`,
-    );
-  }
   const byOp = new Map<string, { ms: number; count: number }>();
   for (const s of steps) {
     const entry = byOp.get(s.op) ?? { ms: 0, count: 0 };
@@ -220,5 +113,6 @@ export function profileProgram(name: string, program: LazygradProgram, options: 
     const index = `#${String(s.index).padEnd(5)}`;
     lines.push(`  ${index} ${formatMs(s.medianMs).padStart(9)} ms ${share(s.medianMs)}%  ${truncate(s.text, 110)}`);
   }
+  session.dispose();
   return lines;
 }

@@ -159,17 +159,21 @@ export function numericsError(
   return new NumericsError(`${head}${role}${detail}`);
 }
 
-/** A trace entry for a step that just ran. */
+/** A step's input values as a trace records them: taken before the step runs, which may overwrite an input. */
+export function inputPreviews(step: Step, inputs: readonly NDArray[], graph: Graph): TraceEntry['inputs'] {
+  return inputs.map((x, k) => ({ name: graph.node(step.inputs[k]).name, values: preview(x.data) }));
+}
+
+/** A trace entry for a step that just ran (its inputs previewed before it ran, see inputPreviews). */
 export function traceEntry(
   index: number,
   step: Step,
   out: NDArray,
   ms: number,
-  inputs: readonly NDArray[],
-  graph: Graph,
+  inputs: TraceEntry['inputs'],
 ): TraceEntry {
   return {
-    inputs: inputs.map((x, k) => ({ name: graph.node(step.inputs[k]).name, values: preview(x.data) })),
+    inputs,
     values: preview(out.data),
     step: index,
     node: step.node.name,

@@ -33,7 +33,7 @@ import {
 import { allocateViews, BufferLayout, bytesOf, layoutBuffers, viewsIn } from './memory';
 import { ArenaBlock, ArenaPlacement } from './placement';
 import { buildPlan, formatPlan, Plan, plannedStep } from './plan';
-import { firstNonFinite, makeTrace, numericsError, Trace, traceEntry, TraceEntry } from './numerics';
+import { firstNonFinite, inputPreviews, makeTrace, numericsError, Trace, traceEntry, TraceEntry } from './numerics';
 
 export { formatTrace } from './numerics';
 export type { Trace, TraceEntry } from './numerics';
@@ -417,14 +417,17 @@ export class Session {
           const inputs = args[index];
           const ids = step.inputs;
           for (let k = 0; k < ids.length; k++) inputs[k] = slots[ids[k]] as NDArray;
-          const start = now();
-          // Checking and tracing allocate every output afresh: a step computed in place would overwrite the inputs
-          // the error report or the trace's input values read.
-          const view = check || entries !== null ? null : views[index];
+          // Checking allocates every output afresh: a step computed in place would overwrite the inputs the error
+          // report reads. Tracing keeps the planned buffers (its timings are the real ones) and previews the inputs
+          // before the step runs.
+          const previews = entries === null ? null : inputPreviews(step, inputs, plan.graph);
+          const view = check ? null : views[index];
           const out = view ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
+          const start = now();
           if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
           else step.kernel(inputs, out, step.node.attrs, { counter: this.runCounts.get(step.stateOf) ?? 0 });
-          if (entries !== null) entries.push(traceEntry(index, step, out, now() - start, inputs, plan.graph));
+          const ms = now() - start;
+          if (entries !== null) entries.push(traceEntry(index, step, out, ms, previews as TraceEntry['inputs']));
           if (check && isFloat(out.dtype)) {
             const bad = firstNonFinite(out.data);
             if (bad >= 0) throw numericsError(plan.graph, step, inputs, out, bad);
