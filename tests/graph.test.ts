@@ -1,4 +1,4 @@
-import { Graph, GraphError, NDArray, ShapeError, add, formatGraph, gradients, mul, sum, toDot } from '../src';
+import { DTypeError, Graph, GraphError, NDArray, ShapeError, add, formatGraph, gradients, mul, sum, toDot } from '../src';
 
 describe('Graph', () => {
   test('adding an equal node returns the existing node (interning)', () => {
@@ -102,6 +102,11 @@ describe('NDArray', () => {
   test('a ragged nested array is a ShapeError', () => {
     expect(() => NDArray.from([[1, 2], [3]])).toThrow(ShapeError);
     expect(() => NDArray.from([[1, 2], 3] as never)).toThrow(/ragged/);
+  });
+
+  test('an unknown dtype (a shape passed where the dtype goes, say) is a DTypeError that says how to shape data', () => {
+    expect(() => NDArray.from(new Float32Array(6), [2, 3] as never)).toThrow(DTypeError);
+    expect(() => NDArray.from(new Float32Array(6), [2, 3] as never)).toThrow(/new NDArray\(data, shape\)/);
   });
 
   test('booleans become bool, int32 truncates', () => {

@@ -49,6 +49,12 @@ export class NDArray {
    * @example NDArray.from([[1, 2, 3]]).shape // [1, 3]
    */
   static from(value: ArrayValue, dtype?: DType): NDArray {
+    if (dtype !== undefined && !isDType(dtype)) {
+      throw new DTypeError(
+        `NDArray.from: unknown dtype ${JSON.stringify(dtype)}; valid: float32, float64, int32, bool ` +
+          '(the shape comes from the nested arrays; to shape a flat typed array use new NDArray(data, shape))',
+      );
+    }
     if (value instanceof NDArray) {
       if (dtype === undefined || dtype === value.dtype) return value;
       return value.astype(dtype);
