@@ -15,3 +15,4 @@ export * from './random';
 export * from './losses';
 export * from './custom';
 export * from './fused';
+export * from './fusedmatmul';

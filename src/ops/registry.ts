@@ -3,6 +3,7 @@ import { COMPARE_OPS } from './compare';
 import { CUSTOM_OPS } from './custom';
 import { ELEMENTWISE_OPS } from './elementwise';
 import { makeFusedRecord } from './fused';
+import { FUSED_MAT_MUL } from './fusedmatmul';
 import { INDEXING_OPS } from './indexing';
 import { LINALG_OPS } from './linalg';
 import { MOVEMENT_OPS } from './movement';
@@ -32,7 +33,7 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   movement: MOVEMENT_OPS,
   indexing: INDEXING_OPS,
   reduce: REDUCE_OPS,
-  linalg: LINALG_OPS,
+  linalg: [...LINALG_OPS, FUSED_MAT_MUL],
   nn: NN_OPS,
   state: STATE_OPS,
   random: RANDOM_OPS,

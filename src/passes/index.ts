@@ -9,3 +9,4 @@ export * from './simplify';
 export * from './cse';
 export * from './optimize';
 export * from './fuse';
+export * from './epilogue';

@@ -2,6 +2,7 @@ import { FeedError, formatShape, Graph, GraphError, graphOf, Node, Tensor } from
 import { addOp, opRecord } from '../ops';
 import { now } from './clock';
 import { cse } from './cse';
+import { epilogue } from './epilogue';
 import { elementwiseFusion } from './fuse';
 import { constantFolding } from './fold';
 import { Pass, PassReport, runPipeline } from './pass';
@@ -9,7 +10,10 @@ import { prune } from './prune';
 import { addNPass, simplify, stabilize } from './simplify';
 import { copyLeaf, Slice } from './slice';
 
-/** 0: nothing; 1: prune, fold, CSE and exact simplifications; 2 (default): also numerical stabilization. */
+/**
+ * 0: nothing; 1: prune, fold, CSE and exact simplifications; 2 (default): also numerical stabilization, and the
+ * lowering passes (matMul epilogue and elementwise fusion).
+ */
 export type OptimizationLevel = 0 | 1 | 2;
 
 export interface OptimizeOptions {
@@ -34,7 +38,8 @@ export function pipelineFor(options: OptimizeOptions = {}): { rewrite: Pass[]; l
   if (level >= 1) rewrite.push(constantFolding(), cse, simplify, addNPass);
   if (level >= 2) rewrite.push(stabilize);
   if (level >= 1) rewrite.push(prune);
-  if (level >= 2) lower.push(elementwiseFusion(options.keepUnfused));
+  // Epilogue fusion first: elementwise fusion would otherwise take the bias-add and activation into its groups.
+  if (level >= 2) lower.push(epilogue, elementwiseFusion(options.keepUnfused));
   const enabled = (p: Pass): boolean => !disabled.has(p.name);
   return { rewrite: rewrite.filter(enabled), lower: lower.filter(enabled) };
 }

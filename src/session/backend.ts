@@ -98,7 +98,7 @@ function overridesFor(kernels: WasmBufKernels): Map<string, Kernel> {
   // Below a few hundred elements the checks around a wasm call cost more than the JS loop.
   for (const op of [...SINGLE_UNARY, ...WASM_BINARY, 'sum', 'max']) {
     const wasm = table.get(op) as Kernel;
-    const js = opRecord(op).kernel as Kernel;
+    const js = recordKernel(op);
     table.set(op, (inputs, out, attrs, context) => {
       let small = out.data.length < SMALL;
       for (let i = 0; small && i < inputs.length; i++) small = inputs[i].data.length < SMALL;
@@ -107,8 +107,14 @@ function overridesFor(kernels: WasmBufKernels): Map<string, Kernel> {
     });
   }
   // Other dtypes run the op's own kernel (the wasm kernels are float32; int32 division, say, is not theirs).
-  for (const [op, kernel] of table) table.set(op, float32Only(kernel, opRecord(op).kernel as Kernel));
+  for (const [op, kernel] of table) table.set(op, float32Only(kernel, recordKernel(op)));
   return table;
+}
+
+/** The record's own kernel, read at each call (a test may swap a record's kernel to make a step fail). */
+function recordKernel(op: string): Kernel {
+  const record = opRecord(op);
+  return (inputs, out, attrs, context) => (record.kernel as Kernel)(inputs, out, attrs, context);
 }
 
 /** The wasm kernel on float32 arguments, the record's JS kernel otherwise. */

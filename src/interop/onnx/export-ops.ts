@@ -519,6 +519,33 @@ const matMulRule: Rule = ({ w, node, inputs: [a, b], infos: [ai, bi], out }) => 
   return w.node('MatMul', [left, right], {}, out);
 };
 
+const FUSED_ACTIVATION_OPS: { readonly [activation: string]: string } = {
+  relu: 'Relu',
+  sigmoid: 'Sigmoid',
+  tanh: 'Tanh',
+};
+
+/** fusedMatMul: Gemm for 2-D operands (its C input broadcasts the row bias), else MatMul + Add; then the activation. */
+const fusedMatMulRule: Rule = (args) => {
+  const { w, node, inputs, infos, out } = args;
+  const [a, b, bias] = inputs;
+  const activation = node.attrs.activation as string;
+  const activationOp = FUSED_ACTIVATION_OPS[activation];
+  if (activationOp === undefined && activation !== 'none') {
+    throw new GraphError(`exportOnnx: fusedMatMul '${node.name}' has an unknown activation '${activation}'`);
+  }
+  const sumName = activationOp === undefined ? out : w.fresh('bias');
+  let sum: string;
+  if (infos[0].shape.length === 2 && infos[1].shape.length === 2) {
+    const flag = (key: string): { int: number } => ({ int: node.attrs[key] === true ? 1 : 0 });
+    sum = w.node('Gemm', [a, b, bias], { transA: flag('transposeA'), transB: flag('transposeB') }, sumName);
+  } else {
+    const product = matMulRule({ ...args, inputs: [a, b], infos: infos.slice(0, 2), out: w.fresh('matMul') });
+    sum = w.node('Add', [product, bias], {}, sumName);
+  }
+  return activationOp === undefined ? sum : w.node(activationOp, [sum], {}, out);
+};
+
 const softmaxCrossEntropyRule: Rule = ({ w, node, inputs: [labels, logits], out }) => {
   const axis = node.attrs.axis as number;
   const logProbabilities = w.node('LogSoftmax', [logits], { axis: { int: axis } });
@@ -783,6 +810,7 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   },
   // linear algebra and nn
   matMul: matMulRule,
+  fusedMatMul: fusedMatMulRule,
   softmax: ({ w, node, inputs: [x], out }) => w.node('Softmax', [x], { axis: { int: node.attrs.axis as number } }, out),
   logSoftmax: ({ w, node, inputs: [x], out }) =>
     w.node('LogSoftmax', [x], { axis: { int: node.attrs.axis as number } }, out),

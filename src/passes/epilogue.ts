@@ -1,0 +1,118 @@
+import { Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
+import { isFusedActivation } from '../ops';
+import { Pass } from './pass';
+import { capture, Captures, emit, literal, match, op } from './pattern';
+import { dropDead, liveNodes, rebuild } from './slice';
+
+/** relu's gradient mask x > 0, which can read relu(x) instead: relu(x) > 0 ⇔ x > 0 (false for NaN and −0 alike). */
+const MASK = op('greater', [capture('x'), literal(0)]);
+
+/** A bias-add's bias is a row of the product: [N] or [1, …, 1, N], same dtype, all dims known. */
+function isRowBias(bias: Node, product: Node): boolean {
+  const shape = product.shape;
+  const rank = bias.shape.length;
+  return (
+    bias.dtype === product.dtype &&
+    isFullyKnown(bias.shape) &&
+    rank >= 1 &&
+    rank <= shape.length &&
+    bias.shape.slice(0, -1).every((d) => d === 1) &&
+    bias.shape[rank - 1] === shape[shape.length - 1]
+  );
+}
+
+/**
+ * The matMul and bias of add(matMul(a, b), bias) in either order, when the matMul has no other reader (`uses`
+ * counts outputs as readers) and the sum has the product's type, so the bias only broadcasts along rows.
+ */
+function biasAdd(graph: Graph, node: Node, uses: Int32Array): { product: Node; bias: Node } | null {
+  if (node.op !== 'add' || !isFloat(node.dtype) || !isFullyKnown(node.shape)) return null;
+  for (const [p, q] of [
+    [0, 1],
+    [1, 0],
+  ]) {
+    const product = graph.node(node.inputs[p]);
+    const bias = graph.node(node.inputs[q]);
+    if (product.op !== 'matMul' || uses[product.id] !== 1) continue;
+    if (product.dtype !== node.dtype || !shapesEqual(product.shape, node.shape)) continue;
+    if (isRowBias(bias, product)) return { product, bias };
+  }
+  return null;
+}
+
+/**
+ * Epilogue fusion: add(matMul(a, b), bias) with a row bias becomes fusedMatMul(a, b, bias), and relu, sigmoid or
+ * tanh of that becomes the same fusedMatMul with the activation, so a backend applies both to the accumulators
+ * before storing them. An intermediate read elsewhere, or fetched, stays as it is. In a training graph relu's
+ * gradient reads the pre-activation x through x > 0, which would keep it alive; that mask is rewritten to
+ * relu(x) > 0 (exact) when relu(x) is in the graph anyway and the rewrite frees x for fusion.
+ */
+export const epilogue: Pass = {
+  name: 'epilogue',
+  run(slice) {
+    const source = slice.graph;
+    const live = liveNodes(source, slice.outputs);
+    const uses = new Int32Array(source.size);
+    for (const node of source.nodes) if (live[node.id] === 1) for (const input of node.inputs) uses[input]++;
+    for (const id of slice.outputs) uses[id]++;
+
+    // Pre-activations: what could fuse into an activation, and the relu reading each one.
+    const preActivation = (node: Node): boolean =>
+      biasAdd(source, node, uses) !== null || (node.op === 'fusedMatMul' && node.attrs.activation === 'none');
+    const reluOf = new Map<number, number>();
+    const masksOf = new Map<number, number[]>();
+    for (const node of source.nodes) {
+      if (live[node.id] === 0) continue;
+      if (node.op === 'relu' && !reluOf.has(node.inputs[0])) reluOf.set(node.inputs[0], node.id);
+      const captures: Captures = {};
+      if (node.op === 'greater' && match(source, node.id, MASK, captures) && shapesEqual(node.shape, captures.x.shape))
+        masksOf.set(captures.x.id, [...(masksOf.get(captures.x.id) ?? []), node.id]);
+    }
+    // A mask moves to relu(x) only when that leaves relu as x's one reader; otherwise it would change nothing.
+    const maskRelu = new Map<number, number>();
+    for (const [x, masks] of masksOf) {
+      const reluId = reluOf.get(x);
+      if (reluId === undefined || !preActivation(source.node(x))) continue;
+      const movable = masks.filter((id) => id > reluId);
+      if (uses[x] - movable.length !== 1) continue;
+      for (const id of movable) maskRelu.set(id, reluId);
+      uses[x] = 1;
+      uses[reluId] += movable.length;
+    }
+
+    const changes = { 'relu-mask': 0, 'matmul-bias': 0, 'matmul-activation': 0 };
+    const fusedAdd = new Set<number>();
+    const result = rebuild(slice, (node, inputs, target, mapped) => {
+      const reluId = maskRelu.get(node.id);
+      if (reluId !== undefined) {
+        changes['relu-mask']++;
+        return emit(target, 'greater', [mapped(reluId), inputs[1]], node.attrs, node.name);
+      }
+      const matched = biasAdd(source, node, uses);
+      if (matched !== null) {
+        const { product, bias } = matched;
+        changes['matmul-bias']++;
+        fusedAdd.add(node.id);
+        const attrs = {
+          transposeA: product.attrs.transposeA === true,
+          transposeB: product.attrs.transposeB === true,
+          activation: 'none',
+        };
+        const operands = [...product.inputs, bias.id].map(mapped);
+        return emit(target, 'fusedMatMul', operands, attrs, node.name);
+      }
+      if (isFusedActivation(node.op)) {
+        const x = source.node(node.inputs[0]);
+        const fusible = fusedAdd.has(x.id) || (x.op === 'fusedMatMul' && x.attrs.activation === 'none');
+        if (!fusible || uses[x.id] !== 1) return undefined;
+        const inner = target.node(inputs[0]);
+        changes['matmul-activation']++;
+        return emit(target, 'fusedMatMul', inner.inputs, { ...inner.attrs, activation: node.op }, node.name);
+      }
+      return undefined;
+    });
+    const total = changes['relu-mask'] + changes['matmul-bias'] + changes['matmul-activation'];
+    if (total === 0) return { slice, changes };
+    return { slice: dropDead(result), changes };
+  },
+};
