@@ -16,6 +16,7 @@ export const UN_NEG = 5;
 export const UN_ABS = 6;
 export const UN_SQRT = 7;
 export const UN_SQUARE = 8;
+export const UN_LOG = 9;
 
 class Add {
   @inline apply(x: v128, y: v128): v128 {
@@ -70,6 +71,11 @@ class Abs {
 class Sqrt {
   @inline apply(x: v128): v128 {
     return f32x4.sqrt(x);
+  }
+}
+class Log {
+  @inline apply(x: v128): v128 {
+    return VMath.log(x);
   }
 }
 class Square {
@@ -217,6 +223,9 @@ export function unary(op: i32, x: usize, out: usize, n: i32): void {
       break;
     case UN_SQUARE:
       unaryOf<Square>(x, out, n);
+      break;
+    case UN_LOG:
+      unaryOf<Log>(x, out, n);
       break;
   }
 }

@@ -2,6 +2,7 @@
 // share buffers without copies; op and activation codes are the constants exported beside them.
 export { matmul, matmulScratchBytes } from './matmul';
 export { binary, binaryRow, unary, reluGrad } from './elementwise';
+export { fusedRun, fusedScratchBytes } from './fused';
 export { softmax, logSoftmax, softmaxCrossEntropy, rowSum, rowMax, colSum } from './rows';
 
 /** First byte past the module's static data: the JS side lays its scratch and arena out from here. */

@@ -81,6 +81,82 @@ export class VMath {
     return f32x4.div(num, f32x4.add(f32x4.splat(1), e));
   }
 
+  /**
+   * ln x per lane (Cephes' logf): x = m·2^e with m in [√½, √2), ln x = e·ln 2 + ln m with ln(1 + f) as f − f²/2 +
+   * f³·P(f). Subnormal x is scaled by 2^23 first (exact). log(0) = −∞, log(x < 0) = NaN, NaN and +∞ pass through.
+   */
+  @inline static log(x: v128): v128 {
+    const tiny = f32x4.lt(x, f32x4.splat(1.17549435e-38));
+    const xs = v128.bitselect(f32x4.mul(x, f32x4.splat(8388608)), x, tiny);
+    const bits = xs;
+    // The exponent with m in [0.5, 1), less 23 for the scaled subnormals.
+    let e = i32x4.sub(i32x4.shr_u(bits, 23), i32x4.splat(126));
+    e = i32x4.sub(e, v128.and(tiny, i32x4.splat(23)));
+    let m = v128.or(v128.and(bits, i32x4.splat(0x007fffff)), i32x4.splat(0x3f000000));
+    // m < √½: use 2m − 1 and e − 1, so that f = m − 1 lies in [√½ − 1, √2 − 1).
+    const low = f32x4.lt(m, f32x4.splat(0.707106781));
+    e = i32x4.add(e, low); // a true lane is −1
+    m = f32x4.sub(f32x4.add(m, v128.and(m, low)), f32x4.splat(1));
+    const fe = f32x4.convert_i32x4_s(e);
+    const z = f32x4.mul(m, m);
+    let p = f32x4.splat(7.0376836292e-2);
+    p = VMath.madd(p, m, f32x4.splat(-1.151461031e-1));
+    p = VMath.madd(p, m, f32x4.splat(1.167699874e-1));
+    p = VMath.madd(p, m, f32x4.splat(-1.2420140846e-1));
+    p = VMath.madd(p, m, f32x4.splat(1.4249322787e-1));
+    p = VMath.madd(p, m, f32x4.splat(-1.6668057665e-1));
+    p = VMath.madd(p, m, f32x4.splat(2.0000714765e-1));
+    p = VMath.madd(p, m, f32x4.splat(-2.4999993993e-1));
+    p = VMath.madd(p, m, f32x4.splat(3.3333331174e-1));
+    let y = f32x4.mul(f32x4.mul(p, m), z);
+    y = VMath.madd(fe, f32x4.splat(LN2_LO), y);
+    y = VMath.madd(z, f32x4.splat(-0.5), y);
+    let r = f32x4.add(m, y);
+    r = VMath.madd(fe, f32x4.splat(LN2_HI), r);
+    // The special lanes: 0 → −∞, negative → NaN, NaN and +∞ → themselves.
+    r = v128.bitselect(f32x4.splat(-Infinity), r, f32x4.eq(x, f32x4.splat(0)));
+    r = v128.bitselect(f32x4.splat(NaN), r, f32x4.lt(x, f32x4.splat(0)));
+    return v128.bitselect(x, r, v128.or(f32x4.ne(x, x), f32x4.eq(x, f32x4.splat(Infinity))));
+  }
+
+  /**
+   * ln(1 + x) per lane: with u = 1 + x rounded, ln u · x / (u − 1) cancels u's rounding error (Goldberg's
+   * Theorem 4); x itself where u = 1 (tiny x, ±0 keeps its sign) or x = +∞.
+   */
+  @inline static log1p(x: v128): v128 {
+    const u = f32x4.add(x, f32x4.splat(1));
+    const r = f32x4.mul(VMath.log(u), f32x4.div(x, f32x4.sub(u, f32x4.splat(1))));
+    return v128.bitselect(x, r, v128.or(f32x4.eq(u, f32x4.splat(1)), f32x4.eq(x, f32x4.splat(Infinity))));
+  }
+
+  /**
+   * eˣ − 1 per lane without cancellation near 0: x = n·ln 2 + r, |r| ≤ ln2/2, eˣ − 1 = 2ⁿ·expm1(r) + (2ⁿ − 1) where
+   * both terms are exact for the n that matter and expm1(r) is a Taylor polynomial (degree 8, error < 2^-30).
+   */
+  @inline static expm1(x: v128): v128 {
+    // Below −30 the result is −1 in float32; above 88, eˣ − 1 = eˣ (done by exp, which also overflows right).
+    const c = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-30)), f32x4.splat(88));
+    const t = f32x4.add(f32x4.mul(c, f32x4.splat(LOG2E)), f32x4.splat(MAGIC));
+    const n = f32x4.sub(t, f32x4.splat(MAGIC));
+    let r = f32x4.sub(c, f32x4.mul(n, f32x4.splat(LN2_HI)));
+    r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
+    let p = f32x4.splat(2.48015873e-5); // 1/8!
+    p = VMath.madd(p, r, f32x4.splat(1.98412698e-4));
+    p = VMath.madd(p, r, f32x4.splat(1.38888889e-3));
+    p = VMath.madd(p, r, f32x4.splat(8.33333333e-3));
+    p = VMath.madd(p, r, f32x4.splat(4.16666667e-2));
+    p = VMath.madd(p, r, f32x4.splat(1.66666667e-1));
+    p = VMath.madd(p, r, f32x4.splat(0.5));
+    const em = VMath.madd(f32x4.mul(r, r), p, r);
+    const scale = VMath.pow2i(i32x4.sub(t, i32x4.splat(MAGIC_BITS)));
+    let y = VMath.madd(scale, em, f32x4.sub(scale, f32x4.splat(1)));
+    // expm1(x) = x in float32 for |x| < 2^-25, which keeps −0 and the subnormals exact.
+    y = v128.bitselect(x, y, f32x4.lt(f32x4.abs(x), f32x4.splat(2.98023224e-8)));
+    const huge = f32x4.gt(x, f32x4.splat(88));
+    if (v128.any_true(huge)) y = v128.bitselect(VMath.exp(x), y, huge);
+    return y;
+  }
+
   /** max(x, 0) per lane with JavaScript's NaN and -0 results (NaN stays, -0 becomes 0). */
   @inline static relu(x: v128): v128 {
     return v128.and(x, v128.or(f32x4.gt(x, f32x4.splat(0)), f32x4.ne(x, x)));

@@ -5,7 +5,7 @@
  * one thread in Node. tfjs runs last: its memory grows as it allocates, and a detached ArrayBuffer
  * slows every later typed-array loop in V8 (see PERF-NOTES), so the JS and lazygrad figures are taken before it.
  *
- *   npx ts-node --transpile-only benchmarks/wasm-kernels.ts [--quick]
+ *   npx ts-node --transpile-only benchmarks/wasm-kernels.ts [--quick] [--fused (only the fused chain)]
  *   node --experimental-wasm-relaxed-simd -r ts-node/register/transpile-only benchmarks/wasm-kernels.ts
  *     (Node 20 keeps relaxed SIMD, which the fused multiply-add builds need, behind that flag; Node 22+ has it)
  */
@@ -13,11 +13,20 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { Worker } from 'worker_threads';
 // eslint-disable-next-line no-restricted-imports -- the wasm kernels are not public API until the session uses them
-import { matMul, unary, type Buf } from '../src/ops/kernels';
+import { fusedKernel, matMul, unary, type Buf, type FusedArg } from '../src/ops/kernels';
 // eslint-disable-next-line no-restricted-imports -- as above
-import { loadWasmKernels, type StartWorker, type WasmKernels, type WasmUnaryOp } from '../src/ops/kernels/wasm';
+import {
+  compileFusedProgram,
+  loadWasmKernels,
+  type StartWorker,
+  type WasmKernels,
+  type WasmUnaryOp,
+} from '../src/ops/kernels/wasm';
+// eslint-disable-next-line no-restricted-imports -- the op table gives the fused steps their templates
+import { opRecord } from '../src/ops';
 
 const quick = process.argv.includes('--quick');
+const fusedOnly = process.argv.includes('--fused');
 
 const startWorker: StartWorker = (source, init) => {
   const code = `${source}\nlazygradWasmWorker(require('worker_threads').workerData);`;
@@ -133,7 +142,72 @@ function row(cells: string[]): string {
 
 const HEAD = ['', 'JS kernel', 'wasm 1t', 'wasm 2t', 'tfjs-wasm', '1t/JS', '1t/tfjs', '2t/tfjs'];
 
+// sqrt(exp(−tanh(0.5·x + 0.1)²) + 1): eight elementwise ops, as the fusion pass would group them.
+const CHAIN: { op: string; args: FusedArg[] }[] = [
+  { op: 'mul', args: [{ value: 0.5 }, { input: 0 }] },
+  { op: 'add', args: [{ step: 0 }, { value: 0.1 }] },
+  { op: 'tanh', args: [{ step: 1 }] },
+  { op: 'square', args: [{ step: 2 }] },
+  { op: 'neg', args: [{ step: 3 }] },
+  { op: 'exp', args: [{ step: 4 }] },
+  { op: 'add', args: [{ step: 5 }, { value: 1 }] },
+  { op: 'sqrt', args: [{ step: 6 }] },
+];
+
+/** The chain on 1M floats: the JS fused kernel, the wasm interpreter (1 and 2 threads), eight wasm single-op calls. */
+function fusedChain(one: WasmKernels, two: WasmKernels): void {
+  const n = N_ELEMENTWISE;
+  const x = values(n, 4);
+  const js = fusedKernel(CHAIN.map((s) => ({ template: opRecord(s.op).template as string, args: s.args })));
+  const out: Buf = { data: new Float32Array(n), shape: [n] };
+  const jsMs = timeMs(() => js([{ data: x, shape: [n] }], out));
+  const program = compileFusedProgram(CHAIN, ['full']);
+  if (program === null) throw new Error('the chain should compile to a wasm program');
+  const interpreter = (wasm: WasmKernels): number => {
+    const mark = wasm.arena.mark();
+    const xOff = wasm.arena.alloc(n * 4);
+    const yOff = wasm.arena.alloc(n * 4);
+    wasm.arena.f32(xOff, n).set(x);
+    const ms = timeMs(() => wasm.fused(program, [xOff], yOff, n));
+    wasm.arena.release(mark);
+    return ms;
+  };
+  const separate = (wasm: WasmKernels): number => {
+    const mark = wasm.arena.mark();
+    const xOff = wasm.arena.alloc(n * 4);
+    const yOff = wasm.arena.alloc(n * 4);
+    const c = wasm.arena.alloc(12);
+    wasm.arena.f32(xOff, n).set(x);
+    wasm.arena.f32(c, 3).set([0.5, 0.1, 1]);
+    const ms = timeMs(() => {
+      wasm.binary('mul', c, xOff, yOff, n, 'a');
+      wasm.binary('add', yOff, c + 4, yOff, n, 'b');
+      wasm.unary('tanh', yOff, yOff, n);
+      wasm.unary('square', yOff, yOff, n);
+      wasm.unary('neg', yOff, yOff, n);
+      wasm.unary('exp', yOff, yOff, n);
+      wasm.binary('add', yOff, c + 8, yOff, n, 'b');
+      wasm.unary('sqrt', yOff, yOff, n);
+    });
+    wasm.arena.release(mark);
+    return ms;
+  };
+  const [i1, i2, s1, s2] = [interpreter(one), interpreter(two), separate(one), separate(two)];
+  console.log(`\nfused chain sqrt(exp(−tanh(0.5·x + 0.1)²) + 1) on ${n} floats, ms (median)`);
+  const head = ['', 'JS fused', 'interp 1t', 'interp 2t', 'ops 1t', 'ops 2t', 'JS/i1t', 'ops1t/i1t'];
+  console.log(row(head));
+  const cells = [jsMs, i1, i2, s1, s2].map((v) => v.toFixed(2));
+  console.log(row(['chain', ...cells, `${(jsMs / i1).toFixed(2)}x`, `${(s1 / i1).toFixed(2)}x`]));
+}
+
 async function main(): Promise<void> {
+  if (fusedOnly) {
+    const one = loadWasmKernels({ initialBytes: 64 << 20 });
+    const two = loadWasmKernels({ initialBytes: 64 << 20, threads: 2, startWorker });
+    fusedChain(one, two);
+    two.dispose();
+    return;
+  }
   const one = loadWasmKernels({ initialBytes: 128 << 20 });
   const two = loadWasmKernels({ initialBytes: 128 << 20, threads: 2, startWorker });
   const js = CASES.map(jsMatMul);
@@ -156,6 +230,7 @@ async function main(): Promise<void> {
   };
   const oursUnary1 = elementwise(one);
   const oursUnary2 = elementwise(two);
+  fusedChain(one, two);
   two.dispose();
 
   await tf.setBackend('wasm');

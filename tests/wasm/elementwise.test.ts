@@ -20,6 +20,7 @@ const MATH: Record<WasmUnaryOp, (x: number) => number> = {
   abs: Math.abs,
   sqrt: Math.sqrt,
   square: (x) => x * x,
+  log: Math.log,
 };
 
 /** Odd lengths around the 4-lane and 16-element unrolling, so every tail path runs. */
@@ -137,6 +138,24 @@ describe('wasm unary ops', () => {
     const rng = new Rng(32);
     expect(worstUlps('sigmoid', uniformF32(rng, 200000, -87, 87))).toBeLessThanOrEqual(3);
     expect(worstUlps('sigmoid', uniformF32(rng, 50000, -6, 6))).toBeLessThanOrEqual(3);
+  });
+
+  test('log is within 1.5 float32 ulps of Math.log over every binade, subnormals and values near 1 included', () => {
+    const rng = new Rng(35);
+    const logUniform = Float32Array.from({ length: 200000 }, () => 2 ** (rng.next() * 277 - 149));
+    expect(worstUlps('log', logUniform)).toBeLessThanOrEqual(1.5);
+    expect(worstUlps('log', uniformF32(rng, 100000, 0.5, 2))).toBeLessThanOrEqual(1.5);
+    expect(worstUlps('log', uniformF32(rng, 50000, 0.99, 1.01))).toBeLessThanOrEqual(1.5);
+    expect(worstUlps('log', uniformF32(rng, 20000, 0, 1.2e-38))).toBeLessThanOrEqual(1.5);
+  });
+
+  test('log gives −∞ at ±0, NaN below 0 and for NaN, +∞ at +∞, and 0 at 1', () => {
+    const x = Float32Array.from([0, -0, -1e-45, -1, -Infinity, NaN, Infinity, 1, 1e-45, 3.4028234663852886e38]);
+    const y = unaryOf('log', x);
+    for (let i = 0; i < x.length; i++) {
+      const expected = Math.fround(Math.log(x[i]));
+      if (!Object.is(y[i], expected)) throw new Error(`log(${x[i]}) = ${y[i]}, expected ${expected}`);
+    }
   });
 
   test('exp, tanh and sigmoid give the limits at ±∞, overflow and underflow, and keep NaN', () => {

@@ -16,6 +16,7 @@ import { broadcastStrides, checkSize, shapeStr, sizeOf } from '../util';
 /* eslint-enable no-restricted-imports */
 import { ALIGN } from './arena';
 import type { Activation, WasmBinaryOp, WasmKernels, WasmUnaryOp } from './kernels';
+import { compileFusedProgram, type FusedInputKind, type FusedProgramStep } from './program';
 
 const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
@@ -38,6 +39,7 @@ const JS_UNARY: Record<WasmUnaryOp, (x: Buf, out: Buf) => void> = {
   abs: unary(Math.abs),
   sqrt: unary(Math.sqrt),
   square: unary((x) => x * x),
+  log: unary(Math.log),
 };
 
 const jsReluGrad = binary((x, dy) => dy * (x > 0 ? 1 : 0));
@@ -67,6 +69,7 @@ export class WasmBufKernels {
   private stagingBytes = 0;
   private stagingTop = 0;
   private locks = 0;
+  private readonly programs = new WeakMap<object, Map<string, Int32Array | null>>();
 
   constructor(readonly wasm: WasmKernels) {}
 
@@ -290,6 +293,46 @@ export class WasmBufKernels {
     const oOff = this.at(out.data, false);
     this.wasm.reluGrad(xOff, dyOff, oOff, n);
     this.done(oOff, out.data);
+  }
+
+  /**
+   * A fused elementwise group (src/ops/fused.ts) in the wasm interpreter: float32, each input full-size or one
+   * scalar. False when the JS kernel must run it (another dtype, a broadcast input, an op outside the interpreter's
+   * table, malformed steps). Programs are compiled once per (group, input kinds), cached under `key` (the node's
+   * attrs object, stable for a plan's life).
+   */
+  fused(inputs: readonly Buf[], out: Buf, steps: readonly FusedProgramStep[], key: object): boolean {
+    const n = out.data.length;
+    if (!(out.data instanceof Float32Array)) return false;
+    let kinds = '';
+    for (const x of inputs) {
+      const length = x.data.length;
+      if (!(x.data instanceof Float32Array) || (length !== n && length !== 1)) return false;
+      kinds += length === n ? 'f' : 's';
+    }
+    let byKinds = this.programs.get(key);
+    if (byKinds === undefined) {
+      byKinds = new Map();
+      this.programs.set(key, byKinds);
+    }
+    let program = byKinds.get(kinds);
+    if (program === undefined) {
+      const inputKinds: FusedInputKind[] = [...kinds].map((k) => (k === 'f' ? 'full' : 'scalar'));
+      try {
+        program = Array.isArray(steps) ? compileFusedProgram(steps, inputKinds) : null;
+      } catch {
+        program = null; // malformed steps: the JS kernel reports them
+      }
+      byKinds.set(kinds, program);
+    }
+    const datas = inputs.map((x) => x.data);
+    datas.push(out.data);
+    if (program === null || !this.stageFor(datas)) return false;
+    const offsets = inputs.map((x) => this.at(x.data, true));
+    const oOff = this.at(out.data, false);
+    this.wasm.fused(program, offsets, oOff, n);
+    this.done(oOff, out.data);
+    return true;
   }
 
   /** [rows, cols] for a last-axis kernel, or null when the JS kernel must run. */

@@ -10,3 +10,5 @@ export type { HelperInit, StartWorker, WorkerHandle } from './helper';
 export { WasmKernels, loadWasmKernels, loadWasmKernelsAsync } from './kernels';
 export type { Activation, WasmBinaryOp, WasmUnaryOp, WasmKernelOptions } from './kernels';
 export { WasmBufKernels } from './buffers';
+export { compileFusedProgram, FUSED_WASM_OPS, FUSED_MAX_INPUTS, FUSED_WORDS } from './program';
+export type { FusedInputKind, FusedProgramStep } from './program';

@@ -57,6 +57,16 @@ export interface KernelExports {
   rowSum(x: number, out: number, rows: number, cols: number): void;
   rowMax(x: number, out: number, rows: number, cols: number): void;
   colSum(x: number, out: number, rows: number, cols: number): void;
+  fusedScratchBytes(): number;
+  fusedRun(
+    program: number,
+    nInstr: number,
+    inputs: number,
+    out: number,
+    start: number,
+    end: number,
+    scratch: number,
+  ): void;
 }
 
 const EXPORTED: readonly (keyof KernelExports)[] = [
@@ -73,6 +83,8 @@ const EXPORTED: readonly (keyof KernelExports)[] = [
   'rowSum',
   'rowMax',
   'colSum',
+  'fusedScratchBytes',
+  'fusedRun',
 ];
 
 export const PAGE_BYTES = 65536;

@@ -16,11 +16,12 @@ import {
   type ModuleKind,
   type WasmMemory,
 } from './instance';
+import { FUSED_MAX_INPUTS, FUSED_MAX_INSTRUCTIONS, FUSED_WORDS } from './program';
 
 /** An activation fused into matMul's epilogue: out = act(a·b + bias). */
 export type Activation = 'none' | 'relu' | 'sigmoid' | 'tanh';
 export type WasmBinaryOp = 'add' | 'sub' | 'mul' | 'div';
-export type WasmUnaryOp = 'relu' | 'sigmoid' | 'tanh' | 'exp' | 'neg' | 'abs' | 'sqrt' | 'square';
+export type WasmUnaryOp = 'relu' | 'sigmoid' | 'tanh' | 'exp' | 'neg' | 'abs' | 'sqrt' | 'square' | 'log';
 
 // The codes of assembly/vmath.ts (ACT_*) and assembly/elementwise.ts (BIN_*, UN_*).
 const ACTIVATION: Record<Activation, number> = { none: 0, relu: 1, sigmoid: 2, tanh: 3 };
@@ -34,6 +35,7 @@ const UNARY: Record<WasmUnaryOp, number> = {
   abs: 6,
   sqrt: 7,
   square: 8,
+  log: 9,
 };
 
 export interface WasmKernelOptions {
@@ -64,7 +66,11 @@ const MR = 6; // assembly/matmul.ts's tile: split points on tile bounds keep bot
 const NR = 8;
 
 /** The exports the helper worker may run. */
-const HELPER_EXPORTS = ['matmul', 'unary', 'binary', 'binaryRow', 'reluGrad', 'softmax', 'logSoftmax'];
+const HELPER_EXPORTS = ['matmul', 'unary', 'binary', 'binaryRow', 'reluGrad', 'softmax', 'logSoftmax', 'fusedRun'];
+// The fused interpreter's program and input table, read by both threads (a kernel call is synchronous, so one
+// area serves every call).
+const FUSED_PROGRAM_BYTES = FUSED_MAX_INSTRUCTIONS * FUSED_WORDS * 4;
+const FUSED_TABLE_BYTES = FUSED_MAX_INPUTS * 4;
 
 /** A split point of n at about half, rounded up to a multiple of `step` (so n - split may be 0). */
 function half(n: number, step: number): number {
@@ -77,11 +83,28 @@ function checkCount(what: string, ...counts: number[]): void {
   }
 }
 
+/** 1 + the highest input index a program reads: through an operand (−1 − k) or a scalar FILL (op 0, k in word 2). */
+function fusedInputCount(program: Int32Array): number {
+  let count = 0;
+  for (let i = 0; i < program.length; i += FUSED_WORDS) {
+    if (program[i] === 0) count = Math.max(count, program[i + 2] + 1);
+    else if (program[i] > 1) for (let w = 2; w < FUSED_WORDS; w++) count = Math.max(count, -program[i + w]);
+  }
+  return count;
+}
+
 export class WasmKernels {
   readonly arena: WasmArena;
   private readonly scratch: number;
   private readonly helperScratch: number;
   private helper: WasmHelper | null;
+  private readonly fusedProgramAt: number;
+  private readonly fusedTableAt: number;
+  /** The program now in the fused program area (copied again only when another one runs). */
+  private fusedLoaded: Int32Array | null = null;
+  /** How many inputs that program reads (1 + its highest input index). */
+  private fusedInputs = 0;
+  private heapI32 = new Int32Array(0);
 
   constructor(
     private readonly raw: KernelExports,
@@ -91,12 +114,15 @@ export class WasmKernels {
     maximumBytes: number,
     startWorker: StartWorker | null,
   ) {
-    // Below the arena: the matMul packing buffers of each thread and the helper's control block.
+    // Below the arena: each thread's scratch (matMul's packing buffers or the fused interpreter's registers: one
+    // kernel runs at a time per thread), the fused program area and the helper's control block.
     const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
-    const scratchBytes = align(raw.matmulScratchBytes());
+    const scratchBytes = align(Math.max(raw.matmulScratchBytes(), raw.fusedScratchBytes()));
     this.scratch = align(raw.heapBase());
     this.helperScratch = startWorker === null ? 0 : this.scratch + scratchBytes;
-    const control = this.scratch + (startWorker === null ? 1 : 2) * scratchBytes;
+    this.fusedProgramAt = this.scratch + (startWorker === null ? 1 : 2) * scratchBytes;
+    this.fusedTableAt = this.fusedProgramAt + FUSED_PROGRAM_BYTES;
+    const control = align(this.fusedTableAt + FUSED_TABLE_BYTES);
     this.arena = new WasmArena(memory, control + (startWorker === null ? 0 : CONTROL_BYTES), maximumBytes);
     this.arena.ensure(this.arena.base);
     this.helper = startWorker === null ? null : new WasmHelper(startWorker, module, memory, control, HELPER_EXPORTS);
@@ -246,6 +272,43 @@ export class WasmKernels {
     }
     const m = half(n, 16);
     this.split('unary', [code, x + 4 * m, out + 4 * m, n - m], () => this.raw.unary(code, x, out, m));
+  }
+
+  /**
+   * Runs a fused elementwise program (from compileFusedProgram) over n elements: out[i] is the group's value at i.
+   * `inputs` gives each input's byte offset in the order of the fused node's inputs, as the program was compiled
+   * for: a 'full' input holds n floats, a 'scalar' one a single float. out may be one of the inputs (in place) but
+   * must not overlap one partially. Nothing past n elements is read or written.
+   */
+  fused(program: Int32Array, inputs: readonly number[], out: number, n: number): void {
+    checkCount('fused', n);
+    const instructions = program.length / FUSED_WORDS;
+    if (!Number.isInteger(instructions) || instructions === 0 || instructions > FUSED_MAX_INSTRUCTIONS) {
+      throw new Error(`fused: a program is 1 to ${FUSED_MAX_INSTRUCTIONS} instructions, got ${program.length} words`);
+    }
+    if (inputs.length > FUSED_MAX_INPUTS) throw new Error(`fused: at most ${FUSED_MAX_INPUTS} inputs`);
+    if (this.heapI32.buffer !== this.arena.memory.buffer) this.heapI32 = new Int32Array(this.arena.memory.buffer);
+    const heap = this.heapI32;
+    if (this.fusedLoaded !== program) {
+      heap.set(program, this.fusedProgramAt >> 2);
+      this.fusedLoaded = program;
+      this.fusedInputs = fusedInputCount(program);
+    }
+    if (inputs.length < this.fusedInputs) {
+      throw new Error(`fused: the program reads ${this.fusedInputs} inputs, got ${inputs.length} offsets`);
+    }
+    if (n === 0) return;
+    const table = this.fusedTableAt >> 2;
+    for (let k = 0; k < inputs.length; k++) heap[table + k] = inputs[k];
+    const at = this.fusedProgramAt;
+    const tableAt = this.fusedTableAt;
+    if (this.helper === null || n < SPLIT_ELEMENTS) {
+      this.raw.fusedRun(at, instructions, tableAt, out, 0, n, this.scratch);
+      return;
+    }
+    const m = half(n, 16);
+    const theirs = [at, instructions, tableAt, out, m, n, this.helperScratch];
+    this.split('fusedRun', theirs, () => this.raw.fusedRun(at, instructions, tableAt, out, 0, m, this.scratch));
   }
 
   /** out[i] = dy[i] · (x[i] > 0 ? 1 : 0). */

@@ -1,0 +1,196 @@
+/**
+ * Compiles a fused group's steps into a program for the wasm interpreter (assembly/fused.ts). The steps may come
+ * from a loaded JSON graph, so every field is checked here: op names against the fixed table below, argument
+ * references as integers in range, literals as numbers. The interpreter trusts what this produces.
+ *
+ * Layout (FUSED_WORDS i32 words per instruction: op, dst, a, b, c): FILL instructions first (each splats a scalar
+ * input or a literal into a register once per call), then one instruction per step. An operand r >= 0 is register
+ * row r, r < 0 is full input −1 − r; dst −1 is the output (only the last step writes it).
+ */
+
+/** How an input is read: a full array of n floats, or one float broadcast to all n. */
+export type FusedInputKind = 'full' | 'scalar';
+
+/** One step as the fused node's attrs hold it: an op name and its arguments (see src/ops/fused.ts). */
+export interface FusedProgramStep {
+  readonly op: string;
+  readonly args: readonly unknown[];
+}
+
+export const FUSED_WORDS = 5;
+/** Registers per thread (assembly/fused.ts FUSED_REGISTERS): constants and live intermediates together. */
+export const FUSED_REGISTERS = 64;
+/** Inputs a program may read (assembly/fused.ts FUSED_MAX_INPUTS). */
+export const FUSED_MAX_INPUTS = 64;
+/** Instructions a program may hold: the kernels reserve room for this many in wasm memory. */
+export const FUSED_MAX_INSTRUCTIONS = 512;
+
+const FILL_SCALAR = 0;
+const FILL_LITERAL = 1;
+
+/**
+ * The ops the interpreter runs, by op name: opcode (assembly/fused.ts OP_*) and arity. Each matches its record's
+ * template in src/ops (elementwise.ts, unary.ts) in float32, NaN, ±0 and ±∞ included.
+ */
+const OPS: ReadonlyMap<string, { readonly code: number; readonly arity: number }> = new Map([
+  ['identity', { code: 2, arity: 1 }],
+  ['stopGradient', { code: 2, arity: 1 }],
+  ['neg', { code: 3, arity: 1 }],
+  ['abs', { code: 4, arity: 1 }],
+  ['sqrt', { code: 5, arity: 1 }],
+  ['square', { code: 6, arity: 1 }],
+  ['exp', { code: 7, arity: 1 }],
+  ['log', { code: 8, arity: 1 }],
+  ['tanh', { code: 9, arity: 1 }],
+  ['sigmoid', { code: 10, arity: 1 }],
+  ['relu', { code: 11, arity: 1 }],
+  ['reciprocal', { code: 12, arity: 1 }],
+  ['rsqrt', { code: 13, arity: 1 }],
+  ['log1p', { code: 14, arity: 1 }],
+  ['expm1', { code: 15, arity: 1 }],
+  ['softplus', { code: 16, arity: 1 }],
+  ['logSigmoid', { code: 17, arity: 1 }],
+  ['elu', { code: 18, arity: 1 }],
+  ['selu', { code: 19, arity: 1 }],
+  ['relu6', { code: 20, arity: 1 }],
+  ['floor', { code: 21, arity: 1 }],
+  ['ceil', { code: 22, arity: 1 }],
+  ['sign', { code: 23, arity: 1 }],
+  ['add', { code: 32, arity: 2 }],
+  ['sub', { code: 33, arity: 2 }],
+  ['mul', { code: 34, arity: 2 }],
+  ['div', { code: 35, arity: 2 }],
+  ['maximum', { code: 36, arity: 2 }],
+  ['minimum', { code: 37, arity: 2 }],
+  ['squaredDifference', { code: 38, arity: 2 }],
+  ['prelu', { code: 39, arity: 2 }],
+  ['reluGrad', { code: 40, arity: 2 }],
+  ['clipByValue', { code: 48, arity: 3 }],
+]);
+
+/** The op names the interpreter runs (a fused group with any other op keeps the JS kernel). */
+export const FUSED_WASM_OPS: readonly string[] = [...OPS.keys()];
+
+const F32_MAX = 3.4028234663852886e38;
+const f32Bits = new Int32Array(1);
+const f32View = new Float32Array(f32Bits.buffer);
+
+type Arg = { kind: 'input'; index: number } | { kind: 'step'; index: number } | { kind: 'value'; value: number };
+
+function fail(message: string): never {
+  throw new Error(`fused wasm program: ${message}`);
+}
+
+function isIndex(v: unknown, limit: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < limit;
+}
+
+function parseArg(raw: unknown, j: number, a: number, inputCount: number): Arg {
+  if (typeof raw !== 'object' || raw === null) fail(`step ${j} arg ${a} must be {input}, {step} or {value}`);
+  const keys = Object.keys(raw);
+  const record = raw as Record<string, unknown>;
+  if (keys.length !== 1) fail(`step ${j} arg ${a} must have exactly one of input, step, value; has ${keys.join(', ')}`);
+  if ('input' in record) {
+    if (!isIndex(record.input, inputCount)) fail(`step ${j} reads input ${String(record.input)} of ${inputCount}`);
+    return { kind: 'input', index: record.input };
+  }
+  if ('step' in record) {
+    if (!isIndex(record.step, j)) fail(`step ${j} reads step ${String(record.step)}, which is not an earlier step`);
+    return { kind: 'step', index: record.step };
+  }
+  if ('value' in record) {
+    if (typeof record.value !== 'number') fail(`step ${j} arg ${a} has a literal that is not a number`);
+    return { kind: 'value', value: record.value };
+  }
+  return fail(`step ${j} arg ${a} must be {input}, {step} or {value}; got key ${keys[0]}`);
+}
+
+function literalBits(value: number): number {
+  f32View[0] = value;
+  return f32Bits[0];
+}
+
+/**
+ * The interpreter program of a fused group, or null when the interpreter cannot run it (an op outside its table,
+ * too many inputs, registers or instructions, a finite literal beyond float32's range): then the JS fused kernel
+ * runs. Malformed steps (bad references, wrong arity, non-number literals) throw. `inputKinds` gives each input of
+ * the fused node: 'full' (n floats, n the output's size) or 'scalar' (one float); any other kind gives null.
+ * @example const program = compileFusedProgram([{ op: 'exp', args: [{ input: 0 }] }], ['full']);
+ */
+export function compileFusedProgram(
+  steps: readonly FusedProgramStep[],
+  inputKinds: readonly string[],
+): Int32Array | null {
+  if (!Array.isArray(steps) || steps.length === 0) fail('steps must be a non-empty list');
+  if (!Array.isArray(inputKinds)) fail('inputKinds must be a list');
+  const inputCount = inputKinds.length;
+  let supported = inputCount <= FUSED_MAX_INPUTS && inputKinds.every((k) => k === 'full' || k === 'scalar');
+  const parsed: { code: number; args: Arg[] }[] = [];
+  (steps as readonly unknown[]).forEach((raw, j) => {
+    if (typeof raw !== 'object' || raw === null) fail(`step ${j} must be an object {op, args}`);
+    const step = raw as { op?: unknown; args?: unknown };
+    if (typeof step.op !== 'string') fail(`step ${j} has no op name`);
+    if (!Array.isArray(step.args)) fail(`step ${j} (${step.op}) has no args list`);
+    const args = (step.args as unknown[]).map((arg, a) => parseArg(arg, j, a, inputCount));
+    const entry = OPS.get(step.op);
+    if (entry === undefined) {
+      supported = false;
+      return;
+    }
+    if (args.length !== entry.arity) fail(`step ${j} (${step.op}) takes ${entry.arity} args, got ${args.length}`);
+    for (const arg of args)
+      if (arg.kind === 'value' && Number.isFinite(arg.value) && Math.abs(arg.value) > F32_MAX) {
+        supported = false;
+      }
+    parsed.push({ code: entry.code, args });
+  });
+  if (!supported) return null;
+  return assemble(parsed, inputKinds as readonly FusedInputKind[]);
+}
+
+function assemble(
+  steps: readonly { code: number; args: Arg[] }[],
+  kinds: readonly FusedInputKind[],
+): Int32Array | null {
+  const words: number[] = [];
+  let registers = 0;
+  // Constants first: one register per scalar input and per distinct literal (by its float32 bits), filled once.
+  const scalarRegister = new Map<number, number>();
+  const literalRegister = new Map<number, number>();
+  for (const step of steps) {
+    for (const arg of step.args) {
+      if (arg.kind === 'input' && kinds[arg.index] === 'scalar' && !scalarRegister.has(arg.index)) {
+        scalarRegister.set(arg.index, registers);
+        words.push(FILL_SCALAR, registers++, arg.index, 0, 0);
+      } else if (arg.kind === 'value') {
+        const bits = literalBits(arg.value);
+        if (literalRegister.has(bits)) continue;
+        literalRegister.set(bits, registers);
+        words.push(FILL_LITERAL, registers++, bits, 0, 0);
+      }
+    }
+  }
+  // Step results: a register is reused once its value's last reader has run (reads precede the write per element).
+  const lastUse = steps.map(() => -1);
+  steps.forEach((step, j) => {
+    for (const arg of step.args) if (arg.kind === 'step') lastUse[arg.index] = j;
+  });
+  const free: number[] = [];
+  const row: number[] = [];
+  const last = steps.length - 1;
+  steps.forEach((step, j) => {
+    const refs = step.args.map((arg) => {
+      if (arg.kind === 'step') return row[arg.index];
+      if (arg.kind === 'value') return literalRegister.get(literalBits(arg.value)) as number;
+      return kinds[arg.index] === 'scalar' ? (scalarRegister.get(arg.index) as number) : -1 - arg.index;
+    });
+    for (const arg of step.args) {
+      if (arg.kind === 'step' && lastUse[arg.index] === j && !free.includes(row[arg.index])) free.push(row[arg.index]);
+    }
+    const dst = j === last ? -1 : (free.pop() ?? registers++);
+    row.push(dst);
+    words.push(step.code, dst, refs[0] ?? 0, refs[1] ?? 0, refs[2] ?? 0);
+  });
+  if (registers > FUSED_REGISTERS || words.length / FUSED_WORDS > FUSED_MAX_INSTRUCTIONS) return null;
+  return Int32Array.from(words);
+}
