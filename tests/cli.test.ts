@@ -104,7 +104,7 @@ describe('inspect', () => {
     expect(dot.out.startsWith('digraph lazygrad {')).toBe(true);
     expect(dot.out).toContain('legend');
     const file = join(dir, 'mlp.svg');
-    const svg = await cli('inspect', 'mlp', '--format', 'svg', '--collapse', '40', '--output', file);
+    const svg = await cli('inspect', 'mlp', '--format', 'svg', '--collapse', '15', '--output', file);
     expect(svg.code).toBe(0);
     expect(svg.out).toContain(`wrote ${file}`);
     const text = readFileSync(file, 'utf8');

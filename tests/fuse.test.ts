@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { WasmBufKernels } from '../src/ops/kernels/wasm';
 import {
   add,
   exp,
@@ -114,10 +115,10 @@ describe('elementwise fusion', () => {
 });
 
 describe('fusion under the wasm backend', () => {
-  test('exp, tanh and sigmoid stay unfused for their wasm kernels; the rest still fuses; values agree', () => {
+  test('groups run in the wasm interpreter; only ops it lacks (sin here) stay out of them; values agree', () => {
     const g = new Graph();
     const x = g.placeholder('x', [4, 3]);
-    const b = g.placeholder('b', [3]);
+    const b = g.placeholder('b', [4, 3]); // full-size inputs: what the interpreter reads (besides scalars)
     const y = chain(x, b);
     const feeds = {
       x: [
@@ -126,14 +127,49 @@ describe('fusion under the wasm backend', () => {
         [0.7, 8, -9],
         [1, 1, -1],
       ],
-      b: [0.3, -0.2, 1.5],
+      b: [
+        [0.3, -0.2, 1.5],
+        [0.3, -0.2, 1.5],
+        [1, 2, 3],
+        [-1, -2, -3],
+      ],
     };
     const wasm = new Session(g, { backend: 'wasm' });
     const plan = wasm.explain(y, feeds);
-    expect(plan).toMatch(/= exp\(/);
-    expect(plan).toMatch(/= fused\(/);
+    expect(plan).toMatch(/= sin\(/);
+    expect(plan).toMatch(/= fused\(.*exp\(\$0\)/);
+    expect(plan).not.toMatch(/= (exp|tanh|sigmoid)\(/);
+    expect(new Session(g, { backend: 'js' }).explain(y, feeds)).not.toMatch(/= sin\(/);
     const js = new Session(g, { backend: 'js' }).run(y, feeds);
-    wasm.run(y, feeds).data.forEach((v, i) => expect(v).toBeCloseTo(js.data[i], 5));
+    const interpreted = jest.spyOn(WasmBufKernels.prototype, 'fused');
+    try {
+      wasm.run(y, feeds).data.forEach((v, i) => expect(v).toBeCloseTo(js.data[i], 5));
+      expect(interpreted.mock.results.map((r) => r.value)).toContain(true);
+    } finally {
+      interpreted.mockRestore();
+    }
+  });
+
+  test('a group the interpreter cannot run (a broadcast input) runs the JS fused kernel with the same values', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [64, 48]);
+    const col = g.placeholder('col', [64, 1]); // neither full-size nor a scalar: no wasm program for it
+    const y = tanh(mul(exp(x), col)).add(1);
+    const feeds = {
+      x: new NDArray(
+        Float32Array.from({ length: 64 * 48 }, (_, i) => Math.sin(i)),
+        [64, 48],
+        'float32',
+      ),
+      col: new NDArray(
+        Float32Array.from({ length: 64 }, (_, i) => Math.cos(i)),
+        [64, 1],
+        'float32',
+      ),
+    };
+    expect(new Session(g).explain(y, feeds)).toMatch(/= fused\(/);
+    const js = new Session(g, { backend: 'js' }).run(y, feeds);
+    expect(Array.from(new Session(g).run(y, feeds).data)).toEqual(Array.from(js.data));
   });
 });
 

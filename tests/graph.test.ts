@@ -1,4 +1,16 @@
-import { DTypeError, Graph, GraphError, NDArray, ShapeError, add, formatGraph, gradients, mul, sum, toDot } from '../src';
+import {
+  DTypeError,
+  Graph,
+  GraphError,
+  NDArray,
+  ShapeError,
+  add,
+  formatGraph,
+  gradients,
+  mul,
+  sum,
+  toDot,
+} from '../src';
 
 describe('Graph', () => {
   test('adding an equal node returns the existing node (interning)', () => {

@@ -187,8 +187,22 @@ export const SIGMOID = unaryOp(
 export const RELU = unaryOp(
   'relu',
   (x) => (x > 0 ? x : x === x ? 0 : x),
-  (x, _y, dy) => mul(dy, cast(greater(x, 0), x.dtype)),
+  (x, _y, dy) => reluGrad(dy, x),
   { accepts: 'numeric', template: '($0 > 0 ? $0 : $0 === $0 ? 0 : $0)' },
+);
+/**
+ * reluGrad(dy, x) = dy · (x > 0 ? 1 : 0): relu's gradient as one op (TensorFlow's ReluGrad), so it is one fused loop
+ * or one wasm kernel instead of a bool mask, a cast and a product. A NaN dy stays NaN, as in dy · mask. Its own
+ * gradient: reluGrad(ddy, x) for dy, and zero for x (the mask is piecewise constant).
+ */
+export const RELU_GRAD = binaryOp(
+  'reluGrad',
+  (dy, x) => dy * (x > 0 ? 1 : 0),
+  (_dy, x, _y, ddy, needs) => [needs[0] ? reluGrad(ddy, x) : null, null],
+  {
+    template: '$0 * ($1 > 0 ? 1 : 0)',
+    jvp: ([t], [, x]) => t && reluGrad(t, x),
+  },
 );
 
 export const IDENTITY: OpRecord = {
@@ -372,7 +386,7 @@ export const ADD_N: OpRecord = {
 
 export const ELEMENTWISE_OPS: readonly OpRecord[] = [
   ADD, SUB, MUL, DIV, POW, EQUAL, GREATER,
-  NEG, SQUARE, SQRT, EXP, LOG, SIN, COS, TANH, SIGMOID, RELU,
+  NEG, SQUARE, SQRT, EXP, LOG, SIN, COS, TANH, SIGMOID, RELU, RELU_GRAD,
   IDENTITY, STOP_GRADIENT, CAST, ZEROS_LIKE, ONES_LIKE, WHERE,
   MAXIMUM, MINIMUM, SQUARED_DIFFERENCE, FLOOR_DIV, MOD, ATAN2, ADD_N,
 ]; // prettier-ignore
@@ -413,6 +427,8 @@ export const tanh = (x: Tensor): Tensor => apply(TANH, [x]);
 export const sigmoid = (x: Tensor): Tensor => apply(SIGMOID, [x]);
 /** max(x, 0). @example relu(x) */
 export const relu = (x: Tensor): Tensor => apply(RELU, [x]);
+/** relu's gradient: dy where x > 0, else 0 (TensorFlow's ReluGrad). @example reluGrad(dy, x) */
+export const reluGrad = (dy: TensorLike, x: TensorLike): Tensor => apply(RELU_GRAD, [dy, x]);
 /** The same value as a new node. @example identity(x) */
 export const identity = (x: Tensor): Tensor => apply(IDENTITY, [x]);
 /** The same value; no gradient flows back through it. @example stopGradient(x) */

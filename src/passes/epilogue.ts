@@ -4,7 +4,10 @@ import { Pass } from './pass';
 import { capture, Captures, emit, literal, match, op } from './pattern';
 import { dropDead, liveNodes, rebuild } from './slice';
 
-/** relu's gradient mask x > 0, which can read relu(x) instead: relu(x) > 0 ⇔ x > 0 (false for NaN and −0 alike). */
+/**
+ * relu's gradient reluGrad(dy, x) (or a mask x > 0 written out) can read relu(x) instead of x: relu(x) > 0 ⇔ x > 0
+ * (false for NaN and −0 alike).
+ */
 const MASK = op('greater', [capture('x'), literal(0)]);
 
 /** A bias-add's bias is a row of the product: [N] or [1, …, 1, N], same dtype, all dims known. */
@@ -56,23 +59,28 @@ export const epilogue: Pass = {
     for (const node of source.nodes) if (live[node.id] === 1) for (const input of node.inputs) uses[input]++;
     for (const id of slice.outputs) uses[id]++;
 
-    // Pre-activations: what could fuse into an activation, and the relu reading each one.
-    const preActivation = (node: Node): boolean =>
-      biasAdd(source, node, uses) !== null || (node.op === 'fusedMatMul' && node.attrs.activation === 'none');
+    // The relu reading each x, and the masks reading x.
     const reluOf = new Map<number, number>();
     const masksOf = new Map<number, number[]>();
     for (const node of source.nodes) {
       if (live[node.id] === 0) continue;
       if (node.op === 'relu' && !reluOf.has(node.inputs[0])) reluOf.set(node.inputs[0], node.id);
       const captures: Captures = {};
-      if (node.op === 'greater' && match(source, node.id, MASK, captures) && shapesEqual(node.shape, captures.x.shape))
-        masksOf.set(captures.x.id, [...(masksOf.get(captures.x.id) ?? []), node.id]);
+      let masked: Node | null = null;
+      if (node.op === 'reluGrad' && shapesEqual(node.shape, source.node(node.inputs[1]).shape)) {
+        masked = source.node(node.inputs[1]);
+      } else if (node.op === 'greater' && match(source, node.id, MASK, captures)) masked = captures.x;
+      if (masked !== null && shapesEqual(node.shape, masked.shape)) {
+        masksOf.set(masked.id, [...(masksOf.get(masked.id) ?? []), node.id]);
+      }
     }
-    // A mask moves to relu(x) only when that leaves relu as x's one reader; otherwise it would change nothing.
+    // A mask moves to relu(x) only when that leaves relu as x's one reader: then x fuses into a matMul's epilogue
+    // or an elementwise group, or at least dies at relu (which runs in place) instead of living through the
+    // backward pass. Otherwise the move would change nothing.
     const maskRelu = new Map<number, number>();
     for (const [x, masks] of masksOf) {
       const reluId = reluOf.get(x);
-      if (reluId === undefined || !preActivation(source.node(x))) continue;
+      if (reluId === undefined) continue;
       const movable = masks.filter((id) => id > reluId);
       if (uses[x] - movable.length !== 1) continue;
       for (const id of movable) maskRelu.set(id, reluId);
@@ -86,6 +94,7 @@ export const epilogue: Pass = {
       const reluId = maskRelu.get(node.id);
       if (reluId !== undefined) {
         changes['relu-mask']++;
+        if (node.op === 'reluGrad') return emit(target, 'reluGrad', [inputs[0], mapped(reluId)], node.attrs, node.name);
         return emit(target, 'greater', [mapped(reluId), inputs[1]], node.attrs, node.name);
       }
       const matched = biasAdd(source, node, uses);

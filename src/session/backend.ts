@@ -1,9 +1,11 @@
 import { GraphError } from '../graph';
-import { opRecord, OpRecord } from '../ops';
+import { allOps, opRecord, OpRecord } from '../ops';
 import {
   Activation,
   loadWasmKernels,
   StartWorker,
+  FUSED_WASM_OPS,
+  FusedProgramStep,
   WasmBinaryOp,
   WasmBufKernels,
   WasmUnaryOp,
@@ -60,14 +62,14 @@ function wasmKernels(threads: 1 | 2): WasmBufKernels | null {
   return kernels;
 }
 
-/** Unary ops whose wasm kernel (vectorized polynomial, float32-accurate) beats the JS loop over Math functions. */
-const WASM_UNARY: readonly WasmUnaryOp[] = ['exp', 'tanh', 'sigmoid'];
-/** Ops with wasm kernels that are left to fusion when they are part of a group, and run in wasm when alone. */
+/** Unary ops with wasm kernels: in a fused group they run in the interpreter, alone as these kernels. */
+const WASM_UNARY: readonly WasmUnaryOp[] = ['exp', 'tanh', 'sigmoid', 'log'];
 const SINGLE_UNARY: readonly WasmUnaryOp[] = ['relu', 'neg', 'abs', 'sqrt', 'square'];
 const WASM_BINARY: readonly WasmBinaryOp[] = ['add', 'sub', 'mul', 'div'];
 const SMALL = 256;
 
 function overridesFor(kernels: WasmBufKernels): Map<string, Kernel> {
+  const fusedJs = recordKernel('fused');
   const table = new Map<string, Kernel>([
     ['matMul', ([a, b], out, attrs) => kernels.matMul(a, b, out, attrs.transposeA === true, attrs.transposeB === true)],
     [
@@ -89,6 +91,14 @@ function overridesFor(kernels: WasmBufKernels): Map<string, Kernel> {
       'softmaxCrossEntropyWithLogits',
       ([labels, logits], out, attrs) => kernels.softmaxCrossEntropy(labels, logits, attrs.axis as number, out),
     ],
+    ['reluGrad', ([dy, x], out) => kernels.reluGrad(x, dy, out)],
+    [
+      'fused',
+      (inputs, out, attrs, context) => {
+        if (!kernels.fused(inputs, out, attrs.steps as unknown as FusedProgramStep[], attrs))
+          fusedJs(inputs, out, attrs, context);
+      },
+    ],
     ['sum', ([x], out, attrs) => kernels.reduce('sum', x, attrs.axes as number[], out)],
     ['max', ([x], out, attrs) => kernels.reduce('max', x, attrs.axes as number[], out)],
   ]);
@@ -96,7 +106,7 @@ function overridesFor(kernels: WasmBufKernels): Map<string, Kernel> {
   for (const op of SINGLE_UNARY) table.set(op, ([x], out) => kernels.unary(op, x, out));
   for (const op of WASM_BINARY) table.set(op, ([a, b], out) => kernels.binary(op, a, b, out));
   // Below a few hundred elements the checks around a wasm call cost more than the JS loop.
-  for (const op of [...SINGLE_UNARY, ...WASM_BINARY, 'sum', 'max']) {
+  for (const op of [...SINGLE_UNARY, ...WASM_BINARY, 'reluGrad', 'sum', 'max']) {
     const wasm = table.get(op) as Kernel;
     const js = recordKernel(op);
     table.set(op, (inputs, out, attrs, context) => {
@@ -157,7 +167,15 @@ export function sessionKernels(backend: Backend | undefined, threads: 1 | 2 = 1)
   return { overrides, wasm: wasmKernels(threads) };
 }
 
-/** Ops fusion should leave to their own kernels under these overrides (a wasm exp beats exp inside a JS loop). */
+/**
+ * Ops fusion should leave to their own kernels under these overrides. With wasm, fused groups run in the wasm
+ * interpreter, which knows most elementwise ops; the few it does not (pow, trigonometry, where, floorDiv, …) stay
+ * out of groups, so that every float32 group runs in wasm rather than the whole group falling back to JavaScript.
+ */
 export function unfusedUnder(overrides: ReadonlyMap<string, Kernel>): readonly string[] {
-  return WASM_UNARY.filter((op) => overrides.has(op));
+  if (!overrides.has('fused')) return [];
+  const interpreted = new Set(FUSED_WASM_OPS);
+  return allOps()
+    .filter((r) => r.template !== undefined && !interpreted.has(r.name))
+    .map((r) => r.name);
 }

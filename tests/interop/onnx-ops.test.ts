@@ -92,6 +92,7 @@ const CASES: readonly Case[] = [
   binary('maximum', L.maximum),
   binary('minimum', L.minimum),
   binary('squaredDifference', L.squaredDifference),
+  binary('reluGrad', L.reluGrad),
   binary('floorDiv', L.floorDiv, { lo: -5, hi: 5 }, away),
   binary('mod', L.mod, { lo: -5, hi: 5 }, away),
   binary('atan2', L.atan2),

@@ -189,10 +189,9 @@ describe("relu's gradient mask", () => {
         '%1 = placeholder() : float32[3, 2]  # w',
         '%2 = placeholder() : float32[2]  # b',
         '%3 = fusedMatMul(%0, %1, %2) {transposeA=false, transposeB=false, activation="relu"} : float32[4, 2]  # relu',
-        '%4 = constant() <0> : float32[]  # gradients/relu_grad/Const',
-        '%5 = greater(%3, %4) : bool[4, 2]  # gradients/relu_grad/greater',
-        '%6 = cast(%5) {dtype="float32"} : float32[4, 2]  # gradients/relu_grad/cast',
-        '%7 = matMul(%0, %6) {transposeA=true, transposeB=false} : float32[3, 2]  # gradients/matMul_grad/matMul',
+        '%4 = constant() <1, 1, 1, 1, 1, 1, 1, 1> : float32[4, 2]  # gradients/sum_grad/broadcastLike_1',
+        '%5 = reluGrad(%4, %3) : float32[4, 2]  # gradients/relu_grad/reluGrad',
+        '%6 = matMul(%0, %5) {transposeA=true, transposeB=false} : float32[3, 2]  # gradients/matMul_grad/matMul',
       ].join('\n'),
     );
     expect(report.find((r) => r.pass === 'epilogue')?.changes).toEqual({
@@ -208,9 +207,31 @@ describe("relu's gradient mask", () => {
     const [dw] = gradients(sum(y), [w]) as Tensor[];
     const { graph, report } = optimize(g, [pre, y, dw]);
     expect(report.find((r) => r.pass === 'epilogue')?.changes['relu-mask']).toBe(0);
-    const mask = graph.nodes.find((n) => n.op === 'greater') as Node;
-    expect(graph.node(mask.inputs[0]).op).toBe('fusedMatMul');
-    expect(graph.node(mask.inputs[0]).attrs.activation).toBe('none');
+    const mask = graph.nodes.find((n) => n.op === 'reluGrad') as Node;
+    expect(graph.node(mask.inputs[1]).op).toBe('fusedMatMul');
+    expect(graph.node(mask.inputs[1]).attrs.activation).toBe('none');
+  });
+
+  test('a mask written out as x > 0 moves to relu(x) too', () => {
+    const { g, pre } = layer();
+    const y = relu(pre);
+    const mask = pre.greater(0);
+    const { graph, report } = optimize(g, [y, mask], { disable: ['fuse'] });
+    expect(report.find((r) => r.pass === 'epilogue')?.changes['relu-mask']).toBe(1);
+    const greater = graph.nodes.find((n) => n.op === 'greater') as Node;
+    expect(graph.node(greater.inputs[0]).op).toBe('fusedMatMul');
+    expect(graph.node(greater.inputs[0]).attrs.activation).toBe('relu');
+  });
+
+  test('the mask moves to relu(x) for any x, so x dies at relu instead of living through the backward pass', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [8, 5]);
+    const w = g.placeholder('w', [5, 6]);
+    const h = relu(matMul(x, w)); // no bias: nothing to fuse, but the pre-activation need not be kept
+    const [dw] = gradients(sum(h.mul(h)), [w]) as Tensor[];
+    const { graph } = optimize(g, [dw], { disable: ['fuse'] });
+    const mask = graph.nodes.find((n) => n.op === 'reluGrad') as Node;
+    expect(graph.node(mask.inputs[1]).op).toBe('relu');
   });
 
   test('relu(x) > 0 equals x > 0 for NaN, ±0 and ±Inf', () => {

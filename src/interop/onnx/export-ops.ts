@@ -640,6 +640,11 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   pow: single('Pow'),
   maximum: single('Max'),
   minimum: single('Min'),
+  reluGrad: ({ w, node, inputs, out }) => {
+    const positive = w.node('Greater', [inputs[1], w.scalar(0, node.dtype)]);
+    const mask = w.node('Cast', [positive], { to: { int: onnxType(node.dtype) } });
+    return w.node('Mul', [inputs[0], mask], {}, out);
+  },
   squaredDifference: ({ w, inputs, out }) => {
     const d = w.node('Sub', inputs);
     return w.node('Mul', [d, d], {}, out);
