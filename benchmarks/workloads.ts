@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   add,
   assign,
+  group,
   exp,
   gradients,
   Graph,
@@ -363,7 +364,10 @@ function mlpWorkloads(batch: number, layers: readonly number[]): Workload[] {
     const loss = mean(softmaxCrossEntropyWithLogits(labels, h));
     const grads = gradients(loss, params);
     const updates = params.map((p, i) => assign(p, sub(p, mul(grads[i] as Tensor, LEARNING_RATE))));
-    return { graph: g, fetches: [loss, ...updates], feeds, options: {}, checked: 1, checkVariables: params };
+    // Fetch the loss and one group of the updates, as a training loop does (tfjs's applyGradients hands back no
+    // weights either); fetching each assign would allocate a fresh copy of every weight per step for the caller.
+    const step = group(updates, 'sgd_step');
+    return { graph: g, fetches: [loss, step], feeds, options: {}, checked: 1, checkVariables: params };
   };
 
   /** tfjs's MLP on the current backend: variables, and the logits as a function of them. */

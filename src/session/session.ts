@@ -512,7 +512,9 @@ export class Session {
     for (const step of plan.steps) {
       if (!this.kernels.has(step.node.op)) continue;
       let need = aligned(step.output);
-      for (const id of step.inputs) need += aligned(id);
+      // A fused group's broadcast inputs are expanded to the output's size.
+      for (const id of step.inputs)
+        need += step.node.op === 'fused' ? Math.max(aligned(id), aligned(step.output)) : aligned(id);
       most = Math.max(most, need);
     }
     return most;

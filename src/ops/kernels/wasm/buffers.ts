@@ -7,7 +7,7 @@
 /* eslint-disable no-restricted-imports -- '..' here is src/ops/kernels, the layer this folder belongs to (the JS
    reference kernels), not the graph the rule keeps kernels away from. */
 import type { Buf, TypedArray } from '../types';
-import { binary, broadcastShapes, unary } from '../broadcast';
+import { binary, broadcastShapes, broadcastTo, unary } from '../broadcast';
 import { softmaxCrossEntropy as jsSoftmaxCrossEntropy } from '../grouped';
 import { matMul as jsMatMul } from '../linalg';
 import { logSoftmax as jsLogSoftmax, softmax as jsSoftmax } from '../nn';
@@ -109,9 +109,9 @@ export class WasmBufKernels {
    * Prepares a call over `datas`: arena views are used in place, the others get staging room. False when they do not
    * fit and the staging area cannot grow now (locked, or growing would detach an argument that is an arena view).
    */
-  private stageFor(datas: readonly TypedArray[]): boolean {
+  private stageFor(datas: readonly TypedArray[], extraBytes = 0): boolean {
     const arena = this.wasm.arena;
-    let need = 0;
+    let need = extraBytes;
     let viewsGiven = false;
     for (const d of datas) {
       if (arena.holds(d)) viewsGiven = true;
@@ -296,19 +296,22 @@ export class WasmBufKernels {
   }
 
   /**
-   * A fused elementwise group (src/ops/fused.ts) in the wasm interpreter: float32, each input full-size or one
-   * scalar. False when the JS kernel must run it (another dtype, a broadcast input, an op outside the interpreter's
-   * table, malformed steps). Programs are compiled once per (group, input kinds), cached under `key` (the node's
+   * A fused elementwise group (src/ops/fused.ts) in the wasm interpreter: float32; each input full-size, one scalar,
+   * or broadcast (expanded to full size in the staging area first). False when the JS kernel must run it (another
+   * dtype, an op outside the interpreter's table, malformed steps, no staging room while locked). Programs are compiled once per (group, input kinds), cached under `key` (the node's
    * attrs object, stable for a plan's life).
    */
   fused(inputs: readonly Buf[], out: Buf, steps: readonly FusedProgramStep[], key: object): boolean {
     const n = out.data.length;
     if (!(out.data instanceof Float32Array)) return false;
     let kinds = '';
+    let expanded = 0;
     for (const x of inputs) {
       const length = x.data.length;
-      if (!(x.data instanceof Float32Array) || (length !== n && length !== 1)) return false;
-      kinds += length === n ? 'f' : 's';
+      if (!(x.data instanceof Float32Array)) return false;
+      // A broadcast input (a row, a column) is expanded to full size in the staging area: one cheap copy.
+      if (length !== n && length !== 1) expanded += alignUp(n * 4);
+      kinds += length === 1 && n !== 1 ? 's' : 'f';
     }
     let byKinds = this.programs.get(key);
     if (byKinds === undefined) {
@@ -325,10 +328,17 @@ export class WasmBufKernels {
       }
       byKinds.set(kinds, program);
     }
-    const datas = inputs.map((x) => x.data);
+    const datas: TypedArray[] = [];
+    for (const x of inputs) if (x.data.length === n || x.data.length === 1) datas.push(x.data);
     datas.push(out.data);
-    if (program === null || !this.stageFor(datas)) return false;
-    const offsets = inputs.map((x) => this.at(x.data, true));
+    if (program === null || !this.stageFor(datas, expanded)) return false;
+    const offsets = inputs.map((x) => {
+      if (x.data.length === n || x.data.length === 1) return this.at(x.data, true);
+      const offset = this.staging + this.stagingTop;
+      this.stagingTop += alignUp(n * 4);
+      broadcastTo(x, { data: new Float32Array(this.wasm.arena.memory.buffer, offset, n), shape: out.shape });
+      return offset;
+    });
     const oOff = this.at(out.data, false);
     this.wasm.fused(program, offsets, oOff, n);
     this.done(oOff, out.data);
