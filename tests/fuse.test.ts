@@ -157,9 +157,21 @@ describe('fusion under the wasm backend', () => {
     const row = g.placeholder('row', [48]);
     const y = tanh(mul(exp(x), col)).add(row);
     const feeds = {
-      x: new NDArray(Float32Array.from({ length: 64 * 48 }, (_, i) => Math.sin(i)), [64, 48], 'float32'),
-      col: new NDArray(Float32Array.from({ length: 64 }, (_, i) => Math.cos(i)), [64, 1], 'float32'),
-      row: new NDArray(Float32Array.from({ length: 48 }, (_, i) => i / 48), [48], 'float32'),
+      x: new NDArray(
+        Float32Array.from({ length: 64 * 48 }, (_, i) => Math.sin(i)),
+        [64, 48],
+        'float32',
+      ),
+      col: new NDArray(
+        Float32Array.from({ length: 64 }, (_, i) => Math.cos(i)),
+        [64, 1],
+        'float32',
+      ),
+      row: new NDArray(
+        Float32Array.from({ length: 48 }, (_, i) => i / 48),
+        [48],
+        'float32',
+      ),
     };
     expect(new Session(g).explain(y, feeds)).toMatch(/= fused\(/);
     const js = new Session(g, { backend: 'js' }).run(y, feeds);
