@@ -117,23 +117,16 @@ describe('elementwise fusion', () => {
 describe('fusion under the wasm backend', () => {
   test('groups run in the wasm interpreter; only ops it lacks (sin here) stay out of them; values agree', () => {
     const g = new Graph();
-    const x = g.placeholder('x', [4, 3]);
-    const b = g.placeholder('b', [4, 3]); // full-size inputs: what the interpreter reads (besides scalars)
+    const x = g.placeholder('x', [40, 30]);
+    const b = g.placeholder('b', [40, 30]);
     const y = chain(x, b);
-    const feeds = {
-      x: [
-        [0.1, -2, 3],
-        [4, -0.5, 0.6],
-        [0.7, 8, -9],
-        [1, 1, -1],
-      ],
-      b: [
-        [0.3, -0.2, 1.5],
-        [0.3, -0.2, 1.5],
-        [1, 2, 3],
-        [-1, -2, -3],
-      ],
-    };
+    const values = (seed: number): NDArray =>
+      new NDArray(
+        Float32Array.from({ length: 1200 }, (_, i) => 3 * Math.sin(i * seed)),
+        [40, 30],
+        'float32',
+      );
+    const feeds = { x: values(0.37), b: values(1.1) };
     const wasm = new Session(g, { backend: 'wasm' });
     const plan = wasm.explain(y, feeds);
     expect(plan).toMatch(/= sin\(/);

@@ -1,4 +1,20 @@
-import { add, Graph, gradients, matMul, mean, mul, NDArray, relu, Session, sigmoid, square, sub, Tensor } from '../src';
+import {
+  add,
+  assign,
+  Graph,
+  gradients,
+  group,
+  matMul,
+  mean,
+  mul,
+  NDArray,
+  relu,
+  Session,
+  sigmoid,
+  square,
+  sub,
+  Tensor,
+} from '../src';
 import { planMemory } from '../src/session/memory';
 
 function mlp(): { g: Graph; loss: Tensor; grads: Tensor[] } {
@@ -53,6 +69,52 @@ describe('memory planning', () => {
     expect(plan.buffers.length).toBe(2);
     expect(plan.intermediateBytes).toBe(3 * 4000);
     expect(plan.plannedBytes).toBe(2 * 4000);
+  });
+
+  test("an assign's output is its value's buffer: no buffer of its own, held until the run ends", () => {
+    const g = new Graph();
+    const v = g.variable('v', NDArray.zeros([1000]));
+    const x = g.placeholder('x', [1000]);
+    const value = mul(add(x, 1), 2);
+    const a = assign(v, value);
+    const after = add(value, 3); // a later reader of the value, then more steps that need buffers
+    const y = mul(add(after, 4), 5);
+    const steps = g.nodes
+      .filter((n) => n.op !== 'constant' && n.op !== 'placeholder' && n.op !== 'variable')
+      .map((n) => ({ output: n.id, inputs: n.inputs, shape: [1000], dtype: 'float32' as const, op: n.op }));
+    const lastUse = new Map<number, number>();
+    for (const step of steps) for (const input of step.inputs) lastUse.set(input, step.output);
+    const withRelease = steps.map((step) => ({
+      ...step,
+      release: [...lastUse].filter(([id, at]) => at === step.output && id !== a.id).map(([id]) => id),
+    }));
+    const plan = planMemory(g, withRelease, [y.id]);
+    const bufferOf = (t: Tensor): number => plan.stepBuffer[withRelease.findIndex((s) => s.output === t.id)];
+    expect(bufferOf(a)).toBe(bufferOf(value));
+    // The value's buffer stays the assign's: nothing later takes it, in place or through the free list.
+    for (const t of [after, y]) expect(bufferOf(t)).not.toBe(bufferOf(value));
+  });
+
+  test('a training step with its updates grouped gives the values of one without planning', () => {
+    const { g, loss, grads } = mlp();
+    const params = g.variables();
+    const step = group(params.map((p, i) => assign(p, sub(p, mul(grads[i], 0.5)))));
+    const feeds = {
+      x: NDArray.from(Array.from({ length: 8 }, (_, r) => Array.from({ length: 16 }, (_, c) => Math.sin(r + c)))),
+      t: NDArray.from(Array.from({ length: 8 }, (_, r) => [r % 2, 1, 0, -1])),
+    };
+    const planned = new Session(g);
+    const plain = new Session(g, { optimize: false });
+    for (let i = 0; i < 3; i++) {
+      const [a] = planned.run([loss, step], feeds);
+      const [b] = plain.run([loss, step], feeds);
+      expect(a.get()).toBeCloseTo(b.get(), 5);
+    }
+    for (const p of params) {
+      const a = planned.variableValue(p);
+      const b = plain.variableValue(p);
+      a.data.forEach((v, i) => expect(v).toBeCloseTo(b.data[i], 5));
+    }
   });
 
   test('results handed to the user are never overwritten by a later run', () => {

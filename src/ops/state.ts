@@ -23,7 +23,11 @@ export const ASSIGN: OpRecord = {
     }
     return variable;
   },
-  kernel: ([, value], out) => out.data.set(value.data),
+  // A planned assign's output is its value's own buffer (see the memory planner): nothing to copy then.
+  kernel: ([, value], out) => {
+    if (out.data.buffer !== value.data.buffer || out.data.byteOffset !== value.data.byteOffset)
+      out.data.set(value.data);
+  },
 };
 
 /**

@@ -67,6 +67,8 @@ const WASM_UNARY: readonly WasmUnaryOp[] = ['exp', 'tanh', 'sigmoid', 'log'];
 const SINGLE_UNARY: readonly WasmUnaryOp[] = ['relu', 'neg', 'abs', 'sqrt', 'square'];
 const WASM_BINARY: readonly WasmBinaryOp[] = ['add', 'sub', 'mul', 'div'];
 const SMALL = 256;
+/** Elements × ops below which a fused group keeps its JS kernel. */
+const SMALL_FUSED_WORK = 1024;
 
 function overridesFor(kernels: WasmBufKernels): Map<string, Kernel> {
   const fusedJs = recordKernel('fused');
@@ -95,8 +97,10 @@ function overridesFor(kernels: WasmBufKernels): Map<string, Kernel> {
     [
       'fused',
       (inputs, out, attrs, context) => {
-        if (!kernels.fused(inputs, out, attrs.steps as unknown as FusedProgramStep[], attrs))
-          fusedJs(inputs, out, attrs, context);
+        const steps = attrs.steps as unknown as FusedProgramStep[];
+        // A small group (a chain of scalar ops, say) costs less in the generated JS loop than a wasm call's setup.
+        const small = !Array.isArray(steps) || out.data.length * steps.length < SMALL_FUSED_WORK;
+        if (small || !kernels.fused(inputs, out, steps, attrs)) fusedJs(inputs, out, attrs, context);
       },
     ],
     ['sum', ([x], out, attrs) => kernels.reduce('sum', x, attrs.axes as number[], out)],

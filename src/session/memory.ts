@@ -39,14 +39,17 @@ function runsInPlace(op: string): boolean {
 /**
  * Buffer lifetimes over the step list: a step's output takes the smallest free buffer of its dtype that fits,
  * or the buffer of a same-size input dying at this step when the op can run in place; buffers return to the
- * free list after their value's last reader. Fetched results always get fresh arrays, so what a user holds is
- * never overwritten by a later step or run.
+ * free list after the last reader of every value they hold. An `assign`'s output is its new value itself (the
+ * value's buffer, held to the end of the run, when the session writes it to the variable): no copy, no buffer.
+ * Fetched results always get fresh arrays, so what a user holds is never overwritten by a later step or run.
  */
 export function planMemory(graph: Graph, steps: readonly PlannedStep[], outputs: readonly number[]): MemoryPlan {
   const fetched = new Set(outputs);
   const bufferOfSlot = new Int32Array(graph.size).fill(-1);
   const stepBuffer = new Int32Array(steps.length).fill(-1);
   const buffers: { dtype: DType; capacity: number }[] = [];
+  // How many live values each buffer holds (an assign's output shares its value's buffer).
+  const refs: number[] = [];
   const free: number[] = [];
   let inPlace = 0;
   let intermediateBytes = 0;
@@ -60,13 +63,28 @@ export function planMemory(graph: Graph, steps: readonly PlannedStep[], outputs:
     } else {
       intermediateBytes += bytes;
       let chosen = -1;
-      if (runsInPlace(step.op)) {
+      if (step.op === 'assign') {
+        const b = bufferOfSlot[step.inputs[1]];
+        const value = graph.node(step.inputs[1]);
+        if (b >= 0 && value.dtype === step.dtype && sizeOf(value.shape as number[]) === size) {
+          chosen = b;
+          refs[b]++;
+        }
+      }
+      if (chosen < 0 && runsInPlace(step.op)) {
         for (const input of step.inputs) {
           const b = bufferOfSlot[input];
           const node = graph.node(input);
-          if (b >= 0 && dying.has(input) && node.dtype === step.dtype && sizeOf(node.shape as number[]) === size) {
+          if (
+            b >= 0 &&
+            refs[b] === 1 &&
+            dying.has(input) &&
+            node.dtype === step.dtype &&
+            sizeOf(node.shape as number[]) === size
+          ) {
             chosen = b;
             dying.delete(input);
+            bufferOfSlot[input] = -1;
             inPlace++;
             break;
           }
@@ -80,14 +98,20 @@ export function planMemory(graph: Graph, steps: readonly PlannedStep[], outputs:
           if (best < 0 || candidate.capacity < buffers[free[best]].capacity) best = k;
         }
         if (best >= 0) chosen = free.splice(best, 1)[0];
-        else chosen = buffers.push({ dtype: step.dtype, capacity: size }) - 1;
+        else {
+          chosen = buffers.push({ dtype: step.dtype, capacity: size }) - 1;
+          refs.push(0);
+        }
+        refs[chosen] = 1;
       }
       bufferOfSlot[step.output] = chosen;
       stepBuffer[index] = chosen;
     }
     for (const slot of dying) {
       const b = bufferOfSlot[slot];
-      if (b >= 0 && !free.includes(b)) free.push(b);
+      if (b < 0) continue;
+      bufferOfSlot[slot] = -1;
+      if (--refs[b] === 0) free.push(b);
     }
   });
   const plannedBytes = buffers.reduce((sum, b) => sum + b.capacity * BYTES[b.dtype], 0);
