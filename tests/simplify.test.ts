@@ -12,6 +12,7 @@ import {
   matMul,
   mul,
   neg,
+  onesLike,
   optimize,
   pow,
   reshape,
@@ -34,6 +35,11 @@ function optimized(y: Tensor, level: 0 | 1 | 2 = 2): { ops: string[]; fired: { [
   for (const r of report) for (const [k, n] of Object.entries(r.changes)) fired[k] = (fired[k] ?? 0) + n;
   const leaves = new Set(['placeholder', 'constant', 'variable']);
   return { ops: graph.nodes.filter((n) => !leaves.has(n.op)).map((n) => n.op), fired };
+}
+
+/** One placeholder per graph with more elements than constant folding materializes. */
+function big(g: Graph): Tensor {
+  return g.byName('big') ?? g.placeholder('big', [300, 300]);
 }
 
 function setup(): { g: Graph; x: Tensor; m: Tensor } {
@@ -59,6 +65,9 @@ describe('exact simplification rules (one test per rule)', () => {
     ['transpose-into-matmul-b', ({ x }) => matMul(x, transpose(x)), ['matMul']],
     ['mul-self-square', ({ x }) => mul(exp(x), exp(x)), ['exp', 'square']],
     ['pow-two-square', ({ x }) => pow(x, 2), ['square']],
+    // (on an array above the folding size limit: a smaller onesLike folds into a constant first)
+    ['mul-ones-like', ({ g }) => sin2(mul(onesLike(exp(big(g))), big(g))), ['mul']],
+    ['div-ones-like', ({ g }) => div(onesLike(big(g)), big(g)), ['reciprocal']],
     ['pow-minus-one-reciprocal', ({ x }) => pow(x, -1), ['reciprocal']],
     ['div-sqrt-rsqrt', ({ x, m }) => div(x, sqrt(sum(m))), ['sum', 'rsqrt', 'mul']],
     ['add-chain-addn', ({ x }) => add(add(exp(x), sin2(x)), x), ['exp', 'mul', 'addN']],

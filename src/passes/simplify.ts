@@ -104,6 +104,20 @@ export const EXACT_RULES: readonly Rule[] = [
     pattern: op('mul', [capture('x'), capture('x')]),
     rewrite: (c, r, g) => emit(g, 'square', [c.x.id], {}, r.name),
   },
+  // Gradients start from onesLike(y) when no gradY is given; the first rule reached usually multiplies or divides
+  // by it. 1·x is x and 1/x is reciprocal(x) exactly, and neither needs a full array of ones.
+  {
+    name: 'mul-ones-like',
+    pattern: commuted('mul', [capture('x'), op('onesLike', [capture('like')])]),
+    when: (c, r) => sameType(c.x, r),
+    rewrite: keep('x'),
+  },
+  {
+    name: 'div-ones-like',
+    pattern: op('div', [op('onesLike', [capture('like')]), capture('x')]),
+    when: (c, r) => opExists('reciprocal') && isFloat(r.dtype) && sameType(c.x, r),
+    rewrite: (c, r, g) => emit(g, 'reciprocal', [c.x.id], {}, r.name),
+  },
   {
     name: 'pow-two-square',
     pattern: op('pow', [capture('x'), literal(2)]),
