@@ -1,7 +1,6 @@
-// Elementwise f32 kernels over four lanes at a time. Each op is a small class whose `@inline apply` the generic
-// loops are specialized on (`changetype<F>(0)` is a typed null: apply uses no state), so every op gets its own
-// loop with the arithmetic inlined and no call or branch per vector.
-import { VMath } from './vmath';
+// Elementwise f32 kernels over four lanes at a time: one generic loop per arity, specialized on each op class of
+// lanes.ts.
+import { Abs, Add, Div, Exp, Log, Mul, Neg, Relu, Sigmoid, Sqrt, Square, Sub, Tanh } from './lanes';
 
 export const BIN_ADD = 0;
 export const BIN_SUB = 1;
@@ -17,72 +16,6 @@ export const UN_ABS = 6;
 export const UN_SQRT = 7;
 export const UN_SQUARE = 8;
 export const UN_LOG = 9;
-
-class Add {
-  @inline apply(x: v128, y: v128): v128 {
-    return f32x4.add(x, y);
-  }
-}
-class Sub {
-  @inline apply(x: v128, y: v128): v128 {
-    return f32x4.sub(x, y);
-  }
-}
-class Mul {
-  @inline apply(x: v128, y: v128): v128 {
-    return f32x4.mul(x, y);
-  }
-}
-class Div {
-  @inline apply(x: v128, y: v128): v128 {
-    return f32x4.div(x, y);
-  }
-}
-class Relu {
-  @inline apply(x: v128): v128 {
-    return VMath.relu(x);
-  }
-}
-class Sigmoid {
-  @inline apply(x: v128): v128 {
-    return VMath.sigmoid(x);
-  }
-}
-class Tanh {
-  @inline apply(x: v128): v128 {
-    return VMath.tanh(x);
-  }
-}
-class Exp {
-  @inline apply(x: v128): v128 {
-    return VMath.exp(x);
-  }
-}
-class Neg {
-  @inline apply(x: v128): v128 {
-    return f32x4.neg(x);
-  }
-}
-class Abs {
-  @inline apply(x: v128): v128 {
-    return f32x4.abs(x);
-  }
-}
-class Sqrt {
-  @inline apply(x: v128): v128 {
-    return f32x4.sqrt(x);
-  }
-}
-class Log {
-  @inline apply(x: v128): v128 {
-    return VMath.log(x);
-  }
-}
-class Square {
-  @inline apply(x: v128): v128 {
-    return f32x4.mul(x, x);
-  }
-}
 
 // A partial vector (1–3 lanes) is read and written lane by lane, so no load or store leaves the caller's buffers.
 // (No static staging buffer: two threads share this memory, and a shared scratch area raced when both threads

@@ -9,6 +9,7 @@
 // Scalar inputs and literals are not operands: FILL instructions at the program's start splat them into registers
 // once per call (a FILL's `a` is the scalar input's index or the literal's f32 bits).
 import { VMath } from './vmath';
+import { Abs, Add, Div, Exp, Log, Mul, Neg, Relu, Sigmoid, Sqrt, Square, Sub, Tanh } from './lanes';
 
 export const FUSED_WORDS = 5;
 export const FUSED_REGISTERS = 64;
@@ -68,51 +69,6 @@ const SIGN_BIT = 0x80000000;
 class Copy {
   @inline apply(x: v128): v128 {
     return x;
-  }
-}
-class Neg {
-  @inline apply(x: v128): v128 {
-    return f32x4.neg(x);
-  }
-}
-class Abs {
-  @inline apply(x: v128): v128 {
-    return f32x4.abs(x);
-  }
-}
-class Sqrt {
-  @inline apply(x: v128): v128 {
-    return f32x4.sqrt(x);
-  }
-}
-class Square {
-  @inline apply(x: v128): v128 {
-    return f32x4.mul(x, x);
-  }
-}
-class Exp {
-  @inline apply(x: v128): v128 {
-    return VMath.exp(x);
-  }
-}
-class Log {
-  @inline apply(x: v128): v128 {
-    return VMath.log(x);
-  }
-}
-class Tanh {
-  @inline apply(x: v128): v128 {
-    return VMath.tanh(x);
-  }
-}
-class Sigmoid {
-  @inline apply(x: v128): v128 {
-    return VMath.sigmoid(x);
-  }
-}
-class Relu {
-  @inline apply(x: v128): v128 {
-    return VMath.relu(x);
   }
 }
 class Reciprocal {
@@ -186,26 +142,6 @@ class Sign {
   }
 }
 
-class Add {
-  @inline apply(x: v128, y: v128): v128 {
-    return f32x4.add(x, y);
-  }
-}
-class Sub {
-  @inline apply(x: v128, y: v128): v128 {
-    return f32x4.sub(x, y);
-  }
-}
-class Mul {
-  @inline apply(x: v128, y: v128): v128 {
-    return f32x4.mul(x, y);
-  }
-}
-class Div {
-  @inline apply(x: v128, y: v128): v128 {
-    return f32x4.div(x, y);
-  }
-}
 class Maximum {
   @inline apply(x: v128, y: v128): v128 {
     return f32x4.max(x, y);
