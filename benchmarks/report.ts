@@ -211,11 +211,16 @@ export function compileLines(rows: readonly SizeResult[]): string[] {
   return lines;
 }
 
+/** planned / unplanned as a percentage; a plan with no intermediates at all (one fused step) has none to save. */
+function share(m: MemoryResult): string {
+  return m.intermediateBytes === 0 ? 'no intermediates' : `${(100 * m.ratio).toFixed(0)}%`;
+}
+
 export function memoryLines(rows: readonly MemoryResult[]): string[] {
   return rows.map(
     (m) =>
       `  ${pad(m.workload, 11)} planned ${formatBytes(m.plannedBytes)} vs ${formatBytes(m.intermediateBytes)} unplanned ` +
-      `(${(100 * m.ratio).toFixed(0)}%), ${m.buffers} buffers, ${m.inPlace} steps in place`,
+      `(${share(m)}), ${m.buffers} buffers, ${m.inPlace} steps in place`,
   );
 }
 
@@ -318,7 +323,7 @@ export function markdown(run: RunResult): string {
     for (const r of run.memory) {
       out.push(
         `| ${r.title} | ${formatBytes(r.plannedBytes)} | ${formatBytes(r.intermediateBytes)} | ` +
-          `${(100 * r.ratio).toFixed(0)}% | ${r.buffers} | ${r.inPlace} |`,
+          `${share(r)} | ${r.buffers} | ${r.inPlace} |`,
       );
     }
   }
