@@ -44,6 +44,7 @@ const EXACT: Record<string, (x: number) => number> = {
   exp: Math.exp,
   tanh: Math.tanh,
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  log: Math.log,
 };
 
 function worstUlps(op: WasmUnaryOp, lo: number, hi: number): number {
@@ -79,6 +80,7 @@ const report = {
   expUlps: worstUlps('exp', -103, 88.7),
   tanhUlps: worstUlps('tanh', -12, 12),
   sigmoidUlps: worstUlps('sigmoid', -87, 87),
+  logUlps: Math.max(worstUlps('log', 1e-30, 1e-20), worstUlps('log', 0.5, 2), worstUlps('log', 1, 1e30)),
   threadsIdentical: threadsIdentical(),
 };
 two.dispose();

@@ -10,6 +10,7 @@ interface Report {
   expUlps: number;
   tanhUlps: number;
   sigmoidUlps: number;
+  logUlps: number;
   threadsIdentical: boolean;
 }
 
@@ -32,6 +33,7 @@ describe('the relaxed-SIMD (fused multiply-add) builds', () => {
     expect(report.expUlps).toBeLessThanOrEqual(1.5);
     expect(report.tanhUlps).toBeLessThanOrEqual(2);
     expect(report.sigmoidUlps).toBeLessThanOrEqual(3);
+    expect(report.logUlps).toBeLessThanOrEqual(1.5);
     expect(report.threadsIdentical).toBe(true);
   }, 60_000);
 });
