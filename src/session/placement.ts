@@ -1,6 +1,7 @@
 import { DType, NDArray, sizeOf } from '../graph';
 import { WasmArena, WasmBufKernels } from '../ops/kernels/wasm';
 import { bytesOf, typedView } from './memory';
+import type { Plan } from './plan';
 
 /** A block of the wasm arena owned by a plan or a session's variable: freed once, explicitly or after its owner. */
 export interface ArenaBlock {
@@ -72,4 +73,25 @@ export class ArenaPlacement {
   static bytes(shape: readonly number[], dtype: DType): number {
     return sizeOf(shape) * bytesOf(dtype);
   }
+}
+
+/**
+ * The most bytes one wasm-bound step of a plan (an op among `bound`) could need copied into the staging area: every
+ * argument, 64-byte aligned; a fused group's broadcast inputs are expanded to the output's size.
+ */
+export function stagingBytes(plan: Plan, bound: ReadonlyMap<string, unknown>): number {
+  const aligned = (id: number): number => {
+    const node = plan.graph.node(id);
+    return Math.ceil((sizeOf(node.shape as number[]) * bytesOf(node.dtype)) / 64) * 64;
+  };
+  let most = 0;
+  for (const step of plan.steps) {
+    if (!bound.has(step.node.op)) continue;
+    let need = aligned(step.output);
+    for (const id of step.inputs) {
+      need += step.node.op === 'fused' ? Math.max(aligned(id), aligned(step.output)) : aligned(id);
+    }
+    most = Math.max(most, need);
+  }
+  return most;
 }

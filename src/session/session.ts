@@ -30,8 +30,9 @@ import {
   readFileBytes,
   writeFileAtomic,
 } from './checkpoint';
-import { allocateViews, BufferLayout, bytesOf, layoutBuffers, viewsIn } from './memory';
-import { ArenaBlock, ArenaPlacement } from './placement';
+import { allocateViews, BufferLayout, layoutBuffers, viewsIn } from './memory';
+import { ArenaBlock, ArenaPlacement, stagingBytes } from './placement';
+import { VariableStore } from './variables';
 import { buildPlan, formatPlan, Plan, plannedStep } from './plan';
 import { firstNonFinite, inputPreviews, makeTrace, numericsError, Trace, traceEntry, TraceEntry } from './numerics';
 
@@ -139,12 +140,10 @@ export class Session {
   private readonly kernels: ReadonlyMap<string, NonNullable<OpRecord['kernel']>>;
   /** Where planned buffers and variables live with the wasm backend; null with the JS backend. */
   private readonly placement: ArenaPlacement | null;
-  /** Variables whose stored value is a view of an arena block (the store holds the view). */
-  private readonly placed = new Map<number, ArenaBlock>();
   /** The backend this session's plans run on ('js' when wasm was asked for by default but cannot load). */
   readonly backend: Backend;
   private readonly plans = new Map<string, Plan>();
-  private readonly store = new Map<number, NDArray>();
+  private readonly store: VariableStore;
   /** How many successful runs executed each stateful node (by user-graph id): the random ops' stream counters. */
   private readonly runCounts = new Map<number, number>();
   private readonly runStates = new WeakMap<Plan, RunState>();
@@ -160,6 +159,7 @@ export class Session {
     const kernels = sessionKernels(options.backend, options.threads ?? 1);
     this.kernels = kernels.overrides;
     this.placement = kernels.wasm === null ? null : new ArenaPlacement(kernels.wasm);
+    this.store = new VariableStore(this.placement, this);
     this.backend = this.kernels.size > 0 ? 'wasm' : 'js';
     const keepUnfused = unfusedUnder(this.kernels);
     this.optimizeOptions = keepUnfused.length === 0 ? chosen : { ...chosen, keepUnfused };
@@ -230,7 +230,7 @@ export class Session {
    * @example const bytes = sess.serializeVariables()
    */
   serializeVariables(): Uint8Array {
-    return encodeVariables(this.graph, (id) => this.stored(id) ?? (this.graph.node(id).value as NDArray));
+    return encodeVariables(this.graph, (id) => this.store.get(id) ?? this.initialValue(id));
   }
 
   /**
@@ -240,7 +240,7 @@ export class Session {
    * @example sess.restoreVariables(bytes)
    */
   restoreVariables(bytes: Uint8Array): void {
-    for (const [id, value] of decodeVariables(this.graph, bytes)) this.setStored(id, value);
+    for (const [id, value] of decodeVariables(this.graph, bytes)) this.store.set(id, value);
   }
 
   /**
@@ -248,33 +248,14 @@ export class Session {
    * collected. The session stays usable: its variables keep their values, and a later run takes memory again.
    */
   dispose(): void {
-    const placement = this.placement;
-    if (placement === null) return;
-    for (const id of [...this.placed.keys()]) this.setStored(id, (this.stored(id) as NDArray).clone());
+    if (this.placement === null) return;
+    this.store.release();
     for (const plan of this.plans.values()) this.dropRunState(plan);
     this.plans.clear();
   }
 
-  /** A variable's stored value, its view re-taken if the arena's memory moved since. */
-  private stored(id: number): NDArray | undefined {
-    const value = this.store.get(id);
-    const block = this.placed.get(id);
-    if (value === undefined || block === undefined || this.placement === null) return value;
-    if (this.placement.holds(value.data)) return value;
-    const fresh = this.placement.view(block, value.shape, value.dtype);
-    this.store.set(id, fresh);
-    return fresh;
-  }
-
-  /** Stores a value (taking ownership), giving back the arena block of the one it replaces. */
-  private setStored(id: number, value: NDArray): void {
-    const block = this.placed.get(id);
-    if (block !== undefined) {
-      this.placed.delete(id);
-      this.placement?.free(block);
-    }
-    this.store.set(id, value);
-  }
+  /** A variable's initial value, from the user's graph. */
+  private readonly initialValue = (id: number): NDArray => this.graph.node(id).value as NDArray;
 
   /** Frees a plan's arena block (when it leaves the cache); its run state is rebuilt if it runs again. */
   private dropRunState(plan: Plan): void {
@@ -374,21 +355,12 @@ export class Session {
 
   private execute(plan: Plan, feeds: ReadonlyMap<number, NDArray>, probe: Probe | null = null): NDArray[] {
     const state = this.runStateOf(plan);
-    // Variable values initialized in this run (with their arena blocks): committed only if the run succeeds.
-    const initialized = new Map<number, NDArray>();
-    const initBlocks = new Map<number, ArenaBlock>();
-    if (this.placement !== null) this.prepareArena(plan, state, initialized, initBlocks);
+    if (this.placement !== null) this.prepareArena(plan, state);
     const { slots, args, views } = state;
     for (const { slot, source } of plan.feeds) slots[slot] = feeds.get(source) as NDArray;
     for (const id of plan.constants) slots[id] = plan.graph.node(id).value as NDArray;
-    for (const { slot, variable } of plan.variables) {
-      let value = this.store.get(variable) ?? initialized.get(variable);
-      if (value === undefined) {
-        value = (this.graph.node(variable).value as NDArray).clone();
-        initialized.set(variable, value);
-      }
-      slots[slot] = value;
-    }
+    // A variable read for the first time starts from its initial value, committed only if the run succeeds.
+    for (const { slot, variable } of plan.variables) slots[slot] = this.store.read(variable, this.initialValue);
     const wasm = this.placement?.kernels ?? null;
     // While steps hold arena views, the wasm kernels must not grow the arena (that would detach the views).
     wasm?.lock();
@@ -439,7 +411,7 @@ export class Session {
       }
     } catch (error) {
       slots.fill(null);
-      for (const block of initBlocks.values()) this.placement?.free(block);
+      this.store.abandon();
       if (error instanceof LazygradError) throw error;
       const step = steps[index];
       const described = args[index].map((x, i) => `%${step.inputs[i]} ${x.dtype}${formatShape(x.shape)}`).join(', ');
@@ -455,19 +427,9 @@ export class Session {
       // Constants and variables are shared with the plan or the store: hand out copies.
       return node.op === 'constant' || node.op === 'variable' ? value.clone() : value;
     });
-    for (const [variable, value] of initialized) {
-      this.store.set(variable, value);
-      const block = initBlocks.get(variable);
-      if (block !== undefined) this.placed.set(variable, block);
-    }
-    for (const { variable, slot } of plan.assigns) {
-      const value = slots[slot] as NDArray;
-      const stored = this.store.get(variable);
-      // An arena-held variable is overwritten in place: no allocation per training step.
-      if (stored !== undefined && this.placed.has(variable) && stored.data.length === value.data.length) {
-        stored.data.set(value.data);
-      } else this.setStored(variable, value.clone());
-    }
+    this.store.commit();
+    // An arena-held variable is overwritten in place: no allocation per training step.
+    for (const { variable, slot } of plan.assigns) this.store.write(variable, slots[slot] as NDArray);
     for (const step of plan.steps) {
       if (step.stateOf !== undefined) this.runCounts.set(step.stateOf, (this.runCounts.get(step.stateOf) ?? 0) + 1);
     }
@@ -495,75 +457,32 @@ export class Session {
         block,
         layout: block === null ? null : layout,
         viewsOf: null,
-        stagingBytes: placement === null ? 0 : this.stagingBytes(plan),
+        stagingBytes: placement === null ? 0 : stagingBytes(plan, this.kernels),
       };
       this.runStates.set(plan, state);
     }
     return state;
   }
 
-  /** The most bytes one wasm-bound step of the plan could need copied (every argument, 64-byte aligned). */
-  private stagingBytes(plan: Plan): number {
-    const aligned = (id: number): number => {
-      const node = plan.graph.node(id);
-      return Math.ceil((sizeOf(node.shape as number[]) * bytesOf(node.dtype)) / 64) * 64;
-    };
-    let most = 0;
-    for (const step of plan.steps) {
-      if (!this.kernels.has(step.node.op)) continue;
-      let need = aligned(step.output);
-      // A fused group's broadcast inputs are expanded to the output's size.
-      for (const id of step.inputs)
-        need += step.node.op === 'fused' ? Math.max(aligned(id), aligned(step.output)) : aligned(id);
-      most = Math.max(most, need);
-    }
-    return most;
-  }
-
   /**
    * Before a run on the wasm backend: every allocation that may grow the arena happens first (the kernels' staging
    * area, blocks for variables not yet in the arena), then every view that the growth left stale is re-taken.
    */
-  private prepareArena(
-    plan: Plan,
-    state: RunState,
-    initialized: Map<number, NDArray>,
-    initBlocks: Map<number, ArenaBlock>,
-  ): void {
+  private prepareArena(plan: Plan, state: RunState): void {
     const placement = this.placement as ArenaPlacement;
     placement.kernels.reserve(state.stagingBytes);
-    const moving: { variable: number; block: ArenaBlock; source: NDArray; fresh: boolean }[] = [];
-    for (const { variable } of plan.variables) {
-      if (this.placed.has(variable) || initBlocks.has(variable)) continue;
-      const stored = this.store.get(variable);
-      const source = stored ?? (this.graph.node(variable).value as NDArray);
-      const block = placement.allocate(ArenaPlacement.bytes(source.shape, source.dtype), this);
-      if (block === null) continue; // the arena is full: this variable stays in JS memory
-      if (stored === undefined) initBlocks.set(variable, block);
-      moving.push({ variable, block, source, fresh: stored === undefined });
-    }
+    this.store.reserve(
+      plan.variables.map((v) => v.variable),
+      this.initialValue,
+    );
     // No allocation below this line: views taken now stay valid for the run.
     const memory = plan.memory;
-    if (
-      state.block !== null &&
-      state.layout !== null &&
-      memory !== null &&
-      state.viewsOf !== placement.arena.memory.buffer
-    ) {
-      const buffer = placement.arena.memory.buffer;
+    const buffer = placement.arena.memory.buffer;
+    if (state.block !== null && state.layout !== null && memory !== null && state.viewsOf !== buffer) {
       state.views = viewsIn(memory, plan.steps.map(plannedStep), state.layout, buffer, state.block.offset);
       state.viewsOf = buffer;
     }
-    for (const id of this.placed.keys()) this.stored(id);
-    for (const { variable, block, source, fresh } of moving) {
-      const value = placement.view(block, source.shape, source.dtype);
-      value.data.set(source.data);
-      if (fresh) initialized.set(variable, value);
-      else {
-        this.store.set(variable, value);
-        this.placed.set(variable, block);
-      }
-    }
+    this.store.settle();
   }
 }
 
