@@ -1,5 +1,5 @@
 import { Attrs, DTypeError, formatShape, GraphError, ShapeError, Tensor } from '../graph';
-import { ADD, cast, greater, mul, relu, RELU, sigmoid, SIGMOID, square, sub, tanh, TANH } from './elementwise';
+import { ADD, mul, relu, RELU, reluGrad, sigmoid, SIGMOID, square, sub, tanh, TANH } from './elementwise';
 import { MAT_MUL, matMul } from './linalg';
 import { sumTo } from './movement';
 import { apply, OpRecord, requireFloat, TensorLike } from './record';
@@ -47,8 +47,8 @@ function activationGradient(activation: FusedActivation, y: Tensor, dy: Tensor):
     case 'none':
       return dy;
     case 'relu':
-      // relu's rule reads its input x through x > 0; y > 0 is the same mask (NaN and −0 included).
-      return mul(dy, cast(greater(y, 0), y.dtype));
+      // relu's rule is reluGrad(dy, x); y > 0 is the same mask as x > 0 (NaN and −0 included).
+      return reluGrad(dy, y);
     case 'sigmoid':
       return mul(dy, mul(y, sub(1, y)));
     case 'tanh':
