@@ -426,13 +426,15 @@ function mlpWorkloads(batch: number, layers: readonly number[]): Workload[] {
   const infer: Workload = {
     id: 'mlp-infer',
     title: `MLP ${shapeName}: inference (logits)`,
-    contenders: ['lazygrad', 'tfjs-cpu', 'tfjs-wasm', 'ort', 'ort-2t'],
+    contenders: ['lazygrad', 'lazygrad-2t', 'tfjs-cpu', 'tfjs-wasm', 'ort', 'ort-2t'],
     tolerance: 1e-4,
     program: () => lazygradMlp(false),
     build: async (contender) => {
       switch (contender) {
         case 'lazygrad':
           return lazygradInstance(lazygradMlp(false));
+        case 'lazygrad-2t':
+          return lazygradInstance(twoThreads(lazygradMlp(false)));
         case 'tfjs-cpu':
         case 'tfjs-wasm': {
           await useTfBackend(tfBackendOf(contender));
@@ -493,7 +495,7 @@ function chainWorkloads(size: number): Workload[] {
   const forward: Workload = {
     id: 'chain',
     title: `elementwise chain of 8 ops on ${size} floats`,
-    contenders: ['lazygrad', 'lazygrad-unfused', 'tfjs-cpu', 'tfjs-wasm', 'ort', 'ort-2t'],
+    contenders: ['lazygrad', 'lazygrad-unfused', 'lazygrad-2t', 'tfjs-cpu', 'tfjs-wasm', 'ort', 'ort-2t'],
     tolerance: 1e-5,
     program: (variant) => lazygradChain(variant, false),
     build: async (contender) => {
@@ -501,6 +503,8 @@ function chainWorkloads(size: number): Workload[] {
         case 'lazygrad':
         case 'lazygrad-unfused':
           return lazygradInstance(lazygradChain(contender, false));
+        case 'lazygrad-2t':
+          return lazygradInstance(twoThreads(lazygradChain('lazygrad', false)));
         case 'tfjs-cpu':
         case 'tfjs-wasm':
           await useTfBackend(tfBackendOf(contender));
