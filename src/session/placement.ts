@@ -1,5 +1,5 @@
 import { DType, NDArray, sizeOf } from '../graph';
-import { WasmArena, WasmBufKernels } from '../ops/kernels/wasm';
+import { alignUp, WasmArena, WasmBufKernels } from '../ops/kernels/wasm';
 import { bytesOf, typedView } from './memory';
 import type { Plan } from './plan';
 
@@ -82,7 +82,7 @@ export class ArenaPlacement {
 export function stagingBytes(plan: Plan, bound: ReadonlyMap<string, unknown>): number {
   const aligned = (id: number): number => {
     const node = plan.graph.node(id);
-    return Math.ceil((sizeOf(node.shape as number[]) * bytesOf(node.dtype)) / 64) * 64;
+    return alignUp(sizeOf(node.shape as number[]) * bytesOf(node.dtype));
   };
   let most = 0;
   for (const step of plan.steps) {

@@ -10,7 +10,8 @@ import { PAGE_BYTES, type WasmMemory } from './instance';
 /** Offsets are aligned to a cache line, which also satisfies every SIMD load. */
 export const ALIGN = 64;
 
-function alignUp(n: number): number {
+/** `n` rounded up to a multiple of ALIGN. */
+export function alignUp(n: number): number {
   return Math.ceil(n / ALIGN) * ALIGN;
 }
 

@@ -14,11 +14,9 @@ import { logSoftmax as jsLogSoftmax, softmax as jsSoftmax } from '../nn';
 import { reduce as jsReduce } from '../reduce';
 import { broadcastStrides, checkSize, shapeStr, sizeOf } from '../util';
 /* eslint-enable no-restricted-imports */
-import { ALIGN } from './arena';
+import { alignUp } from './arena';
 import type { Activation, WasmBinaryOp, WasmKernels, WasmUnaryOp } from './kernels';
 import { compileFusedProgram, type FusedInputKind, type FusedProgramStep } from './program';
-
-const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
 const jsRelu = (x: number): number => (x > 0 ? x : x === x ? 0 : x);
 const jsSigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
@@ -43,6 +41,21 @@ const JS_UNARY: Record<WasmUnaryOp, (x: Buf, out: Buf) => void> = {
 };
 
 const jsReluGrad = binary((x, dy) => dy * (x > 0 ? 1 : 0));
+
+/** The JS reference for matMul with its epilogue: out = act(a·b + bias). */
+function jsMatMulEpilogue(
+  a: Buf,
+  b: Buf,
+  out: Buf,
+  transposeA: boolean,
+  transposeB: boolean,
+  bias: Buf | null,
+  activation: Activation,
+): void {
+  jsMatMul(a, b, out, transposeA, transposeB);
+  if (bias !== null) JS_BINARY.add(out, bias, out);
+  if (activation !== 'none') JS_UNARY[activation](out, out);
+}
 
 function isF32(...datas: TypedArray[]): boolean {
   for (const d of datas) if (!(d instanceof Float32Array)) return false;
@@ -159,9 +172,7 @@ export class WasmBufKernels {
       throw new Error(`matMul: bias ${shapeStr(bias.shape)} must hold the ${N} output columns`);
     }
     if (!isF32(a.data, b.data, out.data) || (bias !== null && !isF32(bias.data))) {
-      jsMatMul(a, b, out, transposeA, transposeB);
-      if (bias !== null) JS_BINARY.add(out, bias, out);
-      if (activation !== 'none') JS_UNARY[activation](out, out);
+      jsMatMulEpilogue(a, b, out, transposeA, transposeB, bias, activation);
       return;
     }
     // The JS kernel validates shapes in O(rank); running it on empty copies would cost O(size), so validate here.
@@ -187,53 +198,49 @@ export class WasmBufKernels {
     if (M === 0 || N === 0 || batch === 0) return;
     const wasm = this.wasm;
     if (!this.stageFor(bias === null ? [a.data, b.data, out.data] : [a.data, b.data, bias.data, out.data])) {
-      jsMatMul(a, b, out, transposeA, transposeB);
-      if (bias !== null) JS_BINARY.add(out, bias, out);
-      if (activation !== 'none') JS_UNARY[activation](out, out);
+      jsMatMulEpilogue(a, b, out, transposeA, transposeB, bias, activation);
       return;
     }
-    {
-      const aOff = this.at(a.data, true);
-      const bOff = this.at(b.data, true);
-      const biasOff = bias === null ? 0 : this.at(bias.data, true);
-      const oOff = this.at(out.data, false);
-      const aSize = sizeOf(aBatch);
-      if (!transposeA && sizeOf(bBatch) === 1 && aSize === batch) {
-        // A batch of rows times one matrix is one tall product: [batch·M, K]·[K, N].
-        wasm.matMul(aOff, bOff, oOff, batch * M, N, K, false, transposeB, biasOff, activation);
-      } else {
-        const aBS = broadcastStrides(aBatch, expected.slice(0, -2));
-        const bBS = broadcastStrides(bBatch, expected.slice(0, -2));
-        const br = aBS.length;
-        const idx = new Int32Array(br);
-        let ai = 0;
-        let bi = 0;
-        for (let t = 0; t < batch; t++) {
-          const o = oOff + t * M * N * 4;
-          wasm.matMul(
-            aOff + ai * M * K * 4,
-            bOff + bi * K * N * 4,
-            o,
-            M,
-            N,
-            K,
-            transposeA,
-            transposeB,
-            biasOff,
-            activation,
-          );
-          for (let d = br - 1; d >= 0; d--) {
-            ai += aBS[d];
-            bi += bBS[d];
-            if (++idx[d] < expected[d]) break;
-            ai -= aBS[d] * expected[d];
-            bi -= bBS[d] * expected[d];
-            idx[d] = 0;
-          }
+    const aOff = this.at(a.data, true);
+    const bOff = this.at(b.data, true);
+    const biasOff = bias === null ? 0 : this.at(bias.data, true);
+    const oOff = this.at(out.data, false);
+    const aSize = sizeOf(aBatch);
+    if (!transposeA && sizeOf(bBatch) === 1 && aSize === batch) {
+      // A batch of rows times one matrix is one tall product: [batch·M, K]·[K, N].
+      wasm.matMul(aOff, bOff, oOff, batch * M, N, K, false, transposeB, biasOff, activation);
+    } else {
+      const aBS = broadcastStrides(aBatch, expected.slice(0, -2));
+      const bBS = broadcastStrides(bBatch, expected.slice(0, -2));
+      const br = aBS.length;
+      const idx = new Int32Array(br);
+      let ai = 0;
+      let bi = 0;
+      for (let t = 0; t < batch; t++) {
+        const o = oOff + t * M * N * 4;
+        wasm.matMul(
+          aOff + ai * M * K * 4,
+          bOff + bi * K * N * 4,
+          o,
+          M,
+          N,
+          K,
+          transposeA,
+          transposeB,
+          biasOff,
+          activation,
+        );
+        for (let d = br - 1; d >= 0; d--) {
+          ai += aBS[d];
+          bi += bBS[d];
+          if (++idx[d] < expected[d]) break;
+          ai -= aBS[d] * expected[d];
+          bi -= bBS[d] * expected[d];
+          idx[d] = 0;
         }
       }
-      this.done(oOff, out.data);
     }
+    this.done(oOff, out.data);
   }
 
   /** out = a op b for same shapes, a scalar on either side, or a row (trailing dims) broadcast on either side. */
@@ -298,8 +305,8 @@ export class WasmBufKernels {
   /**
    * A fused elementwise group (src/ops/fused.ts) in the wasm interpreter: float32; each input full-size, one scalar,
    * or broadcast (expanded to full size in the staging area first). False when the JS kernel must run it (another
-   * dtype, an op outside the interpreter's table, malformed steps, no staging room while locked). Programs are compiled once per (group, input kinds), cached under `key` (the node's
-   * attrs object, stable for a plan's life).
+   * dtype, an op outside the interpreter's table, malformed steps, no staging room while locked). Programs are
+   * compiled once per (group, input kinds), cached under `key` (the node's attrs object, stable for a plan's life).
    */
   fused(inputs: readonly Buf[], out: Buf, steps: readonly FusedProgramStep[], key: object): boolean {
     const n = out.data.length;

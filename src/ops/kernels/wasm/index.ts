@@ -2,7 +2,7 @@
  * WebAssembly SIMD kernels (compiled from assembly/ by scripts/build-wasm.js, embedded as base64). See docs/wasm.md.
  * The JS kernels in src/ops/kernels stay the reference: every wasm kernel is tested against them.
  */
-export { WasmArena, ALIGN } from './arena';
+export { WasmArena, ALIGN, alignUp } from './arena';
 export { wasmSupported, sharedMemorySupported } from './instance';
 export type { ModuleKind } from './instance';
 export { WORKER_SOURCE } from './helper';

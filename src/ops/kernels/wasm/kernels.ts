@@ -2,7 +2,7 @@
  * The wasm kernels over arena offsets: what a session whose buffers live in the arena calls, with no copies. Every
  * offset is a byte offset into `arena.memory` (as returned by `arena.alloc`), every buffer is dense float32.
  */
-import { WasmArena } from './arena';
+import { alignUp, WasmArena } from './arena';
 import { CONTROL_BYTES, WasmHelper, type StartWorker } from './helper';
 import {
   PAGE_BYTES,
@@ -58,7 +58,6 @@ export interface WasmKernelOptions {
 }
 
 const MiB = 1 << 20;
-const ALIGN = 64;
 // Below these sizes a job hand-off (~1 µs polling, tens of µs after the helper sleeps) costs more than it saves.
 const SPLIT_FLOPS = 1 << 21;
 const SPLIT_ELEMENTS = 1 << 15;
@@ -116,13 +115,12 @@ export class WasmKernels {
   ) {
     // Below the arena: each thread's scratch (matMul's packing buffers or the fused interpreter's registers: one
     // kernel runs at a time per thread), the fused program area and the helper's control block.
-    const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
-    const scratchBytes = align(Math.max(raw.matmulScratchBytes(), raw.fusedScratchBytes()));
-    this.scratch = align(raw.heapBase());
+    const scratchBytes = alignUp(Math.max(raw.matmulScratchBytes(), raw.fusedScratchBytes()));
+    this.scratch = alignUp(raw.heapBase());
     this.helperScratch = startWorker === null ? 0 : this.scratch + scratchBytes;
     this.fusedProgramAt = this.scratch + (startWorker === null ? 1 : 2) * scratchBytes;
     this.fusedTableAt = this.fusedProgramAt + FUSED_PROGRAM_BYTES;
-    const control = align(this.fusedTableAt + FUSED_TABLE_BYTES);
+    const control = alignUp(this.fusedTableAt + FUSED_TABLE_BYTES);
     this.arena = new WasmArena(memory, control + (startWorker === null ? 0 : CONTROL_BYTES), maximumBytes);
     this.arena.ensure(this.arena.base);
     this.helper = startWorker === null ? null : new WasmHelper(startWorker, module, memory, control, HELPER_EXPORTS);
