@@ -44,6 +44,7 @@ function comparison(name: string, scalar: (a: number, b: number) => number, temp
     arity: 2,
     scalar,
     template,
+    inPlace: true,
     infer(inputs) {
       requireSameDType(inputs);
       return { dtype: 'bool', shape: broadcastInfer(inputs) };
@@ -60,6 +61,7 @@ function logical(name: string, scalar: (a: number, b: number) => number, templat
     arity: 2,
     scalar,
     template,
+    inPlace: true,
     infer(inputs) {
       requireBool(inputs);
       return { dtype: 'bool', shape: broadcastInfer(inputs) };
@@ -69,20 +71,21 @@ function logical(name: string, scalar: (a: number, b: number) => number, templat
 }
 
 // NaN compares unequal to everything, itself included, so notEqual(NaN, NaN) is true and the others false.
-export const NOT_EQUAL = comparison('notEqual', (a, b) => (a !== b ? 1 : 0), '($0 !== $1 ? 1 : 0)');
+export const NOT_EQUAL: OpRecord = {
+  ...comparison('notEqual', (a, b) => (a !== b ? 1 : 0), '($0 !== $1 ? 1 : 0)'),
+  commutative: true,
+};
 export const LESS = comparison('less', (a, b) => (a < b ? 1 : 0), '($0 < $1 ? 1 : 0)');
 export const LESS_EQUAL = comparison('lessEqual', (a, b) => (a <= b ? 1 : 0), '($0 <= $1 ? 1 : 0)');
 export const GREATER_EQUAL = comparison('greaterEqual', (a, b) => (a >= b ? 1 : 0), '($0 >= $1 ? 1 : 0)');
-export const LOGICAL_AND = logical(
-  'logicalAnd',
-  (a, b) => (a !== 0 && b !== 0 ? 1 : 0),
-  '($0 !== 0 && $1 !== 0 ? 1 : 0)',
-);
-export const LOGICAL_OR = logical(
-  'logicalOr',
-  (a, b) => (a !== 0 || b !== 0 ? 1 : 0),
-  '($0 !== 0 || $1 !== 0 ? 1 : 0)',
-);
+export const LOGICAL_AND: OpRecord = {
+  ...logical('logicalAnd', (a, b) => (a !== 0 && b !== 0 ? 1 : 0), '($0 !== 0 && $1 !== 0 ? 1 : 0)'),
+  commutative: true,
+};
+export const LOGICAL_OR: OpRecord = {
+  ...logical('logicalOr', (a, b) => (a !== 0 || b !== 0 ? 1 : 0), '($0 !== 0 || $1 !== 0 ? 1 : 0)'),
+  commutative: true,
+};
 
 export const LOGICAL_NOT: OpRecord = (() => {
   const scalar = (x: number): number => (x === 0 ? 1 : 0);
@@ -92,6 +95,7 @@ export const LOGICAL_NOT: OpRecord = (() => {
     arity: 1,
     scalar,
     template: '($0 === 0 ? 1 : 0)',
+    inPlace: true,
     infer(inputs) {
       requireBool(inputs);
       return inputs[0];

@@ -7,15 +7,22 @@ import { apply, OpRecord, requireFloat, requireNumeric, requireSameDType, Tensor
 
 // ---- how elementwise records are made -----------------------------------------------------------------
 
-/** Which input dtypes an elementwise record accepts, whether its output is bool, and its fusion template. */
+/** Which input dtypes an elementwise record accepts, whether its output is bool, its fusion template and facts. */
 export interface ElementwiseOptions {
   /** 'float': float32/float64; 'numeric': also int32 (default for binary ops); bool is never accepted. */
   readonly accepts?: 'float' | 'numeric';
   readonly output?: 'same' | 'bool';
   /** The scalar function as an expression over $0, $1 (see OpRecord.template); without one the op is not fused. */
   readonly template?: string;
-  /** Forward-mode rule: output tangent from input tangents (null = zero), inputs and output. */
+  /**
+   * Forward-mode rule: output tangent from input tangents (null = zero), inputs and output. A unary op without one
+   * gets the rule derived from its vjp (see unaryOp).
+   */
   readonly jvp?: (tangents: readonly (Tensor | null)[], inputs: readonly Tensor[], output: Tensor) => Tensor | null;
+  /** The two inputs commute (OpRecord.commutative). */
+  readonly commutative?: boolean;
+  /** May run in place (OpRecord.inPlace); true unless set false: the lifted kernels read element i before writing it. */
+  readonly inPlace?: boolean;
 }
 
 /** The sum of the tangents that are present (null when none is). */
@@ -56,6 +63,8 @@ export function binaryOp(
     scalar,
     template: options.template,
     jvp: jvpOf(options),
+    commutative: options.commutative,
+    inPlace: options.inPlace ?? true,
     infer(inputs) {
       const dtype = requireSameDType(inputs);
       if (output === 'same') requireAccepted(inputs[0], accepts);
@@ -68,7 +77,20 @@ export function binaryOp(
 
 export type UnaryVjp = (x: Tensor, y: Tensor, dy: Tensor) => Tensor;
 
-/** A unary elementwise op: its record from its scalar function and its gradient rule (float inputs by default). */
+/**
+ * The forward rule of an elementwise unary op, derived from its gradient rule. Its Jacobian is diagonal, so it is
+ * its own transpose, and the vjp applied to the tangent is the tangent: a UnaryVjp is linear in dy (as any vjp)
+ * and gets the other input's shape, so it returns the output's shape. One rule application instead of the
+ * double-VJP's two passes over the vjp's nodes.
+ */
+function jvpFromVjp(vjp: UnaryVjp): NonNullable<OpRecord['jvp']> {
+  return ({ tangents: [t], inputs: [x], output: y }) => t && vjp(x, y, t);
+}
+
+/**
+ * A unary elementwise op: its record from its scalar function and its gradient rule (float inputs by default).
+ * Without an explicit `jvp` option its forward rule is derived from the gradient rule (jvpFromVjp).
+ */
 export function unaryOp(
   name: string,
   scalar: (x: number) => number,
@@ -83,7 +105,8 @@ export function unaryOp(
     arity: 1,
     scalar,
     template: options.template,
-    jvp: jvpOf(options),
+    jvp: options.jvp !== undefined ? jvpOf(options) : vjp && jvpFromVjp(vjp),
+    inPlace: options.inPlace ?? true,
     infer([x]) {
       requireAccepted(x, accepts);
       return { dtype: output === 'bool' ? 'bool' : x.dtype, shape: x.shape };
@@ -99,7 +122,7 @@ export const ADD = binaryOp(
   'add',
   (a, b) => a + b,
   (_a, _b, _y, dy) => [dy, dy],
-  { template: '($0 + $1)', jvp: ([ta, tb]) => sumTangents(ta, tb) },
+  { template: '($0 + $1)', jvp: ([ta, tb]) => sumTangents(ta, tb), commutative: true },
 );
 export const SUB = binaryOp(
   'sub',
@@ -111,7 +134,11 @@ export const MUL = binaryOp(
   'mul',
   (a, b) => a * b,
   (a, b, _y, dy, needs) => [needs[0] ? mul(dy, b) : null, needs[1] ? mul(dy, a) : null],
-  { template: '($0 * $1)', jvp: ([ta, tb], [a, b]) => sumTangents(ta && mul(ta, b), tb && mul(a, tb)) },
+  {
+    template: '($0 * $1)',
+    jvp: ([ta, tb], [a, b]) => sumTangents(ta && mul(ta, b), tb && mul(a, tb)),
+    commutative: true,
+  },
 );
 export const DIV = binaryOp(
   'div',
@@ -132,57 +159,39 @@ export const POW = binaryOp(
 export const EQUAL = binaryOp('equal', (a, b) => (a === b ? 1 : 0), undefined, {
   output: 'bool',
   template: '($0 === $1 ? 1 : 0)',
+  commutative: true,
 });
 export const GREATER = binaryOp('greater', (a, b) => (a > b ? 1 : 0), undefined, {
   output: 'bool',
   template: '($0 > $1 ? 1 : 0)',
 });
 
+// Unary rules are linear in the incoming gradient, so unaryOp derives each forward rule from them (dy ← t).
 export const NEG = unaryOp(
   'neg',
   (x) => -x,
   (_x, _y, dy) => neg(dy),
-  { accepts: 'numeric', template: '(-$0)', jvp: ([t]) => t && neg(t) },
+  { accepts: 'numeric', template: '(-$0)' },
 );
 export const SQUARE = unaryOp(
   'square',
   (x) => x * x,
   (x, _y, dy) => mul(dy, mul(x, 2)),
-  { accepts: 'numeric', template: '($0 * $0)', jvp: ([t], [x]) => t && mul(t, mul(x, 2)) },
+  { accepts: 'numeric', template: '($0 * $0)' },
 );
-// Unary rules are linear in the incoming gradient, so the same rule gives the forward tangent (jvp: dy ← t).
-export const SQRT = unaryOp('sqrt', Math.sqrt, (_x, y, dy) => div(dy, mul(y, 2)), {
-  template: 'Math.sqrt($0)',
-  jvp: ([t], _i, y) => t && div(t, mul(y, 2)),
-});
-export const EXP = unaryOp('exp', Math.exp, (_x, y, dy) => mul(dy, y), {
-  template: 'Math.exp($0)',
-  jvp: ([t], _i, y) => t && mul(t, y),
-});
-export const LOG = unaryOp('log', Math.log, (x, _y, dy) => div(dy, x), {
-  template: 'Math.log($0)',
-  jvp: ([t], [x]) => t && div(t, x),
-});
-export const SIN = unaryOp('sin', Math.sin, (x, _y, dy) => mul(dy, cos(x)), {
-  template: 'Math.sin($0)',
-  jvp: ([t], [x]) => t && mul(t, cos(x)),
-});
-export const COS = unaryOp('cos', Math.cos, (x, _y, dy) => neg(mul(dy, sin(x))), {
-  template: 'Math.cos($0)',
-  jvp: ([t], [x]) => t && neg(mul(t, sin(x))),
-});
+export const SQRT = unaryOp('sqrt', Math.sqrt, (_x, y, dy) => div(dy, mul(y, 2)), { template: 'Math.sqrt($0)' });
+export const EXP = unaryOp('exp', Math.exp, (_x, y, dy) => mul(dy, y), { template: 'Math.exp($0)' });
+export const LOG = unaryOp('log', Math.log, (x, _y, dy) => div(dy, x), { template: 'Math.log($0)' });
+export const SIN = unaryOp('sin', Math.sin, (x, _y, dy) => mul(dy, cos(x)), { template: 'Math.sin($0)' });
+export const COS = unaryOp('cos', Math.cos, (x, _y, dy) => neg(mul(dy, sin(x))), { template: 'Math.cos($0)' });
 export const TANH = unaryOp('tanh', Math.tanh, (_x, y, dy) => mul(dy, sub(1, square(y))), {
   template: 'Math.tanh($0)',
-  jvp: ([t], _i, y) => t && mul(t, sub(1, square(y))),
 });
 export const SIGMOID = unaryOp(
   'sigmoid',
   (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
   (_x, y, dy) => mul(dy, mul(y, sub(1, y))),
-  {
-    template: '($0 >= 0 ? 1 / (1 + Math.exp(-$0)) : Math.exp($0) / (1 + Math.exp($0)))',
-    jvp: ([t], _i, y) => t && mul(t, mul(y, sub(1, y))),
-  },
+  { template: '($0 >= 0 ? 1 / (1 + Math.exp(-$0)) : Math.exp($0) / (1 + Math.exp($0)))' },
 );
 export const RELU = unaryOp(
   'relu',
@@ -211,6 +220,7 @@ export const IDENTITY: OpRecord = {
   scalar: (x) => x,
   template: '$0',
   jvp: ({ tangents: [t] }) => t,
+  inPlace: true,
   infer: ([x]) => x,
   kernel: ([x], out) => out.data.set(x.data),
   vjp: ({ dy }) => [dy],
@@ -223,6 +233,7 @@ export const STOP_GRADIENT: OpRecord = {
   scalar: (x) => x,
   template: '$0',
   jvp: () => null,
+  inPlace: true,
   infer: ([x]) => x,
   kernel: ([x], out) => out.data.set(x.data),
   vjp: () => [null],
@@ -269,6 +280,7 @@ export const WHERE: OpRecord = {
   arity: 3,
   scalar: (c, a, b) => (c !== 0 ? a : b),
   template: '($0 !== 0 ? $1 : $2)',
+  inPlace: true,
   infer(inputs) {
     const [c, a, b] = inputs;
     if (c.dtype !== 'bool') throw new DTypeError(`condition must be bool, got ${c.dtype}`);
@@ -294,7 +306,8 @@ export const MAXIMUM = binaryOp(
     needs[0] ? where(greaterEqual(a, b), dy, zerosLike(dy)) : null,
     needs[1] ? where(less(a, b), dy, zerosLike(dy)) : null,
   ],
-  { template: 'Math.max($0, $1)' },
+  // Math.max and wasm's max: NaN if either is NaN, and −0 < +0, in either order.
+  { template: 'Math.max($0, $1)', commutative: true },
 );
 export const MINIMUM = binaryOp(
   'minimum',
@@ -303,7 +316,7 @@ export const MINIMUM = binaryOp(
     needs[0] ? where(lessEqual(a, b), dy, zerosLike(dy)) : null,
     needs[1] ? where(greater(a, b), dy, zerosLike(dy)) : null,
   ],
-  { template: 'Math.min($0, $1)' },
+  { template: 'Math.min($0, $1)', commutative: true },
 );
 export const SQUARED_DIFFERENCE = binaryOp(
   'squaredDifference',
@@ -312,7 +325,8 @@ export const SQUARED_DIFFERENCE = binaryOp(
     const da = mul(dy, mul(sub(a, b), 2));
     return [needs[0] ? da : null, needs[1] ? neg(da) : null];
   },
-  { template: '(($0 - $1) * ($0 - $1))' },
+  // b − a is exactly −(a − b) in IEEE arithmetic, so the square is the same in either order.
+  { template: '(($0 - $1) * ($0 - $1))', commutative: true },
 );
 /** Floor division: ⌊a / b⌋, piecewise constant, so no gradient (TensorFlow's FloorDiv registers none). */
 export const FLOOR_DIV = binaryOp('floorDiv', (a, b) => Math.floor(a / b), undefined, {
@@ -382,6 +396,7 @@ export const ADD_N: OpRecord = {
   },
   kernel: (inputs, out) => addNKernel(inputs, out),
   vjp: ({ inputs, dy, needs }) => inputs.map((_, i) => (needs[i] ? dy : null)),
+  commutative: true,
 };
 
 export const ELEMENTWISE_OPS: readonly OpRecord[] = [

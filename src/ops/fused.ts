@@ -55,6 +55,8 @@ export function makeFusedRecord(templateOf: TemplateLookup): OpRecord {
   return {
     name: 'fused',
     arity: 'variadic',
+    // One loop computes every step of an element before writing it, so the group runs in place like its ops.
+    inPlace: true,
     infer(inputs, attrs) {
       if (!isDType(attrs.dtype)) throw new DTypeError(`fused: attrs.dtype must be a dtype`);
       stepsOf(attrs, templateOf);

@@ -91,6 +91,7 @@ export const SIGMOID_CROSS_ENTROPY: OpRecord = (() => {
     arity: 2,
     scalar: sigmoidCrossEntropyScalar,
     template: '(($1 > 0 ? $1 : 0) - $1 * $0 + Math.log1p(Math.exp(-Math.abs($1))))',
+    inPlace: true,
     infer(inputs: readonly TensorInfo[]): TensorInfo {
       const dtype = requireSameDType(inputs);
       requireFloat(inputs[0]);

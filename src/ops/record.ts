@@ -77,6 +77,18 @@ export interface OpRecord {
    * generated code. Ops without a template are not fused.
    */
   readonly template?: string;
+  /**
+   * The inputs can be given in any order with the same result (value, dtype and broadcast shape), for every input,
+   * NaN and ±Inf included: CSE puts them in a canonical order so `a + b` and `b + a` merge. (Which NaN payload
+   * propagates is left open by IEEE 754 and by JS engines, so only NaN-ness counts, not payload bits.)
+   */
+  readonly commutative?: boolean;
+  /**
+   * The kernel may write its output over an input of the output's dtype and element count: each output element
+   * depends only on the same element of the inputs, read before it is written (the memory planner reuses a dying
+   * input's buffer). Set by the elementwise factories and records; the planner checks dtype and size itself.
+   */
+  readonly inPlace?: boolean;
   /** Stateful ops are never merged, folded or removed while fetched. */
   readonly stateful?: boolean;
   /** The output depends only on the inputs' shapes, so it folds as soon as those are known. */

@@ -35,6 +35,8 @@ import { apply, OpRecord, requireNumeric, requireSameDType, TensorLike } from '.
 
 /** The rule of the piecewise-constant ops: a zero gradient of x's shape. */
 const zeroGradient: UnaryVjp = (_x, _y, dy) => zerosLike(dy);
+/** Their forward rule: a zero tangent, which jvp() stops propagating (no zeros node, as for stopGradient). */
+const zeroTangent = (): null => null;
 
 // tfjs's (and the SELU paper's) constants.
 const SELU_SCALE = 1.0507009873554805;
@@ -50,6 +52,7 @@ export const ABS = unaryOp('abs', Math.abs, (x, _y, dy) => mul(dy, sign(x)), {
 export const SIGN = unaryOp('sign', (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x), zeroGradient, {
   accepts: 'numeric',
   template: '($0 > 0 ? 1 : $0 < 0 ? -1 : $0 === 0 ? 0 : $0)',
+  jvp: zeroTangent,
 });
 // Rules in terms of y where that is cheaper: rsqrt' = −y³/2, reciprocal' = −y², tan' = 1 + y².
 export const RSQRT = unaryOp(
@@ -145,11 +148,14 @@ export const PRELU = binaryOp(
   },
   { accepts: 'float', template: '($0 < 0 ? $1 * $0 : $0)' },
 );
-// No fusion template: generated code sees only globals, and erf's scalar function is in kernels/special.ts.
-export const ERF = unaryOp('erf', erfScalar, (x, _y, dy) => mul(dy, mul(exp(neg(square(x))), TWO_OVER_SQRT_PI)));
+// No fusion template: generated code sees only globals, and erf's scalar function is in kernels/special.ts. Not in
+// place either, as before in-place became a record fact (it was "has a template"); its kernel would allow it.
+export const ERF = unaryOp('erf', erfScalar, (x, _y, dy) => mul(dy, mul(exp(neg(square(x))), TWO_OVER_SQRT_PI)), {
+  inPlace: false,
+});
 
-export const FLOOR = unaryOp('floor', Math.floor, zeroGradient, { template: 'Math.floor($0)' });
-export const CEIL = unaryOp('ceil', Math.ceil, zeroGradient, { template: 'Math.ceil($0)' });
+export const FLOOR = unaryOp('floor', Math.floor, zeroGradient, { template: 'Math.floor($0)', jvp: zeroTangent });
+export const CEIL = unaryOp('ceil', Math.ceil, zeroGradient, { template: 'Math.ceil($0)', jvp: zeroTangent });
 /** Rounds half to even (banker's rounding), as tfjs and TensorFlow do: round(2.5) = 2, round(3.5) = 4. */
 export const ROUND = unaryOp(
   'round',
@@ -165,6 +171,7 @@ export const ROUND = unaryOp(
     template:
       '($0 - Math.floor($0) < 0.5 ? Math.floor($0) : $0 - Math.floor($0) > 0.5 ? Math.floor($0) + 1 : ' +
       'Math.floor($0) % 2 === 0 ? Math.floor($0) : Math.floor($0) + 1)',
+    jvp: zeroTangent,
   },
 );
 export const IS_NAN = unaryOp('isNaN', (x) => (x !== x ? 1 : 0), undefined, {
@@ -191,6 +198,7 @@ export const CLIP_BY_VALUE: OpRecord = (() => {
     arity: 3,
     scalar,
     template: '($0 > $2 ? $2 : $0 < $1 ? $1 : $0)',
+    inPlace: true,
     infer(inputs) {
       const [x, lo, hi] = inputs;
       const dtype = requireSameDType(inputs);

@@ -3,32 +3,19 @@ import { addOp, opRecord } from '../ops';
 import { Pass } from './pass';
 import { liveNodes, rebuild } from './slice';
 
-/** Ops whose inputs can be reordered without changing the result (or its broadcast shape). */
-export const COMMUTATIVE_OPS: ReadonlySet<string> = new Set([
-  'add',
-  'mul',
-  'maximum',
-  'minimum',
-  'equal',
-  'notEqual',
-  'logicalAnd',
-  'logicalOr',
-  'squaredDifference',
-  'addN',
-]);
-
 /**
  * Common subexpression elimination: rebuilding re-interns every node (equal op, inputs and attrs give one
- * node), and the inputs of commutative ops are put in a canonical (ascending id) order first, so `a + b` and
- * `b + a` merge too.
+ * node), and the inputs of commutative ops (OpRecord.commutative) are put in a canonical (ascending id) order
+ * first, so `a + b` and `b + a` merge too.
  */
 export const cse: Pass = {
   name: 'cse',
   run(slice) {
     const result = rebuild(slice, (node: Node, inputs: readonly number[], target: Graph) => {
-      if (!COMMUTATIVE_OPS.has(node.op)) return undefined;
+      const record = opRecord(node.op);
+      if (record.commutative !== true) return undefined;
       const sorted = [...inputs].sort((a, b) => a - b);
-      return addOp(target, opRecord(node.op), sorted, node.attrs, node.name).id;
+      return addOp(target, record, sorted, node.attrs, node.name).id;
     });
     let live = 0;
     for (const flag of liveNodes(slice.graph, slice.outputs)) live += flag;

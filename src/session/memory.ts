@@ -30,10 +30,10 @@ export interface PlannedStep {
 
 /**
  * An op may write over an input when each output element depends only on the same element of its full-shape
- * inputs (read before written): the elementwise ops with templates and the fused groups built from them.
+ * inputs (read before written): a fact of its record (the elementwise ops and the fused groups built from them).
  */
 function runsInPlace(op: string): boolean {
-  return op === 'fused' || opRecord(op).template !== undefined;
+  return opRecord(op).inPlace === true;
 }
 
 /**
