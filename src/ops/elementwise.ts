@@ -396,7 +396,8 @@ export const ADD_N: OpRecord = {
   },
   kernel: (inputs, out) => addNKernel(inputs, out),
   vjp: ({ inputs, dy, needs }) => inputs.map((_, i) => (needs[i] ? dy : null)),
-  commutative: true,
+  // Not commutative: the kernel sums in input order, and float addition does not associate, so reordering three
+  // or more inputs changes the rounding ((1e16 + 1) − 1e16 = 0, (1e16 − 1e16) + 1 = 1).
 };
 
 export const ELEMENTWISE_OPS: readonly OpRecord[] = [
