@@ -27,6 +27,24 @@ export interface Rule {
   readonly when?: (captures: Captures, root: Node, graph: Graph) => boolean;
   /** Builds the replacement in `graph` and returns its id. */
   readonly rewrite: (captures: Captures, root: Node, graph: Graph) => number;
+  /**
+   * The ops the rewrite builds nodes of ('constant' for a new constant); none when it returns an existing node. A
+   * test checks that every op a rule table names exists, and the rewrite driver that a rule builds only these.
+   */
+  readonly emits?: readonly string[];
+}
+
+/** Every op name a rule mentions: the ops its pattern matches and the ops its rewrite builds. */
+export function ruleOps(rule: Rule): string[] {
+  const names = new Set<string>(rule.emits ?? []);
+  // Patterns are a few levels deep; an explicit stack all the same.
+  const stack: Pattern[] = [rule.pattern];
+  for (let pattern = stack.pop(); pattern !== undefined; pattern = stack.pop()) {
+    if (typeof pattern.op === 'string') names.add(pattern.op);
+    else if (pattern.op !== undefined) for (const name of pattern.op) names.add(name);
+    if (pattern.inputs !== undefined) stack.push(...pattern.inputs);
+  }
+  return [...names];
 }
 
 /** Shorthand constructors so a rule table reads like the math it rewrites. */

@@ -1,5 +1,5 @@
 import { Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
-import { addOp, allOps, isLeafOp, opRecord } from '../ops';
+import { addOp, isLeafOp, opRecord } from '../ops';
 import { Pass } from './pass';
 import { capture, Captures, commuted, emit, literal, match, op, Rule, sameType } from './pattern';
 import { dropDead, rebuild } from './slice';
@@ -8,7 +8,6 @@ const keep =
   (name: string) =>
   (c: Captures): number =>
     c[name].id;
-const opExists = (name: string): boolean => allOps().some((r) => r.name === name);
 const isIdentityPerm = (perm: readonly number[]): boolean => perm.every((p, i) => p === i);
 const swapsLastTwo = (perm: readonly number[]): boolean =>
   perm.length >= 2 &&
@@ -44,6 +43,7 @@ export const EXACT_RULES: readonly Rule[] = [
     when: (c) => isFullyKnown(c.like.shape),
     rewrite: (c, r, g) =>
       emit(g, r.op === 'broadcastLike' ? 'broadcastTo' : 'reshape', [c.x.id], { shape: c.like.shape as number[] }, r.name),
+    emits: ['broadcastTo', 'reshape'],
   },
   {
     name: 'sum-to-static',
@@ -57,6 +57,7 @@ export const EXACT_RULES: readonly Rule[] = [
       const summed = emit(g, 'sum', [c.x.id], { axes, keepDims: true }, `${r.name}/sum`);
       return emit(g, 'reshape', [summed], { shape: like }, r.name);
     },
+    emits: ['sum', 'reshape'],
   },
   {
     name: 'sum-no-axes',
@@ -69,6 +70,7 @@ export const EXACT_RULES: readonly Rule[] = [
     pattern: op(['reshape', 'reshapeLike'], [op(['reshape', 'reshapeLike'], [], 'inner')]),
     when: (_c, r) => r.shape.every((d) => d !== null),
     rewrite: (c, r, g) => emit(g, 'reshape', [c.inner.inputs[0]], { shape: r.shape as number[] }, r.name),
+    emits: ['reshape'],
   },
   {
     name: 'transpose-transpose',
@@ -78,6 +80,7 @@ export const EXACT_RULES: readonly Rule[] = [
       const perm = (r.attrs.perm as number[]).map((p) => innerPerm[p]);
       return isIdentityPerm(perm) ? c.x.id : emit(g, 'transpose', [c.x.id], { perm }, r.name);
     },
+    emits: ['transpose'],
   },
   {
     name: 'transpose-identity',
@@ -91,6 +94,7 @@ export const EXACT_RULES: readonly Rule[] = [
     when: (c) => swapsLastTwo(c.t.attrs.perm as number[]),
     rewrite: (c, r, g) =>
       emit(g, 'matMul', [c.a.id, c.b.id], { ...r.attrs, transposeA: r.attrs.transposeA !== true }, r.name),
+    emits: ['matMul'],
   },
   {
     name: 'transpose-into-matmul-b',
@@ -98,11 +102,13 @@ export const EXACT_RULES: readonly Rule[] = [
     when: (c) => swapsLastTwo(c.t.attrs.perm as number[]),
     rewrite: (c, r, g) =>
       emit(g, 'matMul', [c.a.id, c.b.id], { ...r.attrs, transposeB: r.attrs.transposeB !== true }, r.name),
+    emits: ['matMul'],
   },
   {
     name: 'mul-self-square',
     pattern: op('mul', [capture('x'), capture('x')]),
     rewrite: (c, r, g) => emit(g, 'square', [c.x.id], {}, r.name),
+    emits: ['square'],
   },
   // Gradients start from onesLike(y) when no gradY is given; the first rule reached usually multiplies or divides
   // by it. 1·x is x and 1/x is reciprocal(x) exactly, and neither needs a full array of ones.
@@ -115,29 +121,32 @@ export const EXACT_RULES: readonly Rule[] = [
   {
     name: 'div-ones-like',
     pattern: op('div', [op('onesLike', [capture('like')]), capture('x')]),
-    when: (c, r) => opExists('reciprocal') && isFloat(r.dtype) && sameType(c.x, r),
+    when: (c, r) => isFloat(r.dtype) && sameType(c.x, r),
     rewrite: (c, r, g) => emit(g, 'reciprocal', [c.x.id], {}, r.name),
+    emits: ['reciprocal'],
   },
   {
     name: 'pow-two-square',
     pattern: op('pow', [capture('x'), literal(2)]),
     when: (c, r) => sameType(c.x, r),
     rewrite: (c, r, g) => emit(g, 'square', [c.x.id], {}, r.name),
+    emits: ['square'],
   },
   {
     name: 'pow-minus-one-reciprocal',
     pattern: op('pow', [capture('x'), literal(-1)]),
-    when: (c, r) => opExists('reciprocal') && isFloat(r.dtype) && sameType(c.x, r),
+    when: (c, r) => isFloat(r.dtype) && sameType(c.x, r),
     rewrite: (c, r, g) => emit(g, 'reciprocal', [c.x.id], {}, r.name),
+    emits: ['reciprocal'],
   },
   {
     name: 'div-sqrt-rsqrt',
     pattern: op('div', [capture('x'), op('sqrt', [capture('y')])]),
-    when: () => opExists('rsqrt'),
     rewrite: (c, r, g) => {
       const rsqrt = emit(g, 'rsqrt', [c.y.id], {}, `${r.name}/rsqrt`);
       return emit(g, 'mul', [c.x.id, rsqrt], {}, r.name);
     },
+    emits: ['rsqrt', 'mul'],
   },
 ]; // prettier-ignore
 
@@ -146,25 +155,28 @@ export const STABILIZING_RULES: readonly Rule[] = [
   {
     name: 'log1p',
     pattern: op('log', [commuted('add', [literal(1), capture('x')])]),
-    when: (c, r) => opExists('log1p') && sameType(c.x, r),
+    when: (c, r) => sameType(c.x, r),
     rewrite: (c, r, g) => emit(g, 'log1p', [c.x.id], {}, r.name),
+    emits: ['log1p'],
   },
   {
     name: 'expm1',
     pattern: op('sub', [op('exp', [capture('x')]), literal(1)]),
-    when: (c, r) => opExists('expm1') && sameType(c.x, r),
+    when: (c, r) => sameType(c.x, r),
     rewrite: (c, r, g) => emit(g, 'expm1', [c.x.id], {}, r.name),
+    emits: ['expm1'],
   },
   {
     name: 'log-softmax',
     pattern: op('log', [op('softmax', [capture('x')], 's')]),
     rewrite: (c, r, g) => emit(g, 'logSoftmax', [c.x.id], { axis: c.s.attrs.axis }, r.name),
+    emits: ['logSoftmax'],
   },
   {
     name: 'log-sigmoid',
     pattern: op('log', [op('sigmoid', [capture('x')])]),
-    when: () => opExists('logSigmoid'),
     rewrite: (c, r, g) => emit(g, 'logSigmoid', [c.x.id], {}, r.name),
+    emits: ['logSigmoid'],
   },
   {
     // The gradient autodiff builds for log(softmax(x)): y·(d/y − Σ(d/y)·y), NaN where y underflows to 0. It is
@@ -183,6 +195,7 @@ export const STABILIZING_RULES: readonly Rule[] = [
       const scaled = emit(g, 'mul', [c.s.id, total], {}, `${r.name}/mul`);
       return emit(g, 'sub', [c.d.id, scaled], {}, r.name);
     },
+    emits: ['sum', 'mul', 'sub'],
   },
   {
     // −Σ labels·logSoftmax(x) over the softmax axis: the fused, stable cross-entropy op.
@@ -190,13 +203,10 @@ export const STABILIZING_RULES: readonly Rule[] = [
     pattern: op('neg', [
       op('sum', [commuted('mul', [capture('labels'), op('logSoftmax', [capture('x')], 'ls')])], 'total'),
     ]),
-    when: (c) =>
-      opExists('softmaxCrossEntropyWithLogits') &&
-      sameAxis(c.total, c.ls) &&
-      c.total.attrs.keepDims !== true &&
-      sameType(c.labels, c.x),
+    when: (c) => sameAxis(c.total, c.ls) && c.total.attrs.keepDims !== true && sameType(c.labels, c.x),
     rewrite: (c, r, g) =>
       emit(g, 'softmaxCrossEntropyWithLogits', [c.labels.id, c.x.id], { axis: c.ls.attrs.axis }, r.name),
+    emits: ['softmaxCrossEntropyWithLogits'],
   },
   {
     // A sigmoid written out as 1 / (1 + exp(−x)): one stable op.
@@ -204,6 +214,7 @@ export const STABILIZING_RULES: readonly Rule[] = [
     pattern: op('div', [literal(1), commuted('add', [literal(1), op('exp', [op('neg', [capture('x')])])])]),
     when: (c, r) => sameType(c.x, r),
     rewrite: (c, r, g) => emit(g, 'sigmoid', [c.x.id], {}, r.name),
+    emits: ['sigmoid'],
   },
   {
     // The gradient autodiff builds for that formula, −(−d/(1 + e)²)·e with e = exp(−x), overflows to NaN for very
@@ -227,6 +238,7 @@ export const STABILIZING_RULES: readonly Rule[] = [
       const complement = emit(g, 'sub', [one, sigma], {}, `${r.name}/sub`);
       return emit(g, 'mul', [c.d.id, emit(g, 'mul', [sigma, complement], {}, `${r.name}/mul`)], {}, r.name);
     },
+    emits: ['sigmoid', 'constant', 'sub', 'mul'],
   },
 ];
 
@@ -234,6 +246,16 @@ export const STABILIZING_RULES: readonly Rule[] = [
 function sameAxis(reduction: Node, along: Node): boolean {
   const axes = reduction.attrs.axes as number[];
   return axes.length === 1 && axes[0] === along.attrs.axis;
+}
+
+/** A rule builds nodes only of the ops it declares, so that the test of every table's op names sees them all. */
+function checkEmitted(rule: Rule, graph: Graph, sizeBefore: number): void {
+  for (let id = sizeBefore; id < graph.size; id++) {
+    const built = graph.node(id).op;
+    if (!(rule.emits ?? []).includes(built)) {
+      throw new Error(`rule ${rule.name} built a ${built} node, which its emits (${rule.emits ?? []}) does not list`);
+    }
+  }
 }
 
 /** A pass that applies a rule table bottom-up in one sweep; the pipeline repeats it to a fixed point. */
@@ -252,7 +274,9 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
             const captures: Captures = {};
             if (!match(target, id, rule.pattern, captures)) continue;
             if (rule.when !== undefined && !rule.when(captures, current, target)) continue;
+            const sizeBefore = target.size;
             const next = rule.rewrite(captures, current, target);
+            checkEmitted(rule, target, sizeBefore);
             if (next === id) continue;
             const replacement = target.node(next);
             // A rewrite must keep the node's type: anything else is a bug in the rule, caught here.
@@ -289,7 +313,6 @@ export const addNPass: Pass = {
   name: 'addn',
   run(slice) {
     const source = slice.graph;
-    if (!opExists('addN')) return { slice, changes: { 'add-chain-addn': 0 } };
     const uses = new Int32Array(source.size);
     for (const node of source.nodes) for (const input of node.inputs) uses[input]++;
     for (const id of slice.outputs) uses[id]++;
