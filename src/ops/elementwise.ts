@@ -78,10 +78,10 @@ export function binaryOp(
 export type UnaryVjp = (x: Tensor, y: Tensor, dy: Tensor) => Tensor;
 
 /**
- * The forward rule of an elementwise unary op, derived from its gradient rule. Its Jacobian is diagonal, so it is
- * its own transpose, and the vjp applied to the tangent is the tangent: a UnaryVjp is linear in dy (as any vjp)
- * and gets the other input's shape, so it returns the output's shape. One rule application instead of the
- * double-VJP's two passes over the vjp's nodes.
+ * The forward rule of an elementwise op of one input, derived from its gradient rule: the Jacobian is diagonal, so
+ * it is its own transpose, and vjp(dy = t) = Jᵀt = Jt is the tangent. Valid only for such ops (a vjp is linear in
+ * dy; the diagonal makes it symmetric). The tangent has x's shape, so the result has the output's, and the rule is
+ * applied once where the double-VJP builds it and then differentiates it.
  */
 function jvpFromVjp(vjp: UnaryVjp): NonNullable<OpRecord['jvp']> {
   return ({ tangents: [t], inputs: [x], output: y }) => t && vjp(x, y, t);
