@@ -15,10 +15,12 @@ import { STATE_OPS } from './state';
 import { UNARY_OPS } from './unary';
 
 /** Leaves: created by Graph methods, valued by the session (feeds, constants, variable store). */
-const LEAF_OPS: readonly OpRecord[] = ['placeholder', 'constant', 'variable'].map((name) => ({
+const LEAF_OPS: readonly OpRecord[] = ['placeholder', 'constant', 'variable'].map((name): OpRecord => ({
   name,
   arity: 0,
   stateful: name !== 'constant',
+  // A variable may be marked untrainable; the JSON loader checks leaves' attrs against this.
+  attrs: name === 'variable' ? { trainable: 'bool?' } : {},
   infer: () => {
     throw new GraphError(`${name} nodes are created by Graph.${name}(), not inferred`);
   },
