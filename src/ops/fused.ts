@@ -1,11 +1,15 @@
 import { GraphError, ShapeError } from '../graph';
 import { broadcastStatic, Dim, formatShape } from '../graph';
-import { FusedStepAttr } from './attrs';
+import { AttrsOf, FusedStepAttr } from './attrs';
 import { FusedArg, FusedStep, fusedKernel } from './kernels';
 import type { Buf } from './kernels/types';
 import { defineOp, OpRecord } from './record';
 
 export type { FusedArg };
+
+/** A fused node's attrs: its steps, its dtype, and (for reading only) the expression they compute. */
+const FUSED_ATTRS = { steps: 'steps', dtype: 'dtype', expr: 'string?' } as const;
+export type FusedAttrs = AttrsOf<typeof FUSED_ATTRS>;
 
 /** How fused steps find their ops' templates: given by the op table, which knows every record. */
 export type TemplateLookup = (op: string) => string | undefined;
@@ -25,7 +29,7 @@ function stepsOf(steps: readonly FusedStepAttr[], templateOf: TemplateLookup): F
  * a session's private graph (after gradients are built), so it needs no gradient rule. `expr` is for reading
  * only; the kernel is generated from `steps`, whose form addOp checked (the `steps` attribute kind).
  */
-export function makeFusedRecord(templateOf: TemplateLookup): OpRecord {
+export function makeFusedRecord(templateOf: TemplateLookup): OpRecord<FusedAttrs> {
   type Kernel = (inputs: readonly Buf[], out: Buf) => void;
   const kernels = new Map<string, Kernel>();
   // A node's attrs object is stable, so per-run lookups go by identity; the structure key is computed once per node.
@@ -46,7 +50,7 @@ export function makeFusedRecord(templateOf: TemplateLookup): OpRecord {
   return defineOp({
     name: 'fused',
     arity: 'variadic',
-    attrs: { steps: 'steps', dtype: 'dtype', expr: 'string?' },
+    attrs: FUSED_ATTRS,
     infer(inputs, attrs) {
       stepsOf(attrs.steps, templateOf);
       let shape: Dim[] | null = [];

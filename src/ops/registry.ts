@@ -26,6 +26,9 @@ const LEAF_OPS: readonly OpRecord[] = ['placeholder', 'constant', 'variable'].ma
   },
 }));
 
+/** The record of fused groups; its steps name ops of this very table, looked up when a fused kernel is first built. */
+export const FUSED = makeFusedRecord((op) => BY_NAME.get(op)?.template);
+
 /** The one index of every op, by family: the whole op set in one place. */
 export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   leaf: LEAF_OPS,
@@ -40,8 +43,7 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   state: STATE_OPS,
   random: RANDOM_OPS,
   custom: CUSTOM_OPS,
-  // Fusion steps name ops of this very table; the lookup runs only when a fused kernel is first built.
-  fused: [makeFusedRecord((op) => BY_NAME.get(op)?.template)],
+  fused: [FUSED],
 };
 
 const BY_NAME = new Map<string, OpRecord>();
