@@ -21,7 +21,10 @@ export interface AttrKinds {
   ints: readonly number[];
   /** A shape: non-negative integers, null for a dim known only at run time. */
   dims: readonly Dim[];
-  /** Slice bounds: integers, null where a mask says "from the start" or "to the end". */
+  /**
+   * Slice bounds: integers, null where a mask says "from the start" or "to the end". Bounds are clamped to the dim,
+   * so any integer is valid (ONNX's INT64 ends, as doubles, included).
+   */
   bounds: readonly (number | null)[];
   /** [before, after] integer pairs, one per dim. */
   pairs: readonly (readonly [number, number])[];
@@ -59,8 +62,24 @@ function isObject(value: unknown): value is { readonly [key: string]: AttrValue 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** What is wrong with `value` as an attribute of `kind` ("must be …"), or null when it fits. */
+/** A value as an error message shows it: JSON, cut short. */
+function shown(value: AttrValue): string {
+  const text = JSON.stringify(value);
+  return text.length <= 100 ? text : `${text.slice(0, 100)}…`;
+}
+
+/** What is wrong with `value` as an attribute of `kind` ("must be …, got …"), or null when it fits. */
 function kindProblem(kind: AttrKind, value: AttrValue, inputCount: number): string | null {
+  const problem = kindRule(kind, value, inputCount);
+  if (problem === null) return null;
+  if (kind === 'dtype' && typeof value === 'string') {
+    return `names an unknown target dtype '${value.slice(0, 100)}'; valid: float32, float64, int32, bool`;
+  }
+  return `${problem}, got ${shown(value)}`;
+}
+
+/** The rule `value` breaks as an attribute of `kind` ("must be …"), or null when it fits. */
+function kindRule(kind: AttrKind, value: AttrValue, inputCount: number): string | null {
   switch (kind) {
     case 'bool':
       return typeof value === 'boolean' ? null : 'must be true or false';
@@ -79,7 +98,7 @@ function kindProblem(kind: AttrKind, value: AttrValue, inputCount: number): stri
         ? null
         : 'must be a list of non-negative integers or null';
     case 'bounds':
-      return Array.isArray(value) && value.every((d) => d === null || isInt(d))
+      return Array.isArray(value) && value.every((d) => d === null || Number.isInteger(d))
         ? null
         : 'must be a list of integers or null';
     case 'pairs':
@@ -161,7 +180,7 @@ export function attrProblem(schema: AttrSchema, attrs: Attrs, inputCount: number
     const { name, kind, optional } = checks[i];
     const value = Object.prototype.hasOwnProperty.call(attrs, name) ? attrs[name] : undefined;
     if (value === undefined) {
-      if (!optional) return { attr: name, kind, message: `is missing; it ${kindProblem(kind, null, inputCount)}` };
+      if (!optional) return { attr: name, kind, message: `is missing; it ${kindRule(kind, null, inputCount)}` };
       continue;
     }
     const message = kindProblem(kind, value, inputCount);

@@ -8,6 +8,7 @@ import {
   LazygradError,
   NDArray,
   NestedArray,
+  Node,
   Shape,
   ShapeError,
   Tensor,
@@ -135,7 +136,7 @@ export function addOp<A extends Attrs>(
   }
   if (record.attrs !== undefined) {
     const problem = attrProblem(record.attrs, attrs, inputs.length);
-    if (problem !== null) throw attrError(record, `${graph.scopePrefix}${name ?? record.name}`, attrs, problem);
+    if (problem !== null) throw attrError(record, `${graph.scopePrefix}${name ?? record.name}`, inputs, problem);
   }
   let info: TensorInfo;
   try {
@@ -143,9 +144,8 @@ export function addOp<A extends Attrs>(
   } catch (error) {
     if (error instanceof LazygradError) {
       const nodeName = `${graph.scopePrefix}${name ?? record.name}`;
-      const described = inputs.map((n) => `'${n.name}' ${n.dtype}${formatShape(n.shape)}`).join(', ');
       const ErrorClass = error.constructor as new (message: string) => LazygradError;
-      throw new ErrorClass(`${record.name} '${nodeName}' (inputs: ${described || 'none'}): ${error.message}`);
+      throw new ErrorClass(`${record.name} '${nodeName}' (inputs: ${describeInputs(inputs)}): ${error.message}`);
     }
     throw error;
   }
@@ -175,13 +175,16 @@ const ATTR_ERRORS: { readonly [kind in AttrKind]: new (message: string) => Lazyg
   steps: GraphError,
 };
 
-/** An attribute that does not fit the schema, as an error naming the op, the node, the attribute and its value. */
-function attrError(record: OpRecord, nodeName: string, attrs: Attrs, problem: AttrProblem): LazygradError {
-  const value = attrs[problem.attr];
-  const got = value === undefined ? '' : `, got ${JSON.stringify(value).slice(0, 200)}`;
+/** An attribute that does not fit the schema, with the context addOp gives inference errors. */
+function attrError(record: OpRecord, nodeName: string, inputs: readonly Node[], problem: AttrProblem): Error {
   return new ATTR_ERRORS[problem.kind](
-    `${record.name} '${nodeName}': attribute '${problem.attr}' ${problem.message}${got}`,
+    `${record.name} '${nodeName}' (inputs: ${describeInputs(inputs)}): attribute '${problem.attr}' ${problem.message}`,
   );
+}
+
+/** Inputs as errors name them: `'x' float32[2, 3]`, or none. */
+function describeInputs(inputs: readonly Node[]): string {
+  return inputs.map((n) => `'${n.name}' ${n.dtype}${formatShape(n.shape)}`).join(', ') || 'none';
 }
 
 /**
