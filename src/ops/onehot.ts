@@ -1,7 +1,6 @@
 /** oneHot and cumsum: int32 indices to one-hot rows, and running sums along an axis. */
-import { DType, Tensor } from '../graph';
-import { ShapeError } from '../graph';
-import { checkAxis, checkIndicesDType, linearTangent, normalizeAxis, argumentError } from './indexing-common';
+import { DType, ShapeError, Tensor } from '../graph';
+import { argumentError, checkAxis, checkIndicesDType, linearTangent, normalizeAxis } from './indexing-common';
 import { cumsum as cumsumKernel, oneHot as oneHotKernel } from './kernels';
 import { apply, defineOp, requireNumeric, VjpResult } from './record';
 

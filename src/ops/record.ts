@@ -120,8 +120,9 @@ export function attrsOf<A extends Attrs>(record: OpRecord<A>, node: { readonly o
 export type TensorLike = Tensor | NDArray | NestedArray;
 
 /**
- * Adds a node for `record` over existing input ids: the single place where inference runs and its errors
- * are given context (op, node name, input names, shapes and dtypes).
+ * Adds a node for `record` over existing input ids: the single place where its attrs are checked against the
+ * record's schema and inference runs, and where their errors are given context (op, node name, input names,
+ * shapes and dtypes).
  */
 export function addOp<A extends Attrs>(
   graph: Graph,
