@@ -1,4 +1,4 @@
-import { Attrs, DTypeError, formatShape, GraphError, graphOf, isFloat, Node, ShapeError, Tensor } from '../graph';
+import { DTypeError, formatShape, GraphError, graphOf, isFloat, Node, ShapeError, Tensor } from '../graph';
 import { addOp, broadcastLike, OpRecord, opRecord, sumTo, toTensor, TensorLike, ZEROS_LIKE, zerosLike } from '../ops';
 import { gradients } from './gradients';
 
@@ -9,7 +9,7 @@ let dummies = 0;
  * interning from sharing it), so differentiating with respect to it sees only the VJP built from it.
  */
 function dummyCotangent(y: Tensor): Tensor {
-  return addOp(y.graph, ZEROS_LIKE, [y.id], { dummy: dummies++ } as Attrs, 'cotangent');
+  return addOp(y.graph, ZEROS_LIKE, [y.id], { dummy: dummies++ }, 'cotangent');
 }
 
 /**

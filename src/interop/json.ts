@@ -4,7 +4,19 @@
  * treats the file as untrusted: every field is checked, every op node is rebuilt through its op's own inference,
  * and sizes are limited, so a bad file is a GraphError naming the node and the field.
  */
-import { allocate, DType, Graph, GraphError, isDType, NDArray, Shape, sizeOf, Tensor, TypedArray } from '../graph';
+import {
+  allocate,
+  Attrs,
+  DType,
+  Graph,
+  GraphError,
+  isDType,
+  NDArray,
+  Shape,
+  sizeOf,
+  Tensor,
+  TypedArray,
+} from '../graph';
 import { isLeafOp } from '../ops';
 import {
   AttrProblem,
@@ -15,7 +27,7 @@ import {
   isIgnoredKey,
   isPlainObject,
   JSONValue,
-} from './attrs';
+} from './jsonvalues';
 import {
   bytesPerElement,
   decodeBase64,
@@ -24,7 +36,7 @@ import {
   invalidBoolByte,
   toLittleEndian,
 } from './bytes';
-import { addCheckedOp, Fail, LoadLimits, recordFor, resolveLimits, shapeProblem } from './rebuild';
+import { addCheckedOp, checkAttrs, Fail, LoadLimits, recordFor, resolveLimits, shapeProblem } from './rebuild';
 
 /** The `format` field of every file. */
 export const GRAPH_FORMAT = 'lazygrad.graph';
@@ -232,11 +244,11 @@ function loadNode(
   let tensor: Tensor;
   if (isLeafOp(op)) {
     if (inputs.length > 0) throw fail('inputs', `a ${op} has no inputs`);
-    const attrProblem = Object.keys(attrs).find((k) => !(op === 'variable' && k === 'trainable'));
-    if (attrProblem !== undefined) throw fail(`attrs.${attrProblem}`, `is not an attribute of a ${op}`);
-    if (op === 'variable' && attrs.trainable !== undefined && typeof attrs.trainable !== 'boolean') {
-      throw fail('attrs.trainable', 'must be true or false');
-    }
+    // Leaves are made by Graph methods, not addOp: their schema (a variable's `trainable`) is all they may hold.
+    const schema = record.attrs ?? {};
+    const unknown = Object.keys(attrs).find((k) => !Object.prototype.hasOwnProperty.call(schema, k));
+    if (unknown !== undefined) throw fail(`attrs.${unknown}`, `is not an attribute of a ${op}`);
+    checkAttrs(record, attrs, 0, fail);
     tensor = addLeaf(graph, op, name, dtype, staticShape, attrs, value, fail);
   } else {
     tensor = addCheckedOp(graph, record, inputs as number[], attrs, name, fail);
@@ -264,7 +276,7 @@ function addLeaf(
   name: string,
   dtype: DType,
   shape: Shape,
-  attrs: { readonly [key: string]: unknown },
+  attrs: Attrs,
   rawValue: unknown,
   fail: Fail,
 ): Tensor {
@@ -276,7 +288,7 @@ function addLeaf(
   return graph.addNode({
     op,
     inputs: [],
-    attrs: attrs as { readonly [key: string]: boolean },
+    attrs,
     dtype,
     shape,
     name,

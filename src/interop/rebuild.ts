@@ -1,11 +1,10 @@
 /**
- * Rebuilding a node that a file describes, safely: the op must exist, its attrs must have the types the op expects,
+ * Rebuilding a node that a file describes, safely: the op must exist, its attrs must fit the op record's schema,
  * and the node is added through `addOp`, so the op's own inference checks everything else and gives the dtype and
  * shape. Shared by the JSON loader and the ONNX importer (for models lazygrad wrote).
  */
 import { Attrs, Dim, formatShape, Graph, GraphError, LazygradError, Shape, Tensor } from '../graph';
-import { addOp, isLeafOp, OpRecord, opRecord } from '../ops';
-import { schemaProblem } from './attrs';
+import { addOp, attrProblem, isLeafOp, OpRecord, opRecord } from '../ops';
 
 /** Limits that keep a small file from demanding large amounts of memory. */
 export interface LoadLimits {
@@ -80,6 +79,15 @@ export function recordFor(op: unknown, fail: Fail): OpRecord {
 }
 
 /**
+ * The first attribute of a file's node that does not fit its op's schema, as a GraphError naming the field
+ * (`attrs.<name>`), or nothing. addOp checks the same schema; checking here first keeps the field in the message.
+ */
+export function checkAttrs(record: OpRecord, attrs: Attrs, inputCount: number, fail: Fail): void {
+  const problem = record.attrs === undefined ? null : attrProblem(record.attrs, attrs, inputCount);
+  if (problem !== null) throw fail(`attrs.${problem.attr}`, problem.message);
+}
+
+/**
  * Adds a non-leaf node through the op's own inference, after checking its attribute types. Any error (the op's
  * ShapeError/DTypeError, or anything an op's inference throws on attrs it did not expect) becomes a GraphError
  * naming the node.
@@ -93,8 +101,7 @@ export function addCheckedOp(
   fail: Fail,
 ): Tensor {
   if (isLeafOp(record.name)) throw fail('op', `${record.name} nodes take no inputs and are not built by an op`);
-  const problem = schemaProblem(record.name, attrs, inputs.length);
-  if (problem !== null) throw fail(`attrs.${problem[0]}`, problem[1]);
+  checkAttrs(record, attrs, inputs.length, fail);
   try {
     return addOp(graph, record, inputs, attrs, name);
   } catch (error) {

@@ -1,5 +1,5 @@
-import { Attrs, GraphError, Tensor } from '../graph';
-import { addOp, OpRecord } from './record';
+import { GraphError, Tensor } from '../graph';
+import { addOp, defineOp, OpRecord } from './record';
 
 /** A user gradient: dy and the saved tensors in, one gradient per input out. */
 export type GradFunc = (dy: Tensor, saved: readonly Tensor[]) => Tensor | readonly (Tensor | null)[];
@@ -25,11 +25,13 @@ let serial = 0;
  * customGradient(value, ...inputs, ...saved): passes `value` through; its gradient is the user's gradFunc, which
  * the graph keeps attached to the node (so the text IR shows the op as `customGradient`).
  */
-export const CUSTOM_GRADIENT: OpRecord = {
+export const CUSTOM_GRADIENT = defineOp({
   name: 'customGradient',
   arity: 'variadic',
   // Never merged with an equal-looking node: its gradient function lives outside the attrs.
   stateful: true,
+  // fn: a serial number (the function itself is attached to the node); inputs: how many inputs are the user's.
+  attrs: { fn: 'int', inputs: 'int' },
   infer: ([value]) => value,
   kernel: ([value], out) => out.data.set(value.data),
   vjp: ({ inputs, output, dy }) => {
@@ -51,7 +53,7 @@ export const CUSTOM_GRADIENT: OpRecord = {
     }
     return [null, ...grads, ...saved.map(() => null)];
   },
-};
+});
 
 export const CUSTOM_OPS: readonly OpRecord[] = [CUSTOM_GRADIENT];
 
@@ -84,7 +86,7 @@ export function customGradient(
       if (t.graph !== graph) throw new GraphError(`customGradient: '${t.name}' belongs to a different graph`);
       return t.id;
     });
-    const node = addOp(graph, CUSTOM_GRADIENT, ids, { fn: serial++, inputs: inputs.length } as Attrs);
+    const node = addOp(graph, CUSTOM_GRADIENT, ids, { fn: serial++, inputs: inputs.length });
     graph.attach(node.id, { gradFunc, inputCount: inputs.length, savedCount: saved.length } satisfies Attached);
     return node;
   };

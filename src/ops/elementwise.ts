@@ -1,9 +1,19 @@
-import { Attrs, DType, DTypeError, Dim, isDType, ShapeError, Shape, Tensor, formatShape } from '../graph';
+import { DType, DTypeError, Dim, ShapeError, Shape, Tensor, formatShape } from '../graph';
 import { broadcastInfer, greaterEqual, less, lessEqual } from './compare';
 import { binary, cast as castKernel, ternary, unary } from './kernels';
 import { addN as addNKernel } from './kernels/addn';
 import type { Buf } from './kernels/types';
-import { apply, OpRecord, requireFloat, requireNumeric, requireSameDType, TensorInfo, TensorLike } from './record';
+import {
+  apply,
+  defineOp,
+  OpRecord,
+  requireFloat,
+  requireNumeric,
+  requireSameDType,
+  TensorInfo,
+  TensorLike,
+  VjpResult,
+} from './record';
 
 // ---- how elementwise records are made -----------------------------------------------------------------
 
@@ -239,18 +249,14 @@ export const STOP_GRADIENT: OpRecord = {
   vjp: () => [null],
 };
 
-export const CAST: OpRecord = {
+export const CAST = defineOp({
   name: 'cast',
   arity: 1,
-  infer([x], attrs) {
-    if (!isDType(attrs.dtype)) {
-      throw new DTypeError(`unknown target dtype '${String(attrs.dtype)}'; valid: float32, float64, int32, bool`);
-    }
-    return { dtype: attrs.dtype, shape: x.shape };
-  },
+  attrs: { dtype: 'dtype' },
+  infer: ([x], attrs) => ({ dtype: attrs.dtype, shape: x.shape }),
   kernel: ([x], out) => castKernel(x, out),
-  vjp: ({ inputs: [x], dy }) => [x.isFloat && dy.isFloat ? cast(dy, x.dtype) : null],
-};
+  vjp: ({ inputs: [x], dy }): VjpResult => [x.isFloat && dy.isFloat ? cast(dy, x.dtype) : null],
+});
 
 function fillKernel(value: number): (inputs: readonly Buf[], out: Buf) => void {
   return (_inputs, out) => out.data.fill(value);
@@ -450,7 +456,7 @@ export const identity = (x: Tensor): Tensor => apply(IDENTITY, [x]);
 /** The same value; no gradient flows back through it. @example stopGradient(x) */
 export const stopGradient = (x: Tensor): Tensor => apply(STOP_GRADIENT, [x]);
 /** Converts to another dtype. @example cast(mask, 'float32') */
-export const cast = (x: Tensor, dtype: DType): Tensor => apply(CAST, [x], { dtype } as Attrs);
+export const cast = (x: Tensor, dtype: DType): Tensor => apply(CAST, [x], { dtype });
 /** Zeros of x's shape and dtype. @example zerosLike(x) */
 export const zerosLike = (x: Tensor): Tensor => apply(ZEROS_LIKE, [x]);
 /** Ones of x's shape and dtype. @example onesLike(x) */

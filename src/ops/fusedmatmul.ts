@@ -1,8 +1,8 @@
-import { Attrs, DTypeError, formatShape, GraphError, ShapeError, Tensor } from '../graph';
+import { DTypeError, formatShape, GraphError, ShapeError, Tensor } from '../graph';
 import { ADD, mul, relu, RELU, reluGrad, sigmoid, SIGMOID, square, sub, tanh, TANH } from './elementwise';
 import { MAT_MUL, matMul } from './linalg';
 import { sumTo } from './movement';
-import { apply, OpRecord, requireFloat, TensorLike } from './record';
+import { apply, defineOp, OpRecord, requireFloat, TensorLike } from './record';
 
 /** The activations fusedMatMul applies in its epilogue (the names the wasm matMul kernel takes). */
 export type FusedActivation = 'none' | 'relu' | 'sigmoid' | 'tanh';
@@ -24,6 +24,7 @@ function kernelOf(record: OpRecord): NonNullable<OpRecord['kernel']> {
   return kernel;
 }
 const MAT_MUL_KERNEL = kernelOf(MAT_MUL);
+
 const ADD_KERNEL = kernelOf(ADD);
 const ACTIVATION_KERNELS: { readonly [act in Exclude<FusedActivation, 'none'>]: NonNullable<OpRecord['kernel']> } = {
   relu: kernelOf(RELU),
@@ -31,7 +32,8 @@ const ACTIVATION_KERNELS: { readonly [act in Exclude<FusedActivation, 'none'>]: 
   tanh: kernelOf(TANH),
 };
 
-function activationOf(attrs: Attrs): FusedActivation {
+/** The epilogue's activation: 'none' when absent (the attr is optional in files); a string checked against the list. */
+function activationOf(attrs: { readonly activation?: string }): FusedActivation {
   const activation = attrs.activation ?? 'none';
   if (!isFusedActivation(activation)) {
     throw new GraphError(
@@ -61,9 +63,10 @@ function activationGradient(activation: FusedActivation, y: Tensor, dy: Tensor):
  * shape [N] or [1, …, 1, N] for N output columns, no more dims than the product. The epilogue pass makes it from
  * the unfused ops, so that a backend can apply bias and activation to the accumulators before storing them.
  */
-export const FUSED_MAT_MUL: OpRecord = {
+export const FUSED_MAT_MUL = defineOp({
   name: 'fusedMatMul',
   arity: 3,
+  attrs: { transposeA: 'bool?', transposeB: 'bool?', activation: 'string?' },
   infer([a, b, bias], attrs) {
     activationOf(attrs);
     const product = MAT_MUL.infer([a, b], attrs);
@@ -102,7 +105,7 @@ export const FUSED_MAT_MUL: OpRecord = {
     const [da, db] = matMulVjp({ inputs: [a, b], output: y, dy: g, attrs, needs: [needs[0], needs[1]] });
     return [da, db, needs[2] ? sumTo(g, bias) : null];
   },
-};
+});
 
 /** The activation names tfjs's fused.matMul takes; those past 'sigmoid' have no fused form here. */
 export type FusedMatMulActivation = FusedActivation | 'linear' | 'elu' | 'relu6' | 'prelu' | 'leakyrelu';

@@ -1,5 +1,6 @@
 import './chain';
 
+export * from './attrs';
 export * from './record';
 export * from './registry';
 export * from './elementwise';

@@ -2,15 +2,16 @@ import { Dim, formatShape, GraphError, ShapeError, Tensor, broadcastStatic } fro
 import { mul } from './elementwise';
 import { matMul as matMulKernel } from './kernels';
 import { expandDims, squeeze } from './movement';
-import { apply, OpRecord, requireNumeric, requireSameDType, TensorLike, toTensor } from './record';
+import { apply, defineOp, OpRecord, requireNumeric, requireSameDType, TensorLike, toTensor } from './record';
 
 /**
  * matMul(a, b, transposeA, transposeB): batched over all dims but the last two, with NumPy broadcasting of
  * the batch dims.
  */
-export const MAT_MUL: OpRecord = {
+export const MAT_MUL = defineOp({
   name: 'matMul',
   arity: 2,
+  attrs: { transposeA: 'bool?', transposeB: 'bool?' },
   infer([a, b], attrs) {
     const dtype = requireSameDType([a, b]);
     requireNumeric(a);
@@ -57,7 +58,7 @@ export const MAT_MUL: OpRecord = {
     }
     return [da, db];
   },
-};
+});
 
 function lastTwo(shape: readonly Dim[], transposed: boolean): [Dim, Dim] {
   const r = shape[shape.length - 2];

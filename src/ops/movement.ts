@@ -1,5 +1,4 @@
 import {
-  Attrs,
   broadcastStatic,
   Dim,
   formatShape,
@@ -11,13 +10,9 @@ import {
   Tensor,
 } from '../graph';
 import { broadcastTo as broadcastKernel, sumTo as sumToKernel, transpose as transposeKernel } from './kernels';
-import { apply, OpRecord } from './record';
+import { apply, defineOp, OpRecord, VjpResult } from './record';
 
 const copyKernel: OpRecord['kernel'] = ([x], out) => out.data.set(x.data);
-
-function attrNumbers(attrs: Attrs, key: string): number[] {
-  return attrs[key] as number[];
-}
 
 /** The output shape of reshape(x, target), where target may hold one -1; null dims stay unknown. */
 function reshapeInfer(input: Shape, target: readonly number[]): Dim[] {
@@ -40,13 +35,14 @@ function reshapeInfer(input: Shape, target: readonly number[]): Dim[] {
   return target.map((d) => (d === -1 ? size / known : d));
 }
 
-export const RESHAPE: OpRecord = {
+export const RESHAPE = defineOp({
   name: 'reshape',
   arity: 1,
-  infer: ([x], attrs) => ({ dtype: x.dtype, shape: reshapeInfer(x.shape, attrNumbers(attrs, 'shape')) }),
+  attrs: { shape: 'ints' },
+  infer: ([x], attrs) => ({ dtype: x.dtype, shape: reshapeInfer(x.shape, attrs.shape) }),
   kernel: copyKernel,
   vjp: ({ inputs: [x], dy }) => [reshapeLike(dy, x)],
-};
+});
 
 function checkPerm(perm: readonly number[], rank: number): void {
   const sorted = [...perm].sort((a, b) => a - b);
@@ -55,22 +51,22 @@ function checkPerm(perm: readonly number[], rank: number): void {
   }
 }
 
-export const TRANSPOSE: OpRecord = {
+export const TRANSPOSE = defineOp({
   name: 'transpose',
   arity: 1,
-  infer([x], attrs) {
-    const perm = attrNumbers(attrs, 'perm');
+  attrs: { perm: 'ints' },
+  infer([x], { perm }) {
     checkPerm(perm, x.shape.length);
     return { dtype: x.dtype, shape: perm.map((p) => x.shape[p]) };
   },
-  kernel: ([x], out, attrs) => transposeKernel(x, attrNumbers(attrs, 'perm'), out),
+  kernel: ([x], out, attrs) => transposeKernel(x, attrs.perm, out),
   vjp: ({ dy, attrs }) => {
-    const perm = attrNumbers(attrs, 'perm');
+    const { perm } = attrs;
     const inverse = new Array<number>(perm.length);
     perm.forEach((p, i) => (inverse[p] = i));
     return [transpose(dy, inverse)];
   },
-};
+});
 
 function broadcastToShape(input: Shape, target: Shape): Dim[] {
   const shape = broadcastStatic(input, target);
@@ -80,14 +76,15 @@ function broadcastToShape(input: Shape, target: Shape): Dim[] {
   return target.map((d, i) => d ?? shape[i]);
 }
 
-export const BROADCAST_TO: OpRecord = {
+export const BROADCAST_TO = defineOp({
   name: 'broadcastTo',
   arity: 1,
-  infer: ([x], attrs) => ({ dtype: x.dtype, shape: broadcastToShape(x.shape, attrNumbers(attrs, 'shape')) }),
+  attrs: { shape: 'ints' },
+  infer: ([x], attrs) => ({ dtype: x.dtype, shape: broadcastToShape(x.shape, attrs.shape) }),
   kernel: ([x], out) => broadcastKernel(x, out),
   // autodiff sums the gradient back to x's shape (undoing broadcasting is done in one place)
   vjp: ({ dy }) => [dy],
-};
+});
 
 /** broadcastLike(x, like): x broadcast to like's shape (known only at run time when like has unknown dims). */
 export const BROADCAST_LIKE: OpRecord = {
@@ -141,23 +138,23 @@ function checkAxes(axes: readonly number[], rank: number): void {
 }
 
 /** expandDims with sorted, non-negative axes of the output (builders normalize tfjs-style arguments). */
-export const EXPAND_DIMS: OpRecord = {
+export const EXPAND_DIMS = defineOp({
   name: 'expandDims',
   arity: 1,
-  infer([x], attrs) {
-    const axes = attrNumbers(attrs, 'axes');
+  attrs: { axes: 'ints' },
+  infer([x], { axes }) {
     checkAxes(axes, x.shape.length + axes.length);
     return { dtype: x.dtype, shape: expandedShape(x.shape, axes) };
   },
   kernel: copyKernel,
-  vjp: ({ dy, attrs }) => [apply(SQUEEZE, [dy], { axes: attrs.axes })],
-};
+  vjp: ({ dy, attrs }): VjpResult => [apply(SQUEEZE, [dy], { axes: attrs.axes })],
+});
 
-export const SQUEEZE: OpRecord = {
+export const SQUEEZE = defineOp({
   name: 'squeeze',
   arity: 1,
-  infer([x], attrs) {
-    const axes = attrNumbers(attrs, 'axes');
+  attrs: { axes: 'ints' },
+  infer([x], { axes }) {
     checkAxes(axes, x.shape.length);
     for (const a of axes) {
       if (x.shape[a] !== 1 && x.shape[a] !== null) {
@@ -167,8 +164,8 @@ export const SQUEEZE: OpRecord = {
     return { dtype: x.dtype, shape: x.shape.filter((_, i) => !axes.includes(i)) };
   },
   kernel: copyKernel,
-  vjp: ({ dy, attrs }) => [apply(EXPAND_DIMS, [dy], { axes: attrs.axes })],
-};
+  vjp: ({ dy, attrs }): VjpResult => [apply(EXPAND_DIMS, [dy], { axes: attrs.axes })],
+});
 
 export const MOVEMENT_OPS: readonly OpRecord[] = [
   RESHAPE,

@@ -7,49 +7,50 @@ import {
   softmaxCrossEntropy as softmaxCrossEntropyKernel,
 } from './kernels';
 import { expandDims } from './movement';
-import { apply, OpRecord, requireFloat, requireSameDType, TensorInfo, TensorLike } from './record';
+import { apply, defineOp, OpRecord, requireFloat, requireSameDType, TensorInfo, TensorLike } from './record';
 import { sum } from './reduce';
 
-function axisInfer([x]: readonly TensorInfo[], attrs: { readonly [key: string]: unknown }): TensorInfo {
+function axisInfer([x]: readonly TensorInfo[], { axis }: { readonly axis: number }): TensorInfo {
   requireFloat(x);
-  const axis = attrs.axis as number;
-  if (!Number.isInteger(axis) || axis < 0 || axis >= x.shape.length) {
+  if (axis < 0 || axis >= x.shape.length) {
     throw new ShapeError(`axis ${axis} is out of range for ${formatShape(x.shape)}; it needs rank >= 1`);
   }
   return x;
 }
 
 /** softmax along one axis, computed stably (the max is subtracted first). */
-export const SOFTMAX: OpRecord = {
+export const SOFTMAX = defineOp({
   name: 'softmax',
   arity: 1,
+  attrs: { axis: 'int' },
   infer: axisInfer,
-  kernel: ([x], out, attrs) => softmaxKernel(x, attrs.axis as number, out),
+  kernel: ([x], out, attrs) => softmaxKernel(x, attrs.axis, out),
   // dx = y · (dy − Σ dy·y), the sum along the softmax axis
-  vjp: ({ output: y, dy, attrs }) => [mul(y, sub(dy, sum(mul(dy, y), attrs.axis as number, true)))],
-};
+  vjp: ({ output: y, dy, attrs }) => [mul(y, sub(dy, sum(mul(dy, y), attrs.axis, true)))],
+});
 
 /** log(softmax(x)) along one axis, computed as x − max − log Σ exp(x − max). */
-export const LOG_SOFTMAX: OpRecord = {
+export const LOG_SOFTMAX = defineOp({
   name: 'logSoftmax',
   arity: 1,
+  attrs: { axis: 'int' },
   infer: axisInfer,
-  kernel: ([x], out, attrs) => logSoftmaxKernel(x, attrs.axis as number, out),
+  kernel: ([x], out, attrs) => logSoftmaxKernel(x, attrs.axis, out),
   // dx = dy − softmax(x) · Σ dy
-  vjp: ({ output: y, dy, attrs }) => [sub(dy, mul(exp(y), sum(dy, attrs.axis as number, true)))],
-};
+  vjp: ({ output: y, dy, attrs }) => [sub(dy, mul(exp(y), sum(dy, attrs.axis, true)))],
+});
 
 /**
  * softmaxCrossEntropyWithLogits(labels, logits): −Σ labels · logSoftmax(logits) along `axis`, fused so that it is
  * stable at any logit size. Gradients (as TensorFlow): logits (softmax − labels)·dy, labels −logSoftmax·dy.
  */
-export const SOFTMAX_CROSS_ENTROPY: OpRecord = {
+export const SOFTMAX_CROSS_ENTROPY = defineOp({
   name: 'softmaxCrossEntropyWithLogits',
   arity: 2,
-  infer([labels, logits], attrs) {
+  attrs: { axis: 'int' },
+  infer([labels, logits], { axis }) {
     const dtype = requireSameDType([labels, logits]);
     requireFloat(logits);
-    const axis = attrs.axis as number;
     const shape: Dim[] = logits.shape.map((d, i) => d ?? labels.shape[i] ?? null);
     if (
       labels.shape.length !== logits.shape.length ||
@@ -59,21 +60,21 @@ export const SOFTMAX_CROSS_ENTROPY: OpRecord = {
         `labels ${formatShape(labels.shape)} and logits ${formatShape(logits.shape)} must have the same shape`,
       );
     }
-    if (!Number.isInteger(axis) || axis < 0 || axis >= shape.length) {
+    if (axis < 0 || axis >= shape.length) {
       throw new ShapeError(`axis ${axis} is out of range for ${formatShape(logits.shape)}; it needs rank >= 1`);
     }
     return { dtype, shape: shape.filter((_, i) => i !== axis) };
   },
-  kernel: ([labels, logits], out, attrs) => softmaxCrossEntropyKernel(labels, logits, attrs.axis as number, out),
+  kernel: ([labels, logits], out, attrs) => softmaxCrossEntropyKernel(labels, logits, attrs.axis, out),
   vjp: ({ inputs: [labels, logits], dy, attrs, needs }) => {
-    const axis = attrs.axis as number;
+    const { axis } = attrs;
     const dyKept = expandDims(dy, axis);
     return [
       needs[0] ? mul(dyKept, neg(logSoftmax(logits, axis))) : null,
       needs[1] ? mul(dyKept, sub(softmax(logits, axis), labels)) : null,
     ];
   },
-};
+});
 
 /** max(x, 0) − x·z + log(1 + e^−|x|), with z the labels and x the logits: never overflows. */
 function sigmoidCrossEntropyScalar(z: number, x: number): number {

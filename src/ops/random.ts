@@ -5,23 +5,11 @@
  * seed draw the same stream (as TF1's op seeds do). A node built without a seed takes its id as seed (stored as
  * the `nodeSeed` attr), so unseeded graphs are reproducible too, and unseeded nodes differ from each other.
  */
-import {
-  Attrs,
-  AttrValue,
-  Dim,
-  DType,
-  DTypeError,
-  formatShape,
-  Graph,
-  GraphError,
-  isDType,
-  ShapeError,
-  Tensor,
-} from '../graph';
+import { Dim, DType, DTypeError, formatShape, Graph, GraphError, ShapeError, Tensor } from '../graph';
 import { greater, mul, where } from './elementwise';
 import { fillNormal, fillUniform, RandomStream } from './kernels';
-import type { Buf } from './kernels/types';
-import { addOp, KernelContext, OpRecord, TensorInfo } from './record';
+import { AttrsOf } from './attrs';
+import { addOp, defineOp, KernelContext, OpRecord, TensorInfo } from './record';
 
 /** A seed as tfjs takes it: a number (any finite one) or a string. */
 export type Seed = number | string;
@@ -29,18 +17,16 @@ export type Seed = number | string;
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
+/** What every random op's attrs hold: the shape, the dtype, and a seed or (for unseeded nodes) the node's id. */
+const RANDOM = { shape: 'dims', dtype: 'dtype', seed: 'seed?', nodeSeed: 'int?' } as const;
+type RandomAttrs = AttrsOf<typeof RANDOM>;
+
 /**
  * The output shape from the `shape` attr. With no input every dim must be known; with one input (used by dropout
  * for tensors of unknown shape) a null dim is the input's dim at the same axis, resolved when the session runs.
  */
-function randomShape(inputs: readonly TensorInfo[], attrs: Attrs): Dim[] {
-  const shape = attrs.shape;
-  const valid =
-    Array.isArray(shape) && shape.every((d: AttrValue) => d === null || (Number.isInteger(d) && (d as number) >= 0));
-  if (!valid) {
-    throw new ShapeError(`invalid shape ${JSON.stringify(shape)}; give a list of non-negative integers`);
-  }
-  const dims = shape as readonly Dim[];
+function randomShape(inputs: readonly TensorInfo[], attrs: RandomAttrs): Dim[] {
+  const dims = attrs.shape;
   if (inputs.length === 0) {
     if (dims.some((d) => d === null)) {
       throw new ShapeError(`the shape ${formatShape(dims)} must be fully known: random ops need every dim`);
@@ -55,17 +41,15 @@ function randomShape(inputs: readonly TensorInfo[], attrs: Attrs): Dim[] {
   return dims.map((d, i) => (d === null ? like[i] : d));
 }
 
-function requireFinite(attrs: Attrs, names: readonly string[]): number[] {
-  return names.map((name) => {
-    const value = attrs[name];
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new GraphError(`${name} must be a finite number, got ${JSON.stringify(value)}`);
+function requireFinite(values: { readonly [name: string]: number }): void {
+  for (const name of Object.keys(values)) {
+    if (!Number.isFinite(values[name])) {
+      throw new GraphError(`${name} must be a finite number, got ${JSON.stringify(values[name])}`);
     }
-    return value;
-  });
+  }
 }
 
-function requireSeed(attrs: Attrs): void {
+function requireSeed(attrs: RandomAttrs): void {
   const { seed, nodeSeed } = attrs;
   const explicit = (typeof seed === 'number' && Number.isFinite(seed)) || typeof seed === 'string';
   const derived = typeof nodeSeed === 'number' && Number.isSafeInteger(nodeSeed) && nodeSeed >= 0;
@@ -77,29 +61,32 @@ function requireSeed(attrs: Attrs): void {
   }
 }
 
-function requireDType(attrs: Attrs, allowed: readonly DType[]): DType {
+function requireDType(attrs: RandomAttrs, allowed: readonly DType[]): DType {
   const dtype = attrs.dtype;
-  if (!isDType(dtype) || !allowed.includes(dtype)) {
+  if (!allowed.includes(dtype)) {
     throw new DTypeError(`dtype must be ${allowed.join(' or ')}, got ${JSON.stringify(dtype)}`);
   }
   return dtype;
 }
 
 /** The stream of this run of the node: its seed attr and how many times the session has run it before. */
-function streamOf(attrs: Attrs, context: KernelContext | undefined): RandomStream {
+function streamOf(attrs: RandomAttrs, context: KernelContext | undefined): RandomStream {
   const counter = context?.counter ?? 0;
-  if (attrs.seed === undefined) return new RandomStream(attrs.nodeSeed as number, true, counter);
-  return new RandomStream(attrs.seed as Seed, false, counter);
+  // requireSeed: a node without a seed has a nodeSeed
+  if (attrs.seed === undefined) return new RandomStream(attrs.nodeSeed ?? 0, true, counter);
+  return new RandomStream(attrs.seed, false, counter);
 }
 
 /** randomUniform: values from [minval, maxval); int32 gives integers. */
-export const RANDOM_UNIFORM: OpRecord = {
+export const RANDOM_UNIFORM = defineOp({
   name: 'randomUniform',
   arity: 'variadic',
   stateful: true,
+  attrs: { ...RANDOM, minval: 'number', maxval: 'number' },
   infer(inputs, attrs) {
     const dtype = requireDType(attrs, ['float32', 'float64', 'int32']);
-    const [minval, maxval] = requireFinite(attrs, ['minval', 'maxval']);
+    const { minval, maxval } = attrs;
+    requireFinite({ minval, maxval });
     if (!(maxval > minval) || !Number.isFinite(maxval - minval)) {
       throw new GraphError(`needs minval < maxval with a finite range, got minval=${minval}, maxval=${maxval}`);
     }
@@ -115,25 +102,26 @@ export const RANDOM_UNIFORM: OpRecord = {
     requireSeed(attrs);
     return { dtype, shape: randomShape(inputs, attrs) };
   },
-  kernel: (_inputs, out, attrs, context) =>
-    fillUniform(streamOf(attrs, context), out, attrs.minval as number, attrs.maxval as number),
-};
+  kernel: (_inputs, out, attrs, context) => fillUniform(streamOf(attrs, context), out, attrs.minval, attrs.maxval),
+});
 
-function normalRecord(name: string, truncated: boolean): OpRecord {
-  return {
+function normalRecord(name: string, truncated: boolean) {
+  return defineOp({
     name,
     arity: 'variadic',
     stateful: true,
+    attrs: { ...RANDOM, mean: 'number', stdDev: 'number' },
     infer(inputs, attrs) {
       const dtype = requireDType(attrs, ['float32', 'float64']);
-      const [, stdDev] = requireFinite(attrs, ['mean', 'stdDev']);
+      const { mean, stdDev } = attrs;
+      requireFinite({ mean, stdDev });
       if (stdDev < 0) throw new GraphError(`stdDev must be >= 0, got ${stdDev}`);
       requireSeed(attrs);
       return { dtype, shape: randomShape(inputs, attrs) };
     },
-    kernel: (_inputs: readonly Buf[], out: Buf, attrs: Attrs, context?: KernelContext) =>
-      fillNormal(streamOf(attrs, context), out, attrs.mean as number, attrs.stdDev as number, truncated),
-  };
+    kernel: (_inputs, out, attrs, context) =>
+      fillNormal(streamOf(attrs, context), out, attrs.mean, attrs.stdDev, truncated),
+  });
 }
 
 /** randomNormal: mean + stdDev · z, z standard normal. */
@@ -168,19 +156,18 @@ function requireKnownShape(op: string, shape: readonly number[]): void {
  * Adds a random node. Without a seed, the node's own id becomes its seed: stateful nodes are never interned, so
  * the id is the graph's size before the node is added.
  */
-function addRandom(
-  record: OpRecord,
+function addRandom<A extends RandomAttrs>(
+  record: OpRecord<A>,
   graph: Graph,
   inputs: readonly number[],
-  attrs: { [key: string]: AttrValue },
+  attrs: (seeded: { seed: Seed } | { nodeSeed: number }) => A,
   seed: Seed | undefined,
 ): Tensor {
   if (seed !== undefined && !(typeof seed === 'string' || (typeof seed === 'number' && Number.isFinite(seed)))) {
     throw new GraphError(`${record.name}: seed must be a finite number or a string, got ${String(seed)}`);
   }
   const nodeSeed = graph.size;
-  const full = seed === undefined ? { ...attrs, nodeSeed } : { ...attrs, seed };
-  const result = addOp(graph, record, inputs, full);
+  const result = addOp(graph, record, inputs, attrs(seed === undefined ? { nodeSeed } : { seed }));
   if (seed === undefined && result.id !== nodeSeed) {
     throw new GraphError(`${record.name}: internal error: node id ${result.id} differs from its seed ${nodeSeed}`);
   }
@@ -203,7 +190,13 @@ export function randomUniform(
 ): Tensor {
   requireGraph('randomUniform', graph);
   requireKnownShape('randomUniform', shape);
-  return addRandom(RANDOM_UNIFORM, graph, [], { shape: [...shape], minval, maxval, dtype }, seed);
+  return addRandom(
+    RANDOM_UNIFORM,
+    graph,
+    [],
+    (seeded) => ({ shape: [...shape], minval, maxval, dtype, ...seeded }),
+    seed,
+  );
 }
 
 /**
@@ -221,7 +214,7 @@ export function randomNormal(
 ): Tensor {
   requireGraph('randomNormal', graph);
   requireKnownShape('randomNormal', shape);
-  return addRandom(RANDOM_NORMAL, graph, [], { shape: [...shape], mean, stdDev, dtype }, seed);
+  return addRandom(RANDOM_NORMAL, graph, [], (seeded) => ({ shape: [...shape], mean, stdDev, dtype, ...seeded }), seed);
 }
 
 /**
@@ -240,7 +233,13 @@ export function truncatedNormal(
 ): Tensor {
   requireGraph('truncatedNormal', graph);
   requireKnownShape('truncatedNormal', shape);
-  return addRandom(TRUNCATED_NORMAL, graph, [], { shape: [...shape], mean, stdDev, dtype }, seed);
+  return addRandom(
+    TRUNCATED_NORMAL,
+    graph,
+    [],
+    (seeded) => ({ shape: [...shape], mean, stdDev, dtype, ...seeded }),
+    seed,
+  );
 }
 
 /**
@@ -306,7 +305,8 @@ export function dropout(
   const graph = x.graph;
   // A mask of x's shape that is still unknown takes it from x at run time (x feeds only its shape).
   const inputs = shape.some((d) => d === null) ? [x.id] : [];
-  const uniform = addRandom(RANDOM_UNIFORM, graph, inputs, { shape, minval: 0, maxval: 1, dtype: x.dtype }, seed);
+  const attrs = { shape, minval: 0, maxval: 1, dtype: x.dtype };
+  const uniform = addRandom(RANDOM_UNIFORM, graph, inputs, (seeded) => ({ ...attrs, ...seeded }), seed);
   // Kept where u >= rate (TF2's rule): a fraction 1 − rate of the uniform values, up to their grid's spacing.
   const scale = graph.constant(1 / (1 - rate), x.dtype);
   const mask = where(greater(rate, uniform), graph.constant(0, x.dtype), scale);

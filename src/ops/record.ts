@@ -8,9 +8,12 @@ import {
   LazygradError,
   NDArray,
   NestedArray,
+  Node,
   Shape,
+  ShapeError,
   Tensor,
 } from '../graph';
+import { AttrKind, AttrProblem, AttrSchema, AttrsOf, attrProblem } from './attrs';
 import type { Buf } from './kernels/types';
 
 /** What inference sees of an input: its dtype and static shape. */
@@ -20,21 +23,24 @@ export interface TensorInfo {
 }
 
 /** What a gradient rule is given: the node's inputs and output as tensors, the incoming gradient dy. */
-export interface VjpArgs {
+export interface VjpArgs<A extends Attrs = Attrs> {
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
   readonly dy: Tensor;
-  readonly attrs: Attrs;
+  readonly attrs: A;
   /** needs[i] is false when input i needs no gradient, so the rule can skip building it. */
   readonly needs: readonly boolean[];
 }
 
+/** What a gradient rule returns: one gradient per input, null where the input gets none. */
+export type VjpResult = readonly (Tensor | null)[];
+
 /** What a forward-mode rule is given: inputs, output, and each input's tangent (null where it is zero). */
-export interface JvpArgs {
+export interface JvpArgs<A extends Attrs = Attrs> {
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
   readonly tangents: readonly (Tensor | null)[];
-  readonly attrs: Attrs;
+  readonly attrs: A;
 }
 
 /** What a session tells the kernel of a stateful op (such as a random op) about its node's state. */
@@ -44,31 +50,38 @@ export interface KernelContext {
 }
 
 /**
- * Everything about one primitive op, read together: its shape/dtype rule, its CPU kernel and its gradient
- * rule. Adding an op is one record (plus its tests) in a family table.
+ * Everything about one primitive op, read together: its attributes, its shape/dtype rule, its CPU kernel and its
+ * gradient rule. Adding an op is one record (plus its tests) in a family table.
+ *
+ * `A` is the type of the op's attrs, derived from its `attrs` schema by `defineOp`. Code that handles any op (the
+ * registry, passes, the session) sees `OpRecord` (attrs as plain `Attrs`): the functions below are methods, whose
+ * parameters TypeScript compares both ways, so an `OpRecord<A>` is an `OpRecord`. That is sound because every node
+ * passed `addOp`'s check of its attrs against the schema, so a node's attrs always have its record's types.
  */
-export interface OpRecord {
+export interface OpRecord<A extends Attrs = Attrs> {
   readonly name: string;
   /** Number of inputs, or 'variadic'. */
   readonly arity: number | 'variadic';
+  /** The op's attributes and their kinds, checked by addOp; absent when the op has none. */
+  readonly attrs?: AttrSchema;
   /** Output dtype and static shape; throws ShapeError/DTypeError describing what is wrong. */
-  infer(inputs: readonly TensorInfo[], attrs: Attrs): TensorInfo;
+  infer(inputs: readonly TensorInfo[], attrs: A): TensorInfo;
   /**
    * Writes the output into `out`, which the session allocated with the concrete output shape. Stateful ops are
    * also given a context by the session (absent elsewhere, e.g. in tests calling the kernel directly).
    */
-  readonly kernel?: (inputs: readonly Buf[], out: Buf, attrs: Attrs, context?: KernelContext) => void;
+  kernel?(inputs: readonly Buf[], out: Buf, attrs: A, context?: KernelContext): void;
   /**
    * Gradient rule built from public builders (so it can be differentiated again). Returns one gradient
    * per input, with the output's broadcast shape allowed (autodiff undoes broadcasting centrally), or null
    * where the input gets no gradient. Ops without a rule pass no gradient (comparisons, casts to int).
    */
-  readonly vjp?: (args: VjpArgs) => readonly (Tensor | null)[];
+  vjp?(args: VjpArgs<A>): VjpResult;
   /**
    * Forward-mode rule: the output's tangent from the inputs' tangents (null = zero tangent). Optional: without
    * it, jvp() derives the tangent from `vjp` by the double-VJP construction.
    */
-  readonly jvp?: (args: JvpArgs) => Tensor | null;
+  jvp?(args: JvpArgs<A>): Tensor | null;
   /** For elementwise ops: the scalar function (used by constant folding of scalars and by fusion). */
   readonly scalar?: (...operands: number[]) => number;
   /**
@@ -95,23 +108,48 @@ export interface OpRecord {
   readonly shapeOnly?: boolean;
 }
 
+/** A record as `defineOp` takes it: its attrs schema S, with every rule given attrs of the type S describes. */
+export type OpRecordSpec<S extends AttrSchema> = Omit<OpRecord<AttrsOf<S>>, 'attrs'> & { readonly attrs: S };
+
+/**
+ * An op record with an attribute schema: the rules' `attrs` parameter gets its type from the schema (one source
+ * of truth), e.g. `defineOp({ name: 'cumsum', attrs: { axis: 'int', reverse: 'bool?' }, … })`.
+ */
+export function defineOp<const S extends AttrSchema>(record: OpRecordSpec<S>): OpRecord<AttrsOf<S>> {
+  return record;
+}
+
+/**
+ * A node's attrs with its record's types. addOp checked them against the record's schema when the node was added,
+ * so this is a look, not a conversion; the op must match.
+ */
+export function attrsOf<A extends Attrs>(record: OpRecord<A>, node: { readonly op: string; readonly attrs: Attrs }): A {
+  if (node.op !== record.name) throw new GraphError(`attrsOf: a ${node.op} node is not a ${record.name} node`);
+  return node.attrs as A;
+}
+
 /** A value an op accepts as input: a Tensor, or a JS number/array that becomes a constant. */
 export type TensorLike = Tensor | NDArray | NestedArray;
 
 /**
- * Adds a node for `record` over existing input ids: the single place where inference runs and its errors
- * are given context (op, node name, input names, shapes and dtypes).
+ * Adds a node for `record` over existing input ids: the single place where its attrs are checked against the
+ * record's schema and inference runs, and where their errors are given context (op, node name, input names,
+ * shapes and dtypes).
  */
-export function addOp(
+export function addOp<A extends Attrs>(
   graph: Graph,
-  record: OpRecord,
+  record: OpRecord<A>,
   inputIds: readonly number[],
-  attrs: Attrs = {},
+  attrs: NoInfer<A> = {} as A,
   name?: string,
 ): Tensor {
   const inputs = inputIds.map((id) => graph.node(id));
   if (record.arity !== 'variadic' && inputs.length !== record.arity) {
     throw new GraphError(`${record.name}: expects ${record.arity} inputs, got ${inputs.length}`);
+  }
+  if (record.attrs !== undefined) {
+    const problem = attrProblem(record.attrs, attrs, inputs.length);
+    if (problem !== null) throw attrError(record, `${graph.scopePrefix}${name ?? record.name}`, inputs, problem);
   }
   let info: TensorInfo;
   try {
@@ -119,9 +157,8 @@ export function addOp(
   } catch (error) {
     if (error instanceof LazygradError) {
       const nodeName = `${graph.scopePrefix}${name ?? record.name}`;
-      const described = inputs.map((n) => `'${n.name}' ${n.dtype}${formatShape(n.shape)}`).join(', ');
       const ErrorClass = error.constructor as new (message: string) => LazygradError;
-      throw new ErrorClass(`${record.name} '${nodeName}' (inputs: ${described || 'none'}): ${error.message}`);
+      throw new ErrorClass(`${record.name} '${nodeName}' (inputs: ${describeInputs(inputs)}): ${error.message}`);
     }
     throw error;
   }
@@ -136,11 +173,43 @@ export function addOp(
   });
 }
 
+/** The error class that fits a kind of attribute: dtypes are DTypeErrors, axes and shapes ShapeErrors. */
+const ATTR_ERRORS: { readonly [kind in AttrKind]: new (message: string) => LazygradError } = {
+  dtype: DTypeError,
+  int: ShapeError,
+  ints: ShapeError,
+  dims: ShapeError,
+  bounds: ShapeError,
+  pairs: ShapeError,
+  bool: GraphError,
+  number: GraphError,
+  string: GraphError,
+  seed: GraphError,
+  steps: GraphError,
+};
+
+/** An attribute that does not fit the schema, with the context addOp gives inference errors. */
+function attrError(record: OpRecord, nodeName: string, inputs: readonly Node[], problem: AttrProblem): Error {
+  return new ATTR_ERRORS[problem.kind](
+    `${record.name} '${nodeName}' (inputs: ${describeInputs(inputs)}): attribute '${problem.attr}' ${problem.message}`,
+  );
+}
+
+/** Inputs as errors name them: `'x' float32[2, 3]`, or none. */
+function describeInputs(inputs: readonly Node[]): string {
+  return inputs.map((n) => `'${n.name}' ${n.dtype}${formatShape(n.shape)}`).join(', ') || 'none';
+}
+
 /**
  * Applies an op to tensor-like inputs. JS numbers and arrays become constants in the graph of the first
  * tensor input, with that tensor's dtype when it is a number type.
  */
-export function apply(record: OpRecord, inputs: readonly TensorLike[], attrs: Attrs = {}, name?: string): Tensor {
+export function apply<A extends Attrs>(
+  record: OpRecord<A>,
+  inputs: readonly TensorLike[],
+  attrs: NoInfer<A> = {} as A,
+  name?: string,
+): Tensor {
   const tensors = inputs.filter((x): x is Tensor => x instanceof Tensor);
   if (tensors.length === 0) {
     throw new GraphError(`${record.name}: needs at least one Tensor input to know its graph; got only JS values`);

@@ -1,5 +1,4 @@
 import {
-  Attrs,
   Dim,
   DTypeError,
   formatShape,
@@ -35,7 +34,8 @@ import {
 import type { ReduceKind } from './kernels';
 import { broadcastLike, expandDims, squeeze } from './movement';
 import { abs } from './unary';
-import { apply, OpRecord, requireFloat, requireNumeric, TensorInfo } from './record';
+import { AttrsOf } from './attrs';
+import { apply, defineOp, OpRecord, requireFloat, requireNumeric, TensorInfo, VjpArgs, VjpResult } from './record';
 
 function reducedShape(shape: readonly Dim[], axes: readonly number[], keepDims: boolean): Dim[] {
   return keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
@@ -51,32 +51,39 @@ function checkAxes(x: TensorInfo, axes: readonly number[]): void {
 
 type Accepts = 'numeric' | 'bool' | 'float';
 
-function reduceInfer(accepts: Accepts): OpRecord['infer'] {
+/** The attrs of every reduction: sorted, unique axes, and whether the reduced dims stay (as size 1). */
+const REDUCTION = { axes: 'ints', keepDims: 'bool?' } as const;
+type ReductionAttrs = AttrsOf<typeof REDUCTION>;
+
+function reduceInfer(accepts: Accepts): (inputs: readonly TensorInfo[], attrs: ReductionAttrs) => TensorInfo {
   return ([x], attrs) => {
     if (accepts === 'numeric') requireNumeric(x);
     else if (accepts === 'float') requireFloat(x);
     else if (x.dtype !== 'bool') {
       throw new DTypeError(`expects a bool input, got ${x.dtype}; compare first, e.g. greater(x, 0)`);
     }
-    const axes = attrs.axes as number[];
+    const { axes } = attrs;
     checkAxes(x, axes);
     return { dtype: x.dtype, shape: reducedShape(x.shape, axes, attrs.keepDims === true) };
   };
 }
 
 /** The gradient arriving at a reduction, reshaped with the reduced dims kept (as size 1). */
-function keptDims(dy: Tensor, attrs: Attrs): Tensor {
-  return attrs.keepDims === true ? dy : expandDims(dy, attrs.axes as number[]);
+function keptDims(dy: Tensor, attrs: ReductionAttrs): Tensor {
+  return attrs.keepDims === true ? dy : expandDims(dy, attrs.axes);
 }
 
-function reduceOp(kind: ReduceKind, vjp: OpRecord['vjp'], accepts: Accepts = 'numeric'): OpRecord {
-  return {
+type ReductionVjp = (args: VjpArgs<ReductionAttrs>) => VjpResult;
+
+function reduceOp(kind: ReduceKind, vjp: ReductionVjp | undefined, accepts: Accepts = 'numeric') {
+  return defineOp({
     name: kind,
     arity: 1,
+    attrs: REDUCTION,
     infer: reduceInfer(accepts),
-    kernel: ([x], out, attrs) => reduceKernel(kind, x, attrs.axes as number[], out),
+    kernel: ([x], out, attrs) => reduceKernel(kind, x, attrs.axes, out),
     vjp,
-  };
+  });
 }
 
 /** Sum over `axes` with the reduced dims kept: what the gradient rules below use. */
@@ -87,9 +94,9 @@ function keptSum(x: Tensor, axes: readonly number[]): Tensor {
 export const SUM = reduceOp('sum', ({ inputs: [x], dy, attrs }) => [broadcastLike(keptDims(dy, attrs), x)]);
 
 // max and min: the gradient goes to the extremal elements, shared equally between ties (as TensorFlow does).
-const extremumVjp: OpRecord['vjp'] = ({ inputs: [x], output, dy, attrs }) => {
+const extremumVjp: ReductionVjp = ({ inputs: [x], output, dy, attrs }) => {
   const mask = cast(equal(x, broadcastLike(keptDims(output, attrs), x)), x.dtype);
-  const ties = keptSum(mask, attrs.axes as number[]);
+  const ties = keptSum(mask, attrs.axes);
   return [mul(broadcastLike(keptDims(dy, attrs), x), div(mask, ties))];
 };
 
@@ -97,17 +104,18 @@ export const MAX = reduceOp('max', extremumVjp);
 export const MIN = reduceOp('min', extremumVjp);
 
 /** prodExcept(x): each element replaced by the product of the others in its group over `axes`. */
-export const PROD_EXCEPT: OpRecord = {
+export const PROD_EXCEPT = defineOp({
   name: 'prodExcept',
   arity: 1,
+  attrs: { axes: 'ints' },
   infer([x], attrs) {
     requireFloat(x);
-    checkAxes(x, attrs.axes as number[]);
+    checkAxes(x, attrs.axes);
     return x;
   },
-  kernel: ([x], out, attrs) => prodExceptKernel(x, attrs.axes as number[], out),
-  vjp: ({ inputs: [x], dy, attrs }) => [prodExceptVjp(x, dy, attrs.axes as number[])],
-};
+  kernel: ([x], out, attrs) => prodExceptKernel(x, attrs.axes, out),
+  vjp: ({ inputs: [x], dy, attrs }): VjpResult => [prodExceptVjp(x, dy, attrs.axes)],
+});
 
 /**
  * d/dxⱼ of Σₖ dyₖ·Πᵢ≠ₖ xᵢ is Σₖ≠ⱼ dyₖ·Πᵢ∉{j,k} xᵢ. Without zeros that is (Σₖ dyₖeₖ − dyⱼeⱼ) / xⱼ; zeros
@@ -143,17 +151,17 @@ export const ALL = reduceOp('all', undefined, 'bool');
 export const ANY = reduceOp('any', undefined, 'bool');
 
 /** log Σ exp(x) over `axes`, computed stably; the gradient is dy weighted by softmax(x) over the group. */
-export const LOG_SUM_EXP: OpRecord = {
+export const LOG_SUM_EXP = defineOp({
   name: 'logSumExp',
   arity: 1,
+  attrs: REDUCTION,
   infer: reduceInfer('float'),
-  kernel: ([x], out, attrs) => logSumExpKernel(x, attrs.axes as number[], out),
+  kernel: ([x], out, attrs) => logSumExpKernel(x, attrs.axes, out),
   vjp: ({ inputs: [x], output, dy, attrs }) => [mul(keptDims(dy, attrs), exp(sub(x, keptDims(output, attrs))))],
-};
+});
 
-function argInfer([x]: readonly TensorInfo[], attrs: Attrs): TensorInfo {
+function argInfer([x]: readonly TensorInfo[], { axis }: { readonly axis: number }): TensorInfo {
   requireNumeric(x);
-  const axis = attrs.axis as number;
   checkAxes(x, [axis]);
   if (x.shape[axis] === 0) {
     throw new ShapeError(
@@ -163,41 +171,39 @@ function argInfer([x]: readonly TensorInfo[], attrs: Attrs): TensorInfo {
   return { dtype: 'int32', shape: x.shape.filter((_, i) => i !== axis) };
 }
 
-export const ARG_MAX: OpRecord = {
+export const ARG_MAX = defineOp({
   name: 'argMax',
   arity: 1,
+  attrs: { axis: 'int' },
   infer: argInfer,
-  kernel: ([x], out, attrs) => argReduce('max', x, attrs.axis as number, out),
-};
+  kernel: ([x], out, attrs) => argReduce('max', x, attrs.axis, out),
+});
 
-export const ARG_MIN: OpRecord = {
+export const ARG_MIN = defineOp({
   name: 'argMin',
   arity: 1,
+  attrs: { axis: 'int' },
   infer: argInfer,
-  kernel: ([x], out, attrs) => argReduce('min', x, attrs.axis as number, out),
-};
+  kernel: ([x], out, attrs) => argReduce('min', x, attrs.axis, out),
+});
 
 /** The number of elements a reduction over `axes` combines: depends only on x's shape. */
-export const REDUCED_SIZE: OpRecord = {
+export const REDUCED_SIZE = defineOp({
   name: 'reducedSize',
   arity: 1,
   shapeOnly: true,
-  infer: ([x], attrs) => {
-    const axes = attrs.axes;
-    if (
-      !Array.isArray(axes) ||
-      axes.some((a) => !Number.isInteger(a) || (a as number) < 0 || (a as number) >= x.shape.length)
-    ) {
+  attrs: { axes: 'ints', dtype: 'dtype?' },
+  infer: ([x], { axes, dtype }) => {
+    if (axes.some((a) => a < 0 || a >= x.shape.length)) {
       throw new ShapeError(`axes ${JSON.stringify(axes)} are not valid for rank ${x.shape.length}`);
     }
-    return { dtype: attrs.dtype === 'float64' ? 'float64' : 'float32', shape: [] };
+    return { dtype: dtype === 'float64' ? 'float64' : 'float32', shape: [] };
   },
-  kernel([x], out, attrs) {
-    const axes = attrs.axes as number[];
+  kernel([x], out, { axes }) {
     out.data[0] = sizeOf(axes.map((a) => x.shape[a]));
   },
   vjp: () => [null],
-};
+});
 
 export const REDUCE_OPS: readonly OpRecord[] = [
   SUM, MAX, MIN, PROD, PROD_EXCEPT, ALL, ANY, LOG_SUM_EXP, ARG_MAX, ARG_MIN, REDUCED_SIZE,
@@ -218,7 +224,12 @@ function resolveAxes(name: string, x: Tensor, axis: number | readonly number[] |
   return axes;
 }
 
-function reduceAttrs(name: string, x: Tensor, axis: number | readonly number[] | undefined, keepDims: boolean): Attrs {
+function reduceAttrs(
+  name: string,
+  x: Tensor,
+  axis: number | readonly number[] | undefined,
+  keepDims: boolean,
+): ReductionAttrs {
   return { axes: resolveAxes(name, x, axis), keepDims };
 }
 
@@ -257,7 +268,7 @@ export function any(x: Tensor, axis?: number | readonly number[], keepDims = fal
   return apply(ANY, [x], reduceAttrs('any', x, axis, keepDims));
 }
 
-function argAttrs(name: string, x: Tensor, axis: number): Attrs {
+function argAttrs(name: string, x: Tensor, axis: number): { axis: number } {
   if (!Number.isInteger(axis) || axis < -x.rank || axis >= x.rank) throw axisError(name, x, axis);
   return { axis: axis < 0 ? axis + x.rank : axis };
 }
@@ -278,7 +289,7 @@ export function argMin(x: Tensor, axis = 0): Tensor {
  */
 export function mean(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
   const attrs = reduceAttrs('mean', x, axis, keepDims);
-  const axes = attrs.axes as number[];
+  const { axes } = attrs;
   return x.graph.nameScope('mean', () => {
     // As tfjs: the mean of integers is a float32 (the exact 2.5, not TensorFlow's truncated 2).
     const values = x.dtype === 'float32' || x.dtype === 'float64' ? x : cast(x, 'float32');

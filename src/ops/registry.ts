@@ -15,14 +15,19 @@ import { STATE_OPS } from './state';
 import { UNARY_OPS } from './unary';
 
 /** Leaves: created by Graph methods, valued by the session (feeds, constants, variable store). */
-const LEAF_OPS: readonly OpRecord[] = ['placeholder', 'constant', 'variable'].map((name) => ({
+const LEAF_OPS: readonly OpRecord[] = ['placeholder', 'constant', 'variable'].map((name): OpRecord => ({
   name,
   arity: 0,
   stateful: name !== 'constant',
+  // A variable may be marked untrainable; the JSON loader checks leaves' attrs against this.
+  attrs: name === 'variable' ? { trainable: 'bool?' } : {},
   infer: () => {
     throw new GraphError(`${name} nodes are created by Graph.${name}(), not inferred`);
   },
 }));
+
+/** The record of fused groups; its steps name ops of this very table, looked up when a fused kernel is first built. */
+export const FUSED = makeFusedRecord((op) => BY_NAME.get(op)?.template);
 
 /** The one index of every op, by family: the whole op set in one place. */
 export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
@@ -38,8 +43,7 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   state: STATE_OPS,
   random: RANDOM_OPS,
   custom: CUSTOM_OPS,
-  // Fusion steps name ops of this very table; the lookup runs only when a fused kernel is first built.
-  fused: [makeFusedRecord((op) => BY_NAME.get(op)?.template)],
+  fused: [FUSED],
 };
 
 const BY_NAME = new Map<string, OpRecord>();

@@ -1,5 +1,5 @@
-import { Attrs, Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
-import { addOp, FusedArg, FusedStepAttr, opRecord } from '../ops';
+import { Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
+import { addOp, FUSED, FusedArg, FusedStepAttr, opRecord } from '../ops';
 import { Pass } from './pass';
 import { dropDead, rebuild } from './slice';
 
@@ -122,8 +122,8 @@ export function elementwiseFusion(exclude: readonly string[] = []): Pass {
           const text = `${member.op}(${shown.join(', ')})`;
           display.push(text.length <= 160 ? text : `${member.op}(…)`);
         }
-        const attrs = { expr: display[display.length - 1], dtype: node.dtype, steps } as unknown as Attrs;
-        return addOp(target, opRecord('fused'), externals.map(mapped), attrs, node.name).id;
+        const attrs = { expr: display[display.length - 1], dtype: node.dtype, steps };
+        return addOp(target, FUSED, externals.map(mapped), attrs, node.name).id;
       });
       const pruned = dropDead(result);
       return { slice: pruned, changes: { fused: fusedNodes, groups: fusedGroups.length } };

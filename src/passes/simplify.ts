@@ -1,5 +1,5 @@
 import { Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
-import { addOp, isLeafOp, opRecord } from '../ops';
+import { addOp, attrsOf, isLeafOp, opRecord, SUM, TRANSPOSE } from '../ops';
 import { Pass } from './pass';
 import { capture, Captures, commuted, emit, literal, match, op, Rule, sameType } from './pattern';
 import { dropDead, rebuild } from './slice';
@@ -62,7 +62,7 @@ export const EXACT_RULES: readonly Rule[] = [
   {
     name: 'sum-no-axes',
     pattern: op('sum', [capture('x')], 's'),
-    when: (c, r) => (r.attrs.axes as number[]).length === 0 && sameType(c.x, r),
+    when: (c, r) => attrsOf(SUM, r).axes.length === 0 && sameType(c.x, r),
     rewrite: keep('x'),
   },
   {
@@ -76,8 +76,8 @@ export const EXACT_RULES: readonly Rule[] = [
     name: 'transpose-transpose',
     pattern: op('transpose', [op('transpose', [capture('x')], 'inner')]),
     rewrite: (c, r, g) => {
-      const innerPerm = c.inner.attrs.perm as number[];
-      const perm = (r.attrs.perm as number[]).map((p) => innerPerm[p]);
+      const innerPerm = attrsOf(TRANSPOSE, c.inner).perm;
+      const perm = attrsOf(TRANSPOSE, r).perm.map((p) => innerPerm[p]);
       return isIdentityPerm(perm) ? c.x.id : emit(g, 'transpose', [c.x.id], { perm }, r.name);
     },
     emits: ['transpose'],
@@ -85,13 +85,13 @@ export const EXACT_RULES: readonly Rule[] = [
   {
     name: 'transpose-identity',
     pattern: op('transpose', [capture('x')]),
-    when: (_c, r) => isIdentityPerm(r.attrs.perm as number[]),
+    when: (_c, r) => isIdentityPerm(attrsOf(TRANSPOSE, r).perm),
     rewrite: keep('x'),
   },
   {
     name: 'transpose-into-matmul-a',
     pattern: op('matMul', [op('transpose', [capture('a')], 't'), capture('b')]),
-    when: (c) => swapsLastTwo(c.t.attrs.perm as number[]),
+    when: (c) => swapsLastTwo(attrsOf(TRANSPOSE, c.t).perm),
     rewrite: (c, r, g) =>
       emit(g, 'matMul', [c.a.id, c.b.id], { ...r.attrs, transposeA: r.attrs.transposeA !== true }, r.name),
     emits: ['matMul'],
@@ -99,7 +99,7 @@ export const EXACT_RULES: readonly Rule[] = [
   {
     name: 'transpose-into-matmul-b',
     pattern: op('matMul', [capture('a'), op('transpose', [capture('b')], 't')]),
-    when: (c) => swapsLastTwo(c.t.attrs.perm as number[]),
+    when: (c) => swapsLastTwo(attrsOf(TRANSPOSE, c.t).perm),
     rewrite: (c, r, g) =>
       emit(g, 'matMul', [c.a.id, c.b.id], { ...r.attrs, transposeB: r.attrs.transposeB !== true }, r.name),
     emits: ['matMul'],
@@ -244,7 +244,7 @@ export const STABILIZING_RULES: readonly Rule[] = [
 
 /** A reduction over exactly the one axis another node (a softmax) works along. */
 function sameAxis(reduction: Node, along: Node): boolean {
-  const axes = reduction.attrs.axes as number[];
+  const { axes } = attrsOf(SUM, reduction);
   return axes.length === 1 && axes[0] === along.attrs.axis;
 }
 

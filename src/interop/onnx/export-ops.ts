@@ -4,8 +4,52 @@
  * returns the name of the value holding the result. Several nodes stand in where ONNX has no single op; shapes
  * unknown at export time are computed in the exported graph from Shape.
  */
-import { Attrs, DType, GraphError, isFloat, NDArray, Node, Shape } from '../../graph';
-import { opRecord } from '../../ops';
+import { Dim, DType, GraphError, isFloat, NDArray, Node, Shape } from '../../graph';
+import {
+  ALL,
+  ANY,
+  ARG_MAX,
+  ARG_MIN,
+  attrsOf,
+  BROADCAST_TO,
+  CAST,
+  CONCAT,
+  CONCAT_PART,
+  CUMSUM,
+  EXPAND_DIMS,
+  FUSED_MAT_MUL,
+  GATHER,
+  LOG_SOFTMAX,
+  LOG_SUM_EXP,
+  MAX,
+  MIN,
+  ONE_HOT,
+  opRecord,
+  PAD,
+  PROD,
+  PROD_EXCEPT,
+  RANDOM_NORMAL,
+  RANDOM_UNIFORM,
+  REDUCED_SIZE,
+  RESHAPE,
+  REVERSE,
+  SCATTER_ADD,
+  Seed,
+  SLICE,
+  SliceSpec,
+  SOFTMAX,
+  SOFTMAX_CROSS_ENTROPY,
+  SQUEEZE,
+  STACK,
+  STRIDED_SLICE,
+  STRIDED_SLICE_GRAD,
+  SUM,
+  SUM_TILES,
+  TILE,
+  TRANSPOSE,
+  TRUNCATED_NORMAL,
+  FUSED,
+} from '../../ops';
 import { onnxType } from './proto';
 import { DimExpr, INT64_MAX, INT64_MIN, OnnxWriter } from './writer';
 
@@ -22,8 +66,6 @@ export interface RuleArgs {
 }
 
 export type Rule = (args: RuleArgs) => string;
-
-const numbers = (attrs: Attrs, key: string): number[] => attrs[key] as number[];
 
 // ---- small rule makers ---------------------------------------------------------------------------------------
 
@@ -78,9 +120,11 @@ function reduce(
 }
 
 const reduction =
-  (opType: string): Rule =>
-  ({ w, node, inputs, out }) =>
-    reduce(w, opType, inputs[0], numbers(node.attrs, 'axes'), node.attrs.keepDims === true, out);
+  (record: typeof SUM, opType: string): Rule =>
+  ({ w, node, inputs, out }) => {
+    const { axes, keepDims } = attrsOf(record, node);
+    return reduce(w, opType, inputs[0], axes, keepDims === true, out);
+  };
 
 function castTo(w: OnnxWriter, x: string, dtype: DType, out?: string): string {
   return w.node('Cast', [x], { to: { int: onnxType(dtype) } }, out);
@@ -110,15 +154,6 @@ function sliceNodes(
   const inputs = [x, w.ints(s), w.ints(e), w.ints(axes)];
   if (st.some((v) => v !== 1)) inputs.push(w.ints(st));
   return w.node('Slice', inputs, {}, out);
-}
-
-/** The dense slice spec that stridedSlice, stridedSliceGrad and friends keep in their attrs. */
-interface SliceSpec {
-  readonly begin: readonly (number | null)[];
-  readonly end: readonly (number | null)[];
-  readonly strides: readonly number[];
-  readonly shrinkAxes: readonly number[];
-  readonly newAxes: readonly number[];
 }
 
 /**
@@ -223,8 +258,8 @@ function partBounds(
 }
 
 const concatPartRule: Rule = ({ w, node, inputs: [dy, ...parts], infos: [, ...partInfos], out }) => {
-  const axis = node.attrs.axis as number;
-  const [start, size] = partBounds(w, parts, partInfos, axis, node.attrs.index as number);
+  const { axis, index } = attrsOf(CONCAT_PART, node);
+  const [start, size] = partBounds(w, parts, partInfos, axis, index);
   const end: DimExpr =
     typeof start === 'number' && typeof size === 'number'
       ? start + size
@@ -245,7 +280,7 @@ const stridedSliceGradRule: Rule = ({ w, node, inputs: [dy, x], infos: [, xi], o
       ? w.node('Range', [w.scalarInt(0), w.scalarInt(size), w.scalarInt(1)])
       : w.node('Range', [w.scalarInt(0), w.node('Squeeze', [sizeVector, w.ints([0])]), w.scalarInt(1)]);
   const positions = w.node('Reshape', [flat, w.vector(dims)]);
-  const selected = stridedSliceNodes(w, positions, xi.shape, node.attrs as unknown as SliceSpec);
+  const selected = stridedSliceNodes(w, positions, xi.shape, attrsOf(STRIDED_SLICE_GRAD, node));
   const zeros = w.node('ConstantOfShape', [sizeVector], { value: { tensor: zeroTensor(node.dtype) } });
   const flatIndices = w.node('Reshape', [selected, w.ints([-1])]);
   const flatUpdates = w.node('Reshape', [dy, w.ints([-1])]);
@@ -296,8 +331,7 @@ function elementIndices(
 }
 
 const gatherRule: Rule = ({ w, node, inputs: [x, indices], infos: [xi, ii], out }) => {
-  const axis = node.attrs.axis as number;
-  const batchDims = node.attrs.batchDims as number;
+  const { axis, batchDims } = attrsOf(GATHER, node);
   if (batchDims === 0) return w.node('Gather', [x, indices], { axis: { int: axis } }, out);
   const { expanded } = elementIndices(w, indices, ii.shape, x, xi.shape, axis, batchDims);
   const gathered = w.node('GatherElements', [x, expanded], { axis: { int: axis } });
@@ -326,8 +360,7 @@ function outputDim(
 
 /** scatterAdd(updates, indices, like): ScatterElements with reduction add into zeros shaped like `like`. */
 const scatterAddRule: Rule = ({ w, node, inputs: [updates, indices, like], infos: [, ii, li], out }) => {
-  const axis = node.attrs.axis as number;
-  const batchDims = node.attrs.batchDims as number;
+  const { axis, batchDims } = attrsOf(SCATTER_ADD, node);
   const { expanded, target } = elementIndices(w, indices, ii.shape, like, li.shape, axis, batchDims);
   const flatUpdates = w.node('Reshape', [updates, target]);
   const zeros = w.node('ConstantOfShape', [w.shapeVector(like, li.shape)], {
@@ -343,7 +376,7 @@ const scatterAddRule: Rule = ({ w, node, inputs: [updates, indices, like], infos
 
 /** sumTiles(dy): each dim d split into [reps[d], d / reps[d]] and summed over the reps. */
 const sumTilesRule: Rule = ({ w, node, inputs: [dy], infos: [di], out }) => {
-  const reps = numbers(node.attrs, 'reps');
+  const { reps } = attrsOf(SUM_TILES, node);
   const dims: DimExpr[] = [];
   const axes: number[] = [];
   reps.forEach((r, d) => {
@@ -360,7 +393,7 @@ const sumTilesRule: Rule = ({ w, node, inputs: [dy], infos: [di], out }) => {
 
 /** prodExcept(x): the product of the others in each group, by cases on how many zeros the group holds. */
 const prodExceptRule: Rule = ({ w, node, inputs: [x], out }) => {
-  const axes = numbers(node.attrs, 'axes');
+  const { axes } = attrsOf(PROD_EXCEPT, node);
   const zero = w.scalar(0, node.dtype);
   const isZero = w.node('Equal', [x, zero]);
   const safe = w.node('Where', [isZero, w.scalar(1, node.dtype), x]);
@@ -373,7 +406,7 @@ const prodExceptRule: Rule = ({ w, node, inputs: [x], out }) => {
 };
 
 /** Random ops: ONNX's RandomUniform/RandomNormal with the node's seed (the draws differ from lazygrad's). */
-function seedOf(attrs: Attrs): number {
+function seedOf(attrs: RandomAttrs): number {
   const seed = attrs.seed ?? attrs.nodeSeed;
   if (typeof seed === 'number') return seed;
   let hash = 2166136261;
@@ -381,14 +414,21 @@ function seedOf(attrs: Attrs): number {
   return hash % 65536;
 }
 
+/** What the random ops' attrs share: the shape, and the seed or (for unseeded nodes) the node's id. */
+interface RandomAttrs {
+  readonly shape: readonly Dim[];
+  readonly seed?: Seed;
+  readonly nodeSeed?: number;
+}
+
 /** The shape attr of a random node; unknown dims are taken from its input (as the op does at run time). */
 function randomShape(
   w: OnnxWriter,
   node: RuleArgs['node'],
+  shape: readonly Dim[],
   inputs: readonly string[],
   infos: RuleArgs['infos'],
 ): DimExpr[] {
-  const shape = node.attrs.shape as (number | null)[];
   return shape.map((d, i) =>
     d !== null ? d : node.shape[i] !== null ? (node.shape[i] as number) : w.dim(inputs[0], infos[0].shape, i),
   );
@@ -396,14 +436,15 @@ function randomShape(
 
 function randomNodes(
   args: RuleArgs,
+  random: RandomAttrs,
   kind: 'Uniform' | 'Normal',
   params: { readonly [name: string]: number },
   dtype: DType,
   out?: string,
 ): string {
   const { w, node, inputs, infos } = args;
-  const dims = randomShape(w, node, inputs, infos);
-  const attrs = { dtype: { int: onnxType(dtype) }, seed: { float: seedOf(node.attrs) } } as {
+  const dims = randomShape(w, node, random.shape, inputs, infos);
+  const attrs = { dtype: { int: onnxType(dtype) }, seed: { float: seedOf(random) } } as {
     [key: string]: { int: number } | { float: number } | { ints: number[] };
   };
   for (const key of Object.keys(params)) attrs[key] = { float: params[key] };
@@ -416,21 +457,17 @@ function randomNodes(
 
 const randomUniformRule: Rule = (args) => {
   const { w, node, out } = args;
-  const low = node.attrs.minval as number;
-  const high = node.attrs.maxval as number;
-  if (node.dtype !== 'int32') return randomNodes(args, 'Uniform', { low, high }, node.dtype, out);
-  const drawn = randomNodes(args, 'Uniform', { low, high }, 'float64');
+  const attrs = attrsOf(RANDOM_UNIFORM, node);
+  const { minval: low, maxval: high } = attrs;
+  if (node.dtype !== 'int32') return randomNodes(args, attrs, 'Uniform', { low, high }, node.dtype, out);
+  const drawn = randomNodes(args, attrs, 'Uniform', { low, high }, 'float64');
   return castTo(w, w.node('Floor', [drawn]), 'int32', out);
 };
 
-const randomNormalRule: Rule = (args) =>
-  randomNodes(
-    args,
-    'Normal',
-    { mean: args.node.attrs.mean as number, scale: args.node.attrs.stdDev as number },
-    args.node.dtype,
-    args.out,
-  );
+const randomNormalRule: Rule = (args) => {
+  const attrs = attrsOf(RANDOM_NORMAL, args.node);
+  return randomNodes(args, attrs, 'Normal', { mean: attrs.mean, scale: attrs.stdDev }, args.node.dtype, args.out);
+};
 
 /** erf(√2) = P(|z| < 2) for a standard normal z. */
 const ERF_SQRT2 = 0.9544997361036416;
@@ -446,15 +483,16 @@ const ERFINV = [
  */
 const truncatedNormalRule: Rule = (args) => {
   const { w, node, out } = args;
+  const attrs = attrsOf(TRUNCATED_NORMAL, node);
   const dtype = node.dtype;
   const c = (v: number): string => w.scalar(v, dtype);
-  const u = randomNodes(args, 'Uniform', { low: -ERF_SQRT2, high: ERF_SQRT2 }, dtype);
+  const u = randomNodes(args, attrs, 'Uniform', { low: -ERF_SQRT2, high: ERF_SQRT2 }, dtype);
   const oneMinusSquare = w.node('Sub', [c(1), w.node('Mul', [u, u])]);
   const t = w.node('Sub', [w.node('Neg', [w.node('Log', [oneMinusSquare])]), c(2.5)]);
   let p = c(ERFINV[0]);
   for (const coefficient of ERFINV.slice(1)) p = w.node('Add', [w.node('Mul', [p, t]), c(coefficient)]);
-  const z = w.node('Mul', [w.node('Mul', [p, u]), c(Math.SQRT2 * (node.attrs.stdDev as number))]);
-  return w.node('Add', [z, c(node.attrs.mean as number)], {}, out);
+  const z = w.node('Mul', [w.node('Mul', [p, u]), c(Math.SQRT2 * attrs.stdDev)]);
+  return w.node('Add', [z, c(attrs.mean)], {}, out);
 };
 
 /** mod: floor modulo (the sign of b). Integers: ONNX Mod (fmod 0) is exactly that. Floats: fmod, then shifted. */
@@ -529,7 +567,7 @@ const FUSED_ACTIVATION_OPS: { readonly [activation: string]: string } = {
 const fusedMatMulRule: Rule = (args) => {
   const { w, node, inputs, infos, out } = args;
   const [a, b, bias] = inputs;
-  const activation = node.attrs.activation as string;
+  const activation = attrsOf(FUSED_MAT_MUL, node).activation ?? 'none';
   const activationOp = FUSED_ACTIVATION_OPS[activation];
   if (activationOp === undefined && activation !== 'none') {
     throw new GraphError(`exportOnnx: fusedMatMul '${node.name}' has an unknown activation '${activation}'`);
@@ -547,7 +585,7 @@ const fusedMatMulRule: Rule = (args) => {
 };
 
 const softmaxCrossEntropyRule: Rule = ({ w, node, inputs: [labels, logits], out }) => {
-  const axis = node.attrs.axis as number;
+  const { axis } = attrsOf(SOFTMAX_CROSS_ENTROPY, node);
   const logProbabilities = w.node('LogSoftmax', [logits], { axis: { int: axis } });
   const summed = reduce(w, 'ReduceSum', w.node('Mul', [labels, logProbabilities]), [axis], false);
   return w.node('Neg', [summed], {}, out);
@@ -562,16 +600,10 @@ const sigmoidCrossEntropyRule: Rule = ({ w, inputs: [labels, logits], out }) => 
 
 /** oneHot: indices compared with 0..depth−1 (so out-of-range indices, negative ones included, give offValue). */
 const oneHotRule: Rule = ({ w, node, inputs: [indices], out }) => {
-  const depth = node.attrs.depth as number;
+  const { depth, dtype, onValue, offValue } = attrsOf(ONE_HOT, node);
   const positions = w.tensor(rangeArray(depth));
   const hits = w.node('Equal', [w.node('Unsqueeze', [indices, w.ints([-1])]), positions]);
-  const dtype = node.attrs.dtype as DType;
-  return w.node(
-    'Where',
-    [hits, w.scalar(node.attrs.onValue as number, dtype), w.scalar(node.attrs.offValue as number, dtype)],
-    {},
-    out,
-  );
+  return w.node('Where', [hits, w.scalar(onValue, dtype), w.scalar(offValue, dtype)], {}, out);
 };
 
 function rangeArray(n: number): NDArray {
@@ -607,10 +639,7 @@ const reluRule: Rule = ({ w, node, inputs: [x], out }) =>
  * (Fused nodes exist only in a session's compiled graph; a user graph never holds them.)
  */
 const fusedRule: Rule = ({ w, node, inputs, infos, out }) => {
-  const steps = node.attrs.steps as {
-    op: string;
-    args: ({ input: number } | { step: number } | { value: number })[];
-  }[];
+  const { steps } = attrsOf(FUSED, node);
   const names: string[] = [];
   steps.forEach((step, j) => {
     const args = step.args.map((arg) =>
@@ -710,38 +739,39 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   identity: single('Identity'),
   stopGradient: single('Identity'),
   customGradient: ({ w, inputs, out }) => w.node('Identity', [inputs[0]], {}, out),
-  cast: ({ w, node, inputs: [x], out }) => castTo(w, x, node.attrs.dtype as DType, out),
+  cast: ({ w, node, inputs: [x], out }) => castTo(w, x, attrsOf(CAST, node).dtype, out),
   zerosLike: fillLike(0),
   onesLike: fillLike(1),
   // movement
   reshape: ({ w, node, inputs: [x], out }) => {
-    const target = node.shape.every((d) => d !== null) ? (node.shape as number[]) : numbers(node.attrs, 'shape');
+    const target = node.shape.every((d) => d !== null) ? (node.shape as number[]) : attrsOf(RESHAPE, node).shape;
     return w.node('Reshape', [x, w.ints(target)], { allowzero: { int: 1 } }, out);
   },
   reshapeLike: ({ w, inputs: [x, like], infos: [, li], out }) =>
     w.node('Reshape', [x, w.shapeVector(like, li.shape)], { allowzero: { int: 1 } }, out),
   transpose: ({ w, node, inputs: [x], out }) =>
-    w.node('Transpose', [x], { perm: { ints: numbers(node.attrs, 'perm') } }, out),
-  broadcastTo: ({ w, node, inputs: [x], out }) => w.node('Expand', [x, w.ints(numbers(node.attrs, 'shape'))], {}, out),
+    w.node('Transpose', [x], { perm: { ints: [...attrsOf(TRANSPOSE, node).perm] } }, out),
+  broadcastTo: ({ w, node, inputs: [x], out }) =>
+    w.node('Expand', [x, w.ints(attrsOf(BROADCAST_TO, node).shape)], {}, out),
   broadcastLike: ({ w, inputs: [x, like], infos: [, li], out }) =>
     w.node('Expand', [x, w.shapeVector(like, li.shape)], {}, out),
   sumTo: sumToRule,
-  expandDims: ({ w, node, inputs: [x], out }) => w.node('Unsqueeze', [x, w.ints(numbers(node.attrs, 'axes'))], {}, out),
+  expandDims: ({ w, node, inputs: [x], out }) =>
+    w.node('Unsqueeze', [x, w.ints(attrsOf(EXPAND_DIMS, node).axes)], {}, out),
   squeeze: ({ w, node, inputs: [x], out }) => {
-    const axes = numbers(node.attrs, 'axes');
+    const { axes } = attrsOf(SQUEEZE, node);
     return axes.length === 0 ? w.node('Identity', [x], {}, out) : w.node('Squeeze', [x, w.ints(axes)], {}, out);
   },
   // indexing
-  concat: ({ w, node, inputs, out }) => w.node('Concat', inputs, { axis: { int: node.attrs.axis as number } }, out),
+  concat: ({ w, node, inputs, out }) => w.node('Concat', inputs, { axis: { int: attrsOf(CONCAT, node).axis } }, out),
   concatPart: concatPartRule,
   stack: ({ w, node, inputs, out }) => {
-    const axis = node.attrs.axis as number;
+    const { axis } = attrsOf(STACK, node);
     const expanded = inputs.map((x) => w.node('Unsqueeze', [x, w.ints([axis])]));
     return w.node('Concat', expanded, { axis: { int: axis } }, out);
   },
   slice: ({ w, node, inputs: [x], out }) => {
-    const begin = numbers(node.attrs, 'begin');
-    const size = numbers(node.attrs, 'size');
+    const { begin, size } = attrsOf(SLICE, node);
     const ends = size.map((s, d) => (s === -1 ? INT64_MAX : begin[d] + s));
     return sliceNodes(
       w,
@@ -753,61 +783,66 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
     );
   },
   stridedSlice: ({ w, node, inputs: [x], infos: [xi], out }) =>
-    stridedSliceNodes(w, x, xi.shape, node.attrs as unknown as SliceSpec, out),
+    stridedSliceNodes(w, x, xi.shape, attrsOf(STRIDED_SLICE, node), out),
   stridedSliceGrad: stridedSliceGradRule,
   gather: gatherRule,
   scatterAdd: scatterAddRule,
-  tile: ({ w, node, inputs: [x], out }) => w.node('Tile', [x, w.ints(numbers(node.attrs, 'reps'))], {}, out),
+  tile: ({ w, node, inputs: [x], out }) => w.node('Tile', [x, w.ints(attrsOf(TILE, node).reps)], {}, out),
   sumTiles: sumTilesRule,
   pad: ({ w, node, inputs: [x], out }) => {
-    const paddings = node.attrs.paddings as number[][];
+    const { paddings, constantValue } = attrsOf(PAD, node);
     const pads = [...paddings.map((p) => p[0]), ...paddings.map((p) => p[1])];
-    const value = w.scalar(node.attrs.constantValue as number, node.dtype);
+    const value = w.scalar(constantValue, node.dtype);
     return w.node('Pad', [x, w.ints(pads), value], { mode: { string: 'constant' } }, out);
   },
   reverse: ({ w, node, inputs: [x], out }) => {
-    const axes = numbers(node.attrs, 'axes');
+    const { axes } = attrsOf(REVERSE, node);
     if (axes.length === 0) return w.node('Identity', [x], {}, out);
     const starts = axes.map(() => INT64_MAX);
     const ends = axes.map(() => INT64_MIN);
     return w.node('Slice', [x, w.ints(starts), w.ints(ends), w.ints(axes), w.ints(axes.map(() => -1))], {}, out);
   },
   oneHot: oneHotRule,
-  cumsum: ({ w, node, inputs: [x], out }) =>
-    w.node(
-      'CumSum',
-      [x, w.scalarInt(node.attrs.axis as number)],
-      {
-        exclusive: { int: node.attrs.exclusive === true ? 1 : 0 },
-        reverse: { int: node.attrs.reverse === true ? 1 : 0 },
-      },
-      out,
-    ),
+  cumsum: ({ w, node, inputs: [x], out }) => {
+    const { axis, exclusive, reverse } = attrsOf(CUMSUM, node);
+    const flags = { exclusive: { int: exclusive === true ? 1 : 0 }, reverse: { int: reverse === true ? 1 : 0 } };
+    return w.node('CumSum', [x, w.scalarInt(axis)], flags, out);
+  },
   // reductions
-  sum: reduction('ReduceSum'),
-  max: reduction('ReduceMax'),
-  min: reduction('ReduceMin'),
-  prod: reduction('ReduceProd'),
-  logSumExp: reduction('ReduceLogSumExp'),
+  sum: reduction(SUM, 'ReduceSum'),
+  max: reduction(MAX, 'ReduceMax'),
+  min: reduction(MIN, 'ReduceMin'),
+  prod: reduction(PROD, 'ReduceProd'),
+  logSumExp: reduction(LOG_SUM_EXP, 'ReduceLogSumExp'),
   prodExcept: prodExceptRule,
   any: ({ w, node, inputs: [x], out }) => {
-    const axes = numbers(node.attrs, 'axes');
+    const { axes, keepDims } = attrsOf(ANY, node);
     if (axes.length === 0) return w.node('Identity', [x], {}, out);
-    const count = reduce(w, 'ReduceSum', castTo(w, x, 'int32'), axes, node.attrs.keepDims === true);
+    const count = reduce(w, 'ReduceSum', castTo(w, x, 'int32'), axes, keepDims === true);
     return w.node('Greater', [count, w.scalar(0, 'int32')], {}, out);
   },
   all: ({ w, node, inputs: [x], out }) => {
-    const axes = numbers(node.attrs, 'axes');
+    const { axes, keepDims } = attrsOf(ALL, node);
     if (axes.length === 0) return w.node('Identity', [x], {}, out);
-    const misses = reduce(w, 'ReduceSum', castTo(w, w.node('Not', [x]), 'int32'), axes, node.attrs.keepDims === true);
+    const misses = reduce(w, 'ReduceSum', castTo(w, w.node('Not', [x]), 'int32'), axes, keepDims === true);
     return w.node('Equal', [misses, w.scalar(0, 'int32')], {}, out);
   },
   argMax: ({ w, node, inputs: [x], out }) =>
-    castTo(w, w.node('ArgMax', [x], { axis: { int: node.attrs.axis as number }, keepdims: { int: 0 } }), 'int32', out),
+    castTo(
+      w,
+      w.node('ArgMax', [x], { axis: { int: attrsOf(ARG_MAX, node).axis }, keepdims: { int: 0 } }),
+      'int32',
+      out,
+    ),
   argMin: ({ w, node, inputs: [x], out }) =>
-    castTo(w, w.node('ArgMin', [x], { axis: { int: node.attrs.axis as number }, keepdims: { int: 0 } }), 'int32', out),
+    castTo(
+      w,
+      w.node('ArgMin', [x], { axis: { int: attrsOf(ARG_MIN, node).axis }, keepdims: { int: 0 } }),
+      'int32',
+      out,
+    ),
   reducedSize: ({ w, node, inputs: [x], infos: [xi], out }) => {
-    const axes = numbers(node.attrs, 'axes');
+    const { axes } = attrsOf(REDUCED_SIZE, node);
     const size = w.product(axes.map((a) => w.dim(x, xi.shape, a)));
     if (typeof size === 'number') return w.node('Identity', [w.scalar(size, node.dtype)], {}, out);
     const dims = w.node('Gather', [w.shapeOf(x), w.ints(axes)]);
@@ -816,9 +851,10 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   // linear algebra and nn
   matMul: matMulRule,
   fusedMatMul: fusedMatMulRule,
-  softmax: ({ w, node, inputs: [x], out }) => w.node('Softmax', [x], { axis: { int: node.attrs.axis as number } }, out),
+  softmax: ({ w, node, inputs: [x], out }) =>
+    w.node('Softmax', [x], { axis: { int: attrsOf(SOFTMAX, node).axis } }, out),
   logSoftmax: ({ w, node, inputs: [x], out }) =>
-    w.node('LogSoftmax', [x], { axis: { int: node.attrs.axis as number } }, out),
+    w.node('LogSoftmax', [x], { axis: { int: attrsOf(LOG_SOFTMAX, node).axis } }, out),
   softmaxCrossEntropyWithLogits: softmaxCrossEntropyRule,
   sigmoidCrossEntropyWithLogits: sigmoidCrossEntropyRule,
   // random

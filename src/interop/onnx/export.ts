@@ -5,7 +5,7 @@
  */
 import { Graph, GraphError, graphOf, NDArray, Node, Tensor } from '../../graph';
 import { Session } from '../../session';
-import { encodeAttrs } from '../attrs';
+import { encodeAttrs } from '../jsonvalues';
 import { ruleFor } from './export-ops';
 import { onnx, onnxSchema, tensorProto, valueInfo } from './proto';
 import { OnnxWriter } from './writer';

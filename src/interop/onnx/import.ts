@@ -7,7 +7,7 @@
 import { DType, Graph, GraphError, NDArray, Shape, sizeOf, Tensor } from '../../graph';
 import { opRecord } from '../../ops';
 import { Session } from '../../session';
-import { AttrProblem, decodeAttrs, isPlainObject } from '../attrs';
+import { AttrProblem, decodeAttrs, isPlainObject } from '../jsonvalues';
 import { addCheckedOp, LoadLimits, resolveLimits, shapeProblem } from '../rebuild';
 import { ANNOTATION_PREFIX } from './export';
 import { IMPORT_RULES, ImportArgs, ImportRule, known, RANDOM_ONNX_OPS, shapeArithmetic, Value } from './import-ops';

@@ -3,7 +3,7 @@
  * dim that is unknown when exporting is read from a tensor's Shape in the exported graph).
  */
 import { DType, NDArray, Shape } from '../../graph';
-import { encodeNumber } from '../attrs';
+import { encodeNumber } from '../jsonvalues';
 import { attributeProto, int64Proto, onnx, OnnxAttr, tensorProto } from './proto';
 
 export const INT64_MAX = 9223372036854775807n;
