@@ -1,6 +1,6 @@
-import { formatShape, Graph, NDArray, NumericsError, sizeOf } from '../graph';
+import { formatShape, Graph, isFloat, NDArray, now, NumericsError, sizeOf } from '../graph';
 import { FusedStepAttr, opRecord } from '../ops';
-import type { Step } from './plan';
+import type { Plan, Step } from './plan';
 
 /** One step of a traced run: what ran, what it wrote and how long it took. */
 export interface TraceEntry {
@@ -183,6 +183,41 @@ export function traceEntry(
     ms,
     bytes: sizeOf(out.shape) * out.data.BYTES_PER_ELEMENT,
   };
+}
+
+/** What a debugging run does after each step: scan for NaN/Inf, and/or record a trace entry. */
+export interface Probe {
+  readonly check: boolean;
+  readonly entries: TraceEntry[] | null;
+}
+
+/**
+ * A plan's steps with each kernel wrapped by the probe: tracing previews the inputs before the step runs (it may
+ * overwrite one), times the kernel and records an entry; checking scans a float output for NaN and ±Inf. Built per
+ * debugging run, so the executor's loop is the same for every run and ordinary runs pay nothing for it.
+ */
+export function probedSteps(plan: Plan, probe: Probe): Step[] {
+  const { check, entries } = probe;
+  return plan.steps.map((step, index): Step => {
+    const kernel = step.kernel;
+    return {
+      ...step,
+      // The executor calls kernels with NDArrays (a kernel's own signature asks only for buffers).
+      kernel: (buffers, result, attrs, context) => {
+        const inputs = buffers as readonly NDArray[];
+        const out = result as NDArray;
+        const previews = entries === null ? null : inputPreviews(step, inputs, plan.graph);
+        const start = now();
+        kernel(inputs, out, attrs, context);
+        const ms = now() - start;
+        if (entries !== null) entries.push(traceEntry(index, step, out, ms, previews as TraceEntry['inputs']));
+        if (check && isFloat(out.dtype)) {
+          const bad = firstNonFinite(out.data);
+          if (bad >= 0) throw numericsError(plan.graph, step, inputs, out, bad);
+        }
+      },
+    };
+  });
 }
 
 export function makeTrace(steps: readonly TraceEntry[]): Trace {
