@@ -16,3 +16,5 @@ export * from './losses';
 export * from './custom';
 export * from './fused';
 export * from './fusedmatmul';
+export * from './evaluate';
+export * from './randomfill';

@@ -224,7 +224,8 @@ export class Session {
     feeds: ReadonlyMap<number, NDArray>,
   ): { key: string; plan: Plan; cached: boolean } {
     const fedIds = [...feeds.keys()].sort((a, b) => a - b);
-    const key = `${fetchIds.join(',')}|${fedIds.map((id) => `${id}:${(feeds.get(id) as NDArray).shape.join('x')}`).join(',')}`;
+    const fed = fedIds.map((id) => `${id}:${(feeds.get(id) as NDArray).shape.join('x')}`);
+    const key = `${fetchIds.join(',')}|${fed.join(',')}`;
     const plan = this.plans.get(key);
     if (plan !== undefined) return { key, plan, cached: true };
     return {
