@@ -1,14 +1,18 @@
+/**
+ * The Session: what a user holds. It caches compiled plans (compile.ts), hands them to its Executor (execute.ts),
+ * and holds the variables (variables.ts); checkpoints and traces are in checkpoint.ts and numerics.ts.
+ */
 import { Graph, NDArray, Tensor } from '../graph';
 import { OpRecord } from '../ops';
-import { Backend, sessionKernels, unfusedUnder } from './backend';
 import { OptimizeOptions } from '../passes';
-import { restoreCheckpoint, saveCheckpoint, decodeVariables, encodeVariables } from './checkpoint';
+import { Backend, sessionKernels, unfusedUnder } from './backend';
+import { decodeVariables, encodeVariables, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { checkOpTable, compilePlan } from './compile';
 import { Executor } from './execute';
 import { buildResult, checkGraph, collectFetches, Fetch, FetchResult, Feeds, normalizeFeeds } from './fetches';
 import { ArenaPlacement } from './placement';
-import { VariableStore } from './variables';
 import { formatPlan, Plan } from './plan';
+import { VariableStore } from './variables';
 import { makeTrace, Trace, TraceEntry } from './numerics';
 
 export { formatTrace } from './numerics';
