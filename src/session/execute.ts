@@ -4,7 +4,7 @@
  */
 import { allocate, formatShape, LazygradError, NDArray, RuntimeError, sizeOf } from '../graph';
 import { allocateViews, BufferLayout, layoutBuffers, viewsIn } from './memory';
-import { probedSteps, Probe } from './numerics';
+import { ProbedSteps, probedSteps, TraceEntry } from './numerics';
 import { ArenaBlock, ArenaPlacement, stagingBytes } from './placement';
 import { Plan, plannedStep, Step } from './plan';
 import { VariableStore } from './variables';
@@ -23,6 +23,14 @@ interface RunState {
   viewsOf: ArrayBufferLike | null;
   /** The most bytes one wasm step copies in and out (arguments that are not arena views): reserved before a run. */
   readonly stagingBytes: number;
+  /** The steps wrapped for debugging runs, by kind (1: checkNumerics, 2: trace, 3: both), built on first use. */
+  readonly probed: (ProbedSteps | undefined)[];
+}
+
+/** What a debugging run does after each step: scan for NaN/Inf, and/or record a trace entry into `entries`. */
+export interface Probe {
+  readonly check: boolean;
+  readonly entries: TraceEntry[] | null;
 }
 
 /** A placeholder for argument lists between runs, so they hold no stale arrays. */
@@ -60,7 +68,7 @@ export class Executor {
     for (const id of plan.constants) slots[id] = plan.graph.node(id).value as NDArray;
     // A variable read for the first time starts from its initial value, committed only if the run succeeds.
     for (const { slot, variable } of plan.variables) slots[slot] = this.store.read(variable, this.initialValue);
-    const steps: readonly Step[] = probe === null ? plan.steps : probedSteps(plan, probe);
+    const steps = probe === null ? plan.steps : this.probedFor(plan, state, probe);
     // Checking allocates every output afresh: a step computed in place would overwrite the inputs its report reads.
     const views = probe?.check === true ? state.fresh : state.views;
     const counts = this.runCounts;
@@ -141,10 +149,23 @@ export class Executor {
         layout: block === null ? null : layout,
         viewsOf: null,
         stagingBytes: placement === null ? 0 : stagingBytes(plan, this.bound),
+        probed: [],
       };
       this.runStates.set(plan, state);
     }
     return state;
+  }
+
+  /** A plan's steps wrapped for this kind of debugging run, writing the trace (if any) into `probe.entries`. */
+  private probedFor(plan: Plan, state: RunState, probe: Probe): readonly Step[] {
+    const kind = (probe.check ? 1 : 0) + (probe.entries !== null ? 2 : 0);
+    let probed = state.probed[kind];
+    if (probed === undefined) {
+      probed = probedSteps(plan, probe.check, probe.entries !== null);
+      state.probed[kind] = probed;
+    }
+    probed.entries = probe.entries;
+    return probed.steps;
   }
 
   /**

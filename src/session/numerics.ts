@@ -191,33 +191,42 @@ export interface Probe {
   readonly entries: TraceEntry[] | null;
 }
 
+/** A plan's steps wrapped for debugging runs; `entries` receives the current run's trace (null when not traced). */
+export interface ProbedSteps {
+  readonly steps: readonly Step[];
+  entries: TraceEntry[] | null;
+}
+
 /**
- * A plan's steps with each kernel wrapped by the probe: tracing previews the inputs before the step runs (it may
- * overwrite one), times the kernel and records an entry; checking scans a float output for NaN and ±Inf. Built per
- * debugging run, so the executor's loop is the same for every run and ordinary runs pay nothing for it.
+ * A plan's steps with each kernel wrapped by a probe: tracing previews the inputs before the step runs (it may
+ * overwrite one), times the kernel and records an entry; checking scans a float output for NaN and ±Inf. Built once
+ * per plan and probe kind, so the executor's loop is the same for every run and ordinary runs pay nothing for it.
  */
-export function probedSteps(plan: Plan, probe: Probe): Step[] {
-  const { check, entries } = probe;
-  return plan.steps.map((step, index): Step => {
+export function probedSteps(plan: Plan, check: boolean, traced: boolean): ProbedSteps {
+  const steps: Step[] = [];
+  const probed: ProbedSteps = { steps, entries: null };
+  plan.steps.forEach((step, index) => {
     const kernel = step.kernel;
-    return {
+    steps.push({
       ...step,
       // The executor calls kernels with NDArrays (a kernel's own signature asks only for buffers).
       kernel: (buffers, result, attrs, context) => {
         const inputs = buffers as readonly NDArray[];
         const out = result as NDArray;
-        const previews = entries === null ? null : inputPreviews(step, inputs, plan.graph);
+        const previews = traced ? inputPreviews(step, inputs, plan.graph) : null;
         const start = now();
         kernel(inputs, out, attrs, context);
         const ms = now() - start;
-        if (entries !== null) entries.push(traceEntry(index, step, out, ms, previews as TraceEntry['inputs']));
+        if (traced)
+          (probed.entries as TraceEntry[]).push(traceEntry(index, step, out, ms, previews as TraceEntry['inputs']));
         if (check && isFloat(out.dtype)) {
           const bad = firstNonFinite(out.data);
           if (bad >= 0) throw numericsError(plan.graph, step, inputs, out, bad);
         }
       },
-    };
+    });
   });
+  return probed;
 }
 
 export function makeTrace(steps: readonly TraceEntry[]): Trace {
