@@ -213,12 +213,12 @@ export function probedSteps(plan: Plan, check: boolean, traced: boolean): Probed
       kernel: (buffers, result, attrs, context) => {
         const inputs = buffers as readonly NDArray[];
         const out = result as NDArray;
-        const previews = traced ? inputPreviews(step, inputs, plan.graph) : null;
-        const start = now();
-        kernel(inputs, out, attrs, context);
-        const ms = now() - start;
-        if (traced)
-          (probed.entries as TraceEntry[]).push(traceEntry(index, step, out, ms, previews as TraceEntry['inputs']));
+        if (traced) {
+          const previews = inputPreviews(step, inputs, plan.graph);
+          const start = now();
+          kernel(inputs, out, attrs, context);
+          (probed.entries as TraceEntry[]).push(traceEntry(index, step, out, now() - start, previews));
+        } else kernel(inputs, out, attrs, context);
         if (check && isFloat(out.dtype)) {
           const bad = firstNonFinite(out.data);
           if (bad >= 0) throw numericsError(plan.graph, step, inputs, out, bad);
