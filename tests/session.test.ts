@@ -127,6 +127,21 @@ describe('variables', () => {
     expect(l2.toArray()).toBeCloseTo(5.76, 5);
   });
 
+  test('variableValues(): every variable by tensor, as copies; an unread one has its initial value', () => {
+    const g = new Graph();
+    const w = g.variable('w', [1, 2]);
+    const b = g.variable('b', [7]);
+    const sess = new Session(g);
+    sess.run(assign(w, [5, 6]));
+    const values = sess.variableValues();
+    expect([...values.keys()]).toEqual([w, b]);
+    expect(values.get(w)?.toArray()).toEqual([5, 6]);
+    expect(values.get(b)?.toArray()).toEqual([7]);
+    (values.get(w) as NDArray).data[0] = 100;
+    expect(sess.variableValue(w).toArray()).toEqual([5, 6]);
+    expect(new Session(g).variableValues().get(w)?.toArray()).toEqual([1, 2]);
+  });
+
   test('fetching a variable and its assign in one run gives the old value and stores the new', () => {
     const g = new Graph();
     const w = g.variable('w', [1]);

@@ -198,7 +198,11 @@ export async function writeReport(outDir: string, info: RunInfo, node: NodeApi):
   );
   write(
     'model.onnx',
-    exportOnnx(model.graph, { inputs: [model.images], outputs: { logits: model.logits }, session }),
+    exportOnnx(model.graph, {
+      inputs: [model.images],
+      outputs: { logits: model.logits },
+      values: session.variableValues(),
+    }),
     'the trained model as ONNX (images [?, 784] in, logits [?, 10] out), for ONNX Runtime and other tools',
   );
   write(

@@ -4,3 +4,4 @@ export * from './shape';
 export * from './ndarray';
 export * from './graph';
 export * from './format';
+export * from './clock';

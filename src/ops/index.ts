@@ -17,3 +17,5 @@ export * from './losses';
 export * from './custom';
 export * from './fused';
 export * from './fusedmatmul';
+export * from './evaluate';
+export * from './randomfill';

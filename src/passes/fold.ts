@@ -1,5 +1,5 @@
-import { allocate, isFullyKnown, NDArray, Node, sizeOf } from '../graph';
-import { opRecord } from '../ops';
+import { allocate, isFullyKnown, Node, sizeOf } from '../graph';
+import { foldNode, opRecord } from '../ops';
 import { Pass } from './pass';
 import { dropDead, rebuild } from './slice';
 
@@ -31,12 +31,9 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
       const result = rebuild(slice, (node: Node, inputs, target) => {
         const sources = inputs.map((id) => target.node(id));
         if (!canFold(node, sources, sizeLimit)) return undefined;
-        const record = opRecord(node.op);
-        if (record.kernel === undefined) return undefined;
-        const shape = node.shape as readonly number[]; // known: canFold checked it
-        const out = new NDArray(allocate(node.dtype, sizeOf(shape)), shape, node.dtype);
+        // canFold checked the kernel and that the shape is known; a shape-only op reads only its inputs' shapes.
         const buffers = sources.map((s) => s.value ?? { data: allocate(s.dtype, 0), shape: s.shape as number[] });
-        record.kernel(buffers, out, node.attrs);
+        const out = foldNode(node, buffers);
         folded++;
         return target.constant(out, node.dtype, node.name).id;
       });

@@ -2,7 +2,6 @@ export * from './pass';
 export * from './slice';
 export * from './prune';
 export * from './fold';
-export * from './clock';
 export type { Captures, Pattern, Rule } from './pattern';
 export { match } from './pattern';
 export * from './simplify';

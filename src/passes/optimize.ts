@@ -1,6 +1,5 @@
-import { FeedError, formatShape, Graph, GraphError, graphOf, Node, Tensor } from '../graph';
+import { Graph, GraphError, graphOf, Node, now, Tensor } from '../graph';
 import { addOp, opRecord } from '../ops';
-import { now } from './clock';
 import { cse } from './cse';
 import { epilogue } from './epilogue';
 import { elementwiseFusion } from './fuse';
@@ -125,15 +124,6 @@ export function compileSlice(
   const rewritten = runPipeline(slice, rewrite, 8, verify);
   const lowered = runPipeline(rewritten.slice, lower, 1, verify);
   return { slice: lowered.slice, reports: [sliceReport, ...rewritten.reports, ...lowered.reports] };
-}
-
-/** A missing feed, for callers that run the result: names the placeholder and a fetch that needs it. */
-export function missingFeedError(placeholder: Node, neededBy: Node): FeedError {
-  return new FeedError(
-    `Session.run: placeholder '${placeholder.name}' (${placeholder.dtype}${formatShape(placeholder.shape)}) must ` +
-      `be fed: fetch '${neededBy.name}' (${neededBy.op}) depends on it. Pass it in the feeds, e.g. ` +
-      `sess.run(fetches, { '${placeholder.name}': value })`,
-  );
 }
 
 export interface OptimizeResult {

@@ -1,6 +1,5 @@
-import { formatShape, GraphError, shapesEqual } from '../graph';
+import { formatShape, GraphError, now, shapesEqual } from '../graph';
 import { isLeafOp, opRecord } from '../ops';
-import { now } from './clock';
 import { Slice } from './slice';
 
 /** What one pass did: sizes before and after, each kind of change counted, time taken. */

@@ -374,3 +374,28 @@ export function readFileBytes(path: string, fs: CheckpointFileSystem): Uint8Arra
     throw new CheckpointError(`cannot read checkpoint '${path}': ${(error as Error).message}`);
   }
 }
+
+/** What the checkpoint files are read from and written to: a session's variables as safetensors bytes. */
+export interface VariableBytes {
+  serializeVariables(): Uint8Array;
+  restoreVariables(bytes: Uint8Array): void;
+}
+
+/**
+ * Writes a session's variables to a checkpoint file (Node.js), atomically (see writeFileAtomic). `what` names the
+ * caller in errors.
+ */
+export function saveCheckpoint(source: VariableBytes, path: string, what = 'saveCheckpoint'): void {
+  writeFileAtomic(path, source.serializeVariables(), nodeFileSystem(what));
+}
+
+/** Restores a session's variables from a checkpoint file (Node.js); a failed restore changes nothing. */
+export function restoreCheckpoint(target: VariableBytes, path: string, what = 'restoreCheckpoint'): void {
+  const bytes = readFileBytes(path, nodeFileSystem(what));
+  try {
+    target.restoreVariables(bytes);
+  } catch (error) {
+    if (error instanceof CheckpointError) throw new CheckpointError(`${what}('${path}'): ${error.message}`);
+    throw error;
+  }
+}

@@ -1,6 +1,6 @@
-import { formatShape, Graph, NDArray, NumericsError, sizeOf } from '../graph';
+import { formatShape, Graph, isFloat, NDArray, now, NumericsError, sizeOf } from '../graph';
 import { FusedStepAttr, opRecord } from '../ops';
-import type { Step } from './plan';
+import type { Plan, Step } from './plan';
 
 /** One step of a traced run: what ran, what it wrote and how long it took. */
 export interface TraceEntry {
@@ -183,6 +183,50 @@ export function traceEntry(
     ms,
     bytes: sizeOf(out.shape) * out.data.BYTES_PER_ELEMENT,
   };
+}
+
+/** What a debugging run does after each step: scan for NaN/Inf, and/or record a trace entry. */
+export interface Probe {
+  readonly check: boolean;
+  readonly entries: TraceEntry[] | null;
+}
+
+/** A plan's steps wrapped for debugging runs; `entries` receives the current run's trace (null when not traced). */
+export interface ProbedSteps {
+  readonly steps: readonly Step[];
+  entries: TraceEntry[] | null;
+}
+
+/**
+ * A plan's steps with each kernel wrapped by a probe: tracing previews the inputs before the step runs (it may
+ * overwrite one), times the kernel and records an entry; checking scans a float output for NaN and ±Inf. Built once
+ * per plan and probe kind, so the executor's loop is the same for every run and ordinary runs pay nothing for it.
+ */
+export function probedSteps(plan: Plan, check: boolean, traced: boolean): ProbedSteps {
+  const steps: Step[] = [];
+  const probed: ProbedSteps = { steps, entries: null };
+  plan.steps.forEach((step, index) => {
+    const kernel = step.kernel;
+    steps.push({
+      ...step,
+      // The executor calls kernels with NDArrays (a kernel's own signature asks only for buffers).
+      kernel: (buffers, result, attrs, context) => {
+        const inputs = buffers as readonly NDArray[];
+        const out = result as NDArray;
+        if (traced) {
+          const previews = inputPreviews(step, inputs, plan.graph);
+          const start = now();
+          kernel(inputs, out, attrs, context);
+          (probed.entries as TraceEntry[]).push(traceEntry(index, step, out, now() - start, previews));
+        } else kernel(inputs, out, attrs, context);
+        if (check && isFloat(out.dtype)) {
+          const bad = firstNonFinite(out.data);
+          if (bad >= 0) throw numericsError(plan.graph, step, inputs, out, bad);
+        }
+      },
+    });
+  });
+  return probed;
 }
 
 export function makeTrace(steps: readonly TraceEntry[]): Trace {

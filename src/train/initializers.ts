@@ -19,8 +19,7 @@ import {
   sizeOf,
   VariableInitializer,
 } from '../graph';
-import { Seed } from '../ops';
-import { fillNormal, fillUniform, RandomStream } from '../ops/kernels';
+import { fillRandomNormal, fillRandomUniform, Seed } from '../ops';
 
 /** A truncated normal (cut at two standard deviations) has this standard deviation per unit of its parameter. */
 const TRUNCATED_NORMAL_STDDEV = 0.8796256610342398;
@@ -71,9 +70,9 @@ function requireSeed(className: string, seed: unknown): void {
   if (!valid) throw new GraphError(`${className}: seed must be a finite number or a string, got ${String(seed)}`);
 }
 
-/** The stream an initializer draws from: its seed, or (unseeded) the variable's name. */
-function streamFor(seed: Seed | undefined, name: string): RandomStream {
-  return new RandomStream(seed ?? `initializer:${name}`, false, 0);
+/** The seed of the stream an initializer draws from: its own, or (unseeded) the variable's name. */
+function seedFor(seed: Seed | undefined, name: string): Seed {
+  return seed ?? `initializer:${name}`;
 }
 
 class Constant extends Initializer {
@@ -121,7 +120,7 @@ class Normal extends Initializer {
 
   protected fill(out: NDArray, name: string): void {
     requireFloat(this.className, out);
-    fillNormal(streamFor(this.seed, name), out, this.mean, this.stddev, this.truncated);
+    fillRandomNormal(out, seedFor(this.seed, name), this.mean, this.stddev, this.truncated);
   }
 }
 
@@ -150,7 +149,7 @@ class Uniform extends Initializer {
 
   protected fill(out: NDArray, name: string): void {
     requireFloat(this.className, out);
-    fillUniform(streamFor(this.seed, name), out, this.minval, this.maxval);
+    fillRandomUniform(out, seedFor(this.seed, name), this.minval, this.maxval);
   }
 }
 
@@ -220,14 +219,14 @@ class VarianceScaling extends Initializer {
     const fan = this.mode === 'fanIn' ? fanIn : this.mode === 'fanOut' ? fanOut : (fanIn + fanOut) / 2;
     // A zero fan (a size-0 dim) leaves nothing to draw; max(1, fan) as Keras does keeps the scale finite.
     const variance = this.scale / Math.max(1, fan);
-    const stream = streamFor(this.seed, name);
+    const seed = seedFor(this.seed, name);
     if (this.distribution === 'uniform') {
       const limit = Math.sqrt(3 * variance);
-      fillUniform(stream, out, -limit, limit);
+      fillRandomUniform(out, seed, -limit, limit);
     } else if (this.distribution === 'untruncatedNormal') {
-      fillNormal(stream, out, 0, Math.sqrt(variance), false);
+      fillRandomNormal(out, seed, 0, Math.sqrt(variance), false);
     } else {
-      fillNormal(stream, out, 0, Math.sqrt(variance) / TRUNCATED_NORMAL_STDDEV, true);
+      fillRandomNormal(out, seed, 0, Math.sqrt(variance) / TRUNCATED_NORMAL_STDDEV, true);
     }
   }
 }

@@ -130,6 +130,20 @@ describe('exporting the MLP', () => {
     expectClose(fromMap.get('logits') as NDArray, expected, TOL);
   });
 
+  test("a session's variableValues() export its trained weights", async () => {
+    const { graph, logits, weights, feeds } = mlpGraph();
+    const session = new Session(graph);
+    session.run(weights.map((w) => assign(w, mul(w, 0.5))));
+    const expected = session.run(logits, feeds);
+    const values = session.variableValues();
+    expect(values.size).toBe(graph.variables().length);
+    const bytes = exportOnnx(graph, { outputs: { logits }, values });
+    expectClose((await runOrt(bytes, namedFeeds(feeds))).get('logits') as NDArray, expected, TOL);
+    // The initial values would give other logits: the export really took the session's values.
+    const initial = await runOrt(exportOnnx(graph, { outputs: { logits } }), namedFeeds(feeds));
+    expect((initial.get('logits') as NDArray).data).not.toEqual(expected.data);
+  });
+
   test('a value of the wrong shape for a variable is a GraphError', () => {
     const { graph, logits, weights } = mlpGraph();
     const values = new Map([[weights[0], NDArray.zeros([2, 2])]]);

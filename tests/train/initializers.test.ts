@@ -2,7 +2,21 @@
  * Initializers: shapes and dtypes, the statistics each promises (on large shapes), fans as Keras computes them,
  * determinism by seed and by variable name, and g.variable with an initializer.
  */
-import { computeFans, DTypeError, Graph, GraphError, initializers, NDArray, Session, ShapeError } from '../../src';
+import {
+  computeFans,
+  DTypeError,
+  fillRandomNormal,
+  fillRandomUniform,
+  Graph,
+  GraphError,
+  initializers,
+  NDArray,
+  randomNormal,
+  randomUniform,
+  Session,
+  ShapeError,
+  truncatedNormal,
+} from '../../src';
 import { mean, std } from '../ops/random/stats';
 
 function extremes(values: ArrayLike<number>): [number, number] {
@@ -212,5 +226,35 @@ describe('g.variable with an initializer', () => {
     const scoped = g.nameScope('layer1', () => g.variable('w', initializers.glorotUniform(), { shape: [4, 4] }));
     expect(scoped.name).toBe('layer1/w');
     expect(scoped.node.value?.data).toEqual(initializers.glorotUniform().apply([4, 4], 'float32', 'layer1/w').data);
+  });
+});
+
+describe('the random stream initializers draw from (public ops API, no kernels import)', () => {
+  test('fillRandomUniform / fillRandomNormal give what a random op with that seed draws in its first run', () => {
+    const g = new Graph();
+    const ops = [
+      randomUniform([5, 7], -2, 3, 'float32', 'w', g),
+      randomNormal([5, 7], 1, 0.5, 'float64', 11, g),
+      truncatedNormal([5, 7], 0, 2, 'float32', 'w', g),
+    ];
+    const [uniform, normal, truncated] = new Session(g).run(ops);
+    const u = NDArray.zeros([5, 7], 'float32');
+    fillRandomUniform(u, 'w', -2, 3);
+    const n = NDArray.zeros([5, 7], 'float64');
+    fillRandomNormal(n, 11, 1, 0.5, false);
+    const t = NDArray.zeros([5, 7], 'float32');
+    fillRandomNormal(t, 'w', 0, 2, true);
+    expect(u.data).toEqual(uniform.data);
+    expect(n.data).toEqual(normal.data);
+    expect(t.data).toEqual(truncated.data);
+    expect(new Set(u.data).size).toBeGreaterThan(30);
+  });
+
+  test('an initializer with a seed fills as fillRandom* with that seed', () => {
+    const g = new Graph();
+    const w = g.variable('w', initializers.randomUniform({ minval: -1, maxval: 1, seed: 5 }), { shape: [4, 3] });
+    const expected = NDArray.zeros([4, 3]);
+    fillRandomUniform(expected, 5, -1, 1);
+    expect((w.node.value as NDArray).data).toEqual(expected.data);
   });
 });

@@ -4,7 +4,6 @@
  * each op becomes the nodes its rule in export-ops.ts gives, and the outputs are named.
  */
 import { Graph, GraphError, graphOf, NDArray, Node, Tensor } from '../../graph';
-import { Session } from '../../session';
 import { encodeAttrs } from '../jsonvalues';
 import { ruleFor } from './export-ops';
 import { onnx, onnxSchema, tensorProto, valueInfo } from './proto';
@@ -16,6 +15,11 @@ export const ONNX_OPSETS = [17, 18, 19, 20, 21] as const;
 /** Prefix of the doc strings that tell importOnnx which lazygrad op an ONNX node (or initializer) came from. */
 export const ANNOTATION_PREFIX = 'lazygrad:';
 
+/** What `session` needs: a variable's current value, as `Session.variableValue` reads it (no session import). */
+export interface VariableReader {
+  variableValue(variable: Tensor): NDArray;
+}
+
 export interface ExportOnnxOptions {
   /** The outputs: a tensor, a list (named by the tensors' names) or an object from output names to tensors. */
   outputs: Tensor | readonly Tensor[] | { readonly [name: string]: Tensor };
@@ -26,10 +30,13 @@ export interface ExportOnnxOptions {
   inputs?: readonly Tensor[];
   /** ONNX opset, 17 (default) to 21. */
   opset?: number;
-  /** Values for variables (e.g. trained weights); a variable not in the map takes its initial value. */
+  /**
+   * Values for variables, e.g. a session's trained weights (`sess.variableValues()`); a variable not in the map
+   * takes its initial value.
+   */
   values?: ReadonlyMap<Tensor, NDArray>;
-  /** A session whose current variable values are exported (after `values`). */
-  session?: Session;
+  /** The older form of `values`: a session (or anything reading variables) whose current values are exported. */
+  session?: VariableReader;
   /** The ONNX graph's name (default 'lazygrad'). */
   name?: string;
   /**

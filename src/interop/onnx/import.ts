@@ -5,8 +5,7 @@
  * nodes are rebuilt as the same ops (checked as the JSON loader checks a file), so a round trip keeps the graph.
  */
 import { DType, Graph, GraphError, NDArray, Shape, sizeOf, Tensor } from '../../graph';
-import { opRecord } from '../../ops';
-import { Session } from '../../session';
+import { evaluateConstant, opRecord } from '../../ops';
 import { AttrProblem, decodeAttrs, isPlainObject } from '../jsonvalues';
 import { addCheckedOp, LoadLimits, resolveLimits, shapeProblem } from '../rebuild';
 import { ANNOTATION_PREFIX } from './export';
@@ -368,8 +367,9 @@ function foldable(opType: string, inputs: readonly (Value | undefined)[], presen
 }
 
 /**
- * Evaluates a node on known inputs with lazygrad itself, in a scratch graph; undefined when the result would be
- * large (it then becomes a node of the graph, where the size limits apply, instead of a value held now).
+ * Evaluates a node on known inputs with the op records' kernels (as constant folding does), in a scratch graph;
+ * undefined when the result would be large (it then becomes a node of the graph, where the size limits apply,
+ * instead of a value held now).
  */
 function fold(
   node: onnx.INodeProto,
@@ -399,7 +399,7 @@ function fold(
   if (Array.isArray(result)) return undefined;
   if (!(result instanceof Tensor)) return result as Value;
   if (!result.shape.every((d) => d !== null) || sizeOf(result.shape as number[]) > FOLD_LIMIT) return undefined;
-  const array = new Session(scratch, { optimize: false }).run(result);
+  const array = evaluateConstant(result);
   return {
     kind: 'host',
     host: { type: onnxType(array.dtype), dims: array.shape, data: array.data },

@@ -1,0 +1,46 @@
+/**
+ * A session's compile step: slice the user's graph to what the fetches need (a placeholder needed but not fed is a
+ * FeedError here), run the pass pipeline, lower the result to a plan.
+ */
+import { FeedError, formatShape, Graph, GraphError, NDArray, Node } from '../graph';
+import { checkRecords, OpRecord } from '../ops';
+import { compileSlice, OptimizeOptions, sliceFor } from '../passes';
+import { buildPlan, Plan } from './plan';
+
+/** A missing feed, for callers that run the result: names the placeholder and a fetch that needs it. */
+export function missingFeedError(placeholder: Node, neededBy: Node): FeedError {
+  return new FeedError(
+    `Session.run: placeholder '${placeholder.name}' (${placeholder.dtype}${formatShape(placeholder.shape)}) must ` +
+      `be fed: fetch '${neededBy.name}' (${neededBy.op}) depends on it. Pass it in the feeds, e.g. ` +
+      `sess.run(fetches, { '${placeholder.name}': value })`,
+  );
+}
+
+let recordsChecked = false;
+
+/** The compiler relies on every op record being complete; check the table once per process. */
+export function checkOpTable(): void {
+  if (recordsChecked) return;
+  const problems = checkRecords();
+  if (problems.length > 0) throw new GraphError(`incomplete op records: ${problems.join('; ')}`);
+  recordsChecked = true;
+}
+
+/**
+ * Slices `graph` to what the fetches need, stopping at fed tensors, then optimizes and lowers it. `forDisplay`
+ * (explain) lets unfed placeholders keep their static shapes instead of throwing.
+ */
+export function compilePlan(
+  graph: Graph,
+  fetchIds: readonly number[],
+  feeds: ReadonlyMap<number, NDArray>,
+  options: OptimizeOptions,
+  kernels: ReadonlyMap<string, NonNullable<OpRecord['kernel']>>,
+  forDisplay: boolean,
+): Plan {
+  const shapes = new Map<number, readonly number[]>();
+  for (const [id, value] of feeds) shapes.set(id, value.shape);
+  const { slice, report } = sliceFor(graph, fetchIds, shapes, forDisplay ? undefined : missingFeedError);
+  const compiled = compileSlice(slice, report, options);
+  return buildPlan(compiled.slice, compiled.reports, (options.level ?? 2) >= 2, kernels);
+}

@@ -1,0 +1,191 @@
+/**
+ * Running a plan: the arena preparation before a run (wasm backend), the one step loop, and the commit of variable
+ * writes after it. A session owns one Executor; plans come from compile.ts.
+ */
+import { allocate, formatShape, LazygradError, NDArray, RuntimeError, sizeOf } from '../graph';
+import { allocateViews, BufferLayout, layoutBuffers, viewsIn } from './memory';
+import { ProbedSteps, probedSteps, TraceEntry } from './numerics';
+import { ArenaBlock, ArenaPlacement, stagingBytes } from './placement';
+import { Plan, plannedStep, Step } from './plan';
+import { VariableStore } from './variables';
+
+/** What a plan's runs reuse: one slot per node, one argument list per step, the planned output arrays. */
+interface RunState {
+  readonly slots: (NDArray | null)[];
+  readonly args: NDArray[][];
+  views: readonly (NDArray | null)[];
+  /** No planned arrays: every output allocated afresh (a checkNumerics run, whose report reads the inputs). */
+  readonly fresh: readonly null[];
+  /** The arena block holding the planned buffers (wasm backend), laid out by `layout`; null: JS memory. */
+  readonly block: ArenaBlock | null;
+  readonly layout: BufferLayout | null;
+  /** The memory the views were taken from: they are re-taken when the arena's memory moved (grew). */
+  viewsOf: ArrayBufferLike | null;
+  /** The most bytes one wasm step copies in and out (arguments that are not arena views): reserved before a run. */
+  readonly stagingBytes: number;
+  /** The steps wrapped for debugging runs, by kind (1: checkNumerics, 2: trace, 3: both), built on first use. */
+  readonly probed: (ProbedSteps | undefined)[];
+}
+
+/** What a debugging run does after each step: scan for NaN/Inf, and/or record a trace entry into `entries`. */
+export interface Probe {
+  readonly check: boolean;
+  readonly entries: TraceEntry[] | null;
+}
+
+/** A placeholder for argument lists between runs, so they hold no stale arrays. */
+const EMPTY = NDArray.zeros([0]);
+
+/**
+ * Runs plans against a session's variables: each plan's reusable arrays (and arena block), the random ops' run
+ * counters, and the staged variable writes (committed only when every step succeeded).
+ */
+export class Executor {
+  private readonly runStates = new WeakMap<Plan, RunState>();
+  /** How many successful runs executed each stateful node (by user-graph id): the random ops' stream counters. */
+  private readonly runCounts = new Map<number, number>();
+
+  /**
+   * `bound`: the ops the backend replaced (their steps may stage arguments); `initialValue`: a variable's value
+   * before any run, from the user's graph.
+   */
+  constructor(
+    private readonly placement: ArenaPlacement | null,
+    private readonly store: VariableStore,
+    private readonly bound: ReadonlyMap<string, unknown>,
+    private readonly initialValue: (id: number) => NDArray,
+  ) {}
+
+  /**
+   * Runs a plan and returns its outputs. With a probe (checkNumerics, trace) the same loop runs over probed steps,
+   * chosen once per run, so the normal path has no per-step test for it. If a step throws, no variable changes.
+   */
+  execute(plan: Plan, feeds: ReadonlyMap<number, NDArray>, probe: Probe | null = null): NDArray[] {
+    const state = this.runStateOf(plan);
+    if (this.placement !== null) this.prepareArena(plan, state);
+    const { slots, args } = state;
+    for (const { slot, source } of plan.feeds) slots[slot] = feeds.get(source) as NDArray;
+    for (const id of plan.constants) slots[id] = plan.graph.node(id).value as NDArray;
+    // A variable read for the first time starts from its initial value, committed only if the run succeeds.
+    for (const { slot, variable } of plan.variables) slots[slot] = this.store.read(variable, this.initialValue);
+    const steps = probe === null ? plan.steps : this.probedFor(plan, state, probe);
+    // Checking allocates every output afresh: a step computed in place would overwrite the inputs its report reads.
+    const views = probe?.check === true ? state.fresh : state.views;
+    const counts = this.runCounts;
+    const wasm = this.placement?.kernels ?? null;
+    // While steps hold arena views, the wasm kernels must not grow the arena (that would detach the views).
+    wasm?.lock();
+    // The step loop: no closures, no Map lookups for ordinary steps, no per-step arrays (args are preallocated).
+    let index = 0;
+    try {
+      for (; index < steps.length; index++) {
+        const step = steps[index];
+        const inputs = args[index];
+        const ids = step.inputs;
+        for (let k = 0; k < ids.length; k++) inputs[k] = slots[ids[k]] as NDArray;
+        const out = views[index] ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
+        if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
+        else step.kernel(inputs, out, step.node.attrs, { counter: counts.get(step.stateOf) ?? 0 });
+        slots[step.output] = out;
+        const release = step.release;
+        for (let k = 0; k < release.length; k++) slots[release[k]] = null;
+      }
+    } catch (error) {
+      slots.fill(null);
+      this.store.abandon();
+      if (error instanceof LazygradError) throw error;
+      const step = steps[index];
+      const described = args[index].map((x, i) => `%${step.inputs[i]} ${x.dtype}${formatShape(x.shape)}`).join(', ');
+      throw new RuntimeError(
+        `Session.run: ${step.node.op} '${step.node.name}' failed on inputs (${described}): ${(error as Error).message}`,
+      );
+    } finally {
+      wasm?.unlock();
+    }
+    const results = plan.outputs.map((slot) => {
+      const value = slots[slot] as NDArray;
+      const node = plan.graph.node(slot);
+      // Constants and variables are shared with the plan or the store: hand out copies.
+      return node.op === 'constant' || node.op === 'variable' ? value.clone() : value;
+    });
+    this.store.commit();
+    // An arena-held variable is overwritten in place: no allocation per training step.
+    for (const { variable, slot } of plan.assigns) this.store.write(variable, slots[slot] as NDArray);
+    for (const step of plan.steps) {
+      if (step.stateOf !== undefined) counts.set(step.stateOf, (counts.get(step.stateOf) ?? 0) + 1);
+    }
+    // Drop references to this run's feeds and results so the plan does not keep them alive.
+    slots.fill(null);
+    for (const list of args) list.fill(EMPTY);
+    return results;
+  }
+
+  /** Frees a plan's arena block (when it leaves the cache); its run state is rebuilt if it runs again. */
+  drop(plan: Plan): void {
+    const state = this.runStates.get(plan);
+    if (state === undefined) return;
+    if (state.block !== null) this.placement?.free(state.block);
+    this.runStates.delete(plan);
+  }
+
+  /** Per-plan arrays reused by every run: slots, each step's argument list, and the planned output views. */
+  private runStateOf(plan: Plan): RunState {
+    let state = this.runStates.get(plan);
+    if (state === undefined) {
+      const placement = this.placement;
+      const layout = placement !== null && plan.memory !== null ? layoutBuffers(plan.memory) : null;
+      // The block's owner is the plan: a plan dropped without dispose() gives its block back when collected.
+      const block = layout === null ? null : (placement as ArenaPlacement).allocate(layout.bytes, plan);
+      const fresh = plan.steps.map(() => null);
+      let views: (NDArray | null)[] = [];
+      if (plan.memory === null) views = fresh;
+      else if (block === null) views = allocateViews(plan.memory, plan.steps.map(plannedStep));
+      state = {
+        slots: new Array<NDArray | null>(plan.graph.size).fill(null),
+        args: plan.steps.map((step) => new Array<NDArray>(step.inputs.length).fill(EMPTY)),
+        views,
+        fresh,
+        block,
+        layout: block === null ? null : layout,
+        viewsOf: null,
+        stagingBytes: placement === null ? 0 : stagingBytes(plan, this.bound),
+        probed: [],
+      };
+      this.runStates.set(plan, state);
+    }
+    return state;
+  }
+
+  /** A plan's steps wrapped for this kind of debugging run, writing the trace (if any) into `probe.entries`. */
+  private probedFor(plan: Plan, state: RunState, probe: Probe): readonly Step[] {
+    const kind = (probe.check ? 1 : 0) + (probe.entries !== null ? 2 : 0);
+    let probed = state.probed[kind];
+    if (probed === undefined) {
+      probed = probedSteps(plan, probe.check, probe.entries !== null);
+      state.probed[kind] = probed;
+    }
+    probed.entries = probe.entries;
+    return probed.steps;
+  }
+
+  /**
+   * Before a run on the wasm backend: every allocation that may grow the arena happens first (the kernels' staging
+   * area, blocks for variables not yet in the arena), then every view that the growth left stale is re-taken.
+   */
+  private prepareArena(plan: Plan, state: RunState): void {
+    const placement = this.placement as ArenaPlacement;
+    placement.kernels.reserve(state.stagingBytes);
+    this.store.reserve(
+      plan.variables.map((v) => v.variable),
+      this.initialValue,
+    );
+    // No allocation below this line: views taken now stay valid for the run.
+    const memory = plan.memory;
+    const buffer = placement.arena.memory.buffer;
+    if (state.block !== null && state.layout !== null && memory !== null && state.viewsOf !== buffer) {
+      state.views = viewsIn(memory, plan.steps.map(plannedStep), state.layout, buffer, state.block.offset);
+      state.viewsOf = buffer;
+    }
+    this.store.settle();
+  }
+}
