@@ -1,5 +1,5 @@
 import { formatShape, Graph, isFloat, NDArray, now, NumericsError, sizeOf } from '../graph';
-import { FusedStepAttr, opRecord } from '../ops';
+import { attrsOf, FUSED, opRecord } from '../ops';
 import type { Plan, Step } from './plan';
 
 /** One step of a traced run: what ran, what it wrote and how long it took. */
@@ -76,9 +76,8 @@ function describeAt(array: NDArray, flat: number): string {
 
 /** What went wrong inside a fused node at one element: the first step whose result is non-finite. */
 function fusedCulprit(step: Step, inputs: readonly NDArray[], outIndex: readonly number[]): string {
-  const raw = step.node.attrs.steps as unknown as readonly FusedStepAttr[] | undefined;
-  const expr = String(step.node.attrs.expr ?? '');
-  if (!Array.isArray(raw)) return `fused expression ${expr}`;
+  // addOp checked the steps against the fused record's schema, so they are well formed here.
+  const { steps: raw, expr = '' } = attrsOf(FUSED, step.node);
   const values: number[] = [];
   const shown: string[] = [];
   for (let j = 0; j < raw.length; j++) {
