@@ -21,7 +21,7 @@ import {
   type StartWorker,
   type WasmKernels,
   type WasmUnaryOp,
-} from '../src/ops/kernels/wasm';
+} from '../src/backend/wasm';
 // eslint-disable-next-line no-restricted-imports -- the op table gives the fused steps their templates
 import { opRecord } from '../src/ops';
 

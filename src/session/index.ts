@@ -1,4 +1,4 @@
 export * from './session';
 export * from './plan';
 export * from './gradcheck';
-export * from './backend';
+export { sessionKernels, unfusedUnder, type Backend, type SessionKernels } from '../backend';

@@ -20,7 +20,7 @@ import {
   sizeOf,
 } from '../graph';
 import { checkRecords, OpRecord } from '../ops';
-import { Backend, sessionKernels, unfusedUnder } from './backend';
+import { Backend, sessionKernels, unfusedUnder } from '../backend';
 import { compileSlice, missingFeedError, now, OptimizeOptions, sliceFor } from '../passes';
 import {
   CheckpointError,

@@ -1,14 +1,8 @@
 import { execFileSync } from 'child_process';
 import { resolve } from 'path';
-import { decodeBase64 } from '../../src/ops/kernels/wasm/base64';
-import { WASM_SINGLE_BASE64 } from '../../src/ops/kernels/wasm/embedded.generated';
-import {
-  ALIGN,
-  WasmBufKernels,
-  loadWasmKernels,
-  loadWasmKernelsAsync,
-  wasmSupported,
-} from '../../src/ops/kernels/wasm';
+import { decodeBase64 } from '../../src/backend/wasm/base64';
+import { WASM_SINGLE_BASE64 } from '../../src/backend/wasm/embedded.generated';
+import { ALIGN, WasmBufKernels, loadWasmKernels, loadWasmKernelsAsync, wasmSupported } from '../../src/backend/wasm';
 import { Rng } from './helpers';
 
 const root = resolve(__dirname, '../..');
