@@ -12,9 +12,9 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { Worker } from 'worker_threads';
-// eslint-disable-next-line no-restricted-imports -- the wasm kernels are not public API until the session uses them
+// eslint-disable-next-line no-restricted-imports -- the JS reference kernels are not public API
 import { fusedKernel, matMul, unary, type Buf, type FusedArg } from '../src/ops/kernels';
-// eslint-disable-next-line no-restricted-imports -- as above
+// eslint-disable-next-line no-restricted-imports -- nor are the wasm kernels (sessions use them through src/backend)
 import {
   compileFusedProgram,
   loadWasmKernels,

@@ -89,7 +89,7 @@ export class WasmBufKernels {
     return this.reserve(need);
   }
 
-  /** The byte offset of `data` in the arena: itself if it is an arena view, else its staging copy (copied when asked). */
+  /** The byte offset of `data` in the arena: itself if an arena view, else its staging copy (copied when asked). */
   private at(data: TypedArray, copyIn: boolean): number {
     const arena = this.wasm.arena;
     if (arena.holds(data)) return data.byteOffset;
