@@ -19,9 +19,9 @@ type Kernel = NonNullable<OpRecord['kernel']>;
  * A wasm kernel for an op's node: true when it ran, false when it declined (a layout it does not cover, no staging
  * room while the arena is locked), having written nothing. It is only called with float32 buffers.
  */
-type WasmRun = (wasm: WasmBufKernels, inputs: readonly Buf[], out: Buf, attrs: Attrs) => boolean;
+export type WasmRun = (wasm: WasmBufKernels, inputs: readonly Buf[], out: Buf, attrs: Attrs) => boolean;
 
-interface Binding {
+export interface WasmBinding {
   /**
    * The JS kernel runs when the output and every input hold fewer elements than this: below a few hundred, the
    * checks around a wasm call cost more than the JS loop.
@@ -62,7 +62,7 @@ function fused(wasm: WasmBufKernels, inputs: readonly Buf[], out: Buf, attrs: At
  * size (as they always have: their JS kernels are slow), the other elementwise ops and the reductions from 256
  * elements.
  */
-export const WASM_BINDINGS: { readonly [op: string]: Binding } = {
+export const WASM_BINDINGS: { readonly [op: string]: WasmBinding } = {
   matMul: {
     minElements: ANY,
     run: (wasm, [a, b], out, attrs) => wasm.matMul(a, b, out, attrs.transposeA === true, attrs.transposeB === true),
@@ -110,7 +110,7 @@ export const WASM_BINDINGS: { readonly [op: string]: Binding } = {
  * record's own kernel runs, read at each call (a test may swap a record's kernel to make a step fail). Allocates
  * nothing per call.
  */
-function guarded(wasm: WasmBufKernels, record: OpRecord, { minElements, run }: Binding): Kernel {
+function guarded(wasm: WasmBufKernels, record: OpRecord, { minElements, run }: WasmBinding): Kernel {
   return (inputs, out, attrs, context) => {
     if (out.data instanceof Float32Array) {
       let f32 = true;

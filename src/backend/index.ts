@@ -4,4 +4,5 @@
  */
 export * from './backend';
 export { WASM_BINDINGS, bindWasmKernels, unfusedUnder } from './bindings';
+export type { WasmBinding, WasmRun } from './bindings';
 export * from './wasm';
