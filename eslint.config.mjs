@@ -4,14 +4,18 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 /**
- * Imports a folder may not use: the arrows point graph ← ops ← autodiff ← passes ← session. `entry` lists exact
- * specifiers (the public entry `..`), `above` gitignore-style patterns (a folder and everything in it).
+ * Imports a folder may not use: the arrows point graph ← ops ← autodiff ← passes ← session, and
+ * graph ← ops ← backend ← session. `entry` lists exact specifiers (the public entry `..`), `above` gitignore-style
+ * patterns (a folder and everything in it).
  */
 function layer(files, above, message, entry = []) {
   const paths = entry.map((name) => ({ name, message }));
   const patterns = above.length === 0 ? [] : [{ group: above, message }];
   return { files, rules: { 'no-restricted-imports': ['error', { paths, patterns }] } };
 }
+
+const WASM_KERNELS =
+  'Kernels work on typed arrays: src/backend/wasm imports src/ops/kernels and op types only, never the graph.';
 
 const ENTRY = ['..', '../index'];
 
@@ -36,7 +40,7 @@ export default defineConfig(
   layer(['src/graph/**'], ['..', '../**'], 'src/graph is the IR layer: it imports nothing from the layers above it.'),
   layer(
     ['src/ops/**'],
-    ['../autodiff', '../passes', '../session'],
+    ['../autodiff', '../passes', '../session', '../backend'],
     'src/ops sits on src/graph only (graph ← ops ← autodiff ← passes ← session).',
     ENTRY,
   ),
@@ -47,16 +51,38 @@ export default defineConfig(
   ),
   layer(
     ['src/autodiff/**'],
-    ['../passes', '../session'],
+    ['../passes', '../session', '../backend'],
     'src/autodiff sits below src/passes (graph ← ops ← autodiff ← passes ← session).',
     ENTRY,
   ),
   layer(
     ['src/passes/**'],
-    ['../session'],
+    ['../session', '../backend'],
     'src/passes sits below src/session (graph ← ops ← autodiff ← passes ← session).',
     ENTRY,
   ),
+  layer(
+    ['src/backend/**'],
+    ['../autodiff', '../passes', '../session', '../interop', '../train', '../cli', '../node'],
+    'src/backend (the wasm kernels and the binding table) sits on graph and ops, below session.',
+    ENTRY,
+  ),
+  {
+    files: ['src/backend/wasm/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            // Nothing above this folder but src/ops: not the binding table, not the graph.
+            { regex: '^\\.\\.(?!/\\.\\./ops(/|$))', message: WASM_KERNELS },
+            // From src/ops, values only from its kernels (an op's attribute types, such as FusedActivation, are fine).
+            { regex: '^\\.\\./\\.\\./ops(?!/kernels(/|$))', message: WASM_KERNELS, allowTypeImports: true },
+          ],
+        },
+      ],
+    },
+  },
   layer(['src/session/**'], [], 'Inside src/, import the layer folders, not the public entry.', ENTRY),
   layer(
     ['src/train/**'],

@@ -1,5 +1,5 @@
 // An interpreter for fused elementwise groups. A program is data (i32 words in memory, built and validated by
-// src/ops/kernels/wasm/program.ts), run block by block: for each block of BLOCK floats, each instruction is one
+// src/backend/wasm/program.ts), run block by block: for each block of BLOCK floats, each instruction is one
 // tight SIMD loop over the block, so the `switch` on the opcode costs once per instruction per block, not per
 // element, and intermediates stay in L1-sized register rows instead of full-size arrays. We cannot generate wasm
 // at run time, and this keeps the per-op loops as fast as the single-op kernels.

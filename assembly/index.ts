@@ -1,5 +1,6 @@
 // The module's exports. Every kernel takes byte offsets into the one imported memory, so that JS and wasm kernels
-// share buffers without copies; op and activation codes are the constants exported beside them.
+// share buffers without copies. Op and activation codes, tile sizes and limits are the `export const NAME = <int>;`
+// declarations of these files: scripts/build-wasm.js writes them into src/backend/wasm/opcodes.generated.ts.
 export { matmul, matmulScratchBytes } from './matmul';
 export { binary, binaryRow, unary, reluGrad } from './elementwise';
 export { fusedRun, fusedScratchBytes } from './fused';

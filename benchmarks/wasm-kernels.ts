@@ -12,16 +12,16 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { Worker } from 'worker_threads';
-// eslint-disable-next-line no-restricted-imports -- the wasm kernels are not public API until the session uses them
+// eslint-disable-next-line no-restricted-imports -- the JS reference kernels are not public API
 import { fusedKernel, matMul, unary, type Buf, type FusedArg } from '../src/ops/kernels';
-// eslint-disable-next-line no-restricted-imports -- as above
+// eslint-disable-next-line no-restricted-imports -- nor are the wasm kernels (sessions use them through src/backend)
 import {
   compileFusedProgram,
   loadWasmKernels,
   type StartWorker,
   type WasmKernels,
   type WasmUnaryOp,
-} from '../src/ops/kernels/wasm';
+} from '../src/backend/wasm';
 // eslint-disable-next-line no-restricted-imports -- the op table gives the fused steps their templates
 import { opRecord } from '../src/ops';
 

@@ -1,4 +1,6 @@
-import { exp, gradients, Graph, matMul, NDArray, Session, softmax, sum, tanh, Tensor } from '../src';
+import { exp, gradients, Graph, matMul, NDArray, opRecord, Session, softmax, sum, tanh, Tensor } from '../src';
+import { bindWasmKernels, loadWasmKernels, WASM_BINDINGS, WasmBufKernels } from '../src/backend';
+import type { Buf } from '../src/ops/kernels';
 
 function mlp(): { g: Graph; loss: Tensor; grads: Tensor[]; feeds: { x: NDArray } } {
   const g = new Graph();
@@ -147,5 +149,62 @@ describe('elementwise ops and reductions on the wasm backend', () => {
         ]),
       };
     });
+  });
+});
+
+describe('the binding table', () => {
+  const wasm = new WasmBufKernels(loadWasmKernels({ initialBytes: 8 << 20 }));
+  const bound = bindWasmKernels(wasm);
+  const buf = (data: Float32Array | Float64Array): Buf => ({ data, shape: [data.length] });
+  const ramp = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => (i % 17) - 8.5);
+
+  test('every row names an op with its own JS kernel, to fall back to', () => {
+    for (const op of Object.keys(WASM_BINDINGS)) expect(typeof opRecord(op).kernel).toBe('function');
+    expect([...bound.keys()]).toEqual(Object.keys(WASM_BINDINGS));
+  });
+
+  test('exp, tanh, sigmoid and log run in wasm at any size; other elementwise ops and reductions from 256', () => {
+    const every = ['matMul', 'fusedMatMul', 'softmax', 'logSoftmax', 'softmaxCrossEntropyWithLogits', 'fused'];
+    for (const op of [...every, 'exp', 'tanh', 'sigmoid', 'log']) expect(WASM_BINDINGS[op].minElements).toBe(0);
+    for (const op of ['relu', 'neg', 'abs', 'sqrt', 'square', 'add', 'sub', 'mul', 'div', 'reluGrad', 'sum', 'max']) {
+      expect(WASM_BINDINGS[op].minElements).toBe(256);
+    }
+  });
+
+  test('the guard: wasm for float32 from the row’s size, else (or when declined) the record’s kernel', () => {
+    const unary = jest.spyOn(wasm, 'unary');
+    try {
+      const call = (op: string, x: Buf): Buf => {
+        const out = {
+          data: x.data instanceof Float32Array ? new Float32Array(x.data.length) : new Float64Array(x.data.length),
+          shape: x.shape,
+        };
+        bound.get(op)?.([x], out, {});
+        return out;
+      };
+      call('exp', buf(ramp(3)));
+      expect(unary).toHaveBeenCalledTimes(1); // exp: every size
+      const small = call('relu', buf(ramp(255)));
+      expect(unary).toHaveBeenCalledTimes(1); // relu below 256: the record's kernel
+      expect(Array.from(small.data)).toEqual(Array.from(ramp(255), (v) => Math.max(v, 0)));
+      call('relu', buf(ramp(256)));
+      expect(unary).toHaveBeenCalledTimes(2);
+      expect(unary.mock.results[1].value).toBe(true);
+      const f64 = call('exp', buf(Float64Array.from([0, 1, 2])));
+      expect(unary).toHaveBeenCalledTimes(2); // float64: the record's kernel
+      expect(Array.from(f64.data)).toEqual([1, Math.E, Math.exp(2)]);
+      unary.mockReturnValueOnce(false); // declined (no staging room, say): the record's kernel, read at call time
+      const record = opRecord('neg') as { kernel: unknown };
+      const original = record.kernel;
+      record.kernel = (_inputs: readonly Buf[], out: Buf) => out.data.fill(7);
+      try {
+        expect(Array.from(call('neg', buf(ramp(300))).data.slice(0, 3))).toEqual([7, 7, 7]);
+      } finally {
+        record.kernel = original;
+      }
+      expect(unary).toHaveBeenCalledTimes(3);
+    } finally {
+      unary.mockRestore();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { WasmBufKernels } from '../src/ops/kernels/wasm';
+import { WasmBufKernels } from '../src/backend/wasm';
 import {
   add,
   exp,

@@ -1,5 +1,5 @@
 export * from './session';
 export * from './plan';
 export * from './gradcheck';
-export * from './backend';
+export { sessionKernels, unfusedUnder, type Backend, type SessionKernels } from '../backend';
 export { missingFeedError } from './compile';

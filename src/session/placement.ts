@@ -1,5 +1,5 @@
 import { DType, NDArray, sizeOf } from '../graph';
-import { alignUp, WasmArena, WasmBufKernels } from '../ops/kernels/wasm';
+import { alignUp, WasmArena, WasmBufKernels } from '../backend';
 import { bytesOf, typedView } from './memory';
 import type { Plan } from './plan';
 

@@ -5,7 +5,7 @@
 import { Graph, NDArray, Tensor } from '../graph';
 import { OpRecord } from '../ops';
 import { OptimizeOptions } from '../passes';
-import { Backend, sessionKernels, unfusedUnder } from './backend';
+import { Backend, sessionKernels, unfusedUnder } from '../backend';
 import { decodeVariables, encodeVariables, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { checkOpTable, compilePlan } from './compile';
 import { Executor } from './execute';

@@ -7,7 +7,7 @@ import {
   type FusedInputKind,
   type FusedProgramStep,
   type WasmKernels,
-} from '../../src/ops/kernels/wasm';
+} from '../../src/backend/wasm';
 import { Rng, nodeStartWorker, ulpF32 } from './helpers';
 
 const one = loadWasmKernels({ initialBytes: 32 << 20 });

@@ -1,7 +1,7 @@
 /** Shared by the wasm kernel tests: float32 operands, ulp distances and error bounds against the JS kernels. */
 import { Worker } from 'worker_threads';
 import type { Buf } from '../../src/ops/kernels';
-import type { StartWorker } from '../../src/ops/kernels/wasm';
+import type { StartWorker } from '../../src/backend/wasm';
 import { Rng } from '../kernels/helpers';
 
 export { Rng };

@@ -1,5 +1,7 @@
 import { broadcastShapes, matMul, type Buf } from '../../src/ops/kernels';
-import { WasmBufKernels, loadWasmKernels, type Activation } from '../../src/ops/kernels/wasm';
+import type { FusedActivation as Activation } from '../../src/ops';
+import { bindWasmKernels } from '../../src/backend';
+import { WasmBufKernels, loadWasmKernels } from '../../src/backend/wasm';
 import { Rng, absF64, expectWithin, outF32, randF32, sizeOf, toF64 } from './helpers';
 
 const wasm = loadWasmKernels({ initialBytes: 32 << 20 });
@@ -145,7 +147,9 @@ describe('wasm matMul', () => {
     const b = toF64(randF32(rng, [4, 5]));
     const bias = toF64(randF32(rng, [5]));
     const out: Buf = { data: new Float64Array(15), shape: [3, 5] };
-    kernels.matMul(a, b, out, false, false, bias, 'relu');
+    // The binding table's guard sends float64 to the op record's kernel.
+    const fusedMatMul = bindWasmKernels(kernels).get('fusedMatMul');
+    fusedMatMul?.([a, b, bias], out, { transposeA: false, transposeB: false, activation: 'relu' });
     const expected: Buf = { data: new Float64Array(15), shape: [3, 5] };
     matMul(a, b, expected, false, false);
     expect(Array.from(out.data)).toEqual(Array.from(expected.data, (v, i) => Math.max(v + bias.data[i % 5], 0)));

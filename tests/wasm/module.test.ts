@@ -1,14 +1,21 @@
-import { execFileSync } from 'child_process';
-import { resolve } from 'path';
-import { decodeBase64 } from '../../src/ops/kernels/wasm/base64';
-import { WASM_SINGLE_BASE64 } from '../../src/ops/kernels/wasm/embedded.generated';
+import { execFileSync, spawnSync } from 'child_process';
 import {
-  ALIGN,
-  WasmBufKernels,
-  loadWasmKernels,
-  loadWasmKernelsAsync,
-  wasmSupported,
-} from '../../src/ops/kernels/wasm';
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'fs';
+import { tmpdir } from 'os';
+import { join, resolve } from 'path';
+import { decodeBase64 } from '../../src/backend/wasm/base64';
+import { WASM_SINGLE_BASE64 } from '../../src/backend/wasm/embedded.generated';
+import * as generated from '../../src/backend/wasm/opcodes.generated';
+import { ALIGN, WasmBufKernels, loadWasmKernels, loadWasmKernelsAsync, wasmSupported } from '../../src/backend/wasm';
 import { Rng } from './helpers';
 
 const root = resolve(__dirname, '../..');
@@ -18,6 +25,66 @@ describe('the embedded wasm module', () => {
     expect(() =>
       execFileSync(process.execPath, [resolve(root, 'scripts/build-wasm.js'), '--check'], { stdio: 'pipe' }),
     ).not.toThrow();
+  });
+
+  test('has the constants of assembly/ (opcodes, activation codes, tiles, limits), as a fresh parse finds them', () => {
+    const parsed = new Map<string, number>();
+    const declaration = /^export const ([A-Z][A-Z0-9_]*)\s*(?::\s*\w+\s*)?=\s*(-?\d+)\s*;/gm;
+    for (const file of readdirSync(resolve(root, 'assembly')).filter((f) => f.endsWith('.ts'))) {
+      for (const [, name, value] of readFileSync(resolve(root, 'assembly', file), 'utf8').matchAll(declaration)) {
+        parsed.set(name, Number(value));
+      }
+    }
+    const table = generated as unknown as Record<string, number | Record<string, number>>;
+    const plain = Object.keys(table).filter((name) => !name.endsWith('_CODES'));
+    expect(plain.sort()).toEqual([...parsed.keys()].sort());
+    for (const [name, value] of parsed) expect([name, table[name]]).toEqual([name, value]);
+    // The by-name families: UN_LOG_SIGMOID is UN_CODES.logSigmoid.
+    for (const family of ['ACT', 'BIN', 'UN', 'OP']) {
+      const codes = table[`${family}_CODES`] as Record<string, number>;
+      const expected = [...parsed]
+        .filter(([name]) => name.startsWith(`${family}_`))
+        .map(([name, value]) => [
+          name
+            .slice(family.length + 1)
+            .toLowerCase()
+            .replace(/_(.)/g, (_, c: string) => c.toUpperCase()),
+          value,
+        ]);
+      expect(Object.entries(codes)).toEqual(expected);
+    }
+    expect(generated.UN_CODES.exp).toBe(generated.UN_EXP);
+  });
+
+  test('--check reports stale constants (a hand edit, a changed assembly/ constant); a build rewrites them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lazygrad-build-wasm-'));
+    try {
+      cpSync(resolve(root, 'assembly'), join(dir, 'assembly'), { recursive: true });
+      mkdirSync(join(dir, 'scripts'));
+      copyFileSync(resolve(root, 'scripts/build-wasm.js'), join(dir, 'scripts/build-wasm.js'));
+      mkdirSync(join(dir, 'src/backend/wasm'), { recursive: true });
+      for (const f of ['embedded.generated.ts', 'opcodes.generated.ts']) {
+        copyFileSync(resolve(root, 'src/backend/wasm', f), join(dir, 'src/backend/wasm', f));
+      }
+      symlinkSync(resolve(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      const script = join(dir, 'scripts/build-wasm.js');
+      const run = (...args: string[]): number | null =>
+        spawnSync(process.execPath, [script, ...args], { stdio: 'pipe' }).status;
+      expect(run('--check')).toBe(0);
+      const constants = join(dir, 'src/backend/wasm/opcodes.generated.ts');
+      const fresh = readFileSync(constants, 'utf8');
+      expect(fresh).toContain('export const UN_EXP = 4;');
+      writeFileSync(constants, fresh.replace('export const UN_EXP = 4;', 'export const UN_EXP = 5;'));
+      expect(run('--check')).toBe(1);
+      expect(run()).toBe(0); // the module is fresh: only the constants are rewritten, with no compile
+      expect(readFileSync(constants, 'utf8')).toBe(fresh);
+      expect(run('--check')).toBe(0);
+      const source = join(dir, 'assembly/elementwise.ts');
+      writeFileSync(source, readFileSync(source, 'utf8').replace('UN_EXP = 4;', 'UN_EXP = 10;'));
+      expect(run('--check')).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('decodes from base64 to the same bytes as Node does', () => {

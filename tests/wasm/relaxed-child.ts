@@ -3,7 +3,7 @@
  * behind that flag): checks the fused multiply-add builds and prints the findings as JSON.
  */
 import { matMul, type Buf } from '../../src/ops/kernels';
-import { WasmBufKernels, loadWasmKernels, type WasmUnaryOp } from '../../src/ops/kernels/wasm';
+import { WasmBufKernels, loadWasmKernels, type WasmUnaryOp } from '../../src/backend/wasm';
 import { Rng, absF64, nodeStartWorker, randF32, toF64, ulpError, uniformF32 } from './helpers';
 
 const one = loadWasmKernels({ initialBytes: 32 << 20 });

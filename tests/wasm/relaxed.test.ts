@@ -1,6 +1,6 @@
 import { execFileSync } from 'child_process';
 import { resolve } from 'path';
-import { loadWasmKernels, wasmSupported } from '../../src/ops/kernels/wasm';
+import { loadWasmKernels, wasmSupported } from '../../src/backend/wasm';
 
 const root = resolve(__dirname, '../..');
 

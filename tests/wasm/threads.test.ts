@@ -1,4 +1,4 @@
-import { loadWasmKernels, type WasmKernels } from '../../src/ops/kernels/wasm';
+import { loadWasmKernels, type WasmKernels } from '../../src/backend/wasm';
 import { Rng, nodeStartWorker, randF32 } from './helpers';
 
 // Splitting never changes an element's arithmetic (same micro-kernel, same K order; rows stay whole), so two

@@ -1,66 +1,19 @@
 /**
- * The wasm kernels over Bufs, with the JS kernels' signatures: what a session's plan steps call. A Buf that is a view
- * of the arena (a session's planned buffers and variables are) is read and written in place; any other is copied
- * into a staging area and back. Anything the wasm kernels do not cover (float64, int32, other axes,
- * general broadcasting) runs the JS reference kernel instead, so every call gives the JS kernel's answer.
+ * The wasm kernels over Bufs, with the JS kernels' signatures: what the binding table (src/backend/bindings.ts) calls
+ * for a session's plan steps. A Buf that is a view of the arena (a session's planned buffers and variables are) is
+ * read and written in place; any other is copied into a staging area and back.
+ *
+ * Every method takes float32 Bufs only (the binding table's guard checks the dtype once) and returns whether it
+ * ran: false for a layout it does not cover (another axis, general broadcasting, …) or when its copies do not fit
+ * the staging area, and then it has written nothing and the guard runs the op record's own JS kernel. Shapes that
+ * no kernel accepts (a wrong output shape for matMul, say) throw, as the JS kernels do.
  */
-/* eslint-disable no-restricted-imports -- '..' here is src/ops/kernels, the layer this folder belongs to (the JS
-   reference kernels), not the graph the rule keeps kernels away from. */
-import type { Buf, TypedArray } from '../types';
-import { binary, broadcastShapes, broadcastTo, unary } from '../broadcast';
-import { softmaxCrossEntropy as jsSoftmaxCrossEntropy } from '../grouped';
-import { matMul as jsMatMul } from '../linalg';
-import { logSoftmax as jsLogSoftmax, softmax as jsSoftmax } from '../nn';
-import { reduce as jsReduce } from '../reduce';
-import { broadcastStrides, checkSize, shapeStr, sizeOf } from '../util';
-/* eslint-enable no-restricted-imports */
+import type { FusedActivation } from '../../ops';
+import { broadcastShapes, broadcastTo, type Buf, type TypedArray } from '../../ops/kernels';
+import { broadcastStrides, checkSize, shapeStr, sizeOf } from '../../ops/kernels/util';
 import { alignUp } from './arena';
-import type { Activation, WasmBinaryOp, WasmKernels, WasmUnaryOp } from './kernels';
+import type { WasmBinaryOp, WasmKernels, WasmUnaryOp } from './kernels';
 import { compileFusedProgram, type FusedInputKind, type FusedProgramStep } from './program';
-
-const jsRelu = (x: number): number => (x > 0 ? x : x === x ? 0 : x);
-const jsSigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
-
-const JS_BINARY: Record<WasmBinaryOp, (a: Buf, b: Buf, out: Buf) => void> = {
-  add: binary((a, b) => a + b),
-  sub: binary((a, b) => a - b),
-  mul: binary((a, b) => a * b),
-  div: binary((a, b) => a / b),
-};
-
-const JS_UNARY: Record<WasmUnaryOp, (x: Buf, out: Buf) => void> = {
-  relu: unary(jsRelu),
-  sigmoid: unary(jsSigmoid),
-  tanh: unary(Math.tanh),
-  exp: unary(Math.exp),
-  neg: unary((x) => -x),
-  abs: unary(Math.abs),
-  sqrt: unary(Math.sqrt),
-  square: unary((x) => x * x),
-  log: unary(Math.log),
-};
-
-const jsReluGrad = binary((x, dy) => dy * (x > 0 ? 1 : 0));
-
-/** The JS reference for matMul with its epilogue: out = act(a·b + bias). */
-function jsMatMulEpilogue(
-  a: Buf,
-  b: Buf,
-  out: Buf,
-  transposeA: boolean,
-  transposeB: boolean,
-  bias: Buf | null,
-  activation: Activation,
-): void {
-  jsMatMul(a, b, out, transposeA, transposeB);
-  if (bias !== null) JS_BINARY.add(out, bias, out);
-  if (activation !== 'none') JS_UNARY[activation](out, out);
-}
-
-function isF32(...datas: TypedArray[]): boolean {
-  for (const d of datas) if (!(d instanceof Float32Array)) return false;
-  return true;
-}
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((n, i) => n === b[i]);
@@ -88,7 +41,7 @@ export class WasmBufKernels {
 
   /**
    * Makes the staging area hold at least `bytes`, which may grow the memory: a session calls it before it takes its
-   * views for a run. False when the arena cannot supply it (calls needing more then run the JS kernel).
+   * views for a run. False when the arena cannot supply it (calls needing more then decline, and the JS kernel runs).
    */
   reserve(bytes: number): boolean {
     if (bytes <= this.stagingBytes) return true;
@@ -108,7 +61,7 @@ export class WasmBufKernels {
 
   /**
    * While locked (a session's step loop holds views of the arena), calls never grow the memory: growing would detach
-   * those views. A call whose copies do not fit the reserved staging area runs the JS kernel instead. Nests.
+   * those views. A call whose copies do not fit the reserved staging area declines (returns false) instead. Nests.
    */
   lock(): void {
     this.locks++;
@@ -136,7 +89,7 @@ export class WasmBufKernels {
     return this.reserve(need);
   }
 
-  /** The byte offset of `data` in the arena: itself if it is an arena view, else its staging copy (copied when asked). */
+  /** The byte offset of `data` in the arena: itself if an arena view, else its staging copy (copied when asked). */
   private at(data: TypedArray, copyIn: boolean): number {
     const arena = this.wasm.arena;
     if (arena.holds(data)) return data.byteOffset;
@@ -156,7 +109,7 @@ export class WasmBufKernels {
 
   /**
    * The JS matMul's contract (batched, broadcast batch dims, transposes) plus an epilogue: out = act(a·b + bias),
-   * bias of size N (shape [N] or [1, …, N]).
+   * bias of size N (shape [N] or [1, …, N]). Throws for shapes the JS kernel rejects; false only without room.
    */
   matMul(
     a: Buf,
@@ -165,15 +118,11 @@ export class WasmBufKernels {
     transposeA: boolean,
     transposeB: boolean,
     bias: Buf | null = null,
-    activation: Activation = 'none',
-  ): void {
+    activation: FusedActivation = 'none',
+  ): boolean {
     const N = out.shape.length >= 2 ? out.shape[out.shape.length - 1] : -1;
     if (bias !== null && (bias.data.length !== N || checkSize('matMul', bias) !== N)) {
       throw new Error(`matMul: bias ${shapeStr(bias.shape)} must hold the ${N} output columns`);
-    }
-    if (!isF32(a.data, b.data, out.data) || (bias !== null && !isF32(bias.data))) {
-      jsMatMulEpilogue(a, b, out, transposeA, transposeB, bias, activation);
-      return;
     }
     // The JS kernel validates shapes in O(rank); running it on empty copies would cost O(size), so validate here.
     const as = a.shape;
@@ -195,11 +144,10 @@ export class WasmBufKernels {
     checkSize('matMul', a);
     checkSize('matMul', b);
     const batch = checkSize('matMul', out) / Math.max(1, M * N);
-    if (M === 0 || N === 0 || batch === 0) return;
+    if (M === 0 || N === 0 || batch === 0) return true; // nothing to write
     const wasm = this.wasm;
     if (!this.stageFor(bias === null ? [a.data, b.data, out.data] : [a.data, b.data, bias.data, out.data])) {
-      jsMatMulEpilogue(a, b, out, transposeA, transposeB, bias, activation);
-      return;
+      return false;
     }
     const aOff = this.at(a.data, true);
     const bOff = this.at(b.data, true);
@@ -241,81 +189,77 @@ export class WasmBufKernels {
       }
     }
     this.done(oOff, out.data);
+    return true;
   }
 
-  /** out = a op b for same shapes, a scalar on either side, or a row (trailing dims) broadcast on either side. */
-  binary(op: WasmBinaryOp, a: Buf, b: Buf, out: Buf): void {
+  /**
+   * out = a op b for same shapes, a scalar on either side, or a row (trailing dims) broadcast on either side; false
+   * for any other broadcast (and for empty outputs).
+   */
+  binary(op: WasmBinaryOp, a: Buf, b: Buf, out: Buf): boolean {
     const outShape = broadcastShapes(a.shape, b.shape);
     const n = out.data.length;
     const fits = outShape !== null && sameShape(outShape, out.shape) && checkSize('binary', out) === n;
-    if (!fits || !isF32(a.data, b.data, out.data) || n === 0) {
-      JS_BINARY[op](a, b, out);
-      return;
-    }
+    if (!fits || n === 0) return false;
     const al = checkSize('binary', a);
     const bl = checkSize('binary', b);
-    const wasm = this.wasm;
-    let run: ((aOff: number, bOff: number, oOff: number) => void) | null = null;
-    if (al === n && bl === n) run = (x, y, o) => wasm.binary(op, x, y, o, n);
-    else if (al === 1 && bl === n) run = (x, y, o) => wasm.binary(op, x, y, o, n, 'a');
-    else if (al === n && bl === 1) run = (x, y, o) => wasm.binary(op, x, y, o, n, 'b');
-    else if (al === n && isTrailingOf(b.shape, out.shape)) run = (x, y, o) => wasm.binaryRow(op, x, y, o, n / bl, bl);
-    else if (bl === n && isTrailingOf(a.shape, out.shape)) {
-      run = (x, y, o) => wasm.binaryRow(op, y, x, o, n / al, al, true);
-    }
-    if (run === null || !this.stageFor([a.data, b.data, out.data])) {
-      JS_BINARY[op](a, b, out);
-      return;
-    }
+    // Which form: 0 same shapes, 1 a scalar, 2 b scalar, 3 b a trailing row, 4 a a trailing row.
+    let form = -1;
+    if (al === n && bl === n) form = 0;
+    else if (al === 1 && bl === n) form = 1;
+    else if (al === n && bl === 1) form = 2;
+    else if (al === n && isTrailingOf(b.shape, out.shape)) form = 3;
+    else if (bl === n && isTrailingOf(a.shape, out.shape)) form = 4;
+    if (form < 0 || !this.stageFor([a.data, b.data, out.data])) return false;
     const aOff = this.at(a.data, true);
     const bOff = this.at(b.data, true);
     const oOff = this.at(out.data, false);
-    run(aOff, bOff, oOff);
+    const wasm = this.wasm;
+    if (form === 0) wasm.binary(op, aOff, bOff, oOff, n);
+    else if (form === 1) wasm.binary(op, aOff, bOff, oOff, n, 'a');
+    else if (form === 2) wasm.binary(op, aOff, bOff, oOff, n, 'b');
+    else if (form === 3) wasm.binaryRow(op, aOff, bOff, oOff, n / bl, bl);
+    else wasm.binaryRow(op, bOff, aOff, oOff, n / al, al, true);
     this.done(oOff, out.data);
+    return true;
   }
 
   /** out = op(x), x and out of one shape. */
-  unary(op: WasmUnaryOp, x: Buf, out: Buf): void {
+  unary(op: WasmUnaryOp, x: Buf, out: Buf): boolean {
     const n = checkSize('unary', out);
-    if (!isF32(x.data, out.data) || x.data.length !== n || !this.stageFor([x.data, out.data])) {
-      JS_UNARY[op](x, out);
-      return;
-    }
+    if (x.data.length !== n || !this.stageFor([x.data, out.data])) return false;
     const xOff = this.at(x.data, true);
     const oOff = this.at(out.data, false);
     this.wasm.unary(op, xOff, oOff, n);
     this.done(oOff, out.data);
+    return true;
   }
 
   /** out = dy · (x > 0 ? 1 : 0): relu's gradient, x the relu input. */
-  reluGrad(x: Buf, dy: Buf, out: Buf): void {
+  reluGrad(x: Buf, dy: Buf, out: Buf): boolean {
     const n = checkSize('reluGrad', out);
     const datas = [x.data, dy.data, out.data];
-    if (!isF32(...datas) || x.data.length !== n || dy.data.length !== n || !this.stageFor(datas)) {
-      jsReluGrad(x, dy, out);
-      return;
-    }
+    if (x.data.length !== n || dy.data.length !== n || !this.stageFor(datas)) return false;
     const xOff = this.at(x.data, true);
     const dyOff = this.at(dy.data, true);
     const oOff = this.at(out.data, false);
     this.wasm.reluGrad(xOff, dyOff, oOff, n);
     this.done(oOff, out.data);
+    return true;
   }
 
   /**
-   * A fused elementwise group (src/ops/fused.ts) in the wasm interpreter: float32; each input full-size, one scalar,
-   * or broadcast (expanded to full size in the staging area first). False when the JS kernel must run it (another
-   * dtype, an op outside the interpreter's table, malformed steps, no staging room while locked). Programs are
-   * compiled once per (group, input kinds), cached under `key` (the node's attrs object, stable for a plan's life).
+   * A fused elementwise group (src/ops/fused.ts) in the wasm interpreter: each input full-size, one scalar, or
+   * broadcast (expanded to full size in the staging area first). False when the JS kernel must run it (an op outside
+   * the interpreter's table, malformed steps, no staging room while locked). Programs are compiled once per (group,
+   * input kinds), cached under `key` (the node's attrs object, stable for a plan's life).
    */
   fused(inputs: readonly Buf[], out: Buf, steps: readonly FusedProgramStep[], key: object): boolean {
     const n = out.data.length;
-    if (!(out.data instanceof Float32Array)) return false;
     let kinds = '';
     let expanded = 0;
     for (const x of inputs) {
       const length = x.data.length;
-      if (!(x.data instanceof Float32Array)) return false;
       // A broadcast input (a row, a column) is expanded to full size in the staging area: one cheap copy.
       if (length !== n && length !== 1) expanded += alignUp(n * 4);
       kinds += length === 1 && n !== 1 ? 's' : 'f';
@@ -355,93 +299,74 @@ export class WasmBufKernels {
   /** [rows, cols] for a last-axis kernel, or null when the JS kernel must run. */
   private lastAxis(x: Buf, axis: number, out: Buf, outSize: (size: number) => number): [number, number] | null {
     const r = x.shape.length;
-    if (axis !== r - 1 || !isF32(x.data, out.data)) return null;
+    if (axis !== r - 1) return null;
     const size = checkSize('wasm', x);
     if (out.data.length !== outSize(size) || checkSize('wasm', out) !== out.data.length) return null;
     const cols = x.shape[r - 1];
     return cols === 0 ? null : [size / cols, cols];
   }
 
-  /** Softmax along `axis` (wasm for the last axis). */
-  softmax(x: Buf, axis: number, out: Buf): void {
+  /** Softmax along `axis` (the last axis only). */
+  softmax(x: Buf, axis: number, out: Buf): boolean {
     const rc = this.lastAxis(x, axis, out, (n) => n);
-    if (rc === null || !this.stageFor([x.data, out.data])) {
-      jsSoftmax(x, axis, out);
-      return;
-    }
+    if (rc === null || !this.stageFor([x.data, out.data])) return false;
     const xOff = this.at(x.data, true);
     const oOff = this.at(out.data, false);
     this.wasm.softmax(xOff, oOff, rc[0], rc[1]);
     this.done(oOff, out.data);
+    return true;
   }
 
-  /** Log-softmax along `axis` (wasm for the last axis). */
-  logSoftmax(x: Buf, axis: number, out: Buf): void {
+  /** Log-softmax along `axis` (the last axis only). */
+  logSoftmax(x: Buf, axis: number, out: Buf): boolean {
     const rc = this.lastAxis(x, axis, out, (n) => n);
-    if (rc === null || !this.stageFor([x.data, out.data])) {
-      jsLogSoftmax(x, axis, out);
-      return;
-    }
+    if (rc === null || !this.stageFor([x.data, out.data])) return false;
     const xOff = this.at(x.data, true);
     const oOff = this.at(out.data, false);
     this.wasm.logSoftmax(xOff, oOff, rc[0], rc[1]);
     this.done(oOff, out.data);
+    return true;
   }
 
-  /** −Σ labels · logSoftmax(logits) along `axis` (wasm for the last axis); out drops `axis`. */
-  softmaxCrossEntropy(labels: Buf, logits: Buf, axis: number, out: Buf): void {
+  /** −Σ labels · logSoftmax(logits) along `axis` (the last axis only); out drops `axis`. */
+  softmaxCrossEntropy(labels: Buf, logits: Buf, axis: number, out: Buf): boolean {
     const cols = logits.shape[logits.shape.length - 1];
     const rc = this.lastAxis(logits, axis, out, (n) => n / cols);
-    if (
-      rc === null ||
-      !isF32(labels.data) ||
-      !sameShape(labels.shape, logits.shape) ||
-      !this.stageFor([labels.data, logits.data, out.data])
-    ) {
-      jsSoftmaxCrossEntropy(labels, logits, axis, out);
-      return;
+    if (rc === null || !sameShape(labels.shape, logits.shape) || !this.stageFor([labels.data, logits.data, out.data])) {
+      return false;
     }
     const yOff = this.at(labels.data, true);
     const xOff = this.at(logits.data, true);
     const oOff = this.at(out.data, false);
     this.wasm.softmaxCrossEntropy(yOff, xOff, oOff, rc[0], rc[1]);
     this.done(oOff, out.data);
+    return true;
   }
 
   /**
-   * The JS reduce for 'sum' and 'max' (axes sorted, unique): wasm when the axes are the trailing dims (a reduction
-   * of each row, or of everything) or, for sums, the leading dims (column sums); the JS kernel otherwise.
+   * The JS reduce for 'sum' and 'max' (axes sorted, unique) when the axes are the trailing dims (a reduction of each
+   * row, or of everything) or, for sums, the leading dims (column sums); false otherwise.
    */
-  reduce(kind: 'sum' | 'max', x: Buf, axes: readonly number[], out: Buf): void {
+  reduce(kind: 'sum' | 'max', x: Buf, axes: readonly number[], out: Buf): boolean {
     const shape = x.shape;
     const r = shape.length;
     const k = axes.length;
     const trailing = k > 0 && axes.every((a, i) => a === r - k + i);
     const leading = k > 0 && axes.every((a, i) => a === i);
     const size = sizeOf(shape);
-    if (
-      !isF32(x.data, out.data) ||
-      x.data.length !== size ||
-      size === 0 ||
-      !(trailing || (leading && kind === 'sum'))
-    ) {
-      jsReduce(kind, x, axes, out);
-      return;
-    }
+    if (x.data.length !== size || size === 0 || !(trailing || (leading && kind === 'sum'))) return false;
     const split = trailing ? r - k : k;
     const rows = sizeOf(shape.slice(0, split));
     const cols = sizeOf(shape.slice(split));
     const outSize = trailing ? rows : cols;
     // A mismatched output goes to the JS kernel, which reports it.
-    if (out.data.length !== outSize || !this.stageFor([x.data, out.data])) {
-      jsReduce(kind, x, axes, out);
-      return;
-    }
+    if (out.data.length !== outSize || !this.stageFor([x.data, out.data])) return false;
     const xOff = this.at(x.data, true);
     const oOff = this.at(out.data, false);
     if (!trailing) this.wasm.colSum(xOff, oOff, rows, cols);
     else if (kind === 'sum') this.wasm.rowSum(xOff, oOff, rows, cols);
     else this.wasm.rowMax(xOff, oOff, rows, cols);
     this.done(oOff, out.data);
+    return true;
   }
 }

@@ -7,6 +7,7 @@
  * input or a literal into a register once per call), then one instruction per step. An operand r >= 0 is register
  * row r, r < 0 is full input −1 − r; dst −1 is the output (only the last step writes it).
  */
+import { FUSED_MAX_INPUTS, FUSED_REGISTERS, FUSED_WORDS, OP_CODES } from './opcodes.generated';
 
 /** How an input is read: a full array of n floats, or one float broadcast to all n. */
 export type FusedInputKind = 'full' | 'scalar';
@@ -17,55 +18,47 @@ export interface FusedProgramStep {
   readonly args: readonly unknown[];
 }
 
-export const FUSED_WORDS = 5;
-/** Registers per thread (assembly/fused.ts FUSED_REGISTERS): constants and live intermediates together. */
-export const FUSED_REGISTERS = 64;
-/** Inputs a program may read (assembly/fused.ts FUSED_MAX_INPUTS). */
-export const FUSED_MAX_INPUTS = 64;
 /** Instructions a program may hold: the kernels reserve room for this many in wasm memory. */
 export const FUSED_MAX_INSTRUCTIONS = 512;
 
-const FILL_SCALAR = 0;
-const FILL_LITERAL = 1;
-
 /**
- * The ops the interpreter runs, by op name: opcode (assembly/fused.ts OP_*) and arity. Each matches its record's
- * template in src/ops (elementwise.ts, unary.ts) in float32, NaN, ±0 and ±∞ included.
+ * The ops the interpreter runs, by op name: opcode (assembly/fused.ts OP_*, generated) and arity. Each matches its
+ * record's template in src/ops (elementwise.ts, unary.ts) in float32, NaN, ±0 and ±∞ included.
  */
 const OPS: ReadonlyMap<string, { readonly code: number; readonly arity: number }> = new Map([
-  ['identity', { code: 2, arity: 1 }],
-  ['stopGradient', { code: 2, arity: 1 }],
-  ['neg', { code: 3, arity: 1 }],
-  ['abs', { code: 4, arity: 1 }],
-  ['sqrt', { code: 5, arity: 1 }],
-  ['square', { code: 6, arity: 1 }],
-  ['exp', { code: 7, arity: 1 }],
-  ['log', { code: 8, arity: 1 }],
-  ['tanh', { code: 9, arity: 1 }],
-  ['sigmoid', { code: 10, arity: 1 }],
-  ['relu', { code: 11, arity: 1 }],
-  ['reciprocal', { code: 12, arity: 1 }],
-  ['rsqrt', { code: 13, arity: 1 }],
-  ['log1p', { code: 14, arity: 1 }],
-  ['expm1', { code: 15, arity: 1 }],
-  ['softplus', { code: 16, arity: 1 }],
-  ['logSigmoid', { code: 17, arity: 1 }],
-  ['elu', { code: 18, arity: 1 }],
-  ['selu', { code: 19, arity: 1 }],
-  ['relu6', { code: 20, arity: 1 }],
-  ['floor', { code: 21, arity: 1 }],
-  ['ceil', { code: 22, arity: 1 }],
-  ['sign', { code: 23, arity: 1 }],
-  ['add', { code: 32, arity: 2 }],
-  ['sub', { code: 33, arity: 2 }],
-  ['mul', { code: 34, arity: 2 }],
-  ['div', { code: 35, arity: 2 }],
-  ['maximum', { code: 36, arity: 2 }],
-  ['minimum', { code: 37, arity: 2 }],
-  ['squaredDifference', { code: 38, arity: 2 }],
-  ['prelu', { code: 39, arity: 2 }],
-  ['reluGrad', { code: 40, arity: 2 }],
-  ['clipByValue', { code: 48, arity: 3 }],
+  ['identity', { code: OP_CODES.copy, arity: 1 }],
+  ['stopGradient', { code: OP_CODES.copy, arity: 1 }],
+  ['neg', { code: OP_CODES.neg, arity: 1 }],
+  ['abs', { code: OP_CODES.abs, arity: 1 }],
+  ['sqrt', { code: OP_CODES.sqrt, arity: 1 }],
+  ['square', { code: OP_CODES.square, arity: 1 }],
+  ['exp', { code: OP_CODES.exp, arity: 1 }],
+  ['log', { code: OP_CODES.log, arity: 1 }],
+  ['tanh', { code: OP_CODES.tanh, arity: 1 }],
+  ['sigmoid', { code: OP_CODES.sigmoid, arity: 1 }],
+  ['relu', { code: OP_CODES.relu, arity: 1 }],
+  ['reciprocal', { code: OP_CODES.reciprocal, arity: 1 }],
+  ['rsqrt', { code: OP_CODES.rsqrt, arity: 1 }],
+  ['log1p', { code: OP_CODES.log1p, arity: 1 }],
+  ['expm1', { code: OP_CODES.expm1, arity: 1 }],
+  ['softplus', { code: OP_CODES.softplus, arity: 1 }],
+  ['logSigmoid', { code: OP_CODES.logSigmoid, arity: 1 }],
+  ['elu', { code: OP_CODES.elu, arity: 1 }],
+  ['selu', { code: OP_CODES.selu, arity: 1 }],
+  ['relu6', { code: OP_CODES.relu6, arity: 1 }],
+  ['floor', { code: OP_CODES.floor, arity: 1 }],
+  ['ceil', { code: OP_CODES.ceil, arity: 1 }],
+  ['sign', { code: OP_CODES.sign, arity: 1 }],
+  ['add', { code: OP_CODES.add, arity: 2 }],
+  ['sub', { code: OP_CODES.sub, arity: 2 }],
+  ['mul', { code: OP_CODES.mul, arity: 2 }],
+  ['div', { code: OP_CODES.div, arity: 2 }],
+  ['maximum', { code: OP_CODES.maximum, arity: 2 }],
+  ['minimum', { code: OP_CODES.minimum, arity: 2 }],
+  ['squaredDifference', { code: OP_CODES.squaredDifference, arity: 2 }],
+  ['prelu', { code: OP_CODES.prelu, arity: 2 }],
+  ['reluGrad', { code: OP_CODES.reluGrad, arity: 2 }],
+  ['clipByValue', { code: OP_CODES.clip, arity: 3 }],
 ]);
 
 /** The op names the interpreter runs (a fused group with any other op keeps the JS kernel). */
@@ -161,12 +154,12 @@ function assemble(
     for (const arg of step.args) {
       if (arg.kind === 'input' && kinds[arg.index] === 'scalar' && !scalarRegister.has(arg.index)) {
         scalarRegister.set(arg.index, registers);
-        words.push(FILL_SCALAR, registers++, arg.index, 0, 0);
+        words.push(OP_CODES.fillScalar, registers++, arg.index, 0, 0);
       } else if (arg.kind === 'value') {
         const bits = literalBits(arg.value);
         if (literalRegister.has(bits)) continue;
         literalRegister.set(bits, registers);
-        words.push(FILL_LITERAL, registers++, bits, 0, 0);
+        words.push(OP_CODES.fillLiteral, registers++, bits, 0, 0);
       }
     }
   }

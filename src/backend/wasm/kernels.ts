@@ -16,27 +16,26 @@ import {
   type ModuleKind,
   type WasmMemory,
 } from './instance';
-import { FUSED_MAX_INPUTS, FUSED_MAX_INSTRUCTIONS, FUSED_WORDS } from './program';
+import type { FusedActivation } from '../../ops';
+import {
+  ACT_CODES,
+  BIN_CODES,
+  FUSED_MAX_INPUTS,
+  FUSED_WORDS,
+  MR,
+  NR,
+  OP_FILL_LITERAL,
+  OP_FILL_SCALAR,
+  UN_CODES,
+} from './opcodes.generated';
+import { FUSED_MAX_INSTRUCTIONS } from './program';
 
-/** An activation fused into matMul's epilogue: out = act(a·b + bias). */
-export type Activation = 'none' | 'relu' | 'sigmoid' | 'tanh';
-export type WasmBinaryOp = 'add' | 'sub' | 'mul' | 'div';
-export type WasmUnaryOp = 'relu' | 'sigmoid' | 'tanh' | 'exp' | 'neg' | 'abs' | 'sqrt' | 'square' | 'log';
+/** The ops of the binary and unary kernels: the names of assembly/elementwise.ts's BIN_* and UN_* codes. */
+export type WasmBinaryOp = keyof typeof BIN_CODES;
+export type WasmUnaryOp = keyof typeof UN_CODES;
 
-// The codes of assembly/vmath.ts (ACT_*) and assembly/elementwise.ts (BIN_*, UN_*).
-const ACTIVATION: Record<Activation, number> = { none: 0, relu: 1, sigmoid: 2, tanh: 3 };
-const BINARY: Record<WasmBinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 };
-const UNARY: Record<WasmUnaryOp, number> = {
-  relu: 1,
-  sigmoid: 2,
-  tanh: 3,
-  exp: 4,
-  neg: 5,
-  abs: 6,
-  sqrt: 7,
-  square: 8,
-  log: 9,
-};
+/** fusedMatMul's activations (the op's own type) to assembly/vmath.ts's codes: fails to compile if one is missing. */
+const ACTIVATION: Readonly<Record<FusedActivation, number>> = ACT_CODES;
 
 export interface WasmKernelOptions {
   /** Bytes of memory reserved up front (default 64 MiB); pages are only committed by the OS when touched. */
@@ -61,8 +60,7 @@ const MiB = 1 << 20;
 // Below these sizes a job hand-off (~1 µs polling, tens of µs after the helper sleeps) costs more than it saves.
 const SPLIT_FLOPS = 1 << 21;
 const SPLIT_ELEMENTS = 1 << 15;
-const MR = 6; // assembly/matmul.ts's tile: split points on tile bounds keep both halves' tiles full
-const NR = 8;
+// MR x NR is assembly/matmul.ts's tile: split points on tile bounds keep both halves' tiles full.
 
 /** The exports the helper worker may run. */
 const HELPER_EXPORTS = ['matmul', 'unary', 'binary', 'binaryRow', 'reluGrad', 'softmax', 'logSoftmax', 'fusedRun'];
@@ -82,12 +80,13 @@ function checkCount(what: string, ...counts: number[]): void {
   }
 }
 
-/** 1 + the highest input index a program reads: through an operand (−1 − k) or a scalar FILL (op 0, k in word 2). */
+/** 1 + the highest input index a program reads: through an operand (−1 − k) or a scalar FILL (k in word 2). */
 function fusedInputCount(program: Int32Array): number {
   let count = 0;
   for (let i = 0; i < program.length; i += FUSED_WORDS) {
-    if (program[i] === 0) count = Math.max(count, program[i + 2] + 1);
-    else if (program[i] > 1) for (let w = 2; w < FUSED_WORDS; w++) count = Math.max(count, -program[i + w]);
+    if (program[i] === OP_FILL_SCALAR) count = Math.max(count, program[i + 2] + 1);
+    else if (program[i] !== OP_FILL_LITERAL)
+      for (let w = 2; w < FUSED_WORDS; w++) count = Math.max(count, -program[i + w]);
   }
   return count;
 }
@@ -168,7 +167,7 @@ export class WasmKernels {
     transposeA = false,
     transposeB = false,
     bias = 0,
-    activation: Activation = 'none',
+    activation: FusedActivation = 'none',
   ): void {
     this.gemm(
       a,
@@ -204,7 +203,7 @@ export class WasmKernels {
     N: number,
     K: number,
     bias = 0,
-    activation: Activation = 'none',
+    activation: FusedActivation = 'none',
   ): void {
     checkCount('gemm', M, N, K, ldOut);
     const act = ACTIVATION[activation];
@@ -234,7 +233,7 @@ export class WasmKernels {
   /** out[i] = a[i] op b[i] for i < n; `scalar` names an operand that is one float broadcast to all n. */
   binary(op: WasmBinaryOp, a: number, b: number, out: number, n: number, scalar: 'none' | 'a' | 'b' = 'none'): void {
     checkCount('binary', n);
-    const code = BINARY[op];
+    const code = BIN_CODES[op];
     const sa = scalar === 'a' ? 0 : 1;
     const sb = scalar === 'b' ? 0 : 1;
     if (this.helper === null || n < SPLIT_ELEMENTS) {
@@ -249,7 +248,7 @@ export class WasmKernels {
   /** out[r, j] = a[r, j] op row[j] over [rows, cols] (row op a[r, j] when rowFirst): bias-add and the like. */
   binaryRow(op: WasmBinaryOp, a: number, row: number, out: number, rows: number, cols: number, rowFirst = false): void {
     checkCount('binaryRow', rows, cols);
-    const code = BINARY[op];
+    const code = BIN_CODES[op];
     const first = rowFirst ? 1 : 0;
     if (this.helper === null || rows * cols < SPLIT_ELEMENTS || rows < 2) {
       this.raw.binaryRow(code, a, row, out, rows, cols, first);
@@ -263,7 +262,7 @@ export class WasmKernels {
   /** out[i] = op(x[i]) for i < n (exp, tanh and sigmoid are float32-accurate polynomials, ≤ ~2 ulp). */
   unary(op: WasmUnaryOp, x: number, out: number, n: number): void {
     checkCount('unary', n);
-    const code = UNARY[op];
+    const code = UN_CODES[op];
     if (this.helper === null || n < SPLIT_ELEMENTS) {
       this.raw.unary(code, x, out, n);
       return;

@@ -1,0 +1,83 @@
+import { GraphError } from '../graph';
+import type { OpRecord } from '../ops';
+import { bindWasmKernels } from './bindings';
+import { loadWasmKernels, StartWorker, WasmBufKernels, wasmSupported, WorkerHandle } from './wasm';
+
+/** Which kernels a session's plans call: WebAssembly SIMD where an op has one (float32), else JavaScript. */
+export type Backend = 'wasm' | 'js';
+
+type Kernel = NonNullable<OpRecord['kernel']>;
+
+/** The arena is sized up front: growing a WebAssembly.Memory detaches buffers and slows typed arrays everywhere. */
+const ARENA_BYTES = 256 << 20;
+
+const loaded = new Map<number, WasmBufKernels | null>();
+
+/**
+ * A worker_threads helper in Node, found at call time (the core imports no Node module); undefined elsewhere, where
+ * the kernels run on one thread.
+ */
+function nodeStartWorker(): StartWorker | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const threads = proc?.getBuiltinModule?.('node:worker_threads') as
+    | {
+        Worker: new (code: string, options: { eval: boolean; workerData: unknown }) => WorkerHandle & { unref(): void };
+      }
+    | undefined;
+  if (threads === undefined) return undefined;
+  return (source, init) => {
+    const code = `${source}\nlazygradWasmWorker(process.getBuiltinModule('node:worker_threads').workerData);`;
+    const worker = new threads.Worker(code, { eval: true, workerData: init });
+    worker.unref(); // a helper never keeps the process alive
+    return worker;
+  };
+}
+
+/** The process's wasm kernels for a thread count, loaded on first use (null where WebAssembly SIMD is unavailable). */
+function wasmKernels(threads: 1 | 2): WasmBufKernels | null {
+  let kernels = loaded.get(threads);
+  if (kernels === undefined) {
+    try {
+      const startWorker = threads === 2 ? nodeStartWorker() : undefined;
+      kernels = wasmSupported('single')
+        ? new WasmBufKernels(
+            loadWasmKernels({ initialBytes: ARENA_BYTES, threads: startWorker ? threads : 1, startWorker }),
+          )
+        : null;
+    } catch {
+      kernels = null;
+    }
+    loaded.set(threads, kernels);
+  }
+  return kernels;
+}
+
+const cachedOverrides = new Map<number, Map<string, Kernel> | null>();
+
+/** What a session's plans run: kernels replacing the records' JS ones, and the wasm kernels owning the arena. */
+export interface SessionKernels {
+  readonly overrides: ReadonlyMap<string, Kernel>;
+  /** The wasm kernels whose arena holds the session's buffers; null for the JS backend. */
+  readonly wasm: WasmBufKernels | null;
+}
+
+/**
+ * The kernels for a backend: none replaced for 'js'; for 'wasm', the ops with wasm kernels (each falls back to the JS
+ * kernel for dtypes or layouts it does not cover). Asking for 'wasm' where it cannot load is a GraphError; the
+ * default ('wasm' where it loads) never throws.
+ */
+export function sessionKernels(backend: Backend | undefined, threads: 1 | 2 = 1): SessionKernels {
+  if (backend === 'js') return { overrides: new Map(), wasm: null };
+  if (!cachedOverrides.has(threads)) {
+    const kernels = wasmKernels(threads);
+    cachedOverrides.set(threads, kernels === null ? null : bindWasmKernels(kernels));
+  }
+  const overrides = cachedOverrides.get(threads) as Map<string, Kernel> | null;
+  if (overrides === null) {
+    if (backend === 'wasm') {
+      throw new GraphError("Session: backend 'wasm' needs WebAssembly with 128-bit SIMD, which this engine lacks");
+    }
+    return { overrides: new Map(), wasm: null };
+  }
+  return { overrides, wasm: wasmKernels(threads) };
+}
