@@ -3,15 +3,35 @@
  * for an existing op is a row here (plus its AssemblyScript and its test; see docs/wasm.md).
  */
 import type { Attrs } from '../graph';
-import { allOps, opRecord, type FusedActivation, type OpRecord } from '../ops';
-import type { Buf } from '../ops/kernels';
 import {
-  FUSED_WASM_OPS,
-  type FusedProgramStep,
-  type WasmBinaryOp,
-  type WasmBufKernels,
-  type WasmUnaryOp,
-} from './wasm';
+  ABS,
+  activationOf,
+  ADD,
+  allOps,
+  DIV,
+  EXP,
+  FUSED,
+  FUSED_MAT_MUL,
+  LOG,
+  LOG_SOFTMAX,
+  MAT_MUL,
+  MAX,
+  MUL,
+  NEG,
+  RELU,
+  RELU_GRAD,
+  SIGMOID,
+  SOFTMAX,
+  SOFTMAX_CROSS_ENTROPY,
+  SQRT,
+  SQUARE,
+  SUB,
+  SUM,
+  TANH,
+  type OpRecord,
+} from '../ops';
+import type { Buf } from '../ops/kernels';
+import { FUSED_WASM_OPS, type WasmBinaryOp, type WasmBufKernels, type WasmUnaryOp } from './wasm';
 
 type Kernel = NonNullable<OpRecord['kernel']>;
 
@@ -22,6 +42,8 @@ type Kernel = NonNullable<OpRecord['kernel']>;
 export type WasmRun = (wasm: WasmBufKernels, inputs: readonly Buf[], out: Buf, attrs: Attrs) => boolean;
 
 export interface WasmBinding {
+  /** The op, whose own kernel runs whenever the wasm kernel does not. */
+  readonly record: OpRecord;
   /**
    * The JS kernel runs when the output and every input hold fewer elements than this: below a few hundred, the
    * checks around a wasm call cost more than the JS loop.
@@ -37,80 +59,74 @@ const SMALL = 256;
 /** Elements × ops below which a fused group keeps its JS kernel (the generated loop beats a wasm call's setup). */
 const SMALL_FUSED_WORK = 1024;
 
-const unary =
-  (op: WasmUnaryOp): WasmRun =>
-  (wasm, [x], out) =>
-    wasm.unary(op, x, out);
-const binary =
-  (op: WasmBinaryOp): WasmRun =>
-  (wasm, [a, b], out) =>
-    wasm.binary(op, a, b, out);
-const reduce =
-  (kind: 'sum' | 'max'): WasmRun =>
-  (wasm, [x], out, attrs) =>
-    wasm.reduce(kind, x, attrs.axes as number[], out);
-
-function fused(wasm: WasmBufKernels, inputs: readonly Buf[], out: Buf, attrs: Attrs): boolean {
-  const steps = attrs.steps as unknown as FusedProgramStep[];
-  // A small group (a chain of scalar ops, say) costs less in the generated JS loop than a wasm call's setup.
-  if (!Array.isArray(steps) || out.data.length * steps.length < SMALL_FUSED_WORK) return false;
-  return wasm.fused(inputs, out, steps, attrs);
+/**
+ * A row of the table: `run` sees the node's attrs typed by the op record's schema (addOp checked every node's attrs
+ * against it, so this is the one place the plain Attrs a kernel is given are read as the record's type).
+ */
+function bind<A extends Attrs>(
+  record: OpRecord<A>,
+  minElements: number,
+  run: (wasm: WasmBufKernels, inputs: readonly Buf[], out: Buf, attrs: A) => boolean,
+): WasmBinding {
+  return { record, minElements, run: run as WasmRun };
 }
 
+const unary = (record: OpRecord, op: WasmUnaryOp, minElements: number): WasmBinding =>
+  bind(record, minElements, (wasm, [x], out) => wasm.unary(op, x, out));
+const binary = (record: OpRecord, op: WasmBinaryOp): WasmBinding =>
+  bind(record, SMALL, (wasm, [a, b], out) => wasm.binary(op, a, b, out));
+const reduce = (record: typeof SUM, kind: 'sum' | 'max'): WasmBinding =>
+  bind(record, SMALL, (wasm, [x], out, { axes }) => wasm.reduce(kind, x, axes, out));
+
 /**
- * Which op runs which wasm kernel, by op name, and from what size. exp, tanh, sigmoid and log run in wasm at every
- * size (as they always have: their JS kernels are slow), the other elementwise ops and the reductions from 256
- * elements.
+ * Which op runs which wasm kernel, and from what size. exp, tanh, sigmoid and log run in wasm at every size (as they
+ * always have: their JS kernels are slow), the other elementwise ops and the reductions from 256 elements.
  */
-export const WASM_BINDINGS: { readonly [op: string]: WasmBinding } = {
-  matMul: {
-    minElements: ANY,
-    run: (wasm, [a, b], out, attrs) => wasm.matMul(a, b, out, attrs.transposeA === true, attrs.transposeB === true),
-  },
-  fusedMatMul: {
-    minElements: ANY,
-    run: (wasm, [a, b, bias], out, attrs) =>
-      wasm.matMul(
-        a,
-        b,
-        out,
-        attrs.transposeA === true,
-        attrs.transposeB === true,
-        bias,
-        (attrs.activation ?? 'none') as FusedActivation,
-      ),
-  },
-  softmax: { minElements: ANY, run: (wasm, [x], out, attrs) => wasm.softmax(x, attrs.axis as number, out) },
-  logSoftmax: { minElements: ANY, run: (wasm, [x], out, attrs) => wasm.logSoftmax(x, attrs.axis as number, out) },
-  softmaxCrossEntropyWithLogits: {
-    minElements: ANY,
-    run: (wasm, [labels, logits], out, attrs) => wasm.softmaxCrossEntropy(labels, logits, attrs.axis as number, out),
-  },
-  fused: { minElements: ANY, run: fused },
-  exp: { minElements: ANY, run: unary('exp') },
-  tanh: { minElements: ANY, run: unary('tanh') },
-  sigmoid: { minElements: ANY, run: unary('sigmoid') },
-  log: { minElements: ANY, run: unary('log') },
-  relu: { minElements: SMALL, run: unary('relu') },
-  neg: { minElements: SMALL, run: unary('neg') },
-  abs: { minElements: SMALL, run: unary('abs') },
-  sqrt: { minElements: SMALL, run: unary('sqrt') },
-  square: { minElements: SMALL, run: unary('square') },
-  add: { minElements: SMALL, run: binary('add') },
-  sub: { minElements: SMALL, run: binary('sub') },
-  mul: { minElements: SMALL, run: binary('mul') },
-  div: { minElements: SMALL, run: binary('div') },
-  reluGrad: { minElements: SMALL, run: (wasm, [dy, x], out) => wasm.reluGrad(x, dy, out) },
-  sum: { minElements: SMALL, run: reduce('sum') },
-  max: { minElements: SMALL, run: reduce('max') },
-};
+const ROWS: readonly WasmBinding[] = [
+  bind(MAT_MUL, ANY, (wasm, [a, b], out, { transposeA = false, transposeB = false }) =>
+    wasm.matMul(a, b, out, transposeA, transposeB),
+  ),
+  bind(FUSED_MAT_MUL, ANY, (wasm, [a, b, bias], out, attrs) =>
+    wasm.matMul(a, b, out, attrs.transposeA === true, attrs.transposeB === true, bias, activationOf(attrs)),
+  ),
+  bind(SOFTMAX, ANY, (wasm, [x], out, { axis }) => wasm.softmax(x, axis, out)),
+  bind(LOG_SOFTMAX, ANY, (wasm, [x], out, { axis }) => wasm.logSoftmax(x, axis, out)),
+  bind(SOFTMAX_CROSS_ENTROPY, ANY, (wasm, [labels, logits], out, { axis }) =>
+    wasm.softmaxCrossEntropy(labels, logits, axis, out),
+  ),
+  // A small group (a chain of scalar ops, say) costs less in the generated JS loop than a wasm call's setup.
+  bind(FUSED, ANY, (wasm, inputs, out, attrs) =>
+    out.data.length * attrs.steps.length < SMALL_FUSED_WORK ? false : wasm.fused(inputs, out, attrs.steps, attrs),
+  ),
+  unary(EXP, 'exp', ANY),
+  unary(TANH, 'tanh', ANY),
+  unary(SIGMOID, 'sigmoid', ANY),
+  unary(LOG, 'log', ANY),
+  unary(RELU, 'relu', SMALL),
+  unary(NEG, 'neg', SMALL),
+  unary(ABS, 'abs', SMALL),
+  unary(SQRT, 'sqrt', SMALL),
+  unary(SQUARE, 'square', SMALL),
+  binary(ADD, 'add'),
+  binary(SUB, 'sub'),
+  binary(MUL, 'mul'),
+  binary(DIV, 'div'),
+  bind(RELU_GRAD, SMALL, (wasm, [dy, x], out) => wasm.reluGrad(x, dy, out)),
+  reduce(SUM, 'sum'),
+  reduce(MAX, 'max'),
+];
+
+/** The table by op name. */
+export const WASM_BINDINGS: { readonly [op: string]: WasmBinding } = Object.fromEntries(
+  ROWS.map((row) => [row.record.name, row]),
+);
 
 /**
  * The one guard around a wasm kernel: float32 arguments, enough elements, and the kernel ran; otherwise the op
  * record's own kernel runs, read at each call (a test may swap a record's kernel to make a step fail). Allocates
  * nothing per call.
  */
-function guarded(wasm: WasmBufKernels, record: OpRecord, { minElements, run }: WasmBinding): Kernel {
+function guarded(wasm: WasmBufKernels, { record, minElements, run }: WasmBinding): Kernel {
   return (inputs, out, attrs, context) => {
     if (out.data instanceof Float32Array) {
       let f32 = true;
@@ -132,7 +148,7 @@ function guarded(wasm: WasmBufKernels, record: OpRecord, { minElements, run }: W
 /** The kernels replacing the records' JS ones under the wasm backend: one guarded kernel per row of WASM_BINDINGS. */
 export function bindWasmKernels(wasm: WasmBufKernels): Map<string, Kernel> {
   const kernels = new Map<string, Kernel>();
-  for (const [op, binding] of Object.entries(WASM_BINDINGS)) kernels.set(op, guarded(wasm, opRecord(op), binding));
+  for (const row of ROWS) kernels.set(row.record.name, guarded(wasm, row));
   return kernels;
 }
 

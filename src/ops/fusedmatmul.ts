@@ -33,7 +33,7 @@ const ACTIVATION_KERNELS: { readonly [act in Exclude<FusedActivation, 'none'>]: 
 };
 
 /** The epilogue's activation: 'none' when absent (the attr is optional in files); a string checked against the list. */
-function activationOf(attrs: { readonly activation?: string }): FusedActivation {
+export function activationOf(attrs: { readonly activation?: string }): FusedActivation {
   const activation = attrs.activation ?? 'none';
   if (!isFusedActivation(activation)) {
     throw new GraphError(
