@@ -86,14 +86,14 @@ export default defineConfig(
   layer(['src/session/**'], [], 'Inside src/, import the layer folders, not the public entry.', ENTRY),
   layer(
     ['src/train/**'],
-    ['../passes', '../session', '../interop', '../cli', '../node', '**/ops/kernels', '**/ops/kernels/**'],
+    ['../passes', '../session', '../backend', '../interop', '../cli', '../node', '**/ops/kernels', '**/ops/kernels/**'],
     'src/train builds graph nodes (optimizers, initializers) on the public APIs of graph, ops and autodiff only ' +
       '(random numbers: fillRandomUniform / fillRandomNormal of src/ops, not the kernels).',
     ENTRY,
   ),
   layer(
     ['src/interop/**'],
-    ['**/cli', '**/cli/**', '**/node', '**/session', '**/session/**'],
+    ['**/cli', '**/cli/**', '**/node', '**/session', '**/session/**', '**/backend', '**/backend/**'],
     'src/interop (JSON, ONNX, pictures) works on graphs, not on the runtime: it imports graph and ops, never ' +
       'src/session (variable values come in as arguments) nor the Node-only entries.',
     [...ENTRY, '../..', '../../index'],
