@@ -136,7 +136,9 @@ export function checkGradientsVsTfjs(
   tf.tidy(() => {
     const txs = values.map(tfTensor);
     want.value = plain(ref(...txs));
-    want.grads = tf.grads((...args: tf.Tensor[]) => ref(...args))(txs, tfTensor(dyValue)).map(plain);
+    want.grads = tf
+      .grads((...args: tf.Tensor[]) => ref(...args))(txs, tfTensor(dyValue))
+      .map(plain);
   });
   expectClose(value, want.value, tol, 'value');
   got.forEach((d, i) => {
@@ -159,7 +161,12 @@ function describeFailure(xs: readonly Tensor[], result: ReturnType<typeof checkG
  * checkGradients of `loss` over the fed xs (float64); each analytic gradient has its x's shape and dtype, and, with
  * `expectNonzero`, some gradient is nonzero, so a check cannot pass because everything is 0.
  */
-export function expectGradientsMatch(loss: Tensor, feeds: readonly Feed[], tolerance = 1e-6, expectNonzero = true): void {
+export function expectGradientsMatch(
+  loss: Tensor,
+  feeds: readonly Feed[],
+  tolerance = 1e-6,
+  expectNonzero = true,
+): void {
   const xs = feeds.map(([x]) => x);
   const result = checkGradients(loss, xs, new Map(feeds), { tolerance });
   result.analytic.forEach((a, i) => {

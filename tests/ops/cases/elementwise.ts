@@ -115,6 +115,15 @@ const ZERO = (): number => 0;
 /** Points on both sides of each jump of floor, ceil, round and sign, none on one. */
 const AWAY_FROM_JUMPS = [-2.7, -1.2, -0.3, 0.2, 0.8, 1.3, 2.6];
 const KINKS = { shape: [5], values: [0, 6, -0.5, 1, 3] };
+/** Ties split like tfjs's: all of dy to a. */
+const TIES: Case = {
+  label: 'ties give all of dy to a, as tfjs',
+  inputs: [
+    { shape: [4], values: [1, 2, -1, 0.5] },
+    { shape: [4], values: [1, 1, -1, 0.75] },
+  ],
+};
+const NEGATIVE_BASES = { shape: [8], values: [-3, -2.5, -1.5, -1, -0.5, 0.5, 1.25, 2] };
 
 /** Small integers (kept as floats) so that ties occur in comparisons. */
 function tieCases(pairs: typeof BINARY_FORWARD_PAIRS): Case[] {
@@ -195,9 +204,25 @@ export const ELEMENTWISE_ROWS: readonly OpRow[] = [
   }),
   binary('pow', lg.pow, tf.pow, {
     forward: [positive, {}],
-    fd: [{ lo: 0.5, hi: 2 }, { lo: -2, hi: 2 }],
-    tfjsGrad: [{ lo: 0.5, hi: 2 }, { lo: -2, hi: 2 }],
+    fd: [
+      { lo: 0.5, hi: 2 },
+      { lo: -2, hi: 2 },
+    ],
+    tfjsGrad: [
+      { lo: 0.5, hi: 2 },
+      { lo: -2, hi: 2 },
+    ],
     more: {
+      forward: [
+        ...[-3, -2, -1, 0, 1, 2, 3, 4].map((e) => ({
+          label: `negative bases to the scalar integer exponent ${e}`,
+          inputs: [NEGATIVE_BASES, { shape: [], values: [e] }],
+        })),
+        {
+          label: 'negative bases to a tensor of integer exponents',
+          inputs: [NEGATIVE_BASES, { shape: [8], values: [3, 2, -1, 4, -3, 5, 0, -2] }],
+        },
+      ],
       secondOrder: [
         {
           label: 'positive bases (pure and mixed)',
@@ -210,17 +235,32 @@ export const ELEMENTWISE_ROWS: readonly OpRow[] = [
     },
   }),
   // Scalar exponents: the second derivative of x^e in x, with its closed form.
-  unary('pow', (x) => lg.pow(x, 3), (x) => tf.pow(x, 3), { variant: 'x^3', second: {}, d2: (x) => 6 * x }),
-  unary('pow', (x) => lg.pow(x, 2.5), (x) => tf.pow(x, 2.5), {
-    variant: 'x^2.5',
-    second: { lo: 0.3, hi: 3 },
-    d2: (x) => 2.5 * 1.5 * x ** 0.5,
-  }),
-  unary('pow', (x) => lg.pow(x, -2), (x) => tf.pow(x, -2), {
-    variant: 'x^-2',
-    second: { lo: 0.5, hi: 3 },
-    d2: (x) => 6 * x ** -4,
-  }),
+  unary(
+    'pow',
+    (x) => lg.pow(x, 3),
+    (x) => tf.pow(x, 3),
+    { variant: 'x^3', second: {}, d2: (x) => 6 * x },
+  ),
+  unary(
+    'pow',
+    (x) => lg.pow(x, 2.5),
+    (x) => tf.pow(x, 2.5),
+    {
+      variant: 'x^2.5',
+      second: { lo: 0.3, hi: 3 },
+      d2: (x) => 2.5 * 1.5 * x ** 0.5,
+    },
+  ),
+  unary(
+    'pow',
+    (x) => lg.pow(x, -2),
+    (x) => tf.pow(x, -2),
+    {
+      variant: 'x^-2',
+      second: { lo: 0.5, hi: 3 },
+      d2: (x) => 6 * x ** -4,
+    },
+  ),
   binary('maximum', lg.maximum, tf.maximum, {
     forward: [{}, {}],
     fd: [{}, {}],
@@ -228,7 +268,7 @@ export const ELEMENTWISE_ROWS: readonly OpRow[] = [
     tfjsGradBroadcastFirst: true,
     second: [{}, {}],
     zeroSecondOrder: true,
-    more: { forward: [INT_BINARY] },
+    more: { forward: [INT_BINARY], gradTfjs: [TIES] },
   }),
   binary('minimum', lg.minimum, tf.minimum, {
     forward: [{}, {}],
@@ -237,7 +277,7 @@ export const ELEMENTWISE_ROWS: readonly OpRow[] = [
     tfjsGradBroadcastFirst: true,
     second: [{}, {}],
     zeroSecondOrder: true,
-    more: { forward: [INT_BINARY] },
+    more: { forward: [INT_BINARY], gradTfjs: [TIES] },
   }),
   binary('squaredDifference', lg.squaredDifference, tf.squaredDifference, {
     forward: [{}, {}],
@@ -541,7 +581,9 @@ export const ELEMENTWISE_ROWS: readonly OpRow[] = [
     d2: (x) => -sigmoidOf(x) * sigmoidOf(-x),
     more: {
       forward: [valuesCase('far in both tails', [-100, -20, -1e-6, 1e-6, 20, 100])],
-      gradFd: [{ label: 'far in both tails', inputs: [{ shape: [8], options: { lo: -40, hi: 40, awayFromZero: 15 } }] }],
+      gradFd: [
+        { label: 'far in both tails', inputs: [{ shape: [8], options: { lo: -40, hi: 40, awayFromZero: 15 } }] },
+      ],
     },
   }),
   unary('softplus', lg.softplus, tf.softplus, {
@@ -552,7 +594,9 @@ export const ELEMENTWISE_ROWS: readonly OpRow[] = [
     d2: (x) => sigmoidOf(x) * sigmoidOf(-x),
     more: {
       forward: [valuesCase('far in both tails', [-100, -20, -1e-6, 1e-6, 20, 100])],
-      gradFd: [{ label: 'far in both tails', inputs: [{ shape: [8], options: { lo: -40, hi: 40, awayFromZero: 15 } }] }],
+      gradFd: [
+        { label: 'far in both tails', inputs: [{ shape: [8], options: { lo: -40, hi: 40, awayFromZero: 15 } }] },
+      ],
     },
   }),
   unary('relu6', lg.relu6, tf.relu6, {
@@ -591,24 +635,39 @@ export const ELEMENTWISE_ROWS: readonly OpRow[] = [
     },
   }),
   // leakyRelu is a prelu node named leakyRelu (bool-and-errors.test.ts); these rows cover its alpha attribute.
-  unary('leakyRelu', (x) => lg.leakyRelu(x), (x) => tf.leakyRelu(x), {
-    variant: 'alpha 0.2 by default',
-    forward: {},
-    fd: { awayFromZero: 0.1 },
-    tfjsGrad: { awayFromZero: 0.05 },
-    second: { awayFromZero: 0.1 },
-    d2: ZERO,
-    zeroSecondOrder: true,
-    more: {
-      forward: [valuesCase('at its kink', [0, -0, 6, -1e-30])],
-      gradTfjs: [{ label: 'at 0 takes the side tfjs takes', inputs: [KINKS] }],
+  unary(
+    'leakyRelu',
+    (x) => lg.leakyRelu(x),
+    (x) => tf.leakyRelu(x),
+    {
+      variant: 'alpha 0.2 by default',
+      forward: {},
+      fd: { awayFromZero: 0.1 },
+      tfjsGrad: { awayFromZero: 0.05 },
+      second: { awayFromZero: 0.1 },
+      d2: ZERO,
+      zeroSecondOrder: true,
+      more: {
+        forward: [valuesCase('at its kink', [0, -0, 6, -1e-30])],
+        gradTfjs: [{ label: 'at 0 takes the side tfjs takes', inputs: [KINKS] }],
+      },
     },
-  }),
-  unary('leakyRelu', (x) => lg.leakyRelu(x, 0.05), (x) => tf.leakyRelu(x, 0.05), { variant: 'alpha 0.05', forward: {} }),
-  unary('leakyRelu', (x) => lg.leakyRelu(x, 0.01), (x) => tf.leakyRelu(x, 0.01), {
-    variant: 'alpha 0.01',
-    fd: { awayFromZero: 0.1 },
-  }),
+  ),
+  unary(
+    'leakyRelu',
+    (x) => lg.leakyRelu(x, 0.05),
+    (x) => tf.leakyRelu(x, 0.05),
+    { variant: 'alpha 0.05', forward: {} },
+  ),
+  unary(
+    'leakyRelu',
+    (x) => lg.leakyRelu(x, 0.01),
+    (x) => tf.leakyRelu(x, 0.01),
+    {
+      variant: 'alpha 0.01',
+      fd: { awayFromZero: 0.1 },
+    },
+  ),
   // tfjs's erf is an approximation with absolute error up to ~1.5e-7.
   unary('erf', lg.erf, tf.erf, {
     forward: { lo: -4, hi: 4 },
@@ -664,11 +723,15 @@ export const ELEMENTWISE_ROWS: readonly OpRow[] = [
       },
     ],
     gradTfjs: [
-      ...unaryCases(UNARY_TFJS_GRAD_SHAPES, {}, {
-        label: '(x, -0.5, 1) ',
-        build: (x) => lg.clipByValue(x, -0.5, 1),
-        tfjs: (x) => tf.clipByValue(x, -0.5, 1),
-      }),
+      ...unaryCases(
+        UNARY_TFJS_GRAD_SHAPES,
+        {},
+        {
+          label: '(x, -0.5, 1) ',
+          build: (x) => lg.clipByValue(x, -0.5, 1),
+          tfjs: (x) => tf.clipByValue(x, -0.5, 1),
+        },
+      ),
       {
         label: '(x, -0.5, 1) at its bounds takes the side tfjs takes',
         inputs: [KINKS],
@@ -676,10 +739,14 @@ export const ELEMENTWISE_ROWS: readonly OpRow[] = [
         tfjs: (x) => tf.clipByValue(x, -0.5, 1),
       },
     ],
-    secondOrder: unaryCases(SECOND_ORDER_SHAPES, { lo: -2, hi: 2 }, {
-      label: '(x, -1, 1) ',
-      build: (x) => lg.clipByValue(x, -1, 1),
-    }),
+    secondOrder: unaryCases(
+      SECOND_ORDER_SHAPES,
+      { lo: -2, hi: 2 },
+      {
+        label: '(x, -1, 1) ',
+        build: (x) => lg.clipByValue(x, -1, 1),
+      },
+    ),
     d2: { fn: ZERO, options: { lo: -2, hi: 2 } },
     zeroSecondOrder: true,
   },

@@ -3,11 +3,14 @@
  * record in src/ops and one row here (or one line in COVERED_ELSEWHERE saying why it needs none).
  */
 import { ELEMENTWISE_ROWS } from './elementwise';
+import { LINALG_NN_ROWS } from './linalg-nn';
+import { MOVEMENT_ROWS } from './movement';
+import { REDUCE_ROWS } from './reduce';
 import { Case, OpRow, rowName, seedOf } from './table';
 
 export type { OpRow, Case } from './table';
 
-export const OP_ROWS: readonly OpRow[] = [...ELEMENTWISE_ROWS];
+export const OP_ROWS: readonly OpRow[] = [...ELEMENTWISE_ROWS, ...REDUCE_ROWS, ...LINALG_NN_ROWS, ...MOVEMENT_ROWS];
 
 type Check = 'forward' | 'gradFd' | 'gradTfjs' | 'secondOrder';
 

@@ -55,7 +55,11 @@ const show = (s: Shape): string => `[${s.join(', ')}]`;
 
 /** One case per shape, each a single operand with the domain `options`. */
 export function unaryCases(shapes: readonly Shape[], options: RandomOptions = {}, extra: Partial<Case> = {}): Case[] {
-  return shapes.map((shape) => ({ ...extra, label: `${extra.label ?? ''}${show(shape)}`, inputs: [{ shape, options }] }));
+  return shapes.map((shape) => ({
+    ...extra,
+    label: `${extra.label ?? ''}${show(shape)}`,
+    inputs: [{ shape, options }],
+  }));
 }
 
 /** One case per broadcasting pair, with domains `a` and `b`. */
