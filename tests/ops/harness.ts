@@ -259,3 +259,10 @@ export function checkClosedFormSecondDerivative(
   const out = new Session(g).run(d2x as Tensor, new Map([[x, value]]));
   expectClose(out, new NDArray(Float64Array.from(value.data, d2), [7], 'float64'), 1e-12);
 }
+
+/** Runs `build` over placeholders (of the values' dtypes) fed `values` and returns the result. */
+export function runOn(values: readonly NDArray[], build: Build): NDArray {
+  const g = new Graph();
+  const xs = values.map((v, i) => g.placeholder(`x${i}`, [...v.shape], v.dtype));
+  return new Session(g).run(build(...xs), new Map(xs.map((x, i) => [x, values[i]] as Feed)));
+}
