@@ -180,6 +180,33 @@ function sameValues(a: NDArray, b: NDArray): boolean {
   return true;
 }
 
+/** Applies each step of `program` (an op of `ops` over two tensors of the pool) and pushes what builds. */
+function buildProgram(
+  ops: readonly (readonly [string, Builder])[],
+  pool: Tensor[],
+  program: readonly (readonly [number, number, number, Params])[],
+  trace: string[],
+): Tensor {
+  for (const [op, i, j, p] of program) {
+    const [name, build] = ops[op % ops.length];
+    const a = pool[i % pool.length];
+    const b = pool[j % pool.length];
+    trace.push(`${name}(${a.name}, ${b.name}, [${p.join(',')}])`);
+    const out = guarded('build', trace, () => build(a, b, p));
+    if (out !== null) pool.push(out);
+  }
+  return pool[pool.length - 1];
+}
+
+/** Runs `fetches` at optimize levels 0 and 2 (JS backend) and throws if any value differs. */
+function expectLevelsAgree(g: Graph, fetches: Tensor[], feeds: Map<Tensor, NDArray>, trace: readonly string[]): void {
+  const plain = new Session(g, { optimize: false, backend: 'js' }).run(fetches, feeds);
+  const optimized = new Session(g, { optimize: { level: 2 }, backend: 'js' }).run(fetches, feeds);
+  plain.forEach((v, k) => {
+    if (!sameValues(v, optimized[k])) throw new Error(`levels 0 and 2 disagree on fetch ${k}: ${trace.join('; ')}`);
+  });
+}
+
 describe('random graphs', () => {
   test('building, differentiating and running either succeeds or throws a LazygradError', () => {
     fc.assert(
@@ -197,15 +224,7 @@ describe('random graphs', () => {
         const trace = inputs.map(
           (inp, i) => `x${i}: ${inp.dtype}[${inp.shape.join(',')}] unknown dims mask ${inp.unknown}`,
         );
-        for (const [op, i, j, p] of program) {
-          const [name, build] = OPS[op % OPS.length];
-          const a = pool[i % pool.length];
-          const b = pool[j % pool.length];
-          trace.push(`${name}(${a.name}, ${b.name}, [${p.join(',')}])`);
-          const out = guarded('build', trace, () => build(a, b, p));
-          if (out !== null) pool.push(out);
-        }
-        const y = pool[pool.length - 1];
+        const y = buildProgram(OPS, pool, program, trace);
         const feeds = new Map<Tensor, NDArray>(
           placeholders.map((x, i) => [x, randomArray(rng, inputs[i].shape, inputs[i].dtype)]),
         );
@@ -319,15 +338,7 @@ describe('random smooth float64 graphs', () => {
         const w = g.placeholder('w', wShape, 'float64');
         const pool: Tensor[] = [x, w];
         const trace = [`x: [${xShape.join(',')}]`, `w: [${wShape.join(',')}]`];
-        for (const [op, i, j, p] of program) {
-          const [name, build] = SMOOTH[op % SMOOTH.length];
-          const a = pool[i % pool.length];
-          const b = pool[j % pool.length];
-          trace.push(`${name}(${a.name}, ${b.name}, [${p.join(',')}])`);
-          const out = guarded('build', trace, () => build(a, b, p));
-          if (out !== null) pool.push(out);
-        }
-        const out = pool[pool.length - 1];
+        const out = buildProgram(SMOOTH, pool, program, trace);
         // Fixed random weights keep gradients from cancelling in the sum.
         const y = lg.sum(lg.mul(out, g.constant(randomArray(rng, dims(out), 'float64'))));
         const feeds = new Map<Tensor, NDArray>([
@@ -339,12 +350,7 @@ describe('random smooth float64 graphs', () => {
         const check = finite ? checkGradients(y, [x, w], feeds, { tolerance: 1e-5 }) : { ok: true, maxError: 0 };
         if (!check.ok) throw new Error(`gradient error ${check.maxError}: ${trace.join('; ')}`);
         const grads = gradients(y, [x, w], undefined, { unconnected: 'zero' }) as Tensor[];
-        const plain = new Session(g, { optimize: false, backend: 'js' }).run([y, ...grads], feeds);
-        const optimized = new Session(g, { optimize: { level: 2 }, backend: 'js' }).run([y, ...grads], feeds);
-        plain.forEach((v, k) => {
-          if (!sameValues(v, optimized[k]))
-            throw new Error(`levels 0 and 2 disagree on fetch ${k}: ${trace.join('; ')}`);
-        });
+        expectLevelsAgree(g, [y, ...grads], feeds, trace);
       }),
       { numRuns: 150, seed: 2611 },
     );
@@ -361,15 +367,7 @@ describe('random smooth float64 graphs, second order', () => {
         const w = g.placeholder('w', wShape, 'float64');
         const pool: Tensor[] = [x, w];
         const trace = [`x: [${xShape.join(',')}]`, `w: [${wShape.join(',')}]`];
-        for (const [op, i, j, p] of program) {
-          const [name, build] = SMOOTH[op % SMOOTH.length];
-          const a = pool[i % pool.length];
-          const b = pool[j % pool.length];
-          trace.push(`${name}(${a.name}, ${b.name}, [${p.join(',')}])`);
-          const out = guarded('build', trace, () => build(a, b, p));
-          if (out !== null) pool.push(out);
-        }
-        const out = pool[pool.length - 1];
+        const out = buildProgram(SMOOTH, pool, program, trace);
         const y = lg.sum(lg.mul(out, g.constant(randomArray(rng, dims(out), 'float64'))));
         const [dx] = gradients(y, [x], undefined, { unconnected: 'zero' }) as Tensor[];
         const z = lg.sum(lg.mul(dx, g.constant(randomArray(rng, xShape, 'float64'))));
@@ -381,12 +379,7 @@ describe('random smooth float64 graphs, second order', () => {
         const check = finite ? checkGradients(z, [x, w], feeds, { tolerance: 1e-4 }) : { ok: true, maxError: 0 };
         if (!check.ok) throw new Error(`second-order gradient error ${check.maxError}: ${trace.join('; ')}`);
         const grads = gradients(z, [x, w], undefined, { unconnected: 'zero' }) as Tensor[];
-        const plain = new Session(g, { optimize: false, backend: 'js' }).run([z, ...grads], feeds);
-        const optimized = new Session(g, { optimize: { level: 2 }, backend: 'js' }).run([z, ...grads], feeds);
-        plain.forEach((v, k) => {
-          if (!sameValues(v, optimized[k]))
-            throw new Error(`levels 0 and 2 disagree on fetch ${k}: ${trace.join('; ')}`);
-        });
+        expectLevelsAgree(g, [z, ...grads], feeds, trace);
       }),
       { numRuns: 100, seed: 4242 },
     );
