@@ -3,6 +3,7 @@
  * record in src/ops and one row here (or one line in COVERED_ELSEWHERE saying why it needs none).
  */
 import { ELEMENTWISE_ROWS } from './elementwise';
+import { INDEXING_ROWS } from './indexing';
 import { LINALG_NN_ROWS } from './linalg-nn';
 import { MOVEMENT_ROWS } from './movement';
 import { REDUCE_ROWS } from './reduce';
@@ -10,7 +11,13 @@ import { Case, OpRow, rowName, seedOf } from './table';
 
 export type { OpRow, Case } from './table';
 
-export const OP_ROWS: readonly OpRow[] = [...ELEMENTWISE_ROWS, ...REDUCE_ROWS, ...LINALG_NN_ROWS, ...MOVEMENT_ROWS];
+export const OP_ROWS: readonly OpRow[] = [
+  ...ELEMENTWISE_ROWS,
+  ...REDUCE_ROWS,
+  ...LINALG_NN_ROWS,
+  ...MOVEMENT_ROWS,
+  ...INDEXING_ROWS,
+];
 
 /**
  * Rows of builders that are not registry ops, checked like the primitives: mean is sum times 1 / count, and
@@ -33,20 +40,10 @@ export const COVERED_ELSEWHERE: { readonly [op: string]: { reason: string; file?
   reshapeLike: { reason: 'gradient op for run-time shapes', file: 'ops/second-derivatives.test.ts' },
   reducedSize: { reason: 'the count of mean over unknown dims', file: 'ops/second-derivatives.test.ts' },
   prodExcept: { reason: "prod's gradient op (the product of the other elements)", via: 'prod' },
-  concat: { reason: 'indexing family: per-case tests over the same harness', file: 'ops/indexing/forward.test.ts' },
   concatPart: { reason: "concat's gradient op", file: 'ops/indexing/second-derivatives.test.ts' },
-  stack: { reason: 'indexing family: per-case tests', file: 'ops/indexing/forward.test.ts' },
-  slice: { reason: 'indexing family: per-case tests', file: 'ops/indexing/forward.test.ts' },
-  stridedSlice: { reason: 'indexing family: per-case tests', file: 'ops/indexing/forward.test.ts' },
   stridedSliceGrad: { reason: "stridedSlice's gradient op", file: 'ops/indexing/second-derivatives.test.ts' },
-  gather: { reason: 'indexing family: per-case tests', file: 'ops/indexing/forward.test.ts' },
   scatterAdd: { reason: "gather's gradient op", file: 'ops/indexing/second-derivatives.test.ts' },
-  tile: { reason: 'indexing family: per-case tests', file: 'ops/indexing/forward.test.ts' },
   sumTiles: { reason: "tile's gradient op", file: 'ops/indexing/second-derivatives.test.ts' },
-  pad: { reason: 'indexing family: per-case tests', file: 'ops/indexing/forward.test.ts' },
-  reverse: { reason: 'indexing family: per-case tests', file: 'ops/indexing/forward.test.ts' },
-  oneHot: { reason: 'indexing family: per-case tests', file: 'ops/indexing/forward.test.ts' },
-  cumsum: { reason: 'indexing family: per-case tests', file: 'ops/indexing/forward.test.ts' },
   fusedMatMul: {
     reason: 'made by the epilogue pass; checked against its unfused graph',
     file: 'ops/fusedmatmul.test.ts',
