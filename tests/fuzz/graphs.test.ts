@@ -328,19 +328,30 @@ const arbShapes: fc.Arbitrary<readonly [number[], number[]]> = fc
     return [shape, []] as const;
   });
 
+/**
+ * A smooth program over float64 placeholders x and w, reduced to y = sum(out · c) with fixed random weights c,
+ * which keep gradients from cancelling in the sum.
+ */
+function smoothProgram(
+  xShape: number[],
+  wShape: number[],
+  program: readonly (readonly [number, number, number, Params])[],
+  rng: Rng,
+): { g: Graph; x: Tensor; w: Tensor; y: Tensor; trace: string[] } {
+  const g = new Graph();
+  const x = g.placeholder('x', xShape, 'float64');
+  const w = g.placeholder('w', wShape, 'float64');
+  const trace = [`x: [${xShape.join(',')}]`, `w: [${wShape.join(',')}]`];
+  const out = buildProgram(SMOOTH, [x, w], program, trace);
+  return { g, x, w, y: lg.sum(lg.mul(out, g.constant(randomArray(rng, dims(out), 'float64')))), trace };
+}
+
 describe('random smooth float64 graphs', () => {
   test('gradients agree with finite differences, and optimize levels 0 and 2 agree on values and gradients', () => {
     fc.assert(
       fc.property(arbShapes, arbProgram, fc.nat(), ([xShape, wShape], program, seed) => {
         const rng = new Rng(seed);
-        const g = new Graph();
-        const x = g.placeholder('x', xShape, 'float64');
-        const w = g.placeholder('w', wShape, 'float64');
-        const pool: Tensor[] = [x, w];
-        const trace = [`x: [${xShape.join(',')}]`, `w: [${wShape.join(',')}]`];
-        const out = buildProgram(SMOOTH, pool, program, trace);
-        // Fixed random weights keep gradients from cancelling in the sum.
-        const y = lg.sum(lg.mul(out, g.constant(randomArray(rng, dims(out), 'float64'))));
+        const { g, x, w, y, trace } = smoothProgram(xShape, wShape, program, rng);
         const feeds = new Map<Tensor, NDArray>([
           [x, randomArray(rng, xShape, 'float64')],
           [w, randomArray(rng, wShape, 'float64')],
@@ -362,13 +373,7 @@ describe('random smooth float64 graphs, second order', () => {
     fc.assert(
       fc.property(arbShapes, arbProgram, fc.nat(), ([xShape, wShape], program, seed) => {
         const rng = new Rng(seed);
-        const g = new Graph();
-        const x = g.placeholder('x', xShape, 'float64');
-        const w = g.placeholder('w', wShape, 'float64');
-        const pool: Tensor[] = [x, w];
-        const trace = [`x: [${xShape.join(',')}]`, `w: [${wShape.join(',')}]`];
-        const out = buildProgram(SMOOTH, pool, program, trace);
-        const y = lg.sum(lg.mul(out, g.constant(randomArray(rng, dims(out), 'float64'))));
+        const { g, x, w, y, trace } = smoothProgram(xShape, wShape, program, rng);
         const [dx] = gradients(y, [x], undefined, { unconnected: 'zero' }) as Tensor[];
         const z = lg.sum(lg.mul(dx, g.constant(randomArray(rng, xShape, 'float64'))));
         const feeds = new Map<Tensor, NDArray>([

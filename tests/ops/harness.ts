@@ -58,14 +58,15 @@ export function tfTensor(a: NDArray): tf.Tensor {
   return tf.tensor(a.data as Float32Array | Int32Array, [...a.shape], a.dtype);
 }
 
-interface Plain {
+/** A tfjs tensor read out: shape, dtype and values. */
+export interface Plain {
   [key: string]: number[] | string;
   shape: number[];
   dtype: string;
   data: number[];
 }
 
-function plain(t: tf.Tensor): Plain {
+export function plain(t: tf.Tensor): Plain {
   return { shape: t.shape, dtype: t.dtype, data: Array.from(t.dataSync() as ArrayLike<number>, Number) };
 }
 

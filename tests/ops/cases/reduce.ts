@@ -77,7 +77,7 @@ const SHAPES_AND_AXES: [number[], Axis][] = [
   [[2, 3, 2, 3], undefined],
 ];
 /** Gradient cases: [shape, axis, keepDims]. */
-const GRAD_AXES: [number[], Axis, boolean][] = [
+export const GRAD_AXES: [number[], Axis, boolean][] = [
   [[5], undefined, false],
   [[3, 4], 1, false],
   [[3, 4], -2, true],

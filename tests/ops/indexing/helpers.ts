@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { add, DType, gradients, Graph, NDArray, Session, sum, Tensor, mul } from '../../../src';
-import { expectGradientsMatch, tfTensor } from '../harness';
+import { expectGradientsMatch, plain, tfTensor } from '../harness';
 import { expectClose, randomArray, RandomOptions, Rng } from '../util';
 
 export type Outputs = Tensor | Tensor[];
@@ -25,17 +25,6 @@ export function ints(values: readonly number[], shape: readonly number[]): NDArr
 /** A float32 (default) or other-typed random array; int32 values are integers in [lo, hi]. */
 export function values(rng: Rng, shape: readonly number[], dtype: DType = 'float32', options?: RandomOptions): NDArray {
   return randomArray(rng, shape, dtype, options);
-}
-
-interface Plain {
-  [key: string]: number[] | string;
-  shape: number[];
-  dtype: string;
-  data: number[];
-}
-
-function plain(t: tf.Tensor): Plain {
-  return { shape: t.shape, dtype: t.dtype, data: Array.from(t.dataSync() as ArrayLike<number>, Number) };
 }
 
 /**

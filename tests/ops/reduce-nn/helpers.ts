@@ -7,10 +7,12 @@ import { Graph, NDArray, Session, Tensor, gradients } from '../../../src';
 import {
   Feed,
   Operand,
+  Plain,
   checkFiniteDifferences,
   checkForward as checkForwardAt,
   checkSecondOrder as checkSecondOrderOf,
   feeds64,
+  plain,
   useTfjsCpu,
 } from '../harness';
 import { Rng, expectClose, randomArray } from '../util';
@@ -49,17 +51,6 @@ export function checkForward(
   tol = 1e-5,
 ): void {
   checkForwardAt(seed, operands, build, ref, { tol, optimize: [true, false] });
-}
-
-interface Plain {
-  [key: string]: number[] | string;
-  shape: number[];
-  dtype: string;
-  data: number[];
-}
-
-function plain(t: tf.Tensor): Plain {
-  return { shape: t.shape, dtype: t.dtype, data: Array.from(t.dataSync() as ArrayLike<number>, Number) };
 }
 
 /**

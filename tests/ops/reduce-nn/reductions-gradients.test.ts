@@ -32,20 +32,14 @@ import {
   run,
   useTfCpu,
 } from './helpers';
+import { GRAD_AXES } from '../cases/reduce';
 
 useTfCpu();
 
 type Axis = number | number[] | undefined;
 
-const AXES: [number[], Axis, boolean][] = [
-  [[5], undefined, false],
-  [[3, 4], 1, false],
-  [[3, 4], -2, true],
-  [[2, 3, 4], [0, 2], false],
-  [[2, 3, 4], [-1, 0], true],
-  [[2, 3, 2, 2], [1, 3], false],
-  [[2, 3, 2, 2], undefined, true],
-];
+/** The shapes, axes and keepDims of the op table's reduction gradient rows. */
+const AXES = GRAD_AXES;
 
 function distinct(seed: number, shape: number[]): number[] {
   return Array.from(distinctArray(new Rng(seed), shape, 'float64', 0.23).data);
