@@ -81,7 +81,7 @@ export const MOVEMENT_ROWS: readonly OpRow[] = [
         (x) => tf.reshape(tf.reshape(x, [1, -1]), []),
       ),
     ],
-    gradFd: RESHAPES.filter((s) => s.length !== 3).map((shape) =>
+    gradFd: [[-1, 4], [6, -1], [-1], [4, 3, 2]].map((shape) =>
       one(`[2, 3, 4] to ${show(shape)}`, [2, 3, 4], (x) => lg.reshape(x, shape)),
     ),
   },
