@@ -5,6 +5,7 @@
 import { ELEMENTWISE_ROWS } from './elementwise';
 import { INDEXING_ROWS } from './indexing';
 import { LINALG_NN_ROWS } from './linalg-nn';
+import { LOSS_ROWS } from './losses';
 import { MOVEMENT_ROWS } from './movement';
 import { REDUCE_ROWS } from './reduce';
 import { Case, OpRow, rowName, seedOf } from './table';
@@ -17,6 +18,7 @@ export const OP_ROWS: readonly OpRow[] = [
   ...LINALG_NN_ROWS,
   ...MOVEMENT_ROWS,
   ...INDEXING_ROWS,
+  ...LOSS_ROWS,
 ];
 
 /**
@@ -48,8 +50,6 @@ export const COVERED_ELSEWHERE: { readonly [op: string]: { reason: string; file?
     reason: 'made by the epilogue pass; checked against its unfused graph',
     file: 'ops/fusedmatmul.test.ts',
   },
-  softmaxCrossEntropyWithLogits: { reason: 'loss with labels, per-case tests', file: 'ops/reduce-nn/losses.test.ts' },
-  sigmoidCrossEntropyWithLogits: { reason: 'loss with labels, per-case tests', file: 'ops/reduce-nn/losses.test.ts' },
   assign: { reason: 'stateful: a variable write, tested through sessions', file: 'session.test.ts' },
   group: { reason: 'stateful: runs its inputs, tested through sessions', file: 'passes/memory.test.ts' },
   randomUniform: { reason: 'stateful random op: statistics, not values', file: 'ops/random/ops.test.ts' },
