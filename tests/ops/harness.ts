@@ -154,6 +154,50 @@ export function checkGradientsVsTfjs(
   });
 }
 
+/** A constant both sides see: float64 values are given to tfjs as float32. */
+function tfConstant(a: NDArray): tf.Tensor {
+  return a.dtype === 'float64' ? tf.tensor(Float32Array.from(a.data), [...a.shape], 'float32') : tfTensor(a);
+}
+
+/**
+ * Compares d(Σ y·dy)/dx for every x: lazygrad's gradients(y, xs, [dy]) against tfjs's tf.grads(f)(xs, dy), with a
+ * random float32 dy of y's shape. `consts` are float32 arrays both sides see as constants. Inputs named in
+ * `skip` are not compared (where tfjs defines a different gradient).
+ */
+export function compareGradientsWithTf(
+  seed: number,
+  inputs: readonly NDArray[],
+  consts: readonly NDArray[],
+  ours: (xs: Tensor[], cs: Tensor[]) => Tensor,
+  theirs: (xs: tf.Tensor[], cs: tf.Tensor[]) => tf.Tensor,
+  tol = 1e-5,
+  skip: readonly number[] = [],
+): void {
+  const rng = new Rng(seed);
+  const g = new Graph();
+  const xs = inputs.map((v, i) => g.placeholder(`x${i}`, [...v.shape], 'float32'));
+  const cs = consts.map((c) => g.constant(c));
+  const y = ours(xs, cs);
+  const dyValue = randomArray(rng, y.shape as number[], 'float32', { lo: -1, hi: 1 });
+  const grads = gradients(y, xs, [g.constant(dyValue)]);
+  grads.forEach((d) => expect(d).not.toBeNull());
+  const feeds = xs.map((x, i) => [x, inputs[i]] as Feed);
+  const [value, ...got] = new Session(g).run([y, ...(grads as Tensor[])], new Map(feeds));
+  const want: { v: Plain; gs: Plain[] } = { v: { shape: [], dtype: 'float32', data: [] }, gs: [] };
+  tf.tidy(() => {
+    const tcs = consts.map(tfConstant);
+    const f = (...args: tf.Tensor[]): tf.Tensor => theirs(args, tcs);
+    want.v = plain(f(...inputs.map(tfTensor)));
+    want.gs = tf.grads(f)(inputs.map(tfTensor), tfTensor(dyValue)).map(plain);
+  });
+  expectClose(value, want.v, tol, 'value');
+  got.forEach((d, i) => {
+    if (skip.includes(i)) return;
+    expect(d.dtype).toBe('float32');
+    expectClose(d, want.gs[i], tol, `gradient w.r.t. input ${i}`);
+  });
+}
+
 function describeFailure(xs: readonly Tensor[], result: ReturnType<typeof checkGradients>, tolerance: number): string {
   const detail = result.analytic
     .map((a, i) => {
