@@ -119,7 +119,7 @@ export function checkForward(
 
 /**
  * The gradient of y = build(xs) with a random dy (gradYs), against tf.grads(f)(xs, dy) in float32; the forward
- * value is compared too.
+ * value is compared too. Integer and bool operands (indices, labels) are constants on both sides.
  */
 export function checkGradientsVsTfjs(
   seed: number,
@@ -130,22 +130,26 @@ export function checkGradientsVsTfjs(
 ): void {
   const rng = new Rng(seed);
   const values = operands.map((o) => makeValue(rng, o));
+  const isX = values.map((v) => v.dtype === 'float32');
   const g = new Graph();
-  const xs = values.map((v, i) => g.placeholder(`x${i}`, [...v.shape], 'float32'));
-  const y = build(...xs);
+  const inputs = values.map((v, i) => (isX[i] ? g.placeholder(`x${i}`, [...v.shape], 'float32') : g.constant(v)));
+  const xs = inputs.filter((_, i) => isX[i]);
+  const y = build(...inputs);
   const dyShape = y.shape.map((d) => d as number);
   const dyValue = randomArray(rng, dyShape, 'float32', { lo: -1, hi: 1 });
   const grads = gradients(y, xs, [g.constant(dyValue)]);
   grads.forEach((d) => expect(d).not.toBeNull());
-  const feeds = new Map(xs.map((x, i) => [x, values[i]] as Feed));
+  const feeds = new Map(values.flatMap((v, i) => (isX[i] ? [[inputs[i], v] as Feed] : [])));
   const [value, ...got] = new Session(g).run([y, ...(grads as Tensor[])], feeds);
   const want = { value: { shape: [], dtype: 'float32', data: [] } as Plain, grads: [] as Plain[] };
   tf.tidy(() => {
-    const txs = values.map(tfTensor);
-    want.value = plain(ref(...txs));
-    want.grads = tf
-      .grads((...args: tf.Tensor[]) => ref(...args))(txs, tfTensor(dyValue))
-      .map(plain);
+    const f = (...args: tf.Tensor[]): tf.Tensor => {
+      const floats = [...args];
+      return ref(...values.map((v, i) => (isX[i] ? (floats.shift() as tf.Tensor) : tfTensor(v))));
+    };
+    const txs = values.filter((_, i) => isX[i]).map(tfTensor);
+    want.value = plain(f(...txs));
+    want.grads = tf.grads(f)(txs, tfTensor(dyValue)).map(plain);
   });
   expectClose(value, want.value, tol, 'value');
   got.forEach((d, i) => {

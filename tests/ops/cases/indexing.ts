@@ -15,9 +15,21 @@ function over(label: string, shapes: readonly Shape[], build: Build, tfjs: TfBui
   return { label, inputs: shapes.map((shape) => ({ shape })), build, tfjs };
 }
 
-function row(op: string, forward: Case[]): OpRow {
-  return { op, build: forward[0].build as Build, tfjs: forward[0].tfjs, forward, tol: { forward: 1e-6 } };
+function row(op: string, forward: Case[], gradients: Pick<OpRow, 'gradFd' | 'gradTfjs'> = {}): OpRow {
+  return { op, build: forward[0].build as Build, tfjs: forward[0].tfjs, forward, tol: { forward: 1e-6 }, ...gradients };
 }
+
+/** A gradient case over float operands of `shapes`, built by `build` (and `tfjs`, for the tf.grads check). */
+function grad(label: string, shapes: readonly Shape[], build: Build, tfjs?: TfBuild): Case {
+  return { label, inputs: shapes.map((shape) => ({ shape })), build, tfjs };
+}
+
+const FLAGS: [boolean, boolean][] = [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+];
 
 // [name, shape, begin, end, strides, beginMask, endMask, ellipsisMask, newAxisMask, shrinkAxisMask]
 type Strided = [string, Shape, Shape, Shape, Shape | undefined, number, number, number, number, number];
@@ -76,6 +88,39 @@ export const INDEXING_ROWS: readonly OpRow[] = [
           (...xs) => tf.concat(xs, axis),
         ),
       ),
+    {
+      gradFd: [
+        grad(
+          'two matrices along axis 1',
+          [
+            [2, 3],
+            [2, 2],
+          ],
+          (a, b) => lg.concat([a, b], 1),
+        ),
+        grad(
+          'three rank-3 tensors along axis -1 (one of size 0)',
+          [
+            [2, 1, 2],
+            [2, 1, 0],
+            [2, 1, 3],
+          ],
+          (a, b, c) => lg.concat([a, b, c], -1),
+        ),
+        grad('with a tensor used twice', [[2, 2]], (a) => lg.concat([a, lg.mul(a, a), a], 0)),
+      ],
+      gradTfjs: [
+        grad(
+          'rank 4',
+          [
+            [2, 1, 2, 3],
+            [2, 2, 2, 3],
+          ],
+          (a, b) => lg.concat([a, b], 1),
+          (a, b) => tf.concat([a, b], 1),
+        ),
+      ],
+    },
   ),
   row(
     'stack',
@@ -96,6 +141,31 @@ export const INDEXING_ROWS: readonly OpRow[] = [
         (...xs) => tf.stack(xs, axis),
       ),
     ),
+    {
+      gradFd: [
+        grad(
+          'three matrices along axis 1',
+          [
+            [2, 3],
+            [2, 3],
+            [2, 3],
+          ],
+          (a, b, c) => lg.stack([a, b, c], 1),
+        ),
+        grad('scalars', [[], []], (a, b) => lg.stack([a, b])),
+      ],
+      gradTfjs: [
+        grad(
+          'rank 3 along the last axis',
+          [
+            [2, 3, 2],
+            [2, 3, 2],
+          ],
+          (a, b) => lg.stack([a, b], -1),
+          (a, b) => tf.stack([a, b], -1),
+        ),
+      ],
+    },
   ),
   row(
     'slice',
@@ -117,6 +187,17 @@ export const INDEXING_ROWS: readonly OpRow[] = [
         (x) => tf.slice(x, begin, size),
       ),
     ),
+    {
+      gradFd: [grad('rank 3', [[3, 4, 2]], (x) => lg.slice(x, [1, 1, 0], [2, -1, 1]))],
+      gradTfjs: [
+        grad(
+          'rank 4',
+          [[2, 3, 4, 2]],
+          (x) => lg.slice(x, [1, 0, 1, 0], [1, 2, 3, -1]),
+          (x) => tf.slice(x, [1, 0, 1, 0], [1, 2, 3, -1]),
+        ),
+      ],
+    },
   ),
   row(
     'stridedSlice',
@@ -128,6 +209,15 @@ export const INDEXING_ROWS: readonly OpRow[] = [
         (x) => tf.stridedSlice(x, begin, end, strides, bm, em, elm, nam, sam),
       ),
     ),
+    {
+      // tfjs has no gradient for stridedSlice.
+      gradFd: [
+        grad('negative strides', [[5, 4]], (x) => lg.stridedSlice(x, [-1, 3], [0, -5], [-2, -1])),
+        grad('shrink, new axis and ellipsis', [[3, 4, 5]], (x) =>
+          lg.stridedSlice(x, [1, 0, 0, 1], [2, 0, 0, 5], [1, 1, 1, 2], 0, 0, 2, 4, 1),
+        ),
+      ],
+    },
   ),
   row(
     'gather',
@@ -137,6 +227,44 @@ export const INDEXING_ROWS: readonly OpRow[] = [
       build: (x, i) => lg.gather(x, i, axis, batchDims),
       tfjs: (x, i) => tf.gather(x, i, axis, batchDims),
     })),
+    {
+      gradFd: [
+        grad('repeated indices accumulate', [[3, 2]], (x) => lg.gather(x, [2, 0, 2, 2])),
+        grad('2-D indices along axis 1 of rank 3', [[2, 4, 2]], (x) =>
+          lg.gather(
+            x,
+            [
+              [3, 0],
+              [1, 3],
+            ],
+            1,
+          ),
+        ),
+        grad('with a batch dim', [[2, 3, 2]], (x) =>
+          lg.gather(
+            x,
+            [
+              [2, 2],
+              [0, 1],
+            ],
+            1,
+            1,
+          ),
+        ),
+      ],
+      gradTfjs: (
+        [
+          ['axis 1 with repeated indices', [3, 4, 2], [3, 0, 3, 1, 3], [5], 1, 0],
+          ['2-D indices along axis 0', [5, 3], [4, 4, 0, 1, 2, 4], [2, 3], 0, 0],
+          ['with a batch dim', [2, 4, 3], [3, 3, 0, 1, 2, 1], [2, 3], 1, 1],
+        ] as [string, Shape, number[], Shape, number, number][]
+      ).map(([label, shape, indices, indicesShape, axis, batchDims]) => ({
+        label,
+        inputs: [{ shape }, { shape: indicesShape, dtype: 'int32', values: indices }],
+        build: (x, i) => lg.gather(x, i, axis, batchDims),
+        tfjs: (x, i) => tf.gather(x, i, axis, batchDims),
+      })),
+    },
   ),
   row(
     'tile',
@@ -158,6 +286,17 @@ export const INDEXING_ROWS: readonly OpRow[] = [
         (x) => tf.tile(x, reps),
       ),
     ),
+    {
+      gradFd: [grad('both dims of a matrix', [[2, 3]], (x) => lg.tile(x, [2, 3]))],
+      gradTfjs: [
+        grad(
+          'rank 3',
+          [[1, 2, 3]],
+          (x) => lg.tile(x, [2, 1, 2]),
+          (x) => tf.tile(x, [2, 1, 2]),
+        ),
+      ],
+    },
   ),
   row(
     'pad',
@@ -169,6 +308,48 @@ export const INDEXING_ROWS: readonly OpRow[] = [
         (x) => tf.pad(x, paddings, value),
       ),
     ),
+    {
+      gradFd: [
+        grad('a matrix', [[2, 3]], (x) =>
+          lg.pad(
+            x,
+            [
+              [1, 2],
+              [0, 1],
+            ],
+            3,
+          ),
+        ),
+      ],
+      gradTfjs: [
+        grad(
+          'rank 4',
+          [[2, 1, 2, 3]],
+          (x) =>
+            lg.pad(
+              x,
+              [
+                [0, 1],
+                [1, 1],
+                [2, 0],
+                [0, 0],
+              ],
+              -1,
+            ),
+          (x) =>
+            tf.pad(
+              x,
+              [
+                [0, 1],
+                [1, 1],
+                [2, 0],
+                [0, 0],
+              ],
+              -1,
+            ),
+        ),
+      ],
+    },
   ),
   row(
     'reverse',
@@ -189,6 +370,17 @@ export const INDEXING_ROWS: readonly OpRow[] = [
         (x) => tf.reverse(x, axis),
       ),
     ),
+    {
+      gradFd: [grad('two axes of rank 3', [[2, 3, 2]], (x) => lg.reverse(x, [0, -1]))],
+      gradTfjs: [
+        grad(
+          'all axes',
+          [[3, 2, 2]],
+          (x) => lg.reverse(x),
+          (x) => tf.reverse(x),
+        ),
+      ],
+    },
   ),
   row(
     'oneHot',
@@ -227,5 +419,19 @@ export const INDEXING_ROWS: readonly OpRow[] = [
         (x) => tf.cumsum(x, axis, exclusive, reversed),
       ),
     ),
+    {
+      gradFd: FLAGS.map(([exclusive, reversed]) =>
+        grad(`exclusive ${exclusive}, reverse ${reversed}`, [[3, 4]], (x) => lg.cumsum(x, 1, exclusive, reversed)),
+      ),
+      // tfjs 4.22's cumsum gradient has the wrong shape for any axis but the last, so it is compared on the last one.
+      gradTfjs: FLAGS.map(([exclusive, reversed]) =>
+        grad(
+          `exclusive ${exclusive}, reverse ${reversed} on rank 3`,
+          [[2, 3, 4]],
+          (x) => lg.cumsum(x, 2, exclusive, reversed),
+          (x) => tf.cumsum(x, 2, exclusive, reversed),
+        ),
+      ),
+    },
   ),
 ];
