@@ -42,10 +42,10 @@ export const COVERED_ELSEWHERE: { readonly [op: string]: { reason: string; file?
   reshapeLike: { reason: 'gradient op for run-time shapes', file: 'ops/second-derivatives.test.ts' },
   reducedSize: { reason: 'the count of mean over unknown dims', file: 'ops/second-derivatives.test.ts' },
   prodExcept: { reason: "prod's gradient op (the product of the other elements)", via: 'prod' },
-  concatPart: { reason: "concat's gradient op", file: 'ops/indexing/second-derivatives.test.ts' },
-  stridedSliceGrad: { reason: "stridedSlice's gradient op", file: 'ops/indexing/second-derivatives.test.ts' },
+  concatPart: { reason: "concat's gradient op for run-time sizes", file: 'ops/indexing/second-derivatives.test.ts' },
+  stridedSliceGrad: { reason: "stridedSlice's gradient op", via: 'stridedSlice' },
   scatterAdd: { reason: "gather's gradient op", file: 'ops/indexing/second-derivatives.test.ts' },
-  sumTiles: { reason: "tile's gradient op", file: 'ops/indexing/second-derivatives.test.ts' },
+  sumTiles: { reason: "tile's gradient op", via: 'tile' },
   fusedMatMul: {
     reason: 'made by the epilogue pass; checked against its unfused graph',
     file: 'ops/fusedmatmul.test.ts',

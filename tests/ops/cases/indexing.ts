@@ -68,7 +68,7 @@ const PADS: [string, Shape, [number, number][], number][] = [
   ['a size-0 dim', [0, 2], [[1, 1], [0, 1]], 7],
 ]; // prettier-ignore
 
-export const INDEXING_ROWS: readonly OpRow[] = [
+const ROWS: readonly OpRow[] = [
   row(
     'concat',
     ([
@@ -435,3 +435,59 @@ export const INDEXING_ROWS: readonly OpRow[] = [
     },
   ),
 ];
+
+/** Second derivatives: each op composed with a nonlinearity, so its gradient is differentiated again. */
+const SECOND_ORDER: { readonly [op: string]: Case[] } = {
+  gather: [
+    grad('then square, with repeated indices', [[4, 3]], (x) => lg.square(lg.gather(x, [3, 0, 3, 1], 0))),
+    grad('with a batch dim then square', [[2, 3, 2]], (x) =>
+      lg.square(
+        lg.gather(
+          x,
+          [
+            [2, 2],
+            [0, 1],
+          ],
+          1,
+          1,
+        ),
+      ),
+    ),
+  ],
+  slice: [grad('then exp', [[3, 4]], (x) => lg.exp(lg.slice(x, [1, 1], [2, -1])))],
+  stridedSlice: [
+    grad('with negative strides and a shrink then square', [[3, 5]], (x) =>
+      lg.square(lg.stridedSlice(x, [1, -1], [2, 0], [1, -2], 0, 0, 0, 0, 1)),
+    ),
+  ],
+  concat: [
+    grad(
+      'then square',
+      [
+        [2, 2],
+        [2, 3],
+      ],
+      (a, b) => lg.square(lg.concat([a, b], 1)),
+    ),
+  ],
+  stack: [grad('then tanh', [[3], [3]], (a, b) => lg.tanh(lg.stack([a, b], 1)))],
+  tile: [grad('then square', [[2, 2]], (x) => lg.square(lg.tile(x, [2, 3])))],
+  pad: [
+    grad('then sin', [[2, 3]], (x) =>
+      lg.sin(
+        lg.pad(
+          x,
+          [
+            [1, 0],
+            [2, 1],
+          ],
+          0.5,
+        ),
+      ),
+    ),
+  ],
+  reverse: [grad('then square', [[2, 3]], (x) => lg.square(lg.reverse(x, 1)))],
+  cumsum: [grad('then square', [[2, 4]], (x) => lg.square(lg.cumsum(x, 1, true, true)))],
+};
+
+export const INDEXING_ROWS: readonly OpRow[] = ROWS.map((row) => ({ ...row, secondOrder: SECOND_ORDER[row.op] }));
