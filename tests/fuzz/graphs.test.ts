@@ -180,6 +180,33 @@ function sameValues(a: NDArray, b: NDArray): boolean {
   return true;
 }
 
+/** Applies each step of `program` (an op of `ops` over two tensors of the pool) and pushes what builds. */
+function buildProgram(
+  ops: readonly (readonly [string, Builder])[],
+  pool: Tensor[],
+  program: readonly (readonly [number, number, number, Params])[],
+  trace: string[],
+): Tensor {
+  for (const [op, i, j, p] of program) {
+    const [name, build] = ops[op % ops.length];
+    const a = pool[i % pool.length];
+    const b = pool[j % pool.length];
+    trace.push(`${name}(${a.name}, ${b.name}, [${p.join(',')}])`);
+    const out = guarded('build', trace, () => build(a, b, p));
+    if (out !== null) pool.push(out);
+  }
+  return pool[pool.length - 1];
+}
+
+/** Runs `fetches` at optimize levels 0 and 2 (JS backend) and throws if any value differs. */
+function expectLevelsAgree(g: Graph, fetches: Tensor[], feeds: Map<Tensor, NDArray>, trace: readonly string[]): void {
+  const plain = new Session(g, { optimize: false, backend: 'js' }).run(fetches, feeds);
+  const optimized = new Session(g, { optimize: { level: 2 }, backend: 'js' }).run(fetches, feeds);
+  plain.forEach((v, k) => {
+    if (!sameValues(v, optimized[k])) throw new Error(`levels 0 and 2 disagree on fetch ${k}: ${trace.join('; ')}`);
+  });
+}
+
 describe('random graphs', () => {
   test('building, differentiating and running either succeeds or throws a LazygradError', () => {
     fc.assert(
@@ -197,15 +224,7 @@ describe('random graphs', () => {
         const trace = inputs.map(
           (inp, i) => `x${i}: ${inp.dtype}[${inp.shape.join(',')}] unknown dims mask ${inp.unknown}`,
         );
-        for (const [op, i, j, p] of program) {
-          const [name, build] = OPS[op % OPS.length];
-          const a = pool[i % pool.length];
-          const b = pool[j % pool.length];
-          trace.push(`${name}(${a.name}, ${b.name}, [${p.join(',')}])`);
-          const out = guarded('build', trace, () => build(a, b, p));
-          if (out !== null) pool.push(out);
-        }
-        const y = pool[pool.length - 1];
+        const y = buildProgram(OPS, pool, program, trace);
         const feeds = new Map<Tensor, NDArray>(
           placeholders.map((x, i) => [x, randomArray(rng, inputs[i].shape, inputs[i].dtype)]),
         );
@@ -309,27 +328,30 @@ const arbShapes: fc.Arbitrary<readonly [number[], number[]]> = fc
     return [shape, []] as const;
   });
 
+/**
+ * A smooth program over float64 placeholders x and w, reduced to y = sum(out · c) with fixed random weights c,
+ * which keep gradients from cancelling in the sum.
+ */
+function smoothProgram(
+  xShape: number[],
+  wShape: number[],
+  program: readonly (readonly [number, number, number, Params])[],
+  rng: Rng,
+): { g: Graph; x: Tensor; w: Tensor; y: Tensor; trace: string[] } {
+  const g = new Graph();
+  const x = g.placeholder('x', xShape, 'float64');
+  const w = g.placeholder('w', wShape, 'float64');
+  const trace = [`x: [${xShape.join(',')}]`, `w: [${wShape.join(',')}]`];
+  const out = buildProgram(SMOOTH, [x, w], program, trace);
+  return { g, x, w, y: lg.sum(lg.mul(out, g.constant(randomArray(rng, dims(out), 'float64')))), trace };
+}
+
 describe('random smooth float64 graphs', () => {
   test('gradients agree with finite differences, and optimize levels 0 and 2 agree on values and gradients', () => {
     fc.assert(
       fc.property(arbShapes, arbProgram, fc.nat(), ([xShape, wShape], program, seed) => {
         const rng = new Rng(seed);
-        const g = new Graph();
-        const x = g.placeholder('x', xShape, 'float64');
-        const w = g.placeholder('w', wShape, 'float64');
-        const pool: Tensor[] = [x, w];
-        const trace = [`x: [${xShape.join(',')}]`, `w: [${wShape.join(',')}]`];
-        for (const [op, i, j, p] of program) {
-          const [name, build] = SMOOTH[op % SMOOTH.length];
-          const a = pool[i % pool.length];
-          const b = pool[j % pool.length];
-          trace.push(`${name}(${a.name}, ${b.name}, [${p.join(',')}])`);
-          const out = guarded('build', trace, () => build(a, b, p));
-          if (out !== null) pool.push(out);
-        }
-        const out = pool[pool.length - 1];
-        // Fixed random weights keep gradients from cancelling in the sum.
-        const y = lg.sum(lg.mul(out, g.constant(randomArray(rng, dims(out), 'float64'))));
+        const { g, x, w, y, trace } = smoothProgram(xShape, wShape, program, rng);
         const feeds = new Map<Tensor, NDArray>([
           [x, randomArray(rng, xShape, 'float64')],
           [w, randomArray(rng, wShape, 'float64')],
@@ -339,12 +361,7 @@ describe('random smooth float64 graphs', () => {
         const check = finite ? checkGradients(y, [x, w], feeds, { tolerance: 1e-5 }) : { ok: true, maxError: 0 };
         if (!check.ok) throw new Error(`gradient error ${check.maxError}: ${trace.join('; ')}`);
         const grads = gradients(y, [x, w], undefined, { unconnected: 'zero' }) as Tensor[];
-        const plain = new Session(g, { optimize: false, backend: 'js' }).run([y, ...grads], feeds);
-        const optimized = new Session(g, { optimize: { level: 2 }, backend: 'js' }).run([y, ...grads], feeds);
-        plain.forEach((v, k) => {
-          if (!sameValues(v, optimized[k]))
-            throw new Error(`levels 0 and 2 disagree on fetch ${k}: ${trace.join('; ')}`);
-        });
+        expectLevelsAgree(g, [y, ...grads], feeds, trace);
       }),
       { numRuns: 150, seed: 2611 },
     );
@@ -356,21 +373,7 @@ describe('random smooth float64 graphs, second order', () => {
     fc.assert(
       fc.property(arbShapes, arbProgram, fc.nat(), ([xShape, wShape], program, seed) => {
         const rng = new Rng(seed);
-        const g = new Graph();
-        const x = g.placeholder('x', xShape, 'float64');
-        const w = g.placeholder('w', wShape, 'float64');
-        const pool: Tensor[] = [x, w];
-        const trace = [`x: [${xShape.join(',')}]`, `w: [${wShape.join(',')}]`];
-        for (const [op, i, j, p] of program) {
-          const [name, build] = SMOOTH[op % SMOOTH.length];
-          const a = pool[i % pool.length];
-          const b = pool[j % pool.length];
-          trace.push(`${name}(${a.name}, ${b.name}, [${p.join(',')}])`);
-          const out = guarded('build', trace, () => build(a, b, p));
-          if (out !== null) pool.push(out);
-        }
-        const out = pool[pool.length - 1];
-        const y = lg.sum(lg.mul(out, g.constant(randomArray(rng, dims(out), 'float64'))));
+        const { g, x, w, y, trace } = smoothProgram(xShape, wShape, program, rng);
         const [dx] = gradients(y, [x], undefined, { unconnected: 'zero' }) as Tensor[];
         const z = lg.sum(lg.mul(dx, g.constant(randomArray(rng, xShape, 'float64'))));
         const feeds = new Map<Tensor, NDArray>([
@@ -381,12 +384,7 @@ describe('random smooth float64 graphs, second order', () => {
         const check = finite ? checkGradients(z, [x, w], feeds, { tolerance: 1e-4 }) : { ok: true, maxError: 0 };
         if (!check.ok) throw new Error(`second-order gradient error ${check.maxError}: ${trace.join('; ')}`);
         const grads = gradients(z, [x, w], undefined, { unconnected: 'zero' }) as Tensor[];
-        const plain = new Session(g, { optimize: false, backend: 'js' }).run([z, ...grads], feeds);
-        const optimized = new Session(g, { optimize: { level: 2 }, backend: 'js' }).run([z, ...grads], feeds);
-        plain.forEach((v, k) => {
-          if (!sameValues(v, optimized[k]))
-            throw new Error(`levels 0 and 2 disagree on fetch ${k}: ${trace.join('; ')}`);
-        });
+        expectLevelsAgree(g, [z, ...grads], feeds, trace);
       }),
       { numRuns: 100, seed: 4242 },
     );

@@ -1,8 +1,7 @@
 /**
- * Second derivatives: gradient graphs differentiated again. Each is compared with finite differences of the
- * analytic first derivative (checkGradients over a weighted sum of the first gradients), and the unary ones
- * also with their closed forms. A Hessian-vector product of a small MLP is checked against finite differences
- * of its gradient.
+ * Second derivatives beyond the per-op rows of the op table (suites/second-order.test.ts): exact derivatives of
+ * x³, composites through broadcasting and reductions, run-time shapes, and Hessian-vector products of a small MLP
+ * against finite differences of its gradient.
  */
 import {
   Graph,
@@ -11,28 +10,22 @@ import {
   Tensor,
   add,
   checkGradients,
-  cos,
-  div,
   exp,
   gradients,
-  log,
-  logSoftmax,
   matMul,
   max,
   mean,
   mul,
   pow,
   reshape,
-  sigmoid,
   sin,
-  softmax,
-  sqrt,
   square,
   sub,
   sum,
   tanh,
 } from '../../src';
-import { RandomOptions, Rng, expectClose, input, randomArray, weightedSum } from './util';
+import { checkSecondOrder, expectSecondOrderMatches } from './harness';
+import { Rng, expectClose, input, randomArray, weightedSum } from './util';
 
 type Feed = [Tensor, NDArray];
 
@@ -43,101 +36,6 @@ function firstGradients(loss: Tensor, xs: readonly Tensor[]): Tensor[] {
   });
   return grads as Tensor[];
 }
-
-/**
- * z = Σᵢ sum(∂loss/∂xᵢ · vᵢ) for random constants vᵢ; checkGradients(z) then compares the analytic second
- * derivative (gradients of the gradient graph) with central differences of the analytic first derivative.
- */
-function expectSecondOrderMatches(rng: Rng, loss: Tensor, feeds: readonly Feed[], tolerance = 1e-6): void {
-  const xs = feeds.map(([x]) => x);
-  const grads = firstGradients(loss, xs);
-  let z = weightedSum(rng, grads[0]);
-  for (let i = 1; i < grads.length; i++) z = add(z, weightedSum(rng, grads[i]));
-  const result = checkGradients(z, xs, new Map(feeds), { tolerance });
-  if (!result.ok) {
-    const detail = result.analytic
-      .map(
-        (a, i) =>
-          `d/d${xs[i].name}: analytic ${JSON.stringify(a.toArray())} numeric ${JSON.stringify(result.numeric[i].toArray())}`,
-      )
-      .join('\n');
-    throw new Error(`max error ${result.maxError} > ${tolerance}\n${detail}`);
-  }
-  const anyNonzero = result.numeric.some((n) => Array.from(n.data).some((v) => Math.abs(v) > 1e-8));
-  expect(anyNonzero).toBe(true);
-}
-
-function checkOp(
-  seed: number,
-  shapes: readonly (readonly number[])[],
-  build: (...xs: Tensor[]) => Tensor,
-  options: RandomOptions | readonly RandomOptions[] = {},
-): void {
-  const rng = new Rng(seed);
-  const g = new Graph();
-  const feeds = shapes.map((s, i) =>
-    input(g, rng, `x${i}`, s, Array.isArray(options) ? options[i] : (options as RandomOptions)),
-  );
-  const y = build(...feeds.map(([x]) => x));
-  expectSecondOrderMatches(rng, weightedSum(rng, y), feeds);
-}
-
-const UNARY: [string, (x: Tensor) => Tensor, (x: number) => number, RandomOptions][] = [
-  ['exp', exp, (x) => Math.exp(x), { lo: -2, hi: 2 }],
-  ['log', log, (x) => -1 / (x * x), { lo: 0.3, hi: 4 }],
-  ['sin', sin, (x) => -Math.sin(x), { lo: -4, hi: 4 }],
-  ['cos', cos, (x) => -Math.cos(x), { lo: -4, hi: 4 }],
-  ['tanh', tanh, (x) => -2 * Math.tanh(x) * (1 - Math.tanh(x) ** 2), { lo: -3, hi: 3 }],
-  [
-    'sigmoid',
-    sigmoid,
-    (x) => {
-      const s = 1 / (1 + Math.exp(-x));
-      return s * (1 - s) * (1 - 2 * s);
-    },
-    { lo: -5, hi: 5 },
-  ],
-  ['sqrt', sqrt, (x) => -0.25 * x ** -1.5, { lo: 0.3, hi: 4 }],
-  ['square', square, () => 2, {}],
-  ['pow(x, 3)', (x) => pow(x, 3), (x) => 6 * x, {}],
-  ['pow(x, 2.5)', (x) => pow(x, 2.5), (x) => 2.5 * 1.5 * x ** 0.5, { lo: 0.3, hi: 3 }],
-  ['pow(x, -2)', (x) => pow(x, -2), (x) => 6 * x ** -4, { lo: 0.5, hi: 3 }],
-];
-
-describe('unary ops: second derivative vs finite differences of the first derivative', () => {
-  test.each(UNARY.map(([name, op, , options], i) => ({ name, op, options, seed: 2000 + i })))(
-    '$name',
-    ({ op, options, seed }) => {
-      checkOp(seed, [[2, 3]], op, options);
-    },
-  );
-});
-
-describe('unary ops: second derivative vs the closed form', () => {
-  test.each(UNARY.map(([name, op, d2, options], i) => ({ name, op, d2, options, seed: 2100 + i })))(
-    '$name',
-    ({ op, d2, options, seed }) => {
-      const rng = new Rng(seed);
-      const g = new Graph();
-      const [x, value] = input(g, rng, 'x', [7], options);
-      // f is elementwise, so the Hessian of sum(f(x)) is diagonal and the gradient of sum(f'(x)) is f''(x).
-      const [dx] = firstGradients(sum(op(x)), [x]);
-      const [d2x] = firstGradients(sum(dx), [x]);
-      const out = new Session(g).run(d2x, new Map([[x, value]]));
-      const expected = new NDArray(Float64Array.from(value.data, d2), [7], 'float64');
-      expectClose(out, expected, 1e-12);
-    },
-  );
-});
-
-describe('pow exponent: mixed and pure second derivatives', () => {
-  test('d²/db² a^b and d²/da db a^b for positive bases', () => {
-    checkOp(2200, [[4], [4]], pow, [
-      { lo: 0.5, hi: 2 },
-      { lo: -2, hi: 2 },
-    ]);
-  });
-});
 
 describe('x³', () => {
   // Values with short mantissas, so that every intermediate product and sum is exact.
@@ -168,78 +66,16 @@ describe('x³', () => {
 });
 
 describe('binary ops', () => {
-  test('mul: only mixed second derivatives (a·b is bilinear)', () => {
-    checkOp(
-      2300,
-      [
-        [2, 3],
-        [2, 3],
-      ],
-      mul,
-    );
-  });
-
-  test('div: pure and mixed second derivatives', () => {
-    checkOp(
-      2301,
-      [
-        [2, 3],
-        [2, 3],
-      ],
-      div,
-      [{}, { lo: 0.5, hi: 2 }],
-    );
-  });
-
   test('mul with broadcasting [2, 1] x [1, 4] (second order through sumTo)', () => {
-    checkOp(
-      2302,
-      [
-        [2, 1],
-        [1, 4],
-      ],
-      (a, b) => tanh(mul(a, b)),
-    );
-  });
-
-  test('div with broadcasting [2, 3] / [3]', () => {
-    checkOp(2303, [[2, 3], [3]], div, [{}, { lo: 0.5, hi: 2 }]);
+    checkSecondOrder(2302, [{ shape: [2, 1] }, { shape: [1, 4] }], (a, b) => tanh(mul(a, b)));
   });
 
   test('sub and add inside a nonlinearity', () => {
-    checkOp(2304, [[3], [2, 3]], (a, b) => sin(add(square(sub(a, b)), a)));
+    checkSecondOrder(2304, [{ shape: [3] }, { shape: [2, 3] }], (a, b) => sin(add(square(sub(a, b)), a)));
   });
 });
 
-describe('softmax, logSoftmax and matMul', () => {
-  test.each([-1, 0])('softmax along axis %d', (axis) => {
-    checkOp(2400, [[3, 4]], (x) => softmax(x, axis), { lo: -2, hi: 2 });
-  });
-
-  test.each([-1, 0])('logSoftmax along axis %d', (axis) => {
-    checkOp(2401, [[3, 4]], (x) => logSoftmax(x, axis), { lo: -2, hi: 2 });
-  });
-
-  test.each([
-    [false, false, [3, 4], [4, 2]],
-    [true, false, [4, 3], [4, 2]],
-    [false, true, [3, 4], [2, 4]],
-    [true, true, [4, 3], [2, 4]],
-  ])('matMul with transposeA=%s transposeB=%s (mixed second derivatives)', (ta, tb, sa, sb) => {
-    checkOp(2402, [sa, sb], (a, b) => matMul(a, b, ta, tb));
-  });
-
-  test('batched broadcast matMul inside tanh', () => {
-    checkOp(
-      2403,
-      [
-        [2, 3, 2],
-        [2, 4],
-      ],
-      (a, b) => tanh(matMul(a, b)),
-    );
-  });
-
+describe('reductions', () => {
   test('reductions inside nonlinearities: sum, mean and max', () => {
     const rng = new Rng(2404);
     const g = new Graph();

@@ -58,7 +58,7 @@ import {
 import { fusedKernel } from '../../../src/ops/kernels';
 import type { Buf } from '../../../src/ops/kernels/types';
 import { expectClose } from '../util';
-import { run64 } from './helpers';
+import { runOn } from '../harness';
 
 describe('gradients through bool-valued ops', () => {
   const masks: [string, (x: Tensor) => Tensor][] = [
@@ -236,7 +236,7 @@ describe('erf in float64', () => {
       reference.map(([v]) => v),
       'float64',
     );
-    const got = run64([x], erf);
+    const got = runOn([x], erf);
     for (let i = 0; i < reference.length; i++) {
       const expected = reference[i][1];
       expect(Math.abs(got.data[i] - expected)).toBeLessThanOrEqual(4 * Number.EPSILON * Math.abs(expected));
@@ -244,7 +244,7 @@ describe('erf in float64', () => {
   });
 
   test('is odd, ±1 at ±infinity and NaN at NaN', () => {
-    const got = run64([NDArray.from([0.3, -0.3, 2.2, -2.2, Infinity, -Infinity, NaN], 'float64')], erf);
+    const got = runOn([NDArray.from([0.3, -0.3, 2.2, -2.2, Infinity, -Infinity, NaN], 'float64')], erf);
     expect(got.data[1]).toBe(-got.data[0]);
     expect(got.data[3]).toBe(-got.data[2]);
     expect(Array.from(got.data.slice(4))).toEqual([1, -1, NaN]);
@@ -253,14 +253,14 @@ describe('erf in float64', () => {
 
 describe('other values fixed by definition', () => {
   test('sign keeps NaN (as TensorFlow and NumPy; tfjs maps it to 0)', () => {
-    const got = run64([NDArray.from([NaN, -3, 0, 4], 'float64')], sign);
+    const got = runOn([NDArray.from([NaN, -3, 0, 4], 'float64')], sign);
     expect(Array.from(got.data)).toEqual([NaN, -1, 0, 1]);
   });
 
   test('softplus and logSigmoid neither overflow nor take log(0) in float64', () => {
     const x = NDArray.from([-800, -40, 40, 800], 'float64');
-    expect(Array.from(run64([x], softplus).data)).toEqual([0, Math.exp(-40), 40 + Math.log1p(Math.exp(-40)), 800]);
-    expect(Array.from(run64([x], logSigmoid).data)).toEqual([
+    expect(Array.from(runOn([x], softplus).data)).toEqual([0, Math.exp(-40), 40 + Math.log1p(Math.exp(-40)), 800]);
+    expect(Array.from(runOn([x], logSigmoid).data)).toEqual([
       -800,
       -40 - Math.log1p(Math.exp(-40)),
       -Math.exp(-40),
@@ -375,7 +375,7 @@ test('addN sums in float64 exactly like repeated add', () => {
   const x = NDArray.from([0.1, 0.2, 0.3], 'float64');
   const y = NDArray.from([1e-17, 3, -0.3], 'float64');
   const z = NDArray.from([5, 7, 11], 'float64');
-  const viaAddN = run64([x, y, z], (a, c, d) => addN([a, c, d]));
-  const viaAdd = run64([x, y, z], (a, c, d) => add(add(a, c), d));
+  const viaAddN = runOn([x, y, z], (a, c, d) => addN([a, c, d]));
+  const viaAdd = runOn([x, y, z], (a, c, d) => add(add(a, c), d));
   expectClose(viaAddN, viaAdd, 0);
 });

@@ -4,30 +4,17 @@
  * An op may return several tensors (split, unstack); each output gets its own random weights.
  */
 import * as tf from '@tensorflow/tfjs';
-import { add, checkGradients, DType, gradients, Graph, NDArray, Session, sum, Tensor, mul } from '../../../src';
+import { add, DType, gradients, Graph, NDArray, Session, sum, Tensor, mul } from '../../../src';
+import { expectGradientsMatch, plain, tfTensor } from '../harness';
 import { expectClose, randomArray, RandomOptions, Rng } from '../util';
 
 export type Outputs = Tensor | Tensor[];
 export type TfOutputs = tf.Tensor | tf.Tensor[];
 
-export async function useTfCpu(): Promise<void> {
-  tf.env().set('PROD', true); // silences the one-time "install tfjs-node" console warning
-  await tf.setBackend('cpu');
-}
+export { tfTensor, useTfjsCpu as useTfCpu } from '../harness';
 
 function list<T>(out: T | T[]): T[] {
   return Array.isArray(out) ? out : [out];
-}
-
-export function tfTensor(a: NDArray): tf.Tensor {
-  if (a.dtype === 'bool')
-    return tf.tensor(
-      Array.from(a.data, (v) => v !== 0),
-      [...a.shape],
-      'bool',
-    );
-  if (a.dtype === 'float64') throw new Error('tfjs has no float64');
-  return tf.tensor(a.data as Float32Array | Int32Array, [...a.shape], a.dtype);
 }
 
 /** An int32 array of the given values and shape. */
@@ -38,17 +25,6 @@ export function ints(values: readonly number[], shape: readonly number[]): NDArr
 /** A float32 (default) or other-typed random array; int32 values are integers in [lo, hi]. */
 export function values(rng: Rng, shape: readonly number[], dtype: DType = 'float32', options?: RandomOptions): NDArray {
   return randomArray(rng, shape, dtype, options);
-}
-
-interface Plain {
-  [key: string]: number[] | string;
-  shape: number[];
-  dtype: string;
-  data: number[];
-}
-
-function plain(t: tf.Tensor): Plain {
-  return { shape: t.shape, dtype: t.dtype, data: Array.from(t.dataSync() as ArrayLike<number>, Number) };
 }
 
 /**
@@ -137,25 +113,6 @@ function runShapes(outs: readonly Tensor[], feeds: readonly Feed[]): number[][] 
   return new Session(outs[0].graph).run([...outs], new Map(feeds)).map((v) => [...v.shape]);
 }
 
-function explain(result: ReturnType<typeof checkGradients>, xs: readonly Tensor[], tolerance: number): string {
-  const detail = result.analytic
-    .map((a, i) => {
-      const numeric = JSON.stringify(result.numeric[i].toArray());
-      return `d/d${xs[i].name}: analytic ${JSON.stringify(a.toArray())} numeric ${numeric}`;
-    })
-    .join('\n');
-  return `max error ${result.maxError} > ${tolerance}\n${detail}`;
-}
-
-function expectChecked(loss: Tensor, feeds: readonly Feed[], tolerance: number): void {
-  const xs = feeds.map(([x]) => x);
-  const result = checkGradients(loss, xs, new Map(feeds), { tolerance });
-  result.analytic.forEach((a, i) => expect([...a.shape]).toEqual([...feeds[i][1].shape]));
-  if (!result.ok) throw new Error(explain(result, xs, tolerance));
-  // A check that passes because everything is 0 proves nothing: some derivative must be nonzero.
-  expect(result.numeric.some((n) => Array.from(n.data).some((v) => Math.abs(v) > 1e-8))).toBe(true);
-}
-
 /**
  * The gradient of Σ sum(outᵢ · wᵢ) (random wᵢ) against central finite differences, in float64. `inputs` are the
  * values of the float64 placeholders passed to `build` (their static shapes may be given, with nulls).
@@ -172,7 +129,7 @@ export function expectGradientsMatchFd(
   const feeds = inputs.map((v, i) => [g.placeholder(`x${i}`, staticShapes?.[i] ?? [...v.shape], v.dtype), v] as Feed);
   const outs = list(build(...feeds.map(([x]) => x)));
   const loss = weighted(rng, outs, runShapes(outs, feeds), g);
-  expectChecked(loss, feeds, tolerance);
+  expectGradientsMatch(loss, feeds, tolerance);
 }
 
 /**
@@ -202,7 +159,7 @@ export function expectSecondOrderMatchesFd(
     inputs.map((v) => [...v.shape]),
     g,
   );
-  expectChecked(z, feeds, tolerance);
+  expectGradientsMatch(z, feeds, tolerance);
 }
 
 /** Float64 random inputs for the finite-difference checks. */

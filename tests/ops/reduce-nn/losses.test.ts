@@ -1,7 +1,7 @@
 /**
- * The fused cross-entropy primitives and tf.losses: values and gradients against tfjs for every reduction and
- * weighting, gradients and second derivatives against finite differences, stability at logits of ±1000, and
- * shape errors.
+ * The cross-entropy primitives beyond their op-table rows (../cases/losses.ts), and tf.losses: values and
+ * gradients against tfjs for every reduction and weighting, gradients and second derivatives against finite
+ * differences, stability at logits of ±1000, and shape errors.
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -22,7 +22,8 @@ import {
   sub,
 } from '../../../src';
 import { fusedKernel } from '../../../src/ops/kernels';
-import { Rng, expectClose, randomArray, sizeOf } from '../util';
+import { oneHotLabels, softLabels, tfSigmoidCE, tfSoftmaxCE } from '../cases/losses';
+import { Rng, expectClose, randomArray } from '../util';
 import {
   arrayOf,
   checkFirstOrder,
@@ -35,98 +36,7 @@ import {
 
 useTfCpu();
 
-/** Rows of soft labels that sum to 1 along `axis`. */
-function softLabels(rng: Rng, shape: readonly number[], axis = -1, dtype: 'float32' | 'float64' = 'float32'): NDArray {
-  const raw = randomArray(rng, shape, 'float64', { lo: 0, hi: 3 });
-  const a = ((axis % shape.length) + shape.length) % shape.length;
-  const inner = sizeOf(shape.slice(a + 1));
-  const n = shape[a];
-  const out = new Float64Array(raw.size);
-  for (let o = 0; o < raw.size / (n * inner); o++) {
-    for (let i = 0; i < inner; i++) {
-      let s = 0;
-      for (let j = 0; j < n; j++) s += raw.data[o * n * inner + j * inner + i];
-      for (let j = 0; j < n; j++) out[o * n * inner + j * inner + i] = raw.data[o * n * inner + j * inner + i] / s;
-    }
-  }
-  return new NDArray(dtype === 'float32' ? Float32Array.from(out) : out, [...shape], dtype);
-}
-
-/** One-hot rows along the last axis. */
-function oneHot(rng: Rng, rows: number, classes: number, dtype: 'float32' | 'float64' = 'float32'): NDArray {
-  const values = new Array<number>(rows * classes).fill(0);
-  for (let r = 0; r < rows; r++) values[r * classes + rng.int(0, classes - 1)] = 1;
-  return arrayOf(values, [rows, classes], dtype);
-}
-
-const tfSoftmaxCE = (labels: tf.Tensor, logits: tf.Tensor, axis: number): tf.Tensor =>
-  tf.neg(tf.sum(tf.mul(labels, tf.sub(logits, tf.logSumExp(logits, axis, true))), axis));
-
 describe('softmaxCrossEntropyWithLogits', () => {
-  const cases: [number[], number][] = [
-    [[5], 0],
-    [[4, 5], -1],
-    [[2, 3, 4], -1],
-    [[2, 3, 4], 1],
-    [[2, 3, 2, 3], 0],
-  ];
-
-  test.each(cases.map(([shape, axis], i) => ({ shape, axis, seed: 10 + i })))(
-    'forward matches tfjs: shape $shape, axis $axis',
-    ({ shape, axis, seed }) => {
-      const labels = Array.from(softLabels(new Rng(seed), shape, axis).data);
-      checkForward(
-        seed,
-        [
-          { shape, values: labels },
-          { shape, options: { lo: -4, hi: 4 } },
-        ],
-        (y, x) => softmaxCrossEntropyWithLogits(y, x, axis),
-        (y, x) => tfSoftmaxCE(y, x, axis),
-      );
-    },
-  );
-
-  test('forward matches tf.losses.softmaxCrossEntropy with no reduction', () => {
-    const rng = new Rng(20);
-    checkForward(
-      20,
-      [{ shape: [6, 4], values: Array.from(oneHot(rng, 6, 4).data) }, { shape: [6, 4] }],
-      (y, x) => softmaxCrossEntropyWithLogits(y, x),
-      (y, x) => tf.losses.softmaxCrossEntropy(y, x, undefined, 0, tf.Reduction.NONE),
-    );
-  });
-
-  test.each(cases.map(([shape, axis], i) => ({ shape, axis, seed: 30 + i })))(
-    'gradients to labels and logits vs finite differences: shape $shape, axis $axis',
-    ({ shape, axis, seed }) => {
-      const labels = Array.from(softLabels(new Rng(seed), shape, axis, 'float64').data);
-      checkFirstOrder(
-        seed,
-        [
-          { shape, values: labels },
-          { shape, options: { lo: -3, hi: 3 } },
-        ],
-        (y, x) => softmaxCrossEntropyWithLogits(y, x, axis),
-      );
-    },
-  );
-
-  test.each(cases.map(([shape, axis], i) => ({ shape, axis, seed: 40 + i })))(
-    'logits gradient vs tfjs: shape $shape, axis $axis',
-    ({ shape, axis, seed }) => {
-      const rng = new Rng(seed);
-      compareGradientsWithTf(
-        seed,
-        [softLabels(rng, shape, axis), randomArray(rng, shape, 'float32', { lo: -4, hi: 4 })],
-        [],
-        ([y, x]) => softmaxCrossEntropyWithLogits(y, x, axis),
-        ([y, x]) => tfSoftmaxCE(y, x, axis),
-        1e-5,
-      );
-    },
-  );
-
   test('the labels gradient is −logSoftmax(logits)·dy, as TensorFlow (tfjs returns labels − softmax instead)', () => {
     const rng = new Rng(50);
     const g = new Graph();
@@ -144,21 +54,6 @@ describe('softmaxCrossEntropyWithLogits', () => {
     expectClose(a, c, 1e-15);
     expectClose(b, d, 1e-15);
   });
-
-  test.each(cases.slice(1).map(([shape, axis], i) => ({ shape, axis, seed: 60 + i })))(
-    'second derivative vs finite differences: shape $shape, axis $axis',
-    ({ shape, axis, seed }) => {
-      const labels = Array.from(softLabels(new Rng(seed), shape, axis, 'float64').data);
-      checkSecondOrder(
-        seed,
-        [
-          { shape, values: labels },
-          { shape, options: { lo: -3, hi: 3 } },
-        ],
-        (y, x) => softmaxCrossEntropyWithLogits(y, x, axis),
-      );
-    },
-  );
 
   test('logits of ±1000 give finite losses and gradients, equal to tfjs', () => {
     const logits = [1000, -1000, 0, -1000, 1000, 1000, -1000, -1000, -1000, 999, -1000, 1000];
@@ -250,69 +145,6 @@ describe('softmaxCrossEntropyWithLogits', () => {
 });
 
 describe('sigmoidCrossEntropyWithLogits', () => {
-  const tfSigmoidCE = (y: tf.Tensor, x: tf.Tensor): tf.Tensor =>
-    tf.losses.sigmoidCrossEntropy(y, x, undefined, 0, tf.Reduction.NONE);
-
-  test.each([[[6]], [[3, 4]], [[2, 3, 4]], [[2, 2, 3, 2]]])('forward matches tfjs: shape %j', (shape) => {
-    checkForward(
-      80,
-      [
-        { shape, options: { lo: 0, hi: 1 } },
-        { shape, options: { lo: -6, hi: 6 } },
-      ],
-      sigmoidCrossEntropyWithLogits,
-      tfSigmoidCE,
-    );
-  });
-
-  test('broadcasts labels against logits', () => {
-    checkForward(
-      81,
-      [
-        { shape: [4], options: { lo: 0, hi: 1 } },
-        { shape: [3, 4], options: { lo: -6, hi: 6 } },
-      ],
-      sigmoidCrossEntropyWithLogits,
-      (y, x) => tfSigmoidCE(tf.broadcastTo(y, [3, 4]), x),
-    );
-  });
-
-  test('gradients to labels and logits vs finite differences', () => {
-    checkFirstOrder(
-      82,
-      [
-        { shape: [3, 4], options: { lo: 0, hi: 1 } },
-        { shape: [3, 4], options: { lo: -5, hi: 5 } },
-      ],
-      (y, x) => sigmoidCrossEntropyWithLogits(y, x),
-    );
-  });
-
-  test('gradients to labels and logits vs tfjs', () => {
-    const rng = new Rng(83);
-    compareGradientsWithTf(
-      83,
-      [
-        randomArray(rng, [2, 3, 4], 'float32', { lo: 0, hi: 1 }),
-        randomArray(rng, [2, 3, 4], 'float32', { lo: -5, hi: 5, awayFromZero: 0.05 }),
-      ],
-      [],
-      ([y, x]) => sigmoidCrossEntropyWithLogits(y, x),
-      ([y, x]) => tfSigmoidCE(y, x),
-    );
-  });
-
-  test('second derivative vs finite differences', () => {
-    checkSecondOrder(
-      84,
-      [
-        { shape: [3, 4], options: { lo: 0, hi: 1 } },
-        { shape: [3, 4], options: { lo: -5, hi: 5 } },
-      ],
-      (y, x) => sigmoidCrossEntropyWithLogits(y, x),
-    );
-  });
-
   test('logits of ±1000 give finite losses and gradients, equal to tfjs', () => {
     const logits = [1000, -1000, 1000, -1000, 0, 999.5];
     const labels = [1, 0, 0, 1, 0.5, 0.25];
@@ -382,7 +214,7 @@ const LOSSES: LossCase[] = [
     name: 'softmaxCrossEntropy',
     ours: (y, x, w, r) => losses.softmaxCrossEntropy(y, x, w, 0, r),
     theirs: (y, x, w, r) => tf.losses.softmaxCrossEntropy(y, x, w, 0, r),
-    labels: (rng) => oneHot(rng, 4, 3),
+    labels: (rng) => oneHotLabels(rng, 4, 3),
     predictions: { lo: -4, hi: 4 },
     weightShapes: [[], [4]],
     skipLabels: true,
@@ -391,7 +223,7 @@ const LOSSES: LossCase[] = [
     name: 'softmaxCrossEntropy with label smoothing 0.2',
     ours: (y, x, w, r) => losses.softmaxCrossEntropy(y, x, w, 0.2, r),
     theirs: (y, x, w, r) => tf.losses.softmaxCrossEntropy(y, x, w, 0.2, r),
-    labels: (rng) => oneHot(rng, 4, 3),
+    labels: (rng) => oneHotLabels(rng, 4, 3),
     predictions: { lo: -4, hi: 4 },
     weightShapes: [[4]],
     skipLabels: true,

@@ -1,7 +1,7 @@
 /**
- * Gradients of the reductions: against finite differences in float64, against tf.grads with a random dy, and
- * second derivatives against finite differences of the first. Ties in min/max and zeros in prod are checked
- * against their exact values.
+ * Gradients of the composite reductions norm and moments (against finite differences in float64, tf.grads with a
+ * random dy, and second derivatives), and the exact values at ties in min/max and zeros in prod. The primitive
+ * reductions' sweeps are rows of the op table (../cases/reduce.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -12,7 +12,6 @@ import {
   argMax,
   gradients,
   greater,
-  logSumExp,
   max,
   min,
   moments,
@@ -33,20 +32,14 @@ import {
   run,
   useTfCpu,
 } from './helpers';
+import { GRAD_AXES } from '../cases/reduce';
 
 useTfCpu();
 
 type Axis = number | number[] | undefined;
 
-const AXES: [number[], Axis, boolean][] = [
-  [[5], undefined, false],
-  [[3, 4], 1, false],
-  [[3, 4], -2, true],
-  [[2, 3, 4], [0, 2], false],
-  [[2, 3, 4], [-1, 0], true],
-  [[2, 3, 2, 2], [1, 3], false],
-  [[2, 3, 2, 2], undefined, true],
-];
+/** The shapes, axes and keepDims of the op table's reduction gradient rows. */
+const AXES = GRAD_AXES;
 
 function distinct(seed: number, shape: number[]): number[] {
   return Array.from(distinctArray(new Rng(seed), shape, 'float64', 0.23).data);
@@ -54,24 +47,6 @@ function distinct(seed: number, shape: number[]): number[] {
 
 describe('gradients vs finite differences (float64)', () => {
   const cases = AXES.map(([shape, axis, keepDims], i) => ({ shape, axis, keepDims, seed: 10 + i }));
-
-  test.each(cases)('min: shape $shape, axis $axis, keepDims $keepDims', ({ shape, axis, keepDims, seed }) => {
-    checkFirstOrder(seed, [{ shape, values: distinct(seed, shape) }], (x) => min(x, axis, keepDims));
-  });
-
-  test.each(cases)('prod: shape $shape, axis $axis, keepDims $keepDims', ({ shape, axis, keepDims, seed }) => {
-    checkFirstOrder(seed, [{ shape, options: { lo: 0.4, hi: 1.6 } }], (x) => prod(x, axis, keepDims));
-  });
-
-  test.each(cases)('prod of mixed signs: shape $shape, axis $axis', ({ shape, axis, keepDims, seed }) => {
-    checkFirstOrder(seed, [{ shape, options: { lo: -1.5, hi: 1.5, awayFromZero: 0.3 } }], (x) =>
-      prod(x, axis, keepDims),
-    );
-  });
-
-  test.each(cases)('logSumExp: shape $shape, axis $axis, keepDims $keepDims', ({ shape, axis, keepDims, seed }) => {
-    checkFirstOrder(seed, [{ shape, options: { lo: -3, hi: 3 } }], (x) => logSumExp(x, axis, keepDims));
-  });
 
   test.each(cases)('moments: shape $shape, axis $axis, keepDims $keepDims', ({ shape, axis, keepDims, seed }) => {
     const rng = new Rng(seed);
@@ -122,11 +97,6 @@ describe('ties in min and max share the gradient equally', () => {
     const [dx] = gradients(sum(mul(op(x, 1), g.constant([10, 100], 'float64'))), [x]);
     const [got] = run([dx as Tensor], [[x, NDArray.from(rows, 'float64')]]);
     expectClose(got, { shape: [2, 4], data: [10 / 3, 0, 10 / 3, 10 / 3, 50, 50, 0, 0] }, 1e-15);
-  });
-
-  test('two ties agree with central finite differences', () => {
-    checkFirstOrder(5, [{ shape: [2, 3], values: [1, 2, 2, -1, -1, 0] }], (x) => min(x, 1));
-    checkFirstOrder(6, [{ shape: [2, 3], values: [1, 2, 2, -1, -1, 0] }], (x) => max(x, 1));
   });
 });
 
@@ -183,42 +153,6 @@ describe('prod with zeros', () => {
 describe('gradients vs tfjs (float32, random dy)', () => {
   const cases = AXES.map(([shape, axis, keepDims], i) => ({ shape, axis, keepDims, seed: 80 + i }));
 
-  test.each(cases)('min: shape $shape, axis $axis, keepDims $keepDims', ({ shape, axis, keepDims, seed }) => {
-    compareGradientsWithTf(
-      seed,
-      [distinctArray(new Rng(seed), shape, 'float32')],
-      [],
-      ([x]) => min(x, axis, keepDims),
-      ([x]) => tf.min(x, axis, keepDims),
-    );
-  });
-
-  test.each(cases)('prod: shape $shape, axis $axis, keepDims $keepDims', ({ shape, axis, keepDims, seed }) => {
-    // tfjs's prod gradient fails on negative axes (it transposes by them), so it is given their positive form.
-    const positive =
-      typeof axis === 'number'
-        ? (axis + shape.length) % shape.length
-        : axis?.map((a) => (a + shape.length) % shape.length);
-    compareGradientsWithTf(
-      seed,
-      [randomArray(new Rng(seed), shape, 'float32', { lo: -1.5, hi: 1.5 })],
-      [],
-      ([x]) => prod(x, axis, keepDims),
-      ([x]) => tf.prod(x, positive, keepDims),
-      1e-4,
-    );
-  });
-
-  test.each(cases)('logSumExp: shape $shape, axis $axis, keepDims $keepDims', ({ shape, axis, keepDims, seed }) => {
-    compareGradientsWithTf(
-      seed,
-      [randomArray(new Rng(seed), shape, 'float32', { lo: -3, hi: 3 })],
-      [],
-      ([x]) => logSumExp(x, axis, keepDims),
-      ([x]) => tf.logSumExp(x, axis, keepDims),
-    );
-  });
-
   test.each(cases)('moments: shape $shape, axis $axis, keepDims $keepDims', ({ shape, axis, keepDims, seed }) => {
     const rng = new Rng(seed);
     const w = randomArray(rng, [1], 'float32');
@@ -264,22 +198,6 @@ describe('gradients vs tfjs (float32, random dy)', () => {
 });
 
 describe('second derivatives vs finite differences', () => {
-  test.each(AXES.map(([shape, axis, keepDims], i) => ({ shape, axis, keepDims, seed: 120 + i })))(
-    'logSumExp: shape $shape, axis $axis',
-    ({ shape, axis, keepDims, seed }) => {
-      checkSecondOrder(seed, [{ shape, options: { lo: -2, hi: 2 } }], (x) => logSumExp(x, axis, keepDims));
-    },
-  );
-
-  test.each(AXES.slice(0, 5).map(([shape, axis, keepDims], i) => ({ shape, axis, keepDims, seed: 130 + i })))(
-    'prod: shape $shape, axis $axis',
-    ({ shape, axis, keepDims, seed }) => {
-      checkSecondOrder(seed, [{ shape, options: { lo: -1.5, hi: 1.5, awayFromZero: 0.3 } }], (x) =>
-        prod(x, axis, keepDims),
-      );
-    },
-  );
-
   const norms: ['euclidean' | 'fro' | number, number | number[] | undefined][] = [
     ['euclidean', undefined],
     ['euclidean', -1],

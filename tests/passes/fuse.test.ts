@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { WasmBufKernels } from '../src/backend/wasm';
+import { WasmBufKernels } from '../../src/backend/wasm';
 import {
   add,
   exp,
@@ -19,8 +19,8 @@ import {
   Tensor,
   where,
   greater,
-} from '../src';
-import { fusedCacheSize } from '../src/ops/kernels';
+} from '../../src';
+import { fusedCacheSize } from '../../src/ops/kernels';
 
 function chain(x: Tensor, b: Tensor): Tensor {
   // eight elementwise ops with a broadcast operand

@@ -14,7 +14,7 @@ import {
   softmax,
   sum,
   Tensor,
-} from '../src';
+} from '../../src';
 
 const naive = { optimize: { level: 1 as const } };
 

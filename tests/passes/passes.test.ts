@@ -30,7 +30,7 @@ import {
   tanh,
   Tensor,
   transpose,
-} from '../src';
+} from '../../src';
 
 describe('CSE', () => {
   test('golden: commuted and repeated subexpressions merge', () => {

@@ -25,7 +25,7 @@ import {
   sumTo,
   Tensor,
   transpose,
-} from '../src';
+} from '../../src';
 
 /** The ops left in the optimized graph (leaves dropped), and the counts of rules that fired. */
 function optimized(y: Tensor, level: 0 | 1 | 2 = 2): { ops: string[]; fired: { [rule: string]: number } } {

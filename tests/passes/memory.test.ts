@@ -14,8 +14,8 @@ import {
   square,
   sub,
   Tensor,
-} from '../src';
-import { planMemory } from '../src/session/memory';
+} from '../../src';
+import { planMemory } from '../../src/session/memory';
 
 function mlp(): { g: Graph; loss: Tensor; grads: Tensor[] } {
   const g = new Graph();
