@@ -19,7 +19,7 @@ const SLICE_SPEC = { begin: 'bounds', end: 'bounds', strides: 'ints', shrinkAxes
 export type SliceSpec = AttrsOf<typeof SLICE_SPEC>;
 
 /** The first index and the number of elements of one dim of size n under a strided slice (TensorFlow's rules). */
-function resolveDim(spec: SliceSpec, d: number, n: number): { start: number; count: number } {
+export function resolveSliceDim(spec: SliceSpec, d: number, n: number): { start: number; count: number } {
   const b = spec.begin[d];
   const e = spec.end[d];
   const s = spec.strides[d];
@@ -69,7 +69,7 @@ function specShape(spec: SliceSpec, shape: Shape): Dim[] {
   const kept: Dim[] = [];
   shape.forEach((n, d) => {
     const shrink = spec.shrinkAxes.includes(d);
-    const count = n === null ? null : resolveDim(spec, d, n).count;
+    const count = n === null ? null : resolveSliceDim(spec, d, n).count;
     if (!shrink) kept.push(count);
   });
   const out: Dim[] = [];
@@ -84,7 +84,7 @@ function specWindow(spec: SliceSpec, shape: readonly number[]): { begin: number[
   const begin: number[] = [];
   const counts: number[] = [];
   shape.forEach((n, d) => {
-    const { start, count } = resolveDim(spec, d, n);
+    const { start, count } = resolveSliceDim(spec, d, n);
     begin.push(start);
     counts.push(count);
   });

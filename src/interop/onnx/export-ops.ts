@@ -36,6 +36,7 @@ import {
   SCATTER_ADD,
   Seed,
   SLICE,
+  resolveSliceDim,
   SliceSpec,
   SOFTMAX,
   SOFTMAX_CROSS_ENTROPY,
@@ -166,17 +167,11 @@ function sliceBounds(spec: SliceSpec, d: number, n: number | null): [number | bi
   const e = spec.end[d];
   const s = spec.strides[d];
   if (spec.shrinkAxes.includes(d)) {
-    const i = b as number;
+    const i = b ?? 0; // the stridedSlice record checked that a shrunk dim has a begin index
     return [i, i === -1 ? INT64_MAX : i + 1, 1];
   }
   if (n !== null) {
-    const lo = s > 0 ? 0 : -1;
-    const hi = s > 0 ? n : n - 1;
-    const clamp = (v: number): number => Math.min(hi, Math.max(lo, v < 0 ? v + n : v));
-    const start = b === null ? (s > 0 ? 0 : n - 1) : clamp(b);
-    const stop = e === null ? (s > 0 ? n : -1) : clamp(e);
-    const span = stop - start;
-    const count = span === 0 || span < 0 !== s < 0 ? 0 : Math.ceil(span / s);
+    const { start, count } = resolveSliceDim(spec, d, n);
     if (count === 0) return [0, 0, 1];
     const last = start + (count - 1) * s;
     const end = s > 0 ? last + 1 : last - 1;
