@@ -9,7 +9,7 @@
  * no kernel accepts (a wrong output shape for matMul, say) throw, as the JS kernels do.
  */
 import type { FusedActivation } from '../../ops';
-import { broadcastShapes, broadcastTo, type Buf, type TypedArray } from '../../ops/kernels';
+import { broadcastShapes, broadcastTo, matMulDims, type Buf, type TypedArray } from '../../ops/kernels';
 import { broadcastStrides, checkSize, shapeStr, sizeOf } from '../../ops/kernels/util';
 import { alignUp } from './arena';
 import type { WasmBinaryOp, WasmKernels, WasmUnaryOp } from './kernels';
@@ -124,26 +124,8 @@ export class WasmBufKernels {
     if (bias !== null && (bias.data.length !== N || checkSize('matMul', bias) !== N)) {
       throw new Error(`matMul: bias ${shapeStr(bias.shape)} must hold the ${N} output columns`);
     }
-    // The JS kernel validates shapes in O(rank); running it on empty copies would cost O(size), so validate here.
-    const as = a.shape;
-    const bs = b.shape;
-    const ra = as.length;
-    const rb = bs.length;
-    if (ra < 2 || rb < 2) throw new Error(`matMul: operands must have rank >= 2, got ${shapeStr(as)}, ${shapeStr(bs)}`);
-    const M = transposeA ? as[ra - 1] : as[ra - 2];
-    const K = transposeA ? as[ra - 2] : as[ra - 1];
-    const Kb = transposeB ? bs[rb - 1] : bs[rb - 2];
-    const aBatch = as.slice(0, ra - 2);
-    const bBatch = bs.slice(0, rb - 2);
-    const batchShape = broadcastShapes(aBatch, bBatch);
-    const expected = batchShape === null ? null : [...batchShape, M, transposeB ? bs[rb - 2] : bs[rb - 1]];
-    if (K !== Kb || expected === null || !sameShape(expected, out.shape)) {
-      const how = `transposeA=${transposeA}, transposeB=${transposeB}`;
-      throw new Error(`matMul: output ${shapeStr(out.shape)} for ${shapeStr(as)} x ${shapeStr(bs)} (${how})`);
-    }
-    checkSize('matMul', a);
-    checkSize('matMul', b);
-    const batch = checkSize('matMul', out) / Math.max(1, M * N);
+    // Validated in O(rank) here, as the JS kernel does, before anything is staged.
+    const { M, K, aBatch, bBatch, batchShape, batch } = matMulDims(a, b, out, transposeA, transposeB);
     if (M === 0 || N === 0 || batch === 0) return true; // nothing to write
     const wasm = this.wasm;
     if (!this.stageFor(bias === null ? [a.data, b.data, out.data] : [a.data, b.data, bias.data, out.data])) {
@@ -158,8 +140,8 @@ export class WasmBufKernels {
       // A batch of rows times one matrix is one tall product: [batch·M, K]·[K, N].
       wasm.matMul(aOff, bOff, oOff, batch * M, N, K, false, transposeB, biasOff, activation);
     } else {
-      const aBS = broadcastStrides(aBatch, expected.slice(0, -2));
-      const bBS = broadcastStrides(bBatch, expected.slice(0, -2));
+      const aBS = broadcastStrides(aBatch, batchShape);
+      const bBS = broadcastStrides(bBatch, batchShape);
       const br = aBS.length;
       const idx = new Int32Array(br);
       let ai = 0;
@@ -181,9 +163,9 @@ export class WasmBufKernels {
         for (let d = br - 1; d >= 0; d--) {
           ai += aBS[d];
           bi += bBS[d];
-          if (++idx[d] < expected[d]) break;
-          ai -= aBS[d] * expected[d];
-          bi -= bBS[d] * expected[d];
+          if (++idx[d] < batchShape[d]) break;
+          ai -= aBS[d] * batchShape[d];
+          bi -= bBS[d] * batchShape[d];
           idx[d] = 0;
         }
       }

@@ -204,11 +204,22 @@ function gemmSimple(
   }
 }
 
+/** A batched matMul's sizes: the matrices' M, K, N, the operands' batch dims and their broadcast, the batch count. */
+export interface MatMulDims {
+  readonly M: number;
+  readonly K: number;
+  readonly N: number;
+  readonly aBatch: readonly number[];
+  readonly bBatch: readonly number[];
+  readonly batchShape: readonly number[];
+  readonly batch: number;
+}
+
 /**
- * Batched matrix product: a is [...batchA, M, K] ([..., K, M] if transposeA), b is [...batchB, K, N]
- * ([..., N, K] if transposeB); out is [...broadcast(batchA, batchB), M, N]. Accumulates in float64.
+ * Checks a batched matMul's operands and output against each other in O(rank) (the JS kernel and the wasm kernels
+ * share it) and returns its sizes; throws when they do not fit.
  */
-export function matMul(a: Buf, b: Buf, out: Buf, transposeA: boolean, transposeB: boolean): void {
+export function matMulDims(a: Buf, b: Buf, out: Buf, transposeA: boolean, transposeB: boolean): MatMulDims {
   const as = a.shape;
   const bs = b.shape;
   const ra = as.length;
@@ -232,7 +243,15 @@ export function matMul(a: Buf, b: Buf, out: Buf, transposeA: boolean, transposeB
   checkSize('matMul', a);
   checkSize('matMul', b);
   checkSize('matMul', out);
-  const batch = sizeOf(batchShape);
+  return { M, K, N, aBatch, bBatch, batchShape, batch: sizeOf(batchShape) };
+}
+
+/**
+ * Batched matrix product: a is [...batchA, M, K] ([..., K, M] if transposeA), b is [...batchB, K, N]
+ * ([..., N, K] if transposeB); out is [...broadcast(batchA, batchB), M, N]. Accumulates in float64.
+ */
+export function matMul(a: Buf, b: Buf, out: Buf, transposeA: boolean, transposeB: boolean): void {
+  const { M, K, N, aBatch, bBatch, batchShape, batch } = matMulDims(a, b, out, transposeA, transposeB);
   const od = out.data;
   if (batch === 0 || M === 0 || N === 0) return;
   if (K === 0) {
