@@ -1,5 +1,5 @@
-import { DTypeError, formatShape, GraphError, graphOf, isFloat, Tensor } from '../graph';
-import { add, onesLike, opRecord, sumTo, zerosLike } from '../ops';
+import { DTypeError, formatShape, GraphError, graphOf, isFloat, ShapeError, Tensor } from '../graph';
+import { add, ensureShapeLike, onesLike, opRecord, sumTo, zerosLike } from '../ops';
 
 export interface GradientsOptions {
   /** Tensors treated as constants: no gradient flows through them. */
@@ -82,14 +82,11 @@ export function gradients(
 
   const results = graph.nameScope('gradients', () => {
     yList.forEach((y, i) => {
-      if (!onPath(y.id)) return;
       const given = gradYs?.[i];
       if (given !== undefined && given !== null) {
-        if (given.dtype !== y.dtype) {
-          throw new DTypeError(`gradients: gradY '${given.name}' is ${given.dtype}, but y '${y.name}' is ${y.dtype}`);
-        }
-        contribute(y.id, given);
-      } else {
+        const seed = checkedGradY(given, y);
+        if (onPath(y.id)) contribute(y.id, seed);
+      } else if (onPath(y.id)) {
         contribute(y.id, onesLike(y));
       }
     });
@@ -131,4 +128,27 @@ export function gradients(
     });
   });
   return results;
+}
+
+/**
+ * A gradY as the seed of its y: the same dtype and shape as y, never broadcast (as tfjs asserts). Dims known on
+ * both sides are compared here; where either is unknown, an ensureShapeLike node has the session compare the fed
+ * shapes before it runs (it is the gradY itself when both shapes are known).
+ */
+function checkedGradY(given: Tensor, y: Tensor): Tensor {
+  if (given.dtype !== y.dtype) {
+    throw new DTypeError(
+      `gradients: gradY '${given.name}' is ${given.dtype}${formatShape(given.shape)}, but y '${y.name}' is ` +
+        `${y.dtype}${formatShape(y.shape)}; a gradY has its y's dtype and shape`,
+    );
+  }
+  const fits =
+    given.rank === y.rank && given.shape.every((d, i) => d === null || y.shape[i] === null || d === y.shape[i]);
+  if (!fits) {
+    throw new ShapeError(
+      `gradients: gradY '${given.name}' is ${given.dtype}${formatShape(given.shape)}, but y '${y.name}' is ` +
+        `${y.dtype}${formatShape(y.shape)}; a gradY must have its y's shape (it is not broadcast)`,
+    );
+  }
+  return ensureShapeLike(given, y, 'gradY');
 }

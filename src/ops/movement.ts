@@ -68,12 +68,35 @@ export const TRANSPOSE = defineOp({
   },
 });
 
-function broadcastToShape(input: Shape, target: Shape): Dim[] {
-  const shape = broadcastStatic(input, target);
-  if (shape === null || input.length > target.length || shape.some((d, i) => target[i] !== null && d !== target[i])) {
-    throw new ShapeError(`cannot broadcast ${formatShape(input)} to ${formatShape(target)}`);
+/**
+ * The static shape of `input` broadcast to `target`, or null when they cannot broadcast: aligned from the right,
+ * each input dim must be 1 or the target's dim. An unknown dim on either side is accepted (an unknown input dim
+ * against a target's 1 too: it must be fed as 1), because the session re-infers every node with the fed shapes
+ * before it runs, and that re-inference throws for the sizes that do not fit.
+ */
+function broadcastToStatic(input: Shape, target: Shape): Dim[] | null {
+  const lead = target.length - input.length;
+  if (lead < 0) return null;
+  const out: Dim[] = [...target];
+  for (let i = 0; i < input.length; i++) {
+    const d = input[i];
+    const t = target[i + lead];
+    if (d === 1 || d === null) continue;
+    if (t === null) out[i + lead] = d;
+    else if (t !== d) return null;
   }
-  return target.map((d, i) => d ?? shape[i]);
+  return out;
+}
+
+function broadcastToShape(input: Shape, target: Shape): Dim[] {
+  const shape = broadcastToStatic(input, target);
+  if (shape === null) {
+    throw new ShapeError(
+      `cannot broadcast ${formatShape(input)} to ${formatShape(target)}; aligned from the right, each dim of the ` +
+        "input must be 1 or the target's dim, and the input may not have more dims than the target",
+    );
+  }
+  return shape;
 }
 
 export const BROADCAST_TO = defineOp({
@@ -100,8 +123,12 @@ export const SUM_TO: OpRecord = {
   name: 'sumTo',
   arity: 2,
   infer([x, like]) {
-    if (broadcastStatic(x.shape, like.shape) === null || like.shape.length > x.shape.length) {
-      throw new ShapeError(`cannot sum ${formatShape(x.shape)} down to ${formatShape(like.shape)}`);
+    // The reverse of broadcasting like to x's shape, so like must broadcast to x (checked again with the fed shapes).
+    if (broadcastToStatic(like.shape, x.shape) === null) {
+      throw new ShapeError(
+        `cannot sum ${formatShape(x.shape)} down to ${formatShape(like.shape)}; the target must broadcast to the ` +
+          "input: aligned from the right, each of its dims 1 or the input's dim, and no more dims than the input",
+      );
     }
     return { dtype: x.dtype, shape: like.shape };
   },
@@ -121,6 +148,31 @@ export const RESHAPE_LIKE: OpRecord = {
   },
   kernel: copyKernel,
   vjp: ({ inputs: [x], dy }) => [reshapeLike(dy, x), null],
+};
+
+/**
+ * ensureShapeLike(x, like): x itself, checked to have like's shape (same rank; equal dims). Where a dim is unknown on
+ * either side, the session's re-inference with the fed shapes checks it before the run, so a mismatch is always a
+ * ShapeError and never a silent broadcast (as TensorFlow's EnsureShape, against a tensor's shape). Gradients put
+ * it on a gradY whose shape is not known to match its y's.
+ */
+export const ENSURE_SHAPE_LIKE: OpRecord = {
+  name: 'ensureShapeLike',
+  arity: 2,
+  infer([x, like]) {
+    const fits =
+      x.shape.length === like.shape.length &&
+      x.shape.every((d, i) => d === null || like.shape[i] === null || d === like.shape[i]);
+    if (!fits) {
+      throw new ShapeError(
+        `x ${formatShape(x.shape)} does not have the shape ${formatShape(like.shape)} of 'like'; ensureShapeLike ` +
+          'never broadcasts (a gradY must have the shape of its y)',
+      );
+    }
+    return { dtype: x.dtype, shape: x.shape.map((d, i) => d ?? like.shape[i]) };
+  },
+  kernel: copyKernel,
+  vjp: ({ dy }) => [dy, null],
 };
 
 function expandedShape(shape: Shape, axes: readonly number[]): Dim[] {
@@ -174,6 +226,7 @@ export const MOVEMENT_OPS: readonly OpRecord[] = [
   BROADCAST_LIKE,
   SUM_TO,
   RESHAPE_LIKE,
+  ENSURE_SHAPE_LIKE,
   EXPAND_DIMS,
   SQUEEZE,
 ];
@@ -216,6 +269,12 @@ export function reshapeLike(x: Tensor, like: Tensor): Tensor {
   return apply(RESHAPE_LIKE, [x, like]);
 }
 
+/** x, checked to have the shape of `like` (at run time where dims are unknown). @example ensureShapeLike(gy, y) */
+export function ensureShapeLike(x: Tensor, like: Tensor, name?: string): Tensor {
+  if (isFullyKnown(x.shape) && isFullyKnown(like.shape) && shapesEqual(x.shape, like.shape)) return x;
+  return apply(ENSURE_SHAPE_LIKE, [x, like], {}, name);
+}
+
 /** Inserts size-1 dims; `axis` is a position (or positions) in the output, negative counts from the end. */
 export function expandDims(x: Tensor, axis: number | readonly number[] = 0): Tensor {
   const list = typeof axis === 'number' ? [axis] : [...axis];
@@ -224,8 +283,21 @@ export function expandDims(x: Tensor, axis: number | readonly number[] = 0): Ten
   return apply(EXPAND_DIMS, [x], { axes });
 }
 
-/** Removes size-1 dims (all of them by default). @example squeeze(x, [0]) */
+/**
+ * Removes size-1 dims: the given axes, or every dim of size 1 by default. Without axes every dim of x must be
+ * known: which dims an unknown one removes is known only when fed, and the output's rank must be known when the
+ * graph is built (TensorFlow would make the output's rank unknown), so pass the axes then.
+ * @example squeeze(x, [0])
+ */
 export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
+  if (axis === undefined && !isFullyKnown(x.shape)) {
+    const unknown = x.shape.flatMap((d, i) => (d === null ? [i] : []));
+    throw new ShapeError(
+      `squeeze: '${x.name}' ${formatShape(x.shape)} has unknown dims (${unknown.length > 1 ? 'axes' : 'axis'} ` +
+        `${unknown.join(', ')}), so which dims are 1 is known only when fed; pass the axes to remove, e.g. ` +
+        `squeeze(x, [${x.shape.flatMap((d, i) => (d === 1 || d === null ? [i] : [])).join(', ')}])`,
+    );
+  }
   const list =
     axis === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : typeof axis === 'number' ? [axis] : axis;
   const axes = [...new Set(list.map((a) => (a < 0 ? a + x.rank : a)))].sort((a, b) => a - b);

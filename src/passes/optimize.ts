@@ -1,4 +1,4 @@
-import { Graph, GraphError, graphOf, Node, now, Tensor } from '../graph';
+import { formatShape, Graph, GraphError, graphOf, Node, now, Tensor } from '../graph';
 import { addOp, opRecord } from '../ops';
 import { cse } from './cse';
 import { epilogue } from './epilogue';
@@ -96,6 +96,7 @@ export function sliceFor(
         node.attrs,
         node.name,
       ).id;
+      checkRefines(node, target.node(result));
       // A stateful node (a random op) keeps its user-graph id: the session counts its runs by it.
       if (record.stateful === true) bindings.set(result, id);
     }
@@ -111,6 +112,25 @@ export function sliceFor(
     timeMs: now() - start,
   };
   return { slice, report };
+}
+
+/**
+ * The copy re-inferred with the fed shapes must refine the user's node: the same dtype and rank, and the same size
+ * wherever the user's graph knew it. Otherwise the node's shape rule contradicts itself, and the run would compute
+ * something else than the graph the user built and printed: an error, never a silent difference.
+ */
+function checkRefines(node: Node, copy: Node): void {
+  const fits =
+    copy.dtype === node.dtype &&
+    copy.shape.length === node.shape.length &&
+    node.shape.every((d, i) => d === null || d === copy.shape[i]);
+  if (!fits) {
+    throw new GraphError(
+      `${node.op} '${node.name}' is ${node.dtype}${formatShape(node.shape)} in the graph but ` +
+        `${copy.dtype}${formatShape(copy.shape)} when re-inferred with the fed shapes; the op's shape rule ` +
+        'contradicts itself (a lazygrad bug: please report it with this graph)',
+    );
+  }
 }
 
 /** A compiled slice and what each pass did. */

@@ -31,7 +31,7 @@ export const EXACT_RULES: readonly Rule[] = [
   { name: 'cast-same', pattern: op('cast', [capture('x')]), when: (c, r) => sameType(c.x, r), rewrite: keep('x') },
   {
     name: 'broadcast-same',
-    pattern: op(['broadcastTo', 'broadcastLike', 'sumTo', 'reshapeLike', 'reshape'], [], 'b'),
+    pattern: op(['broadcastTo', 'broadcastLike', 'sumTo', 'reshapeLike', 'reshape', 'ensureShapeLike'], [], 'b'),
     when: (c, r, g) => sameType(g.node(r.inputs[0]), r),
     rewrite: (_c, r) => r.inputs[0],
   },

@@ -265,6 +265,14 @@ const CASES: readonly Case[] = [
     build: (g, rng, feeds) =>
       L.reshapeLike(input(g, rng, feeds, 'x', [2, 6]), input(g, rng, feeds, 'like', [4, 3], 'float32', {}, [null, 3])),
   },
+  {
+    name: 'ensureShapeLike of an unknown shape',
+    build: (g, rng, feeds) =>
+      L.ensureShapeLike(
+        input(g, rng, feeds, 'x', [2, 3], 'float32', {}, [null, 3]),
+        input(g, rng, feeds, 'like', [2, 3], 'float32', {}, [2, null]),
+      ),
+  },
   { name: 'expandDims', build: (g, rng, feeds) => L.expandDims(input(g, rng, feeds, 'x', [2, 3]), [0, 2]) },
   { name: 'squeeze', build: (g, rng, feeds) => L.squeeze(input(g, rng, feeds, 'x', [2, 1, 3, 1]), [1]) },
   { name: 'squeeze of no axes', build: (g, rng, feeds) => L.squeeze(input(g, rng, feeds, 'x', [2, 3]), []) },

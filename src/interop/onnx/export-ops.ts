@@ -751,6 +751,14 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   broadcastLike: ({ w, inputs: [x, like], infos: [, li], out }) =>
     w.node('Expand', [x, w.shapeVector(like, li.shape)], {}, out),
   sumTo: sumToRule,
+  // Where a dim is unknown the check runs in ONNX Runtime: Expand to like's shape, then Reshape to like's shape and
+  // back to x's, fails unless the two shapes (of one rank, checked at build time) are equal.
+  ensureShapeLike: ({ w, inputs: [x, like], infos: [xi, li], out }) => {
+    if (xi.shape.every((d, i) => d !== null && d === li.shape[i])) return w.node('Identity', [x], {}, out);
+    const likeShape = w.shapeOf(like);
+    const asLike = w.node('Reshape', [w.node('Expand', [x, likeShape]), likeShape], { allowzero: { int: 1 } });
+    return w.node('Reshape', [asLike, w.shapeOf(x)], { allowzero: { int: 1 } }, out);
+  },
   expandDims: ({ w, node, inputs: [x], out }) =>
     w.node('Unsqueeze', [x, w.ints(attrsOf(EXPAND_DIMS, node).axes)], {}, out),
   squeeze: ({ w, node, inputs: [x], out }) => {
