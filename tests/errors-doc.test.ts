@@ -8,11 +8,13 @@ import * as path from 'path';
 import * as lazygrad from '../src';
 import {
   add,
+  broadcastTo,
   cast,
   CheckpointError,
   DTypeError,
   FeedError,
   gather,
+  gradients,
   Graph,
   GraphError,
   LazygradError,
@@ -24,6 +26,7 @@ import {
   RuntimeError,
   Session,
   ShapeError,
+  squeeze,
   sub,
 } from '../src';
 import { parseArgs, UsageError } from '../src/cli/args';
@@ -56,6 +59,38 @@ const CASES: { readonly [id: string]: Case } = {
       new Session(g).run(mul(x, 2), { x: [[1, 2]] });
     },
     says: ["placeholder 'x'", 'has shape [1, 2]', 'expected [?, 3]'],
+  },
+  // issue 15 (shapes): squeeze without axes, a gradY's shape, a dim known only when fed
+  'shape-squeeze-unknown': {
+    errorClass: ShapeError,
+    trigger: () => {
+      const g = new Graph();
+      squeeze(g.placeholder('x', [null, 3, 1]));
+    },
+    says: ["squeeze: 'x' [?, 3, 1] has unknown dims (axis 0)", 'pass the axes', 'squeeze(x, [0, 2])'],
+  },
+  'shape-grad-y': {
+    errorClass: ShapeError,
+    trigger: () => {
+      const g = new Graph();
+      const x = g.placeholder('x', [2, 3]);
+      gradients(mul(x, 2), [x], [g.placeholder('dy', [1, 3])]);
+    },
+    says: ["gradY 'dy' is float32[1, 3]", "y 'mul' is float32[2, 3]", 'not broadcast'],
+  },
+  'shape-fed-dims': {
+    errorClass: ShapeError,
+    trigger: () => {
+      const g = new Graph();
+      const x = g.placeholder('x', [null, 3]);
+      new Session(g).run(broadcastTo(x, [1, 3]), {
+        x: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      });
+    },
+    says: ['Session.run: with the fed shapes', "'x' float32[2, 3]", 'cannot broadcast [2, 3] to [1, 3]'],
   },
   'dtype-build': {
     errorClass: DTypeError,

@@ -1,5 +1,4 @@
 import {
-  broadcastStatic,
   Dim,
   formatShape,
   isFullyKnown,

@@ -2,7 +2,7 @@
  * A session's compile step: slice the user's graph to what the fetches need (a placeholder needed but not fed is a
  * FeedError here), run the pass pipeline, lower the result to a plan.
  */
-import { FeedError, formatShape, Graph, GraphError, NDArray, Node } from '../graph';
+import { FeedError, formatShape, Graph, GraphError, NDArray, Node, ShapeError } from '../graph';
 import { checkRecords, OpRecord } from '../ops';
 import { compileSlice, OptimizeOptions, sliceFor } from '../passes';
 import { buildPlan, Plan } from './plan';
@@ -40,7 +40,15 @@ export function compilePlan(
 ): Plan {
   const shapes = new Map<number, readonly number[]>();
   for (const [id, value] of feeds) shapes.set(id, value.shape);
-  const { slice, report } = sliceFor(graph, fetchIds, shapes, forDisplay ? undefined : missingFeedError);
+  let sliced: ReturnType<typeof sliceFor>;
+  try {
+    sliced = sliceFor(graph, fetchIds, shapes, forDisplay ? undefined : missingFeedError);
+  } catch (error) {
+    // Every node built with the static shapes, so a shape rule that now refuses its inputs refuses the fed sizes.
+    if (error instanceof ShapeError) throw new ShapeError(`Session.run: with the fed shapes, ${error.message}`);
+    throw error;
+  }
+  const { slice, report } = sliced;
   const compiled = compileSlice(slice, report, options);
   return buildPlan(compiled.slice, compiled.reports, (options.level ?? 2) >= 2, kernels);
 }

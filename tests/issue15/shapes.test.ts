@@ -15,6 +15,7 @@ import {
   broadcastTo,
   checkGradients,
   cos,
+  ensureShapeLike,
   gradients,
   mul,
   sin,
@@ -168,6 +169,52 @@ describe('gradients with a gradY (item 2)', () => {
     ]);
     expect(values(sess.run(dx, new Map([[x, twoRows]])))).toEqual([2, 4, 6, 8, 10, 12]);
     expect(() => sess.run(dx, new Map([[x, NDArray.from([[7, 8, 9]])]]))).toThrow(ShapeError);
+  });
+});
+
+describe('ensureShapeLike, the check a gradY goes through', () => {
+  test('is x itself when both shapes are known and equal, and a ShapeError when they differ', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [2, 3]);
+    expect(ensureShapeLike(x, g.placeholder('same', [2, 3]))).toBe(x);
+    expect(() => ensureShapeLike(x, g.placeholder('row', [1, 3]))).toThrow(ShapeError);
+    expect(() => ensureShapeLike(x, g.placeholder('flat', [6]))).toThrow(/\[2, 3\].*\[6\].*never broadcasts/);
+  });
+
+  test('takes the known dims of either side, checks the rest when fed, and passes gradients through', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [null, 3], 'float64');
+    const like = g.placeholder('like', [2, null], 'float64');
+    const y = ensureShapeLike(x, like);
+    expect(y.shape).toEqual([2, 3]);
+    const dx = grad(sum(sin(y)), x);
+    const sess = new Session(g);
+    const xValue = NDArray.from(
+      [
+        [0.1, 0.2, 0.3],
+        [0.4, 0.5, 0.6],
+      ],
+      'float64',
+    );
+    const [out, d] = sess.run(
+      [y, dx],
+      new Map([
+        [x, xValue],
+        [like, xValue],
+      ]),
+    );
+    expect(values(out)).toEqual(values(xValue));
+    expect(values(d)).toEqual(values(xValue).map(Math.cos));
+    const wide = new NDArray(new Float64Array(8), [2, 4]);
+    expect(() =>
+      sess.run(
+        y,
+        new Map([
+          [x, xValue],
+          [like, wide],
+        ]),
+      ),
+    ).toThrow(ShapeError);
   });
 });
 
