@@ -1,5 +1,16 @@
 import { DTypeError, formatShape, GraphError, graphOf, isFloat, Node, ShapeError, Tensor } from '../graph';
-import { addOp, broadcastLike, OpRecord, opRecord, sumTo, toTensor, TensorLike, ZEROS_LIKE, zerosLike } from '../ops';
+import {
+  addOp,
+  broadcastLike,
+  ensureShapeLike,
+  OpRecord,
+  opRecord,
+  sumTo,
+  toTensor,
+  TensorLike,
+  ZEROS_LIKE,
+  zerosLike,
+} from '../ops';
 import { gradients } from './gradients';
 
 let dummies = 0;
@@ -67,7 +78,8 @@ export function jvp(ys: Tensor | readonly Tensor[], xs: readonly Tensor[], tange
           `but '${x.name}' is ${x.dtype}${formatShape(x.shape)}; a tangent has its x's dtype and shape`,
       );
     }
-    tangentOf.set(x.id, t);
+    // Dims unknown on either side are compared with the fed shapes: a tangent is never broadcast.
+    tangentOf.set(x.id, ensureShapeLike(t, x));
   });
   let lowest = graph.size;
   for (const x of xs) lowest = Math.min(lowest, x.id);

@@ -165,7 +165,7 @@ export const ENSURE_SHAPE_LIKE: OpRecord = {
     if (!fits) {
       throw new ShapeError(
         `x ${formatShape(x.shape)} does not have the shape ${formatShape(like.shape)} of 'like'; ensureShapeLike ` +
-          'never broadcasts (a gradY must have the shape of its y)',
+          'never broadcasts (a gradY has the shape of its y, a jvp tangent the shape of its x)',
       );
     }
     return { dtype: x.dtype, shape: x.shape.map((d, i) => d ?? like.shape[i]) };

@@ -17,6 +17,7 @@ import {
   cos,
   ensureShapeLike,
   gradients,
+  jvp,
   mul,
   sin,
   square,
@@ -389,5 +390,37 @@ describe("the session's compile step re-infers nodes with the fed shapes", () =>
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('jvp with a tangent of unknown dims (the same check as a gradY)', () => {
+  test('a tangent fed another shape than its x is a ShapeError at run time, not a broadcast', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [null, 3], 'float64');
+    const t = g.placeholder('t', [null, 3], 'float64');
+    const [dy] = jvp(sin(x), [x], [t]);
+    const sess = new Session(g);
+    const twoRows = (a: number, b: number): NDArray =>
+      NDArray.from(
+        [
+          [a, a, a],
+          [b, b, b],
+        ].map((r, i) => r.map((v, j) => v + 0.1 * j * i)),
+        'float64',
+      );
+    const xValue = twoRows(0.1, 0.4);
+    const run = (tValue: NDArray): NDArray =>
+      sess.run(
+        dy,
+        new Map([
+          [x, xValue],
+          [t, tValue],
+        ]),
+      );
+    // Before, cos(x) · t broadcast the one row of t over x's two with no error.
+    expect(() => run(NDArray.from([[1, 2, 3]], 'float64'))).toThrow(ShapeError);
+    const tValue = twoRows(1, 2);
+    const expected = values(xValue).map((v, i) => Math.cos(v) * values(tValue)[i]);
+    expect(values(run(tValue))).toEqual(expected);
   });
 });
