@@ -1,13 +1,4 @@
-import {
-  Dim,
-  formatShape,
-  isFullyKnown,
-  Shape,
-  ShapeError,
-  shapesEqual,
-  sizeOf,
-  Tensor,
-} from '../graph';
+import { Dim, formatShape, isFullyKnown, Shape, ShapeError, shapesEqual, sizeOf, Tensor } from '../graph';
 import { broadcastTo as broadcastKernel, sumTo as sumToKernel, transpose as transposeKernel } from './kernels';
 import { apply, defineOp, OpRecord, VjpResult } from './record';
 
