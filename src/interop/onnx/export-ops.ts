@@ -232,6 +232,25 @@ const sumToRule: Rule = ({ w, inputs: [x, like], infos: [xi, li], out }) => {
   return squeezeLead(summed);
 };
 
+/**
+ * x broadcast to a target shape by Expand, which broadcasts both ways: where a dim of x is not known to be 1 or the
+ * target's, a Reshape to the target follows, which fails in ONNX Runtime (as lazygrad's run does) when Expand made
+ * a dim larger than the target's instead of returning a wrong shape.
+ */
+function expandExactly(
+  w: OnnxWriter,
+  x: string,
+  xShape: Shape,
+  target: string,
+  targetShape: Shape,
+  out: string,
+): string {
+  const lead = targetShape.length - xShape.length;
+  const exact = xShape.every((d, i) => d === 1 || (d !== null && d === targetShape[i + lead]));
+  if (exact) return w.node('Expand', [x, target], {}, out);
+  return w.node('Reshape', [w.node('Expand', [x, target]), target], { allowzero: { int: 1 } }, out);
+}
+
 /** The start of part `index` of a concatenation along `axis`, and that part's size. */
 function partBounds(
   w: OnnxWriter,
@@ -746,10 +765,12 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
     w.node('Reshape', [x, w.shapeVector(like, li.shape)], { allowzero: { int: 1 } }, out),
   transpose: ({ w, node, inputs: [x], out }) =>
     w.node('Transpose', [x], { perm: { ints: [...attrsOf(TRANSPOSE, node).perm] } }, out),
-  broadcastTo: ({ w, node, inputs: [x], out }) =>
-    w.node('Expand', [x, w.ints(attrsOf(BROADCAST_TO, node).shape)], {}, out),
-  broadcastLike: ({ w, inputs: [x, like], infos: [, li], out }) =>
-    w.node('Expand', [x, w.shapeVector(like, li.shape)], {}, out),
+  broadcastTo: ({ w, node, inputs: [x], infos: [xi], out }) => {
+    const target = attrsOf(BROADCAST_TO, node).shape;
+    return expandExactly(w, x, xi.shape, w.ints(target), target, out);
+  },
+  broadcastLike: ({ w, inputs: [x, like], infos: [xi, li], out }) =>
+    expandExactly(w, x, xi.shape, w.shapeVector(like, li.shape), li.shape, out),
   sumTo: sumToRule,
   // Where a dim is unknown the check runs in ONNX Runtime: Expand to like's shape, then Reshape to like's shape and
   // back to x's, fails unless the two shapes (of one rank, checked at build time) are equal.
