@@ -4,7 +4,20 @@
  * arguments): a deliberate difference from tfjs, which has an implicit global engine, while lazygrad has no global
  * graph.
  */
-import { allocate, DType, DTypeError, Graph, GraphError, isDType, NDArray, ShapeError, sizeOf, Tensor } from '../graph';
+import {
+  allocate,
+  DType,
+  DTypeError,
+  Graph,
+  GraphError,
+  INT32_MAX,
+  INT32_MIN,
+  isDType,
+  NDArray,
+  ShapeError,
+  sizeOf,
+  Tensor,
+} from '../graph';
 
 function trailingGraph(op: string, args: readonly unknown[]): Graph {
   const last = args[args.length - 1];
@@ -27,8 +40,10 @@ function filled(op: string, shape: readonly number[], value: number, dtype: DTyp
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new ShapeError(`${op}: shape ${JSON.stringify(shape)} must be a list of non-negative integers`);
   }
-  if (dtype === 'int32' && !Number.isInteger(value)) {
-    throw new DTypeError(`${op}: the value ${value} is not an integer, but the dtype is int32`);
+  if (dtype === 'int32' && !(Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX)) {
+    throw new DTypeError(
+      `${op}: the value ${value} is not an int32: int32 holds integers from ${INT32_MIN} to ${INT32_MAX}`,
+    );
   }
   const data = allocate(dtype, sizeOf(shape));
   data.fill(dtype === 'bool' ? (value !== 0 ? 1 : 0) : value);
