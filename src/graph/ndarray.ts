@@ -1,6 +1,48 @@
 import { allocate, DType, dtypeOfArray, isDType, TypedArray } from './dtype';
-import { DTypeError, ShapeError } from './errors';
+import { DTypeError, ResourceExhaustedError, ShapeError } from './errors';
 import { formatShape, sizeOf } from './shape';
+
+/**
+ * The most bytes one value may take (1 GiB): the default limit of every allocation lazygrad makes for a value
+ * (constants from generators and initializers, folded constants, a session's step outputs and planned buffers).
+ * A session takes another limit with `new Session(g, { maxBytes })`.
+ */
+export const DEFAULT_MAX_BYTES = 2 ** 30;
+
+const BYTES_PER_ELEMENT: { readonly [dtype in DType]: number } = { float32: 4, float64: 8, int32: 4, bool: 1 };
+
+/** Bytes as a short readable size (exact below 1 KiB). */
+export function formatByteSize(bytes: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  if (bytes < 1024) return `${bytes} B`;
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${Number(value.toFixed(2))} ${units[unit]}`;
+}
+
+/**
+ * Throws a ResourceExhaustedError before allocating a value of this shape and dtype when it would take more than
+ * `maxBytes`. `what` names the node or builder; `hint` says how to raise the limit where there is a way.
+ */
+export function checkValueSize(
+  what: string,
+  shape: readonly number[],
+  dtype: DType,
+  maxBytes: number = DEFAULT_MAX_BYTES,
+  hint = '',
+): void {
+  const elements = shape.reduce((p, d) => p * d, 1);
+  const bytes = elements * BYTES_PER_ELEMENT[dtype];
+  if (bytes <= maxBytes) return;
+  throw new ResourceExhaustedError(
+    `${what}: a ${dtype}${formatShape(shape)} value (${elements} elements, ${formatByteSize(bytes)}) is above the ` +
+      `limit of ${formatByteSize(maxBytes)} for one allocation${hint}`,
+  );
+}
 
 /** A nested JS array of numbers or booleans, or a single number/boolean. */
 export type NestedArray = number | boolean | readonly NestedArray[];
@@ -76,6 +118,10 @@ export class NDArray {
 
   /** Zero-filled array. */
   static zeros(shape: readonly number[], dtype: DType = 'float32'): NDArray {
+    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new ShapeError(`NDArray.zeros: invalid shape ${formatShape(shape)}; dims are non-negative integers`);
+    }
+    checkValueSize('NDArray.zeros', shape, dtype);
     return new NDArray(allocate(dtype, sizeOf(shape)), shape, dtype);
   }
 

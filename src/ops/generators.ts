@@ -6,6 +6,7 @@
  */
 import {
   allocate,
+  checkValueSize,
   DType,
   DTypeError,
   Graph,
@@ -45,6 +46,7 @@ function filled(op: string, shape: readonly number[], value: number, dtype: DTyp
       `${op}: the value ${value} is not an int32: int32 holds integers from ${INT32_MIN} to ${INT32_MAX}`,
     );
   }
+  checkValueSize(op, shape, dtype);
   const data = allocate(dtype, sizeOf(shape));
   data.fill(dtype === 'bool' ? (value !== 0 ? 1 : 0) : value);
   return graph.constant(new NDArray(data, shape, dtype), dtype, op);
@@ -101,8 +103,12 @@ export function range(start: number, stop: number, ...rest: (number | DType | Gr
   if (dtype === 'int32' && ![start, step].every(Number.isInteger)) {
     throw new DTypeError(`range: start ${start} and step ${step} must be integers for int32`);
   }
+  if (!Number.isFinite(start) || !Number.isFinite(stop)) {
+    throw new ShapeError(`range: start ${start} and stop ${stop} must be finite numbers`);
+  }
   if (stop < start && step === 1) step = -1;
   const count = Math.max(0, Math.ceil((stop - start) / step));
+  checkValueSize('range', [count], dtype);
   const data = allocate(dtype, count);
   for (let i = 0; i < count; i++) data[i] = start + i * step;
   return graph.constant(new NDArray(data, [count], dtype), dtype, 'range');
@@ -115,6 +121,7 @@ export function range(start: number, stop: number, ...rest: (number | DType | Gr
 export function linspace(start: number, stop: number, num: number, graph: Graph): Tensor {
   trailingGraph('linspace', [graph]);
   if (!Number.isInteger(num) || num <= 0) throw new ShapeError(`linspace: num ${num} must be a positive integer`);
+  checkValueSize('linspace', [num], 'float32');
   const step = (stop - start) / (num - 1);
   const data = new Float32Array(num);
   for (let i = 0; i < num; i++) data[i] = i === 0 ? start : start + i * step;
