@@ -41,10 +41,11 @@ function filled(op: string, shape: readonly number[], value: number, dtype: DTyp
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new ShapeError(`${op}: shape ${JSON.stringify(shape)} must be a list of non-negative integers`);
   }
-  if (dtype === 'int32' && !(Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX)) {
-    throw new DTypeError(
-      `${op}: the value ${value} is not an int32: int32 holds integers from ${INT32_MIN} to ${INT32_MAX}`,
-    );
+  if (dtype === 'int32' && !Number.isInteger(value)) {
+    throw new DTypeError(`${op}: the value ${value} is not an integer, but the dtype is int32`);
+  }
+  if (dtype === 'int32' && (value < INT32_MIN || value > INT32_MAX)) {
+    throw new DTypeError(`${op}: the value ${value} is out of int32's range ${INT32_MIN} to ${INT32_MAX}`);
   }
   checkValueSize(op, shape, dtype);
   const data = allocate(dtype, sizeOf(shape));
@@ -109,6 +110,10 @@ export function range(start: number, stop: number, ...rest: (number | DType | Gr
   if (stop < start && step === 1) step = -1;
   const count = Math.max(0, Math.ceil((stop - start) / step));
   checkValueSize('range', [count], dtype);
+  const last = start + (count - 1) * step;
+  if (dtype === 'int32' && count > 0 && [start, last].some((v) => v < INT32_MIN || v > INT32_MAX)) {
+    throw new DTypeError(`range: the values ${start} to ${last} leave int32's range ${INT32_MIN} to ${INT32_MAX}`);
+  }
   const data = allocate(dtype, count);
   for (let i = 0; i < count; i++) data[i] = start + i * step;
   return graph.constant(new NDArray(data, [count], dtype), dtype, 'range');

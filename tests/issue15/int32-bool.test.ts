@@ -3,7 +3,7 @@
  * become int32 (NDArray.from, constants, variables, feeds, fill), naming the value, its index and the valid range;
  * bool values other than 0/1 are normalised to 1 (as tfjs does for truthy values).
  */
-import { cast, DTypeError, fill, Graph, logicalAnd, NDArray, Session } from '../../src';
+import { cast, DTypeError, evaluateConstant, fill, Graph, logicalAnd, NDArray, range, Session } from '../../src';
 
 const INT32_RANGE = '-2147483648 to 2147483647';
 
@@ -50,9 +50,11 @@ describe('int32 conversion refuses values it cannot hold', () => {
     expect(Array.from(sess.run(cast(x, 'float32'), { x: [7, -3] }).data)).toEqual([7, -3]);
   });
 
-  test('fill with an out-of-range int32 value is refused', () => {
+  test('fill or range with an out-of-range int32 value is refused', () => {
     const g = new Graph();
     expect(() => fill([2], 2 ** 31, 'int32', g)).toThrow(DTypeError);
+    expect(() => range(2 ** 31 - 2, 2 ** 31 + 1, 1, 'int32', g)).toThrow(/2147483646 to 2147483648.*int32's range/);
+    expect(Array.from(evaluateConstant(range(2 ** 31 - 2, 2 ** 31 - 1, 1, 'int32', g)).data)).toEqual([2 ** 31 - 2]);
   });
 
   test('astype(int32) truncates fractions (a cast) but refuses values out of range', () => {
