@@ -11,6 +11,8 @@ import {
   broadcastTo,
   cast,
   CheckpointError,
+  decodeSafetensors,
+  evaluateConstant,
   DTypeError,
   FeedError,
   gather,
@@ -23,11 +25,15 @@ import {
   mul,
   NDArray,
   NumericsError,
+  ResourceExhaustedError,
   RuntimeError,
   Session,
   ShapeError,
   squeeze,
   sub,
+  sum,
+  tile,
+  zeros,
 } from '../src';
 import { parseArgs, UsageError } from '../src/cli/args';
 
@@ -215,6 +221,38 @@ const CASES: { readonly [id: string]: Case } = {
     },
     says: ['5 bytes', '8-byte header length'],
   },
+  'dtype-int-range': {
+    errorClass: DTypeError,
+    trigger: () => new Graph().constant([1, 2 ** 31], 'int32', 'c'),
+    says: ["constant 'c'", 'int32 value 2147483648 at index 1', '-2147483648 to 2147483647'],
+  },
+  'resource-run': {
+    errorClass: ResourceExhaustedError,
+    trigger: () => {
+      const g = new Graph();
+      const x = g.placeholder('x', [null]);
+      new Session(g, { maxBytes: 2 ** 20 }).run(sum(tile(x, [2 ** 30])), { x: [1, 2, 3, 4] });
+    },
+    says: ["tile 'tile'", 'float32[4294967296]', '16 GiB', 'limit of 1 MiB', 'new Session(g, { maxBytes })'],
+  },
+  'resource-build': {
+    errorClass: ResourceExhaustedError,
+    trigger: () => zeros([1e6, 1e6], new Graph()),
+    says: ['zeros', 'float32[1000000, 1000000]', 'limit of 1 GiB'],
+  },
+  'runtime-evaluate': {
+    errorClass: RuntimeError,
+    trigger: () => {
+      const g = new Graph();
+      evaluateConstant(gather(g.constant([1, 2, 3]), g.constant([0, 7], 'int32')));
+    },
+    says: ["gather 'gather'", 'int32[2]', 'indices[1] = 7 is out of range'],
+  },
+  'checkpoint-not-bytes': {
+    errorClass: CheckpointError,
+    trigger: () => decodeSafetensors(new ArrayBuffer(8) as unknown as Uint8Array),
+    says: ['Uint8Array', 'got an ArrayBuffer', 'new Uint8Array(buffer)'],
+  },
   'usage-flag': {
     errorClass: UsageError,
     trigger: () =>
@@ -292,7 +330,16 @@ describe('docs/errors.md', () => {
   });
 
   test('every lazygrad error class extends LazygradError', () => {
-    for (const C of [ShapeError, DTypeError, FeedError, GraphError, RuntimeError, NumericsError, CheckpointError]) {
+    for (const C of [
+      ShapeError,
+      DTypeError,
+      FeedError,
+      GraphError,
+      RuntimeError,
+      NumericsError,
+      CheckpointError,
+      ResourceExhaustedError,
+    ]) {
       expect(new C('m')).toBeInstanceOf(LazygradError);
     }
   });

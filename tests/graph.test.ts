@@ -121,9 +121,10 @@ describe('NDArray', () => {
     expect(() => NDArray.from(new Float32Array(6), [2, 3] as never)).toThrow(/new NDArray\(data, shape\)/);
   });
 
-  test('booleans become bool, int32 truncates', () => {
+  test('booleans become bool, int32 refuses fractions (astype truncates)', () => {
     expect(NDArray.from([true, false]).dtype).toBe('bool');
-    expect(NDArray.from([1.7, -1.7], 'int32').toArray()).toEqual([1, -1]);
+    expect(() => NDArray.from([1.7, -1.7], 'int32')).toThrow(/1\.7 at index 0 is not an integer/);
+    expect(NDArray.from([1.7, -1.7]).astype('int32').toArray()).toEqual([1, -1]);
   });
 
   test('size-0 shapes round-trip', () => {

@@ -29,3 +29,9 @@ export class RuntimeError extends LazygradError {}
  * (inside a fused node: the original op), or says that an input was already non-finite.
  */
 export class NumericsError extends LazygradError {}
+
+/**
+ * A value would take more memory than the limit for one allocation (TensorFlow's name for running out of memory):
+ * names the node or builder, its dtype and shape, its size and the limit, and how to raise the limit.
+ */
+export class ResourceExhaustedError extends LazygradError {}

@@ -1,5 +1,5 @@
 import { DType, isDType, isFloat } from './dtype';
-import { DTypeError, GraphError, ShapeError } from './errors';
+import { DTypeError, GraphError, LazygradError, ShapeError } from './errors';
 import { ArrayValue, NDArray } from './ndarray';
 import { Dim, formatShape, Shape, shapesEqual } from './shape';
 
@@ -144,7 +144,7 @@ export class Graph {
    */
   constant(value: ArrayValue, dtype?: DType, name?: string): Tensor {
     if (dtype !== undefined) checkDType('constant', name ?? 'Const', dtype);
-    const array = NDArray.from(value, dtype);
+    const array = converted(`constant '${name ?? 'Const'}'`, value, dtype);
     return this.addNode({
       op: 'constant',
       inputs: [],
@@ -194,7 +194,7 @@ export class Graph {
         );
       }
     } else {
-      array = NDArray.from(initial, dtype);
+      array = converted(`variable '${name}'`, initial, dtype);
       if (shape !== undefined && !shapesEqual(array.shape, shape)) {
         throw new ShapeError(
           `variable '${name}': the initial value has shape ${formatShape(array.shape)}, but the options say ` +
@@ -329,6 +329,17 @@ export function canonicalJSON(value: AttrValue): string {
   const record = value as { readonly [key: string]: AttrValue };
   const keys = Object.keys(record).sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJSON(record[k])}`).join(',')}}`;
+}
+
+/** NDArray.from for a constant's or variable's value, its errors prefixed with the node (`constant 'c'`). */
+function converted(what: string, value: ArrayValue, dtype: DType | undefined): NDArray {
+  try {
+    return NDArray.from(value, dtype);
+  } catch (error) {
+    if (!(error instanceof LazygradError)) throw error;
+    const ErrorClass = error.constructor as new (message: string) => LazygradError;
+    throw new ErrorClass(`${what}: ${error.message.replace(/^NDArray\.from: /, '')}`);
+  }
 }
 
 function checkDType(op: string, name: string, dtype: DType): void {

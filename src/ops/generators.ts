@@ -4,7 +4,21 @@
  * arguments): a deliberate difference from tfjs, which has an implicit global engine, while lazygrad has no global
  * graph.
  */
-import { allocate, DType, DTypeError, Graph, GraphError, isDType, NDArray, ShapeError, sizeOf, Tensor } from '../graph';
+import {
+  allocate,
+  checkValueSize,
+  DType,
+  DTypeError,
+  Graph,
+  GraphError,
+  INT32_MAX,
+  INT32_MIN,
+  isDType,
+  NDArray,
+  ShapeError,
+  sizeOf,
+  Tensor,
+} from '../graph';
 
 function trailingGraph(op: string, args: readonly unknown[]): Graph {
   const last = args[args.length - 1];
@@ -30,6 +44,10 @@ function filled(op: string, shape: readonly number[], value: number, dtype: DTyp
   if (dtype === 'int32' && !Number.isInteger(value)) {
     throw new DTypeError(`${op}: the value ${value} is not an integer, but the dtype is int32`);
   }
+  if (dtype === 'int32' && (value < INT32_MIN || value > INT32_MAX)) {
+    throw new DTypeError(`${op}: the value ${value} is out of int32's range ${INT32_MIN} to ${INT32_MAX}`);
+  }
+  checkValueSize(op, shape, dtype);
   const data = allocate(dtype, sizeOf(shape));
   data.fill(dtype === 'bool' ? (value !== 0 ? 1 : 0) : value);
   return graph.constant(new NDArray(data, shape, dtype), dtype, op);
@@ -86,8 +104,16 @@ export function range(start: number, stop: number, ...rest: (number | DType | Gr
   if (dtype === 'int32' && ![start, step].every(Number.isInteger)) {
     throw new DTypeError(`range: start ${start} and step ${step} must be integers for int32`);
   }
+  if (!Number.isFinite(start) || !Number.isFinite(stop)) {
+    throw new ShapeError(`range: start ${start} and stop ${stop} must be finite numbers`);
+  }
   if (stop < start && step === 1) step = -1;
   const count = Math.max(0, Math.ceil((stop - start) / step));
+  checkValueSize('range', [count], dtype);
+  const last = start + (count - 1) * step;
+  if (dtype === 'int32' && count > 0 && [start, last].some((v) => v < INT32_MIN || v > INT32_MAX)) {
+    throw new DTypeError(`range: the values ${start} to ${last} leave int32's range ${INT32_MIN} to ${INT32_MAX}`);
+  }
   const data = allocate(dtype, count);
   for (let i = 0; i < count; i++) data[i] = start + i * step;
   return graph.constant(new NDArray(data, [count], dtype), dtype, 'range');
@@ -100,6 +126,7 @@ export function range(start: number, stop: number, ...rest: (number | DType | Gr
 export function linspace(start: number, stop: number, num: number, graph: Graph): Tensor {
   trailingGraph('linspace', [graph]);
   if (!Number.isInteger(num) || num <= 0) throw new ShapeError(`linspace: num ${num} must be a positive integer`);
+  checkValueSize('linspace', [num], 'float32');
   const step = (stop - start) / (num - 1);
   const data = new Float32Array(num);
   for (let i = 0; i < num; i++) data[i] = i === 0 ? start : start + i * step;

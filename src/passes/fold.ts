@@ -1,9 +1,12 @@
-import { allocate, isFullyKnown, Node, sizeOf } from '../graph';
+import { allocate, isFullyKnown, NDArray, Node, sizeOf } from '../graph';
 import { foldNode, opRecord } from '../ops';
 import { Pass } from './pass';
 import { dropDead, rebuild } from './slice';
 
-/** Results larger than this many elements are not folded, so a huge constant is not materialized twice. */
+/**
+ * Results larger than this many elements are not folded, so a huge constant is not materialized twice; the cap is
+ * checked before the kernel allocates, so folding never allocates more than this per node (512 KiB in float64).
+ */
 export const FOLD_SIZE_LIMIT = 1 << 16;
 
 /**
@@ -33,7 +36,14 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
         if (!canFold(node, sources, sizeLimit)) return undefined;
         // canFold checked the kernel and that the shape is known; a shape-only op reads only its inputs' shapes.
         const buffers = sources.map((s) => s.value ?? { data: allocate(s.dtype, 0), shape: s.shape as number[] });
-        const out = foldNode(node, buffers);
+        let out: NDArray;
+        try {
+          out = foldNode(node, buffers);
+        } catch {
+          // As grappler does: a node whose kernel fails on its constant inputs is left for the run to report
+          // (a RuntimeError naming the node), or for a run that never needs it not to report at all.
+          return undefined;
+        }
         folded++;
         return target.constant(out, node.dtype, node.name).id;
       });

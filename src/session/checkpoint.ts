@@ -130,6 +130,7 @@ function isRecord(value: unknown): value is { readonly [key: string]: unknown } 
  * @example const { tensors } = decodeSafetensors(bytes); tensors.get('w')
  */
 export function decodeSafetensors(bytes: Uint8Array): DecodedCheckpoint {
+  if (!(bytes instanceof Uint8Array)) fail(`expects the file's bytes as a Uint8Array, got ${describeInput(bytes)}`);
   if (bytes.length < 8) {
     fail(`the input is ${bytes.length} bytes; a safetensors file starts with an 8-byte header length`);
   }
@@ -268,6 +269,15 @@ export function encodeVariables(graph: Graph, valueOf: (variable: number) => NDA
  * the checkpoint, an array of the checkpoint that is no variable, a shape or dtype that differs) is one
  * CheckpointError listing all of them. Returns the values by variable id.
  */
+/** What a caller passed instead of bytes, and how to turn an ArrayBuffer into them. */
+function describeInput(value: unknown): string {
+  if (value === null) return 'null';
+  if (value instanceof ArrayBuffer) return 'an ArrayBuffer (wrap it: new Uint8Array(buffer))';
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' ? `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}` : 'an object';
+}
+
 export function decodeVariables(graph: Graph, bytes: Uint8Array): Map<number, NDArray> {
   const { tensors } = decodeSafetensors(bytes);
   const problems: string[] = [];

@@ -2,10 +2,10 @@
  * A session's compile step: slice the user's graph to what the fetches need (a placeholder needed but not fed is a
  * FeedError here), run the pass pipeline, lower the result to a plan.
  */
-import { FeedError, formatShape, Graph, GraphError, NDArray, Node, ShapeError } from '../graph';
+import { DEFAULT_MAX_BYTES, FeedError, formatShape, Graph, GraphError, NDArray, Node, ShapeError } from '../graph';
 import { checkRecords, OpRecord } from '../ops';
 import { compileSlice, OptimizeOptions, sliceFor } from '../passes';
-import { buildPlan, Plan } from './plan';
+import { buildPlan, checkPlanSize, Plan } from './plan';
 
 /** A missing feed, for callers that run the result: names the placeholder and a fetch that needs it. */
 export function missingFeedError(placeholder: Node, neededBy: Node): FeedError {
@@ -28,7 +28,8 @@ export function checkOpTable(): void {
 
 /**
  * Slices `graph` to what the fetches need, stopping at fed tensors, then optimizes and lowers it. `forDisplay`
- * (explain) lets unfed placeholders keep their static shapes instead of throwing.
+ * (explain) lets unfed placeholders keep their static shapes instead of throwing, and skips the size check: a
+ * plan to run has every array it allocates checked against `maxBytes` here, before its first run.
  */
 export function compilePlan(
   graph: Graph,
@@ -37,6 +38,7 @@ export function compilePlan(
   options: OptimizeOptions,
   kernels: ReadonlyMap<string, NonNullable<OpRecord['kernel']>>,
   forDisplay: boolean,
+  maxBytes = DEFAULT_MAX_BYTES,
 ): Plan {
   const shapes = new Map<number, readonly number[]>();
   for (const [id, value] of feeds) shapes.set(id, value.shape);
@@ -50,5 +52,7 @@ export function compilePlan(
   }
   const { slice, report } = sliced;
   const compiled = compileSlice(slice, report, options);
-  return buildPlan(compiled.slice, compiled.reports, (options.level ?? 2) >= 2, kernels);
+  const plan = buildPlan(compiled.slice, compiled.reports, (options.level ?? 2) >= 2, kernels);
+  if (!forDisplay) checkPlanSize(plan, maxBytes);
+  return plan;
 }

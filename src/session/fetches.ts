@@ -10,6 +10,7 @@ import {
   LazygradError,
   NDArray,
   Node,
+  normalizedBool,
   ShapeError,
   shapeMatches,
   Tensor,
@@ -110,7 +111,8 @@ function toFeedValue(node: Node, value: ArrayValue): NDArray {
         `${formatShape(node.shape)}${isFullyKnown(node.shape) ? '' : ' (? = any size)'}`,
     );
   }
-  return array;
+  // A bool feed's bytes other than 0/1 mean true (as in tfjs): kernels see 0/1 only.
+  return normalizedBool(array);
 }
 
 export function collectFetches(fetch: Fetch, out: Tensor[]): void {

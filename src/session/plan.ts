@@ -1,7 +1,17 @@
-import { DType, formatNode, Graph, GraphError, Node } from '../graph';
+import {
+  checkValueSize,
+  DEFAULT_MAX_BYTES,
+  DType,
+  formatByteSize,
+  formatNode,
+  Graph,
+  GraphError,
+  Node,
+  ResourceExhaustedError,
+} from '../graph';
 import { opRecord, OpRecord } from '../ops';
 import { formatReport, PassReport, Slice } from '../passes';
-import { formatBytes, MemoryPlan, PlannedStep, planMemory } from './memory';
+import { formatBytes, layoutBuffers, MemoryPlan, PlannedStep, planMemory } from './memory';
 
 /** One kernel call: read input slots, write the output slot, then free slots whose last use this was. */
 export interface Step {
@@ -105,6 +115,43 @@ export function buildPlan(
   }
   const memory = planBuffers ? planMemory(graph, steps.map(plannedStep), outputs) : null;
   return { graph, steps, feeds, variables, constants, outputs, assigns, reports, memory };
+}
+
+const RAISE_LIMIT = '; raise it with new Session(g, { maxBytes }) if the memory is there';
+
+/**
+ * Checks, before a plan's first run allocates anything, every array the run would allocate against the session's
+ * limit on one allocation: each step's output (planned or fresh), and the plan's reused buffers together, which
+ * with the wasm backend are one block of the arena (the same check on both backends, so a plan that runs on one
+ * runs on the other). A step too large is a ResourceExhaustedError naming its node, op, dtype, shape and the limit.
+ */
+export function checkPlanSize(plan: Plan, maxBytes: number): void {
+  for (const step of plan.steps) {
+    checkValueSize(`Session.run: ${step.node.op} '${step.node.name}'`, step.shape, step.dtype, maxBytes, RAISE_LIMIT);
+  }
+  const memory = plan.memory;
+  if (memory !== null) {
+    const bytes = layoutBuffers(memory).bytes;
+    if (bytes > maxBytes) {
+      throw new ResourceExhaustedError(
+        `Session.run: the plan's ${memory.buffers.length} reused buffers for intermediate values take ` +
+          `${formatByteSize(bytes)} together (one block), above the limit of ${formatByteSize(maxBytes)} for one ` +
+          `allocation${RAISE_LIMIT}`,
+      );
+    }
+  }
+}
+
+/** A session's `maxBytes` option: a positive number of bytes (default DEFAULT_MAX_BYTES, 1 GiB). */
+export function checkMaxBytes(value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_BYTES;
+  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+    throw new GraphError(
+      `Session: option maxBytes must be a positive number of bytes (the limit on one allocation; default ` +
+        `${DEFAULT_MAX_BYTES}, 1 GiB), got ${typeof value === 'number' ? value : JSON.stringify(value)}`,
+    );
+  }
+  return value;
 }
 
 export function plannedStep(step: Step): PlannedStep {

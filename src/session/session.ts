@@ -11,7 +11,7 @@ import { checkOpTable, compilePlan } from './compile';
 import { Executor } from './execute';
 import { buildResult, checkGraph, collectFetches, Fetch, FetchResult, Feeds, normalizeFeeds } from './fetches';
 import { ArenaPlacement } from './placement';
-import { formatPlan, Plan } from './plan';
+import { checkMaxBytes, formatPlan, Plan } from './plan';
 import { VariableStore } from './variables';
 import { makeTrace, Trace, TraceEntry } from './numerics';
 
@@ -45,6 +45,12 @@ export interface SessionOptions {
    * element (slower: for debugging). A run's own `checkNumerics` overrides this.
    */
   checkNumerics?: boolean;
+  /**
+   * The most bytes one allocation of a run may take (default 1 GiB, `DEFAULT_MAX_BYTES`): each step's output and
+   * the plan's reused buffers together. A fed shape that needs more is a ResourceExhaustedError before anything
+   * is allocated.
+   */
+  maxBytes?: number;
 }
 
 /** Per-run options of `Session.run`. */
@@ -79,11 +85,13 @@ export class Session {
   private readonly store: VariableStore;
   private readonly executor: Executor;
   private readonly checkNumerics: boolean;
+  private readonly maxBytes: number;
   /** The trace of the last run made with `{ trace: true }` or `onTrace`, even one that threw. */
   lastTrace: Trace | undefined = undefined;
 
   constructor(graph: Graph, options: SessionOptions = {}) {
     checkOpTable();
+    this.maxBytes = checkMaxBytes(options.maxBytes);
     this.graph = graph;
     const optimize = options.optimize ?? true;
     const chosen: OptimizeOptions = typeof optimize === 'boolean' ? { level: optimize ? 2 : 0 } : optimize;
@@ -234,7 +242,7 @@ export class Session {
     if (plan !== undefined) return { key, plan, cached: true };
     return {
       key,
-      plan: compilePlan(this.graph, fetchIds, feeds, this.optimizeOptions, this.kernels, false),
+      plan: compilePlan(this.graph, fetchIds, feeds, this.optimizeOptions, this.kernels, false, this.maxBytes),
       cached: false,
     };
   }

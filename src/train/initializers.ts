@@ -10,6 +10,7 @@
  */
 import {
   allocate,
+  checkValueSize,
   DType,
   DTypeError,
   GraphError,
@@ -45,6 +46,7 @@ export abstract class Initializer implements VariableInitializer {
     if (!isDType(dtype)) {
       throw new DTypeError(`${this.className}: unknown dtype '${String(dtype)}'; valid: float32, float64, int32, bool`);
     }
+    checkValueSize(this.className, shape, dtype);
     const out = new NDArray(allocate(dtype, sizeOf(shape)), shape, dtype);
     this.fill(out, name);
     return out;

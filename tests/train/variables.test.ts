@@ -6,7 +6,7 @@ import { DType, Graph, GraphError, initializers, NDArray, Session, ShapeError, V
 describe('g.variable', () => {
   test('the value-and-dtype form still works', () => {
     const g = new Graph();
-    const w = g.variable('w', [1.7, 2], 'int32');
+    const w = g.variable('w', [1, 2], 'int32');
     expect([w.dtype, w.shape]).toEqual(['int32', [2]]);
     expect(new Session(g).run(w).toArray()).toEqual([1, 2]);
   });

@@ -218,6 +218,7 @@ const constantOfShape: ImportRule = (a) => {
   const { value, dtype } = fillValue(a);
   const dims = shapeDims(a, 0).map(known);
   if (dims.every((d): d is number => typeof d === 'number')) {
+    if (dims.some((d) => d < 0)) throw a.fail(`the shape ${JSON.stringify(dims)} has a negative dim; dims are >= 0`);
     const size = dims.reduce((p, d) => p * d, 1);
     if (!(size <= a.maxElements)) throw a.fail(`a constant of ${size} elements is above the limit of ${a.maxElements}`);
     const array = NDArray.zeros(dims, dtype);
