@@ -29,3 +29,9 @@ export class RuntimeError extends LazygradError {}
  * (inside a fused node: the original op), or says that an input was already non-finite.
  */
 export class NumericsError extends LazygradError {}
+
+/**
+ * A Session used wrongly: options it does not know or values they cannot take (the message lists what is valid),
+ * something other than a Graph to run, or a call that would change the session during its own run (re-entry).
+ */
+export class SessionError extends LazygradError {}
