@@ -59,6 +59,23 @@ describe('a session used during its own run (item 5)', () => {
     });
   }
 
+  test('a wasm run started inside a step of another wasm session throws; both give right numbers', () => {
+    const { y, sess } = twoSteps('wasm');
+    const other = twoSteps('wasm');
+    let nested: unknown = null;
+    const feed = readHook(new Float32Array([1, 2, 3, 4]), 2, () => {
+      try {
+        other.sess.run(other.y, { x: new Float32Array([10, 20, 30, 40]) });
+      } catch (error) {
+        nested = error;
+      }
+    });
+    expect(sess.run(y, { x: feed }).toArray()).toEqual([3, 6, 9, 12]);
+    expect(nested).toBeInstanceOf(SessionError);
+    expect(String(nested)).toMatch(/during a step of another session that shares the WebAssembly kernels/);
+    expect(other.sess.run(other.y, { x: [1, 2, 3, 4] }).toArray()).toEqual([3, 6, 9, 12]);
+  });
+
   test('dispose, restore and variableValue during a run throw; explain and reading values work', () => {
     const g = new Graph();
     const w = g.variable('w', NDArray.from([1, 2, 3, 4]));
