@@ -141,23 +141,32 @@ export interface FetchTree {
   readonly order: readonly number[];
 }
 
-type FetchItem =
-  | { readonly kind: 'tensor'; readonly id: number }
-  | { readonly kind: 'null' }
-  | { readonly kind: 'array' | 'object'; readonly keys: string[]; readonly children: number[] };
+interface ContainerItem {
+  readonly kind: 'array' | 'object';
+  readonly keys: readonly string[];
+  readonly children: number[];
+}
+
+type FetchItem = { readonly kind: 'tensor'; readonly id: number } | { readonly kind: 'null' } | ContainerItem;
 
 /** A container of the walk, while its entries are being read. */
 interface Open {
   readonly value: object;
   readonly index: number;
+  readonly isArray: boolean;
   readonly entries: readonly [string, unknown][];
   next: number;
-  readonly path: string;
 }
 
-function pathTo(parent: string, key: string, inArray: boolean): string {
-  if (inArray) return `${parent}[${key}]`;
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
+/** `fetches.a[0]`: the path to the entry being read in the innermost of the first `depth` open containers. */
+function pathOf(open: readonly Open[], depth: number): string {
+  let path = 'fetches';
+  for (let i = 0; i < depth; i++) {
+    const key = open[i].entries[open[i].next - 1][0];
+    if (open[i].isArray) path += `[${key}]`;
+    else path += /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  }
+  return path;
 }
 
 /**
@@ -170,34 +179,31 @@ export function readFetches(fetch: Fetch): FetchTree {
   const order: number[] = [];
   const seen = new Map<object, number>();
   const open: Open[] = [];
-  const onPath = new Map<object, string>();
-  // Adds an item for `value` (reached at `path`); a container is opened, to be read entry by entry below.
-  const visit = (value: unknown, path: string): number => {
-    if (value === null) {
-      items.push({ kind: 'null' });
-      order.push(items.length - 1);
-      return items.length - 1;
-    }
-    if (value instanceof Tensor) {
-      tensors.push(value);
-      items.push({ kind: 'tensor', id: value.id });
+  const onPath = new Set<object>();
+  // Adds an item for `value`, the entry being read in the innermost open container; a container is opened.
+  const visit = (value: unknown): number => {
+    if (value === null || value instanceof Tensor) {
+      if (value !== null) tensors.push(value);
+      items.push(value === null ? { kind: 'null' } : { kind: 'tensor', id: value.id });
       order.push(items.length - 1);
       return items.length - 1;
     }
     if (typeof value !== 'object') {
       throw new GraphError(
-        `Session.run: cannot fetch a ${typeof value} (at ${path}); fetch Tensors, arrays or objects of them`,
-      );
-    }
-    const ancestor = onPath.get(value);
-    if (ancestor !== undefined) {
-      throw new GraphError(
-        `Session.run: the fetch structure contains itself: ${path} is ${ancestor}; fetch a tree of Tensors, arrays ` +
-          'and objects (a sub-structure may appear twice, but not inside itself)',
+        `Session.run: cannot fetch a ${typeof value} (at ${pathOf(open, open.length)}); fetch Tensors, arrays or ` +
+          'objects of them',
       );
     }
     const known = seen.get(value);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      if (!onPath.has(value)) return known;
+      const depth = open.findIndex((o) => o.value === value);
+      throw new GraphError(
+        `Session.run: the fetch structure contains itself: ${pathOf(open, open.length)} is ` +
+          `${pathOf(open, depth)}; fetch a tree of Tensors, arrays and objects (a sub-structure may appear twice, ` +
+          'but not inside itself)',
+      );
+    }
     const isArray = Array.isArray(value);
     const entries: [string, unknown][] = isArray
       ? Array.from({ length: (value as unknown[]).length }, (_, i) => [String(i), (value as unknown[])[i]])
@@ -205,22 +211,21 @@ export function readFetches(fetch: Fetch): FetchTree {
     items.push({ kind: isArray ? 'array' : 'object', keys: entries.map((e) => e[0]), children: [] });
     const index = items.length - 1;
     seen.set(value, index);
-    onPath.set(value, path);
-    open.push({ value, index, entries, next: 0, path });
+    open.push({ value, index, isArray, entries, next: 0 });
+    onPath.add(value);
     return index;
   };
-  visit(fetch, 'fetches');
+  visit(fetch);
   while (open.length > 0) {
     const top = open[open.length - 1];
-    const item = items[top.index] as { children: number[]; kind: string };
     if (top.next === top.entries.length) {
       open.pop();
       onPath.delete(top.value);
       order.push(top.index);
       continue;
     }
-    const [key, value] = top.entries[top.next++];
-    item.children.push(visit(value, pathTo(top.path, key, item.kind === 'array')));
+    const value = top.entries[top.next++][1];
+    (items[top.index] as ContainerItem).children.push(visit(value));
   }
   return { tensors, items, order };
 }

@@ -13,6 +13,7 @@ import {
   Session,
   SessionError,
   SessionOptions,
+  sessionKernels,
   ShapeError,
   sum,
   Tensor,
@@ -237,6 +238,11 @@ describe('session options (item 11)', () => {
       expect(make).toThrow(message);
     });
   }
+
+  test('sessionKernels refuses a thread count or backend other than the valid ones (no extra memory)', () => {
+    expect(() => sessionKernels('wasm', 3 as 2)).toThrow(/threads is 3; valid: 1 or 2/);
+    expect(() => sessionKernels('evil' as 'js')).toThrow(SessionError);
+  });
 
   test('new Session refuses a first argument that is not a Graph', () => {
     expect(() => new Session({} as Graph)).toThrow(SessionError);
