@@ -83,7 +83,8 @@ export class Session {
    * @example sess.run({ y, grads: [dw, dx] }, new Map([[x, NDArray.from([[1, 2, 3]])]]), { checkNumerics: true })
    */
   run<F extends Fetch>(fetches: F, feeds?: Feeds, options?: RunOptions): FetchResult<F> {
-    this.enter('Session.run');
+    this.refuseDuringRun('Session.run');
+    this.running = true;
     try {
       return this.runOnce(fetches, feeds, checkRunOptions(options)) as FetchResult<F>;
     } finally {
@@ -123,11 +124,8 @@ export class Session {
    * Runs share per-plan buffers, the staged variable writes and the arena: a call that would use or change them
    * while a run is in progress (from a feed's getter, a Proxy, a callback) is refused instead of corrupting it.
    */
-  private enter(what: string): void {
-    if (!this.running) {
-      if (what === 'Session.run') this.running = true;
-      return;
-    }
+  private refuseDuringRun(what: string): void {
+    if (!this.running) return;
     throw new SessionError(
       `${what} was called during a run of the same session (from a feed's or fetch's getter, a Proxy, or a ` +
         'callback such as onTrace); a session runs one thing at a time: call it after the run returns, or use ' +
@@ -180,7 +178,7 @@ export class Session {
    * @example sess.restoreVariables(bytes)
    */
   restoreVariables(bytes: Uint8Array): void {
-    this.enter('Session.restoreVariables');
+    this.refuseDuringRun('Session.restoreVariables');
     for (const [id, value] of decodeVariables(this.graph, bytes)) this.store.set(id, value);
   }
 
@@ -201,7 +199,7 @@ export class Session {
    * @example sess.restore('out/model.safetensors')
    */
   restore(path: string): void {
-    this.enter('Session.restore');
+    this.refuseDuringRun('Session.restore');
     restoreCheckpoint(this, path, 'Session.restore');
   }
 
@@ -210,7 +208,7 @@ export class Session {
    * collected. The session stays usable: its variables keep their values, and a later run takes memory again.
    */
   dispose(): void {
-    this.enter('Session.dispose');
+    this.refuseDuringRun('Session.dispose');
     if (this.placement === null) return;
     this.store.release();
     for (const plan of this.plans.values()) this.executor.drop(plan);
