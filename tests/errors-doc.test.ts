@@ -28,6 +28,7 @@ import {
   ResourceExhaustedError,
   RuntimeError,
   Session,
+  SessionError,
   ShapeError,
   squeeze,
   sub,
@@ -253,6 +254,47 @@ const CASES: { readonly [id: string]: Case } = {
     trigger: () => decodeSafetensors(new ArrayBuffer(8) as unknown as Uint8Array),
     says: ['Uint8Array', 'got an ArrayBuffer', 'new Uint8Array(buffer)'],
   },
+  // Issue 15, the session's rows: flat typed-array feeds, fetch cycles, session options and re-entry.
+  'shape-flat-feed': {
+    errorClass: ShapeError,
+    trigger: () => {
+      const g = new Graph();
+      g.placeholder('x', [null, 3]);
+      new Session(g).run(g.byName('x') as lazygrad.Tensor, { x: new Float32Array(6) });
+    },
+    says: ["placeholder 'x'", 'float32[?, 3]', 'flat Float32Array of 6 elements', 'new NDArray(data, shape)'],
+  },
+  'graph-fetch-cycle': {
+    errorClass: GraphError,
+    trigger: () => {
+      const g = new Graph();
+      const fetches: unknown[] = [g.constant(1)];
+      fetches.push({ again: fetches });
+      new Session(g).run(fetches as unknown as lazygrad.Tensor);
+    },
+    says: ['contains itself', 'fetches[1].again is fetches'],
+  },
+  'session-options': {
+    errorClass: SessionError,
+    trigger: () => new Session(new Graph(), { threads: 3 as 2 }),
+    says: ['option threads is 3', 'valid: 1 or 2'],
+  },
+  'session-reentry': {
+    errorClass: SessionError,
+    trigger: () => {
+      const g = new Graph();
+      const x = g.placeholder('x', [1]);
+      const sess = new Session(g);
+      const feed = {
+        get x(): number[] {
+          sess.dispose();
+          return [1];
+        },
+      };
+      sess.run(mul(x, 2), feed);
+    },
+    says: ['Session.dispose was called during a run of the same session'],
+  },
   'usage-flag': {
     errorClass: UsageError,
     trigger: () =>
@@ -339,6 +381,7 @@ describe('docs/errors.md', () => {
       NumericsError,
       CheckpointError,
       ResourceExhaustedError,
+      SessionError,
     ]) {
       expect(new C('m')).toBeInstanceOf(LazygradError);
     }

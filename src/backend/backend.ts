@@ -1,4 +1,4 @@
-import { GraphError } from '../graph';
+import { GraphError, SessionError } from '../graph';
 import type { OpRecord } from '../ops';
 import { bindWasmKernels } from './bindings';
 import { loadWasmKernels, StartWorker, WasmBufKernels, wasmSupported, WorkerHandle } from './wasm';
@@ -67,6 +67,12 @@ export interface SessionKernels {
  * default ('wasm' where it loads) never throws.
  */
 export function sessionKernels(backend: Backend | undefined, threads: 1 | 2 = 1): SessionKernels {
+  // Session checks its options; this guards direct callers too, as each thread count loads a 256 MB memory.
+  if (backend !== undefined && backend !== 'wasm' && backend !== 'js') {
+    throw new SessionError(`sessionKernels: backend is ${String(backend)}; valid: 'wasm' or 'js'`);
+  }
+  if (threads !== 1 && threads !== 2)
+    throw new SessionError(`sessionKernels: threads is ${String(threads)}; valid: 1 or 2`);
   if (backend === 'js') return { overrides: new Map(), wasm: null };
   if (!cachedOverrides.has(threads)) {
     const kernels = wasmKernels(threads);

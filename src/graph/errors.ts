@@ -35,3 +35,9 @@ export class NumericsError extends LazygradError {}
  * names the node or builder, its dtype and shape, its size and the limit, and how to raise the limit.
  */
 export class ResourceExhaustedError extends LazygradError {}
+
+/**
+ * A Session used wrongly: options it does not know or values they cannot take (the message lists what is valid),
+ * something other than a Graph to run, or a call that would change the session during its own run (re-entry).
+ */
+export class SessionError extends LazygradError {}

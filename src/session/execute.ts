@@ -2,7 +2,7 @@
  * Running a plan: the arena preparation before a run (wasm backend), the one step loop, and the commit of variable
  * writes after it. A session owns one Executor; plans come from compile.ts.
  */
-import { allocate, formatShape, LazygradError, NDArray, RuntimeError, sizeOf } from '../graph';
+import { allocate, formatShape, LazygradError, NDArray, RuntimeError, SessionError, sizeOf } from '../graph';
 import { allocateViews, BufferLayout, layoutBuffers, viewsIn } from './memory';
 import { ProbedSteps, probedSteps, TraceEntry } from './numerics';
 import { ArenaBlock, ArenaPlacement, stagingBytes } from './placement';
@@ -61,6 +61,14 @@ export class Executor {
    * chosen once per run, so the normal path has no per-step test for it. If a step throws, no variable changes.
    */
   execute(plan: Plan, feeds: ReadonlyMap<number, NDArray>, probe: Probe | null = null): NDArray[] {
+    if (this.placement?.kernels.locked === true) {
+      // Another session's step loop is running on the same wasm kernels (this run was started from inside one of its
+      // steps, e.g. by a Proxy feed): allocating now could grow the arena under its views or move its staging area.
+      throw new SessionError(
+        'Session.run was called during a step of another session that shares the WebAssembly kernels (from a ' +
+          "Proxy feed or a getter read by a kernel); run it after that run returns, or give it { backend: 'js' }",
+      );
+    }
     const state = this.runStateOf(plan);
     if (this.placement !== null) this.prepareArena(plan, state);
     const { slots, args } = state;

@@ -16,6 +16,7 @@ import {
   Tensor,
   TypedArray,
   dtypeOfArray,
+  DType,
   sizeOf,
 } from '../graph';
 
@@ -70,19 +71,43 @@ export function normalizeFeeds(graph: Graph, feeds: Feeds | undefined): Map<numb
 }
 
 /**
- * The shape of a flat typed-array feed: the placeholder's own shape when its known dims leave exactly one size for
- * at most one unknown dim, else 1-D (which then fails the shape check with a clear message).
+ * The shape of a flat typed-array feed. A typed array has no shape of its own, so it fills a placeholder only when
+ * that leaves no choice: a rank-1 placeholder (its length), or a fully known shape of the same size. Otherwise
+ * (e.g. 6 numbers for [?, 3]: [2, 3]? [6]?) it is a ShapeError asking for an NDArray with a shape.
  */
-function flatShape(node: Node, length: number): number[] {
-  const unknown = node.shape.filter((d) => d === null).length;
-  const known = node.shape.reduce<number>((p, d) => p * (d ?? 1), 1);
-  if (unknown > 1 || (unknown === 1 && (known === 0 || length % known !== 0))) return [length];
-  const shape = node.shape.map((d) => d ?? length / known);
-  return sizeOf(shape) === length ? shape : [length];
+function flatShape(node: Node, data: TypedArray, dtype: DType): number[] {
+  if (node.shape.length === 1) return [data.length];
+  const converted = dtype === node.dtype ? '' : ` (${dtype}, converted to ${node.dtype})`;
+  const what =
+    `Session.run: feed for ${node.op} '${node.name}' (${node.dtype}${formatShape(node.shape)}) is a flat ` +
+    `${data.constructor.name} of ${data.length} elements${converted}`;
+  const hint = 'a flat typed array needs a shape: new NDArray(data, shape)';
+  if (!isFullyKnown(node.shape)) {
+    throw new ShapeError(
+      `${what}; ${hint} (a typed array alone fills only a rank-1 placeholder or one of fully known shape)`,
+    );
+  }
+  const size = sizeOf(node.shape as number[]);
+  if (size !== data.length) throw new ShapeError(`${what}, but ${formatShape(node.shape)} holds ${size}; ${hint}`);
+  return node.shape as number[];
+}
+
+/** `NDArray.from(value, node.dtype)`, its errors prefixed with the feed they are about. */
+function converted(node: Node, value: ArrayValue): NDArray {
+  try {
+    return NDArray.from(value, node.dtype);
+  } catch (error) {
+    if (error instanceof LazygradError) {
+      const ErrorClass = error.constructor as new (message: string) => LazygradError;
+      throw new ErrorClass(`Session.run: feed for ${node.op} '${node.name}': ${error.message}`);
+    }
+    throw error;
+  }
 }
 
 function toFeedValue(node: Node, value: ArrayValue): NDArray {
   let array: NDArray;
+  const typed = value instanceof NDArray ? null : dtypeOfArray(value);
   if (value instanceof NDArray) {
     if (value.dtype !== node.dtype) {
       throw new DTypeError(
@@ -91,19 +116,13 @@ function toFeedValue(node: Node, value: ArrayValue): NDArray {
       );
     }
     array = value;
-  } else if (dtypeOfArray(value) === node.dtype) {
-    // A typed array of the right dtype is wrapped, not copied: shaped as the placeholder when that is unambiguous.
-    array = new NDArray(value as TypedArray, flatShape(node, (value as TypedArray).length), node.dtype);
+  } else if (typed !== null) {
+    const shape = flatShape(node, value as TypedArray, typed);
+    // A typed array of the right dtype is wrapped, not copied; another one is converted, as a nested array is.
+    const data = typed === node.dtype ? (value as TypedArray) : converted(node, value).data;
+    array = new NDArray(data, shape, node.dtype);
   } else {
-    try {
-      array = NDArray.from(value, node.dtype);
-    } catch (error) {
-      if (error instanceof LazygradError) {
-        const ErrorClass = error.constructor as new (message: string) => LazygradError;
-        throw new ErrorClass(`Session.run: feed for ${node.op} '${node.name}': ${error.message}`);
-      }
-      throw error;
-    }
+    array = converted(node, value);
   }
   if (!shapeMatches(array.shape, node.shape)) {
     throw new ShapeError(
@@ -115,25 +134,128 @@ function toFeedValue(node: Node, value: ArrayValue): NDArray {
   return normalizedBool(array);
 }
 
-export function collectFetches(fetch: Fetch, out: Tensor[]): void {
-  const stack: Fetch[] = [fetch];
-  while (stack.length > 0) {
-    const item = stack.pop() as Fetch;
-    if (item === null) continue;
-    if (item instanceof Tensor) out.push(item);
-    else if (Array.isArray(item)) for (let i = item.length - 1; i >= 0; i--) stack.push(item[i] as Fetch);
-    else if (typeof item === 'object') {
-      const values = Object.values(item as { [key: string]: Fetch });
-      for (let i = values.length - 1; i >= 0; i--) stack.push(values[i]);
-    } else throw new GraphError(`Session.run: cannot fetch a ${typeof item}; fetch Tensors, arrays or objects of them`);
-  }
+/** A fetch structure read once: its tensors in order, and its shape, from which the result is built. */
+export interface FetchTree {
+  readonly tensors: Tensor[];
+  /** Each tensor, null, array or object of the structure; a sub-structure reached twice is one item. */
+  readonly items: readonly FetchItem[];
+  /** Item indices with every item after the items it contains: the order results are built in. */
+  readonly order: readonly number[];
 }
 
-export function buildResult(fetch: Fetch, values: ReadonlyMap<number, NDArray>): unknown {
-  if (fetch === null) return null;
-  if (fetch instanceof Tensor) return values.get(fetch.id);
-  if (Array.isArray(fetch)) return fetch.map((f) => buildResult(f as Fetch, values));
-  const out: { [key: string]: unknown } = {};
-  for (const [key, value] of Object.entries(fetch as { [key: string]: Fetch })) out[key] = buildResult(value, values);
-  return out;
+interface ContainerItem {
+  readonly kind: 'array' | 'object';
+  readonly keys: readonly string[];
+  readonly children: number[];
+}
+
+type FetchItem = { readonly kind: 'tensor'; readonly id: number } | { readonly kind: 'null' } | ContainerItem;
+
+/** A container of the walk, while its entries are being read. */
+interface Open {
+  readonly value: object;
+  readonly index: number;
+  readonly isArray: boolean;
+  readonly entries: readonly [string, unknown][];
+  next: number;
+}
+
+/** `fetches.a[0]`: the path to the entry being read in the innermost of the first `depth` open containers. */
+function pathOf(open: readonly Open[], depth: number): string {
+  let path = 'fetches';
+  for (let i = 0; i < depth; i++) {
+    const key = open[i].entries[open[i].next - 1][0];
+    if (open[i].isArray) path += `[${key}]`;
+    else path += /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  }
+  return path;
+}
+
+/**
+ * Reads a fetch structure once (each getter runs once, so the result matches what was collected), iteratively (any
+ * depth), sharing a sub-structure reached twice; a structure that contains itself is a GraphError naming the path.
+ */
+export function readFetches(fetch: Fetch): FetchTree {
+  const tensors: Tensor[] = [];
+  const items: FetchItem[] = [];
+  const order: number[] = [];
+  const seen = new Map<object, number>();
+  const open: Open[] = [];
+  const onPath = new Set<object>();
+  // Adds an item for `value`, the entry being read in the innermost open container; a container is opened.
+  const visit = (value: unknown): number => {
+    if (value === null || value instanceof Tensor) {
+      if (value !== null) tensors.push(value);
+      items.push(value === null ? { kind: 'null' } : { kind: 'tensor', id: value.id });
+      order.push(items.length - 1);
+      return items.length - 1;
+    }
+    if (typeof value !== 'object') {
+      throw new GraphError(
+        `Session.run: cannot fetch a ${typeof value} (at ${pathOf(open, open.length)}); fetch Tensors, arrays or ` +
+          'objects of them',
+      );
+    }
+    const known = seen.get(value);
+    if (known !== undefined) {
+      if (!onPath.has(value)) return known;
+      const depth = open.findIndex((o) => o.value === value);
+      throw new GraphError(
+        `Session.run: the fetch structure contains itself: ${pathOf(open, open.length)} is ` +
+          `${pathOf(open, depth)}; fetch a tree of Tensors, arrays and objects (a sub-structure may appear twice, ` +
+          'but not inside itself)',
+      );
+    }
+    const isArray = Array.isArray(value);
+    const entries: [string, unknown][] = isArray
+      ? Array.from({ length: (value as unknown[]).length }, (_, i) => [String(i), (value as unknown[])[i]])
+      : Object.entries(value);
+    items.push({ kind: isArray ? 'array' : 'object', keys: entries.map((e) => e[0]), children: [] });
+    const index = items.length - 1;
+    seen.set(value, index);
+    open.push({ value, index, isArray, entries, next: 0 });
+    onPath.add(value);
+    return index;
+  };
+  visit(fetch);
+  while (open.length > 0) {
+    const top = open[open.length - 1];
+    if (top.next === top.entries.length) {
+      open.pop();
+      onPath.delete(top.value);
+      order.push(top.index);
+      continue;
+    }
+    const value = top.entries[top.next++][1];
+    (items[top.index] as ContainerItem).children.push(visit(value));
+  }
+  return { tensors, items, order };
+}
+
+/**
+ * The result of a run: the fetch structure with an NDArray for each tensor. Objects keep every own key of the
+ * fetch object as an own data property, `__proto__` included (set with defineProperty, so it is never taken as
+ * the prototype); their prototype is Object.prototype, as for any object literal.
+ */
+export function buildResult(tree: FetchTree, values: ReadonlyMap<number, NDArray>): unknown {
+  const results = new Array<unknown>(tree.items.length);
+  for (const index of tree.order) {
+    const item = tree.items[index];
+    if (item.kind === 'tensor') results[index] = values.get(item.id);
+    else if (item.kind === 'null') results[index] = null;
+    else if (item.kind === 'array') results[index] = item.children.map((c) => results[c]);
+    else {
+      const out: { [key: string]: unknown } = {};
+      item.children.forEach((c, k) => {
+        Object.defineProperty(out, item.keys[k], {
+          value: results[c],
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
+      });
+      results[index] = out;
+    }
+  }
+  return results[0];
 }

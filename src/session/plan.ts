@@ -1,6 +1,5 @@
 import {
   checkValueSize,
-  DEFAULT_MAX_BYTES,
   DType,
   formatByteSize,
   formatNode,
@@ -140,18 +139,6 @@ export function checkPlanSize(plan: Plan, maxBytes: number): void {
       );
     }
   }
-}
-
-/** A session's `maxBytes` option: a positive number of bytes (default DEFAULT_MAX_BYTES, 1 GiB). */
-export function checkMaxBytes(value: unknown): number {
-  if (value === undefined) return DEFAULT_MAX_BYTES;
-  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
-    throw new GraphError(
-      `Session: option maxBytes must be a positive number of bytes (the limit on one allocation; default ` +
-        `${DEFAULT_MAX_BYTES}, 1 GiB), got ${typeof value === 'number' ? value : JSON.stringify(value)}`,
-    );
-  }
-  return value;
 }
 
 export function plannedStep(step: Step): PlannedStep {

@@ -2,16 +2,17 @@
  * The Session: what a user holds. It caches compiled plans (compile.ts), hands them to its Executor (execute.ts),
  * and holds the variables (variables.ts); checkpoints and traces are in checkpoint.ts and numerics.ts.
  */
-import { Graph, NDArray, Tensor } from '../graph';
+import { DEFAULT_MAX_BYTES, Graph, NDArray, SessionError, Tensor } from '../graph';
 import { OpRecord } from '../ops';
 import { OptimizeOptions } from '../passes';
 import { Backend, sessionKernels, unfusedUnder } from '../backend';
 import { decodeVariables, encodeVariables, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { checkOpTable, compilePlan } from './compile';
 import { Executor } from './execute';
-import { buildResult, checkGraph, collectFetches, Fetch, FetchResult, Feeds, normalizeFeeds } from './fetches';
+import { buildResult, checkGraph, Fetch, FetchResult, Feeds, normalizeFeeds, readFetches } from './fetches';
+import { checkRunOptions, checkSessionArguments, RunOptions, SessionOptions } from './options';
 import { ArenaPlacement } from './placement';
-import { checkMaxBytes, formatPlan, Plan } from './plan';
+import { formatPlan, Plan } from './plan';
 import { VariableStore } from './variables';
 import { makeTrace, Trace, TraceEntry } from './numerics';
 
@@ -23,45 +24,7 @@ export type { CheckpointEntry, DecodedCheckpoint } from './checkpoint';
 
 export type { Fetch, FetchResult, Feeds } from './fetches';
 
-export interface SessionOptions {
-  /**
-   * The optimization passes: `false` for none (level 0), `true` or omitted for the default (level 2), or
-   * `{ level, disable, verify }`. Pruning to what the fetches need always happens.
-   */
-  optimize?: boolean | OptimizeOptions;
-  /**
-   * The kernels: 'wasm' (default where WebAssembly SIMD loads) runs matMul, softmax, cross-entropy and exp/tanh/
-   * sigmoid as wasm SIMD kernels on float32 and everything else in JavaScript; 'js' runs only the JavaScript
-   * kernels (the reference implementation).
-   */
-  backend?: Backend;
-  /**
-   * 2 splits large wasm matMuls and elementwise steps with a helper thread over shared memory (Node; runs stay
-   * synchronous); 1 (default) keeps to one thread. Falls back to 1 where shared memory or workers are unavailable.
-   */
-  threads?: 1 | 2;
-  /**
-   * Scan every float step's output; the first NaN or ±Inf throws a NumericsError naming the node, op, inputs and
-   * element (slower: for debugging). A run's own `checkNumerics` overrides this.
-   */
-  checkNumerics?: boolean;
-  /**
-   * The most bytes one allocation of a run may take (default 1 GiB, `DEFAULT_MAX_BYTES`): each step's output and
-   * the plan's reused buffers together. A fed shape that needs more is a ResourceExhaustedError before anything
-   * is allocated.
-   */
-  maxBytes?: number;
-}
-
-/** Per-run options of `Session.run`. */
-export interface RunOptions {
-  /** Scan every float step's output for NaN and ±Inf (see SessionOptions.checkNumerics). */
-  checkNumerics?: boolean;
-  /** Time every step and record its output bytes into `session.lastTrace` (see formatTrace). */
-  trace?: boolean;
-  /** Called with the trace of the run (implies `trace`). */
-  onTrace?: (trace: Trace) => void;
-}
+export type { RunOptions, SessionOptions } from './options';
 
 const PLAN_CACHE_LIMIT = 64;
 
@@ -88,10 +51,14 @@ export class Session {
   private readonly maxBytes: number;
   /** The trace of the last run made with `{ trace: true }` or `onTrace`, even one that threw. */
   lastTrace: Trace | undefined = undefined;
+  /** True while `run` runs: a feed's getter or a callback that calls back into the session must not disturb it. */
+  private running = false;
 
-  constructor(graph: Graph, options: SessionOptions = {}) {
+  /** @throws SessionError for an argument that is not a Graph, or an unknown option or value (saying what is valid) */
+  constructor(graph: Graph, options?: SessionOptions) {
+    options = checkSessionArguments(graph, options);
     checkOpTable();
-    this.maxBytes = checkMaxBytes(options.maxBytes);
+    this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     this.graph = graph;
     const optimize = options.optimize ?? true;
     const chosen: OptimizeOptions = typeof optimize === 'boolean' ? { level: optimize ? 2 : 0 } : optimize;
@@ -118,8 +85,18 @@ export class Session {
    * @example sess.run({ y, grads: [dw, dx] }, new Map([[x, NDArray.from([[1, 2, 3]])]]), { checkNumerics: true })
    */
   run<F extends Fetch>(fetches: F, feeds?: Feeds, options?: RunOptions): FetchResult<F> {
-    const tensors: Tensor[] = [];
-    collectFetches(fetches, tensors);
+    this.refuseDuringRun('Session.run');
+    this.running = true;
+    try {
+      return this.runOnce(fetches, feeds, checkRunOptions(options)) as FetchResult<F>;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private runOnce(fetches: Fetch, feeds: Feeds | undefined, options: RunOptions | undefined): unknown {
+    const tree = readFetches(fetches);
+    const tensors = tree.tensors;
     const unique = [...new Set(tensors.map((t) => t.id))];
     for (const t of tensors) checkGraph(this.graph, t, 'fetch');
     const fed = normalizeFeeds(this.graph, feeds);
@@ -142,7 +119,20 @@ export class Session {
     if (!cached) this.cachePlan(key, plan);
     const byId = new Map<number, NDArray>();
     unique.forEach((id, i) => byId.set(id, values[i]));
-    return buildResult(fetches, byId) as FetchResult<F>;
+    return buildResult(tree, byId);
+  }
+
+  /**
+   * Runs share per-plan buffers, the staged variable writes and the arena: a call that would use or change them
+   * while a run is in progress (from a feed's getter, a Proxy, a callback) is refused instead of corrupting it.
+   */
+  private refuseDuringRun(what: string): void {
+    if (!this.running) return;
+    throw new SessionError(
+      `${what} was called during a run of the same session (from a feed's or fetch's getter, a Proxy, or a ` +
+        'callback such as onTrace); a session runs one thing at a time: call it after the run returns, or use ' +
+        'another Session',
+    );
   }
 
   /**
@@ -150,8 +140,7 @@ export class Session {
    * Feeds are optional; without them, placeholders keep their static shapes.
    */
   explain(fetches: Fetch, feeds?: Feeds): string {
-    const tensors: Tensor[] = [];
-    collectFetches(fetches, tensors);
+    const tensors = readFetches(fetches).tensors;
     const fed = normalizeFeeds(this.graph, feeds);
     const ids = [...new Set(tensors.map((t) => t.id))];
     return formatPlan(compilePlan(this.graph, ids, fed, this.optimizeOptions, this.kernels, true));
@@ -191,6 +180,7 @@ export class Session {
    * @example sess.restoreVariables(bytes)
    */
   restoreVariables(bytes: Uint8Array): void {
+    this.refuseDuringRun('Session.restoreVariables');
     for (const [id, value] of decodeVariables(this.graph, bytes)) this.store.set(id, value);
   }
 
@@ -211,6 +201,7 @@ export class Session {
    * @example sess.restore('out/model.safetensors')
    */
   restore(path: string): void {
+    this.refuseDuringRun('Session.restore');
     restoreCheckpoint(this, path, 'Session.restore');
   }
 
@@ -219,6 +210,7 @@ export class Session {
    * collected. The session stays usable: its variables keep their values, and a later run takes memory again.
    */
   dispose(): void {
+    this.refuseDuringRun('Session.dispose');
     if (this.placement === null) return;
     this.store.release();
     for (const plan of this.plans.values()) this.executor.drop(plan);

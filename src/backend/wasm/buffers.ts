@@ -71,6 +71,11 @@ export class WasmBufKernels {
     if (this.locks > 0) this.locks--;
   }
 
+  /** Whether a step loop holds views of the arena now (a run is in progress on these kernels). */
+  get locked(): boolean {
+    return this.locks > 0;
+  }
+
   /**
    * Prepares a call over `datas`: arena views are used in place, the others get staging room. False when they do not
    * fit and the staging area cannot grow now (locked, or growing would detach an argument that is an arena view).

@@ -1,0 +1,185 @@
+/**
+ * The options of `new Session` and of `Session.run`, and their one check: each option is one row of a table (its
+ * name and what it accepts), so an unknown key, a misspelt one or a value of the wrong kind is refused with a
+ * SessionError that says what is valid, before anything is loaded or compiled.
+ */
+import { Graph, SessionError } from '../graph';
+import { allOps } from '../ops';
+import { OptimizeOptions, pipelineFor } from '../passes';
+import type { Backend } from '../backend';
+import type { Trace } from './numerics';
+
+export interface SessionOptions {
+  /**
+   * The optimization passes: `false` for none (level 0), `true` or omitted for the default (level 2), or
+   * `{ level, disable, verify }`. Pruning to what the fetches need always happens.
+   */
+  optimize?: boolean | OptimizeOptions;
+  /**
+   * The kernels: 'wasm' (default where WebAssembly SIMD loads) runs matMul, softmax, cross-entropy and exp/tanh/
+   * sigmoid as wasm SIMD kernels on float32 and everything else in JavaScript; 'js' runs only the JavaScript
+   * kernels (the reference implementation).
+   */
+  backend?: Backend;
+  /**
+   * 2 splits large wasm matMuls and elementwise steps with a helper thread over shared memory (Node; runs stay
+   * synchronous); 1 (default) keeps to one thread. Falls back to 1 where shared memory or workers are unavailable.
+   */
+  threads?: 1 | 2;
+  /**
+   * Scan every float step's output; the first NaN or ±Inf throws a NumericsError naming the node, op, inputs and
+   * element (slower: for debugging). A run's own `checkNumerics` overrides this.
+   */
+  checkNumerics?: boolean;
+  /**
+   * The most bytes one allocation of a run may take (default 1 GiB, `DEFAULT_MAX_BYTES`): each step's output and
+   * the plan's reused buffers together. A fed shape that needs more is a ResourceExhaustedError before anything
+   * is allocated.
+   */
+  maxBytes?: number;
+}
+
+/** Per-run options of `Session.run`. */
+export interface RunOptions {
+  /** Scan every float step's output for NaN and ±Inf (see SessionOptions.checkNumerics). */
+  checkNumerics?: boolean;
+  /** Time every step and record its output bytes into `session.lastTrace` (see formatTrace). */
+  trace?: boolean;
+  /** Called with the trace of the run (implies `trace`). */
+  onTrace?: (trace: Trace) => void;
+}
+
+/** Checks one option's value; returns what is valid when the value is not (null when it is). */
+export type OptionCheck = (value: unknown, name: string) => string | null;
+
+/** A value as a message shows it: strings quoted, the kind of anything that is not a number or boolean. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return `${JSON.stringify(value.slice(0, 80))} (a string)`;
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) {
+    const simple = value.length <= 8 && value.every((v) => typeof v === 'string' || typeof v === 'number');
+    return simple ? JSON.stringify(value).slice(0, 200) : 'an array';
+  }
+  if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'no prototype'})`;
+  return typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`;
+}
+
+function listed(values: readonly string[]): string {
+  return values.length < 2 ? values.join('') : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
+}
+
+function isRecord(value: unknown): value is { readonly [key: string]: unknown } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** One of a few literal values. */
+export function oneOf(values: readonly (string | number)[]): OptionCheck {
+  const valid = listed(values.map((v) => (typeof v === 'string' ? `'${v}'` : String(v))));
+  return (value) => (values.includes(value as string | number) ? null : valid);
+}
+
+export const isBoolean: OptionCheck = (value) => (typeof value === 'boolean' ? null : 'true or false');
+
+export const isFunction: OptionCheck = (value) => (typeof value === 'function' ? null : 'a function');
+
+/** A whole number from `min` to `max` (for size and count limits). */
+export function integerIn(min: number, max: number): OptionCheck {
+  return (value) =>
+    typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
+      ? null
+      : `a whole number from ${min} to ${max}`;
+}
+
+/** A number above 0 (a byte count; fractions are allowed, as a limit). */
+export const isPositiveNumber: OptionCheck = (value) =>
+  typeof value === 'number' && value > 0 ? null : 'a number of bytes above 0';
+
+/** An array of names, each one of `valid()` (computed when first needed: the op and pass tables). */
+function namesOf(what: string, valid: () => readonly string[]): OptionCheck {
+  return (value) => {
+    const known = valid();
+    const unknown = Array.isArray(value) ? value.filter((v) => !known.includes(v as string)) : [];
+    if (Array.isArray(value) && unknown.length === 0) return null;
+    const which = unknown.length === 0 ? '' : ` (${unknown.map((u) => JSON.stringify(u)).join(', ')} is not one)`;
+    return `an array of ${what} names: ${known.map((k) => `'${k}'`).join(', ')}${which}`;
+  };
+}
+
+/** The names of the passes `optimize.disable` may name: every pass of the default (fullest) pipeline. */
+function passNames(): readonly string[] {
+  const { rewrite, lower } = pipelineFor({ level: 2 });
+  return [...new Set([...rewrite, ...lower].map((p) => p.name))];
+}
+
+const OPTIMIZE_OPTIONS: { readonly [K in keyof Required<OptimizeOptions>]: OptionCheck } = {
+  level: oneOf([0, 1, 2]),
+  disable: namesOf('pass', passNames),
+  verify: isBoolean,
+  keepUnfused: namesOf('op', () => allOps().map((r) => r.name)),
+};
+
+const checkOptimize: OptionCheck = (value, name) => {
+  if (typeof value === 'boolean') return null;
+  if (!isRecord(value)) return 'true, false or { level, disable, verify }';
+  checkOptions(OPTIMIZE_OPTIONS, value, 'new Session', `${name}.`);
+  return null;
+};
+
+/** Every option of `new Session`, with what it accepts: an option added to SessionOptions needs its row here. */
+const SESSION_OPTIONS: { readonly [K in keyof Required<SessionOptions>]: OptionCheck } = {
+  optimize: checkOptimize,
+  backend: oneOf(['wasm', 'js']),
+  threads: oneOf([1, 2]),
+  checkNumerics: isBoolean,
+  maxBytes: isPositiveNumber,
+};
+
+/** Every option of `Session.run`. */
+const RUN_OPTIONS: { readonly [K in keyof Required<RunOptions>]: OptionCheck } = {
+  checkNumerics: isBoolean,
+  trace: isBoolean,
+  onTrace: isFunction,
+};
+
+/** Checks an options object against a table; `undefined` values mean the default. Throws a SessionError. */
+function checkOptions(
+  table: { readonly [key: string]: OptionCheck },
+  options: { readonly [key: string]: unknown },
+  where: string,
+  prefix: string,
+): void {
+  const noun = where === 'Session.run' ? 'run option' : 'option';
+  for (const key of Object.keys(options)) {
+    const name = `${prefix}${key}`;
+    if (!Object.hasOwn(table, key)) {
+      throw new SessionError(`${where}: unknown ${noun} '${name}'; valid: ${Object.keys(table).join(', ')}`);
+    }
+    const value = options[key];
+    if (value === undefined) continue;
+    const valid = table[key](value, name);
+    if (valid !== null) throw new SessionError(`${where}: ${noun} ${name} is ${shown(value)}; valid: ${valid}`);
+  }
+}
+
+/** Checks the arguments of `new Session(graph, options)`. */
+export function checkSessionArguments(graph: unknown, options: unknown): SessionOptions {
+  if (!(graph instanceof Graph)) {
+    throw new SessionError(`new Session(graph, options): expected a Graph, got ${shown(graph)}`);
+  }
+  if (options === undefined) return {};
+  if (!isRecord(options)) {
+    throw new SessionError(`new Session(graph, options): options must be an object, got ${shown(options)}`);
+  }
+  checkOptions(SESSION_OPTIONS, options, 'new Session', '');
+  return options as SessionOptions;
+}
+
+/** Checks the options of one `Session.run`. */
+export function checkRunOptions(options: unknown): RunOptions | undefined {
+  if (options === undefined) return undefined;
+  if (!isRecord(options)) {
+    throw new SessionError(`Session.run: run options must be an object, got ${shown(options)}`);
+  }
+  checkOptions(RUN_OPTIONS, options, 'Session.run', '');
+  return options as RunOptions;
+}
