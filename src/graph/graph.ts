@@ -1,6 +1,7 @@
 import { DType, isDType, isFloat } from './dtype';
 import { DTypeError, GraphError, ShapeError } from './errors';
 import { ArrayValue, NDArray } from './ndarray';
+import { attrsProblem, escapeName, escapeText, nameProblem, quoteName, shapeProblem } from './rules';
 import { Dim, formatShape, Shape, shapesEqual } from './shape';
 
 /** Node attributes are plain JSON, so the JSON and ONNX exports are direct. */
@@ -132,6 +133,7 @@ export class Graph {
    * @example g.placeholder('x', [null, 784])
    */
   placeholder(name: string, shape: Shape = [], dtype: DType = 'float32'): Tensor {
+    checkName('placeholder', name);
     checkDType('placeholder', name, dtype);
     checkShape('placeholder', name, shape);
     return this.addNode({ op: 'placeholder', inputs: [], dtype, shape: [...shape], name, stateful: true });
@@ -143,6 +145,7 @@ export class Graph {
    * @example g.constant([1, 2, 3])
    */
   constant(value: ArrayValue, dtype?: DType, name?: string): Tensor {
+    if (name !== undefined) checkName('constant', name);
     if (dtype !== undefined) checkDType('constant', name ?? 'Const', dtype);
     const array = NDArray.from(value, dtype);
     return this.addNode({
@@ -165,6 +168,7 @@ export class Graph {
    * @example g.variable('w', initializers.glorotUniform({ seed: 1 }), { shape: [784, 128] })
    */
   variable(name: string, initial: ArrayValue | VariableInitializer, options?: DType | VariableOptions): Tensor {
+    checkName('variable', name);
     const settings: VariableOptions = typeof options === 'object' && options !== null ? options : { dtype: options };
     const { trainable = true, dtype, shape } = settings;
     if (typeof trainable !== 'boolean') {
@@ -238,6 +242,7 @@ export class Graph {
    * @example g.nameScope('layer1', () => matMul(x, w)) // named 'layer1/matMul'
    */
   nameScope<T>(scope: string, body: () => T): T {
+    checkName('nameScope', scope);
     this.scopes.push(scope);
     this.prefix = `${this.scopes.join('/')}/`;
     try {
@@ -265,6 +270,12 @@ export class Graph {
       }
     }
     const attrs = spec.attrs ?? {};
+    // The rules every loader applies (rules.ts), so that whatever is built can be saved and loaded.
+    const what = `Graph: ${spec.op} '${escapeName(`${this.scopePrefix}${spec.name ?? spec.op}`).slice(0, 200)}'`;
+    const badShape = shapeProblem(spec.shape);
+    if (badShape !== null) throw new ShapeError(`${what}: shape ${formatBadShape(spec.shape)} ${badShape}`);
+    const badAttrs = attrsProblem(attrs);
+    if (badAttrs !== null) throw new GraphError(`${what}: ${badAttrs.path} ${badAttrs.message}`);
     let key: string | undefined;
     if (spec.stateful !== true) {
       key = internKey(spec, attrs);
@@ -272,6 +283,8 @@ export class Graph {
       if (existing !== undefined) return this.tensor(existing);
     }
     const name = this.uniqueName(spec, spec.op === 'placeholder' || spec.op === 'variable');
+    const badName = nameProblem(name);
+    if (badName !== null) throw new GraphError(`Graph: the name of ${spec.op} ${quoteName(name.slice(0, 200))}… ${badName}`);
     // One object shape for every node (value is always present) keeps property access monomorphic.
     const node: Node = {
       id,
@@ -337,11 +350,25 @@ function checkDType(op: string, name: string, dtype: DType): void {
   }
 }
 
+/** A name given to a builder: a non-empty string (the full name, with scopes, is checked when the node is added). */
+function checkName(op: string, name: string): void {
+  const problem = nameProblem(name);
+  if (problem !== null) {
+    const shown = typeof name === 'string' ? ` ${quoteName(name.slice(0, 200))}${name.length > 200 ? '…' : ''}` : '';
+    throw new GraphError(`${op}: the name${shown} ${problem}`);
+  }
+}
+
+/** A shape that broke the rule, shown short (a rank-1000 list would flood the message). */
+function formatBadShape(shape: unknown): string {
+  if (!Array.isArray(shape)) return String(shape);
+  return shape.length <= 8 ? formatShape(shape as Shape) : `(rank ${shape.length})`;
+}
+
 function checkShape(op: string, name: string, shape: Shape): void {
-  if (!Array.isArray(shape) || !shape.every((d: Dim) => d === null || (Number.isInteger(d) && d >= 0))) {
-    throw new ShapeError(
-      `${op} '${name}': invalid shape ${JSON.stringify(shape)}; a shape is a list of non-negative integers or null`,
-    );
+  const problem = shapeProblem(shape);
+  if (problem !== null) {
+    throw new ShapeError(`${op} ${quoteName(name)}: invalid shape ${formatBadShape(shape)}: it ${problem}`);
   }
 }
 
@@ -388,10 +415,13 @@ export function formatNode(node: Node): string {
   // A node whose attrs hold an `expr` (a fused group) is summarized by it; its other attrs are machine detail.
   const attrKeys = typeof node.attrs.expr === 'string' ? ['expr'] : Object.keys(node.attrs);
   const attrs =
-    attrKeys.length === 0 ? '' : ` {${attrKeys.map((k) => `${k}=${canonicalJSON(node.attrs[k])}`).join(', ')}}`;
+    attrKeys.length === 0
+      ? ''
+      : ` {${attrKeys.map((k) => `${escapeName(k)}=${escapeText(canonicalJSON(node.attrs[k]))}`).join(', ')}}`;
   let value = '';
   if (node.op === 'constant' && node.value !== undefined) value = ` ${previewValue(node.value)}`;
-  return `%${node.id} = ${node.op}(${inputs})${attrs}${value} : ${node.dtype}${formatShape(node.shape)}  # ${node.name}`;
+  const { id, op, dtype, shape, name } = node;
+  return `%${id} = ${escapeName(op)}(${inputs})${attrs}${value} : ${dtype}${formatShape(shape)}  # ${escapeName(name)}`;
 }
 
 function previewValue(value: NDArray): string {
