@@ -2,7 +2,7 @@ import { DType, isDType, isFloat } from './dtype';
 import { DTypeError, GraphError, ShapeError } from './errors';
 import { ArrayValue, NDArray } from './ndarray';
 import { attrsProblem, escapeName, escapeText, nameProblem, quoteName, shapeProblem } from './rules';
-import { Dim, formatShape, Shape, shapesEqual } from './shape';
+import { formatShape, Shape, shapesEqual } from './shape';
 
 /** Node attributes are plain JSON, so the JSON and ONNX exports are direct. */
 export type AttrValue = number | string | boolean | null | readonly AttrValue[] | { readonly [key: string]: AttrValue };
@@ -284,7 +284,8 @@ export class Graph {
     }
     const name = this.uniqueName(spec, spec.op === 'placeholder' || spec.op === 'variable');
     const badName = nameProblem(name);
-    if (badName !== null) throw new GraphError(`Graph: the name of ${spec.op} ${quoteName(name.slice(0, 200))}… ${badName}`);
+    if (badName !== null)
+      throw new GraphError(`Graph: the name of ${spec.op} ${quoteName(name.slice(0, 200))}… ${badName}`);
     // One object shape for every node (value is always present) keeps property access monomorphic.
     const node: Node = {
       id,

@@ -65,7 +65,8 @@ export function attrsProblem(attrs: { readonly [key: string]: unknown }): AttrsP
   // An explicit stack: a wide value (a fused node's million steps) costs a loop, never stack frames.
   const stack: { value: unknown; path: string; depth: number }[] = [];
   for (const key of Object.keys(attrs)) {
-    if (isReservedKey(key)) return { path: `attrs.${key}`, message: 'is a key files drop; name the attribute otherwise' };
+    if (isReservedKey(key))
+      return { path: `attrs.${key}`, message: 'is a key files drop; name the attribute otherwise' };
     stack.push({ value: attrs[key], path: `attrs.${key}`, depth: 1 });
   }
   while (stack.length > 0) {
@@ -82,7 +83,10 @@ export function attrsProblem(attrs: { readonly [key: string]: unknown }): AttrsP
       continue;
     }
     if (!isPlainRecord(value)) {
-      return { path, message: `is ${describe(value)}, which is not JSON (null, boolean, number, string, list, object)` };
+      return {
+        path,
+        message: `is ${describe(value)}, which is not JSON (null, boolean, number, string, list, object)`,
+      };
     }
     const keys = Object.keys(value);
     if (keys.length === 1 && keys[0] === '$number') {
@@ -117,7 +121,6 @@ const PLAIN_NAME = /^[A-Za-z0-9_./:@+\-[\]]+$/;
  * Characters JSON.stringify leaves alone that still break or disguise a line: C1 controls, line and paragraph
  * separators, bidirectional overrides and zero-width characters.
  */
-// eslint-disable-next-line no-control-regex
 const UNSAFE_IN_QUOTES = /[\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
 /**

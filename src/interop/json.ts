@@ -217,7 +217,8 @@ function loadNode(
   if (badName !== null) throw fail('name', badName);
   if (typeof name !== 'string') throw fail('name', 'must be a string');
   const taken = names.get(name);
-  if (taken !== undefined) throw fail('name', `${quoteName(name)} is already the name of node ${taken}; names are unique`);
+  if (taken !== undefined)
+    throw fail('name', `${quoteName(name)} is already the name of node ${taken}; names are unique`);
   names.set(name, index);
   const inputs = own(raw, 'inputs');
   if (!Array.isArray(inputs)) throw fail('inputs', 'must be a list of node ids');

@@ -3,7 +3,17 @@
  * and the node is added through `addOp`, so the op's own inference checks everything else and gives the dtype and
  * shape. Shared by the JSON loader and the ONNX importer (for models lazygrad wrote).
  */
-import { Attrs, Dim, formatShape, Graph, GraphError, LazygradError, MAX_RANK, shapeProblem as shapeRule, Tensor } from '../graph';
+import {
+  Attrs,
+  Dim,
+  formatShape,
+  Graph,
+  GraphError,
+  LazygradError,
+  MAX_RANK,
+  shapeProblem as shapeRule,
+  Tensor,
+} from '../graph';
 import { addOp, attrProblem, isLeafOp, OpRecord, opRecord } from '../ops';
 
 /** Limits that keep a small file from demanding large amounts of memory. */
@@ -32,7 +42,9 @@ export function resolveLimits(limits: LoadLimits | undefined): Required<LoadLimi
     if (value !== undefined) {
       if (typeof value !== 'number' || !(value >= 0)) throw new GraphError(`load limit ${key} must be a number >= 0`);
       if (key === 'maxRank' && value > MAX_RANK) {
-        throw new GraphError(`load limit maxRank is at most ${MAX_RANK}, the highest rank a graph may hold; got ${value}`);
+        throw new GraphError(
+          `load limit maxRank is at most ${MAX_RANK}, the highest rank a graph may hold; got ${value}`,
+        );
       }
       out[key] = value;
     }
@@ -47,11 +59,7 @@ export type Fail = (field: string, message: string) => GraphError;
  * A file's shape against the rule every graph follows (graph/rules.ts `shapeProblem`: rank, dims) and then the limits: a problem
  * message, or null. `budget` carries the running total of elements over a whole file.
  */
-export function shapeProblem(
-  shape: unknown,
-  limits: Required<LoadLimits>,
-  budget: { total: number },
-): string | null {
+export function shapeProblem(shape: unknown, limits: Required<LoadLimits>, budget: { total: number }): string | null {
   const problem = shapeRule(shape, limits.maxRank);
   if (problem !== null) return problem;
   const dims = shape as Dim[];
