@@ -172,12 +172,14 @@ export class Graph {
     const settings: VariableOptions = typeof options === 'object' && options !== null ? options : { dtype: options };
     const { trainable = true, dtype, shape } = settings;
     if (typeof trainable !== 'boolean') {
-      throw new GraphError(`variable '${name}': trainable must be true or false, got ${JSON.stringify(trainable)}`);
+      throw new GraphError(
+        `variable ${quoteName(name)}: trainable must be true or false, got ${JSON.stringify(trainable)}`,
+      );
     }
     if (dtype !== undefined) checkDType('variable', name, dtype);
     if (shape !== undefined && !(Array.isArray(shape) && shape.every((d) => Number.isInteger(d) && d >= 0))) {
       throw new ShapeError(
-        `variable '${name}': invalid shape ${JSON.stringify(shape)}; a variable's shape is a list of ` +
+        `variable ${quoteName(name)}: invalid shape ${JSON.stringify(shape)}; a variable's shape is a list of ` +
           'non-negative integers (every dim known)',
       );
     }
@@ -185,8 +187,8 @@ export class Graph {
     if (isVariableInitializer(initial)) {
       if (shape === undefined) {
         throw new ShapeError(
-          `variable '${name}': an initializer needs the variable's shape; pass it in the options, e.g. ` +
-            `g.variable('${name}', init, { shape: [784, 128] })`,
+          `variable ${quoteName(name)}: an initializer needs the variable's shape; pass it in the options, e.g. ` +
+            `g.variable(${quoteName(name)}, init, { shape: [784, 128] })`,
         );
       }
       const resolved = dtype ?? 'float32';
@@ -194,14 +196,14 @@ export class Graph {
       if (!(array instanceof NDArray) || array.dtype !== resolved || !shapesEqual(array.shape, shape)) {
         const got = array instanceof NDArray ? `${array.dtype}${formatShape(array.shape)}` : typeof array;
         throw new GraphError(
-          `variable '${name}': the initializer returned ${got}, expected ${resolved}${formatShape(shape)}`,
+          `variable ${quoteName(name)}: the initializer returned ${got}, expected ${resolved}${formatShape(shape)}`,
         );
       }
     } else {
       array = NDArray.from(initial, dtype);
       if (shape !== undefined && !shapesEqual(array.shape, shape)) {
         throw new ShapeError(
-          `variable '${name}': the initial value has shape ${formatShape(array.shape)}, but the options say ` +
+          `variable ${quoteName(name)}: the initial value has shape ${formatShape(array.shape)}, but the options say ` +
             `${formatShape(shape)}; give a value of that shape, or an initializer`,
         );
       }
@@ -271,7 +273,7 @@ export class Graph {
     }
     const attrs = spec.attrs ?? {};
     // The rules every loader applies (rules.ts), so that whatever is built can be saved and loaded.
-    const what = `Graph: ${spec.op} '${escapeName(`${this.scopePrefix}${spec.name ?? spec.op}`).slice(0, 200)}'`;
+    const what = `Graph: ${spec.op} ${quoteName(`${this.scopePrefix}${spec.name ?? spec.op}`.slice(0, 200))}`;
     const badShape = shapeProblem(spec.shape);
     if (badShape !== null) throw new ShapeError(`${what}: shape ${formatBadShape(spec.shape)} ${badShape}`);
     const badAttrs = attrsProblem(attrs);
@@ -308,7 +310,7 @@ export class Graph {
     if (!this.names.has(base)) return base;
     if (exact) {
       throw new GraphError(
-        `Graph: a node named '${base}' already exists (${this.node(this.names.get(base) as number).op}); ` +
+        `Graph: a node named ${quoteName(base)} already exists (${this.node(this.names.get(base) as number).op}); ` +
           `${spec.op} names must be unique in a graph`,
       );
     }
@@ -347,7 +349,9 @@ export function canonicalJSON(value: AttrValue): string {
 
 function checkDType(op: string, name: string, dtype: DType): void {
   if (!isDType(dtype)) {
-    throw new DTypeError(`${op} '${name}': unknown dtype '${String(dtype)}'; valid: float32, float64, int32, bool`);
+    throw new DTypeError(
+      `${op} ${quoteName(name)}: unknown dtype '${String(dtype)}'; valid: float32, float64, int32, bool`,
+    );
   }
 }
 

@@ -118,10 +118,12 @@ function describe(value: unknown): string {
 const PLAIN_NAME = /^[A-Za-z0-9_./:@+\-[\]]+$/;
 
 /**
- * Characters JSON.stringify leaves alone that still break or disguise a line: C1 controls, line and paragraph
- * separators, bidirectional overrides and zero-width characters.
+ * Characters that break or disguise a line: C0 and C1 controls, line and paragraph separators, bidirectional
+ * overrides and zero-width characters. (JSON.stringify escapes only the C0 controls among them.)
  */
-const UNSAFE_IN_QUOTES = /[\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+export const UNSAFE_CHARACTERS =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
 /**
  * A name as every printer shows it (the text IR, `formatGraph`, `toDot`/`renderSvg`, `explain`, pass reports, error
@@ -146,5 +148,5 @@ export function quoteName(name: string): string {
  * break or hide a line escaped as `\uXXXX`.
  */
 export function escapeText(text: string): string {
-  return text.replace(UNSAFE_IN_QUOTES, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(UNSAFE_CHARACTERS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
