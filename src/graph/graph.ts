@@ -286,8 +286,10 @@ export class Graph {
     }
     const name = this.uniqueName(spec, spec.op === 'placeholder' || spec.op === 'variable');
     const badName = nameProblem(name);
-    if (badName !== null)
-      throw new GraphError(`Graph: the name of ${spec.op} ${quoteName(name.slice(0, 200))}… ${badName}`);
+    if (badName !== null) {
+      const shown = `${quoteName(name.slice(0, 200))}${name.length > 200 ? '…' : ''}`;
+      throw new GraphError(`Graph: the name of ${spec.op} ${shown} ${badName}`);
+    }
     // One object shape for every node (value is always present) keeps property access monomorphic.
     const node: Node = {
       id,
