@@ -113,6 +113,27 @@ describe('inspect', () => {
   });
 });
 
+describe('inspect mlp', () => {
+  test('--format json writes the loss, accuracy and gradient graph the docs describe, without the Adam update', async () => {
+    const file = join(dir, 'mlp.json');
+    expect((await cli('inspect', 'mlp', '--format', 'json', '--output', file)).code).toBe(0);
+    const { nodes } = JSON.parse(readFileSync(file, 'utf8')) as { nodes: { op: string; name: string }[] };
+    expect(nodes.some((n) => n.op === 'assign' || n.name.startsWith('adam'))).toBe(false);
+    expect(nodes.some((n) => n.name === 'learning_rate')).toBe(false);
+    // Every node is needed by the loss, the accuracy count or a gradient: the text IR prints the same nodes.
+    const text = (await cli('inspect', 'mlp')).out.split('\n').filter((line) => line.startsWith('%'));
+    expect(nodes.length).toBe(text.length);
+    expect(nodes.length).toBe(40);
+  });
+
+  test('mlp-train still holds the Adam update', async () => {
+    const file = join(dir, 'mlp-train.json');
+    expect((await cli('inspect', 'mlp-train', '--format', 'json', '--output', file)).code).toBe(0);
+    const { nodes } = JSON.parse(readFileSync(file, 'utf8')) as { nodes: { op: string }[] };
+    expect(nodes.some((n) => n.op === 'assign')).toBe(true);
+  });
+});
+
 describe('inspect files', () => {
   test('a graph converted to JSON reads back with the same text IR', async () => {
     const file = join(dir, 'seed.json');
@@ -156,6 +177,16 @@ describe('train', () => {
     expect(mismatch.code).toBe(1);
     expect(mismatch.err).toMatch(/^lazygrad train: Session\.restore\('.*'\): the checkpoint does not match/);
     expect(mismatch.err).toContain("extra: the checkpoint's 'adam/step'");
+  });
+});
+
+describe('train --restore', () => {
+  test('a missing checkpoint is an error before MNIST is loaded or the graph built', async () => {
+    const missing = join(dir, 'missing.safetensors');
+    const { code, out, err } = await cli('train', '--epochs', '1', '--restore', missing);
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err).toMatch(/^lazygrad: train --restore: '.*missing\.safetensors' does not exist/);
   });
 });
 
@@ -204,5 +235,11 @@ describe('the built command', () => {
     expect(dot.stderr).toBe('');
     expect(dot.status).toBe(0);
     expect(dot.stdout.startsWith('digraph lazygrad {')).toBe(true);
+    // Installed, the package has its package.json (with the bench script) but neither benchmarks/ nor ts-node.
+    writeFileSync(join(pkg, 'package.json'), readFileSync(join(root, 'package.json')));
+    const bench = spawnSync(process.execPath, [bin, 'bench', '--quick'], { cwd: dir, encoding: 'utf8' });
+    expect(bench.status).toBe(2);
+    expect(bench.stdout).toBe('');
+    expect(bench.stderr).toMatch(/^lazygrad bench: the benchmarks run from a clone of the repository/);
   }, 120_000);
 });

@@ -309,6 +309,26 @@ const CASES: { readonly [id: string]: Case } = {
       ),
     says: ['--epoch', '--epochs'],
   },
+  'graph-name-limit': {
+    errorClass: GraphError,
+    trigger: () => new Graph().placeholder(''),
+    says: ['placeholder', 'must not be empty'],
+  },
+  'shape-rank-limit': {
+    errorClass: ShapeError,
+    trigger: () => new Graph().placeholder('x', new Array<number>(65).fill(1)),
+    says: ["placeholder 'x'", 'rank 65', 'at most 64'],
+  },
+  'graph-fused-steps': {
+    errorClass: GraphError,
+    trigger: () => {
+      const g = new Graph();
+      const steps = [{ op: 'add', args: [{ input: 0 }] }];
+      lazygrad.addOp(g, lazygrad.opRecord('fused'), [g.placeholder('y', [2]).id], { steps, dtype: 'float32' });
+    },
+    says: ["fused 'fused'", 'step 0 (add) has 1 argument', 'add takes 2'],
+  },
+
   'lazygrad-base': {
     errorClass: LazygradError,
     trigger: () => {

@@ -17,6 +17,18 @@ export interface GradientsOptions {
  * const [dw, dx] = gradients(sum(y), [w, x]);
  * const [d2] = gradients(dw, [w]); // second derivative
  */
+export function gradients<const X extends readonly Tensor[]>(
+  ys: Tensor | readonly Tensor[],
+  xs: X,
+  gradYs: readonly (Tensor | null | undefined)[] | undefined,
+  options: GradientsOptions & { readonly unconnected: 'zero' },
+): { -readonly [K in keyof X]: Tensor };
+export function gradients<const X extends readonly Tensor[]>(
+  ys: Tensor | readonly Tensor[],
+  xs: X,
+  gradYs?: readonly (Tensor | null | undefined)[],
+  options?: GradientsOptions,
+): { -readonly [K in keyof X]: Tensor | null };
 export function gradients(
   ys: Tensor | readonly Tensor[],
   xs: readonly Tensor[],

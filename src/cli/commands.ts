@@ -209,6 +209,10 @@ async function runTraining(spec: CommandSpec, args: ParsedArgs, io: Io, node: No
   const outDir = stringFlag(args, 'out');
   const savePath = stringFlag(args, 'save');
   const restorePath = stringFlag(args, 'restore');
+  // Checked first: loading MNIST and building the graph take seconds, and a typo should not cost them.
+  if (restorePath !== undefined && !node.fs.existsSync(restorePath)) {
+    throw new UsageError(`${spec.name} --restore: '${restorePath}' does not exist`, spec);
+  }
 
   const loadStart = node.now();
   const data = loadMnist(node.require, config.trainSamples, config.testSamples);
@@ -330,12 +334,19 @@ async function runBench(args: ParsedArgs, io: Io, node: NodeApi): Promise<number
     const parsed = JSON.parse(node.fs.readFileSync(manifest, 'utf8')) as { scripts?: { [name: string]: unknown } };
     scripts = parsed.scripts ?? {};
   }
-  if (typeof scripts.bench !== 'string') {
+  // An installed package has its package.json (and so the script) but neither benchmarks/ nor ts-node, which
+  // are development files: say so rather than let npm fail with 'ts-node: not found'.
+  const missing = [
+    typeof scripts.bench === 'string' ? null : `${manifest} has no 'bench' script`,
+    node.fs.existsSync(node.path.join(root, 'benchmarks', 'bench.ts')) ? null : `${root} has no benchmarks/ folder`,
+    node.fs.existsSync(node.path.join(root, 'node_modules', 'ts-node')) ? null : `ts-node is not installed in ${root}`,
+  ].filter((problem): problem is string => problem !== null);
+  if (missing.length > 0) {
     io.err(
-      `lazygrad bench: ${manifest} has no 'bench' script. The benchmarks live in the repository's benchmarks/ ` +
-        'folder, not in the npm package: run this command in a checkout of the repository.\n',
+      'lazygrad bench: the benchmarks run from a clone of the repository (git clone, npm install, then ' +
+        `'npx lazygrad bench' or 'npm run bench' there); they are not part of the npm package (${missing.join('; ')}).\n`,
     );
-    return 1;
+    return 2;
   }
   const npmArgs = ['run', 'bench', ...(booleanFlag(args, 'quick') ? ['--', '--quick'] : [])];
   io.out(`running 'npm ${npmArgs.join(' ')}' in ${root}\n`);

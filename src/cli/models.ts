@@ -1,5 +1,5 @@
 /** Built-in graphs for `lazygrad inspect`, so there is something to look at without a graph file. */
-import { Graph, gradients, sigmoid, Tensor } from '..';
+import { Graph, gradients, optimize, sigmoid, Tensor } from '..';
 import { buildMlp } from './model';
 
 /** A graph and the tensors it computes (drawn bold, and the outputs of an ONNX export). */
@@ -26,7 +26,10 @@ export const BUILTIN_MODELS: { readonly [name: string]: BuiltinModel } = {
     description: 'the demo MLP 784-128-10: loss, accuracy and the gradients of the loss',
     build: () => {
       const model = buildMlp({ hidden: 128, optimizer: 'adam', seed: 1 });
-      return { graph: model.graph, outputs: [model.loss, model.correct, ...model.gradients] };
+      // Only the nodes these outputs need (level 0 is slicing alone: names and ops kept), so every format, JSON
+      // included, shows the loss and gradient graph, not the Adam update built beside it.
+      const { graph, outputs } = optimize(model.graph, [model.loss, model.correct, ...model.gradients], { level: 0 });
+      return { graph, outputs };
     },
   },
   'mlp-train': {

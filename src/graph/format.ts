@@ -1,5 +1,6 @@
 import { GraphError } from './errors';
 import { formatNode, formatNodes, Graph, Node, Tensor } from './graph';
+import { escapeName, quoteName, UNSAFE_CHARACTERS } from './rules';
 import { formatShape } from './shape';
 
 /** The graph all tensors belong to; combining tensors of two graphs is a GraphError. */
@@ -9,7 +10,7 @@ export function graphOf(tensors: readonly Tensor[], what: string): Graph {
   for (const t of tensors) {
     if (t.graph !== graph) {
       throw new GraphError(
-        `${what}: tensors '${tensors[0].name}' and '${t.name}' belong to different graphs; ` +
+        `${what}: tensors ${quoteName(tensors[0].name)} and ${quoteName(t.name)} belong to different graphs; ` +
           'all tensors of one computation must come from the same Graph',
       );
     }
@@ -58,8 +59,15 @@ function presentTensors(tensors: Tensor | readonly (Tensor | null)[]): Tensor[] 
   return tensors.filter((t): t is Tensor => t !== null);
 }
 
+/**
+ * Text inside a DOT string: quotes and backslashes escaped, a newline as DOT's `\n`, and any other control,
+ * separator or invisible character as a visible `\uXXXX` (Graphviz stops at a NUL). Names reach it already
+ * escaped by escapeName, so a picture shows a name as the text IR does.
+ */
 function dotEscape(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  return text
+    .replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))
+    .replace(UNSAFE_CHARACTERS, (c) => `\\\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** How a node is drawn; the class names end up in the SVG Graphviz writes, so pictures can be styled further. */
@@ -194,9 +202,9 @@ export function toDot(target: Graph | Tensor | readonly (Tensor | null)[], optio
     const { node } = item;
     const kind = single ? kindOf(node) : item.kind;
     const label = single
-      ? `${dotEscape(node.name)}\\n${node.op} ${node.dtype}${formatShape(node.shape)}`
-      : `${dotEscape(item.scope as string)}/\\n${item.size} nodes`;
-    const tooltip = single ? formatNode(node) : `${item.scope}/: ${item.size} nodes`;
+      ? `${dotEscape(escapeName(node.name))}\\n${dotEscape(escapeName(node.op))} ${node.dtype}${formatShape(node.shape)}`
+      : `${dotEscape(escapeName(item.scope as string))}/\\n${item.size} nodes`;
+    const tooltip = single ? formatNode(node) : `${escapeName(item.scope as string)}/: ${item.size} nodes`;
     const extra = `${item.output ? ', penwidth=2' : ''}${tooltips ? `, tooltip="${dotEscape(tooltip)}"` : ''}`;
     const line = `  ${item.id} [label="${label}", ${DOT_STYLE[kind].style}, class="lazygrad-${kind}"${extra}];`;
     kinds.add(kind);

@@ -1,7 +1,8 @@
 import { DType, isDType, isFloat } from './dtype';
 import { DTypeError, GraphError, LazygradError, ShapeError } from './errors';
 import { ArrayValue, NDArray } from './ndarray';
-import { Dim, formatShape, Shape, shapesEqual } from './shape';
+import { attrsProblem, escapeName, escapeText, nameProblem, quoteName, shapeProblem } from './rules';
+import { formatShape, Shape, shapesEqual } from './shape';
 
 /** Node attributes are plain JSON, so the JSON and ONNX exports are direct. */
 export type AttrValue = number | string | boolean | null | readonly AttrValue[] | { readonly [key: string]: AttrValue };
@@ -132,6 +133,7 @@ export class Graph {
    * @example g.placeholder('x', [null, 784])
    */
   placeholder(name: string, shape: Shape = [], dtype: DType = 'float32'): Tensor {
+    checkName('placeholder', name);
     checkDType('placeholder', name, dtype);
     checkShape('placeholder', name, shape);
     return this.addNode({ op: 'placeholder', inputs: [], dtype, shape: [...shape], name, stateful: true });
@@ -143,6 +145,7 @@ export class Graph {
    * @example g.constant([1, 2, 3])
    */
   constant(value: ArrayValue, dtype?: DType, name?: string): Tensor {
+    if (name !== undefined) checkName('constant', name);
     if (dtype !== undefined) checkDType('constant', name ?? 'Const', dtype);
     const array = converted(`constant '${name ?? 'Const'}'`, value, dtype);
     return this.addNode({
@@ -165,15 +168,18 @@ export class Graph {
    * @example g.variable('w', initializers.glorotUniform({ seed: 1 }), { shape: [784, 128] })
    */
   variable(name: string, initial: ArrayValue | VariableInitializer, options?: DType | VariableOptions): Tensor {
+    checkName('variable', name);
     const settings: VariableOptions = typeof options === 'object' && options !== null ? options : { dtype: options };
     const { trainable = true, dtype, shape } = settings;
     if (typeof trainable !== 'boolean') {
-      throw new GraphError(`variable '${name}': trainable must be true or false, got ${JSON.stringify(trainable)}`);
+      throw new GraphError(
+        `variable ${quoteName(name)}: trainable must be true or false, got ${JSON.stringify(trainable)}`,
+      );
     }
     if (dtype !== undefined) checkDType('variable', name, dtype);
     if (shape !== undefined && !(Array.isArray(shape) && shape.every((d) => Number.isInteger(d) && d >= 0))) {
       throw new ShapeError(
-        `variable '${name}': invalid shape ${JSON.stringify(shape)}; a variable's shape is a list of ` +
+        `variable ${quoteName(name)}: invalid shape ${JSON.stringify(shape)}; a variable's shape is a list of ` +
           'non-negative integers (every dim known)',
       );
     }
@@ -181,8 +187,8 @@ export class Graph {
     if (isVariableInitializer(initial)) {
       if (shape === undefined) {
         throw new ShapeError(
-          `variable '${name}': an initializer needs the variable's shape; pass it in the options, e.g. ` +
-            `g.variable('${name}', init, { shape: [784, 128] })`,
+          `variable ${quoteName(name)}: an initializer needs the variable's shape; pass it in the options, e.g. ` +
+            `g.variable(${quoteName(name)}, init, { shape: [784, 128] })`,
         );
       }
       const resolved = dtype ?? 'float32';
@@ -190,14 +196,14 @@ export class Graph {
       if (!(array instanceof NDArray) || array.dtype !== resolved || !shapesEqual(array.shape, shape)) {
         const got = array instanceof NDArray ? `${array.dtype}${formatShape(array.shape)}` : typeof array;
         throw new GraphError(
-          `variable '${name}': the initializer returned ${got}, expected ${resolved}${formatShape(shape)}`,
+          `variable ${quoteName(name)}: the initializer returned ${got}, expected ${resolved}${formatShape(shape)}`,
         );
       }
     } else {
       array = converted(`variable '${name}'`, initial, dtype);
       if (shape !== undefined && !shapesEqual(array.shape, shape)) {
         throw new ShapeError(
-          `variable '${name}': the initial value has shape ${formatShape(array.shape)}, but the options say ` +
+          `variable ${quoteName(name)}: the initial value has shape ${formatShape(array.shape)}, but the options say ` +
             `${formatShape(shape)}; give a value of that shape, or an initializer`,
         );
       }
@@ -238,6 +244,7 @@ export class Graph {
    * @example g.nameScope('layer1', () => matMul(x, w)) // named 'layer1/matMul'
    */
   nameScope<T>(scope: string, body: () => T): T {
+    checkName('nameScope', scope);
     this.scopes.push(scope);
     this.prefix = `${this.scopes.join('/')}/`;
     try {
@@ -265,6 +272,12 @@ export class Graph {
       }
     }
     const attrs = spec.attrs ?? {};
+    // The rules every loader applies (rules.ts), so that whatever is built can be saved and loaded.
+    const what = `Graph: ${spec.op} ${quoteName(`${this.scopePrefix}${spec.name ?? spec.op}`.slice(0, 200))}`;
+    const badShape = shapeProblem(spec.shape);
+    if (badShape !== null) throw new ShapeError(`${what}: shape ${formatBadShape(spec.shape)} ${badShape}`);
+    const badAttrs = attrsProblem(attrs);
+    if (badAttrs !== null) throw new GraphError(`${what}: ${badAttrs.path} ${badAttrs.message}`);
     let key: string | undefined;
     if (spec.stateful !== true) {
       key = internKey(spec, attrs);
@@ -272,6 +285,11 @@ export class Graph {
       if (existing !== undefined) return this.tensor(existing);
     }
     const name = this.uniqueName(spec, spec.op === 'placeholder' || spec.op === 'variable');
+    const badName = nameProblem(name);
+    if (badName !== null) {
+      const shown = `${quoteName(name.slice(0, 200))}${name.length > 200 ? '…' : ''}`;
+      throw new GraphError(`Graph: the name of ${spec.op} ${shown} ${badName}`);
+    }
     // One object shape for every node (value is always present) keeps property access monomorphic.
     const node: Node = {
       id,
@@ -294,7 +312,7 @@ export class Graph {
     if (!this.names.has(base)) return base;
     if (exact) {
       throw new GraphError(
-        `Graph: a node named '${base}' already exists (${this.node(this.names.get(base) as number).op}); ` +
+        `Graph: a node named ${quoteName(base)} already exists (${this.node(this.names.get(base) as number).op}); ` +
           `${spec.op} names must be unique in a graph`,
       );
     }
@@ -344,15 +362,31 @@ function converted(what: string, value: ArrayValue, dtype: DType | undefined): N
 
 function checkDType(op: string, name: string, dtype: DType): void {
   if (!isDType(dtype)) {
-    throw new DTypeError(`${op} '${name}': unknown dtype '${String(dtype)}'; valid: float32, float64, int32, bool`);
+    throw new DTypeError(
+      `${op} ${quoteName(name)}: unknown dtype '${String(dtype)}'; valid: float32, float64, int32, bool`,
+    );
   }
 }
 
+/** A name given to a builder: a non-empty string (the full name, with scopes, is checked when the node is added). */
+function checkName(op: string, name: string): void {
+  const problem = nameProblem(name);
+  if (problem !== null) {
+    const shown = typeof name === 'string' ? ` ${quoteName(name.slice(0, 200))}${name.length > 200 ? '…' : ''}` : '';
+    throw new GraphError(`${op}: the name${shown} ${problem}`);
+  }
+}
+
+/** A shape that broke the rule, shown short (a rank-1000 list would flood the message). */
+function formatBadShape(shape: unknown): string {
+  if (!Array.isArray(shape)) return String(shape);
+  return shape.length <= 8 ? formatShape(shape as Shape) : `(rank ${shape.length})`;
+}
+
 function checkShape(op: string, name: string, shape: Shape): void {
-  if (!Array.isArray(shape) || !shape.every((d: Dim) => d === null || (Number.isInteger(d) && d >= 0))) {
-    throw new ShapeError(
-      `${op} '${name}': invalid shape ${JSON.stringify(shape)}; a shape is a list of non-negative integers or null`,
-    );
+  const problem = shapeProblem(shape);
+  if (problem !== null) {
+    throw new ShapeError(`${op} ${quoteName(name)}: invalid shape ${formatBadShape(shape)}: it ${problem}`);
   }
 }
 
@@ -399,10 +433,13 @@ export function formatNode(node: Node): string {
   // A node whose attrs hold an `expr` (a fused group) is summarized by it; its other attrs are machine detail.
   const attrKeys = typeof node.attrs.expr === 'string' ? ['expr'] : Object.keys(node.attrs);
   const attrs =
-    attrKeys.length === 0 ? '' : ` {${attrKeys.map((k) => `${k}=${canonicalJSON(node.attrs[k])}`).join(', ')}}`;
+    attrKeys.length === 0
+      ? ''
+      : ` {${attrKeys.map((k) => `${escapeName(k)}=${escapeText(canonicalJSON(node.attrs[k]))}`).join(', ')}}`;
   let value = '';
   if (node.op === 'constant' && node.value !== undefined) value = ` ${previewValue(node.value)}`;
-  return `%${node.id} = ${node.op}(${inputs})${attrs}${value} : ${node.dtype}${formatShape(node.shape)}  # ${node.name}`;
+  const { id, op, dtype, shape, name } = node;
+  return `%${id} = ${escapeName(op)}(${inputs})${attrs}${value} : ${dtype}${formatShape(shape)}  # ${escapeName(name)}`;
 }
 
 function previewValue(value: NDArray): string {

@@ -5,3 +5,4 @@ export * from './ndarray';
 export * from './graph';
 export * from './format';
 export * from './clock';
+export * from './rules';

@@ -11,7 +11,9 @@ import {
   Graph,
   GraphError,
   isDType,
+  nameProblem,
   NDArray,
+  quoteName,
   Shape,
   sizeOf,
   Tensor,
@@ -117,7 +119,6 @@ export function serializeGraph(graph: Graph, options: { indent?: number } = {}):
 
 const NODE_FIELDS = new Set(['id', 'op', 'name', 'inputs', 'attrs', 'dtype', 'shape', 'value']);
 const GRAPH_FIELDS = new Set(['format', 'version', 'nodes']);
-const MAX_NAME_LENGTH = 4096;
 
 function own(record: { readonly [key: string]: unknown }, key: string): unknown {
   return Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
@@ -188,7 +189,7 @@ function decodeValue(raw: unknown, dtype: DType, shape: readonly number[], fail:
 }
 
 function describeNode(what: string, index: number, raw: unknown): (field: string, message: string) => GraphError {
-  const name = isPlainObject(raw) && typeof raw.name === 'string' ? ` ('${raw.name.slice(0, 200)}')` : '';
+  const name = isPlainObject(raw) && typeof raw.name === 'string' ? ` (${quoteName(raw.name.slice(0, 200))})` : '';
   return (field, message) => new GraphError(`${what}: node ${index}${name} field '${field}': ${message}`);
 }
 
@@ -211,11 +212,13 @@ function loadNode(
   const record = recordFor(own(raw, 'op'), fail);
   const op = record.name;
   const name = own(raw, 'name');
-  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH) {
-    throw fail('name', `must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`);
-  }
+  // The rule Graph applies to every name it is given (graph/rules.ts).
+  const badName = nameProblem(name);
+  if (badName !== null) throw fail('name', badName);
+  if (typeof name !== 'string') throw fail('name', 'must be a string');
   const taken = names.get(name);
-  if (taken !== undefined) throw fail('name', `'${name}' is already the name of node ${taken}; names are unique`);
+  if (taken !== undefined)
+    throw fail('name', `${quoteName(name)} is already the name of node ${taken}; names are unique`);
   names.set(name, index);
   const inputs = own(raw, 'inputs');
   if (!Array.isArray(inputs)) throw fail('inputs', 'must be a list of node ids');
@@ -256,8 +259,9 @@ function loadNode(
   if (tensor.id !== index) {
     throw fail('op', `the node equals node ${tensor.id} (same op, inputs and attrs); a graph never holds two such`);
   }
-  if (tensor.name !== name)
-    throw fail('name', `'${name}' could not be kept (the graph named the node '${tensor.name}')`);
+  if (tensor.name !== name) {
+    throw fail('name', `${quoteName(name)} could not be kept (the graph named the node ${quoteName(tensor.name)})`);
+  }
   if (tensor.dtype !== dtype)
     throw fail('dtype', `the file says ${dtype}, but ${op} of these inputs is ${tensor.dtype}`);
   const inferred = tensor.shape;

@@ -4,7 +4,9 @@
  * models written by lazygrad; the attribute types each op expects are its record's schema (ops/attrs.ts), which
  * the loaders check through rebuild.ts.
  */
-import { Attrs, AttrValue } from '../graph';
+import { Attrs, AttrValue, isReservedKey, MAX_ATTR_DEPTH } from '../graph';
+
+export { MAX_ATTR_DEPTH };
 
 /** The numbers JSON cannot write, by their names in files. */
 const SPECIAL_NUMBERS: { readonly [name: string]: number } = {
@@ -17,9 +19,12 @@ const SPECIAL_NUMBERS: { readonly [name: string]: number } = {
 /** A JSON value as files hold it (no undefined, no functions, no non-finite numbers). */
 export type JSONValue = null | boolean | number | string | readonly JSONValue[] | { readonly [key: string]: JSONValue };
 
-/** Keys that would reach an object's prototype machinery: ignored wherever a file has them. */
+/**
+ * Keys that would reach an object's prototype machinery: ignored wherever a file has them (and so refused in the
+ * attrs of any node built, graph/rules.ts).
+ */
 export function isIgnoredKey(key: string): boolean {
-  return key === '__proto__' || key === 'constructor' || key === 'prototype';
+  return isReservedKey(key);
 }
 
 /** A number as a file element: itself, or the name of a number JSON cannot hold. */
@@ -60,9 +65,6 @@ function encodeAttr(value: AttrValue, depth: number): JSONValue {
   for (const key of Object.keys(record)) out[key] = encodeAttr(record[key], depth + 1);
   return out;
 }
-
-/** Attribute values nest at most this deep (a fused step's argument sits at depth 3). */
-export const MAX_ATTR_DEPTH = 16;
 
 /** A problem found in a file's attrs: the path to the value and what is wrong. */
 export class AttrProblem {

@@ -3,7 +3,17 @@
  * and the node is added through `addOp`, so the op's own inference checks everything else and gives the dtype and
  * shape. Shared by the JSON loader and the ONNX importer (for models lazygrad wrote).
  */
-import { Attrs, Dim, formatShape, Graph, GraphError, LazygradError, Shape, Tensor } from '../graph';
+import {
+  Attrs,
+  Dim,
+  formatShape,
+  Graph,
+  GraphError,
+  LazygradError,
+  MAX_RANK,
+  shapeProblem as shapeRule,
+  Tensor,
+} from '../graph';
 import { addOp, attrProblem, isLeafOp, OpRecord, opRecord } from '../ops';
 
 /** Limits that keep a small file from demanding large amounts of memory. */
@@ -14,7 +24,7 @@ export interface LoadLimits {
   maxElements?: number;
   /** Most elements summed over every node whose shape is known (default 2^31). */
   maxTotalElements?: number;
-  /** Highest rank of any shape (default 64). */
+  /** Highest rank of any shape (default and most: 64, the rank any graph may have). */
   maxRank?: number;
 }
 
@@ -22,7 +32,7 @@ export const DEFAULT_LIMITS: Required<LoadLimits> = {
   maxNodes: 2 ** 22,
   maxElements: 2 ** 28,
   maxTotalElements: 2 ** 31,
-  maxRank: 64,
+  maxRank: MAX_RANK,
 };
 
 export function resolveLimits(limits: LoadLimits | undefined): Required<LoadLimits> {
@@ -31,6 +41,11 @@ export function resolveLimits(limits: LoadLimits | undefined): Required<LoadLimi
     const value = limits?.[key];
     if (value !== undefined) {
       if (typeof value !== 'number' || !(value >= 0)) throw new GraphError(`load limit ${key} must be a number >= 0`);
+      if (key === 'maxRank' && value > MAX_RANK) {
+        throw new GraphError(
+          `load limit maxRank is at most ${MAX_RANK}, the highest rank a graph may hold; got ${value}`,
+        );
+      }
       out[key] = value;
     }
   }
@@ -41,23 +56,22 @@ export function resolveLimits(limits: LoadLimits | undefined): Required<LoadLimi
 export type Fail = (field: string, message: string) => GraphError;
 
 /**
- * Counts the elements of a shape against the limits: a problem message, or null. `budget` carries the running
- * total over a whole file.
+ * A file's shape against the rule every graph follows (graph/rules.ts `shapeProblem`: rank, dims) and then the limits: a problem
+ * message, or null. `budget` carries the running total of elements over a whole file.
  */
 export function shapeProblem(shape: unknown, limits: Required<LoadLimits>, budget: { total: number }): string | null {
-  if (!Array.isArray(shape)) return 'must be a list of dims (non-negative integers, or null for unknown)';
-  if (shape.length > limits.maxRank) return `has rank ${shape.length}, above the limit ${limits.maxRank}`;
+  const problem = shapeRule(shape, limits.maxRank);
+  if (problem !== null) return problem;
+  const dims = shape as Dim[];
   let known = 1;
-  for (let i = 0; i < shape.length; i++) {
-    const d: unknown = shape[i];
+  for (const d of dims) {
     if (d === null) continue;
-    if (!Number.isSafeInteger(d) || (d as number) < 0) return `dim ${i} is ${JSON.stringify(d)}, not a size or null`;
-    known *= d as number;
+    known *= d;
     if (known > limits.maxElements) {
-      return `${formatShape(shape as Shape)} holds more than the limit of ${limits.maxElements} elements`;
+      return `${formatShape(dims)} holds more than the limit of ${limits.maxElements} elements`;
     }
   }
-  if ((shape as Dim[]).every((d) => d !== null)) {
+  if (dims.every((d) => d !== null)) {
     budget.total += known;
     if (budget.total > limits.maxTotalElements) {
       return `brings the total over all nodes above the limit of ${limits.maxTotalElements} elements`;

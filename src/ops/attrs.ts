@@ -113,12 +113,21 @@ function kindRule(kind: AttrKind, value: AttrValue, inputCount: number): string 
 }
 
 /**
+ * The most steps one fused node may hold. The fusion pass makes groups of at most 48 ops; the cap keeps a file's
+ * or a hand-built node's generated kernel to a size V8 compiles (a 1,000,000-step kernel overflows its parser).
+ */
+export const MAX_FUSED_STEPS = 4096;
+
+/**
  * A fused node's steps: each `{op, args}` with args `{input: k}` (k < the node's input count), `{step: j}` (an
  * earlier step) or `{value: number}`. The fused record itself checks that each op is a fusible elementwise op, so
  * only engine templates ever reach generated code; this check keeps malformed args from reaching it at all.
  */
 function stepsProblem(value: AttrValue, inputCount: number): string | null {
   if (!Array.isArray(value) || value.length === 0) return 'must be a non-empty list of steps';
+  if (value.length > MAX_FUSED_STEPS) {
+    return `holds ${value.length} steps; a fused node holds at most ${MAX_FUSED_STEPS}`;
+  }
   for (let j = 0; j < value.length; j++) {
     const step: AttrValue = value[j];
     if (!isObject(step) || typeof step.op !== 'string' || !Array.isArray(step.args)) {

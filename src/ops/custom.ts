@@ -7,6 +7,23 @@ export type GradFunc = (dy: Tensor, saved: readonly Tensor[]) => Tensor | readon
 /** The function customGradient passes last, to keep tensors for the gradient. */
 export type SaveFunc = (saved: Tensor[]) => void;
 
+/**
+ * How customGradient types the parameters of `f` from context: any position may be an input or the trailing
+ * `save`, so an unannotated parameter is both (`(x: Tensor, save) => …` then types `save` as callable, as in the
+ * documented example; TypeScript gives a lambda's parameters no contextual type by position from the end).
+ */
+export type CustomGradientArg = Tensor & SaveFunc;
+
+/**
+ * The inputs of the function customGradient returns, from the parameters of `f`: all of them but a trailing
+ * `save` (a parameter typed as a SaveFunc), each a Tensor.
+ */
+export type CustomGradientInputs<P extends readonly unknown[]> = P extends readonly [...infer Inputs, infer Last]
+  ? Last extends SaveFunc
+    ? { [K in keyof Inputs]: Tensor }
+    : { [K in keyof P]: Tensor }
+  : { [K in keyof P]: Tensor };
+
 /** What the function given to customGradient returns: the forward value and its gradient function. */
 export interface CustomGradientResult {
   value: Tensor;
@@ -67,10 +84,9 @@ export const CUSTOM_OPS: readonly OpRecord[] = [CUSTOM_GRADIENT];
  *   return { value: identity(x), gradFunc: (dy) => [clipByValue(dy, -1, 1)] };
  * });
  */
-export function customGradient(
-  // `never[]` accepts any parameter list, so `(x: Tensor, save: SaveFunc) => …` type-checks, as with tfjs.
-  f: (...args: never[]) => CustomGradientResult,
-): (...inputs: Tensor[]) => Tensor {
+export function customGradient<F extends (...args: CustomGradientArg[]) => CustomGradientResult>(
+  f: F,
+): (...inputs: CustomGradientInputs<Parameters<F>>) => Tensor {
   return (...inputs: Tensor[]): Tensor => {
     if (inputs.length === 0) throw new GraphError('customGradient: the function needs at least one Tensor input');
     let saved: Tensor[] = [];

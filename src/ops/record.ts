@@ -9,6 +9,7 @@ import {
   NDArray,
   NestedArray,
   Node,
+  quoteName,
   Shape,
   ShapeError,
   Tensor,
@@ -158,7 +159,9 @@ export function addOp<A extends Attrs>(
     if (error instanceof LazygradError) {
       const nodeName = `${graph.scopePrefix}${name ?? record.name}`;
       const ErrorClass = error.constructor as new (message: string) => LazygradError;
-      throw new ErrorClass(`${record.name} '${nodeName}' (inputs: ${describeInputs(inputs)}): ${error.message}`);
+      throw new ErrorClass(
+        `${record.name} ${quoteName(nodeName)} (inputs: ${describeInputs(inputs)}): ${error.message}`,
+      );
     }
     throw error;
   }
@@ -191,13 +194,13 @@ const ATTR_ERRORS: { readonly [kind in AttrKind]: new (message: string) => Lazyg
 /** An attribute that does not fit the schema, with the context addOp gives inference errors. */
 function attrError(record: OpRecord, nodeName: string, inputs: readonly Node[], problem: AttrProblem): Error {
   return new ATTR_ERRORS[problem.kind](
-    `${record.name} '${nodeName}' (inputs: ${describeInputs(inputs)}): attribute '${problem.attr}' ${problem.message}`,
+    `${record.name} ${quoteName(nodeName)} (inputs: ${describeInputs(inputs)}): attribute '${problem.attr}' ${problem.message}`,
   );
 }
 
 /** Inputs as errors name them: `'x' float32[2, 3]`, or none. */
 function describeInputs(inputs: readonly Node[]): string {
-  return inputs.map((n) => `'${n.name}' ${n.dtype}${formatShape(n.shape)}`).join(', ') || 'none';
+  return inputs.map((n) => `${quoteName(n.name)} ${n.dtype}${formatShape(n.shape)}`).join(', ') || 'none';
 }
 
 /**
@@ -218,7 +221,7 @@ export function apply<A extends Attrs>(
   for (const t of tensors) {
     if (t.graph !== graph) {
       throw new GraphError(
-        `${record.name}: inputs '${tensors[0].name}' and '${t.name}' belong to different graphs; ` +
+        `${record.name}: inputs ${quoteName(tensors[0].name)} and ${quoteName(t.name)} belong to different graphs; ` +
           'all inputs of an op must come from the same Graph',
       );
     }
@@ -231,7 +234,7 @@ export function apply<A extends Attrs>(
       const fraction = Array.from(NDArray.from(x, 'float64').data).find((v) => !Number.isInteger(v));
       if (fraction !== undefined) {
         throw new DTypeError(
-          `${record.name}: the value ${fraction} is not an integer, but the other input '${tensors[0].name}' is ` +
+          `${record.name}: the value ${fraction} is not an integer, but the other input ${quoteName(tensors[0].name)} is ` +
             "int32; cast the tensor first, e.g. cast(x, 'float32')",
         );
       }
@@ -245,7 +248,7 @@ export function apply<A extends Attrs>(
 /** Converts a tensor-like to a Tensor in `graph`. */
 export function toTensor(graph: Graph, value: TensorLike, dtype?: DType): Tensor {
   if (value instanceof Tensor) {
-    if (value.graph !== graph) throw new GraphError(`tensor '${value.name}' belongs to a different graph`);
+    if (value.graph !== graph) throw new GraphError(`tensor ${quoteName(value.name)} belongs to a different graph`);
     return value;
   }
   return graph.constant(value, dtype);

@@ -26,8 +26,8 @@ const LEAF_OPS: readonly OpRecord[] = ['placeholder', 'constant', 'variable'].ma
   },
 }));
 
-/** The record of fused groups; its steps name ops of this very table, looked up when a fused kernel is first built. */
-export const FUSED = makeFusedRecord((op) => BY_NAME.get(op)?.template);
+/** The record of fused groups; its steps name ops of this very table (their arity, inference and templates). */
+export const FUSED = makeFusedRecord((op) => BY_NAME.get(op));
 
 /** The one index of every op, by family: the whole op set in one place. */
 export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {

@@ -1,4 +1,4 @@
-import { formatShape, GraphError, now, shapesEqual } from '../graph';
+import { escapeName, formatShape, GraphError, now, quoteName, shapesEqual } from '../graph';
 import { isLeafOp, opRecord } from '../ops';
 import { Slice } from './slice';
 
@@ -22,11 +22,12 @@ export function formatReport(report: PassReport): string {
   const delta = report.nodesAfter - report.nodesBefore;
   const changes = Object.entries(report.changes)
     .filter(([, n]) => n > 0)
-    .map(([rule, n]) => `${rule} ${n}`)
+    .map(([rule, n]) => `${escapeName(rule)} ${n}`)
     .join(', ');
   const sign = delta > 0 ? `+${delta}` : delta < 0 ? `−${-delta}` : '±0';
   return (
-    `${report.pass.padEnd(8)} nodes ${report.nodesBefore} → ${report.nodesAfter} (${sign})` +
+    // Pass and rule names are the engine's own, but a custom pass may name itself: escaped like node names.
+    `${escapeName(report.pass).padEnd(8)} nodes ${report.nodesBefore} → ${report.nodesAfter} (${sign})` +
     `${changes ? `  ${changes}` : ''}  ${report.timeMs.toFixed(2)} ms`
   );
 }
@@ -87,7 +88,7 @@ export function verifySlice(slice: Slice, after: string): void {
     );
     if (info.dtype !== node.dtype || !shapesEqual(info.shape, node.shape)) {
       throw new GraphError(
-        `verify after ${after}: ${node.op} '${node.name}' carries ${node.dtype}${formatShape(node.shape)} but ` +
+        `verify after ${after}: ${node.op} ${quoteName(node.name)} carries ${node.dtype}${formatShape(node.shape)} but ` +
           `re-infers to ${info.dtype}${formatShape(info.shape)}`,
       );
     }

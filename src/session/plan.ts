@@ -6,6 +6,7 @@ import {
   Graph,
   GraphError,
   Node,
+  quoteName,
   ResourceExhaustedError,
 } from '../graph';
 import { opRecord, OpRecord } from '../ops';
@@ -95,8 +96,8 @@ export function buildPlan(
       const earlier = assigns.find((a) => a.variable === variable);
       if (earlier !== undefined) {
         throw new GraphError(
-          `Session.run: variable '${graph.node(node.inputs[0]).name}' is assigned twice in one run (by ` +
-            `'${graph.node(earlier.slot).name}' and '${node.name}'); fetch at most one assign per variable per run`,
+          `Session.run: variable ${quoteName(graph.node(node.inputs[0]).name)} is assigned twice in one run (by ` +
+            `${quoteName(graph.node(earlier.slot).name)} and ${quoteName(node.name)}); fetch at most one assign per variable per run`,
         );
       }
       assigns.push({ variable, slot: node.id });

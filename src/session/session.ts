@@ -84,7 +84,8 @@ export class Session {
    *
    * @example sess.run({ y, grads: [dw, dx] }, new Map([[x, NDArray.from([[1, 2, 3]])]]), { checkNumerics: true })
    */
-  run<F extends Fetch>(fetches: F, feeds?: Feeds, options?: RunOptions): FetchResult<F> {
+  // `const F`: an array literal of fetches is a tuple, so `const [a, b] = sess.run([x, y])` gives two NDArrays.
+  run<const F extends Fetch>(fetches: F, feeds?: Feeds, options?: RunOptions): FetchResult<F> {
     this.refuseDuringRun('Session.run');
     this.running = true;
     try {
