@@ -9,7 +9,16 @@ import { evaluateConstant, opRecord } from '../../ops';
 import { AttrProblem, decodeAttrs, isPlainObject } from '../jsonvalues';
 import { addCheckedOp, LoadLimits, resolveLimits, shapeProblem } from '../rebuild';
 import { ANNOTATION_PREFIX } from './export';
-import { IMPORT_RULES, ImportArgs, ImportRule, known, RANDOM_ONNX_OPS, shapeArithmetic, Value } from './import-ops';
+import {
+  IMPORT_RULES,
+  ImportArgs,
+  ImportRule,
+  known,
+  RANDOM_ONNX_OPS,
+  shapeArithmetic,
+  Value,
+  versionProblem,
+} from './import-ops';
 import {
   dtypeOfOnnx,
   HostTensor,
@@ -105,8 +114,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
   if (proto === null || proto === undefined) throw new GraphError('importOnnx: the model has no graph');
   const opsetEntry = (model.opsetImport ?? []).find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx');
   const opset = opsetEntry === undefined ? 0 : toNumber(opsetEntry.version);
-  if (opset < 7)
-    throw new GraphError(`importOnnx: the model's opset ${opset} is too old; lazygrad reads opset 7 and later`);
+  if (!(opset >= 1)) throw new GraphError(`importOnnx: the model imports no opset of the default ONNX domain`);
   const protoNodes = proto.node ?? [];
   if (protoNodes.length > limits.maxNodes) {
     throw new GraphError(`importOnnx: ${protoNodes.length} nodes, above the limit of ${limits.maxNodes}`);
@@ -336,6 +344,8 @@ function applyRule(
     ? IMPORT_RULES[opType]
     : undefined;
   if (rule === undefined) throw new GraphError(`${what}: ONNX op '${opType}' is not supported (see docs/onnx.md)`);
+  const problem = versionProblem(opType, opset);
+  if (problem !== null) throw new GraphError(`${what}: ${problem}`);
   const names = node.input ?? [];
   const present = names.map((n) => n !== '');
   const inputValues = names.map((n) => (n === '' ? undefined : valueOf(n, what)));
