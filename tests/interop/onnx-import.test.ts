@@ -347,8 +347,3 @@ test('an int64 input becomes an int32 placeholder', () => {
   const imported = importOnnx(onnx.ModelProto.encode(changed).finish());
   expect(imported.inputs.get('x')?.dtype).toBe('int32');
 });
-
-test('a Softmax before opset 13 over several axes is a GraphError', () => {
-  const bytes = model({ name: 'legacy', opType: 'Softmax', opset: 11, inputs: [['x', x234]], attrs: [int('axis', 1)] });
-  expect(() => importOnnx(bytes)).toThrow(GraphError);
-});

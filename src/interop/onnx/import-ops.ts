@@ -480,24 +480,30 @@ const softmaxRule =
   };
 
 const batchNormRule: ImportRule = (a) => {
-  if ((a.node.output ?? []).filter((o) => o !== '').length > 1)
-    throw a.fail('training-mode BatchNormalization is not supported');
+  const training = a.opset >= 14 && a.attrs.int('training_mode', 0) === 1;
+  if (!training && (a.node.output ?? []).filter((o) => o !== '').length > 1)
+    throw a.fail('BatchNormalization with the outputs of training (before opset 14) is not supported');
   const x = a.tensor(0);
   const epsilon = a.attrs.float('epsilon', 1e-5);
   // Opsets 7-8: spatial=0 gives one statistic per element of [C, D1, …] (a shape that broadcasts against x as is).
   const spatial = a.opset >= 9 || a.attrs.int('spatial', 1) !== 0;
   const perChannel = (t: Tensor): Tensor =>
     spatial ? ops.reshape(t, [-1, ...new Array<number>(Math.max(0, x.rank - 2)).fill(1)]) : t;
-  const [scale, bias] = [1, 2].map((i) => perChannel(a.tensor(i)));
-  let [mean, variance] = [3, 4].map((i) => perChannel(a.tensor(i)));
-  if (a.opset >= 14 && a.attrs.int('training_mode', 0) === 1) {
-    // Training mode normalizes by the batch's own statistics (the population variance), as ONNX Runtime does.
-    const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
-    mean = ops.mean(x, axes, true);
-    variance = ops.mean(ops.square(ops.sub(x, mean)), axes, true);
+  const [scale, bias, inputMean, inputVariance] = [1, 2, 3, 4].map((i) => perChannel(a.tensor(i)));
+  if (!training) {
+    const normalized = ops.div(ops.sub(x, inputMean), ops.sqrt(ops.add(inputVariance, epsilon)));
+    return ops.add(ops.mul(normalized, scale), bias);
   }
-  const normalized = ops.div(ops.sub(x, mean), ops.sqrt(ops.add(variance, epsilon)));
-  return ops.add(ops.mul(normalized, scale), bias);
+  // Training mode (opset 14): the batch's own statistics (population variance) normalize, and the running ones
+  // are the inputs' moved toward them by (1 - momentum).
+  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  const mean = ops.mean(x, axes, true);
+  const variance = ops.mean(ops.square(ops.sub(x, mean)), axes, true);
+  const y = ops.add(ops.mul(ops.div(ops.sub(x, mean), ops.sqrt(ops.add(variance, epsilon))), scale), bias);
+  const momentum = a.attrs.float('momentum', 0.9);
+  const running = (i: number, batch: Tensor): Tensor =>
+    ops.add(ops.mul(a.tensor(i), momentum), ops.mul(ops.reshape(batch, [-1]), 1 - momentum));
+  return [y, running(3, mean), running(4, variance)];
 };
 
 function seedOf(a: ImportArgs): number | undefined {
