@@ -6,7 +6,7 @@
  * ONNX Runtime and imported by ONNX semantics, with the same results.
  */
 import { onnx } from 'onnx-proto';
-import { GraphError, importOnnx, NDArray, Session, Tensor } from '../../src';
+import { importOnnx, NDArray, Session, Tensor } from '../../src';
 import { expectClose, randomArray, Rng } from '../ops/util';
 import { runOrt } from './ort';
 

@@ -121,7 +121,6 @@ describe('the repros of issue 15', () => {
 const bools = (shape: number[]): NDArray => randomArray(rng, shape, 'bool');
 const ints32 = NDArray.from([7, -7, 3, 0, -2, 5], 'int32');
 const ints32b = NDArray.from([3, 3, -3, 2, -2, 5], 'int32');
-const FLT_BOUNDS = NDArray.from([-1e38, 2e38], 'float32');
 
 /** Unary ops at the oldest version read (6, or the opset they appeared in) and at opset 13. */
 const UNARY: readonly (readonly [string, number])[] = [
