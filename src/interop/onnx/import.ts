@@ -8,7 +8,7 @@ import { DType, Graph, GraphError, NDArray, Shape, sizeOf, Tensor } from '../../
 import { evaluateConstant, opRecord } from '../../ops';
 import { AttrProblem, decodeAttrs, isPlainObject } from '../jsonvalues';
 import { addCheckedOp, LoadLimits, resolveLimits, shapeProblem } from '../rebuild';
-import { ANNOTATION_PREFIX } from './export';
+import { ANNOTATION_PREFIX, lastExportedNode, ONNX_OPSETS } from './export';
 import {
   IMPORT_RULES,
   ImportArgs,
@@ -184,6 +184,13 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
     let tensor: Tensor;
     if (value.fromInitializer) {
       const note = useAnnotations ? annotationOf(initializers.get(name)?.docString) : null;
+      // An initializer is data: its annotation may only say whether it was a constant or a variable.
+      if (note !== null && note.op !== 'constant' && note.op !== 'variable') {
+        throw new GraphError(
+          `importOnnx: initializer '${name}': annotation op '${note.op}' is not 'constant' or 'variable' ` +
+            `(an initializer holds data; its annotation can only say which of the two it was)`,
+        );
+      }
       const kind = note !== null ? note.op : initializersAs;
       if (kind === 'variable') {
         const attrs = note !== null ? decodeAttrs(note.attrs) : {};
@@ -249,7 +256,9 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
       const attrs = decodeAttrs(note.attrs);
       if (attrs instanceof AttrProblem) throw fail(attrs.path, attrs.message);
       const ids = note.inputs.map((i) => tensorOf(i, what).id);
-      return [addCheckedOp(graph, record, ids, attrs, outputs[0] ?? note.op, fail)];
+      const tensor = addCheckedOp(graph, record, ids, attrs, outputs[0] ?? note.op, fail);
+      checkAnnotation(graph, tensor, node, note, opset, what);
+      return [tensor];
     };
     let results: (Value | Tensor)[] = [];
     try {
@@ -273,6 +282,63 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
 
   const outputs = outputNames.map((name) => tensorOf(name, `importOnnx: output '${name}'`));
   return { graph, inputs, outputs, outputNames };
+}
+
+/**
+ * An annotation may only add what the ONNX node cannot say (names, lazygrad-only attributes): exporting the op it
+ * names must write the node it is on (the same ONNX op, with the same attributes, reading the same inputs where it
+ * reads the op's inputs directly). Otherwise it would change what the model computes: a GraphError.
+ */
+function checkAnnotation(
+  graph: Graph,
+  tensor: Tensor,
+  node: onnx.INodeProto,
+  note: Annotation,
+  opset: number,
+  what: string,
+): void {
+  const disagree = (why: string): GraphError =>
+    new GraphError(
+      `${what}: annotation op '${note.op}' does not agree with the ONNX node: ${why}; an annotation may only add ` +
+        `names and lazygrad-only attributes to what the node computes (import with { annotations: false } to ` +
+        `read the node by ONNX semantics alone)`,
+    );
+  const exportOpset = Math.min(ONNX_OPSETS[ONNX_OPSETS.length - 1], Math.max(ONNX_OPSETS[0], opset));
+  let written: onnx.INodeProto;
+  try {
+    written = lastExportedNode(graph, tensor.id, note.inputs, exportOpset);
+  } catch (error) {
+    throw disagree(`'${note.op}' has no ONNX form (${(error as Error).message})`);
+  }
+  if (written.opType !== node.opType)
+    throw disagree(`'${note.op}' is written as ${written.opType}, not ${node.opType}`);
+  const direct = new Set(note.inputs);
+  const mine = written.input ?? [];
+  const theirs = node.input ?? [];
+  if (mine.length !== theirs.length || mine.some((v, k) => (direct.has(v) || direct.has(theirs[k])) && v !== theirs[k]))
+    throw disagree(`'${note.op}' reads [${mine.join(', ')}], the node [${theirs.join(', ')}]`);
+  const mineAttrs = attributeKeys(written.attribute ?? []);
+  const theirAttrs = attributeKeys(node.attribute ?? []);
+  if (mineAttrs !== theirAttrs)
+    throw disagree(`'${note.op}' is written with attributes ${mineAttrs}, the node has ${theirAttrs}`);
+}
+
+/** A node's attributes as one comparable string (floats as float32, as a model stores them). */
+function attributeKeys(attributes: readonly onnx.IAttributeProto[]): string {
+  const keys = attributes.map((attr) => {
+    const value =
+      attr.t !== null && attr.t !== undefined
+        ? Array.from(onnxSchema().TensorProto.encode(attr.t).finish()).join(',')
+        : JSON.stringify([
+            toNumber(attr.i),
+            Math.fround(attr.f ?? 0),
+            Array.from(attr.s ?? []),
+            (attr.ints ?? []).map(toNumber),
+            (attr.floats ?? []).map((f) => Math.fround(f)),
+          ]);
+    return `${attr.name ?? ''}=${value}`;
+  });
+  return `{${keys.sort().join('; ')}}`;
 }
 
 /** The nodes the outputs need, in an order where each node comes after the producers of its inputs. */
