@@ -4,7 +4,19 @@
  * initializer anything but a constant or a variable, is a GraphError naming the node, its op and the annotation.
  */
 import { onnx } from 'onnx-proto';
-import { exportOnnx, Graph, GraphError, identity, importOnnx, mul, NDArray, relu, Session, Tensor } from '../../src';
+import {
+  exportOnnx,
+  Graph,
+  GraphError,
+  identity,
+  importOnnx,
+  mul,
+  NDArray,
+  relu,
+  rsqrt,
+  Session,
+  Tensor,
+} from '../../src';
 
 const { r: R, copy: COPY } = exported();
 
@@ -86,4 +98,19 @@ test('an annotation giving other inputs than the ONNX node reads is a GraphError
     nodeNamed(model, COPY).docString = 'lazygrad:{"op":"identity","attrs":{},"inputs":["x"]}';
   });
   expect(() => importOnnx(bytes)).toThrow(new RegExp(`node '${COPY}' \\(Identity\\).*annotation`));
+});
+
+test('an annotation rewiring the helper nodes of a multi-node op (rsqrt as Reciprocal(Sqrt)) is a GraphError', () => {
+  const g = new Graph();
+  const a = g.placeholder('a', [3]);
+  const b = g.placeholder('b', [3]);
+  const y = rsqrt(a);
+  const model = onnx.ModelProto.decode(exportOnnx(g, { outputs: [y, relu(b)] }));
+  const node = nodeNamed(model, y.name);
+  expect(node.opType).toBe('Reciprocal');
+  expect(node.docString).toContain('"inputs":["a"]');
+  // The untampered model keeps its rsqrt; the same annotation reading b instead of a is refused.
+  expect(importOnnx(onnx.ModelProto.encode(model).finish()).outputs[0].node.op).toBe('rsqrt');
+  node.docString = (node.docString ?? '').replace('"inputs":["a"]', '"inputs":["b"]');
+  expect(() => importOnnx(onnx.ModelProto.encode(model).finish())).toThrow(/annotation op 'rsqrt'.*reads 'b' where/);
 });

@@ -8,7 +8,7 @@ import { DType, Graph, GraphError, NDArray, Shape, sizeOf, Tensor } from '../../
 import { evaluateConstant, opRecord } from '../../ops';
 import { AttrProblem, decodeAttrs, isPlainObject } from '../jsonvalues';
 import { addCheckedOp, LoadLimits, resolveLimits, shapeProblem } from '../rebuild';
-import { ANNOTATION_PREFIX, lastExportedNode, ONNX_OPSETS } from './export';
+import { ANNOTATION_PREFIX, exportedNodes, ONNX_OPSETS } from './export';
 import {
   IMPORT_RULES,
   ImportArgs,
@@ -257,7 +257,10 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
       if (attrs instanceof AttrProblem) throw fail(attrs.path, attrs.message);
       const ids = note.inputs.map((i) => tensorOf(i, what).id);
       const tensor = addCheckedOp(graph, record, ids, attrs, outputs[0] ?? note.op, fail);
-      checkAnnotation(graph, tensor, node, note, opset, what);
+      checkAnnotation(graph, tensor, node, note, opset, what, (name) => {
+        const index = producers.get(name);
+        return index === undefined ? undefined : protoNodes[index];
+      });
       return [tensor];
     };
     let results: (Value | Tensor)[] = [];
@@ -285,9 +288,9 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
 }
 
 /**
- * An annotation may only add what the ONNX node cannot say (names, lazygrad-only attributes): exporting the op it
- * names must write the node it is on (the same ONNX op, with the same attributes, reading the same inputs where it
- * reads the op's inputs directly). Otherwise it would change what the model computes: a GraphError.
+ * An annotation may only add what the ONNX nodes cannot say (names, lazygrad-only attributes): exporting the op it
+ * names must write the nodes the model has, the node it is on and the helper nodes feeding it (same ONNX ops, same
+ * attributes, the op's inputs read where the op reads them). Otherwise it would change what the model computes.
  */
 function checkAnnotation(
   graph: Graph,
@@ -296,31 +299,51 @@ function checkAnnotation(
   note: Annotation,
   opset: number,
   what: string,
+  producerOf: (name: string) => onnx.INodeProto | undefined,
 ): void {
   const disagree = (why: string): GraphError =>
     new GraphError(
       `${what}: annotation op '${note.op}' does not agree with the ONNX node: ${why}; an annotation may only add ` +
-        `names and lazygrad-only attributes to what the node computes (import with { annotations: false } to ` +
-        `read the node by ONNX semantics alone)`,
+        `names and lazygrad-only attributes to what the nodes compute (import with { annotations: false } to ` +
+        `read the model by ONNX semantics alone)`,
     );
   const exportOpset = Math.min(ONNX_OPSETS[ONNX_OPSETS.length - 1], Math.max(ONNX_OPSETS[0], opset));
-  let written: onnx.INodeProto;
+  let written: { nodes: readonly onnx.INodeProto[]; out: string };
   try {
-    written = lastExportedNode(graph, tensor.id, note.inputs, exportOpset);
+    written = exportedNodes(graph, tensor.id, note.inputs, exportOpset);
   } catch (error) {
     throw disagree(`'${note.op}' has no ONNX form (${(error as Error).message})`);
   }
-  if (written.opType !== node.opType)
-    throw disagree(`'${note.op}' is written as ${written.opType}, not ${node.opType}`);
+  const writtenBy = new Map<string, onnx.INodeProto>();
+  for (const n of written.nodes) for (const o of n.output ?? []) writtenBy.set(o, n);
   const direct = new Set(note.inputs);
-  const mine = written.input ?? [];
-  const theirs = node.input ?? [];
-  if (mine.length !== theirs.length || mine.some((v, k) => (direct.has(v) || direct.has(theirs[k])) && v !== theirs[k]))
-    throw disagree(`'${note.op}' reads [${mine.join(', ')}], the node [${theirs.join(', ')}]`);
-  const mineAttrs = attributeKeys(written.attribute ?? []);
-  const theirAttrs = attributeKeys(node.attribute ?? []);
-  if (mineAttrs !== theirAttrs)
-    throw disagree(`'${note.op}' is written with attributes ${mineAttrs}, the node has ${theirAttrs}`);
+  // Walks the written nodes back from the value, pairing each with the model's node at the same place.
+  const stack: [string, string][] = [[written.out, (node.output ?? [])[0] ?? '']];
+  const seen = new Set<string>();
+  while (stack.length > 0) {
+    const [mine, theirs] = stack.pop() as [string, string];
+    const pair = `${mine}\u0000${theirs}`;
+    if (seen.has(pair)) continue;
+    seen.add(pair);
+    if (direct.has(mine) || direct.has(theirs)) {
+      if (mine !== theirs) throw disagree(`'${note.op}' reads '${mine}' where the model reads '${theirs}'`);
+      continue;
+    }
+    const w = writtenBy.get(mine);
+    const r = mine === written.out ? node : producerOf(theirs);
+    if (w === undefined || r === undefined)
+      throw disagree(`the model's value '${theirs}' is not what '${note.op}' computes`);
+    if (w.opType !== r.opType)
+      throw disagree(`'${note.op}' is written with ${w.opType} where the model has ${r.opType}`);
+    const [wAttrs, rAttrs] = [attributeKeys(w.attribute ?? []), attributeKeys(r.attribute ?? [])];
+    if (wAttrs !== rAttrs) throw disagree(`'${note.op}' writes ${w.opType} with ${wAttrs}, the model ${rAttrs}`);
+    const [wIn, rIn] = [w.input ?? [], r.input ?? []];
+    if (wIn.length !== rIn.length || (w.output ?? []).indexOf(mine) !== (r.output ?? []).indexOf(theirs))
+      throw disagree(`'${note.op}' writes ${w.opType} with other inputs or outputs than the model's`);
+    wIn.forEach((v, k) => {
+      if (v !== '' || rIn[k] !== '') stack.push([v, rIn[k]]);
+    });
+  }
 }
 
 /** A node's attributes as one comparable string (floats as float32, as a model stores them). */
