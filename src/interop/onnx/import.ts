@@ -94,8 +94,8 @@ function dimsOf(info: onnx.IValueInfoProto, what: string): { dtype: DType; shape
 }
 
 /**
- * A lazygrad graph from the bytes of an ONNX model (opset 13 or later for most ops). The model is untrusted: sizes
- * are limited, and anything unsupported or malformed is a GraphError naming the node.
+ * A lazygrad graph from the bytes of an ONNX model (any opset; each op's versions ONNX Runtime runs, docs/onnx.md).
+ * The model is untrusted: sizes are limited, and anything unsupported or malformed is a GraphError naming the node.
  *
  * @example
  * const { graph, inputs, outputs } = importOnnx(fs.readFileSync('model.onnx'));
