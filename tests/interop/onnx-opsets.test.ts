@@ -817,3 +817,38 @@ describe('versions ONNX Runtime does not run are a GraphError naming the op and 
     expect(() => importOnnx(bytes)).toThrow(message);
   });
 });
+
+test('a Dropout in training mode of a known input is not evaluated while importing: it drops at run time', () => {
+  const x = NDArray.from([1, 2, 3, 4, 5, 6, 7, 8], 'float32');
+  const bytes = onnx.ModelProto.encode({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      node: [
+        {
+          opType: 'Constant',
+          output: ['x'],
+          attribute: [
+            { name: 'value', type: AttributeType.TENSOR, t: { dims: [8], dataType: 1, floatData: Array.from(x.data) } },
+          ],
+        },
+        {
+          opType: 'Constant',
+          output: ['r'],
+          attribute: [{ name: 'value', type: AttributeType.TENSOR, t: { dims: [], dataType: 1, floatData: [0.5] } }],
+        },
+        {
+          opType: 'Constant',
+          output: ['t'],
+          attribute: [{ name: 'value', type: AttributeType.TENSOR, t: { dims: [], dataType: 9, int32Data: [1] } }],
+        },
+        { opType: 'Dropout', input: ['x', 'r', 't'], output: ['y'] },
+      ],
+      output: [{ name: 'y' }],
+    },
+  }).finish();
+  const imported = importOnnx(bytes);
+  expect(imported.outputs[0].node.op).not.toBe('constant');
+  const [y] = new Session(imported.graph).run(imported.outputs, new Map());
+  Array.from(y.data).forEach((v, i) => expect([0, 2 * x.data[i]]).toContain(v));
+});

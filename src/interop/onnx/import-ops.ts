@@ -803,7 +803,13 @@ export function versionProblem(opType: string, opset: number): string | null {
   );
 }
 
-/** Ops that draw random numbers: never evaluated while importing. */
-export const RANDOM_ONNX_OPS = new Set(['RandomUniform', 'RandomNormal', 'RandomUniformLike', 'RandomNormalLike']);
+/** Ops that draw (or may draw: Dropout in training mode) random numbers: never evaluated while importing. */
+export const RANDOM_ONNX_OPS = new Set([
+  'RandomUniform',
+  'RandomNormal',
+  'RandomUniformLike',
+  'RandomNormalLike',
+  'Dropout',
+]);
 
 export { shapeArithmetic };
