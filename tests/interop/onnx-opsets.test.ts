@@ -635,6 +635,27 @@ const CASES: readonly Case[] = [
     attrs: [int('axis', -1), int('keepdims', 0)],
   },
   { name: 'ArgMax at opset 13', opType: 'ArgMax', opset: 13, inputs: [['x', x234]] },
+  ...['ArgMax', 'ArgMin'].flatMap((op): Case[] =>
+    [0, 1].map((last) => ({
+      name: `${op} at opset 12 with select_last_index=${last} and ties`,
+      opType: op,
+      opset: 12,
+      inputs: [
+        [
+          'x',
+          NDArray.from(
+            [
+              [1, 3, 3, 0],
+              [2, 2, -1, -1],
+              [5, 5, 5, 5],
+            ],
+            'float32',
+          ),
+        ],
+      ],
+      attrs: [int('axis', 1), int('select_last_index', last)],
+    })),
+  ),
   // linear algebra and nn
   {
     name: 'MatMul at opset 1',

@@ -103,10 +103,16 @@ const reduction =
 const argReduction =
   (f: (x: Tensor, axis: number) => Tensor): ImportRule =>
   (a) => {
-    if (a.attrs.int('select_last_index', 0) !== 0) throw a.fail('select_last_index=1 is not supported');
     const x = a.tensor(0);
     const axis = normalize(a.attrs.int('axis', 0), x.rank);
-    const y = f(x, axis);
+    let y: Tensor;
+    if (a.attrs.int('select_last_index', 0) === 0) y = f(x, axis);
+    else {
+      // Opset 12+: among ties, the last index: the first one along the reversed axis, counted from the end.
+      const n = x.shape[axis];
+      if (n === null) throw a.fail(`select_last_index=1 needs the size of axis ${axis} known, got [${x.shape}]`);
+      y = ops.neg(ops.sub(f(ops.reverse(x, axis), axis), n - 1));
+    }
     return a.attrs.int('keepdims', 1) === 1 ? ops.expandDims(y, axis) : y;
   };
 
