@@ -552,6 +552,41 @@ const CASES: readonly Case[] = [
     inputs: [['x', x34], 'p'],
     init: { p: [0, 1, 1, 0] },
   },
+  ...['reflect', 'edge'].flatMap((mode): Case[] => [
+    {
+      name: `Pad at opset 2 in ${mode} mode`,
+      opType: 'Pad',
+      opset: 2,
+      inputs: [['x', x34]],
+      attrs: [
+        ints('pads', [2, 1, 1, 3]),
+        { name: 'mode', type: AttributeType.STRING, s: new TextEncoder().encode(mode) },
+      ],
+    },
+    {
+      name: `Pad at opset 18 in ${mode} mode of some axes`,
+      opType: 'Pad',
+      opset: 18,
+      inputs: [['x', x234], 'p', '', 'a'],
+      init: { p: [1, 2, 2, 0], a: [2, -2] },
+      attrs: [{ name: 'mode', type: AttributeType.STRING, s: new TextEncoder().encode(mode) }],
+    },
+  ]),
+  {
+    name: 'Pad at opset 19 in wrap mode',
+    opType: 'Pad',
+    opset: 19,
+    inputs: [['x', x34], 'p'],
+    init: { p: [1, 2, 2, 3] },
+    attrs: [{ name: 'mode', type: AttributeType.STRING, s: new TextEncoder().encode('wrap') }],
+  },
+  {
+    name: 'Pad at opset 13 with negative pads (cropping) and a value',
+    opType: 'Pad',
+    opset: 13,
+    inputs: [['x', x34], 'p', 'v'],
+    init: { p: [-1, 2, 1, -2], v: NDArray.from(3, 'float32') },
+  },
   // OneHot: negative indices count from the end from opset 11
   {
     name: 'OneHot at opset 9',

@@ -396,19 +396,55 @@ const gatherRule: ImportRule = (a) => {
   return ops.gather(x, indices.dtype === 'int32' ? indices : ops.cast(indices, 'int32'), axis);
 };
 
+/** Where output element i of a padded axis of size n reads from (before elements added in front), by mode. */
+function padSource(mode: string, i: number, before: number, n: number): number {
+  const j = i - before;
+  if (mode === 'edge') return Math.min(n - 1, Math.max(0, j));
+  if (mode === 'wrap') return ((j % n) + n) % n;
+  // reflect: mirrored about the first and last elements, which are not repeated
+  const period = 2 * (n - 1);
+  if (period === 0) return 0;
+  const k = ((j % period) + period) % period;
+  return k < n ? k : period - k;
+}
+
 const padRule: ImportRule = (a) => {
   const mode = a.attrs.string('mode', 'constant');
-  if (mode !== 'constant') throw a.fail(`Pad mode '${mode}' is not supported (only 'constant')`);
+  const modes = a.opset >= 19 ? ['constant', 'reflect', 'edge', 'wrap'] : ['constant', 'reflect', 'edge'];
+  if (!modes.includes(mode)) throw a.fail(`Pad mode '${mode}' is not one of ${modes.join(', ')} at opset ${a.opset}`);
   const x = a.tensor(0);
   // Before opset 11, pads and the value are attributes.
   const old = a.opset < 11;
   const pads = old ? a.attrs.ints('pads') : a.numbers(1, 'pads');
   const axes = !old && a.has(3) ? a.numbers(3, 'axes').map((d) => normalize(d, x.rank)) : x.shape.map((_, i) => i);
+  if (pads.length !== 2 * axes.length)
+    throw a.fail(
+      `pads has ${pads.length} values; ${2 * axes.length} (a begin and an end for each of ${axes.length} axes) are needed`,
+    );
   const paddings = x.shape.map((): [number, number] => [0, 0]);
   axes.forEach((d, k) => (paddings[d] = [pads[k], pads[k + axes.length]]));
-  if (paddings.some((p) => p[0] < 0 || p[1] < 0)) throw a.fail('negative pads (cropping) are not supported');
   const value = old ? a.attrs.float('value', 0) : a.has(2) ? (a.numbers(2, 'constant_value')[0] ?? 0) : 0;
-  return ops.pad(x, paddings, value);
+  if (mode === 'constant' && paddings.every((p) => p[0] >= 0 && p[1] >= 0)) return ops.pad(x, paddings, value);
+  // The other modes, and negative pads (cropping): each padded axis is a gather of where its elements come from;
+  // in constant mode only the cropping is a gather, and the (positive) rest a pad.
+  let y = x;
+  paddings.forEach(([before, after], d) => {
+    if (before === 0 && after === 0) return;
+    const n = x.shape[d];
+    if (n === null) throw a.fail(`Pad mode '${mode}' (or negative pads) needs the size of axis ${d} known`);
+    const [from, to] = mode === 'constant' ? [Math.max(0, -before), n - Math.max(0, -after)] : [0, n + before + after];
+    if (to < from) throw a.fail(`pads [${before}, ${after}] of axis ${d} (size ${n}) leave a negative size`);
+    const indices = Array.from({ length: to - from }, (_, i) =>
+      mode === 'constant' ? from + i : padSource(mode, i, before, n),
+    );
+    y = ops.gather(y, new NDArray(Int32Array.from(indices), [indices.length], 'int32'), d);
+  });
+  if (mode !== 'constant') return y;
+  return ops.pad(
+    y,
+    paddings.map(([before, after]): [number, number] => [Math.max(0, before), Math.max(0, after)]),
+    value,
+  );
 };
 
 const oneHotRule: ImportRule = (a) => {
