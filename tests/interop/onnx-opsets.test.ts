@@ -609,6 +609,14 @@ const CASES: readonly Case[] = [
     inputs: ['i', 'd', 'v'],
     init: { i: [0, -1, 1], d: 3, v: NDArray.from([0, 5], 'float32') },
   },
+  ...[0, 1, -2].map((axis): Case => ({
+    name: `OneHot at opset 11 along axis ${axis}`,
+    opType: 'OneHot',
+    opset: 11,
+    inputs: ['i', 'd', 'v'],
+    init: { i: [0, 2, -1, 1], d: 3, v: NDArray.from([-1, 4], 'float32') },
+    attrs: [int('axis', axis)],
+  })),
   {
     name: 'CumSum at opset 11',
     opType: 'CumSum',

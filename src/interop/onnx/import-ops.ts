@@ -448,9 +448,10 @@ const padRule: ImportRule = (a) => {
 };
 
 const oneHotRule: ImportRule = (a) => {
-  if (normalize(a.attrs.int('axis', -1), a.tensor(0).rank + 1) !== a.tensor(0).rank) {
-    throw a.fail('OneHot is supported along the last axis only');
-  }
+  const rank = a.tensor(0).rank;
+  const axis = normalize(a.attrs.int('axis', -1), rank + 1);
+  if (!(axis >= 0 && axis <= rank))
+    throw a.fail(`axis ${a.attrs.int('axis', -1)} is out of range for rank ${rank + 1}`);
   const depth = a.numbers(1, 'depth')[0];
   const values = a.host(2);
   if (values === undefined || values.data.length !== 2) throw a.fail('OneHot values must be a known [off, on] pair');
@@ -460,7 +461,12 @@ const oneHotRule: ImportRule = (a) => {
   if (indices.dtype !== 'int32') indices = ops.cast(indices, 'int32');
   // ONNX counts negative indices from the end; lazygrad's oneHot gives a row of off values for them.
   const wrapped = ops.where(ops.less(indices, 0), ops.add(indices, depth), indices);
-  return ops.oneHot(wrapped, depth, values.data[1], values.data[0], dtype);
+  const hot = ops.oneHot(wrapped, depth, values.data[1], values.data[0], dtype);
+  if (axis === rank) return hot;
+  // Another axis: the one-hot dim (last) moved there.
+  const perm = Array.from({ length: rank }, (_, i) => i);
+  perm.splice(axis, 0, rank);
+  return ops.transpose(hot, perm);
 };
 
 const splitRule: ImportRule = (a) => {
