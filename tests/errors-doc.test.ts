@@ -37,6 +37,7 @@ import {
   zeros,
 } from '../src';
 import { parseArgs, UsageError } from '../src/cli/args';
+import { onnx } from 'onnx-proto';
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -138,6 +139,31 @@ const CASES: { readonly [id: string]: Case } = {
     errorClass: GraphError,
     trigger: () => add(new Graph().placeholder('a'), new Graph().placeholder('b')),
     says: ['different graph'],
+  },
+  'onnx-op-version': {
+    errorClass: GraphError,
+    trigger: () => {
+      const input = { name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } };
+      const graph = { node: [{ opType: 'Add', input: ['x', 'x'], output: ['y'], name: 'sum' }], input: [input] };
+      const model = {
+        irVersion: 3,
+        opsetImport: [{ domain: '', version: 6 }],
+        graph: { ...graph, output: [{ name: 'y' }] },
+      };
+      lazygrad.importOnnx(onnx.ModelProto.encode(model).finish());
+    },
+    says: ["node 'sum' (Add)", 'Add version 6', 'opset 6', 'from version 7'],
+  },
+  'onnx-annotation': {
+    errorClass: GraphError,
+    trigger: () => {
+      const g = new Graph();
+      const y = lazygrad.relu(g.placeholder('x', [2]));
+      const model = onnx.ModelProto.decode(lazygrad.exportOnnx(g, { outputs: { y } }));
+      (model.graph?.node?.[0] as onnx.NodeProto).docString = 'lazygrad:{"op":"neg","attrs":{},"inputs":["x"]}';
+      lazygrad.importOnnx(onnx.ModelProto.encode(model).finish());
+    },
+    says: ["node 'relu' (Relu)", "annotation op 'neg'", 'Neg', 'Relu'],
   },
   'graph-duplicate-name': {
     errorClass: GraphError,

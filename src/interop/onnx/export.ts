@@ -102,6 +102,27 @@ function producer(nodes: readonly onnx.INodeProto[], value: string): onnx.INodeP
   throw new GraphError(`exportOnnx: internal error: no node writes '${value}'`);
 }
 
+/**
+ * The ONNX nodes that exporting node `id` alone writes; the last one computes its value (`out`) and carries its
+ * annotation. importOnnx exports the op an annotation names this way to check that the annotation agrees with the
+ * nodes of the model. `inputs` are the ONNX value names of the node's inputs.
+ */
+export function exportedNodes(
+  graph: Graph,
+  id: number,
+  inputs: readonly string[],
+  opset: number,
+): { nodes: readonly onnx.INodeProto[]; out: string } {
+  const node = graph.node(id);
+  const w = new OnnxWriter(opset);
+  w.reserve(node.name);
+  for (const name of inputs) w.reserve(name);
+  const infos = node.inputs.map((i) => graph.node(i));
+  const result = ruleFor(node)({ w, node, inputs, infos, out: node.name });
+  if (result !== node.name || w.nodes.length === 0) w.node('Identity', [result], {}, node.name);
+  return { nodes: w.nodes, out: node.name };
+}
+
 function annotate(proto: { docString?: string | null }, fields: object): void {
   proto.docString = ANNOTATION_PREFIX + JSON.stringify(fields);
 }

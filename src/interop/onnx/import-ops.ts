@@ -103,10 +103,16 @@ const reduction =
 const argReduction =
   (f: (x: Tensor, axis: number) => Tensor): ImportRule =>
   (a) => {
-    if (a.attrs.int('select_last_index', 0) !== 0) throw a.fail('select_last_index=1 is not supported');
     const x = a.tensor(0);
     const axis = normalize(a.attrs.int('axis', 0), x.rank);
-    const y = f(x, axis);
+    let y: Tensor;
+    if (a.attrs.int('select_last_index', 0) === 0) y = f(x, axis);
+    else {
+      // Opset 12+: among ties, the last index: the first one along the reversed axis, counted from the end.
+      const n = x.shape[axis];
+      if (n === null) throw a.fail(`select_last_index=1 needs the size of axis ${axis} known, got [${x.shape}]`);
+      y = ops.neg(ops.sub(f(ops.reverse(x, axis), axis), n - 1));
+    }
     return a.attrs.int('keepdims', 1) === 1 ? ops.expandDims(y, axis) : y;
   };
 
@@ -318,8 +324,7 @@ function shapeArithmetic(opType: string, a: ImportArgs): Value | undefined {
       return { kind: 'tensor', tensor: shapeProduct(source.dims) };
     }
     case 'Slice': {
-      const starts = a.numbers(1, 'starts');
-      const ends = a.numbers(2, 'ends');
+      const { starts, ends } = sliceParams(a);
       const n = source.dims.length;
       const clamp = (v: number): number => Math.min(n, Math.max(0, normalize(v, n)));
       return symbolicOrHost(source.dims.slice(clamp(starts[0]), clamp(ends[0])), false);
@@ -331,12 +336,33 @@ function shapeArithmetic(opType: string, a: ImportArgs): Value | undefined {
 
 // ---- indexing ---------------------------------------------------------------------------------------------------
 
+/** Slice's parameters: attributes before opset 10 (no steps), inputs from 10. */
+function sliceParams(a: ImportArgs): { starts: number[]; ends: number[]; axes: number[] | null; steps: number[] } {
+  if (a.opset < 10) {
+    const starts = a.attrs.ints('starts');
+    return {
+      starts,
+      ends: a.attrs.ints('ends'),
+      axes: a.attrs.has('axes') ? a.attrs.ints('axes') : null,
+      steps: starts.map(() => 1),
+    };
+  }
+  const starts = a.numbers(1, 'starts');
+  return {
+    starts,
+    ends: a.numbers(2, 'ends'),
+    axes: a.has(3) ? a.numbers(3, 'axes') : null,
+    steps: a.has(4) ? a.numbers(4, 'steps') : starts.map(() => 1),
+  };
+}
+
 const sliceRule: ImportRule = (a) => {
   const x = a.tensor(0);
-  const starts = a.numbers(1, 'starts');
-  const ends = a.numbers(2, 'ends');
-  const axes = a.has(3) ? a.numbers(3, 'axes').map((d) => normalize(d, x.rank)) : starts.map((_, i) => i);
-  const steps = a.has(4) ? a.numbers(4, 'steps') : starts.map(() => 1);
+  const params = sliceParams(a);
+  const { starts, ends, steps } = params;
+  if (ends.length !== starts.length || steps.length !== starts.length || (params.axes?.length ?? 0) > starts.length)
+    throw a.fail(`starts, ends, axes and steps must have one entry per sliced axis`);
+  const axes = params.axes?.map((d) => normalize(d, x.rank)) ?? starts.map((_, i) => i);
   const begin = new Array<number>(x.rank).fill(0);
   const end = new Array<number>(x.rank).fill(0);
   const strides = new Array<number>(x.rank).fill(1);
@@ -371,23 +397,62 @@ const gatherRule: ImportRule = (a) => {
   return ops.gather(x, indices.dtype === 'int32' ? indices : ops.cast(indices, 'int32'), axis);
 };
 
+/** Where output element i of a padded axis of size n reads from (before elements added in front), by mode. */
+function padSource(mode: string, i: number, before: number, n: number): number {
+  const j = i - before;
+  if (mode === 'edge') return Math.min(n - 1, Math.max(0, j));
+  if (mode === 'wrap') return ((j % n) + n) % n;
+  // reflect: mirrored about the first and last elements, which are not repeated
+  const period = 2 * (n - 1);
+  if (period === 0) return 0;
+  const k = ((j % period) + period) % period;
+  return k < n ? k : period - k;
+}
+
 const padRule: ImportRule = (a) => {
   const mode = a.attrs.string('mode', 'constant');
-  if (mode !== 'constant') throw a.fail(`Pad mode '${mode}' is not supported (only 'constant')`);
+  const modes = a.opset >= 19 ? ['constant', 'reflect', 'edge', 'wrap'] : ['constant', 'reflect', 'edge'];
+  if (!modes.includes(mode)) throw a.fail(`Pad mode '${mode}' is not one of ${modes.join(', ')} at opset ${a.opset}`);
   const x = a.tensor(0);
-  const pads = a.numbers(1, 'pads');
-  const axes = a.has(3) ? a.numbers(3, 'axes').map((d) => normalize(d, x.rank)) : x.shape.map((_, i) => i);
+  // Before opset 11, pads and the value are attributes.
+  const old = a.opset < 11;
+  const pads = old ? a.attrs.ints('pads') : a.numbers(1, 'pads');
+  const axes = !old && a.has(3) ? a.numbers(3, 'axes').map((d) => normalize(d, x.rank)) : x.shape.map((_, i) => i);
+  if (pads.length !== 2 * axes.length)
+    throw a.fail(
+      `pads has ${pads.length} values; ${2 * axes.length} (a begin and an end for each of ${axes.length} axes) are needed`,
+    );
   const paddings = x.shape.map((): [number, number] => [0, 0]);
   axes.forEach((d, k) => (paddings[d] = [pads[k], pads[k + axes.length]]));
-  if (paddings.some((p) => p[0] < 0 || p[1] < 0)) throw a.fail('negative pads (cropping) are not supported');
-  const value = a.has(2) ? (a.numbers(2, 'constant_value')[0] ?? 0) : 0;
-  return ops.pad(x, paddings, value);
+  const value = old ? a.attrs.float('value', 0) : a.has(2) ? (a.numbers(2, 'constant_value')[0] ?? 0) : 0;
+  if (mode === 'constant' && paddings.every((p) => p[0] >= 0 && p[1] >= 0)) return ops.pad(x, paddings, value);
+  // The other modes, and negative pads (cropping): each padded axis is a gather of where its elements come from;
+  // in constant mode only the cropping is a gather, and the (positive) rest a pad.
+  let y = x;
+  paddings.forEach(([before, after], d) => {
+    if (before === 0 && after === 0) return;
+    const n = x.shape[d];
+    if (n === null) throw a.fail(`Pad mode '${mode}' (or negative pads) needs the size of axis ${d} known`);
+    const [from, to] = mode === 'constant' ? [Math.max(0, -before), n - Math.max(0, -after)] : [0, n + before + after];
+    if (to < from) throw a.fail(`pads [${before}, ${after}] of axis ${d} (size ${n}) leave a negative size`);
+    const indices = Array.from({ length: to - from }, (_, i) =>
+      mode === 'constant' ? from + i : padSource(mode, i, before, n),
+    );
+    y = ops.gather(y, new NDArray(Int32Array.from(indices), [indices.length], 'int32'), d);
+  });
+  if (mode !== 'constant') return y;
+  return ops.pad(
+    y,
+    paddings.map(([before, after]): [number, number] => [Math.max(0, before), Math.max(0, after)]),
+    value,
+  );
 };
 
 const oneHotRule: ImportRule = (a) => {
-  if (normalize(a.attrs.int('axis', -1), a.tensor(0).rank + 1) !== a.tensor(0).rank) {
-    throw a.fail('OneHot is supported along the last axis only');
-  }
+  const rank = a.tensor(0).rank;
+  const axis = normalize(a.attrs.int('axis', -1), rank + 1);
+  if (!(axis >= 0 && axis <= rank))
+    throw a.fail(`axis ${a.attrs.int('axis', -1)} is out of range for rank ${rank + 1}`);
   const depth = a.numbers(1, 'depth')[0];
   const values = a.host(2);
   if (values === undefined || values.data.length !== 2) throw a.fail('OneHot values must be a known [off, on] pair');
@@ -397,7 +462,12 @@ const oneHotRule: ImportRule = (a) => {
   if (indices.dtype !== 'int32') indices = ops.cast(indices, 'int32');
   // ONNX counts negative indices from the end; lazygrad's oneHot gives a row of off values for them.
   const wrapped = ops.where(ops.less(indices, 0), ops.add(indices, depth), indices);
-  return ops.oneHot(wrapped, depth, values.data[1], values.data[0], dtype);
+  const hot = ops.oneHot(wrapped, depth, values.data[1], values.data[0], dtype);
+  if (axis === rank) return hot;
+  // Another axis: the one-hot dim (last) moved there.
+  const perm = Array.from({ length: rank }, (_, i) => i);
+  perm.splice(axis, 0, rank);
+  return ops.transpose(hot, perm);
 };
 
 const splitRule: ImportRule = (a) => {
@@ -438,26 +508,51 @@ const gemmRule: ImportRule = (a) => {
   return y;
 };
 
+const product = (dims: readonly (number | null)[]): number | null =>
+  dims.every((d) => d !== null) ? (dims as number[]).reduce((p, d) => p * d, 1) : null;
+
 const softmaxRule =
   (f: (x: Tensor, axis: number) => Tensor): ImportRule =>
   (a) => {
     const x = a.tensor(0);
-    const axis = normalize(a.attrs.int('axis', a.opset >= 13 ? -1 : 1), x.rank);
-    // Before opset 13 the axis split a flattened 2-D view; along the last axis both readings agree.
-    if (a.opset < 13 && axis !== x.rank - 1)
-      throw a.fail('a legacy (opset < 13) softmax over several axes is not supported');
-    return f(x, axis);
+    if (a.opset >= 13) return f(x, normalize(a.attrs.int('axis', -1), x.rank));
+    // Before opset 13 (axis default 1) the input is read as the 2-D matrix [dims before axis, dims from axis], each
+    // row normalized: the softmax runs over all the dims from the axis on. Along the last axis both readings agree.
+    const axis = normalize(a.attrs.int('axis', 1), x.rank);
+    if (axis === x.rank - 1) return f(x, axis);
+    const outer = product(x.shape.slice(0, axis));
+    const inner = product(x.shape.slice(axis));
+    if (outer === null && inner === null)
+      throw a.fail(`a softmax before opset 13 needs the dims on one side of axis ${axis} known, got [${x.shape}]`);
+    const rows = f(ops.reshape(x, [outer ?? -1, inner ?? -1]), 1);
+    return x.shape.every((d) => d !== null) ? ops.reshape(rows, x.shape as number[]) : ops.reshapeLike(rows, x);
   };
 
 const batchNormRule: ImportRule = (a) => {
-  if ((a.node.output ?? []).filter((o) => o !== '').length > 1)
-    throw a.fail('training-mode BatchNormalization is not supported');
+  const training = a.opset >= 14 && a.attrs.int('training_mode', 0) === 1;
+  if (!training && (a.node.output ?? []).filter((o) => o !== '').length > 1)
+    throw a.fail('BatchNormalization with the outputs of training (before opset 14) is not supported');
   const x = a.tensor(0);
   const epsilon = a.attrs.float('epsilon', 1e-5);
-  const perChannel = (t: Tensor): Tensor => ops.reshape(t, [-1, ...new Array<number>(Math.max(0, x.rank - 2)).fill(1)]);
-  const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => perChannel(a.tensor(i)));
-  const normalized = ops.div(ops.sub(x, mean), ops.sqrt(ops.add(variance, epsilon)));
-  return ops.add(ops.mul(normalized, scale), bias);
+  // Opsets 7-8: spatial=0 gives one statistic per element of [C, D1, …] (a shape that broadcasts against x as is).
+  const spatial = a.opset >= 9 || a.attrs.int('spatial', 1) !== 0;
+  const perChannel = (t: Tensor): Tensor =>
+    spatial ? ops.reshape(t, [-1, ...new Array<number>(Math.max(0, x.rank - 2)).fill(1)]) : t;
+  const [scale, bias, inputMean, inputVariance] = [1, 2, 3, 4].map((i) => perChannel(a.tensor(i)));
+  if (!training) {
+    const normalized = ops.div(ops.sub(x, inputMean), ops.sqrt(ops.add(inputVariance, epsilon)));
+    return ops.add(ops.mul(normalized, scale), bias);
+  }
+  // Training mode (opset 14): the batch's own statistics (population variance) normalize, and the running ones
+  // are the inputs' moved toward them by (1 - momentum).
+  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  const mean = ops.mean(x, axes, true);
+  const variance = ops.mean(ops.square(ops.sub(x, mean)), axes, true);
+  const y = ops.add(ops.mul(ops.div(ops.sub(x, mean), ops.sqrt(ops.add(variance, epsilon))), scale), bias);
+  const momentum = a.attrs.float('momentum', 0.9);
+  const running = (i: number, batch: Tensor): Tensor =>
+    ops.add(ops.mul(a.tensor(i), momentum), ops.mul(ops.reshape(batch, [-1]), 1 - momentum));
+  return [y, running(3, mean), running(4, variance)];
 };
 
 function seedOf(a: ImportArgs): number | undefined {
@@ -495,17 +590,43 @@ const modRule: ImportRule = (a) => {
   return ops.where(shift, ops.sub(floorMod, y), floorMod);
 };
 
+/** The lowest and highest values of a dtype: Clip's bounds when one is not given (infinities clamp to them). */
+function dtypeLimits(dtype: DType): [number, number] {
+  if (dtype === 'float32') return [-3.4028234663852886e38, 3.4028234663852886e38];
+  if (dtype === 'float64') return [-Number.MAX_VALUE, Number.MAX_VALUE];
+  return dtype === 'int32' ? [-(2 ** 31), 2 ** 31 - 1] : [0, 1];
+}
+
 const clipRule: ImportRule = (a) => {
   const x = a.tensor(0);
+  const [lowest, highest] = dtypeLimits(x.dtype);
+  // Before opset 11 the bounds are the min and max attributes.
+  if (a.opset < 11) return ops.clipByValue(x, a.attrs.float('min', lowest), a.attrs.float('max', highest));
   const bound = (i: number, fallback: number): number | Tensor => {
     if (!a.has(i)) return fallback;
     const host = a.host(i);
     return host !== undefined ? host.data[0] : a.tensor(i);
   };
-  const lo = bound(1, -Infinity);
-  const hi = bound(2, Infinity);
+  const lo = bound(1, lowest);
+  const hi = bound(2, highest);
   if (typeof lo === 'number' && typeof hi === 'number') return ops.clipByValue(x, lo, hi);
   return ops.minimum(ops.maximum(x, lo), hi);
+};
+
+/**
+ * Dropout passes its input through at inference. From opset 12 a training_mode input set (or known only at run
+ * time) drops as lazygrad's dropout does (other random numbers than ONNX Runtime's); before, ratio is an attribute.
+ */
+const dropoutRule: ImportRule = (a) => {
+  const x = a.tensor(0);
+  if (a.opset < 12 || !a.has(2)) return ops.identity(x);
+  const mode = a.host(2);
+  if (mode !== undefined && mode.data[0] === 0) return ops.identity(x);
+  const ratio = a.has(1) ? a.numbers(1, 'ratio')[0] : 0.5;
+  const seed = a.attrs.has('seed') ? a.attrs.int('seed') : undefined;
+  const flag = a.tensor(2);
+  const training = mode !== undefined ? true : flag.dtype === 'bool' ? flag : ops.cast(flag, 'bool');
+  return ops.dropout(x, ratio, undefined, seed, training);
 };
 
 const isInfRule: ImportRule = (a) => {
@@ -527,8 +648,6 @@ const castRule: ImportRule = (a) => {
 const flattenRule: ImportRule = (a) => {
   const x = a.tensor(0);
   const axis = normalize(a.attrs.int('axis', 1), x.rank);
-  const product = (dims: readonly (number | null)[]): number | null =>
-    dims.every((d) => d !== null) ? (dims as number[]).reduce((p, d) => p * d, 1) : null;
   const outer = product(x.shape.slice(0, axis));
   const inner = product(x.shape.slice(axis));
   if (outer === null && inner === null) throw a.fail('Flatten needs the dims on one side of the axis known');
@@ -613,7 +732,7 @@ export const IMPORT_RULES: { readonly [opType: string]: ImportRule } = {
   LogSoftmax: softmaxRule(ops.logSoftmax),
   // passing values through
   Identity: (a) => ops.identity(a.tensor(0)),
-  Dropout: (a) => ops.identity(a.tensor(0)),
+  Dropout: dropoutRule,
   Cast: castRule,
   // shapes and movement
   Shape: shapeRule,
@@ -622,7 +741,9 @@ export const IMPORT_RULES: { readonly [opType: string]: ImportRule } = {
     if (x.shape.some((d) => d === null)) throw a.fail('Size of a tensor of unknown shape is not supported');
     return hostValue(hostOfNumbers([(x.shape as number[]).reduce((p, d) => p * d, 1)], []));
   },
-  Reshape: (a) => reshapeTo(a, a.tensor(0), shapeDims(a, 1), a.attrs.int('allowzero', 0) === 1),
+  // Opsets 1-4 give the shape as an attribute.
+  Reshape: (a) =>
+    reshapeTo(a, a.tensor(0), a.opset < 5 ? a.attrs.ints('shape') : shapeDims(a, 1), a.attrs.int('allowzero', 0) === 1),
   Flatten: flattenRule,
   Expand: (a) => expandTo(a, a.tensor(0), shapeDims(a, 1)),
   ConstantOfShape: constantOfShape,
@@ -680,7 +801,64 @@ export const IMPORT_RULES: { readonly [opType: string]: ImportRule } = {
   RandomNormalLike: randomRule('normal', true),
 };
 
-/** Ops that draw random numbers: never evaluated while importing. */
-export const RANDOM_ONNX_OPS = new Set(['RandomUniform', 'RandomNormal', 'RandomUniformLike', 'RandomNormalLike']);
+/**
+ * The versions of the ops above that are read, by what ONNX Runtime runs. A node uses the newest version of its op
+ * at or below the model's opset. `first`: the opset the op appeared in; `old`: its versions before the first one ONNX
+ * Runtime (and so lazygrad) runs, which is `from`. An op not listed has existed since opset 1 and every version of
+ * it is read; so is every version from `from` on (the rules read each version's attributes and inputs).
+ */
+const VERSIONS: { readonly [opType: string]: { first?: number; old?: readonly number[]; from?: number } } = {
+  ...Object.fromEntries(
+    ['Add', 'Sub', 'Mul', 'Div', 'PRelu', 'Dropout', 'Gemm'].map((op) => [op, { old: [1, 6], from: 7 }]),
+  ),
+  BatchNormalization: { old: [1, 6], from: 7 },
+  ...Object.fromEntries(
+    ['Pow', 'Equal', 'Greater', 'Less', 'And', 'Or', 'Xor'].map((op) => [op, { old: [1], from: 7 }]),
+  ),
+  ...Object.fromEntries(
+    [
+      ...['Max', 'Min', 'Sum', 'Mean', 'Neg', 'Abs', 'Sqrt', 'Reciprocal', 'Exp', 'Log', 'Tanh', 'Floor', 'Ceil'],
+      ...['Sigmoid', 'Relu', 'Elu', 'Selu', 'LeakyRelu', 'HardSigmoid', 'Clip', 'Cast', 'Tile'],
+    ].map((op) => [op, { old: [1], from: 6 }]),
+  ),
+  Concat: { old: [1], from: 4 },
+  Split: { old: [1], from: 2 },
+  Pad: { old: [1], from: 2 },
+  ...Object.fromEntries(['Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan'].map((op) => [op, { first: 7 }])),
+  ...Object.fromEntries(
+    [...['Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Erf', 'Sign', 'IsNaN', 'Where', 'ConstantOfShape', 'OneHot']].map(
+      (op) => [op, { first: 9 }],
+    ),
+  ),
+  Expand: { first: 8 },
+  Mod: { first: 10 },
+  IsInf: { first: 10 },
+  Round: { first: 11 },
+  CumSum: { first: 11 },
+  GreaterOrEqual: { first: 12 },
+  LessOrEqual: { first: 12 },
+};
+
+/** Why a model's opset gives a version of an op that is not read, or null when it is read. */
+export function versionProblem(opType: string, opset: number): string | null {
+  const known = Object.prototype.hasOwnProperty.call(VERSIONS, opType) ? VERSIONS[opType] : {};
+  if (known.first !== undefined && opset < known.first)
+    return `${opType} does not exist at opset ${opset} (it is new in opset ${known.first})`;
+  if (known.from === undefined || opset >= known.from) return null;
+  const version = Math.max(...(known.old ?? [1]).filter((v) => v <= opset));
+  return (
+    `${opType} version ${version} (the model's opset ${opset}) is not supported, as ONNX Runtime does not run it ` +
+    `either: lazygrad reads ${opType} from version ${known.from} (opset ${known.from} and later)`
+  );
+}
+
+/** Ops that draw (or may draw: Dropout in training mode) random numbers: never evaluated while importing. */
+export const RANDOM_ONNX_OPS = new Set([
+  'RandomUniform',
+  'RandomNormal',
+  'RandomUniformLike',
+  'RandomNormalLike',
+  'Dropout',
+]);
 
 export { shapeArithmetic };

@@ -8,8 +8,17 @@ import { DType, Graph, GraphError, NDArray, Shape, sizeOf, Tensor } from '../../
 import { evaluateConstant, opRecord } from '../../ops';
 import { AttrProblem, decodeAttrs, isPlainObject } from '../jsonvalues';
 import { addCheckedOp, LoadLimits, resolveLimits, shapeProblem } from '../rebuild';
-import { ANNOTATION_PREFIX } from './export';
-import { IMPORT_RULES, ImportArgs, ImportRule, known, RANDOM_ONNX_OPS, shapeArithmetic, Value } from './import-ops';
+import { ANNOTATION_PREFIX, exportedNodes, ONNX_OPSETS } from './export';
+import {
+  IMPORT_RULES,
+  ImportArgs,
+  ImportRule,
+  known,
+  RANDOM_ONNX_OPS,
+  shapeArithmetic,
+  Value,
+  versionProblem,
+} from './import-ops';
 import {
   dtypeOfOnnx,
   HostTensor,
@@ -85,8 +94,8 @@ function dimsOf(info: onnx.IValueInfoProto, what: string): { dtype: DType; shape
 }
 
 /**
- * A lazygrad graph from the bytes of an ONNX model (opset 13 or later for most ops). The model is untrusted: sizes
- * are limited, and anything unsupported or malformed is a GraphError naming the node.
+ * A lazygrad graph from the bytes of an ONNX model (any opset; each op's versions ONNX Runtime runs, docs/onnx.md).
+ * The model is untrusted: sizes are limited, and anything unsupported or malformed is a GraphError naming the node.
  *
  * @example
  * const { graph, inputs, outputs } = importOnnx(fs.readFileSync('model.onnx'));
@@ -105,8 +114,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
   if (proto === null || proto === undefined) throw new GraphError('importOnnx: the model has no graph');
   const opsetEntry = (model.opsetImport ?? []).find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx');
   const opset = opsetEntry === undefined ? 0 : toNumber(opsetEntry.version);
-  if (opset < 7)
-    throw new GraphError(`importOnnx: the model's opset ${opset} is too old; lazygrad reads opset 7 and later`);
+  if (!(opset >= 1)) throw new GraphError(`importOnnx: the model imports no opset of the default ONNX domain`);
   const protoNodes = proto.node ?? [];
   if (protoNodes.length > limits.maxNodes) {
     throw new GraphError(`importOnnx: ${protoNodes.length} nodes, above the limit of ${limits.maxNodes}`);
@@ -176,6 +184,13 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
     let tensor: Tensor;
     if (value.fromInitializer) {
       const note = useAnnotations ? annotationOf(initializers.get(name)?.docString) : null;
+      // An initializer is data: its annotation may only say whether it was a constant or a variable.
+      if (note !== null && note.op !== 'constant' && note.op !== 'variable') {
+        throw new GraphError(
+          `importOnnx: initializer '${name}': annotation op '${note.op}' is not 'constant' or 'variable' ` +
+            `(an initializer holds data; its annotation can only say which of the two it was)`,
+        );
+      }
       const kind = note !== null ? note.op : initializersAs;
       if (kind === 'variable') {
         const attrs = note !== null ? decodeAttrs(note.attrs) : {};
@@ -241,7 +256,12 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
       const attrs = decodeAttrs(note.attrs);
       if (attrs instanceof AttrProblem) throw fail(attrs.path, attrs.message);
       const ids = note.inputs.map((i) => tensorOf(i, what).id);
-      return [addCheckedOp(graph, record, ids, attrs, outputs[0] ?? note.op, fail)];
+      const tensor = addCheckedOp(graph, record, ids, attrs, outputs[0] ?? note.op, fail);
+      checkAnnotation(graph, tensor, node, note, opset, what, (name) => {
+        const index = producers.get(name);
+        return index === undefined ? undefined : protoNodes[index];
+      });
+      return [tensor];
     };
     let results: (Value | Tensor)[] = [];
     try {
@@ -265,6 +285,83 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
 
   const outputs = outputNames.map((name) => tensorOf(name, `importOnnx: output '${name}'`));
   return { graph, inputs, outputs, outputNames };
+}
+
+/**
+ * An annotation may only add what the ONNX nodes cannot say (names, lazygrad-only attributes): exporting the op it
+ * names must write the nodes the model has, the node it is on and the helper nodes feeding it (same ONNX ops, same
+ * attributes, the op's inputs read where the op reads them). Otherwise it would change what the model computes.
+ */
+function checkAnnotation(
+  graph: Graph,
+  tensor: Tensor,
+  node: onnx.INodeProto,
+  note: Annotation,
+  opset: number,
+  what: string,
+  producerOf: (name: string) => onnx.INodeProto | undefined,
+): void {
+  const disagree = (why: string): GraphError =>
+    new GraphError(
+      `${what}: annotation op '${note.op}' does not agree with the ONNX node: ${why}; an annotation may only add ` +
+        `names and lazygrad-only attributes to what the nodes compute (import with { annotations: false } to ` +
+        `read the model by ONNX semantics alone)`,
+    );
+  const exportOpset = Math.min(ONNX_OPSETS[ONNX_OPSETS.length - 1], Math.max(ONNX_OPSETS[0], opset));
+  let written: { nodes: readonly onnx.INodeProto[]; out: string };
+  try {
+    written = exportedNodes(graph, tensor.id, note.inputs, exportOpset);
+  } catch (error) {
+    throw disagree(`'${note.op}' has no ONNX form (${(error as Error).message})`);
+  }
+  const writtenBy = new Map<string, onnx.INodeProto>();
+  for (const n of written.nodes) for (const o of n.output ?? []) writtenBy.set(o, n);
+  const direct = new Set(note.inputs);
+  // Walks the written nodes back from the value, pairing each with the model's node at the same place.
+  const stack: [string, string][] = [[written.out, (node.output ?? [])[0] ?? '']];
+  const seen = new Set<string>();
+  while (stack.length > 0) {
+    const [mine, theirs] = stack.pop() as [string, string];
+    const pair = `${mine}\u0000${theirs}`;
+    if (seen.has(pair)) continue;
+    seen.add(pair);
+    if (direct.has(mine) || direct.has(theirs)) {
+      if (mine !== theirs) throw disagree(`'${note.op}' reads '${mine}' where the model reads '${theirs}'`);
+      continue;
+    }
+    const w = writtenBy.get(mine);
+    const r = mine === written.out ? node : producerOf(theirs);
+    if (w === undefined || r === undefined)
+      throw disagree(`the model's value '${theirs}' is not what '${note.op}' computes`);
+    if (w.opType !== r.opType)
+      throw disagree(`'${note.op}' is written with ${w.opType} where the model has ${r.opType}`);
+    const [wAttrs, rAttrs] = [attributeKeys(w.attribute ?? []), attributeKeys(r.attribute ?? [])];
+    if (wAttrs !== rAttrs) throw disagree(`'${note.op}' writes ${w.opType} with ${wAttrs}, the model ${rAttrs}`);
+    const [wIn, rIn] = [w.input ?? [], r.input ?? []];
+    if (wIn.length !== rIn.length || (w.output ?? []).indexOf(mine) !== (r.output ?? []).indexOf(theirs))
+      throw disagree(`'${note.op}' writes ${w.opType} with other inputs or outputs than the model's`);
+    wIn.forEach((v, k) => {
+      if (v !== '' || rIn[k] !== '') stack.push([v, rIn[k]]);
+    });
+  }
+}
+
+/** A node's attributes as one comparable string (floats as float32, as a model stores them). */
+function attributeKeys(attributes: readonly onnx.IAttributeProto[]): string {
+  const keys = attributes.map((attr) => {
+    const value =
+      attr.t !== null && attr.t !== undefined
+        ? Array.from(onnxSchema().TensorProto.encode(attr.t).finish()).join(',')
+        : JSON.stringify([
+            toNumber(attr.i),
+            Math.fround(attr.f ?? 0),
+            Array.from(attr.s ?? []),
+            (attr.ints ?? []).map(toNumber),
+            (attr.floats ?? []).map((f) => Math.fround(f)),
+          ]);
+    return `${attr.name ?? ''}=${value}`;
+  });
+  return `{${keys.sort().join('; ')}}`;
 }
 
 /** The nodes the outputs need, in an order where each node comes after the producers of its inputs. */
@@ -336,6 +433,8 @@ function applyRule(
     ? IMPORT_RULES[opType]
     : undefined;
   if (rule === undefined) throw new GraphError(`${what}: ONNX op '${opType}' is not supported (see docs/onnx.md)`);
+  const problem = versionProblem(opType, opset);
+  if (problem !== null) throw new GraphError(`${what}: ${problem}`);
   const names = node.input ?? [];
   const present = names.map((n) => n !== '');
   const inputValues = names.map((n) => (n === '' ? undefined : valueOf(n, what)));
