@@ -56,6 +56,7 @@ import {
   add,
   greater,
 } from '../src';
+import { resizeBilinear, resizeNearestNeighbor } from '../src';
 
 type ErrorClass = new (message: string) => LazygradError;
 
@@ -303,6 +304,10 @@ function everyOpGraph(): Graph {
   );
   outputs.push(...(gradients(loss, [x, open]).filter((t) => t !== null) as Tensor[]));
   outputs.push(loss);
+  // The image family, with their gradient ops.
+  const image = g.placeholder('image', [1, 2, 3, 1]);
+  const resized = [resizeBilinear(image, [3, 4], true), resizeNearestNeighbor(image, [4, 2], false, true)];
+  outputs.push(...resized, ...(gradients(sum(add(resized[0], sum(resized[1]))), [image]) as Tensor[]));
   // The fused record: the optimizer's elementwise fusion.
   const { graph } = optimize(g, [exp(mul(add(x, 1), 2))], { level: 2 });
   for (const node of graph.nodes) {

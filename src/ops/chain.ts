@@ -8,6 +8,7 @@ import { matMul } from './linalg';
 import { broadcastTo, expandDims, reshape, squeeze, transpose } from './movement';
 import { logSoftmax, softmax } from './nn';
 import * as ops from './all';
+import * as image from './image';
 import { TensorLike } from './record';
 import type { NormOrder } from './reduce';
 import { max, mean, sum } from './reduce';
@@ -230,3 +231,20 @@ function list(others: Tensor | readonly Tensor[]): readonly Tensor[] {
 }
 
 Object.assign(Tensor.prototype, methods);
+
+// The image family's chain methods (tfjs's chained resizeBilinear / resizeNearestNeighbor).
+declare module '../graph/graph' {
+  interface Tensor {
+    resizeBilinear(size: readonly number[], alignCorners?: boolean, halfPixelCenters?: boolean): Tensor;
+    resizeNearestNeighbor(size: readonly number[], alignCorners?: boolean, halfPixelCenters?: boolean): Tensor;
+  }
+}
+const imageMethods: Methods = {
+  resizeBilinear(this: Tensor, size: readonly number[], alignCorners?: boolean, halfPixelCenters?: boolean) {
+    return image.resizeBilinear(this, size, alignCorners, halfPixelCenters);
+  },
+  resizeNearestNeighbor(this: Tensor, size: readonly number[], alignCorners?: boolean, halfPixelCenters?: boolean) {
+    return image.resizeNearestNeighbor(this, size, alignCorners, halfPixelCenters);
+  },
+};
+Object.assign(Tensor.prototype, imageMethods);

@@ -4,6 +4,7 @@ import { CUSTOM_OPS } from './custom';
 import { ELEMENTWISE_OPS } from './elementwise';
 import { makeFusedRecord } from './fused';
 import { FUSED_MAT_MUL } from './fusedmatmul';
+import { IMAGE_OPS } from './image';
 import { INDEXING_OPS } from './indexing';
 import { LINALG_OPS } from './linalg';
 import { MOVEMENT_OPS } from './movement';
@@ -43,6 +44,7 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   state: STATE_OPS,
   random: RANDOM_OPS,
   custom: CUSTOM_OPS,
+  image: IMAGE_OPS,
   fused: [FUSED],
 };
 

@@ -6,6 +6,7 @@
  */
 import { DType, Graph, GraphError, isFloat, NDArray, Tensor } from '../../graph';
 import * as ops from '../../ops';
+import { IMAGE_IMPORT_RULES } from './image';
 import { dtypeOfOnnx, HostTensor, onnx, ReadAttrs, TYPE_NAMES } from './proto';
 
 /** A dim of a shape known only at run time: dim `axis` of a tensor. */
@@ -799,6 +800,7 @@ export const IMPORT_RULES: { readonly [opType: string]: ImportRule } = {
   RandomNormal: randomRule('normal', false),
   RandomUniformLike: randomRule('uniform', true),
   RandomNormalLike: randomRule('normal', true),
+  ...IMAGE_IMPORT_RULES,
 };
 
 /**
@@ -837,6 +839,8 @@ const VERSIONS: { readonly [opType: string]: { first?: number; old?: readonly nu
   CumSum: { first: 11 },
   GreaterOrEqual: { first: 12 },
   LessOrEqual: { first: 12 },
+  Resize: { first: 10 },
+  Upsample: { first: 7 },
 };
 
 /** Why a model's opset gives a version of an op that is not read, or null when it is read. */

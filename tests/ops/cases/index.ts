@@ -3,6 +3,7 @@
  * record in src/ops and one row here (or one line in COVERED_ELSEWHERE saying why it needs none).
  */
 import { ELEMENTWISE_ROWS } from './elementwise';
+import { IMAGE_ROWS } from './image';
 import { INDEXING_ROWS } from './indexing';
 import { LINALG_NN_ROWS } from './linalg-nn';
 import { LOSS_ROWS } from './losses';
@@ -19,6 +20,7 @@ export const OP_ROWS: readonly OpRow[] = [
   ...MOVEMENT_ROWS,
   ...INDEXING_ROWS,
   ...LOSS_ROWS,
+  ...IMAGE_ROWS,
 ];
 
 /**
@@ -58,6 +60,8 @@ export const COVERED_ELSEWHERE: { readonly [op: string]: { reason: string; file?
   truncatedNormal: { reason: 'stateful random op: statistics, not values', file: 'ops/random/ops.test.ts' },
   customGradient: { reason: "the user's gradient function, no fixed math", file: 'jvp.test.ts' },
   fused: { reason: 'made by the fuse pass from the rows above', file: 'passes/fuse.test.ts' },
+  resizeBilinearGrad: { reason: "resizeBilinear's gradient op", via: 'resizeBilinear' },
+  resizeNearestNeighborGrad: { reason: "resizeNearestNeighbor's gradient op", via: 'resizeNearestNeighbor' },
 };
 
 type Check = 'forward' | 'gradFd' | 'gradTfjs' | 'secondOrder';
