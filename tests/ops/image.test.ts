@@ -1,0 +1,105 @@
+/**
+ * The image family beyond the table rows: shape and dtype errors, unknown batch sizes, the forward rule (jvp) of
+ * the resizes and of their gradient ops, and the gradient ops' own forward values against tfjs's kernels.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as L from '../../src';
+import { DTypeError, Graph, NDArray, Session, ShapeError, Tensor } from '../../src';
+import { useTfjsCpu } from './harness';
+import { expectClose, randomArray, Rng } from './util';
+
+beforeAll(useTfjsCpu);
+
+describe('shape and dtype rules', () => {
+  const g = new Graph();
+  const x = g.placeholder('x', [1, 3, 4, 2]);
+  const matrix = g.placeholder('m', [3, 4]);
+  const empty = g.placeholder('e', [1, 0, 4, 2]);
+  test.each([
+    ['a rank-2 image', () => L.resizeBilinear(matrix, [2, 2]), /must be rank 3 or 4, got rank 2/],
+    ['a size of one number', () => L.resizeBilinear(x, [2]), /must be \[newHeight, newWidth\]/],
+    ['a zero size', () => L.resizeNearestNeighbor(x, [0, 2]), /positive integers/],
+    ['both sampling flags', () => L.resizeBilinear(x, [2, 2], true, true), /cannot both be true/],
+    ['an empty image', () => L.resizeBilinear(empty, [2, 2]), /empty image/],
+  ])('%s is a ShapeError', (_name, build, message) => {
+    expect(build).toThrow(ShapeError);
+    expect(build).toThrow(message);
+  });
+
+  test('bool images are a DTypeError', () => {
+    const b = g.placeholder('b', [1, 2, 2, 1], 'bool');
+    expect(() => L.resizeNearestNeighbor(b, [3, 3])).toThrow(DTypeError);
+    expect(() => L.resizeNearestNeighbor(b, [3, 3])).toThrow(/images must be numeric, got bool/);
+  });
+
+  test('int32 images: bilinear gives float32 (as tfjs), nearest keeps int32', () => {
+    const i = g.placeholder('i', [2, 2, 1], 'int32');
+    expect(L.resizeBilinear(i, [3, 3]).dtype).toBe('float32');
+    expect(L.resizeNearestNeighbor(i, [3, 3]).dtype).toBe('int32');
+    expect(L.resizeNearestNeighbor(i, [3, 3]).shape).toEqual([3, 3, 1]);
+  });
+
+  test('an unknown batch and channel count stay unknown, and run', () => {
+    const open = g.placeholder('open', [null, 3, 4, null]);
+    const y = open.resizeBilinear([5, 2], false, true);
+    expect(y.shape).toEqual([null, 5, 2, null]);
+    const value = randomArray(new Rng(1), [2, 3, 4, 3], 'float32');
+    const [dx] = L.gradients(L.sum(y), [open]);
+    const out = new Session(g).run([y, dx as Tensor], new Map([[open, value]]));
+    expect(out[0].shape).toEqual([2, 5, 2, 3]);
+    expect(out[1].shape).toEqual([2, 3, 4, 3]);
+  });
+});
+
+describe('forward mode', () => {
+  test.each([
+    ['resizeBilinear', L.resizeBilinear],
+    ['resizeNearestNeighbor', L.resizeNearestNeighbor],
+  ] as const)('the jvp of %s (and of its gradient op) is the op on the tangent', (_name, f) => {
+    const g = new Graph();
+    const x = g.placeholder('x', [1, 3, 4, 2], 'float64');
+    const t = g.placeholder('t', [1, 3, 4, 2], 'float64');
+    const dy = g.placeholder('dy', [1, 5, 3, 2], 'float64');
+    const y = f(x, [5, 3], false, true);
+    const [tangent] = L.jvp(y, [x], [t]);
+    const [dx] = L.gradients(y, [x], [L.mul(dy, L.sum(L.square(x)))]);
+    const [dxTangent] = L.jvp(dx as Tensor, [x], [t]);
+    const rng = new Rng(2);
+    const feeds = new Map<Tensor, NDArray>([
+      [x, randomArray(rng, [1, 3, 4, 2], 'float64')],
+      [t, randomArray(rng, [1, 3, 4, 2], 'float64')],
+      [dy, randomArray(rng, [1, 5, 3, 2], 'float64')],
+    ]);
+    const [got, want] = new Session(g).run([tangent, f(t, [5, 3], false, true)], feeds);
+    expectClose(got, want, 1e-12);
+    // d/dx of resizeGrad(dy · |x|²) along t = resizeGrad(dy · 2<x, t>).
+    const [gotDx, wantDx] = new Session(g).run(
+      [dxTangent, L.gradients(y, [x], [L.mul(dy, L.mul(2, L.sum(L.mul(x, t))))])[0] as Tensor],
+      feeds,
+    );
+    expectClose(gotDx, wantDx, 1e-12);
+  });
+});
+
+describe("the gradient ops' forward values against tfjs's kernels", () => {
+  test.each([
+    ['resizeBilinear', L.resizeBilinear, tf.image.resizeBilinear],
+    ['resizeNearestNeighbor', L.resizeNearestNeighbor, tf.image.resizeNearestNeighbor],
+  ] as const)('%s: the gradient of a weighted sum is tfjs grads', (_name, f, tfF) => {
+    for (const [align, size] of [
+      [false, [7, 5]],
+      [true, [2, 3]],
+    ] as const) {
+      const g = new Graph();
+      const x = g.placeholder('x', [1, 4, 4, 3]);
+      const value = randomArray(new Rng(3), [1, 4, 4, 3], 'float32');
+      const weights = randomArray(new Rng(4), [1, size[0], size[1], 3], 'float32');
+      const [dx] = L.gradients(L.sum(L.mul(f(x, size, align), g.constant(weights))), [x]);
+      const got = new Session(g).run(dx as Tensor, new Map([[x, value]]));
+      const want = tf.grad((v: tf.Tensor) =>
+        tf.sum(tf.mul(tfF(v as tf.Tensor4D, [size[0], size[1]], align), tf.tensor(weights.data, [...weights.shape]))),
+      )(tf.tensor(value.data, [...value.shape]));
+      expectClose(got, new NDArray(Float32Array.from(want.dataSync()), [1, 4, 4, 3]), 1e-5);
+    }
+  });
+});
