@@ -9,6 +9,7 @@ import { broadcastTo, expandDims, reshape, squeeze, transpose } from './movement
 import { logSoftmax, softmax } from './nn';
 import * as ops from './all';
 import * as image from './image';
+import * as space from './space';
 import { TensorLike } from './record';
 import type { NormOrder } from './reduce';
 import { max, mean, sum } from './reduce';
@@ -237,6 +238,9 @@ declare module '../graph/graph' {
   interface Tensor {
     resizeBilinear(size: readonly number[], alignCorners?: boolean, halfPixelCenters?: boolean): Tensor;
     resizeNearestNeighbor(size: readonly number[], alignCorners?: boolean, halfPixelCenters?: boolean): Tensor;
+    depthToSpace(blockSize: number, dataFormat?: space.DataFormat): Tensor;
+    spaceToBatchND(blockShape: readonly number[], paddings: readonly (readonly [number, number])[]): Tensor;
+    batchToSpaceND(blockShape: readonly number[], crops: readonly (readonly [number, number])[]): Tensor;
   }
 }
 const imageMethods: Methods = {
@@ -245,6 +249,15 @@ const imageMethods: Methods = {
   },
   resizeNearestNeighbor(this: Tensor, size: readonly number[], alignCorners?: boolean, halfPixelCenters?: boolean) {
     return image.resizeNearestNeighbor(this, size, alignCorners, halfPixelCenters);
+  },
+  depthToSpace(this: Tensor, blockSize: number, dataFormat?: space.DataFormat) {
+    return space.depthToSpace(this, blockSize, dataFormat);
+  },
+  spaceToBatchND(this: Tensor, blockShape: readonly number[], paddings: readonly (readonly [number, number])[]) {
+    return space.spaceToBatchND(this, blockShape, paddings);
+  },
+  batchToSpaceND(this: Tensor, blockShape: readonly number[], crops: readonly (readonly [number, number])[]) {
+    return space.batchToSpaceND(this, blockShape, crops);
   },
 };
 Object.assign(Tensor.prototype, imageMethods);

@@ -51,6 +51,76 @@ describe('shape and dtype rules', () => {
   });
 });
 
+describe('space, depth and batch: argument errors', () => {
+  const g = new Graph();
+  const x = g.placeholder('x', [2, 4, 6, 8]);
+  const open = g.placeholder('open', [2, null, 6, 8]);
+  test.each([
+    ['blockSize 1', () => L.depthToSpace(x, 1), /blockSize must be an integer > 1, got 1/],
+    ['a depth not divisible by blockSize²', () => L.depthToSpace(x, 3), /depth 8 must be divisible by blockSize² = 9/],
+    ['a bad dataFormat', () => L.depthToSpace(x, 2, 'NWHC' as 'NHWC'), /dataFormat must be 'NHWC' or 'NCHW'/],
+    ['an unknown height', () => L.depthToSpace(open, 2), /needs the height, width and depth known \(dim 1 is not\)/],
+    ['a size not divisible by the block', () => L.spaceToDepth(x, 3), /height 4 and width 6 must be divisible/],
+    ['paddings of the wrong length', () => L.spaceToBatchND(x, [2, 2], [[0, 0]]), /one pair of non-negative/],
+    [
+      'a padded size not divisible',
+      () =>
+        L.spaceToBatchND(
+          x,
+          [3, 2],
+          [
+            [0, 0],
+            [0, 0],
+          ],
+        ),
+      /dim 1 of size 4/,
+    ],
+    [
+      'a batch not divisible',
+      () =>
+        L.batchToSpaceND(
+          x,
+          [2, 2],
+          [
+            [0, 0],
+            [0, 0],
+          ],
+        ),
+      /batch 2 must be divisible/,
+    ],
+    ['crops larger than the dim', () => L.batchToSpaceND(x, [2], [[5, 4]]), /exceed dim 1 of size 8/],
+  ])('%s is a ShapeError', (_name, build, message) => {
+    expect(build).toThrow(ShapeError);
+    expect(build).toThrow(message);
+  });
+
+  test('an unknown batch stays unknown through each', () => {
+    const b = g.placeholder('b', [null, 4, 6, 8]);
+    expect(L.depthToSpace(b, 2).shape).toEqual([null, 8, 12, 2]);
+    expect(L.spaceToDepth(b, 2).shape).toEqual([null, 2, 3, 32]);
+    expect(
+      L.spaceToBatchND(
+        b,
+        [2, 3],
+        [
+          [0, 0],
+          [0, 0],
+        ],
+      ).shape,
+    ).toEqual([null, 2, 2, 8]);
+    expect(
+      L.batchToSpaceND(
+        b,
+        [2, 1],
+        [
+          [1, 0],
+          [0, 0],
+        ],
+      ).shape,
+    ).toEqual([null, 7, 6, 8]);
+  });
+});
+
 describe('forward mode', () => {
   test.each([
     ['resizeBilinear', L.resizeBilinear],

@@ -230,7 +230,25 @@ function readFloats(a: ImportArgs): number[] {
   return Array.from(proto.floats);
 }
 
+/** DepthToSpace: DCR (the default, TensorFlow's order) is depthToSpace NCHW; CRD takes the depth block-minor. */
+const depthToSpaceRule: ImportRule = (a) => {
+  const x = a.tensor(0);
+  const s = a.attrs.int('blocksize');
+  const mode = a.opset >= 11 ? a.attrs.string('mode', 'DCR') : 'DCR';
+  if (mode === 'DCR') return ops.depthToSpace(x, s, 'NCHW');
+  if (mode !== 'CRD') throw a.fail(`DepthToSpace mode '${mode}' is not DCR or CRD`);
+  if (x.rank !== 4) throw a.fail(`DepthToSpace needs a rank-4 input, got rank ${x.rank}`);
+  const [n, c, h, w] = x.shape;
+  if (c === null || h === null || w === null) throw a.fail('DepthToSpace CRD needs the depth, height and width known');
+  if (c % (s * s) !== 0) throw a.fail(`the depth ${c} must be divisible by blocksize² = ${s * s}`);
+  const B = n ?? -1;
+  const blocks = ops.transpose(ops.reshape(x, [B, c / (s * s), s, s, h, w]), [0, 1, 4, 2, 5, 3]);
+  return ops.reshape(blocks, [B, c / (s * s), h * s, w * s]);
+};
+
 export const IMAGE_IMPORT_RULES: { readonly [opType: string]: ImportRule } = {
   Resize: resizeImportRule(false),
   Upsample: resizeImportRule(true),
+  DepthToSpace: depthToSpaceRule,
+  SpaceToDepth: (a) => ops.spaceToDepth(a.tensor(0), a.attrs.int('blocksize'), 'NCHW'),
 };

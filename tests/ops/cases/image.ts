@@ -74,7 +74,169 @@ function resizeRow(op: string, ours: Ours, theirs: Theirs): OpRow {
   };
 }
 
-export const IMAGE_ROWS: readonly OpRow[] = [
+const RESIZE_ROWS: readonly OpRow[] = [
   resizeRow('resizeBilinear', lg.resizeBilinear, tf.image.resizeBilinear),
   resizeRow('resizeNearestNeighbor', lg.resizeNearestNeighbor, tf.image.resizeNearestNeighbor),
 ];
+
+// ---- space, depth and batch (reshape / transpose composites) ------------------------------------------------------
+
+type SpaceCase = readonly [string, Shape, (x: lg.Tensor) => lg.Tensor, (x: tf.Tensor) => tf.Tensor];
+
+function spaceCases(list: readonly SpaceCase[], square = false): Case[] {
+  return list.map(([label, shape, build, tfjs]) => ({
+    label,
+    inputs: [{ shape, options: { lo: -2, hi: 2 } }],
+    build: square ? (x: lg.Tensor) => lg.square(build(x)) : build,
+    tfjs,
+  }));
+}
+
+const toNhwc = (x: tf.Tensor): tf.Tensor4D => tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D;
+const toNchw = (x: tf.Tensor): tf.Tensor4D => tf.transpose(x, [0, 3, 1, 2]) as tf.Tensor4D;
+
+const DEPTH_TO_SPACE: readonly SpaceCase[] = [
+  ['NHWC [1, 2, 3, 8] by 2', [1, 2, 3, 8], (x) => lg.depthToSpace(x, 2), (x) => tf.depthToSpace(x as tf.Tensor4D, 2)],
+  ['NHWC [2, 2, 1, 18] by 3', [2, 2, 1, 18], (x) => lg.depthToSpace(x, 3), (x) => tf.depthToSpace(x as tf.Tensor4D, 3)],
+  // tfjs's cpu kernel is NHWC only: NCHW is checked through transposes of it.
+  [
+    'NCHW [2, 8, 2, 3] by 2',
+    [2, 8, 2, 3],
+    (x) => lg.depthToSpace(x, 2, 'NCHW'),
+    (x) => toNchw(tf.depthToSpace(toNhwc(x), 2)),
+  ],
+];
+
+/**
+ * tfjs has no spaceToDepth: its twin is tf.spaceToBatchND with the block offsets moved from the batch into the
+ * depth (block offset-major, as TensorFlow orders the depth).
+ */
+function tfSpaceToDepth(x: tf.Tensor, s: number): tf.Tensor {
+  const [B, H, W, C] = x.shape;
+  const batched = tf.spaceToBatchND(
+    x,
+    [s, s],
+    [
+      [0, 0],
+      [0, 0],
+    ],
+  );
+  const split = tf.reshape(batched, [s * s, B, H / s, W / s, C]);
+  return tf.reshape(tf.transpose(split, [1, 2, 3, 0, 4]), [B, H / s, W / s, s * s * C]);
+}
+
+const SPACE_TO_DEPTH: readonly SpaceCase[] = [
+  ['NHWC [1, 4, 6, 2] by 2', [1, 4, 6, 2], (x) => lg.spaceToDepth(x, 2), (x) => tfSpaceToDepth(x, 2)],
+  ['NHWC [2, 3, 3, 1] by 3', [2, 3, 3, 1], (x) => lg.spaceToDepth(x, 3), (x) => tfSpaceToDepth(x, 3)],
+  [
+    'NCHW [2, 3, 4, 2] by 2',
+    [2, 3, 4, 2],
+    (x) => lg.spaceToDepth(x, 2, 'NCHW'),
+    (x) => toNchw(tfSpaceToDepth(toNhwc(x), 2)),
+  ],
+  [
+    'undoes depthToSpace, NHWC [2, 2, 3, 8] by 2',
+    [2, 2, 3, 8],
+    (x) => lg.spaceToDepth(lg.depthToSpace(x, 2), 2),
+    (x) => x,
+  ],
+];
+
+type Pairs = [number, number][];
+const SPACE_TO_BATCH: readonly SpaceCase[] = (
+  [
+    [
+      '[2, 4, 4, 3] by [2, 2]',
+      [2, 4, 4, 3],
+      [2, 2],
+      [
+        [0, 0],
+        [0, 0],
+      ],
+    ],
+    [
+      '[1, 3, 5, 2] by [2, 3], padded',
+      [1, 3, 5, 2],
+      [2, 3],
+      [
+        [1, 0],
+        [0, 1],
+      ],
+    ],
+    ['rank 3 [2, 4, 3] by [2], padded', [2, 4, 3], [2], [[1, 1]]],
+    [
+      'rank 5 [1, 4, 2, 2, 3] by [2, 1]',
+      [1, 4, 2, 2, 3],
+      [2, 1],
+      [
+        [0, 0],
+        [1, 1],
+      ],
+    ],
+  ] as const
+).map(([label, shape, block, pads]): SpaceCase => [
+  label,
+  shape,
+  (x) => lg.spaceToBatchND(x, block, pads as unknown as Pairs),
+  (x) => tf.spaceToBatchND(x, [...block], pads as unknown as Pairs),
+]);
+
+const BATCH_TO_SPACE: readonly SpaceCase[] = (
+  [
+    [
+      '[8, 1, 3, 2] by [2, 2], cropped',
+      [8, 1, 3, 2],
+      [2, 2],
+      [
+        [0, 0],
+        [1, 0],
+      ],
+    ],
+    [
+      '[4, 2, 2, 1] by [2, 2]',
+      [4, 2, 2, 1],
+      [2, 2],
+      [
+        [0, 0],
+        [0, 0],
+      ],
+    ],
+    ['rank 3 [4, 3, 2] by [2], cropped', [4, 3, 2], [2], [[1, 2]]],
+    [
+      '[12, 2, 1, 1] by [3, 2], cropped',
+      [12, 2, 1, 1],
+      [3, 2],
+      [
+        [2, 1],
+        [0, 1],
+      ],
+    ],
+  ] as const
+).map(([label, shape, block, crops]): SpaceCase => [
+  label,
+  shape,
+  (x) => lg.batchToSpaceND(x, block, crops as unknown as Pairs),
+  (x) => tf.batchToSpaceND(x, [...block], crops as unknown as Pairs),
+]);
+
+function spaceRow(op: string, list: readonly SpaceCase[], tfjsGrad: boolean): OpRow {
+  return {
+    op,
+    build: list[0][2],
+    tfjs: list[0][3],
+    forward: spaceCases(list),
+    gradFd: spaceCases(list),
+    gradTfjs: tfjsGrad ? spaceCases(list) : undefined,
+    secondOrder: spaceCases(list.slice(0, 2), true),
+  };
+}
+
+export const SPACE_ROWS: readonly OpRow[] = [
+  // tfjs has no gradient for DepthToSpace (and no SpaceToDepth): finite differences check those.
+  spaceRow('depthToSpace', DEPTH_TO_SPACE, false),
+  spaceRow('spaceToDepth', SPACE_TO_DEPTH, false),
+  spaceRow('spaceToBatchND', SPACE_TO_BATCH, true),
+  spaceRow('batchToSpaceND', BATCH_TO_SPACE, true),
+];
+
+export const IMAGE_ROWS: readonly OpRow[] = [...RESIZE_ROWS, ...SPACE_ROWS];

@@ -27,7 +27,15 @@ export const OP_ROWS: readonly OpRow[] = [
  * Rows of builders that are not registry ops, checked like the primitives: mean is sum times 1 / count, and
  * leakyRelu a prelu node with a constant alpha.
  */
-export const COMPOSITE_ROWS: readonly string[] = ['mean', 'leakyRelu'];
+export const COMPOSITE_ROWS: readonly string[] = [
+  'mean',
+  'leakyRelu',
+  // reshape / transpose (pad, slice) composites of the image family
+  'depthToSpace',
+  'spaceToDepth',
+  'spaceToBatchND',
+  'batchToSpaceND',
+];
 
 /**
  * Registry ops without a row, each with why: a test `file` (relative to tests/) that exercises it by name, or the
