@@ -10,6 +10,7 @@ import { logSoftmax, softmax } from './nn';
 import * as ops from './all';
 import * as image from './image';
 import * as space from './space';
+import { unsortedSegmentSum } from './segment';
 import { TensorLike } from './record';
 import type { NormOrder } from './reduce';
 import { max, mean, sum } from './reduce';
@@ -241,6 +242,7 @@ declare module '../graph/graph' {
     depthToSpace(blockSize: number, dataFormat?: space.DataFormat): Tensor;
     spaceToBatchND(blockShape: readonly number[], paddings: readonly (readonly [number, number])[]): Tensor;
     batchToSpaceND(blockShape: readonly number[], crops: readonly (readonly [number, number])[]): Tensor;
+    unsortedSegmentSum(segmentIds: TensorLike, numSegments: number): Tensor;
   }
 }
 const imageMethods: Methods = {
@@ -258,6 +260,9 @@ const imageMethods: Methods = {
   },
   batchToSpaceND(this: Tensor, blockShape: readonly number[], crops: readonly (readonly [number, number])[]) {
     return space.batchToSpaceND(this, blockShape, crops);
+  },
+  unsortedSegmentSum(this: Tensor, segmentIds: TensorLike, numSegments: number) {
+    return unsortedSegmentSum(this, segmentIds, numSegments);
   },
 };
 Object.assign(Tensor.prototype, imageMethods);

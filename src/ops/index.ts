@@ -21,3 +21,4 @@ export * from './evaluate';
 export * from './randomfill';
 export * from './image';
 export * from './space';
+export * from './segment';

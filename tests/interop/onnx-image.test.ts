@@ -117,6 +117,17 @@ const EXPORT_CASES: readonly ExportCase[] = RESIZES.flatMap(([op, f]) =>
       },
     },
   ]),
+  ...[false, true].map((gradient): ExportCase => ({
+    name: `${gradient ? 'the gradient of ' : ''}unsortedSegmentSum with dropped ids`,
+    shape: [5, 3],
+    plain: 'scatterAdd exports as ScatterElements, which import does not read',
+    build: (g, x) => {
+      const y = L.unsortedSegmentSum(x, [0, 3, -1, 0, 5], 4);
+      if (!gradient) return y;
+      const wv = randomArray(new Rng(6), [4, 3], 'float32');
+      return L.gradients(L.sum(L.mul(y, g.constant(wv))), [x])[0] as Tensor;
+    },
+  })),
   {
     name: 'depthToSpace of an unknown batch',
     shape: [3, 1, 2, 4],

@@ -239,4 +239,63 @@ export const SPACE_ROWS: readonly OpRow[] = [
   spaceRow('batchToSpaceND', BATCH_TO_SPACE, true),
 ];
 
-export const IMAGE_ROWS: readonly OpRow[] = [...RESIZE_ROWS, ...SPACE_ROWS];
+// ---- segments -----------------------------------------------------------------------------------------------------
+
+/** [label, x shape, ids]: ids outside [0, 4) are dropped, as tfjs drops them. */
+const SEGMENTS: readonly (readonly [string, Shape, readonly number[]])[] = [
+  ['[5, 3] into 4, one segment empty', [5, 3], [0, 2, 0, 3, 2]],
+  ['[6] into 4, with dropped ids', [6], [1, -1, 3, 4, 1, 0]],
+  ['[4, 2, 2] into 4', [4, 2, 2], [3, 3, 3, 1]],
+];
+
+const SEGMENT_ROW: OpRow = {
+  op: 'unsortedSegmentSum',
+  build: (x, ids) => lg.unsortedSegmentSum(x, ids, 4),
+  tfjs: (x, ids) => tf.unsortedSegmentSum(x, ids as tf.Tensor1D, 4),
+  forward: [
+    ...SEGMENTS.map(([label, shape, ids]) => ({
+      label,
+      inputs: [{ shape }, { shape: [ids.length], dtype: 'int32' as const, values: ids }],
+    })),
+    {
+      // tfjs's cpu kernel gives float32 (it multiplies by a float mask); lazygrad keeps int32, as TensorFlow.
+      label: 'int32 x',
+      tfjs: (x, ids) => tf.cast(tf.unsortedSegmentSum(x, ids as tf.Tensor1D, 4), 'int32'),
+      inputs: [
+        { shape: [4, 2], dtype: 'int32', options: { lo: -9, hi: 9 } },
+        { shape: [4], dtype: 'int32', values: [1, 0, 1, 1] },
+      ],
+    },
+  ],
+  gradFd: SEGMENTS.map(([label, shape, ids]) => ({
+    label,
+    inputs: [{ shape }],
+    build: (x: lg.Tensor) => lg.unsortedSegmentSum(x, ids, 4),
+  })).concat([
+    {
+      label: '2-D ids over [2, 3, 2] (TensorFlow)',
+      inputs: [{ shape: [2, 3, 2] }],
+      build: (x: lg.Tensor) =>
+        lg.unsortedSegmentSum(
+          x,
+          [
+            [0, 1, 0],
+            [2, -1, 1],
+          ],
+          3,
+        ),
+    },
+  ]),
+  // tfjs's gradient drops only negative ids (it gathers at an id >= numSegments and fails): none here.
+  gradTfjs: SEGMENTS.map(([label, shape, ids]) => ({
+    label,
+    inputs: [{ shape }, { shape: [ids.length], dtype: 'int32' as const, values: ids.map((i) => (i >= 4 ? -2 : i)) }],
+  })),
+  secondOrder: SEGMENTS.slice(0, 2).map(([label, shape, ids]) => ({
+    label,
+    inputs: [{ shape }],
+    build: (x: lg.Tensor) => lg.square(lg.unsortedSegmentSum(x, ids, 4)),
+  })),
+};
+
+export const IMAGE_ROWS: readonly OpRow[] = [...RESIZE_ROWS, ...SPACE_ROWS, SEGMENT_ROW];

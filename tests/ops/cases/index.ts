@@ -35,6 +35,8 @@ export const COMPOSITE_ROWS: readonly string[] = [
   'spaceToDepth',
   'spaceToBatchND',
   'batchToSpaceND',
+  // masked ids over scatterAdd
+  'unsortedSegmentSum',
 ];
 
 /**
