@@ -11,6 +11,7 @@ import * as ops from './all';
 import * as image from './image';
 import * as space from './space';
 import { unsortedSegmentSum } from './segment';
+import { mirrorPad } from './padmode';
 import { TensorLike } from './record';
 import type { NormOrder } from './reduce';
 import { max, mean, sum } from './reduce';
@@ -243,6 +244,7 @@ declare module '../graph/graph' {
     spaceToBatchND(blockShape: readonly number[], paddings: readonly (readonly [number, number])[]): Tensor;
     batchToSpaceND(blockShape: readonly number[], crops: readonly (readonly [number, number])[]): Tensor;
     unsortedSegmentSum(segmentIds: TensorLike, numSegments: number): Tensor;
+    mirrorPad(paddings: readonly (readonly [number, number])[], mode: 'reflect' | 'symmetric'): Tensor;
   }
 }
 const imageMethods: Methods = {
@@ -263,6 +265,9 @@ const imageMethods: Methods = {
   },
   unsortedSegmentSum(this: Tensor, segmentIds: TensorLike, numSegments: number) {
     return unsortedSegmentSum(this, segmentIds, numSegments);
+  },
+  mirrorPad(this: Tensor, paddings: readonly (readonly [number, number])[], mode: 'reflect' | 'symmetric') {
+    return mirrorPad(this, paddings, mode);
   },
 };
 Object.assign(Tensor.prototype, imageMethods);

@@ -22,3 +22,4 @@ export * from './randomfill';
 export * from './image';
 export * from './space';
 export * from './segment';
+export * from './padmode';

@@ -121,6 +121,88 @@ describe('space, depth and batch: argument errors', () => {
   });
 });
 
+describe('mirrorPad and edgePad: argument errors', () => {
+  const g = new Graph();
+  const x = g.placeholder('x', [3, 4]);
+  const open = g.placeholder('open', [null, 4]);
+  test.each([
+    [
+      'reflect by the size',
+      () =>
+        L.mirrorPad(
+          x,
+          [
+            [3, 0],
+            [0, 0],
+          ],
+          'reflect',
+        ),
+      /must be at most 2 in reflect mode/,
+    ],
+    [
+      'symmetric beyond the size',
+      () =>
+        L.mirrorPad(
+          x,
+          [
+            [0, 0],
+            [0, 5],
+          ],
+          'symmetric',
+        ),
+      /must be at most 4 in symmetric/,
+    ],
+    [
+      'a bad mode',
+      () =>
+        L.mirrorPad(
+          x,
+          [
+            [1, 1],
+            [1, 1],
+          ],
+          'edge' as 'reflect',
+        ),
+      /mode must be 'reflect' or 'symmetric'/,
+    ],
+    ['a pair per dim', () => L.edgePad(x, [[1, 1]]), /one \[before, after\] pair per dim/],
+    [
+      'negative paddings',
+      () =>
+        L.edgePad(x, [
+          [-1, 0],
+          [0, 0],
+        ]),
+      /must be non-negative integers/,
+    ],
+    [
+      'an unknown padded dim',
+      () =>
+        L.edgePad(open, [
+          [1, 0],
+          [0, 0],
+        ]),
+      /size of padded dim 0 known/,
+    ],
+  ])('%s is a ShapeError', (_name, build, message) => {
+    expect(build).toThrow(ShapeError);
+    expect(build).toThrow(message);
+  });
+
+  test('an unknown dim that is not padded is fine', () => {
+    expect(
+      L.mirrorPad(
+        open,
+        [
+          [0, 0],
+          [2, 1],
+        ],
+        'reflect',
+      ).shape,
+    ).toEqual([null, 7]);
+  });
+});
+
 describe('forward mode', () => {
   test.each([
     ['resizeBilinear', L.resizeBilinear],

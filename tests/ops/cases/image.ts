@@ -298,4 +298,145 @@ const SEGMENT_ROW: OpRow = {
   })),
 };
 
-export const IMAGE_ROWS: readonly OpRow[] = [...RESIZE_ROWS, ...SPACE_ROWS, SEGMENT_ROW];
+// ---- padding by copies ----------------------------------------------------------------------------------------------
+
+type PadCase = readonly [string, Shape, Pairs];
+const MIRROR: readonly (readonly ['reflect' | 'symmetric', PadCase])[] = [
+  ['reflect', ['[4] by [3, 2]', [4], [[3, 2]]]],
+  [
+    'reflect',
+    [
+      '[3, 4] by [[2, 1], [0, 3]]',
+      [3, 4],
+      [
+        [2, 1],
+        [0, 3],
+      ],
+    ],
+  ],
+  [
+    'reflect',
+    [
+      '[2, 3, 2] by [[1, 1], [2, 0], [1, 1]]',
+      [2, 3, 2],
+      [
+        [1, 1],
+        [2, 0],
+        [1, 1],
+      ],
+    ],
+  ],
+  ['symmetric', ['[4] by [4, 1]', [4], [[4, 1]]]],
+  [
+    'symmetric',
+    [
+      '[3, 2] by [[3, 0], [2, 2]]',
+      [3, 2],
+      [
+        [3, 0],
+        [2, 2],
+      ],
+    ],
+  ],
+  [
+    'symmetric',
+    [
+      '[1, 3, 1] by [[1, 1], [1, 3], [0, 1]]',
+      [1, 3, 1],
+      [
+        [1, 1],
+        [1, 3],
+        [0, 1],
+      ],
+    ],
+  ],
+];
+
+function mirrorCases(square = false): Case[] {
+  return MIRROR.map(([mode, [label, shape, pads]]) => ({
+    label: `${mode} ${label}`,
+    inputs: [{ shape, options: { lo: -2, hi: 2 } }],
+    build: (x: lg.Tensor) => (square ? lg.square(lg.mirrorPad(x, pads, mode)) : lg.mirrorPad(x, pads, mode)),
+    tfjs: (x: tf.Tensor) => tf.mirrorPad(x, pads, mode),
+  }));
+}
+
+const MIRROR_ROW: OpRow = {
+  op: 'mirrorPad',
+  build: (x) => lg.mirrorPad(x, [[1, 1]], 'reflect'),
+  tfjs: (x) => tf.mirrorPad(x, [[1, 1]], 'reflect'),
+  forward: mirrorCases(),
+  gradFd: mirrorCases(),
+  // No tf.grads check: tfjs 4.22's MirrorPad gradient only slices dy (as for constant padding), dropping what the
+  // mirrored copies add to their sources; finite differences confirm lazygrad's scatter-add.
+
+  secondOrder: mirrorCases(true).slice(1, 5),
+};
+
+/** tfjs has no edge padding: its twin concatenates tiled copies of the border slices, dim by dim. */
+function tfEdgePad(x: tf.Tensor, pads: Pairs): tf.Tensor {
+  let y = x;
+  pads.forEach(([before, after], d) => {
+    const n = y.shape[d];
+    const reps = (k: number): number[] => y.shape.map((_, i) => (i === d ? k : 1));
+    const first = tf.slice(
+      y,
+      y.shape.map((_, i) => 0),
+      y.shape.map((s, i) => (i === d ? 1 : s)),
+    );
+    const last = tf.slice(
+      y,
+      y.shape.map((_, i) => (i === d ? n - 1 : 0)),
+      y.shape.map((s, i) => (i === d ? 1 : s)),
+    );
+    const parts = [
+      ...(before > 0 ? [tf.tile(first, reps(before))] : []),
+      y,
+      ...(after > 0 ? [tf.tile(last, reps(after))] : []),
+    ];
+    y = tf.concat(parts, d);
+  });
+  return y;
+}
+
+const EDGES: readonly PadCase[] = [
+  ['[3] by [5, 2]', [3], [[5, 2]]],
+  [
+    '[2, 3] by [[1, 2], [3, 0]]',
+    [2, 3],
+    [
+      [1, 2],
+      [3, 0],
+    ],
+  ],
+  [
+    '[1, 2, 2] by [[2, 0], [1, 1], [0, 2]]',
+    [1, 2, 2],
+    [
+      [2, 0],
+      [1, 1],
+      [0, 2],
+    ],
+  ],
+];
+
+function edgeCases(square = false): Case[] {
+  return EDGES.map(([label, shape, pads]) => ({
+    label,
+    inputs: [{ shape, options: { lo: -2, hi: 2 } }],
+    build: (x: lg.Tensor) => (square ? lg.square(lg.edgePad(x, pads)) : lg.edgePad(x, pads)),
+    tfjs: (x: tf.Tensor) => tfEdgePad(x, pads),
+  }));
+}
+
+const EDGE_ROW: OpRow = {
+  op: 'edgePad',
+  build: (x) => lg.edgePad(x, [[1, 1]]),
+  tfjs: (x) => tfEdgePad(x, [[1, 1]]),
+  forward: edgeCases(),
+  gradFd: edgeCases(),
+  gradTfjs: edgeCases(),
+  secondOrder: edgeCases(true).slice(0, 2),
+};
+
+export const IMAGE_ROWS: readonly OpRow[] = [...RESIZE_ROWS, ...SPACE_ROWS, SEGMENT_ROW, MIRROR_ROW, EDGE_ROW];

@@ -37,6 +37,9 @@ export const COMPOSITE_ROWS: readonly string[] = [
   'batchToSpaceND',
   // masked ids over scatterAdd
   'unsortedSegmentSum',
+  // gathers of the padded dims
+  'mirrorPad',
+  'edgePad',
 ];
 
 /**
