@@ -381,7 +381,7 @@ function tfEdgePad(x: tf.Tensor, pads: Pairs): tf.Tensor {
     const reps = (k: number): number[] => y.shape.map((_, i) => (i === d ? k : 1));
     const first = tf.slice(
       y,
-      y.shape.map((_, i) => 0),
+      y.shape.map(() => 0),
       y.shape.map((s, i) => (i === d ? 1 : s)),
     );
     const last = tf.slice(
