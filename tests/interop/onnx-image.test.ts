@@ -372,6 +372,46 @@ const IMPORT_CASES: readonly ImportCase[] = [
       attrs: [int('blocksize', 3), str('mode', mode)],
     })),
   ),
+  // Ratios that are not powers of two: ONNX Runtime divides by its float32 scale where tfjs multiplies by in / out.
+  ...(
+    [
+      [
+        [1, 1, 6, 7],
+        [1, 1, 4, 3],
+      ],
+      [
+        [1, 1, 5, 9],
+        [1, 1, 3, 6],
+      ],
+      [
+        [1, 1, 3, 10],
+        [1, 1, 7, 3],
+      ],
+    ] as const
+  ).flatMap(([shape, sizes]): ImportCase[] =>
+    (
+      [
+        ['asymmetric', 'floor'],
+        ['align_corners', 'round_prefer_ceil'],
+        ['half_pixel', 'round_prefer_ceil'],
+      ] as const
+    ).flatMap(([mode, round]) => [
+      {
+        name: `Resize-13 nearest ${mode} ${JSON.stringify(shape)} to ${JSON.stringify(sizes)}`,
+        opset: 13,
+        shape,
+        sizes,
+        attrs: [ctm(mode), rounding(round)],
+      },
+      {
+        name: `Resize-13 linear ${mode} ${JSON.stringify(shape)} to ${JSON.stringify(sizes)}`,
+        opset: 13,
+        shape,
+        sizes,
+        attrs: [linear, ctm(mode)],
+      },
+    ]),
+  ),
   {
     name: 'Resize-11 nearest tf_half_pixel_for_nn floor by 2',
     opset: 11,
