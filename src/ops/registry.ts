@@ -9,6 +9,7 @@ import { LINALG_OPS } from './linalg';
 import { MOVEMENT_OPS } from './movement';
 import { NN_OPS } from './nn';
 import { RANDOM_OPS } from './random';
+import { POOL_OPS } from './pool';
 import { OpRecord } from './record';
 import { REDUCE_OPS } from './reduce';
 import { STATE_OPS } from './state';
@@ -43,6 +44,7 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   state: STATE_OPS,
   random: RANDOM_OPS,
   custom: CUSTOM_OPS,
+  pool: POOL_OPS,
   fused: [FUSED],
 };
 

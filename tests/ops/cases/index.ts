@@ -7,6 +7,7 @@ import { INDEXING_ROWS } from './indexing';
 import { LINALG_NN_ROWS } from './linalg-nn';
 import { LOSS_ROWS } from './losses';
 import { MOVEMENT_ROWS } from './movement';
+import { POOL_ROWS } from './pool';
 import { REDUCE_ROWS } from './reduce';
 import { Case, OpRow, rowName, seedOf } from './table';
 
@@ -19,6 +20,7 @@ export const OP_ROWS: readonly OpRow[] = [
   ...MOVEMENT_ROWS,
   ...INDEXING_ROWS,
   ...LOSS_ROWS,
+  ...POOL_ROWS,
 ];
 
 /**
@@ -58,6 +60,9 @@ export const COVERED_ELSEWHERE: { readonly [op: string]: { reason: string; file?
   truncatedNormal: { reason: 'stateful random op: statistics, not values', file: 'ops/random/ops.test.ts' },
   customGradient: { reason: "the user's gradient function, no fixed math", file: 'jvp.test.ts' },
   fused: { reason: 'made by the fuse pass from the rows above', file: 'passes/fuse.test.ts' },
+  maxPoolGrad: { reason: "maxPool's gradient op", via: 'maxPool' },
+  maxPoolGradGrad: { reason: "maxPoolGrad's gradient op (maxPool's second derivative)", file: 'ops/pool.test.ts' },
+  avgPoolGrad: { reason: "avgPool's gradient op", via: 'avgPool' },
 };
 
 type Check = 'forward' | 'gradFd' | 'gradTfjs' | 'secondOrder';
