@@ -51,6 +51,7 @@ import {
   TRUNCATED_NORMAL,
   FUSED,
 } from '../../ops';
+import { exportAvgPoolGrad, exportMaxPoolGrad, exportMaxPoolGradGrad, exportPool } from './pool';
 import { onnxType } from './proto';
 import { DimExpr, INT64_MAX, INT64_MIN, OnnxWriter } from './writer';
 
@@ -886,6 +887,12 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   randomNormal: randomNormalRule,
   truncatedNormal: truncatedNormalRule,
   fused: fusedRule,
+  // pooling (NHWC ops around NCHW ONNX nodes)
+  maxPool: exportPool,
+  avgPool: exportPool,
+  maxPoolGrad: exportMaxPoolGrad,
+  maxPoolGradGrad: exportMaxPoolGradGrad,
+  avgPoolGrad: exportAvgPoolGrad,
 };
 
 /** Why the ops without an ONNX form have none (for the error message and docs/onnx.md). */

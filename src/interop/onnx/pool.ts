@@ -1,0 +1,212 @@
+/**
+ * Pooling between ONNX (NCHW, pads [top, left, bottom, right], auto_pad, ceil_mode) and lazygrad (NHWC ops with
+ * explicit [top, bottom, left, right] pads). lazygrad's pooling ops stay NHWC, as tfjs's are: ONNX nodes become
+ * Transpose → NHWC op → Transpose on import, and the exported NCHW node sits between two Transposes; the transpose
+ * pairs between consecutive pooling/convolution nodes cancel in the simplify pass and in ONNX Runtime's optimizer.
+ *
+ * The gradient ops export through MaxPool's Indices output (maxPoolGrad: ScatterElements with reduction 'add';
+ * maxPoolGradGrad: Gather) and a depthwise ConvTranspose of ones (avgPoolGrad). Only 2-D pooling (rank-4 inputs) is
+ * mapped so far.
+ */
+import { DType, GraphError, NDArray, Tensor } from '../../graph';
+import * as ops from '../../ops';
+import { attributeProto, OnnxAttr, ReadAttrs, tensorProto } from './proto';
+import { OnnxWriter } from './writer';
+
+const TO_NCHW = [0, 3, 1, 2];
+const TO_NHWC = [0, 2, 3, 1];
+
+/** The window attrs every lazygrad pooling node has. */
+interface Window {
+  readonly filterSize: readonly number[];
+  readonly strides: readonly number[];
+  /** [top, bottom, left, right] */
+  readonly pads: readonly number[];
+}
+
+// ---- import -------------------------------------------------------------------------------------------------------
+
+/**
+ * The lazygrad window of an ONNX MaxPool/AveragePool node over NCHW x: auto_pad and ceil_mode resolved into
+ * explicit pads (ceil_mode's extra windows become extra end padding, which no window reads).
+ */
+function importWindow(x: Tensor, attrs: ReadAttrs, fail: (message: string) => GraphError): Window & { ceil: number } {
+  if (x.rank !== 4) {
+    throw fail(`only 2-D pooling (an NCHW input of rank 4) is mapped; got rank ${x.rank} (1-D and 3-D are not yet)`);
+  }
+  const kernel = attrs.ints('kernel_shape');
+  const strides = attrs.ints('strides', [1, 1]);
+  const dilations = attrs.ints('dilations', [1, 1]);
+  if (kernel.length !== 2 || strides.length !== 2) throw fail('kernel_shape and strides must have 2 entries');
+  if (dilations.some((d) => d !== 1)) throw fail(`dilations ${JSON.stringify(dilations)} are not supported (only 1)`);
+  const autoPad = attrs.string('auto_pad', 'NOTSET');
+  const onnxPads = autoPad === 'NOTSET' ? attrs.ints('pads', [0, 0, 0, 0]) : [0, 0, 0, 0];
+  const ceilMode = attrs.int('ceil_mode', 0) === 1;
+  const pads: number[] = [];
+  let ceil = 0;
+  for (let i = 0; i < 2; i++) {
+    const size = x.shape[2 + i];
+    let [begin, end] = [onnxPads[i], onnxPads[i + 2]];
+    const [k, s] = [kernel[i], strides[i]];
+    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+      if (size === null) throw fail(`auto_pad ${autoPad} needs the input's spatial dims known, got [${x.shape}]`);
+      const total = Math.max((Math.ceil(size / s) - 1) * s + k - size, 0);
+      begin = autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);
+      end = total - begin;
+    } else if (autoPad !== 'NOTSET' && autoPad !== 'VALID') {
+      throw fail(`auto_pad '${autoPad}' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER`);
+    }
+    if (ceilMode) {
+      if (size === null) throw fail(`ceil_mode needs the input's spatial dims known, got [${x.shape}]`);
+      let out = Math.ceil((size + begin + end - k) / s) + 1;
+      // As ONNX Runtime (and PyTorch): the last window must start inside the input or its begin padding.
+      if ((out - 1) * s >= size + begin) out--;
+      const extra = Math.max((out - 1) * s + k - (size + begin + end), 0);
+      end += extra;
+      ceil += extra;
+    }
+    pads.push(begin, end);
+  }
+  return { filterSize: kernel, strides, pads, ceil };
+}
+
+/** An ONNX MaxPool or AveragePool node over NCHW x as the NHWC lazygrad op between two transposes. */
+export function importPool(
+  kind: 'max' | 'avg',
+  x: Tensor,
+  attrs: ReadAttrs,
+  outputCount: number,
+  fail: (message: string) => GraphError,
+): Tensor {
+  if (outputCount > 1) throw fail("MaxPool's Indices output is not supported yet");
+  const { ceil, ...window } = importWindow(x, attrs, fail);
+  const nhwc = ops.transpose(x, TO_NHWC);
+  let y: Tensor;
+  if (kind === 'max') {
+    if (attrs.int('storage_order', 0) !== 0) throw fail('storage_order 1 only affects Indices, which is not supported');
+    y = ops.apply(ops.MAX_POOL, [nhwc], window);
+  } else {
+    const countPadding = attrs.int('count_include_pad', 0) === 1;
+    if (countPadding && ceil > 0) {
+      throw fail('count_include_pad=1 together with ceil_mode windows past the padding is not supported');
+    }
+    y = ops.apply(ops.AVG_POOL, [nhwc], countPadding ? { ...window, countPadding } : window);
+  }
+  return ops.transpose(y, TO_NCHW);
+}
+
+/** ONNX GlobalAveragePool / GlobalMaxPool: the mean / max over every spatial axis of N, C, D1… x, kept as size 1. */
+export function importGlobalPool(kind: 'max' | 'avg', x: Tensor, fail: (message: string) => GraphError): Tensor {
+  if (x.rank < 3) throw fail(`expects N, C and at least one spatial axis, got rank ${x.rank}`);
+  const axes = x.shape.slice(2).map((_, i) => i + 2);
+  return kind === 'max' ? ops.max(x, axes, true) : ops.mean(x, axes, true);
+}
+
+// ---- export -------------------------------------------------------------------------------------------------------
+
+/** What an export rule of a pooling node reads (the fields of export-ops.ts's RuleArgs it needs). */
+export interface PoolRuleArgs {
+  readonly w: OnnxWriter;
+  readonly node: { readonly op: string; readonly attrs: unknown; readonly dtype: DType; readonly name: string };
+  readonly inputs: readonly string[];
+  readonly infos: readonly { readonly shape: readonly (number | null)[] }[];
+  readonly out: string;
+}
+
+function windowAttrs(window: Window): { [name: string]: OnnxAttr } {
+  const [top, bottom, left, right] = window.pads;
+  return {
+    kernel_shape: { ints: [...window.filterSize] },
+    strides: { ints: [...window.strides] },
+    pads: { ints: [top, left, bottom, right] },
+  };
+}
+
+/** A float array of `dtype` and `shape` (the constants of the exported gradient ops). */
+const floats = (values: ArrayLike<number>, shape: readonly number[], dtype: DType): NDArray =>
+  new NDArray(dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values), [...shape], dtype);
+
+const transposed = (w: OnnxWriter, x: string, perm: readonly number[], out?: string): string =>
+  w.node('Transpose', [x], { perm: { ints: [...perm] } }, out);
+
+/** maxPool / avgPool: the NCHW ONNX node between two transposes. */
+export function exportPool({ w, node, inputs: [x], out }: PoolRuleArgs): string {
+  const attrs = node.attrs as Window & { countPadding?: boolean };
+  const onnxAttrs = windowAttrs(attrs);
+  if (node.op === 'avgPool' && attrs.countPadding === true) onnxAttrs.count_include_pad = { int: 1 };
+  const y = w.node(node.op === 'maxPool' ? 'MaxPool' : 'AveragePool', [transposed(w, x, TO_NCHW)], onnxAttrs);
+  return transposed(w, y, TO_NHWC, out);
+}
+
+/** The flat NCHW index of each window's maximum of NHWC x (MaxPool's Indices, int64 [N, C, outH, outW]). */
+function argmaxIndices(w: OnnxWriter, x: string, window: Window): string {
+  const values = w.fresh('MaxPool');
+  const indices = w.fresh('Indices');
+  w.nodes.push({
+    opType: 'MaxPool',
+    name: values,
+    input: [transposed(w, x, TO_NCHW)],
+    output: [values, indices],
+    attribute: Object.entries(windowAttrs(window)).map(([name, value]) => attributeProto(name, value)),
+  });
+  return w.node('Reshape', [indices, w.ints([-1])]);
+}
+
+/** maxPoolGrad(x, dy): dy added at the maxima's positions of a flat NCHW zero tensor, back to NHWC. */
+export function exportMaxPoolGrad({ w, node, inputs: [x, dy], out }: PoolRuleArgs): string {
+  const indices = argmaxIndices(w, x, node.attrs as Window);
+  const nchw = transposed(w, x, TO_NCHW);
+  const flat = w.node('Reshape', [nchw, w.ints([-1])]);
+  const zero = { tensor: tensorProto('', floats([0], [1], node.dtype)) };
+  const zeros = w.node('ConstantOfShape', [w.shapeOf(flat)], { value: zero });
+  const updates = w.node('Reshape', [transposed(w, dy, TO_NCHW), w.ints([-1])]);
+  const sums = w.node('ScatterElements', [zeros, indices, updates], { axis: { int: 0 }, reduction: { string: 'add' } });
+  return transposed(w, w.node('Reshape', [sums, w.shapeOf(nchw)]), TO_NHWC, out);
+}
+
+/** maxPoolGradGrad(x, g): g (NHWC, flattened as NCHW) gathered at the maxima's positions, back to NHWC. */
+export function exportMaxPoolGradGrad({ w, node, inputs: [x, g], out }: PoolRuleArgs): string {
+  const indices = argmaxIndices(w, x, node.attrs as Window);
+  const values = w.node('Gather', [w.node('Reshape', [transposed(w, g, TO_NCHW), w.ints([-1])]), indices]);
+  const pooled = w.node('MaxPool', [transposed(w, x, TO_NCHW)], windowAttrs(node.attrs as Window));
+  return transposed(w, w.node('Reshape', [values, w.shapeOf(pooled)]), TO_NHWC, out);
+}
+
+/**
+ * avgPoolGrad(dy): dy divided by each window's count, spread over its window by a depthwise ConvTranspose with a
+ * kernel of ones (output_padding restores the rows and columns no window reaches). Needs the channels known.
+ */
+export function exportAvgPoolGrad({ w, node, inputs: [dy], infos: [dyInfo], out }: PoolRuleArgs): string {
+  const attrs = node.attrs as Window & { inputSize: readonly number[]; countPadding?: boolean };
+  const channels = dyInfo.shape[3];
+  if (channels === null) {
+    throw new GraphError(`exportOnnx: avgPoolGrad node '${node.name}' needs its channel count known to export`);
+  }
+  const [kh, kw] = attrs.filterSize;
+  const [sh, sw] = attrs.strides;
+  const [top, bottom, left, right] = attrs.pads;
+  const [height, width] = attrs.inputSize;
+  const outH = Math.floor((height + top + bottom - kh) / sh) + 1;
+  const outW = Math.floor((width + left + right - kw) / sw) + 1;
+  const counts = new Float64Array(outH * outW);
+  for (let oy = 0; oy < outH; oy++) {
+    for (let ox = 0; ox < outW; ox++) {
+      const rows = Math.min(oy * sh - top + kh, height) - Math.max(oy * sh - top, 0);
+      const cols = Math.min(ox * sw - left + kw, width) - Math.max(ox * sw - left, 0);
+      counts[oy * outW + ox] = attrs.countPadding === true ? kh * kw : rows * cols;
+    }
+  }
+  const countTensor = w.tensor(floats(counts, [1, 1, outH, outW], node.dtype));
+  const scaled = w.node('Div', [transposed(w, dy, TO_NCHW), countTensor]);
+  const ones = w.tensor(floats(new Float64Array(channels * kh * kw).fill(1), [channels, 1, kh, kw], node.dtype));
+  const spread = w.node('ConvTranspose', [scaled, ones], {
+    group: { int: channels },
+    kernel_shape: { ints: [kh, kw] },
+    strides: { ints: [sh, sw] },
+    pads: { ints: [top, left, bottom, right] },
+    output_padding: {
+      ints: [height + top + bottom - kh - (outH - 1) * sh, width + left + right - kw - (outW - 1) * sw],
+    },
+  });
+  return transposed(w, spread, TO_NHWC, out);
+}
