@@ -14,6 +14,7 @@ import {
   avgPool as avgPoolKernel,
   avgPoolGrad as avgPoolGradKernel,
   maxPool as maxPoolKernel,
+  maxPoolArgmax as maxPoolArgmaxKernel,
   maxPoolGrad as maxPoolGradKernel,
   maxPoolGradGrad as maxPoolGradGradKernel,
 } from './kernels';
@@ -196,7 +197,27 @@ export const AVG_POOL_GRAD = defineOp({
   jvp: ({ tangents: [tdy], attrs }): Tensor | null => (tdy === null ? null : apply(AVG_POOL_GRAD, [tdy], attrs)),
 });
 
-export const POOL_OPS: readonly OpRecord[] = [MAX_POOL, MAX_POOL_GRAD, MAX_POOL_GRAD_GRAD, AVG_POOL, AVG_POOL_GRAD];
+/**
+ * maxPoolArgmax(x) {filterSize, strides, pads, includeBatchInIndex?}: int32, the flat NHWC index of each window's
+ * maximum (the first of equal maxima), ((b·height + y)·width + x)·channels + c, the b term only with
+ * includeBatchInIndex: the indexes of tfjs's maxPoolWithArgmax. An index has no gradient.
+ */
+export const MAX_POOL_ARGMAX = defineOp({
+  name: 'maxPoolArgmax',
+  arity: 1,
+  attrs: { ...WINDOW, includeBatchInIndex: 'bool?' },
+  infer: ([x], attrs) => ({ dtype: 'int32', shape: pooledShape(x, attrs) }),
+  kernel: ([x], out, attrs) => maxPoolArgmaxKernel(x, attrs, attrs.includeBatchInIndex === true, out),
+});
+
+export const POOL_OPS: readonly OpRecord[] = [
+  MAX_POOL,
+  MAX_POOL_GRAD,
+  MAX_POOL_GRAD_GRAD,
+  AVG_POOL,
+  AVG_POOL_GRAD,
+  MAX_POOL_ARGMAX,
+];
 
 /** tfjs's padding argument: a mode, one number for every side, or [[0, 0], [top, bottom], [left, right], [0, 0]]. */
 export type PoolPadding = 'valid' | 'same' | number | readonly (readonly [number, number])[];
@@ -303,6 +324,26 @@ export function avgPool(
   dimRoundingMode?: DimRoundingMode,
 ): Tensor {
   return pooled(x, (x4) => apply(AVG_POOL, [x4], windowOf('avgPool', x4, filterSize, strides, pad, dimRoundingMode)));
+}
+
+/**
+ * Max pooling that also gives where each maximum is: `result` is maxPool(x, …), `indexes` (int32) the flat index
+ * of each maximum in x, ((b·height + y)·width + x)·channels + c, with the batch term only when
+ * `includeBatchInIndex` (tfjs's maxPoolWithArgmax; the first of equal maxima, as its cpu backend).
+ * @example const { result, indexes } = maxPoolWithArgmax(x, 2, 2, 'valid')
+ */
+export function maxPoolWithArgmax(
+  x: Tensor,
+  filterSize: number | readonly [number, number],
+  strides: number | readonly [number, number],
+  pad: PoolPadding,
+  includeBatchInIndex = false,
+): { result: Tensor; indexes: Tensor } {
+  const window = windowOf('maxPoolWithArgmax', x, filterSize, strides, pad);
+  return {
+    result: apply(MAX_POOL, [x], window),
+    indexes: apply(MAX_POOL_ARGMAX, [x], includeBatchInIndex ? { ...window, includeBatchInIndex } : window),
+  };
 }
 
 /**

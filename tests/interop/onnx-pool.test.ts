@@ -50,6 +50,16 @@ const EXPORT_CASES: readonly ExportCase[] = [
   { name: 'avgPool 2 / 2 valid', shape: [2, 4, 4, 3], build: (x) => L.avgPool(x, 2, 2, 'valid') },
   { name: 'avgPool 3 / 2 same', shape: [1, 5, 6, 2], build: (x) => L.avgPool(x, 3, 2, 'same') },
   { name: 'avgPool [2, 3] / [1, 2] same', shape: [1, 5, 6, 2], build: (x) => L.avgPool(x, [2, 3], [1, 2], 'same') },
+  {
+    name: 'maxPoolWithArgmax indexes (maxPoolArgmax)',
+    shape: [2, 5, 4, 3],
+    build: (x) => L.maxPoolWithArgmax(x, 3, 2, 'same').indexes,
+  },
+  {
+    name: 'maxPoolWithArgmax indexes with the batch',
+    shape: [2, 4, 6, 2],
+    build: (x) => L.maxPoolWithArgmax(x, 2, [1, 2], 'valid', true).indexes,
+  },
   { name: 'globalAvgPool', shape: [2, 3, 4, 5], build: (x) => L.globalAvgPool(x) },
   { name: 'globalMaxPool', shape: [2, 3, 4, 5], build: (x) => L.globalMaxPool(x, true) },
   {
@@ -142,6 +152,8 @@ interface NodeCase {
   readonly shape: readonly number[];
   readonly attrs?: readonly Attr[];
   readonly opset?: number;
+  /** MaxPool's outputs: 2 asks for Indices too. */
+  readonly outputs?: number;
 }
 
 const k = (h: number, w = h): Attr => ints('kernel_shape', [h, w]);
@@ -181,6 +193,20 @@ const NODE_CASES: readonly NodeCase[] = [
     shape: [1, 2, 7, 8],
     attrs: [k(2), s(2), ints('pads', [1, 1, 1, 1]), int('ceil_mode', 1)],
   },
+  {
+    name: 'MaxPool with Indices',
+    opType: 'MaxPool',
+    shape: [2, 3, 5, 4],
+    attrs: [k(3), s(2), ints('pads', [1, 0, 1, 1])],
+    outputs: 2,
+  },
+  {
+    name: 'MaxPool with Indices in column-major order',
+    opType: 'MaxPool',
+    shape: [2, 2, 4, 5],
+    attrs: [k(2), s(1), int('storage_order', 1)],
+    outputs: 2,
+  },
   { name: 'MaxPool at opset 9', opType: 'MaxPool', shape: [1, 2, 5, 5], attrs: [k(2), s(2)], opset: 9 },
   { name: 'AveragePool 2×2', opType: 'AveragePool', shape: [2, 3, 4, 4], attrs: [k(2), s(2)] },
   {
@@ -214,17 +240,18 @@ const NODE_CASES: readonly NodeCase[] = [
 ];
 
 function nodeModel(c: NodeCase): Uint8Array {
+  const outputs = c.outputs === 2 ? ['y', 'indices'] : ['y'];
   const proto: onnx.IModelProto = {
     irVersion: 7,
     producerName: 'hand-written',
     opsetImport: [{ domain: '', version: c.opset ?? 17 }],
     graph: {
       name: c.name,
-      node: [{ opType: c.opType, input: ['x'], output: ['y'], attribute: [...(c.attrs ?? [])], name: 'the-node' }],
+      node: [{ opType: c.opType, input: ['x'], output: outputs, attribute: [...(c.attrs ?? [])], name: 'the-node' }],
       input: [
         { name: 'x', type: { tensorType: { elemType: 1, shape: { dim: c.shape.map((d) => ({ dimValue: d })) } } } },
       ],
-      output: [{ name: 'y' }],
+      output: outputs.map((name) => ({ name })),
     },
   };
   return onnx.ModelProto.encode(proto).finish();

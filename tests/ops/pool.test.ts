@@ -13,6 +13,7 @@ import {
   jvp,
   MAX_POOL_GRAD_GRAD,
   maxPool,
+  maxPoolWithArgmax,
   mul,
   NDArray,
   Session,
@@ -39,6 +40,18 @@ describe('maxPool', () => {
     );
     expect(Array.from(got.data)).toEqual(Array.from(want.dataSync()));
     expect(Array.from(got.data)).toEqual([0, 1, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0]);
+  });
+
+  test('maxPoolWithArgmax indexes the first of equal maxima, as tfjs does', () => {
+    const values = [1, 3, 3, 0, 3, 3, 2, 2, 5, 5, 5, 5, 0, 1, 5, 2, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4];
+    const g = new Graph();
+    const x = g.placeholder('x', [2, 4, 2, 2]);
+    const { result, indexes } = maxPoolWithArgmax(x, 2, 2, 'valid', true);
+    const [got, gotIndexes] = new Session(g).run([result, indexes], new Map([[x, arrayOf(values, [2, 4, 2, 2])]]));
+    const want = tf.maxPoolWithArgmax(tf.tensor4d(values, [2, 4, 2, 2]), 2, 2, 'valid', true);
+    expect(gotIndexes.dtype).toBe('int32');
+    expect(Array.from(gotIndexes.data)).toEqual(Array.from(want.indexes.dataSync()));
+    expect(Array.from(got.data)).toEqual(Array.from(want.result.dataSync()));
   });
 
   test("'same' padding is never the maximum: windows of negative values give their own maximum", () => {
@@ -80,6 +93,13 @@ describe('maxPool', () => {
     expect(() => maxPool(x, 0, 1, 'valid')).toThrow(/filterSize \[0,0\] must be two positive integers/);
     expect(() => maxPool(x, 2, 1, 'same', 'ceil')).toThrow(/dimRoundingMode 'ceil' needs a number padding/);
     expect(() => maxPool(g.placeholder('v', [4, 4]), 2, 1, 'valid')).toThrow(ShapeError);
+  });
+
+  test('is a chainable method, as avgPool is, and takes one image of rank 3', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [4, 6, 2]);
+    expect(x.maxPool(2, 2, 'valid').shape).toEqual([2, 3, 2]);
+    expect(x.avgPool([3, 2], 1, 'same').shape).toEqual([4, 6, 2]);
   });
 });
 

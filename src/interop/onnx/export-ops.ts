@@ -51,7 +51,7 @@ import {
   TRUNCATED_NORMAL,
   FUSED,
 } from '../../ops';
-import { exportAvgPoolGrad, exportMaxPoolGrad, exportMaxPoolGradGrad, exportPool } from './pool';
+import { exportAvgPoolGrad, exportMaxPoolArgmax, exportMaxPoolGrad, exportMaxPoolGradGrad, exportPool } from './pool';
 import { onnxType } from './proto';
 import { DimExpr, INT64_MAX, INT64_MIN, OnnxWriter } from './writer';
 
@@ -893,6 +893,7 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   maxPoolGrad: exportMaxPoolGrad,
   maxPoolGradGrad: exportMaxPoolGradGrad,
   avgPoolGrad: exportAvgPoolGrad,
+  maxPoolArgmax: exportMaxPoolArgmax,
 };
 
 /** Why the ops without an ONNX form have none (for the error message and docs/onnx.md). */

@@ -77,14 +77,13 @@ export function importPool(
   attrs: ReadAttrs,
   outputCount: number,
   fail: (message: string) => GraphError,
-): Tensor {
-  if (outputCount > 1) throw fail("MaxPool's Indices output is not supported yet");
+): Tensor | Tensor[] {
   const { ceil, ...window } = importWindow(x, attrs, fail);
   const nhwc = ops.transpose(x, TO_NHWC);
   let y: Tensor;
   if (kind === 'max') {
-    if (attrs.int('storage_order', 0) !== 0) throw fail('storage_order 1 only affects Indices, which is not supported');
     y = ops.apply(ops.MAX_POOL, [nhwc], window);
+    if (outputCount > 1) return [ops.transpose(y, TO_NCHW), onnxIndices(nhwc, window, attrs, fail)];
   } else {
     const countPadding = attrs.int('count_include_pad', 0) === 1;
     if (countPadding && ceil > 0) {
@@ -93,6 +92,23 @@ export function importPool(
     y = ops.apply(ops.AVG_POOL, [nhwc], countPadding ? { ...window, countPadding } : window);
   }
   return ops.transpose(y, TO_NCHW);
+}
+
+/**
+ * MaxPool's Indices from lazygrad's NHWC argmax (with the batch term): (n·C + c)·H·W + hw, with hw = y·W + x
+ * (storage_order 0) or x·H + y (1), as int32 [N, C, outH, outW]. Needs height, width and channels known.
+ */
+function onnxIndices(nhwc: Tensor, window: Window, attrs: ReadAttrs, fail: (message: string) => GraphError): Tensor {
+  const [, height, width, channels] = nhwc.shape;
+  if (height === null || width === null || channels === null) {
+    throw fail(`the Indices output needs the input's channels and spatial dims known, got [${nhwc.shape}]`);
+  }
+  const flat = ops.apply(ops.MAX_POOL_ARGMAX, [nhwc], { ...window, includeBatchInIndex: true });
+  const c = ops.mod(flat, channels);
+  let hw = ops.mod(ops.floorDiv(flat, channels), height * width);
+  if (attrs.int('storage_order', 0) === 1) hw = ops.add(ops.mul(ops.mod(hw, width), height), ops.floorDiv(hw, width));
+  const n = ops.floorDiv(flat, height * width * channels);
+  return ops.transpose(ops.add(ops.mul(ops.add(ops.mul(n, channels), c), height * width), hw), TO_NCHW);
 }
 
 /** ONNX GlobalAveragePool / GlobalMaxPool: the mean / max over every spatial axis of N, C, D1… x, kept as size 1. */
@@ -138,7 +154,7 @@ export function exportPool({ w, node, inputs: [x], out }: PoolRuleArgs): string 
   return transposed(w, y, TO_NHWC, out);
 }
 
-/** The flat NCHW index of each window's maximum of NHWC x (MaxPool's Indices, int64 [N, C, outH, outW]). */
+/** MaxPool's Indices over NHWC x: the flat NCHW index of each window's maximum, int64 [N, C, outH, outW]. */
 function argmaxIndices(w: OnnxWriter, x: string, window: Window): string {
   const values = w.fresh('MaxPool');
   const indices = w.fresh('Indices');
@@ -149,12 +165,38 @@ function argmaxIndices(w: OnnxWriter, x: string, window: Window): string {
     output: [values, indices],
     attribute: Object.entries(windowAttrs(window)).map(([name, value]) => attributeProto(name, value)),
   });
-  return w.node('Reshape', [indices, w.ints([-1])]);
+  return indices;
+}
+
+/** The same indices flattened (for Gather / ScatterElements over a flat NCHW tensor). */
+const flatArgmax = (w: OnnxWriter, x: string, window: Window): string =>
+  w.node('Reshape', [argmaxIndices(w, x, window), w.ints([-1])]);
+
+/**
+ * maxPoolArgmax(x): MaxPool's NCHW indices rewritten as NHWC ones, hw·C + c (+ n·H·W·C with the batch term), by
+ * integer arithmetic on them; Cast to int32. Needs height, width and channels known.
+ */
+export function exportMaxPoolArgmax({ w, node, inputs: [x], infos: [xi], out }: PoolRuleArgs): string {
+  const [, height, width, channels] = xi.shape;
+  if (height === null || width === null || channels === null) {
+    throw new GraphError(`exportOnnx: maxPoolArgmax node '${node.name}' needs x's height, width and channels known`);
+  }
+  const attrs = node.attrs as Window & { includeBatchInIndex?: boolean };
+  const indices = argmaxIndices(w, x, attrs);
+  const area = w.scalarInt(height * width);
+  const hw = w.node('Mod', [indices, area]);
+  const c = w.node('Mod', [w.node('Div', [indices, area]), w.scalarInt(channels)]);
+  let nhwc = w.node('Add', [w.node('Mul', [hw, w.scalarInt(channels)]), c]);
+  if (attrs.includeBatchInIndex === true) {
+    const image = w.scalarInt(height * width * channels);
+    nhwc = w.node('Add', [nhwc, w.node('Mul', [w.node('Div', [indices, image]), image])]);
+  }
+  return w.node('Cast', [transposed(w, nhwc, TO_NHWC)], { to: { int: 6 } }, out);
 }
 
 /** maxPoolGrad(x, dy): dy added at the maxima's positions of a flat NCHW zero tensor, back to NHWC. */
 export function exportMaxPoolGrad({ w, node, inputs: [x, dy], out }: PoolRuleArgs): string {
-  const indices = argmaxIndices(w, x, node.attrs as Window);
+  const indices = flatArgmax(w, x, node.attrs as Window);
   const nchw = transposed(w, x, TO_NCHW);
   const flat = w.node('Reshape', [nchw, w.ints([-1])]);
   const zero = { tensor: tensorProto('', floats([0], [1], node.dtype)) };
@@ -166,7 +208,7 @@ export function exportMaxPoolGrad({ w, node, inputs: [x, dy], out }: PoolRuleArg
 
 /** maxPoolGradGrad(x, g): g (NHWC, flattened as NCHW) gathered at the maxima's positions, back to NHWC. */
 export function exportMaxPoolGradGrad({ w, node, inputs: [x, g], out }: PoolRuleArgs): string {
-  const indices = argmaxIndices(w, x, node.attrs as Window);
+  const indices = flatArgmax(w, x, node.attrs as Window);
   const values = w.node('Gather', [w.node('Reshape', [transposed(w, g, TO_NCHW), w.ints([-1])]), indices]);
   const pooled = w.node('MaxPool', [transposed(w, x, TO_NCHW)], windowAttrs(node.attrs as Window));
   return transposed(w, w.node('Reshape', [values, w.shapeOf(pooled)]), TO_NHWC, out);

@@ -22,5 +22,5 @@ export {
   cumsum,
 } from './indexing';
 export * from './fused';
-export { maxPool, maxPoolGrad, maxPoolGradGrad, avgPool, avgPoolGrad } from './pool';
+export { maxPool, maxPoolArgmax, maxPoolGrad, maxPoolGradGrad, avgPool, avgPoolGrad } from './pool';
 export type { PoolWindow } from './pool';

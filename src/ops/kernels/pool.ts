@@ -140,3 +140,17 @@ export function avgPoolGrad(dy: Buf, window: PoolWindow, countPadding: boolean, 
     }
   });
 }
+
+/**
+ * out (int32, the pooled shape) = the flat NHWC index of each window's maximum: ((b·height + y)·width + x)·channels
+ * + c, or without the batch term (tfjs's maxPoolWithArgmax); -1 for a window of padding only.
+ */
+export function maxPoolArgmax(x: Buf, window: PoolWindow, includeBatch: boolean, out: Buf): void {
+  const positions = maxPositions(x, out.shape, window);
+  const [, height, width, channels] = x.shape;
+  const image = height * width * channels;
+  for (let i = 0; i < positions.length; i++) {
+    const p = positions[i];
+    out.data[i] = p === -1 || includeBatch ? p : p % image;
+  }
+}

@@ -66,4 +66,27 @@ function poolRow(op: Pool): OpRow {
   };
 }
 
-export const POOL_ROWS: readonly OpRow[] = [poolRow('maxPool'), poolRow('avgPool')];
+/** maxPoolWithArgmax's indexes (its result is a maxPool node): forward only, an index has no gradient. */
+const ARGMAX_GEOMETRIES: [string, Shape, Window, Window, Padding, boolean][] = [
+  ['window 2, stride 2, valid', [2, 4, 4, 3], 2, 2, 'valid', false],
+  ['window 3, stride 2, same, batch in the index', [2, 5, 6, 2], 3, 2, 'same', true],
+  ['window 3, stride 1, same', [1, 4, 5, 3], 3, 1, 'same', false],
+  ['numeric padding 1, batch in the index', [2, 5, 5, 2], 3, 2, 1, true],
+];
+const argmaxCases: Case[] = ARGMAX_GEOMETRIES.map(([label, shape, f, s, pad, batch]) => ({
+  label,
+  inputs: [{ shape }],
+  build: (x) => lg.maxPoolWithArgmax(x, f, s, pad, batch).indexes,
+  tfjs: (x) => tf.maxPoolWithArgmax(x as tf.Tensor4D, f, s, pad, batch).indexes,
+}));
+
+export const POOL_ROWS: readonly OpRow[] = [
+  poolRow('maxPool'),
+  poolRow('avgPool'),
+  {
+    op: 'maxPoolArgmax',
+    build: argmaxCases[0].build as NonNullable<Case['build']>,
+    tfjs: argmaxCases[0].tfjs,
+    forward: argmaxCases,
+  },
+];
