@@ -234,6 +234,25 @@ const NODE_CASES: readonly NodeCase[] = [
     attrs: [k(2), s(2), int('ceil_mode', 1)],
   },
   { name: 'AveragePool at opset 11', opType: 'AveragePool', shape: [1, 2, 6, 6], attrs: [k(3), s(3)], opset: 11 },
+  {
+    name: '1-D MaxPool with pads and Indices',
+    opType: 'MaxPool',
+    shape: [2, 3, 9],
+    attrs: [ints('kernel_shape', [3]), ints('strides', [2]), ints('pads', [1, 2])],
+    outputs: 2,
+  },
+  {
+    name: '1-D AveragePool SAME_UPPER',
+    opType: 'AveragePool',
+    shape: [2, 3, 8],
+    attrs: [ints('kernel_shape', [3]), ints('strides', [3]), str('auto_pad', 'SAME_UPPER')],
+  },
+  {
+    name: '1-D AveragePool ceil_mode',
+    opType: 'AveragePool',
+    shape: [1, 2, 8],
+    attrs: [ints('kernel_shape', [3]), ints('strides', [2]), int('ceil_mode', 1)],
+  },
   { name: 'GlobalAveragePool', opType: 'GlobalAveragePool', shape: [2, 3, 4, 5] },
   { name: 'GlobalMaxPool', opType: 'GlobalMaxPool', shape: [2, 3, 4, 5] },
   { name: 'GlobalAveragePool over one spatial axis', opType: 'GlobalAveragePool', shape: [2, 3, 7] },
@@ -279,6 +298,11 @@ test('an ONNX pooling node lazygrad cannot map says why', () => {
     attrs: [k(2), ints('dilations', [2, 2])],
   });
   expect(() => importOnnx(dilated)).toThrow(/dilations \[2,2\] are not supported/);
-  const oneD = nodeModel({ name: '1-D', opType: 'MaxPool', shape: [1, 1, 5], attrs: [ints('kernel_shape', [2])] });
-  expect(() => importOnnx(oneD)).toThrow(/only 2-D pooling/);
+  const threeD = nodeModel({
+    name: '3-D',
+    opType: 'MaxPool',
+    shape: [1, 1, 3, 3, 3],
+    attrs: [ints('kernel_shape', [2, 2, 2])],
+  });
+  expect(() => importOnnx(threeD)).toThrow(/only 1-D and 2-D pooling/);
 });

@@ -30,17 +30,23 @@ interface Window {
  * The lazygrad window of an ONNX MaxPool/AveragePool node over NCHW x: auto_pad and ceil_mode resolved into
  * explicit pads (ceil_mode's extra windows become extra end padding, which no window reads).
  */
-function importWindow(x: Tensor, attrs: ReadAttrs, fail: (message: string) => GraphError): Window & { ceil: number } {
-  if (x.rank !== 4) {
-    throw fail(`only 2-D pooling (an NCHW input of rank 4) is mapped; got rank ${x.rank} (1-D and 3-D are not yet)`);
-  }
-  const kernel = attrs.ints('kernel_shape');
-  const strides = attrs.ints('strides', [1, 1]);
-  const dilations = attrs.ints('dilations', [1, 1]);
-  if (kernel.length !== 2 || strides.length !== 2) throw fail('kernel_shape and strides must have 2 entries');
+function importWindow(
+  x: Tensor,
+  attrs: ReadAttrs,
+  oneD: boolean,
+  fail: (message: string) => GraphError,
+): Window & { ceil: number } {
+  // A 1-D node pools x with a height of 1: its lists gain a leading 1 (pads a leading 0 at both ends).
+  const spatial = (values: number[], fill: number): number[] => (oneD ? [fill, ...values] : values);
+  const kernel = spatial(attrs.ints('kernel_shape'), 1);
+  const strides = spatial(attrs.ints('strides', oneD ? [1] : [1, 1]), 1);
+  const dilations = attrs.ints('dilations', oneD ? [1] : [1, 1]);
+  if (kernel.length !== 2 || strides.length !== 2)
+    throw fail(`kernel_shape and strides must have ${oneD ? 1 : 2} entries`);
   if (dilations.some((d) => d !== 1)) throw fail(`dilations ${JSON.stringify(dilations)} are not supported (only 1)`);
   const autoPad = attrs.string('auto_pad', 'NOTSET');
-  const onnxPads = autoPad === 'NOTSET' ? attrs.ints('pads', [0, 0, 0, 0]) : [0, 0, 0, 0];
+  const given = autoPad === 'NOTSET' ? attrs.ints('pads', oneD ? [0, 0] : [0, 0, 0, 0]) : [0, 0, 0, 0];
+  const onnxPads = oneD && autoPad === 'NOTSET' ? [0, given[0], 0, given[1]] : given;
   const ceilMode = attrs.int('ceil_mode', 0) === 1;
   const pads: number[] = [];
   let ceil = 0;
@@ -70,7 +76,10 @@ function importWindow(x: Tensor, attrs: ReadAttrs, fail: (message: string) => Gr
   return { filterSize: kernel, strides, pads, ceil };
 }
 
-/** An ONNX MaxPool or AveragePool node over NCHW x as the NHWC lazygrad op between two transposes. */
+/**
+ * An ONNX MaxPool or AveragePool node over NCHW x as the NHWC lazygrad op between two transposes; a 1-D node
+ * ([N, C, L]) as the 2-D op over a height of 1.
+ */
 export function importPool(
   kind: 'max' | 'avg',
   x: Tensor,
@@ -78,7 +87,26 @@ export function importPool(
   outputCount: number,
   fail: (message: string) => GraphError,
 ): Tensor | Tensor[] {
-  const { ceil, ...window } = importWindow(x, attrs, fail);
+  if (x.rank === 3) {
+    // 1-D pooling over [N, C, L] is 2-D pooling over [N, C, 1, L] (its flat Indices are the same numbers).
+    const pooled = importPool2d(kind, ops.expandDims(x, 2), attrs, outputCount, true, fail);
+    return Array.isArray(pooled) ? pooled.map((t) => ops.squeeze(t, [2])) : ops.squeeze(pooled as Tensor, [2]);
+  }
+  if (x.rank !== 4) {
+    throw fail(`only 1-D and 2-D pooling (an input of rank 3 or 4) is mapped; got rank ${x.rank} (3-D is not yet)`);
+  }
+  return importPool2d(kind, x, attrs, outputCount, false, fail);
+}
+
+function importPool2d(
+  kind: 'max' | 'avg',
+  x: Tensor,
+  attrs: ReadAttrs,
+  outputCount: number,
+  oneD: boolean,
+  fail: (message: string) => GraphError,
+): Tensor | Tensor[] {
+  const { ceil, ...window } = importWindow(x, attrs, oneD, fail);
   const nhwc = ops.transpose(x, TO_NHWC);
   let y: Tensor;
   if (kind === 'max') {
