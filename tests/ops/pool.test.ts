@@ -54,6 +54,13 @@ describe('maxPool', () => {
     expect(Array.from(got.data)).toEqual(Array.from(want.result.dataSync()));
   });
 
+  test("a NaN in a window is its maximum, as in lazygrad's max (tfjs's cpu backend skips NaN)", () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [1, 2, 4, 1]);
+    const got = run(maxPool(x, 2, 2, 'valid'), [[x, arrayOf([1, NaN, 5, 6, 3, 4, 7, 8], [1, 2, 4, 1])]]);
+    expect(Array.from(got.data)).toEqual([NaN, 8]);
+  });
+
   test("'same' padding is never the maximum: windows of negative values give their own maximum", () => {
     const g = new Graph();
     const x = g.placeholder('x', [1, 3, 3, 1]);

@@ -107,17 +107,19 @@ export function avgPool(x: Buf, window: PoolWindow, countPadding: boolean, out: 
   const [, outRows, outCols] = out.shape;
   const data = x.data;
   const result = out.data;
-  result.fill(0);
+  // Sums in float64 whatever the dtype, rounded once when divided (as tfjs's cpu backend sums in JS numbers).
+  const sums = new Float64Array(channels);
   eachWindow(batch, inRows, inCols, outRows, outCols, window, (b, o, r0, r1, c0, c1) => {
-    const base = o * channels;
+    sums.fill(0);
     for (let r = r0; r < r1; r++) {
       for (let col = c0; col < c1; col++) {
         const pixel = ((b * inRows + r) * inCols + col) * channels;
-        for (let c = 0; c < channels; c++) result[base + c] += data[pixel + c];
+        for (let c = 0; c < channels; c++) sums[c] += data[pixel + c];
       }
     }
     const count = divisor(r1 - r0, c1 - c0, window, countPadding);
-    if (count > 0) for (let c = 0; c < channels; c++) result[base + c] /= count;
+    const base = o * channels;
+    for (let c = 0; c < channels; c++) result[base + c] = count > 0 ? sums[c] / count : 0;
   });
 }
 
