@@ -9,7 +9,7 @@
  */
 import { onnx } from 'onnx-proto';
 import * as L from '../../src';
-import { exportOnnx, gradients, Graph, importOnnx, NDArray, Session, Tensor } from '../../src';
+import { exportOnnx, gradients, Graph, importOnnx, NDArray, optimize, Session, Tensor } from '../../src';
 import { expectClose, randomArray, Rng } from '../ops/util';
 import { runOrt } from './ort';
 
@@ -305,4 +305,30 @@ test('an ONNX pooling node lazygrad cannot map says why', () => {
     attrs: [ints('kernel_shape', [2, 2, 2])],
   });
   expect(() => importOnnx(threeD)).toThrow(/only 1-D and 2-D pooling/);
+});
+
+test('the transposes between two imported pooling nodes cancel when the graph is optimized', () => {
+  const proto: onnx.IModelProto = {
+    irVersion: 7,
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'two pools',
+      node: [
+        { opType: 'MaxPool', input: ['x'], output: ['h'], attribute: [k(2), s(2)] },
+        { opType: 'AveragePool', input: ['h'], output: ['y'], attribute: [k(2), s(1)] },
+      ],
+      input: [
+        {
+          name: 'x',
+          type: { tensorType: { elemType: 1, shape: { dim: [1, 2, 8, 8].map((d) => ({ dimValue: d })) } } },
+        },
+      ],
+      output: [{ name: 'y' }],
+    },
+  };
+  const imported = importOnnx(onnx.ModelProto.encode(proto).finish());
+  const { graph } = optimize(imported.graph, imported.outputs);
+  const ops = graph.nodes.map((n) => n.op);
+  expect(ops.filter((op) => op === 'transpose')).toHaveLength(2);
+  expect(ops).toEqual(expect.arrayContaining(['maxPool', 'avgPool']));
 });

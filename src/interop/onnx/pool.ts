@@ -1,12 +1,12 @@
 /**
  * Pooling between ONNX (NCHW, pads [top, left, bottom, right], auto_pad, ceil_mode) and lazygrad (NHWC ops with
  * explicit [top, bottom, left, right] pads). lazygrad's pooling ops stay NHWC, as tfjs's are: ONNX nodes become
- * Transpose → NHWC op → Transpose on import, and the exported NCHW node sits between two Transposes; the transpose
- * pairs between consecutive pooling/convolution nodes cancel in the simplify pass and in ONNX Runtime's optimizer.
+ * Transpose → NHWC op → Transpose on import (the simplify pass cancels the transpose pairs between consecutive
+ * layers), and the exported NCHW node sits between two Transposes.
  *
  * The gradient ops export through MaxPool's Indices output (maxPoolGrad: ScatterElements with reduction 'add';
- * maxPoolGradGrad: Gather) and a depthwise ConvTranspose of ones (avgPoolGrad). Only 2-D pooling (rank-4 inputs) is
- * mapped so far.
+ * maxPoolGradGrad: Gather) and a depthwise ConvTranspose of ones (avgPoolGrad). Import maps 1-D and 2-D pooling;
+ * 3-D is not mapped yet.
  */
 import { DType, GraphError, NDArray, Tensor } from '../../graph';
 import * as ops from '../../ops';
