@@ -22,20 +22,28 @@ import { expandDims, squeeze } from './movement';
 import { apply, defineOp, OpRecord, requireFloat, TensorInfo, VjpResult } from './record';
 import { max, mean } from './reduce';
 
-/** The window of every pooling op: its size, strides and explicit padding [top, bottom, left, right]. */
-const WINDOW = { filterSize: 'ints', strides: 'ints', pads: 'ints' } as const;
+/**
+ * The window of every pooling op: its size, strides, explicit padding [top, bottom, left, right] and dilations
+ * (absent: [1, 1]; a dilated window reads every dilations-th pixel over (filterSize − 1)·dilations + 1 of them).
+ */
+const WINDOW = { filterSize: 'ints', strides: 'ints', pads: 'ints', dilations: 'ints?' } as const;
 
 type WindowAttrs = {
   readonly filterSize: readonly number[];
   readonly strides: readonly number[];
   readonly pads: readonly number[];
+  readonly dilations?: readonly number[];
 };
+
+/** The span of a window along each spatial dim: (filterSize − 1)·dilation + 1. */
+const spanOf = (filterSize: readonly number[], dilations: readonly number[] = [1, 1]): number[] =>
+  filterSize.map((f, i) => (f - 1) * dilations[i] + 1);
 
 const positive = (v: number): boolean => Number.isSafeInteger(v) && v > 0;
 const natural = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
 
 /** Checks the window attrs; a ShapeError says which is wrong and what is valid. */
-function checkWindow({ filterSize, strides, pads }: WindowAttrs): void {
+function checkWindow({ filterSize, strides, pads, dilations }: WindowAttrs): void {
   if (filterSize.length !== 2 || !filterSize.every(positive)) {
     throw new ShapeError(`filterSize ${JSON.stringify(filterSize)} must be two positive integers [height, width]`);
   }
@@ -45,10 +53,14 @@ function checkWindow({ filterSize, strides, pads }: WindowAttrs): void {
   if (pads.length !== 4 || !pads.every(natural)) {
     throw new ShapeError(`pads ${JSON.stringify(pads)} must be four non-negative integers [top, bottom, left, right]`);
   }
-  if (pads[0] >= filterSize[0] || pads[2] >= filterSize[1]) {
+  if (dilations !== undefined && (dilations.length !== 2 || !dilations.every(positive))) {
+    throw new ShapeError(`dilations ${JSON.stringify(dilations)} must be two positive integers [height, width]`);
+  }
+  const span = spanOf(filterSize, dilations);
+  if (pads[0] >= span[0] || pads[2] >= span[1]) {
     throw new ShapeError(
-      `the top and left padding (${pads[0]}, ${pads[2]}) must be smaller than the window ${JSON.stringify(filterSize)}, ` +
-        'or the first window would hold padding only',
+      `the top and left padding (${pads[0]}, ${pads[2]}) must be smaller than the window's span ` +
+        `${JSON.stringify(span)}, or the first window would hold padding only`,
     );
   }
 }
@@ -58,7 +70,9 @@ function pooledDim(axis: string, size: Dim, filter: number, stride: number, befo
   if (size === null) return null;
   const span = size + before + after - filter;
   if (span < 0) {
-    throw new ShapeError(`the window's ${axis} ${filter} is larger than the padded ${axis} ${size + before + after}`);
+    throw new ShapeError(
+      `the window's ${axis} span ${filter} is larger than the padded ${axis} ${size + before + after}`,
+    );
   }
   const out = Math.floor(span / stride) + 1;
   if ((out - 1) * stride - before >= size) {
@@ -76,7 +90,8 @@ function pooledShape(x: TensorInfo, attrs: WindowAttrs): Dim[] {
   }
   requireFloat(x);
   checkWindow(attrs);
-  const { filterSize: f, strides: s, pads: p } = attrs;
+  const { strides: s, pads: p } = attrs;
+  const f = spanOf(attrs.filterSize, attrs.dilations);
   const [batch, height, width, channels] = x.shape;
   return [
     batch,
@@ -187,12 +202,14 @@ export const AVG_POOL_GRAD = defineOp({
     return { dtype: dy.dtype, shape };
   },
   kernel: ([dy], out, attrs) => avgPoolGradKernel(dy, attrs, attrs.countPadding === true, out),
-  vjp: ({ dy, attrs: { filterSize, strides, pads, countPadding } }): VjpResult => [
-    apply(
-      AVG_POOL,
-      [dy],
-      countPadding === undefined ? { filterSize, strides, pads } : { filterSize, strides, pads, countPadding },
-    ),
+  vjp: ({ dy, attrs: { filterSize, strides, pads, dilations, countPadding } }): VjpResult => [
+    apply(AVG_POOL, [dy], {
+      filterSize,
+      strides,
+      pads,
+      ...(dilations === undefined ? {} : { dilations }),
+      ...(countPadding === undefined ? {} : { countPadding }),
+    }),
   ],
   jvp: ({ tangents: [tdy], attrs }): Tensor | null => (tdy === null ? null : apply(AVG_POOL_GRAD, [tdy], attrs)),
 });
@@ -284,11 +301,16 @@ function windowOf(
   strides: number | readonly [number, number],
   pad: PoolPadding,
   rounding?: DimRoundingMode,
+  dilations: number | readonly [number, number] = 1,
 ): WindowAttrs {
   if (x.rank !== 4) throw argumentError(op, [x], `x must be NHWC of rank 4 (or 3), got rank ${x.rank}`);
   const f = pair(filterSize);
   const s = pair(strides);
-  return { filterSize: f, strides: s, pads: resolvePads(op, x, f, s, pad, rounding) };
+  const d = pair(dilations);
+  const pads = resolvePads(op, x, spanOf(f, d), s, pad, rounding);
+  return d[0] === 1 && d[1] === 1
+    ? { filterSize: f, strides: s, pads }
+    : { filterSize: f, strides: s, pads, dilations: d };
 }
 
 /** Applies a pooling op to a rank-4 x, or to a rank-3 x as a batch of one (tfjs's Tensor3D form). */
@@ -324,6 +346,29 @@ export function avgPool(
   dimRoundingMode?: DimRoundingMode,
 ): Tensor {
   return pooled(x, (x4) => apply(AVG_POOL, [x4], windowOf('avgPool', x4, filterSize, strides, pad, dimRoundingMode)));
+}
+
+/**
+ * tfjs's general pooling: max or average pooling of NHWC x with windows of `windowShape` whose pixels are
+ * `dilations` apart (padding 'same' is computed on the dilated span), moved by `strides`.
+ * @example pool(x, [3, 3], 'max', 'valid', 2) // [1, 7, 7, 1] -> [1, 3, 3, 1]
+ */
+export function pool(
+  x: Tensor,
+  windowShape: number | readonly [number, number],
+  poolingType: 'max' | 'avg',
+  pad: PoolPadding,
+  dilations: number | readonly [number, number] = 1,
+  strides: number | readonly [number, number] = 1,
+  dimRoundingMode?: DimRoundingMode,
+): Tensor {
+  if (poolingType !== 'max' && poolingType !== 'avg') {
+    throw argumentError('pool', [x], `poolingType '${String(poolingType)}' is not 'max' or 'avg'`);
+  }
+  const record = poolingType === 'max' ? MAX_POOL : AVG_POOL;
+  return pooled(x, (x4) =>
+    apply(record, [x4], windowOf('pool', x4, windowShape, strides, pad, dimRoundingMode, dilations)),
+  );
 }
 
 /**

@@ -21,6 +21,8 @@ interface ExportCase {
   readonly shape: readonly number[];
   /** Why importing by ONNX semantics alone is not tested (lazygrad does not read the ONNX ops it exports to). */
   readonly plain?: string;
+  /** The export opset (AveragePool has dilations from 19). */
+  readonly opset?: number;
 }
 
 /** sum(sin(f(sin x)) · cos 3f(sin x)) differentiated with respect to x: a pool's gradient graph, smooth around it. */
@@ -59,6 +61,26 @@ const EXPORT_CASES: readonly ExportCase[] = [
     name: 'maxPoolWithArgmax indexes with the batch',
     shape: [2, 4, 6, 2],
     build: (x) => L.maxPoolWithArgmax(x, 2, [1, 2], 'valid', true).indexes,
+  },
+  { name: 'pool max, dilation 2, same', shape: [1, 7, 6, 2], build: (x) => L.pool(x, 3, 'max', 'same', 2) },
+  {
+    name: 'pool avg, dilations [2, 1], stride 2 (opset 19)',
+    shape: [2, 7, 6, 2],
+    build: (x) => L.pool(x, [2, 3], 'avg', 'same', [2, 1], 2),
+    opset: 19,
+  },
+  {
+    name: 'the gradient of dilated max pooling',
+    shape: [1, 7, 7, 2],
+    build: gradientOf((x) => L.pool(x, 2, 'max', 'same', 2, 2)),
+    plain: GRADIENT_OPS,
+  },
+  {
+    name: 'the gradient of dilated average pooling (opset 19)',
+    shape: [1, 7, 8, 2],
+    build: gradientOf((x) => L.pool(x, 3, 'avg', 'same', 2)),
+    plain: GRADIENT_OPS,
+    opset: 19,
   },
   { name: 'globalAvgPool', shape: [2, 3, 4, 5], build: (x) => L.globalAvgPool(x) },
   { name: 'globalMaxPool', shape: [2, 3, 4, 5], build: (x) => L.globalMaxPool(x, true) },
@@ -121,19 +143,19 @@ describe.each(EXPORT_CASES.map((c, i) => [c.name, c, i] as const))('exported: %s
 
   test('runs in ONNX Runtime with the values of Session.run', async () => {
     const { graph, y, feeds, expected } = built(c, seed);
-    const outputs = await runOrt(exportOnnx(graph, { outputs: { y } }), byName(feeds));
+    const outputs = await runOrt(exportOnnx(graph, { outputs: { y }, opset: c.opset }), byName(feeds));
     expectClose(outputs.get('y') as NDArray, expected, 2e-5, c.name);
   });
 
   test('imported back with annotations, gives the same values', () => {
     const { graph, y, feeds, expected } = built(c, seed);
-    expectClose(runImported(exportOnnx(graph, { outputs: { y } }), feeds, true), expected, 0, c.name);
+    expectClose(runImported(exportOnnx(graph, { outputs: { y }, opset: c.opset }), feeds, true), expected, 0, c.name);
   });
 
   const plain = c.plain === undefined ? test : test.skip;
   plain('imported back by ONNX semantics alone, gives the same values', () => {
     const { graph, y, feeds, expected } = built(c, seed);
-    const bytes = exportOnnx(graph, { outputs: { y }, annotations: false });
+    const bytes = exportOnnx(graph, { outputs: { y }, annotations: false, opset: c.opset });
     expectClose(runImported(bytes, feeds, false), expected, 2e-6, c.name);
   });
 });
@@ -206,6 +228,32 @@ const NODE_CASES: readonly NodeCase[] = [
     shape: [2, 2, 4, 5],
     attrs: [k(2), s(1), int('storage_order', 1)],
     outputs: 2,
+  },
+  {
+    name: 'MaxPool dilations with pads',
+    opType: 'MaxPool',
+    shape: [1, 2, 8, 7],
+    attrs: [k(3), s(2), ints('dilations', [2, 2]), ints('pads', [1, 2, 2, 1])],
+    outputs: 2,
+  },
+  {
+    name: 'MaxPool dilations SAME_UPPER',
+    opType: 'MaxPool',
+    shape: [1, 2, 7, 7],
+    attrs: [k(2), s(1), ints('dilations', [2, 3]), str('auto_pad', 'SAME_UPPER')],
+  },
+  {
+    name: 'MaxPool dilations ceil_mode',
+    opType: 'MaxPool',
+    shape: [1, 2, 8, 8],
+    attrs: [k(2), s(2), ints('dilations', [2, 2]), int('ceil_mode', 1)],
+  },
+  {
+    name: 'AveragePool dilations (opset 19)',
+    opType: 'AveragePool',
+    shape: [1, 2, 8, 7],
+    attrs: [k(3), s(1), ints('dilations', [2, 2]), ints('pads', [1, 1, 2, 2])],
+    opset: 19,
   },
   { name: 'MaxPool at opset 9', opType: 'MaxPool', shape: [1, 2, 5, 5], attrs: [k(2), s(2)], opset: 9 },
   { name: 'AveragePool 2×2', opType: 'AveragePool', shape: [2, 3, 4, 4], attrs: [k(2), s(2)] },
@@ -290,14 +338,20 @@ describe.each(NODE_CASES.map((c, i) => [c.name, c, i] as const))('imported ONNX 
   });
 });
 
+test('a dilated avgPool exported before opset 19 says AveragePool takes dilations from 19', () => {
+  const g = new Graph();
+  const y = L.pool(g.placeholder('x', [1, 5, 5, 1]), 2, 'avg', 'valid', 2);
+  expect(() => exportOnnx(g, { outputs: { y } })).toThrow(/AveragePool takes from opset 19/);
+});
+
 test('an ONNX pooling node lazygrad cannot map says why', () => {
   const dilated = nodeModel({
     name: 'dilated',
     opType: 'MaxPool',
     shape: [1, 1, 5, 5],
-    attrs: [k(2), ints('dilations', [2, 2])],
+    attrs: [k(2), ints('dilations', [0, 2])],
   });
-  expect(() => importOnnx(dilated)).toThrow(/dilations \[2,2\] are not supported/);
+  expect(() => importOnnx(dilated)).toThrow(/dilations \[0,2\] must be 2 positive integers/);
   const threeD = nodeModel({
     name: '3-D',
     opType: 'MaxPool',

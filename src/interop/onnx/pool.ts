@@ -22,6 +22,7 @@ interface Window {
   readonly strides: readonly number[];
   /** [top, bottom, left, right] */
   readonly pads: readonly number[];
+  readonly dilations?: readonly number[];
 }
 
 // ---- import -------------------------------------------------------------------------------------------------------
@@ -43,7 +44,10 @@ function importWindow(
   const dilations = attrs.ints('dilations', oneD ? [1] : [1, 1]);
   if (kernel.length !== 2 || strides.length !== 2)
     throw fail(`kernel_shape and strides must have ${oneD ? 1 : 2} entries`);
-  if (dilations.some((d) => d !== 1)) throw fail(`dilations ${JSON.stringify(dilations)} are not supported (only 1)`);
+  const dilation = spatial(dilations, 1);
+  if (dilation.length !== 2 || !dilation.every((d) => Number.isSafeInteger(d) && d > 0)) {
+    throw fail(`dilations ${JSON.stringify(dilations)} must be ${oneD ? 1 : 2} positive integers`);
+  }
   const autoPad = attrs.string('auto_pad', 'NOTSET');
   const given = autoPad === 'NOTSET' ? attrs.ints('pads', oneD ? [0, 0] : [0, 0, 0, 0]) : [0, 0, 0, 0];
   const onnxPads = oneD && autoPad === 'NOTSET' ? [0, given[0], 0, given[1]] : given;
@@ -53,10 +57,12 @@ function importWindow(
   for (let i = 0; i < 2; i++) {
     const size = x.shape[2 + i];
     let [begin, end] = [onnxPads[i], onnxPads[i + 2]];
-    const [k, s] = [kernel[i], strides[i]];
+    // The dilated window's span is what SAME padding and ceil_mode measure.
+    const [k, s] = [(kernel[i] - 1) * dilation[i] + 1, strides[i]];
     if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
       if (size === null) throw fail(`auto_pad ${autoPad} needs the input's spatial dims known, got [${x.shape}]`);
-      const total = Math.max((Math.ceil(size / s) - 1) * s + k - size, 0);
+      // As ONNX Runtime: from the undilated kernel (with dilations, fewer than ceil(size / stride) windows then).
+      const total = Math.max((Math.ceil(size / s) - 1) * s + kernel[i] - size, 0);
       begin = autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);
       end = total - begin;
     } else if (autoPad !== 'NOTSET' && autoPad !== 'VALID') {
@@ -73,7 +79,8 @@ function importWindow(
     }
     pads.push(begin, end);
   }
-  return { filterSize: kernel, strides, pads, ceil };
+  const dilated = dilation.some((d) => d !== 1) ? { dilations: dilation } : {};
+  return { filterSize: kernel, strides, pads, ...dilated, ceil };
 }
 
 /**
@@ -163,6 +170,7 @@ function windowAttrs(window: Window): { [name: string]: OnnxAttr } {
     kernel_shape: { ints: [...window.filterSize] },
     strides: { ints: [...window.strides] },
     pads: { ints: [top, left, bottom, right] },
+    ...(window.dilations === undefined ? {} : { dilations: { ints: [...window.dilations] } }),
   };
 }
 
@@ -178,6 +186,12 @@ export function exportPool({ w, node, inputs: [x], out }: PoolRuleArgs): string 
   const attrs = node.attrs as Window & { countPadding?: boolean };
   const onnxAttrs = windowAttrs(attrs);
   if (node.op === 'avgPool' && attrs.countPadding === true) onnxAttrs.count_include_pad = { int: 1 };
+  if (node.op === 'avgPool' && attrs.dilations !== undefined && w.opset < 19) {
+    throw new GraphError(
+      `exportOnnx: avgPool node '${node.name}' has dilations, which AveragePool takes from opset 19; export with ` +
+        '{ opset: 19 } or later',
+    );
+  }
   const y = w.node(node.op === 'maxPool' ? 'MaxPool' : 'AveragePool', [transposed(w, x, TO_NCHW)], onnxAttrs);
   return transposed(w, y, TO_NHWC, out);
 }
@@ -254,16 +268,23 @@ export function exportAvgPoolGrad({ w, node, inputs: [dy], infos: [dyInfo], out 
   }
   const [kh, kw] = attrs.filterSize;
   const [sh, sw] = attrs.strides;
+  const [dh, dw] = attrs.dilations ?? [1, 1];
+  const [spanH, spanW] = [(kh - 1) * dh + 1, (kw - 1) * dw + 1];
   const [top, bottom, left, right] = attrs.pads;
   const [height, width] = attrs.inputSize;
-  const outH = Math.floor((height + top + bottom - kh) / sh) + 1;
-  const outW = Math.floor((width + left + right - kw) / sw) + 1;
+  const outH = Math.floor((height + top + bottom - spanH) / sh) + 1;
+  const outW = Math.floor((width + left + right - spanW) / sw) + 1;
+  // The input pixels of a window along one dim: its taps start, start + d, … that fall inside [0, size).
+  const taps = (start: number, k: number, d: number, size: number): number => {
+    let n = 0;
+    for (let i = 0; i < k; i++) if (start + i * d >= 0 && start + i * d < size) n++;
+    return n;
+  };
   const counts = new Float64Array(outH * outW);
   for (let oy = 0; oy < outH; oy++) {
     for (let ox = 0; ox < outW; ox++) {
-      const rows = Math.min(oy * sh - top + kh, height) - Math.max(oy * sh - top, 0);
-      const cols = Math.min(ox * sw - left + kw, width) - Math.max(ox * sw - left, 0);
-      counts[oy * outW + ox] = attrs.countPadding === true ? kh * kw : rows * cols;
+      const pixels = taps(oy * sh - top, kh, dh, height) * taps(ox * sw - left, kw, dw, width);
+      counts[oy * outW + ox] = attrs.countPadding === true ? kh * kw : pixels;
     }
   }
   const countTensor = w.tensor(floats(counts, [1, 1, outH, outW], node.dtype));
@@ -274,8 +295,9 @@ export function exportAvgPoolGrad({ w, node, inputs: [dy], infos: [dyInfo], out 
     kernel_shape: { ints: [kh, kw] },
     strides: { ints: [sh, sw] },
     pads: { ints: [top, left, bottom, right] },
+    dilations: { ints: [dh, dw] },
     output_padding: {
-      ints: [height + top + bottom - kh - (outH - 1) * sh, width + left + right - kw - (outW - 1) * sw],
+      ints: [height + top + bottom - spanH - (outH - 1) * sh, width + left + right - spanW - (outW - 1) * sw],
     },
   });
   return transposed(w, spread, TO_NHWC, out);

@@ -6,16 +6,25 @@
  */
 import type { Buf } from './types';
 
-/** Window size [height, width], strides [height, width], padding [top, bottom, left, right]. */
+/** Window size [height, width], strides, padding [top, bottom, left, right], dilations (default [1, 1]). */
 export interface PoolWindow {
   readonly filterSize: readonly number[];
   readonly strides: readonly number[];
   readonly pads: readonly number[];
+  readonly dilations?: readonly number[];
 }
 
+/** The first position at or after `start` on the lattice start + i·step that is >= 0. */
+const firstInside = (start: number, step: number): number =>
+  start >= 0 ? start : start + Math.ceil(-start / step) * step;
+
+/** How many lattice positions r0, r0 + step, … lie below r1. */
+const taps = (r0: number, r1: number, step: number): number => (r1 > r0 ? Math.floor((r1 - r0 - 1) / step) + 1 : 0);
+
 /**
- * Calls visit(o, rowStart, rowEnd, colStart, colEnd) for each output position o (over batch, outRows, outCols, in
- * that order; channels excluded) with its window clipped to the input's rows [rowStart, rowEnd) and columns.
+ * Calls visit(b, o, rowStart, rowEnd, colStart, colEnd) for each output position o (over batch, outRows, outCols,
+ * in that order; channels excluded) with its window clipped to the input: rows rowStart, rowStart + dilation, …
+ * below rowEnd, and the same for columns.
  */
 function eachWindow(
   batch: number,
@@ -29,15 +38,16 @@ function eachWindow(
   const [fh, fw] = window.filterSize;
   const [sh, sw] = window.strides;
   const [top, , left] = window.pads;
+  const [dh, dw] = window.dilations ?? [1, 1];
   let o = 0;
   for (let b = 0; b < batch; b++) {
     for (let oy = 0; oy < outRows; oy++) {
       const y = oy * sh - top;
-      const r0 = Math.max(y, 0);
-      const r1 = Math.min(y + fh, inRows);
+      const r0 = firstInside(y, dh);
+      const r1 = Math.min(y + (fh - 1) * dh + 1, inRows);
       for (let ox = 0; ox < outCols; ox++, o++) {
         const x = ox * sw - left;
-        visit(b, o, r0, r1, Math.max(x, 0), Math.min(x + fw, inCols));
+        visit(b, o, r0, r1, firstInside(x, dw), Math.min(x + (fw - 1) * dw + 1, inCols));
       }
     }
   }
@@ -51,11 +61,12 @@ function maxPositions(x: Buf, outShape: readonly number[], window: PoolWindow): 
   const [batch, inRows, inCols, channels] = x.shape;
   const [, outRows, outCols] = outShape;
   const data = x.data;
+  const [dh, dw] = window.dilations ?? [1, 1];
   const positions = new Int32Array(batch * outRows * outCols * channels).fill(-1);
   eachWindow(batch, inRows, inCols, outRows, outCols, window, (b, o, r0, r1, c0, c1) => {
     const base = o * channels;
-    for (let r = r0; r < r1; r++) {
-      for (let col = c0; col < c1; col++) {
+    for (let r = r0; r < r1; r += dh) {
+      for (let col = c0; col < c1; col += dw) {
         const pixel = ((b * inRows + r) * inCols + col) * channels;
         for (let c = 0; c < channels; c++) {
           const best = positions[base + c];
@@ -96,8 +107,9 @@ export function maxPoolGradGrad(x: Buf, g: Buf, window: PoolWindow, out: Buf): v
 }
 
 /** The divisor of a window: its input pixels, or the whole window when padding counts (0 stays 0: no pixels). */
-function divisor(rows: number, cols: number, window: PoolWindow, countPadding: boolean): number {
-  const pixels = rows * cols;
+function divisor(r0: number, r1: number, c0: number, c1: number, window: PoolWindow, countPadding: boolean): number {
+  const [dh, dw] = window.dilations ?? [1, 1];
+  const pixels = taps(r0, r1, dh) * taps(c0, c1, dw);
   return countPadding && pixels > 0 ? window.filterSize[0] * window.filterSize[1] : pixels;
 }
 
@@ -109,15 +121,16 @@ export function avgPool(x: Buf, window: PoolWindow, countPadding: boolean, out: 
   const result = out.data;
   // Sums in float64 whatever the dtype, rounded once when divided (as tfjs's cpu backend sums in JS numbers).
   const sums = new Float64Array(channels);
+  const [dh, dw] = window.dilations ?? [1, 1];
   eachWindow(batch, inRows, inCols, outRows, outCols, window, (b, o, r0, r1, c0, c1) => {
     sums.fill(0);
-    for (let r = r0; r < r1; r++) {
-      for (let col = c0; col < c1; col++) {
+    for (let r = r0; r < r1; r += dh) {
+      for (let col = c0; col < c1; col += dw) {
         const pixel = ((b * inRows + r) * inCols + col) * channels;
         for (let c = 0; c < channels; c++) sums[c] += data[pixel + c];
       }
     }
-    const count = divisor(r1 - r0, c1 - c0, window, countPadding);
+    const count = divisor(r0, r1, c0, c1, window, countPadding);
     const base = o * channels;
     for (let c = 0; c < channels; c++) result[base + c] = count > 0 ? sums[c] / count : 0;
   });
@@ -129,13 +142,14 @@ export function avgPoolGrad(dy: Buf, window: PoolWindow, countPadding: boolean, 
   const [, outRows, outCols] = dy.shape;
   const grad = dy.data;
   const result = dx.data;
+  const [dh, dw] = window.dilations ?? [1, 1];
   result.fill(0);
   eachWindow(batch, inRows, inCols, outRows, outCols, window, (b, o, r0, r1, c0, c1) => {
-    const count = divisor(r1 - r0, c1 - c0, window, countPadding);
+    const count = divisor(r0, r1, c0, c1, window, countPadding);
     if (count === 0) return;
     const base = o * channels;
-    for (let r = r0; r < r1; r++) {
-      for (let col = c0; col < c1; col++) {
+    for (let r = r0; r < r1; r += dh) {
+      for (let col = c0; col < c1; col += dw) {
         const pixel = ((b * inRows + r) * inCols + col) * channels;
         for (let c = 0; c < channels; c++) result[pixel + c] += grad[base + c] / count;
       }

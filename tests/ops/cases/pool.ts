@@ -46,9 +46,34 @@ function poolCase([label, shape, f, s, pad, rounding]: Geometry, op: Pool): Case
   };
 }
 
+// tfjs's pool: [label, x shape, windowShape, pad, dilations, strides] (tfjs needs strides 1 with dilations > 1).
+// With dilations and 'same', tfjs pads with zeros (through spaceToBatchND) that max and the average's count see;
+// lazygrad leaves padding out as everywhere else (and as ONNX Runtime): that case is checked by gradients only.
+type Dilated = [string, Shape, Window, Padding, Window, Window];
+const DILATED: Dilated[] = [
+  ['tf.pool, window 3, dilation 2, valid', [1, 7, 7, 2], 3, 'valid', 2, 1],
+  ['tf.pool, window [2, 3], dilations [2, 1], valid', [2, 6, 5, 1], [2, 3], 'valid', [2, 1], 1],
+  ['tf.pool, window 2, dilation 2, same', [1, 5, 6, 2], 2, 'same', 2, 1],
+  ['tf.pool, window 3, stride 2, no dilation', [1, 7, 6, 2], 3, 'same', 1, 2],
+];
+
+function dilatedCase([label, shape, f, pad, d, s]: Dilated, op: Pool): Case {
+  const kind = op === 'maxPool' ? 'max' : 'avg';
+  return {
+    label,
+    inputs: [{ shape }],
+    build: (x) => lg.pool(x, f, kind, pad, d, s),
+    tfjs: (x) => tf.pool(x as tf.Tensor4D, f, kind, pad, d, s),
+  };
+}
+
 function poolRow(op: Pool): OpRow {
-  const forward = GEOMETRIES.map((g) => poolCase(g, op));
-  const gradients = GRADIENT_GEOMETRIES.map((g) => poolCase(g, op));
+  const forward = [...GEOMETRIES.map((g) => poolCase(g, op)), ...[0, 1, 3].map((i) => dilatedCase(DILATED[i], op))];
+  const gradients = [
+    ...GRADIENT_GEOMETRIES.map((g) => poolCase(g, op)),
+    dilatedCase(DILATED[0], op),
+    dilatedCase(DILATED[2], op),
+  ];
   return {
     op,
     build: forward[0].build as NonNullable<Case['build']>,
@@ -56,12 +81,11 @@ function poolRow(op: Pool): OpRow {
     forward,
     tol: { forward: 1e-6 },
     gradFd: gradients,
-    gradTfjs: TFJS_GRADIENT_GEOMETRIES[op].map((g) => poolCase(g, op)),
+    gradTfjs: [...TFJS_GRADIENT_GEOMETRIES[op].map((g) => poolCase(g, op)), dilatedCase(DILATED[1], op)],
     // A smooth function after the pool gives a nonzero second derivative (both pools are linear on each piece).
-    secondOrder: GRADIENT_GEOMETRIES.map((g) => {
-      const c = poolCase(g, op);
+    secondOrder: [...GRADIENT_GEOMETRIES.map((g) => poolCase(g, op)), dilatedCase(DILATED[2], op)].map((c) => {
       const build = c.build as NonNullable<Case['build']>;
-      return { label: `sin after, ${c.label}`, inputs: c.inputs, build: (x) => lg.sin(build(x)) };
+      return { label: `sin after, ${c.label}`, inputs: c.inputs, build: (x: lg.Tensor) => lg.sin(build(x)) };
     }),
   };
 }
