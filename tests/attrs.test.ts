@@ -55,6 +55,11 @@ import {
   mul,
   add,
   greater,
+  avgPool,
+  maxPoolWithArgmax,
+  pool,
+  sin,
+  square,
 } from '../src';
 
 type ErrorClass = new (message: string) => LazygradError;
@@ -303,6 +308,12 @@ function everyOpGraph(): Graph {
   );
   outputs.push(...(gradients(loss, [x, open]).filter((t) => t !== null) as Tensor[]));
   outputs.push(loss);
+  // Pooling and its gradient ops (maxPoolGradGrad is the gradient of maxPoolGrad).
+  const image = g.placeholder('image', [1, 4, 4, 2]);
+  const pooled = add(sum(sin(pool(image, 2, 'max', 'same', 2))), sum(avgPool(image, 2, 2, 'valid')));
+  const [dImage] = gradients(pooled, [image]);
+  outputs.push(maxPoolWithArgmax(image, 2, 2, 'valid', true).indexes);
+  outputs.push(...(gradients(sum(square(dImage as Tensor)), [image]).filter((t) => t !== null) as Tensor[]));
   // The fused record: the optimizer's elementwise fusion.
   const { graph } = optimize(g, [exp(mul(add(x, 1), 2))], { level: 2 });
   for (const node of graph.nodes) {
