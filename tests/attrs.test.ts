@@ -55,6 +55,11 @@ import {
   mul,
   add,
   greater,
+  avgPool,
+  maxPoolWithArgmax,
+  pool,
+  sin,
+  square,
 } from '../src';
 import { resizeBilinear, resizeNearestNeighbor } from '../src';
 
@@ -308,6 +313,12 @@ function everyOpGraph(): Graph {
   const image = g.placeholder('image', [1, 2, 3, 1]);
   const resized = [resizeBilinear(image, [3, 4], true), resizeNearestNeighbor(image, [4, 2], false, true)];
   outputs.push(...resized, ...(gradients(sum(add(resized[0], sum(resized[1]))), [image]) as Tensor[]));
+  // Pooling and its gradient ops (maxPoolGradGrad is the gradient of maxPoolGrad).
+  const poolImage = g.placeholder('poolImage', [1, 4, 4, 2]);
+  const pooled = add(sum(sin(pool(poolImage, 2, 'max', 'same', 2))), sum(avgPool(poolImage, 2, 2, 'valid')));
+  const [dImage] = gradients(pooled, [poolImage]);
+  outputs.push(maxPoolWithArgmax(poolImage, 2, 2, 'valid', true).indexes);
+  outputs.push(...(gradients(sum(square(dImage as Tensor)), [poolImage]).filter((t) => t !== null) as Tensor[]));
   // The fused record: the optimizer's elementwise fusion.
   const { graph } = optimize(g, [exp(mul(add(x, 1), 2))], { level: 2 });
   for (const node of graph.nodes) {

@@ -123,6 +123,8 @@ declare module '../graph/graph' {
     reverse(axis?: number | readonly number[]): Tensor;
     cumsum(axis?: number, exclusive?: boolean, reverse?: boolean): Tensor;
     oneHot(depth: number, onValue?: number, offValue?: number, dtype?: DType): Tensor;
+    maxPool(...args: PoolArgs): Tensor;
+    avgPool(...args: PoolArgs): Tensor;
   }
 }
 
@@ -225,8 +227,11 @@ const methods: Methods = {
   reverse(this: Tensor, axis?: number | readonly number[]) { return ops.reverse(this, axis); },
   cumsum(this: Tensor, axis?: number, exclusive?: boolean, reverse?: boolean) { return ops.cumsum(this, axis, exclusive, reverse); },
   oneHot(this: Tensor, depth: number, on?: number, off?: number, dtype?: DType) { return ops.oneHot(this, depth, on, off, dtype); },
+  maxPool(this: Tensor, ...args: PoolArgs) { return ops.maxPool(this, ...args); },
+  avgPool(this: Tensor, ...args: PoolArgs) { return ops.avgPool(this, ...args); },
 }; // prettier-ignore
 
+type PoolArgs = Parameters<typeof ops.maxPool> extends [Tensor, ...infer Rest] ? Rest : never;
 type StridedArgs = Parameters<typeof ops.stridedSlice> extends [Tensor, ...infer Rest] ? Rest : never;
 
 function list(others: Tensor | readonly Tensor[]): readonly Tensor[] {

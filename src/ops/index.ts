@@ -23,3 +23,4 @@ export * from './image';
 export * from './space';
 export * from './segment';
 export * from './padmode';
+export * from './pool';

@@ -10,6 +10,7 @@ import { LINALG_OPS } from './linalg';
 import { MOVEMENT_OPS } from './movement';
 import { NN_OPS } from './nn';
 import { RANDOM_OPS } from './random';
+import { POOL_OPS } from './pool';
 import { OpRecord } from './record';
 import { REDUCE_OPS } from './reduce';
 import { STATE_OPS } from './state';
@@ -45,6 +46,7 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   random: RANDOM_OPS,
   custom: CUSTOM_OPS,
   image: IMAGE_OPS,
+  pool: POOL_OPS,
   fused: [FUSED],
 };
 

@@ -52,6 +52,7 @@ import {
   FUSED,
 } from '../../ops';
 import { IMAGE_EXPORT_RULES } from './image';
+import { exportAvgPoolGrad, exportMaxPoolArgmax, exportMaxPoolGrad, exportMaxPoolGradGrad, exportPool } from './pool';
 import { onnxType } from './proto';
 import { DimExpr, INT64_MAX, INT64_MIN, OnnxWriter } from './writer';
 
@@ -888,6 +889,13 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   truncatedNormal: truncatedNormalRule,
   fused: fusedRule,
   ...IMAGE_EXPORT_RULES,
+  // pooling (NHWC ops around NCHW ONNX nodes)
+  maxPool: exportPool,
+  avgPool: exportPool,
+  maxPoolGrad: exportMaxPoolGrad,
+  maxPoolGradGrad: exportMaxPoolGradGrad,
+  avgPoolGrad: exportAvgPoolGrad,
+  maxPoolArgmax: exportMaxPoolArgmax,
 };
 
 /** Why the ops without an ONNX form have none (for the error message and docs/onnx.md). */

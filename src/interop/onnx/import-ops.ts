@@ -7,6 +7,7 @@
 import { DType, Graph, GraphError, isFloat, NDArray, Tensor } from '../../graph';
 import * as ops from '../../ops';
 import { IMAGE_IMPORT_RULES } from './image';
+import { importGlobalPool, importPool } from './pool';
 import { dtypeOfOnnx, HostTensor, onnx, ReadAttrs, TYPE_NAMES } from './proto';
 
 /** A dim of a shape known only at run time: dim `axis` of a tensor. */
@@ -801,6 +802,11 @@ export const IMPORT_RULES: { readonly [opType: string]: ImportRule } = {
   RandomUniformLike: randomRule('uniform', true),
   RandomNormalLike: randomRule('normal', true),
   ...IMAGE_IMPORT_RULES,
+  // pooling (NCHW, through lazygrad's NHWC ops)
+  MaxPool: (a) => importPool('max', a.tensor(0), a.attrs, (a.node.output ?? []).filter((o) => o !== '').length, a.fail),
+  AveragePool: (a) => importPool('avg', a.tensor(0), a.attrs, 1, a.fail),
+  GlobalAveragePool: (a) => importGlobalPool('avg', a.tensor(0), a.fail),
+  GlobalMaxPool: (a) => importGlobalPool('max', a.tensor(0), a.fail),
 };
 
 /**

@@ -22,3 +22,5 @@ export {
   cumsum,
 } from './indexing';
 export * from './fused';
+export { maxPool, maxPoolArgmax, maxPoolGrad, maxPoolGradGrad, avgPool, avgPoolGrad } from './pool';
+export type { PoolWindow } from './pool';

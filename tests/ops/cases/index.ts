@@ -8,6 +8,7 @@ import { INDEXING_ROWS } from './indexing';
 import { LINALG_NN_ROWS } from './linalg-nn';
 import { LOSS_ROWS } from './losses';
 import { MOVEMENT_ROWS } from './movement';
+import { POOL_ROWS } from './pool';
 import { REDUCE_ROWS } from './reduce';
 import { Case, OpRow, rowName, seedOf } from './table';
 
@@ -21,6 +22,7 @@ export const OP_ROWS: readonly OpRow[] = [
   ...INDEXING_ROWS,
   ...LOSS_ROWS,
   ...IMAGE_ROWS,
+  ...POOL_ROWS,
 ];
 
 /**
@@ -75,6 +77,9 @@ export const COVERED_ELSEWHERE: { readonly [op: string]: { reason: string; file?
   fused: { reason: 'made by the fuse pass from the rows above', file: 'passes/fuse.test.ts' },
   resizeBilinearGrad: { reason: "resizeBilinear's gradient op", via: 'resizeBilinear' },
   resizeNearestNeighborGrad: { reason: "resizeNearestNeighbor's gradient op", via: 'resizeNearestNeighbor' },
+  maxPoolGrad: { reason: "maxPool's gradient op", via: 'maxPool' },
+  maxPoolGradGrad: { reason: "maxPoolGrad's gradient op (maxPool's second derivative)", file: 'ops/pool.test.ts' },
+  avgPoolGrad: { reason: "avgPool's gradient op", via: 'avgPool' },
 };
 
 type Check = 'forward' | 'gradFd' | 'gradTfjs' | 'secondOrder';
