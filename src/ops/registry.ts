@@ -1,5 +1,6 @@
 import { GraphError } from '../graph';
 import { COMPARE_OPS } from './compare';
+import { CONV_OPS } from './conv';
 import { CUSTOM_OPS } from './custom';
 import { ELEMENTWISE_OPS } from './elementwise';
 import { makeFusedRecord } from './fused';
@@ -44,6 +45,7 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   random: RANDOM_OPS,
   custom: CUSTOM_OPS,
   fused: [FUSED],
+  conv: CONV_OPS,
 };
 
 const BY_NAME = new Map<string, OpRecord>();

@@ -2,6 +2,7 @@
  * The op test table: every row of every family, read by the shared suites in ../suites. Adding an op means one
  * record in src/ops and one row here (or one line in COVERED_ELSEWHERE saying why it needs none).
  */
+import { CONV_ROWS } from './conv';
 import { ELEMENTWISE_ROWS } from './elementwise';
 import { INDEXING_ROWS } from './indexing';
 import { LINALG_NN_ROWS } from './linalg-nn';
@@ -19,6 +20,7 @@ export const OP_ROWS: readonly OpRow[] = [
   ...MOVEMENT_ROWS,
   ...INDEXING_ROWS,
   ...LOSS_ROWS,
+  ...CONV_ROWS,
 ];
 
 /**
