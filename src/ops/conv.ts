@@ -7,6 +7,7 @@
  */
 import { Attrs, Dim, DTypeError, formatShape, GraphError, Shape, ShapeError, Tensor } from '../graph';
 import { add } from './elementwise';
+import { reshape } from './movement';
 import {
   axisGeometry,
   conv2d as conv2dKernel,
@@ -421,4 +422,130 @@ export function conv2dBackpropFilter(
 ): Tensor {
   const attrs = conv2dAttrs('conv2dBackpropFilter', strides, pad, dataFormat, dilations);
   return apply(CONV2D_BACKPROP_FILTER, [x, dy], { ...attrs, filterShape: [...filterShape] });
+}
+
+/**
+ * The transpose of conv2d, as tfjs's conv2dTranspose: x [batch, height, width, inDepth] (or rank 3), filter
+ * [filterHeight, filterWidth, outDepth, inDepth] (the filter of the conv2d it transposes), outputShape the shape of
+ * that conv2d's input. It is the conv2dBackpropInput op.
+ * @example conv2dTranspose(x, filter, [8, 28, 28, 1], 2, 'same') // [8, 14, 14, 16] -> [8, 28, 28, 1]
+ */
+export function conv2dTranspose(
+  x: Tensor,
+  filter: TensorLike,
+  outputShape: readonly number[],
+  strides: number | readonly [number, number],
+  pad: Conv2DPad,
+  dimRoundingMode?: 'floor' | 'round' | 'ceil',
+): Tensor {
+  if (dimRoundingMode !== undefined) {
+    throw new GraphError('conv2dTranspose: dimRoundingMode is not supported; give explicit padding instead');
+  }
+  if (outputShape.length !== x.rank) {
+    throw new ShapeError(`conv2dTranspose: outputShape ${JSON.stringify(outputShape)} must have x's rank ${x.rank}`);
+  }
+  return conv2dBackpropInput(outputShape, x, filter, strides, pad);
+}
+
+/** A filter tensor with its static shape checked to be fully known (grouped builders reshape it). */
+function knownShape(op: string, filter: Tensor, rank: number): number[] {
+  if (filter.rank !== rank || !filter.shape.every((d) => d !== null)) {
+    throw new ShapeError(`${op}: the filter needs a known shape of rank ${rank}, got ${formatShape(filter.shape)}`);
+  }
+  return filter.shape as number[];
+}
+
+/** A TensorLike as a tensor of x's graph. */
+function tensorOf(x: Tensor, value: TensorLike): Tensor {
+  return value instanceof Tensor ? value : x.graph.constant(value);
+}
+
+/**
+ * A 1-D convolution, as tfjs's conv1d: x [batch, width, inChannels] (or rank 2, or 'NCW'), filter [filterWidth,
+ * inChannels, outChannels]; a conv2d over a height of 1. pad: 'same', 'valid' or a number for both ends (tfjs
+ * accepts 'NWC' only; 'NCW' is the ONNX layout).
+ * @example conv1d(signal, filter, 2, 'same') // [4, 100, 1] * [5, 1, 8] -> [4, 50, 8]
+ */
+export function conv1d(
+  x: Tensor,
+  filter: TensorLike,
+  stride: number,
+  pad: 'same' | 'valid' | number,
+  dataFormat: 'NWC' | 'NCW' = 'NWC',
+  dilation = 1,
+  dimRoundingMode?: 'floor' | 'round' | 'ceil',
+): Tensor {
+  if (dimRoundingMode !== undefined) {
+    throw new GraphError('conv1d: dimRoundingMode is not supported; give explicit padding instead');
+  }
+  if (x.rank === 2) return conv1d(x.expandDims(0), filter, stride, pad, dataFormat, dilation).squeeze([0]);
+  if (x.rank !== 3) throw new ShapeError(`conv1d: x must have rank 3 (or 2), got ${formatShape(x.shape)}`);
+  const f = tensorOf(x, filter);
+  if (f.rank !== 3) throw new ShapeError(`conv1d: the filter must have rank 3, got ${formatShape(f.shape)}`);
+  const channelsLast = dataFormat === 'NWC';
+  const format = channelsLast ? 'NHWC' : 'NCHW';
+  const attrs = conv2dAttrs('conv1d', [1, stride], typeof pad === 'number' ? 0 : pad, format, [1, dilation]);
+  const padded: Conv2DAttrs = typeof pad === 'number' ? { ...attrs, pads: [0, 0, pad, pad] } : attrs;
+  const axis = channelsLast ? 1 : 2;
+  return apply(CONV2D, [x.expandDims(axis), f.expandDims(0)], padded).squeeze([axis]);
+}
+
+/**
+ * A convolution in groups (ONNX Conv's `group`): the input channels split into `groups` runs, each convolved with
+ * its share of the filter's output channels. filter [fh, fw, inChannels / groups, outChannels].
+ * @example groupedConv2d(x, filter, 2, 1, 'same') // [1, 8, 8, 4] * [3, 3, 2, 6] -> [1, 8, 8, 6]
+ */
+export function groupedConv2d(
+  x: Tensor,
+  filter: TensorLike,
+  groups: number,
+  strides: number | readonly [number, number],
+  pad: Conv2DPad,
+  dataFormat: 'NHWC' | 'NCHW' = 'NHWC',
+  dilations: number | readonly [number, number] = [1, 1],
+): Tensor {
+  const attrs = conv2dAttrs('groupedConv2d', strides, pad, dataFormat, dilations, groups);
+  return batched(x, (x4) => apply(CONV2D, [x4, filter], attrs));
+}
+
+/**
+ * Depthwise 2-D convolution, as tfjs's depthwiseConv2d: each input channel convolved with its own `multiplier`
+ * filters, filter [filterHeight, filterWidth, inChannels, multiplier], output channel c · multiplier + m. It is a
+ * grouped conv2d (groups = inChannels) over the filter reshaped to [fh, fw, 1, inChannels · multiplier].
+ * @example depthwiseConv2d(x, filter, 1, 'same') // [1, 8, 8, 3] * [3, 3, 3, 2] -> [1, 8, 8, 6]
+ */
+export function depthwiseConv2d(
+  x: Tensor,
+  filter: TensorLike,
+  strides: number | readonly [number, number],
+  pad: Conv2DPad,
+  dataFormat: 'NHWC' | 'NCHW' = 'NHWC',
+  dilations: number | readonly [number, number] = [1, 1],
+  dimRoundingMode?: 'floor' | 'round' | 'ceil',
+): Tensor {
+  if (dimRoundingMode !== undefined) {
+    throw new GraphError('depthwiseConv2d: dimRoundingMode is not supported; give explicit padding instead');
+  }
+  const f = tensorOf(x, filter);
+  const [fh, fw, inC, multiplier] = knownShape('depthwiseConv2d', f, 4);
+  const grouped = reshape(f, [fh, fw, 1, inC * multiplier]);
+  return groupedConv2d(x, grouped, inC, strides, pad, dataFormat, dilations);
+}
+
+/**
+ * Depthwise separable 2-D convolution, as tfjs's separableConv2d: depthwiseConv2d, then a 1×1 conv2d with
+ * pointwiseFilter [1, 1, inChannels · multiplier, outChannels].
+ * @example separableConv2d(x, depthwise, pointwise, 1, 'same') // [1, 8, 8, 3], [3, 3, 3, 2], [1, 1, 6, 4]
+ */
+export function separableConv2d(
+  x: Tensor,
+  depthwiseFilter: TensorLike,
+  pointwiseFilter: TensorLike,
+  strides: number | readonly [number, number],
+  pad: Conv2DPad,
+  dilation: number | readonly [number, number] = [1, 1],
+  dataFormat: 'NHWC' | 'NCHW' = 'NHWC',
+): Tensor {
+  const depthwise = depthwiseConv2d(x, depthwiseFilter, strides, pad, dataFormat, dilation);
+  return conv2d(depthwise, pointwiseFilter, 1, 'valid', dataFormat);
 }

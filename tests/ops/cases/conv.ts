@@ -189,4 +189,164 @@ const BACKPROP_FILTER: OpRow = {
   secondOrder: [SMALL[0], SMALL[2], SMALL[5]].map(filterCase),
 };
 
-export const CONV_ROWS: readonly OpRow[] = [CONV2D, BACKPROP_INPUT, BACKPROP_FILTER];
+const CONV2D_TRANSPOSE: OpRow = {
+  op: 'conv2dTranspose',
+  build: (x, f) => lg.conv2dTranspose(x, f, [2, 6, 5, 3], 1, 'same'),
+  tfjs: (x, f) => tf.conv2dTranspose(x as tf.Tensor4D, f as tf.Tensor4D, [2, 6, 5, 3], 1, 'same'),
+  forward: [
+    { label: "'same' stride 1", inputs: [{ shape: [2, 6, 5, 4] }, { shape: [3, 3, 3, 4] }] },
+    {
+      label: "'same' stride 2 to 9×8",
+      inputs: [{ shape: [1, 5, 4, 2] }, { shape: [3, 3, 3, 2] }],
+      build: (x, f) => lg.conv2dTranspose(x, f, [1, 9, 8, 3], 2, 'same'),
+      tfjs: (x, f) => tf.conv2dTranspose(x as tf.Tensor4D, f as tf.Tensor4D, [1, 9, 8, 3], 2, 'same'),
+    },
+    {
+      label: "'valid' stride 2 to 8×7 (rank 3)",
+      inputs: [{ shape: [3, 3, 2] }, { shape: [3, 2, 1, 2] }],
+      build: (x, f) => lg.conv2dTranspose(x, f, [8, 7, 1], 2, 'valid'),
+      tfjs: (x, f) => tf.conv2dTranspose(x as tf.Tensor3D, f as tf.Tensor4D, [8, 7, 1], 2, 'valid'),
+    },
+  ],
+  gradTfjs: [
+    {
+      label: "'same' stride 2",
+      inputs: [{ shape: [1, 3, 2, 2] }, { shape: [3, 3, 2, 2] }],
+      build: (x, f) => lg.conv2dTranspose(x, f, [1, 5, 4, 2], 2, 'same'),
+      tfjs: (x, f) => tf.conv2dTranspose(x as tf.Tensor4D, f as tf.Tensor4D, [1, 5, 4, 2], 2, 'same'),
+    },
+  ],
+  gradFd: [
+    {
+      label: "'valid' stride 2",
+      inputs: [{ shape: [1, 2, 2, 2] }, { shape: [2, 3, 1, 2] }],
+      build: (x, f) => lg.conv2dTranspose(x, f, [1, 5, 5, 1], 2, 'valid'),
+    },
+  ],
+};
+
+const CONV1D: OpRow = {
+  op: 'conv1d',
+  build: (x, f) => lg.conv1d(x, f, 1, 'same'),
+  tfjs: (x, f) => tf.conv1d(x as tf.Tensor3D, f as tf.Tensor3D, 1, 'same'),
+  forward: [
+    { label: "'same' stride 1", inputs: [{ shape: [2, 9, 3] }, { shape: [3, 3, 4] }] },
+    {
+      label: "'valid' stride 2",
+      inputs: [{ shape: [2, 10, 2] }, { shape: [4, 2, 3] }],
+      build: (x, f) => lg.conv1d(x, f, 2, 'valid'),
+      tfjs: (x, f) => tf.conv1d(x as tf.Tensor3D, f as tf.Tensor3D, 2, 'valid'),
+    },
+    {
+      label: "dilation 2 'same' (rank 2)",
+      inputs: [{ shape: [9, 2] }, { shape: [3, 2, 2] }],
+      build: (x, f) => lg.conv1d(x, f, 1, 'same', 'NWC', 2),
+      tfjs: (x, f) => tf.conv1d(x as tf.Tensor2D, f as tf.Tensor3D, 1, 'same', 'NWC', 2),
+    },
+    {
+      label: 'numeric pad 2 (tfjs: explicit padding of its conv2d)',
+      inputs: [{ shape: [1, 6, 2] }, { shape: [3, 2, 2] }],
+      build: (x, f) => lg.conv1d(x, f, 1, 2),
+      tfjs: (x, f) =>
+        tf.squeeze(
+          tf.conv2d(tf.expandDims(x, 1) as tf.Tensor4D, tf.expandDims(f, 0) as tf.Tensor4D, 1, [
+            [0, 0],
+            [0, 0],
+            [2, 2],
+            [0, 0],
+          ]),
+          [1],
+        ),
+    },
+    {
+      label: "'NCW' (the ONNX layout)",
+      inputs: [{ shape: [2, 3, 8] }, { shape: [3, 3, 2] }],
+      build: (x, f) => lg.conv1d(x, f, 1, 'same', 'NCW'),
+      tfjs: (x, f) =>
+        tf.transpose(tf.conv1d(tf.transpose(x, [0, 2, 1]) as tf.Tensor3D, f as tf.Tensor3D, 1, 'same'), [0, 2, 1]),
+    },
+  ],
+  gradTfjs: [{ label: "'same'", inputs: [{ shape: [2, 5, 2] }, { shape: [3, 2, 2] }] }],
+  gradFd: [{ label: "'same'", inputs: [{ shape: [1, 5, 2] }, { shape: [3, 2, 2] }] }],
+};
+
+const DEPTHWISE: OpRow = {
+  op: 'depthwiseConv2d',
+  build: (x, f) => lg.depthwiseConv2d(x, f, 1, 'same'),
+  tfjs: (x, f) => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'),
+  forward: [
+    { label: "'same' multiplier 2", inputs: [{ shape: [2, 6, 5, 3] }, { shape: [3, 3, 3, 2] }] },
+    {
+      label: "'valid' stride 2 multiplier 1",
+      inputs: [{ shape: [1, 7, 7, 4] }, { shape: [3, 3, 4, 1] }],
+      build: (x, f) => lg.depthwiseConv2d(x, f, 2, 'valid'),
+      tfjs: (x, f) => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'valid'),
+    },
+    {
+      label: "dilations 2 'same'",
+      inputs: [{ shape: [1, 7, 6, 2] }, { shape: [2, 3, 2, 2] }],
+      build: (x, f) => lg.depthwiseConv2d(x, f, 1, 'same', 'NHWC', 2),
+      tfjs: (x, f) => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same', 'NHWC', 2),
+    },
+  ],
+  gradTfjs: [
+    { label: "'same' multiplier 2", inputs: [{ shape: [1, 4, 4, 3] }, { shape: [3, 3, 3, 2] }] },
+    {
+      label: "'valid' stride 2",
+      inputs: [{ shape: [1, 5, 5, 2] }, { shape: [2, 2, 2, 1] }],
+      build: (x, f) => lg.depthwiseConv2d(x, f, 2, 'valid'),
+      tfjs: (x, f) => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'valid'),
+    },
+  ],
+  gradFd: [{ label: "'same' multiplier 2", inputs: [{ shape: [1, 4, 4, 2] }, { shape: [3, 3, 2, 2] }] }],
+  secondOrder: [{ label: "'same' multiplier 2", inputs: [{ shape: [1, 3, 3, 2] }, { shape: [2, 2, 2, 2] }] }],
+};
+
+const GROUPED: OpRow = {
+  op: 'groupedConv2d',
+  build: (x, f) => lg.groupedConv2d(x, f, 2, 1, 'same'),
+  // tfjs has no grouped conv: its twin convolves each group's channels and concatenates.
+  tfjs: (x, f) => {
+    const [x0, x1] = tf.split(x, 2, 3);
+    const [f0, f1] = tf.split(f, 2, 3);
+    const conv = (a: tf.Tensor, b: tf.Tensor): tf.Tensor4D => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same');
+    return tf.concat([conv(x0, f0), conv(x1, f1)], 3);
+  },
+  forward: [{ label: "2 groups 'same'", inputs: [{ shape: [2, 5, 6, 4] }, { shape: [3, 3, 2, 6] }] }],
+  gradTfjs: [{ label: "2 groups 'same'", inputs: [{ shape: [1, 4, 4, 4] }, { shape: [3, 3, 2, 4] }] }],
+  gradFd: [
+    { label: "2 groups 'same'", inputs: [{ shape: [1, 4, 3, 4] }, { shape: [2, 2, 2, 4] }] },
+    {
+      label: '3 groups NCHW stride 2',
+      inputs: [{ shape: [1, 6, 5, 5] }, { shape: [3, 3, 2, 3] }],
+      build: (x, f) => lg.groupedConv2d(x, f, 3, 2, 'same', 'NCHW'),
+    },
+  ],
+  secondOrder: [
+    {
+      label: '3 groups NCHW stride 2',
+      inputs: [{ shape: [1, 6, 4, 4] }, { shape: [2, 2, 2, 3] }],
+      build: (x, f) => lg.groupedConv2d(x, f, 3, 2, 'same', 'NCHW'),
+    },
+  ],
+};
+
+const SEPARABLE: OpRow = {
+  op: 'separableConv2d',
+  build: (x, d, p) => lg.separableConv2d(x, d, p, 1, 'same'),
+  tfjs: (x, d, p) => tf.separableConv2d(x as tf.Tensor4D, d as tf.Tensor4D, p as tf.Tensor4D, 1, 'same'),
+  forward: [{ label: "'same'", inputs: [{ shape: [2, 6, 5, 3] }, { shape: [3, 3, 3, 2] }, { shape: [1, 1, 6, 4] }] }],
+  gradTfjs: [{ label: "'same'", inputs: [{ shape: [1, 4, 4, 2] }, { shape: [3, 3, 2, 2] }, { shape: [1, 1, 4, 3] }] }],
+  gradFd: [{ label: "'same'", inputs: [{ shape: [1, 3, 3, 2] }, { shape: [2, 2, 2, 2] }, { shape: [1, 1, 4, 2] }] }],
+};
+
+export const CONV_ROWS: readonly OpRow[] = [
+  CONV2D,
+  BACKPROP_INPUT,
+  BACKPROP_FILTER,
+  CONV2D_TRANSPOSE,
+  CONV1D,
+  DEPTHWISE,
+  GROUPED,
+  SEPARABLE,
+];

@@ -27,7 +27,16 @@ export const OP_ROWS: readonly OpRow[] = [
  * Rows of builders that are not registry ops, checked like the primitives: mean is sum times 1 / count, and
  * leakyRelu a prelu node with a constant alpha.
  */
-export const COMPOSITE_ROWS: readonly string[] = ['mean', 'leakyRelu'];
+export const COMPOSITE_ROWS: readonly string[] = [
+  'mean',
+  'leakyRelu',
+  // Convolution builders over the conv2d ops (ops/conv.ts).
+  'conv2dTranspose',
+  'conv1d',
+  'depthwiseConv2d',
+  'groupedConv2d',
+  'separableConv2d',
+];
 
 /**
  * Registry ops without a row, each with why: a test `file` (relative to tests/) that exercises it by name, or the
