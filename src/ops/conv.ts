@@ -17,6 +17,8 @@ import {
 import { AttrsOf } from './attrs';
 import { apply, defineOp, OpRecord, requireFloat, TensorInfo, TensorLike, VjpResult } from './record';
 
+export { axisGeometry };
+
 const CONV_ATTRS = {
   strides: 'ints',
   dilations: 'ints',

@@ -51,6 +51,7 @@ import {
   TRUNCATED_NORMAL,
   FUSED,
 } from '../../ops';
+import { CONV_EXPORT_RULES } from './export-conv';
 import { onnxType } from './proto';
 import { DimExpr, INT64_MAX, INT64_MIN, OnnxWriter } from './writer';
 
@@ -886,6 +887,8 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   randomNormal: randomNormalRule,
   truncatedNormal: truncatedNormalRule,
   fused: fusedRule,
+  // convolution (export-conv.ts)
+  ...CONV_EXPORT_RULES,
 };
 
 /** Why the ops without an ONNX form have none (for the error message and docs/onnx.md). */

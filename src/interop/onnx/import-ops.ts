@@ -6,6 +6,7 @@
  */
 import { DType, Graph, GraphError, isFloat, NDArray, Tensor } from '../../graph';
 import * as ops from '../../ops';
+import { convRule, convTransposeRule } from './import-conv';
 import { dtypeOfOnnx, HostTensor, onnx, ReadAttrs, TYPE_NAMES } from './proto';
 
 /** A dim of a shape known only at run time: dim `axis` of a tensor. */
@@ -799,6 +800,9 @@ export const IMPORT_RULES: { readonly [opType: string]: ImportRule } = {
   RandomNormal: randomRule('normal', false),
   RandomUniformLike: randomRule('uniform', true),
   RandomNormalLike: randomRule('normal', true),
+  // convolution (import-conv.ts)
+  Conv: convRule,
+  ConvTranspose: convTransposeRule,
 };
 
 /**
