@@ -8,6 +8,7 @@ import { matMul } from './linalg';
 import { broadcastTo, expandDims, reshape, squeeze, transpose } from './movement';
 import { logSoftmax, softmax } from './nn';
 import * as ops from './all';
+import * as conv from './conv';
 import { TensorLike } from './record';
 import type { NormOrder } from './reduce';
 import { max, mean, sum } from './reduce';
@@ -119,8 +120,26 @@ declare module '../graph/graph' {
     reverse(axis?: number | readonly number[]): Tensor;
     cumsum(axis?: number, exclusive?: boolean, reverse?: boolean): Tensor;
     oneHot(depth: number, onValue?: number, offValue?: number, dtype?: DType): Tensor;
+    conv1d(filter: TensorLike, ...args: Rest<typeof conv.conv1d>): Tensor;
+    conv2d(filter: TensorLike, ...args: Rest<typeof conv.conv2d>): Tensor;
+    conv2dTranspose(filter: TensorLike, ...args: Rest<typeof conv.conv2dTranspose>): Tensor;
+    depthwiseConv2d(filter: TensorLike, ...args: Rest<typeof conv.depthwiseConv2d>): Tensor;
+    separableConv2d(
+      depthwise: TensorLike,
+      pointwise: TensorLike,
+      ...args: Rest<typeof conv.separableConv2d, 3>
+    ): Tensor;
   }
 }
+
+/** A convolution builder's arguments after x and its filter(s). */
+type Rest<F, N extends 2 | 3 = 2> = F extends (x: Tensor, f: TensorLike, ...rest: infer R) => Tensor
+  ? N extends 2
+    ? R
+    : R extends [TensorLike, ...infer S]
+      ? S
+      : never
+  : never;
 
 type Methods = { [K in keyof Tensor]?: Tensor[K] };
 
@@ -221,6 +240,11 @@ const methods: Methods = {
   reverse(this: Tensor, axis?: number | readonly number[]) { return ops.reverse(this, axis); },
   cumsum(this: Tensor, axis?: number, exclusive?: boolean, reverse?: boolean) { return ops.cumsum(this, axis, exclusive, reverse); },
   oneHot(this: Tensor, depth: number, on?: number, off?: number, dtype?: DType) { return ops.oneHot(this, depth, on, off, dtype); },
+  conv1d(this: Tensor, f: TensorLike, ...args: Rest<typeof conv.conv1d>) { return conv.conv1d(this, f, ...args); },
+  conv2d(this: Tensor, f: TensorLike, ...args: Rest<typeof conv.conv2d>) { return conv.conv2d(this, f, ...args); },
+  conv2dTranspose(this: Tensor, f: TensorLike, ...args: Rest<typeof conv.conv2dTranspose>) { return conv.conv2dTranspose(this, f, ...args); },
+  depthwiseConv2d(this: Tensor, f: TensorLike, ...args: Rest<typeof conv.depthwiseConv2d>) { return conv.depthwiseConv2d(this, f, ...args); },
+  separableConv2d(this: Tensor, d: TensorLike, p: TensorLike, ...args: Rest<typeof conv.separableConv2d, 3>) { return conv.separableConv2d(this, d, p, ...args); },
 }; // prettier-ignore
 
 type StridedArgs = Parameters<typeof ops.stridedSlice> extends [Tensor, ...infer Rest] ? Rest : never;

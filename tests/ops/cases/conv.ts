@@ -117,9 +117,9 @@ const CONV2D: OpRow = {
       tfjs: (x, f) => tf.conv2d(x as tf.Tensor3D, f as tf.Tensor4D, 1, 'same'),
     },
     {
-      label: 'chained with relu',
+      label: 'chained x.conv2d(f, 1, valid).relu()',
       inputs: [{ shape: [1, 5, 5, 2] }, { shape: [3, 3, 2, 2] }],
-      build: (x, f) => lg.conv2d(x, f, 1, 'valid').relu(),
+      build: (x, f) => x.conv2d(f, 1, 'valid').relu(),
       tfjs: (x, f) => tf.relu(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid')),
     },
   ],
@@ -191,7 +191,7 @@ const BACKPROP_FILTER: OpRow = {
 
 const CONV2D_TRANSPOSE: OpRow = {
   op: 'conv2dTranspose',
-  build: (x, f) => lg.conv2dTranspose(x, f, [2, 6, 5, 3], 1, 'same'),
+  build: (x, f) => x.conv2dTranspose(f, [2, 6, 5, 3], 1, 'same'),
   tfjs: (x, f) => tf.conv2dTranspose(x as tf.Tensor4D, f as tf.Tensor4D, [2, 6, 5, 3], 1, 'same'),
   forward: [
     { label: "'same' stride 1", inputs: [{ shape: [2, 6, 5, 4] }, { shape: [3, 3, 3, 4] }] },
@@ -227,7 +227,7 @@ const CONV2D_TRANSPOSE: OpRow = {
 
 const CONV1D: OpRow = {
   op: 'conv1d',
-  build: (x, f) => lg.conv1d(x, f, 1, 'same'),
+  build: (x, f) => x.conv1d(f, 1, 'same'),
   tfjs: (x, f) => tf.conv1d(x as tf.Tensor3D, f as tf.Tensor3D, 1, 'same'),
   forward: [
     { label: "'same' stride 1", inputs: [{ shape: [2, 9, 3] }, { shape: [3, 3, 4] }] },
@@ -272,7 +272,7 @@ const CONV1D: OpRow = {
 
 const DEPTHWISE: OpRow = {
   op: 'depthwiseConv2d',
-  build: (x, f) => lg.depthwiseConv2d(x, f, 1, 'same'),
+  build: (x, f) => x.depthwiseConv2d(f, 1, 'same'),
   tfjs: (x, f) => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'),
   forward: [
     { label: "'same' multiplier 2", inputs: [{ shape: [2, 6, 5, 3] }, { shape: [3, 3, 3, 2] }] },
@@ -333,7 +333,7 @@ const GROUPED: OpRow = {
 
 const SEPARABLE: OpRow = {
   op: 'separableConv2d',
-  build: (x, d, p) => lg.separableConv2d(x, d, p, 1, 'same'),
+  build: (x, d, p) => x.separableConv2d(d, p, 1, 'same'),
   tfjs: (x, d, p) => tf.separableConv2d(x as tf.Tensor4D, d as tf.Tensor4D, p as tf.Tensor4D, 1, 'same'),
   forward: [{ label: "'same'", inputs: [{ shape: [2, 6, 5, 3] }, { shape: [3, 3, 3, 2] }, { shape: [1, 1, 6, 4] }] }],
   gradTfjs: [{ label: "'same'", inputs: [{ shape: [1, 4, 4, 2] }, { shape: [3, 3, 2, 2] }, { shape: [1, 1, 4, 3] }] }],
