@@ -55,6 +55,7 @@ import {
   mul,
   add,
   greater,
+  groupedConv2d,
 } from '../src';
 
 type ErrorClass = new (message: string) => LazygradError;
@@ -296,6 +297,16 @@ function everyOpGraph(): Graph {
     truncatedNormal([2], 0, 1, 'float32', 5, g),
     customGradient((v: Tensor) => ({ value: identity(v), gradFunc: (dy: Tensor) => [dy] }))(x),
   ];
+  // Convolutions: a grouped conv2d with explicit pads, and its gradient ops (reading unknown dims at run time).
+  const image = g.placeholder('image', [null, null, null, 4]);
+  const kernel = g.placeholder('kernel', [3, 3, 2, 4]);
+  const conv = groupedConv2d(image, kernel, 2, 1, [
+    [0, 0],
+    [1, 1],
+    [0, 2],
+    [0, 0],
+  ]);
+  outputs.push(conv, ...(gradients(sum(conv), [image, kernel]) as Tensor[]));
   const w = g.variable('w', [[1, 2, 3]], { trainable: false });
   // Gradient-only ops: concatPart (concat of unknown sizes), stridedSliceGrad, sumTiles, prodExcept.
   const loss = sum(

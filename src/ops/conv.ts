@@ -115,6 +115,9 @@ function outputSize(x: readonly Dim[], filter: readonly Dim[], attrs: Conv2DAttr
 
 /** Channel counts: x's inC = groups · filter's inC, filter's outC a multiple of groups. */
 function checkChannels(inC: Dim, filterInC: Dim, outC: Dim, groups: number): void {
+  if (inC !== null && inC % groups !== 0) {
+    throw new ShapeError(`the input's ${inC} channels do not split into ${groups} groups`);
+  }
   if (inC !== null && filterInC !== null && inC !== filterInC * groups) {
     throw new ShapeError(
       `the input has ${inC} channels but the filter takes ${filterInC}` +
@@ -231,6 +234,7 @@ export const CONV2D_BACKPROP_FILTER = defineOp({
     const [xn, h, w, inC] = nhwcOf(x.shape, channelsLast);
     const [dn, dh, dw, dc] = nhwcOf(dy.shape, channelsLast);
     agree(xn, dn, () => `dy's batch ${dn} differs from x's batch ${xn}`);
+    checkChannels(inC, null, null, groups);
     const fc = agree(fcAttr, inC === null ? null : inC / groups, () => `x's ${inC} channels ≠ ${fcAttr} × ${groups}`);
     const outC = agree(foAttr, dc, () => `dy has ${dc} channels but filterShape has ${foAttr} output channels`);
     checkChannels(inC, fc, outC, groups);

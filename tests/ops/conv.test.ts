@@ -3,7 +3,20 @@
  * read the shape from a third input), forward-mode tangents and Hessian-vector products (jvp of a gradient)
  * against their reverse-mode equivalents, and the shape errors.
  */
-import { conv2d, gradients, Graph, jvp, mul, NDArray, Session, ShapeError, sum, tanh, Tensor } from '../../src';
+import {
+  conv2d,
+  gradients,
+  groupedConv2d,
+  Graph,
+  jvp,
+  mul,
+  NDArray,
+  Session,
+  ShapeError,
+  sum,
+  tanh,
+  Tensor,
+} from '../../src';
 import { Rng, expectClose, randomArray } from './util';
 
 const rng = new Rng(1601);
@@ -71,6 +84,11 @@ describe('shape errors', () => {
   });
   test('a malformed explicit padding', () => {
     expect(() => conv2d(x, g.placeholder('f4', [3, 3, 3, 4]), 1, [[0, 0]])).toThrow(/pad \[\[0,0\]\] is not valid/);
+  });
+  test('channels that do not split into the groups', () => {
+    expect(() => groupedConv2d(x, g.placeholder('fGroups', [3, 3, 1, 4]), 2, 1, 'same')).toThrow(
+      /3 channels do not split into 2 groups/,
+    );
   });
   test('a rank-2 input', () => {
     expect(() => conv2d(g.placeholder('v', [5, 5]), g.placeholder('f5', [3, 3, 3, 4]), 1, 'same')).toThrow(
