@@ -60,6 +60,7 @@ import {
   pool,
   sin,
   square,
+  groupedConv2d,
 } from '../src';
 import { resizeBilinear, resizeNearestNeighbor } from '../src';
 
@@ -302,6 +303,16 @@ function everyOpGraph(): Graph {
     truncatedNormal([2], 0, 1, 'float32', 5, g),
     customGradient((v: Tensor) => ({ value: identity(v), gradFunc: (dy: Tensor) => [dy] }))(x),
   ];
+  // Convolutions: a grouped conv2d with explicit pads, and its gradient ops (reading unknown dims at run time).
+  const image = g.placeholder('image', [null, null, null, 4]);
+  const kernel = g.placeholder('kernel', [3, 3, 2, 4]);
+  const conv = groupedConv2d(image, kernel, 2, 1, [
+    [0, 0],
+    [1, 1],
+    [0, 2],
+    [0, 0],
+  ]);
+  outputs.push(conv, ...(gradients(sum(conv), [image, kernel]) as Tensor[]));
   const w = g.variable('w', [[1, 2, 3]], { trainable: false });
   // Gradient-only ops: concatPart (concat of unknown sizes), stridedSliceGrad, sumTiles, prodExcept.
   const loss = sum(
@@ -310,9 +321,9 @@ function everyOpGraph(): Graph {
   outputs.push(...(gradients(loss, [x, open]).filter((t) => t !== null) as Tensor[]));
   outputs.push(loss);
   // The image family, with their gradient ops.
-  const image = g.placeholder('image', [1, 2, 3, 1]);
-  const resized = [resizeBilinear(image, [3, 4], true), resizeNearestNeighbor(image, [4, 2], false, true)];
-  outputs.push(...resized, ...(gradients(sum(add(resized[0], sum(resized[1]))), [image]) as Tensor[]));
+  const picture = g.placeholder('picture', [1, 2, 3, 1]);
+  const resized = [resizeBilinear(picture, [3, 4], true), resizeNearestNeighbor(picture, [4, 2], false, true)];
+  outputs.push(...resized, ...(gradients(sum(add(resized[0], sum(resized[1]))), [picture]) as Tensor[]));
   // Pooling and its gradient ops (maxPoolGradGrad is the gradient of maxPoolGrad).
   const poolImage = g.placeholder('poolImage', [1, 4, 4, 2]);
   const pooled = add(sum(sin(pool(poolImage, 2, 'max', 'same', 2))), sum(avgPool(poolImage, 2, 2, 'valid')));

@@ -12,6 +12,7 @@ import * as image from './image';
 import * as space from './space';
 import { unsortedSegmentSum } from './segment';
 import { mirrorPad } from './padmode';
+import * as conv from './conv';
 import { TensorLike } from './record';
 import type { NormOrder } from './reduce';
 import { max, mean, sum } from './reduce';
@@ -125,8 +126,26 @@ declare module '../graph/graph' {
     oneHot(depth: number, onValue?: number, offValue?: number, dtype?: DType): Tensor;
     maxPool(...args: PoolArgs): Tensor;
     avgPool(...args: PoolArgs): Tensor;
+    conv1d(filter: TensorLike, ...args: Rest<typeof conv.conv1d>): Tensor;
+    conv2d(filter: TensorLike, ...args: Rest<typeof conv.conv2d>): Tensor;
+    conv2dTranspose(filter: TensorLike, ...args: Rest<typeof conv.conv2dTranspose>): Tensor;
+    depthwiseConv2d(filter: TensorLike, ...args: Rest<typeof conv.depthwiseConv2d>): Tensor;
+    separableConv2d(
+      depthwise: TensorLike,
+      pointwise: TensorLike,
+      ...args: Rest<typeof conv.separableConv2d, 3>
+    ): Tensor;
   }
 }
+
+/** A convolution builder's arguments after x and its filter(s). */
+type Rest<F, N extends 2 | 3 = 2> = F extends (x: Tensor, f: TensorLike, ...rest: infer R) => Tensor
+  ? N extends 2
+    ? R
+    : R extends [TensorLike, ...infer S]
+      ? S
+      : never
+  : never;
 
 type Methods = { [K in keyof Tensor]?: Tensor[K] };
 
@@ -229,6 +248,11 @@ const methods: Methods = {
   oneHot(this: Tensor, depth: number, on?: number, off?: number, dtype?: DType) { return ops.oneHot(this, depth, on, off, dtype); },
   maxPool(this: Tensor, ...args: PoolArgs) { return ops.maxPool(this, ...args); },
   avgPool(this: Tensor, ...args: PoolArgs) { return ops.avgPool(this, ...args); },
+  conv1d(this: Tensor, f: TensorLike, ...args: Rest<typeof conv.conv1d>) { return conv.conv1d(this, f, ...args); },
+  conv2d(this: Tensor, f: TensorLike, ...args: Rest<typeof conv.conv2d>) { return conv.conv2d(this, f, ...args); },
+  conv2dTranspose(this: Tensor, f: TensorLike, ...args: Rest<typeof conv.conv2dTranspose>) { return conv.conv2dTranspose(this, f, ...args); },
+  depthwiseConv2d(this: Tensor, f: TensorLike, ...args: Rest<typeof conv.depthwiseConv2d>) { return conv.depthwiseConv2d(this, f, ...args); },
+  separableConv2d(this: Tensor, d: TensorLike, p: TensorLike, ...args: Rest<typeof conv.separableConv2d, 3>) { return conv.separableConv2d(this, d, p, ...args); },
 }; // prettier-ignore
 
 type PoolArgs = Parameters<typeof ops.maxPool> extends [Tensor, ...infer Rest] ? Rest : never;

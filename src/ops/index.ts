@@ -24,3 +24,4 @@ export * from './space';
 export * from './segment';
 export * from './padmode';
 export * from './pool';
+export * from './conv';

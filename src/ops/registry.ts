@@ -1,5 +1,6 @@
 import { GraphError } from '../graph';
 import { COMPARE_OPS } from './compare';
+import { CONV_OPS } from './conv';
 import { CUSTOM_OPS } from './custom';
 import { ELEMENTWISE_OPS } from './elementwise';
 import { makeFusedRecord } from './fused';
@@ -48,6 +49,7 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   image: IMAGE_OPS,
   pool: POOL_OPS,
   fused: [FUSED],
+  conv: CONV_OPS,
 };
 
 const BY_NAME = new Map<string, OpRecord>();

@@ -53,6 +53,7 @@ import {
 } from '../../ops';
 import { IMAGE_EXPORT_RULES } from './image';
 import { exportAvgPoolGrad, exportMaxPoolArgmax, exportMaxPoolGrad, exportMaxPoolGradGrad, exportPool } from './pool';
+import { CONV_EXPORT_RULES } from './export-conv';
 import { onnxType } from './proto';
 import { DimExpr, INT64_MAX, INT64_MIN, OnnxWriter } from './writer';
 
@@ -896,6 +897,8 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   maxPoolGradGrad: exportMaxPoolGradGrad,
   avgPoolGrad: exportAvgPoolGrad,
   maxPoolArgmax: exportMaxPoolArgmax,
+  // convolution (export-conv.ts)
+  ...CONV_EXPORT_RULES,
 };
 
 /** Why the ops without an ONNX form have none (for the error message and docs/onnx.md). */

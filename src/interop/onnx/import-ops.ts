@@ -8,6 +8,7 @@ import { DType, Graph, GraphError, isFloat, NDArray, Tensor } from '../../graph'
 import * as ops from '../../ops';
 import { IMAGE_IMPORT_RULES } from './image';
 import { importGlobalPool, importPool } from './pool';
+import { convRule, convTransposeRule } from './import-conv';
 import { dtypeOfOnnx, HostTensor, onnx, ReadAttrs, TYPE_NAMES } from './proto';
 
 /** A dim of a shape known only at run time: dim `axis` of a tensor. */
@@ -807,6 +808,9 @@ export const IMPORT_RULES: { readonly [opType: string]: ImportRule } = {
   AveragePool: (a) => importPool('avg', a.tensor(0), a.attrs, 1, a.fail),
   GlobalAveragePool: (a) => importGlobalPool('avg', a.tensor(0), a.fail),
   GlobalMaxPool: (a) => importGlobalPool('max', a.tensor(0), a.fail),
+  // convolution (import-conv.ts)
+  Conv: convRule,
+  ConvTranspose: convTransposeRule,
 };
 
 /**

@@ -2,6 +2,7 @@
  * The op test table: every row of every family, read by the shared suites in ../suites. Adding an op means one
  * record in src/ops and one row here (or one line in COVERED_ELSEWHERE saying why it needs none).
  */
+import { CONV_ROWS } from './conv';
 import { ELEMENTWISE_ROWS } from './elementwise';
 import { IMAGE_ROWS } from './image';
 import { INDEXING_ROWS } from './indexing';
@@ -23,6 +24,7 @@ export const OP_ROWS: readonly OpRow[] = [
   ...LOSS_ROWS,
   ...IMAGE_ROWS,
   ...POOL_ROWS,
+  ...CONV_ROWS,
 ];
 
 /**
@@ -42,6 +44,12 @@ export const COMPOSITE_ROWS: readonly string[] = [
   // gathers of the padded dims
   'mirrorPad',
   'edgePad',
+  // Convolution builders over the conv2d ops (ops/conv.ts).
+  'conv2dTranspose',
+  'conv1d',
+  'depthwiseConv2d',
+  'groupedConv2d',
+  'separableConv2d',
 ];
 
 /**
