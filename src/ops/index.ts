@@ -19,3 +19,4 @@ export * from './fused';
 export * from './fusedmatmul';
 export * from './evaluate';
 export * from './randomfill';
+export * from './normalization';

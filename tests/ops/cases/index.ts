@@ -7,6 +7,7 @@ import { INDEXING_ROWS } from './indexing';
 import { LINALG_NN_ROWS } from './linalg-nn';
 import { LOSS_ROWS } from './losses';
 import { MOVEMENT_ROWS } from './movement';
+import { NORMALIZATION_COMPOSITES, NORMALIZATION_ROWS } from './normalization';
 import { REDUCE_ROWS } from './reduce';
 import { Case, OpRow, rowName, seedOf } from './table';
 
@@ -19,13 +20,14 @@ export const OP_ROWS: readonly OpRow[] = [
   ...MOVEMENT_ROWS,
   ...INDEXING_ROWS,
   ...LOSS_ROWS,
+  ...NORMALIZATION_ROWS,
 ];
 
 /**
  * Rows of builders that are not registry ops, checked like the primitives: mean is sum times 1 / count, and
  * leakyRelu a prelu node with a constant alpha.
  */
-export const COMPOSITE_ROWS: readonly string[] = ['mean', 'leakyRelu'];
+export const COMPOSITE_ROWS: readonly string[] = ['mean', 'leakyRelu', ...NORMALIZATION_COMPOSITES];
 
 /**
  * Registry ops without a row, each with why: a test `file` (relative to tests/) that exercises it by name, or the

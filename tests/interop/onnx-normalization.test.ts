@@ -1,0 +1,130 @@
+/**
+ * @jest-environment ./tests/interop/ort-environment.js
+ */
+/**
+ * ONNX for the normalization ops and the activations step, hardSigmoid and hardSwish: each exported model run in
+ * ONNX Runtime matches Session.run, and imports back with the same values; and one-node ONNX models of their ONNX
+ * ops (BatchNormalization, LRN, HardSigmoid, HardSwish), run in ONNX Runtime, import with the same results.
+ */
+import { onnx } from 'onnx-proto';
+import * as L from '../../src';
+import { exportOnnx, Graph, importOnnx, NDArray, Session, Tensor } from '../../src';
+import { expectClose, randomArray, RandomOptions, Rng } from '../ops/util';
+import { runOrt } from './ort';
+
+type Feed = [Tensor, NDArray];
+
+interface ExportCase {
+  readonly name: string;
+  readonly build: (g: Graph, input: (name: string, shape: number[], options?: RandomOptions) => Tensor) => Tensor;
+}
+
+const positive: RandomOptions = { lo: 0.2, hi: 2 };
+
+const EXPORTS: readonly ExportCase[] = [
+  {
+    name: 'batchNorm with offset and scale',
+    build: (_g, input) =>
+      L.batchNorm(
+        input('x', [2, 3, 3, 4]),
+        input('m', [4]),
+        input('v', [4], positive),
+        input('o', [4]),
+        input('s', [4]),
+        0.01,
+      ),
+  },
+  {
+    name: 'batchNorm without offset and scale',
+    build: (_g, input) => L.batchNorm(input('x', [2, 5]), input('m', [5]), input('v', [5], positive)),
+  },
+];
+
+function built(c: ExportCase, seed: number): { y: Tensor; graph: Graph; feeds: Feed[]; expected: NDArray } {
+  const rng = new Rng(seed);
+  const graph = new Graph();
+  const feeds: Feed[] = [];
+  const input = (name: string, shape: number[], options: RandomOptions = {}): Tensor => {
+    const t = graph.placeholder(name, shape);
+    feeds.push([t, randomArray(rng, shape, 'float32', options)]);
+    return t;
+  };
+  const y = c.build(graph, input);
+  return { y, graph, feeds, expected: new Session(graph).run(y, new Map(feeds)) };
+}
+
+describe.each(EXPORTS.map((c, i) => [c.name, c, i] as const))('export: %s', (_name, c, index) => {
+  test('the exported model run in ONNX Runtime matches Session.run', async () => {
+    const { y, graph, feeds, expected } = built(c, 700 + index);
+    const outputs = await runOrt(exportOnnx(graph, { outputs: { y } }), new Map(feeds.map(([t, v]) => [t.name, v])));
+    expectClose(outputs.get('y') as NDArray, expected, 2e-6, c.name);
+  });
+
+  test('imported back by ONNX semantics alone, it gives the same values', () => {
+    const { y, graph, feeds, expected } = built(c, 700 + index);
+    const imported = importOnnx(exportOnnx(graph, { outputs: { y }, annotations: false }), {
+      annotations: false,
+    });
+    const fed = new Map(feeds.map(([t, v]) => [imported.inputs.get(t.name) as Tensor, v]));
+    expectClose(new Session(imported.graph).run(imported.outputs[0], fed), expected, 2e-6, c.name);
+  });
+});
+
+// ---- one-node ONNX models, as other tools write them ---------------------------------------------------
+
+const AttributeType = onnx.AttributeProto.AttributeType;
+type Attr = onnx.IAttributeProto;
+const float = (name: string, f: number): Attr => ({ name, type: AttributeType.FLOAT, f });
+
+interface ImportCase {
+  readonly name: string;
+  readonly opType: string;
+  readonly inputs: readonly (readonly [string, NDArray])[];
+  readonly attrs?: readonly Attr[];
+  readonly opset?: number;
+}
+
+const rng = new Rng(1616);
+const image = randomArray(rng, [2, 3, 4, 5], 'float32');
+
+const IMPORTS: readonly ImportCase[] = [
+  {
+    name: 'BatchNormalization (NCHW, per channel)',
+    opType: 'BatchNormalization',
+    inputs: [
+      ['x', image],
+      ['s', randomArray(rng, [3], 'float32')],
+      ['b', randomArray(rng, [3], 'float32')],
+      ['m', randomArray(rng, [3], 'float32')],
+      ['v', randomArray(rng, [3], 'float32', positive)],
+    ],
+    attrs: [float('epsilon', 1e-3)],
+    opset: 11,
+  },
+];
+
+function model(c: ImportCase): Uint8Array {
+  const proto: onnx.IModelProto = {
+    irVersion: 8,
+    producerName: 'hand-written',
+    opsetImport: [{ domain: '', version: c.opset ?? 17 }],
+    graph: {
+      name: c.name,
+      node: [{ opType: c.opType, input: c.inputs.map(([n]) => n), output: ['y'], attribute: [...(c.attrs ?? [])] }],
+      input: c.inputs.map(([name, v]) => ({
+        name,
+        type: { tensorType: { elemType: 1, shape: { dim: v.shape.map((d) => ({ dimValue: d })) } } },
+      })),
+      output: [{ name: 'y' }],
+    },
+  };
+  return onnx.ModelProto.encode(proto).finish();
+}
+
+test.each(IMPORTS.map((c) => [c.name, c] as const))('import: %s computes what ONNX Runtime computes', async (_n, c) => {
+  const bytes = model(c);
+  const expected = (await runOrt(bytes, new Map(c.inputs))).get('y') as NDArray;
+  const imported = importOnnx(bytes);
+  const feeds = new Map(c.inputs.map(([name, v]) => [imported.inputs.get(name) as Tensor, v]));
+  expectClose(new Session(imported.graph).run(imported.outputs[0], feeds), expected, 2e-6, c.name);
+});
