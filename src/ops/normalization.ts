@@ -5,11 +5,9 @@
  * per-channel factor rsqrt(variance + ε)·scale is computed once, on the statistics' own shape), so a composite costs
  * no more at run time than a fused kernel, and its gradients and second derivatives come from the primitives'.
  */
-import { broadcastStatic, DTypeError, formatShape, GraphError, shapesEqual, ShapeError, Tensor } from '../graph';
+import { broadcastStatic, DTypeError, formatShape, shapesEqual, ShapeError, Tensor } from '../graph';
 import { add, mul, sub } from './elementwise';
 import { TensorLike, toTensor } from './record';
-import { mean as meanOf, moments } from './reduce';
-import { assign } from './state';
 import { rsqrt } from './unary';
 
 /** The start of a builder's error message: the op, its node name and its input x. */
