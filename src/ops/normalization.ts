@@ -5,9 +5,12 @@
  * per-channel factor rsqrt(variance + ε)·scale is computed once, on the statistics' own shape), so a composite costs
  * no more at run time than a fused kernel, and its gradients and second derivatives come from the primitives'.
  */
-import { broadcastStatic, DTypeError, formatShape, shapesEqual, ShapeError, Tensor } from '../graph';
+import { broadcastStatic, DTypeError, formatShape, GraphError, shapesEqual, ShapeError, Tensor } from '../graph';
 import { add, mul, sub } from './elementwise';
+import { reshape } from './movement';
 import { TensorLike, toTensor } from './record';
+import { moments } from './reduce';
+import { assign, group } from './state';
 import { rsqrt } from './unary';
 
 /** The start of a builder's error message: the op, its node name and its input x. */
@@ -72,4 +75,137 @@ export function batchNorm(
   const o = offset === undefined || offset === null ? null : statistic('batchNorm', 'offset', x, offset);
   const s = scale === undefined || scale === null ? null : statistic('batchNorm', 'scale', x, scale);
   return x.graph.nameScope('batchNorm', () => normalize(x, m, v, o, s, varianceEpsilon));
+}
+
+/** Options of batchNormTraining; the defaults are tf.keras BatchNormalization's. */
+export interface BatchNormTrainingOptions {
+  /** The axes the statistics are taken over (default: all but the last, channels last). */
+  readonly axes?: readonly number[];
+  /** The moving averages keep this much of their value at each step (default 0.99). */
+  readonly momentum?: number;
+  /** Added to the variance before its square root (default 0.001). */
+  readonly varianceEpsilon?: number;
+}
+
+/** What batchNormTraining returns: the output, the batch statistics and the moving-average updates. */
+export interface BatchNormTraining {
+  /** x normalized with the batch's own statistics (gradients flow through them). */
+  readonly y: Tensor;
+  /** The batch mean and (population) variance, shaped as the moving variables. */
+  readonly mean: Tensor;
+  readonly variance: Tensor;
+  /** The two assigns of the moving mean and variance. */
+  readonly updates: readonly [Tensor, Tensor];
+  /** group(updates): fetch it (or group it with an optimizer's step) to move the averages. */
+  readonly update: Tensor;
+}
+
+function resolveAxes(x: Tensor, axes: readonly number[] | undefined): number[] {
+  if (axes === undefined) return x.shape.slice(0, -1).map((_, i) => i);
+  const resolved = axes.map((a) => (a < 0 ? a + x.rank : a));
+  if (axes.length === 0 || resolved.some((a, i) => !Number.isInteger(axes[i]) || a < 0 || a >= x.rank)) {
+    throw new ShapeError(
+      `${where('batchNormTraining', x)}: axes [${axes.join(', ')}] must be a non-empty list of axes in ` +
+        `[${-x.rank}, ${x.rank})`,
+    );
+  }
+  if (new Set(resolved).size !== resolved.length) {
+    throw new ShapeError(`${where('batchNormTraining', x)}: axes [${axes.join(', ')}] repeat an axis`);
+  }
+  return resolved;
+}
+
+function movingVariable(x: Tensor, what: string, v: Tensor, axes: readonly number[]): void {
+  if (!(v instanceof Tensor) || v.op !== 'variable') {
+    throw new GraphError(`${where('batchNormTraining', x)}: ${what} must be a variable (its average is assigned)`);
+  }
+  if (v.dtype !== x.dtype) {
+    throw new DTypeError(`${where('batchNormTraining', x)}: ${what} is ${v.dtype}; it must have x's dtype ${x.dtype}`);
+  }
+  const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const squeezed = x.shape.filter((_, i) => !axes.includes(i));
+  // The kept shape may drop leading 1s, as a broadcasting statistic does ([C, 1, 1] for NCHW).
+  const padded = [...new Array<number>(Math.max(0, x.rank - v.rank)).fill(1), ...v.shape];
+  if (!shapesEqual(v.shape, squeezed) && !(v.rank <= x.rank && shapesEqual(padded, kept))) {
+    throw new ShapeError(
+      `${where('batchNormTraining', x)}: ${what} ${formatShape(v.shape)} must have the statistics' shape ` +
+        `${formatShape(squeezed)} (or ${formatShape(kept)} with the reduced axes kept, leading 1s optional)`,
+    );
+  }
+}
+
+/**
+ * Batch normalization in training, as tf.keras BatchNormalization with training = true (and ONNX
+ * BatchNormalization with training_mode = 1): x is normalized with the mean and population variance of the batch
+ * over `axes` (gradients flow through them), and the moving averages move toward them:
+ * moving ← moving·momentum + batch·(1 − momentum), as graph ops (assigns) that run when `update` is fetched.
+ * TensorFlow's fused kernel updates the moving variance with the Bessel-corrected batch variance instead.
+ * @example
+ * const bn = batchNormTraining(x, movingMean, movingVariance, beta, gamma);
+ * sess.run([loss, group([train.sgd(0.1).minimize(loss), bn.update])], feeds);
+ */
+export function batchNormTraining(
+  x: Tensor,
+  movingMean: Tensor,
+  movingVariance: Tensor,
+  offset?: TensorLike | null,
+  scale?: TensorLike | null,
+  options: BatchNormTrainingOptions = {},
+): BatchNormTraining {
+  requireFloatX('batchNormTraining', x);
+  const { momentum = 0.99, varianceEpsilon = 0.001 } = options;
+  if (!(momentum >= 0 && momentum <= 1)) {
+    throw new GraphError(`${where('batchNormTraining', x)}: momentum ${momentum} must be in [0, 1]`);
+  }
+  const axes = resolveAxes(x, options.axes);
+  const o = offset === undefined || offset === null ? null : statistic('batchNormTraining', 'offset', x, offset);
+  const s = scale === undefined || scale === null ? null : statistic('batchNormTraining', 'scale', x, scale);
+  movingVariable(x, 'movingMean', movingMean, axes);
+  movingVariable(x, 'movingVariance', movingVariance, axes);
+  return x.graph.nameScope('batchNormTraining', () => {
+    const batch = moments(x, axes, true);
+    const y = normalize(x, batch.mean, batch.variance, o, s, varianceEpsilon);
+    const mean = reshape(
+      batch.mean,
+      movingMean.shape.map((d) => d ?? -1),
+    );
+    const variance = reshape(
+      batch.variance,
+      movingVariance.shape.map((d) => d ?? -1),
+    );
+    const moved = (moving: Tensor, value: Tensor): Tensor =>
+      assign(moving, add(mul(moving, momentum), mul(value, 1 - momentum)));
+    const updates: [Tensor, Tensor] = [moved(movingMean, mean), moved(movingVariance, variance)];
+    return { y, mean, variance, updates, update: group(updates) };
+  });
+}
+
+/**
+ * Layer normalization over `axes` (default: the last), with the math of tf.layers.layerNormalization:
+ * (x − mean) / √(variance + epsilon) · gamma + beta, the mean and population variance taken per example over
+ * `axes`. gamma and beta are optional and broadcast against x (usually of the normalized axes' shape). There is no
+ * tfjs op of this name; the argument order (x, axes, epsilon, gamma, beta) is lazygrad's.
+ * @example layerNorm(h, [-1], 1e-3, gamma, beta)
+ */
+export function layerNorm(
+  x: Tensor,
+  axes: number | readonly number[] = -1,
+  epsilon = 0.001,
+  gamma?: TensorLike | null,
+  beta?: TensorLike | null,
+): Tensor {
+  requireFloatX('layerNorm', x);
+  const list = typeof axes === 'number' ? [axes] : axes;
+  const resolved = list.map((a) => (a < 0 ? a + x.rank : a));
+  if (list.length === 0 || resolved.some((a, i) => !Number.isInteger(list[i]) || a < 0 || a >= x.rank)) {
+    throw new ShapeError(
+      `${where('layerNorm', x)}: axes [${list.join(', ')}] must be a non-empty list of axes in [${-x.rank}, ${x.rank})`,
+    );
+  }
+  const g = gamma === undefined || gamma === null ? null : statistic('layerNorm', 'gamma', x, gamma);
+  const b = beta === undefined || beta === null ? null : statistic('layerNorm', 'beta', x, beta);
+  return x.graph.nameScope('layerNorm', () => {
+    const { mean, variance } = moments(x, resolved, true);
+    return normalize(x, mean, variance, b, g, epsilon);
+  });
 }

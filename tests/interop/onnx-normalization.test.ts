@@ -38,6 +38,21 @@ const EXPORTS: readonly ExportCase[] = [
     name: 'batchNorm without offset and scale',
     build: (_g, input) => L.batchNorm(input('x', [2, 5]), input('m', [5]), input('v', [5], positive)),
   },
+  {
+    name: 'batchNormTraining (its output, with the batch statistics)',
+    build: (g, input) => {
+      const moving = (name: string): Tensor =>
+        g.variable(name, L.initializers.zeros(), { shape: [3, 1, 1], trainable: false });
+      const x = input('x', [4, 3, 2, 2]);
+      return L.batchNormTraining(x, moving('mm'), moving('mv'), input('o', [3, 1, 1]), input('s', [3, 1, 1]), {
+        axes: [0, 2, 3],
+      }).y;
+    },
+  },
+  {
+    name: 'layerNorm over the last two axes with gamma and beta',
+    build: (_g, input) => L.layerNorm(input('x', [2, 3, 4]), [1, 2], 1e-5, input('g', [3, 4]), input('b', [3, 4])),
+  },
 ];
 
 function built(c: ExportCase, seed: number): { y: Tensor; graph: Graph; feeds: Feed[]; expected: NDArray } {

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as lg from '../../../src';
-import { Operand } from '../harness';
+import { Build, Operand, TfBuild } from '../harness';
 import { Case, OpRow } from './table';
 
 type Shape = readonly number[];
@@ -70,7 +70,97 @@ const BATCH_NORM: OpRow = {
   secondOrder: [batchNormCase([2, 2, 3], [3]), batchNormCase([3, 2], [2])],
 };
 
-export const NORMALIZATION_ROWS: readonly OpRow[] = [BATCH_NORM];
+/** batchNormTraining's output over placeholders x, offset, scale, with fresh moving variables of the channels. */
+function trainingY(axes?: number[], momentum?: number): (x: lg.Tensor, o: lg.Tensor, s: lg.Tensor) => lg.Tensor {
+  return (x, o, s) => {
+    const stats = o.shape.map((d) => d as number);
+    const moving = (name: string): lg.Tensor =>
+      x.graph.variable(name, lg.initializers.constant({ value: 0.5 }), {
+        trainable: false,
+        dtype: x.dtype,
+        shape: stats,
+      });
+    return lg.batchNormTraining(x, moving('movingMean'), moving('movingVariance'), o, s, {
+      axes,
+      momentum,
+    }).y;
+  };
+}
+
+/**
+ * The same in tfjs: tf.moments of the batch, then the normalization written out (tf.batchNorm asserts that the
+ * kept-dims statistics and the offset share a rank).
+ */
+function tfTraining(axes: number[], epsilon = 0.001): (x: tf.Tensor, o: tf.Tensor, s: tf.Tensor) => tf.Tensor {
+  return (x, o, s) => {
+    const { mean, variance } = tf.moments(x, axes, true);
+    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, epsilon))), s), o);
+  };
+}
+
+function trainingCase(x: Shape, stats: Shape, axes: number[], explicit: boolean): Case {
+  return {
+    label: `x ${show(x)} over axes [${axes.join(', ')}]${explicit ? '' : ' (the default)'}`,
+    inputs: [{ shape: x }, { shape: stats }, { shape: stats, options: POSITIVE }],
+    build: trainingY(explicit ? axes : undefined) as Build,
+    tfjs: tfTraining(axes) as TfBuild,
+  };
+}
+
+const BATCH_NORM_TRAINING: OpRow = {
+  op: 'batchNormTraining',
+  build: trainingY() as Build,
+  tfjs: tfTraining([0]) as TfBuild,
+  forward: [
+    trainingCase([6, 4], [4], [0], false),
+    trainingCase([2, 3, 3, 4], [4], [0, 1, 2], false),
+    trainingCase([2, 3, 2, 2], [3, 1, 1], [0, 2, 3], true),
+  ],
+  gradFd: [trainingCase([4, 3], [3], [0], false), trainingCase([2, 2, 2, 3], [3], [0, 1, 2], false)],
+  gradTfjs: [trainingCase([5, 4], [4], [0], false), trainingCase([2, 3, 2, 2], [3, 1, 1], [0, 2, 3], true)],
+  secondOrder: [trainingCase([3, 2], [2], [0], false), trainingCase([2, 2, 2], [2], [0, 1], false)],
+};
+
+/** layerNorm over `axes` with gamma and beta of the normalized axes' shape, and its tfjs twin from tf.moments. */
+function layerNormCase(x: Shape, axes: number[], params: Shape, epsilon = 0.001): Case {
+  return {
+    label: `x ${show(x)} over axes [${axes.join(', ')}], epsilon ${epsilon}`,
+    inputs: [{ shape: x }, { shape: params }, { shape: params }],
+    build: (x, g, b) => lg.layerNorm(x, axes, epsilon, g, b),
+    tfjs: (x, g, b) => {
+      const { mean, variance } = tf.moments(x, axes, true);
+      return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, epsilon))), g), b);
+    },
+  };
+}
+
+const LAYER_NORM: OpRow = {
+  op: 'layerNorm',
+  build: (x, g, b) => lg.layerNorm(x, -1, 0.001, g, b),
+  tfjs: (x, g, b) => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 0.001))), g), b);
+  },
+  forward: [
+    layerNormCase([3, 8], [-1], [8]),
+    layerNormCase([2, 3, 4], [1, 2], [3, 4], 1e-5),
+    layerNormCase([2, 3, 4], [2], [4]),
+    {
+      label: 'without gamma and beta',
+      inputs: [{ shape: [4, 5] }],
+      build: (x) => lg.layerNorm(x),
+      tfjs: (x) => {
+        const { mean, variance } = tf.moments(x, -1, true);
+        return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 0.001)));
+      },
+    },
+  ],
+  gradFd: [layerNormCase([3, 4], [-1], [4]), layerNormCase([2, 2, 3], [1, 2], [2, 3])],
+  gradTfjs: [layerNormCase([3, 6], [-1], [6]), layerNormCase([2, 3, 4], [1, 2], [3, 4])],
+  secondOrder: [layerNormCase([2, 3], [-1], [3]), layerNormCase([2, 2, 2], [0, 2], [2, 1, 2])],
+};
+
+export const NORMALIZATION_ROWS: readonly OpRow[] = [BATCH_NORM, BATCH_NORM_TRAINING, LAYER_NORM];
 
 /** The rows above whose op is a composite builder rather than a registry op. */
-export const NORMALIZATION_COMPOSITES: readonly string[] = ['batchNorm'];
+export const NORMALIZATION_COMPOSITES: readonly string[] = ['batchNorm', 'batchNormTraining', 'layerNorm'];
