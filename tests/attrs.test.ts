@@ -45,6 +45,7 @@ import {
   tile,
   transpose,
   truncatedNormal,
+  windowSum,
   unstack,
   all,
   any,
@@ -295,6 +296,7 @@ function everyOpGraph(): Graph {
     randomNormal([2], 0, 1, 'float32', 'seed', g),
     truncatedNormal([2], 0, 1, 'float32', 5, g),
     customGradient((v: Tensor) => ({ value: identity(v), gradFunc: (dy: Tensor) => [dy] }))(x),
+    windowSum(x, -1, 1),
   ];
   const w = g.variable('w', [[1, 2, 3]], { trainable: false });
   // Gradient-only ops: concatPart (concat of unknown sizes), stridedSliceGrad, sumTiles, prodExcept.

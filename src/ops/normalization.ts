@@ -6,9 +6,10 @@
  * no more at run time than a fused kernel, and its gradients and second derivatives come from the primitives'.
  */
 import { broadcastStatic, DTypeError, formatShape, GraphError, shapesEqual, ShapeError, Tensor } from '../graph';
-import { add, mul, sub } from './elementwise';
+import { add, mul, pow, square, sub } from './elementwise';
+import { windowSum as windowSumKernel } from './kernels/normalization';
 import { reshape } from './movement';
-import { TensorLike, toTensor } from './record';
+import { apply, defineOp, OpRecord, requireFloat, TensorLike, toTensor } from './record';
 import { moments } from './reduce';
 import { assign, group } from './state';
 import { rsqrt } from './unary';
@@ -207,5 +208,73 @@ export function layerNorm(
   return x.graph.nameScope('layerNorm', () => {
     const { mean, variance } = moments(x, resolved, true);
     return normalize(x, mean, variance, b, g, epsilon);
+  });
+}
+
+/**
+ * windowSum(x, axis, radius): the sum of x over a window of 2·radius + 1 entries along `axis`, centred on each
+ * entry and cut at the ends (the sum of squares of local response normalization). Linear, and its window is
+ * symmetric, so it is its own adjoint: the gradient is windowSum(dy) and the tangent windowSum(t).
+ */
+export const WINDOW_SUM = defineOp({
+  name: 'windowSum',
+  arity: 1,
+  attrs: { axis: 'int', radius: 'int' },
+  infer([x], { axis, radius }) {
+    requireFloat(x);
+    if (!(axis >= 0 && axis < x.shape.length)) {
+      throw new ShapeError(`axis ${axis} is out of range for ${formatShape(x.shape)}; it needs rank >= 1`);
+    }
+    if (!(radius >= 0)) throw new ShapeError(`the radius must be a non-negative integer, got ${radius}`);
+    return x;
+  },
+  kernel: ([x], out, { axis, radius }) => windowSumKernel(x, axis, radius, out),
+  vjp: ({ dy, attrs }) => [windowSumOf(dy, attrs)],
+  jvp: ({ tangents: [t], attrs }) => t && windowSumOf(t, attrs),
+});
+
+function windowSumOf(x: Tensor, attrs: { readonly axis: number; readonly radius: number }): Tensor {
+  return apply(WINDOW_SUM, [x], attrs);
+}
+
+/** The normalization family's primitives. */
+export const NORMALIZATION_OPS: readonly OpRecord[] = [WINDOW_SUM];
+
+/**
+ * The sum of x over a window of 2·radius + 1 entries along `axis` (default the last) centred on each entry, cut at
+ * the ends. @example windowSum(square(x), -1, 2)
+ */
+export function windowSum(x: Tensor, axis = -1, radius = 1): Tensor {
+  const resolved = axis < 0 ? axis + x.rank : axis;
+  if (!Number.isInteger(axis) || resolved < 0 || resolved >= x.rank) {
+    throw new ShapeError(
+      `${where('windowSum', x)}: axis ${axis} is out of range; valid axes are in [${-x.rank}, ${x.rank})`,
+    );
+  }
+  if (!Number.isInteger(radius) || radius < 0) {
+    throw new GraphError(`${where('windowSum', x)}: radius ${radius} must be a non-negative integer`);
+  }
+  return apply(WINDOW_SUM, [x], { axis: resolved, radius });
+}
+
+/**
+ * Local response normalization, as tf.localResponseNormalization: x / (bias + alpha·Σ x²)^beta with the sum over
+ * the depthRadius channels on each side (channels last; rank 3 or 4 in tfjs, any rank here). A composite of
+ * square, windowSum and one fused elementwise pass; `axis` (lazygrad's, default the last) lets ONNX's NCHW LRN use
+ * it directly. @example localResponseNormalization(x, 2, 1, 1e-4, 0.75)
+ */
+export function localResponseNormalization(
+  x: Tensor,
+  depthRadius = 5,
+  bias = 1,
+  alpha = 1,
+  beta = 0.5,
+  axis = -1,
+): Tensor {
+  requireFloatX('localResponseNormalization', x);
+  if (x.rank === 0) throw new ShapeError(`${where('localResponseNormalization', x)}: x needs rank >= 1`);
+  return x.graph.nameScope('localResponseNormalization', () => {
+    const sumOfSquares = windowSum(square(x), axis, depthRadius);
+    return mul(x, pow(add(mul(sumOfSquares, alpha), bias), -beta));
   });
 }

@@ -8,6 +8,7 @@ import { INDEXING_OPS } from './indexing';
 import { LINALG_OPS } from './linalg';
 import { MOVEMENT_OPS } from './movement';
 import { NN_OPS } from './nn';
+import { NORMALIZATION_OPS } from './normalization';
 import { RANDOM_OPS } from './random';
 import { OpRecord } from './record';
 import { REDUCE_OPS } from './reduce';
@@ -43,6 +44,7 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   state: STATE_OPS,
   random: RANDOM_OPS,
   custom: CUSTOM_OPS,
+  normalization: NORMALIZATION_OPS,
   fused: [FUSED],
 };
 

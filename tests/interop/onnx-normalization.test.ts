@@ -53,6 +53,20 @@ const EXPORTS: readonly ExportCase[] = [
     name: 'layerNorm over the last two axes with gamma and beta',
     build: (_g, input) => L.layerNorm(input('x', [2, 3, 4]), [1, 2], 1e-5, input('g', [3, 4]), input('b', [3, 4])),
   },
+  { name: 'windowSum along the last axis', build: (_g, input) => L.windowSum(input('x', [2, 3, 7]), -1, 2) },
+  { name: 'windowSum along a middle axis', build: (_g, input) => L.windowSum(input('x', [2, 5, 3]), 1, 1) },
+  { name: 'windowSum with radius 0', build: (_g, input) => L.windowSum(input('x', [2, 3]), 0, 0) },
+  {
+    name: 'localResponseNormalization (NHWC)',
+    build: (_g, input) => L.localResponseNormalization(input('x', [2, 3, 3, 8]), 2, 1.5, 0.3, 0.75),
+  },
+  {
+    name: 'the gradient of localResponseNormalization',
+    build: (_g, input) => {
+      const x = input('x', [1, 2, 2, 6]);
+      return L.gradients(L.sum(L.square(L.localResponseNormalization(x, 1, 1, 0.5, 0.75))), [x])[0] as Tensor;
+    },
+  },
 ];
 
 function built(c: ExportCase, seed: number): { y: Tensor; graph: Graph; feeds: Feed[]; expected: NDArray } {
@@ -102,7 +116,7 @@ interface ImportCase {
 const rng = new Rng(1616);
 const image = randomArray(rng, [2, 3, 4, 5], 'float32');
 
-const IMPORTS: readonly ImportCase[] = [
+const IMPORTS: ImportCase[] = [
   {
     name: 'BatchNormalization (NCHW, per channel)',
     opType: 'BatchNormalization',
@@ -117,6 +131,19 @@ const IMPORTS: readonly ImportCase[] = [
     opset: 11,
   },
 ];
+
+const lrn = (size: number, alpha: number, beta: number, bias: number): ImportCase => ({
+  name: `LRN size ${size}, alpha ${alpha}, beta ${beta}, bias ${bias} (ONNX divides alpha by size)`,
+  opType: 'LRN',
+  inputs: [['x', randomArray(rng, [2, 6, 3, 3], 'float32')]],
+  attrs: [
+    { name: 'size', type: AttributeType.INT, i: size },
+    float('alpha', alpha),
+    float('beta', beta),
+    float('bias', bias),
+  ],
+});
+IMPORTS.push(lrn(3, 0.9, 0.75, 1), lrn(5, 2, 0.5, 2), lrn(1, 1e-4, 0.75, 1));
 
 function model(c: ImportCase): Uint8Array {
   const proto: onnx.IModelProto = {
@@ -142,4 +169,9 @@ test.each(IMPORTS.map((c) => [c.name, c] as const))('import: %s computes what ON
   const imported = importOnnx(bytes);
   const feeds = new Map(c.inputs.map(([name, v]) => [imported.inputs.get(name) as Tensor, v]));
   expectClose(new Session(imported.graph).run(imported.outputs[0], feeds), expected, 2e-6, c.name);
+});
+
+test('an LRN of even size (a lopsided window) is refused, naming the size', () => {
+  const c = lrn(4, 1, 0.75, 1);
+  expect(() => importOnnx(model(c))).toThrow(/LRN with size 4 is not supported/);
 });

@@ -50,6 +50,7 @@ import {
   TRANSPOSE,
   TRUNCATED_NORMAL,
   FUSED,
+  WINDOW_SUM,
 } from '../../ops';
 import { onnxType } from './proto';
 import { DimExpr, INT64_MAX, INT64_MIN, OnnxWriter } from './writer';
@@ -881,12 +882,29 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
     w.node('LogSoftmax', [x], { axis: { int: attrsOf(LOG_SOFTMAX, node).axis } }, out),
   softmaxCrossEntropyWithLogits: softmaxCrossEntropyRule,
   sigmoidCrossEntropyWithLogits: sigmoidCrossEntropyRule,
+  windowSum: windowSumRule,
   // random
   randomUniform: randomUniformRule,
   randomNormal: randomNormalRule,
   truncatedNormal: truncatedNormalRule,
   fused: fusedRule,
 };
+
+/** windowSum: x padded with `radius` zeros along the axis, and the 2·radius + 1 shifted slices summed (in order). */
+function windowSumRule({ w, node, inputs: [x], infos: [xi], out }: RuleArgs): string {
+  const { axis, radius } = attrsOf(WINDOW_SUM, node);
+  if (radius === 0) return w.node('Identity', [x], {}, out);
+  const pads = xi.shape.map(() => 0);
+  const padsAt = [...pads, ...pads];
+  padsAt[axis] = radius;
+  padsAt[xi.shape.length + axis] = radius;
+  const padded = w.node('Pad', [x, w.ints(padsAt), w.scalar(0, node.dtype)], { mode: { string: 'constant' } });
+  const parts = Array.from({ length: 2 * radius + 1 }, (_, k) => {
+    const end = k === 2 * radius ? INT64_MAX : k - 2 * radius;
+    return w.node('Slice', [padded, w.ints([k]), w.ints([end]), w.ints([axis])]);
+  });
+  return w.node('Sum', parts, {}, out);
+}
 
 /** Why the ops without an ONNX form have none (for the error message and docs/onnx.md). */
 export const UNMAPPED_REASONS: { readonly [op: string]: string } = {

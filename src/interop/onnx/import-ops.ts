@@ -794,6 +794,14 @@ export const IMPORT_RULES: { readonly [opType: string]: ImportRule } = {
   MatMul: matMulRule,
   Gemm: gemmRule,
   BatchNormalization: batchNormRule,
+  LRN: (a) => {
+    // ONNX divides alpha by size, and centres an odd window on each channel (axis 1); an even one is lopsided.
+    const size = a.attrs.int('size');
+    if (!(size >= 1 && size % 2 === 1))
+      throw a.fail(`LRN with size ${size} is not supported: lazygrad's window is odd`);
+    const [alpha, beta, bias] = [a.attrs.float('alpha', 1e-4), a.attrs.float('beta', 0.75), a.attrs.float('bias', 1)];
+    return ops.localResponseNormalization(a.tensor(0), (size - 1) / 2, bias, alpha / size, beta, 1);
+  },
   // random
   RandomUniform: randomRule('uniform', false),
   RandomNormal: randomRule('normal', false),

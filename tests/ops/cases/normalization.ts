@@ -160,7 +160,87 @@ const LAYER_NORM: OpRow = {
   secondOrder: [layerNormCase([2, 3], [-1], [3]), layerNormCase([2, 2, 2], [0, 2], [2, 1, 2])],
 };
 
-export const NORMALIZATION_ROWS: readonly OpRow[] = [BATCH_NORM, BATCH_NORM_TRAINING, LAYER_NORM];
+/** windowSum in tfjs: x padded with `radius` zeros along `axis`, and the 2·radius + 1 shifted slices added. */
+function tfWindowSum(axis: number, radius: number): TfBuild {
+  return (x) => {
+    const paddings = x.shape.map((_, i): [number, number] => (i === axis ? [radius, radius] : [0, 0]));
+    const padded = tf.pad(x, paddings);
+    const parts = Array.from({ length: 2 * radius + 1 }, (_, k) =>
+      tf.slice(
+        padded,
+        x.shape.map((_, i) => (i === axis ? k : 0)),
+        x.shape,
+      ),
+    );
+    return tf.addN(parts);
+  };
+}
+
+function windowCase(x: Shape, axis: number, radius: number): Case {
+  return {
+    label: `x ${show(x)} along axis ${axis}, radius ${radius}`,
+    inputs: [{ shape: x }],
+    build: (t) => lg.windowSum(t, axis, radius),
+    tfjs: tfWindowSum(axis < 0 ? axis + x.length : axis, radius),
+  };
+}
+
+const WINDOW_SUM: OpRow = {
+  op: 'windowSum',
+  build: (x) => lg.windowSum(x),
+  tfjs: tfWindowSum(0, 1),
+  forward: [
+    windowCase([7], 0, 1),
+    windowCase([2, 3, 6], -1, 2),
+    windowCase([2, 5, 3], 1, 1),
+    windowCase([2, 4], 1, 5),
+    windowCase([3, 4], 0, 0),
+  ],
+  gradFd: [windowCase([2, 5], -1, 1), windowCase([3, 2, 2], 0, 2)],
+  gradTfjs: [windowCase([2, 3, 6], -1, 2), windowCase([4, 3], 0, 1)],
+  secondOrder: [
+    {
+      ...windowCase([2, 4], -1, 1),
+      label: 'inside a square',
+      build: (t) => lg.square(lg.windowSum(lg.square(t), -1, 1)),
+    },
+  ],
+};
+
+function lrnCase(x: Shape, depthRadius: number, bias: number, alpha: number, beta: number): Case {
+  return {
+    label: `x ${show(x)}, depthRadius ${depthRadius}, bias ${bias}, alpha ${alpha}, beta ${beta}`,
+    inputs: [{ shape: x }],
+    build: (t) => lg.localResponseNormalization(t, depthRadius, bias, alpha, beta),
+    tfjs: (t) => tf.localResponseNormalization(t as tf.Tensor4D, depthRadius, bias, alpha, beta),
+  };
+}
+
+const LRN: OpRow = {
+  op: 'localResponseNormalization',
+  build: (x) => lg.localResponseNormalization(x),
+  tfjs: (x) => tf.localResponseNormalization(x as tf.Tensor4D),
+  forward: [
+    { label: 'the defaults on [2, 2, 2, 12]', inputs: [{ shape: [2, 2, 2, 12] }] },
+    lrnCase([1, 3, 3, 8], 2, 1, 1e-4, 0.75),
+    lrnCase([2, 2, 3, 5], 1, 2, 0.5, 0.5),
+    lrnCase([4, 3, 6], 3, 1, 1, 1),
+  ],
+  gradFd: [lrnCase([1, 2, 2, 5], 2, 1, 0.5, 0.75), lrnCase([2, 1, 2, 4], 5, 1, 1, 0.5)],
+  gradTfjs: [
+    lrnCase([1, 3, 3, 8], 2, 1, 0.1, 0.75),
+    lrnCase([2, 2, 2, 6], 5, 1, 1, 0.5),
+    lrnCase([2, 2, 5], 1, 2, 0.5, 1),
+  ],
+  secondOrder: [lrnCase([1, 1, 2, 5], 2, 1, 0.5, 0.75)],
+};
+
+export const NORMALIZATION_ROWS: readonly OpRow[] = [BATCH_NORM, BATCH_NORM_TRAINING, LAYER_NORM, WINDOW_SUM, LRN];
 
 /** The rows above whose op is a composite builder rather than a registry op. */
-export const NORMALIZATION_COMPOSITES: readonly string[] = ['batchNorm', 'batchNormTraining', 'layerNorm'];
+export const NORMALIZATION_COMPOSITES: readonly string[] = [
+  'batchNorm',
+  'batchNormTraining',
+  'layerNorm',
+  'localResponseNormalization',
+];
