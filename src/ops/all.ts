@@ -7,3 +7,4 @@ export * from './indexing';
 export * from './reduce';
 export * from './linalg';
 export * from './nn';
+export * from './activation';

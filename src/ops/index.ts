@@ -20,3 +20,4 @@ export * from './fusedmatmul';
 export * from './evaluate';
 export * from './randomfill';
 export * from './normalization';
+export * from './activation';

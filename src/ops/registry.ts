@@ -9,6 +9,7 @@ import { LINALG_OPS } from './linalg';
 import { MOVEMENT_OPS } from './movement';
 import { NN_OPS } from './nn';
 import { NORMALIZATION_OPS } from './normalization';
+import { ACTIVATION_OPS } from './activation';
 import { RANDOM_OPS } from './random';
 import { OpRecord } from './record';
 import { REDUCE_OPS } from './reduce';
@@ -45,6 +46,7 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   random: RANDOM_OPS,
   custom: CUSTOM_OPS,
   normalization: NORMALIZATION_OPS,
+  activation: ACTIVATION_OPS,
   fused: [FUSED],
 };
 

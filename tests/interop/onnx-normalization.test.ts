@@ -20,6 +20,7 @@ interface ExportCase {
 }
 
 const positive: RandomOptions = { lo: 0.2, hi: 2 };
+const wide: RandomOptions = { lo: -5, hi: 5 };
 
 const EXPORTS: readonly ExportCase[] = [
   {
@@ -59,6 +60,21 @@ const EXPORTS: readonly ExportCase[] = [
   {
     name: 'localResponseNormalization (NHWC)',
     build: (_g, input) => L.localResponseNormalization(input('x', [2, 3, 3, 8]), 2, 1.5, 0.3, 0.75),
+  },
+  { name: 'step', build: (_g, input) => L.step(input('x', [2, 3, 4])) },
+  { name: 'step with alpha', build: (_g, input) => L.step(input('x', [2, 3, 4]), -0.5) },
+  { name: 'hardSigmoid (HardSigmoid)', build: (_g, input) => L.hardSigmoid(input('x', [2, 3, 4], wide), 0.25, 0.5) },
+  {
+    name: 'hardSigmoid with an alpha no float32 holds (Max, Min, Add, Mul)',
+    build: (_g, input) => L.hardSigmoid(input('x', [2, 3, 4], wide), 0.1, 0.3),
+  },
+  { name: 'hardSwish (HardSwish)', build: (_g, input) => L.hardSwish(input('x', [2, 3, 4], wide)) },
+  {
+    name: 'the gradient of hardSwish and hardSigmoid',
+    build: (_g, input) => {
+      const x = input('x', [3, 5], wide);
+      return L.gradients(L.sum(L.mul(L.hardSwish(x), L.hardSigmoid(x))), [x])[0] as Tensor;
+    },
   },
   {
     name: 'the gradient of localResponseNormalization',
@@ -144,6 +160,18 @@ const lrn = (size: number, alpha: number, beta: number, bias: number): ImportCas
   ],
 });
 IMPORTS.push(lrn(3, 0.9, 0.75, 1), lrn(5, 2, 0.5, 2), lrn(1, 1e-4, 0.75, 1));
+const wideImage = randomArray(rng, [2, 3, 4, 5], 'float32', wide);
+IMPORTS.push(
+  { name: 'HardSigmoid with its defaults', opType: 'HardSigmoid', inputs: [['x', wideImage]] },
+  {
+    name: 'HardSigmoid with alpha and beta',
+    opType: 'HardSigmoid',
+    inputs: [['x', wideImage]],
+    attrs: [float('alpha', 0.3), float('beta', 0.4)],
+    opset: 6,
+  },
+  { name: 'HardSwish', opType: 'HardSwish', inputs: [['x', wideImage]], opset: 14 },
+);
 
 function model(c: ImportCase): Uint8Array {
   const proto: onnx.IModelProto = {
@@ -174,4 +202,23 @@ test.each(IMPORTS.map((c) => [c.name, c] as const))('import: %s computes what ON
 test('an LRN of even size (a lopsided window) is refused, naming the size', () => {
   const c = lrn(4, 1, 0.75, 1);
   expect(() => importOnnx(model(c))).toThrow(/LRN with size 4 is not supported/);
+});
+
+test('HardSigmoid and HardSwish import as one hardSigmoid / hardSwish node', () => {
+  const sigmoid = importOnnx(model(IMPORTS.find((c) => c.opType === 'HardSigmoid') as ImportCase));
+  expect(sigmoid.graph.nodes.map((n) => n.op)).toContain('hardSigmoid');
+  const swish = importOnnx(model(IMPORTS.find((c) => c.opType === 'HardSwish') as ImportCase));
+  expect(swish.graph.nodes.map((n) => n.op)).toContain('hardSwish');
+});
+
+test('HardSwish before opset 14 is refused', () => {
+  const c = IMPORTS.find((i) => i.opType === 'HardSwish') as ImportCase;
+  expect(() => importOnnx(model({ ...c, opset: 13 }))).toThrow(/HardSwish does not exist at opset 13/);
+});
+
+test('hardSigmoid with constant alpha and beta exports as one HardSigmoid node', () => {
+  const g = new Graph();
+  const y = L.hardSigmoid(g.placeholder('x', [3]), 0.25, 0.5);
+  const decoded = onnx.ModelProto.decode(exportOnnx(g, { outputs: { y }, annotations: false }));
+  expect(decoded.graph?.node?.map((n) => n.opType).filter((op) => op !== 'Identity')).toEqual(['HardSigmoid']);
 });

@@ -883,6 +883,12 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   softmaxCrossEntropyWithLogits: softmaxCrossEntropyRule,
   sigmoidCrossEntropyWithLogits: sigmoidCrossEntropyRule,
   windowSum: windowSumRule,
+  step: ({ w, node, inputs: [x, alpha], out }) => {
+    const positive = w.node('Where', [w.node('Greater', [x, w.scalar(0, node.dtype)]), w.scalar(1, node.dtype), alpha]);
+    return w.node('Where', [w.node('IsNaN', [x]), x, positive], {}, out);
+  },
+  hardSigmoid: hardSigmoidRule,
+  hardSwish: single('HardSwish'),
   // random
   randomUniform: randomUniformRule,
   randomNormal: randomNormalRule,
@@ -904,6 +910,21 @@ function windowSumRule({ w, node, inputs: [x], infos: [xi], out }: RuleArgs): st
     return w.node('Slice', [padded, w.ints([k]), w.ints([end]), w.ints([axis])]);
   });
   return w.node('Sum', parts, {}, out);
+}
+
+/** hardSigmoid: HardSigmoid when alpha and beta are constants a float32 attribute holds exactly, else Max/Min/Add/Mul. */
+function hardSigmoidRule({ w, node, inputs: [x, alpha, beta], infos: [, ai, bi], out }: RuleArgs): string {
+  const exact = (info: RuleArgs['infos'][number]): number =>
+    info.op === 'constant' && info.value !== undefined && Math.fround(info.value.data[0]) === info.value.data[0]
+      ? info.value.data[0]
+      : NaN;
+  const [a, b] = [exact(ai), exact(bi)];
+  if (!Number.isNaN(a) && !Number.isNaN(b)) {
+    return w.node('HardSigmoid', [x], { alpha: { float: a }, beta: { float: b } }, out);
+  }
+  const line = w.node('Add', [w.node('Mul', [x, alpha]), beta]);
+  const lowered = w.node('Min', [line, w.scalar(1, node.dtype)]);
+  return w.node('Max', [lowered, w.scalar(0, node.dtype)], {}, out);
 }
 
 /** Why the ops without an ONNX form have none (for the error message and docs/onnx.md). */

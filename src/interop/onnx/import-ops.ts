@@ -723,10 +723,8 @@ export const IMPORT_RULES: { readonly [opType: string]: ImportRule } = {
   },
   LeakyRelu: (a) => ops.leakyRelu(a.tensor(0), a.attrs.float('alpha', 0.01)),
   PRelu: (a) => ops.prelu(a.tensor(0), a.tensor(1)),
-  HardSigmoid: (a) => {
-    const x = a.tensor(0);
-    return ops.clipByValue(ops.add(ops.mul(x, a.attrs.float('alpha', 0.2)), a.attrs.float('beta', 0.5)), 0, 1);
-  },
+  HardSigmoid: (a) => ops.hardSigmoid(a.tensor(0), a.attrs.float('alpha', 0.2), a.attrs.float('beta', 0.5)),
+  HardSwish: unary(ops.hardSwish),
   Clip: clipRule,
   Softmax: softmaxRule(ops.softmax),
   LogSoftmax: softmaxRule(ops.logSoftmax),
@@ -844,6 +842,7 @@ const VERSIONS: { readonly [opType: string]: { first?: number; old?: readonly nu
   Round: { first: 11 },
   CumSum: { first: 11 },
   GreaterOrEqual: { first: 12 },
+  HardSwish: { first: 14 },
   LessOrEqual: { first: 12 },
 };
 

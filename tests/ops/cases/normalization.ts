@@ -235,7 +235,98 @@ const LRN: OpRow = {
   secondOrder: [lrnCase([1, 1, 2, 5], 2, 1, 0.5, 0.75)],
 };
 
-export const NORMALIZATION_ROWS: readonly OpRow[] = [BATCH_NORM, BATCH_NORM_TRAINING, LAYER_NORM, WINDOW_SUM, LRN];
+const stepCase = (shape: Shape, alpha?: number): Case => ({
+  label: `${show(shape)}${alpha === undefined ? '' : `, alpha ${alpha}`}`,
+  inputs: [{ shape, options: { awayFromZero: 0.05 } }],
+  build: (x) => lg.step(x, alpha),
+  tfjs: (x) => tf.step(x, alpha),
+});
+
+const STEP: OpRow = {
+  op: 'step',
+  build: (x) => lg.step(x),
+  tfjs: (x) => tf.step(x),
+  forward: [
+    stepCase([2, 3, 4]),
+    stepCase([7], 0.3),
+    stepCase([], -1),
+    {
+      label: 'NaN stays NaN, 0 and -0 give alpha, chained x.step(alpha)',
+      inputs: [{ shape: [5], values: [NaN, 0, -0, 2, -2] }],
+      build: (x) => x.step(0.25),
+      tfjs: (x) => tf.step(x, 0.25),
+    },
+  ],
+  gradFd: [stepCase([2, 3], 0.5)],
+  gradTfjs: [stepCase([2, 3]), stepCase([4], 0.2)],
+  secondOrder: [stepCase([2, 3], 0.5)],
+  zeroGradient: true,
+  zeroSecondOrder: true,
+};
+
+/** hardSigmoid in tfjs: the clipped line. */
+const tfHardSigmoid =
+  (alpha: number, beta: number): TfBuild =>
+  (x) =>
+    tf.clipByValue(tf.add(tf.mul(x, alpha), beta), 0, 1);
+
+function hardSigmoidCase(shape: Shape, alpha: number, beta: number, lo = -4, hi = 4): Case {
+  return {
+    label: `${show(shape)}, alpha ${alpha}, beta ${beta}, x in [${lo}, ${hi})`,
+    inputs: [{ shape, options: { lo, hi } }],
+    build: (x) => lg.hardSigmoid(x, alpha, beta),
+    tfjs: tfHardSigmoid(alpha, beta),
+  };
+}
+
+const HARD_SIGMOID: OpRow = {
+  op: 'hardSigmoid',
+  build: (x) => lg.hardSigmoid(x),
+  tfjs: tfHardSigmoid(0.2, 0.5),
+  forward: [
+    {
+      label: 'the defaults (0.2, 0.5) across both flat parts',
+      inputs: [{ shape: [3, 5], options: { lo: -5, hi: 5 } }],
+    },
+    hardSigmoidCase([2, 3, 4], 1 / 6, 0.5),
+    hardSigmoidCase([6], -0.5, 0.2),
+  ],
+  gradFd: [hardSigmoidCase([2, 3], 0.2, 0.5, -2, 2), hardSigmoidCase([7], 0.5, 0.1, -1.5, 1.5)],
+  gradTfjs: [hardSigmoidCase([3, 4], 0.2, 0.5, -6, 6), hardSigmoidCase([5], 1 / 6, 0.5)],
+  secondOrder: [hardSigmoidCase([2, 3], 0.2, 0.5, -2, 2)],
+  zeroSecondOrder: true,
+};
+
+/** hardSwish in tfjs: x times the clipped line x/6 + 1/2. */
+const tfHardSwish: TfBuild = (x) => tf.mul(x, tf.clipByValue(tf.add(tf.div(x, 6), 0.5), 0, 1));
+
+const HARD_SWISH: OpRow = {
+  op: 'hardSwish',
+  build: (x) => lg.hardSwish(x),
+  tfjs: tfHardSwish,
+  forward: [
+    { label: '[3, 5] across all three parts', inputs: [{ shape: [3, 5], options: { lo: -6, hi: 6 } }] },
+    { label: 'at the kinks and NaN', inputs: [{ shape: [5], values: [-3, 3, 0, NaN, 100] }] },
+  ],
+  gradFd: [
+    { label: 'the curved part', inputs: [{ shape: [2, 3], options: { lo: -2.9, hi: 2.9 } }] },
+    { label: 'all three parts', inputs: [{ shape: [8], values: [-5, -4, -2, -0.5, 0.5, 2.5, 4, 7] }] },
+  ],
+  gradTfjs: [{ label: '[3, 4] across all three parts', inputs: [{ shape: [3, 4], options: { lo: -6, hi: 6 } }] }],
+  secondOrder: [{ label: 'the curved part', inputs: [{ shape: [2, 3], options: { lo: -2.9, hi: 2.9 } }] }],
+  d2: { fn: (x) => (x > -3 && x < 3 ? 1 / 3 : 0), options: { lo: -2.9, hi: 2.9 } },
+};
+
+export const NORMALIZATION_ROWS: readonly OpRow[] = [
+  STEP,
+  HARD_SIGMOID,
+  HARD_SWISH,
+  BATCH_NORM,
+  BATCH_NORM_TRAINING,
+  LAYER_NORM,
+  WINDOW_SUM,
+  LRN,
+];
 
 /** The rows above whose op is a composite builder rather than a registry op. */
 export const NORMALIZATION_COMPOSITES: readonly string[] = [
