@@ -6,7 +6,7 @@
  * no more at run time than a fused kernel, and its gradients and second derivatives come from the primitives'.
  */
 import { broadcastStatic, DTypeError, formatShape, GraphError, shapesEqual, ShapeError, Tensor } from '../graph';
-import { add, mul, pow, square, sub } from './elementwise';
+import { add, div, mul, pow, square, sub } from './elementwise';
 import { windowSum as windowSumKernel } from './kernels/normalization';
 import { reshape } from './movement';
 import { apply, defineOp, OpRecord, requireFloat, TensorLike, toTensor } from './record';
@@ -260,7 +260,7 @@ export function windowSum(x: Tensor, axis = -1, radius = 1): Tensor {
 /**
  * Local response normalization, as tf.localResponseNormalization: x / (bias + alpha·Σ x²)^beta with the sum over
  * the depthRadius channels on each side (channels last; rank 3 or 4 in tfjs, any rank here). A composite of
- * square, windowSum and one fused elementwise pass; `axis` (lazygrad's, default the last) lets ONNX's NCHW LRN use
+ * square, windowSum and elementwise ops that fuse; `axis` (lazygrad's, default the last) lets ONNX's NCHW LRN use
  * it directly. @example localResponseNormalization(x, 2, 1, 1e-4, 0.75)
  */
 export function localResponseNormalization(
@@ -274,7 +274,10 @@ export function localResponseNormalization(
   requireFloatX('localResponseNormalization', x);
   if (x.rank === 0) throw new ShapeError(`${where('localResponseNormalization', x)}: x needs rank >= 1`);
   return x.graph.nameScope('localResponseNormalization', () => {
-    const sumOfSquares = windowSum(square(x), axis, depthRadius);
-    return mul(x, pow(add(mul(sumOfSquares, alpha), bias), -beta));
+    const base = add(mul(windowSum(square(x), axis, depthRadius), alpha), bias);
+    // tfjs's default beta 0.5 and beta 1 avoid pow, which the wasm fused interpreter lacks (it would stay unfused).
+    if (beta === 0.5) return mul(x, rsqrt(base));
+    if (beta === 1) return div(x, base);
+    return mul(x, pow(base, -beta));
   });
 }
