@@ -46,6 +46,7 @@ import {
   transpose,
   truncatedNormal,
   windowSum,
+  localResponseNormalization,
   unstack,
   all,
   any,
@@ -297,6 +298,7 @@ function everyOpGraph(): Graph {
     truncatedNormal([2], 0, 1, 'float32', 5, g),
     customGradient((v: Tensor) => ({ value: identity(v), gradFunc: (dy: Tensor) => [dy] }))(x),
     windowSum(x, -1, 1),
+    localResponseNormalization(x, 1, 1, 0.5, 0.75),
   ];
   const w = g.variable('w', [[1, 2, 3]], { trainable: false });
   // Gradient-only ops: concatPart (concat of unknown sizes), stridedSliceGrad, sumTiles, prodExcept.

@@ -7,7 +7,7 @@
  */
 import { broadcastStatic, DTypeError, formatShape, GraphError, shapesEqual, ShapeError, Tensor } from '../graph';
 import { add, div, mul, pow, square, sub } from './elementwise';
-import { windowSum as windowSumKernel } from './kernels/normalization';
+import { localResponseNormalization as lrnKernel, windowSum as windowSumKernel } from './kernels/normalization';
 import { reshape } from './movement';
 import { apply, defineOp, OpRecord, requireFloat, TensorLike, toTensor } from './record';
 import { moments } from './reduce';
@@ -237,9 +237,6 @@ function windowSumOf(x: Tensor, attrs: { readonly axis: number; readonly radius:
   return apply(WINDOW_SUM, [x], attrs);
 }
 
-/** The normalization family's primitives. */
-export const NORMALIZATION_OPS: readonly OpRecord[] = [WINDOW_SUM];
-
 /**
  * The sum of x over a window of 2·radius + 1 entries along `axis` (default the last) centred on each entry, cut at
  * the ends. @example windowSum(square(x), -1, 2)
@@ -257,11 +254,52 @@ export function windowSum(x: Tensor, axis = -1, radius = 1): Tensor {
   return apply(WINDOW_SUM, [x], { axis: resolved, radius });
 }
 
+type LrnAttrs = {
+  readonly axis: number;
+  readonly depthRadius: number;
+  readonly bias: number;
+  readonly alpha: number;
+  readonly beta: number;
+};
+
+function lrnOf(x: Tensor, attrs: LrnAttrs): Tensor {
+  return apply(LOCAL_RESPONSE_NORMALIZATION, [x], attrs);
+}
+
+/**
+ * localResponseNormalization(x): x · (bias + alpha·windowSum(x²))^−beta along `axis`, one pass over x. Its gradient,
+ * from ops with gradients (itself among them, through y): with base = bias + alpha·windowSum(x²),
+ * dx = dy·base^−beta − 2·alpha·beta·x·windowSum(dy·y / base) (the window is symmetric, so windowSum is its adjoint).
+ */
+export const LOCAL_RESPONSE_NORMALIZATION = defineOp({
+  name: 'localResponseNormalization',
+  arity: 1,
+  attrs: { axis: 'int', depthRadius: 'int', bias: 'number', alpha: 'number', beta: 'number' },
+  infer([x], { axis, depthRadius }) {
+    requireFloat(x);
+    if (!(axis >= 0 && axis < x.shape.length)) {
+      throw new ShapeError(`axis ${axis} is out of range for ${formatShape(x.shape)}; it needs rank >= 1`);
+    }
+    if (!(depthRadius >= 0)) throw new ShapeError(`depthRadius must be a non-negative integer, got ${depthRadius}`);
+    return x;
+  },
+  kernel: ([x], out, { axis, depthRadius, bias, alpha, beta }) =>
+    lrnKernel(x, axis, depthRadius, bias, alpha, beta, out),
+  vjp: ({ inputs: [x], output: y, dy, attrs }): [Tensor] => {
+    const { axis, depthRadius, bias, alpha, beta } = attrs;
+    const window = { axis, radius: depthRadius };
+    const base = add(mul(windowSumOf(square(x), window), alpha), bias);
+    const direct = mul(dy, pow(base, -beta));
+    const through = mul(mul(x, -2 * alpha * beta), windowSumOf(div(mul(dy, y), base), window));
+    return [add(direct, through)];
+  },
+});
+
 /**
  * Local response normalization, as tf.localResponseNormalization: x / (bias + alpha·Σ x²)^beta with the sum over
- * the depthRadius channels on each side (channels last; rank 3 or 4 in tfjs, any rank here). A composite of
- * square, windowSum and elementwise ops that fuse; `axis` (lazygrad's, default the last) lets ONNX's NCHW LRN use
- * it directly. @example localResponseNormalization(x, 2, 1, 1e-4, 0.75)
+ * the depthRadius channels on each side (channels last; rank 3 or 4 in tfjs, any rank here). One primitive (a
+ * single pass over x); `axis` (lazygrad's, default the last) lets ONNX's NCHW LRN use it directly.
+ * @example localResponseNormalization(x, 2, 1, 1e-4, 0.75)
  */
 export function localResponseNormalization(
   x: Tensor,
@@ -273,11 +311,19 @@ export function localResponseNormalization(
 ): Tensor {
   requireFloatX('localResponseNormalization', x);
   if (x.rank === 0) throw new ShapeError(`${where('localResponseNormalization', x)}: x needs rank >= 1`);
-  return x.graph.nameScope('localResponseNormalization', () => {
-    const base = add(mul(windowSum(square(x), axis, depthRadius), alpha), bias);
-    // tfjs's default beta 0.5 and beta 1 avoid pow, which the wasm fused interpreter lacks (it would stay unfused).
-    if (beta === 0.5) return mul(x, rsqrt(base));
-    if (beta === 1) return div(x, base);
-    return mul(x, pow(base, -beta));
-  });
+  const resolved = axis < 0 ? axis + x.rank : axis;
+  if (!Number.isInteger(axis) || resolved < 0 || resolved >= x.rank) {
+    throw new ShapeError(
+      `${where('localResponseNormalization', x)}: axis ${axis} is out of range; valid axes are in [${-x.rank}, ${x.rank})`,
+    );
+  }
+  if (!Number.isInteger(depthRadius) || depthRadius < 0) {
+    throw new GraphError(
+      `${where('localResponseNormalization', x)}: depthRadius ${depthRadius} must be a non-negative integer`,
+    );
+  }
+  return lrnOf(x, { axis: resolved, depthRadius, bias, alpha, beta });
 }
+
+/** The normalization family's primitives. */
+export const NORMALIZATION_OPS: readonly OpRecord[] = [WINDOW_SUM, LOCAL_RESPONSE_NORMALIZATION];

@@ -58,8 +58,20 @@ const EXPORTS: readonly ExportCase[] = [
   { name: 'windowSum along a middle axis', build: (_g, input) => L.windowSum(input('x', [2, 5, 3]), 1, 1) },
   { name: 'windowSum with radius 0', build: (_g, input) => L.windowSum(input('x', [2, 3]), 0, 0) },
   {
-    name: 'localResponseNormalization (NHWC)',
+    name: 'localResponseNormalization (NHWC: LRN between Transposes)',
     build: (_g, input) => L.localResponseNormalization(input('x', [2, 3, 3, 8]), 2, 1.5, 0.3, 0.75),
+  },
+  {
+    name: 'localResponseNormalization over axis 1 (NCHW: one LRN node)',
+    build: (_g, input) => L.localResponseNormalization(input('x', [2, 6, 3, 3]), 1, 1, 0.5, 0.5, 1),
+  },
+  {
+    name: 'localResponseNormalization over axis 0 of a rank-4 tensor',
+    build: (_g, input) => L.localResponseNormalization(input('x', [5, 2, 3, 2]), 1, 2, 0.4, 1, 0),
+  },
+  {
+    name: 'localResponseNormalization of rank 3 (the formula, as ONNX Runtime takes only 4-D)',
+    build: (_g, input) => L.localResponseNormalization(input('x', [4, 3, 6]), 3, 1, 1, 0.75),
   },
   { name: 'step', build: (_g, input) => L.step(input('x', [2, 3, 4])) },
   { name: 'step with alpha', build: (_g, input) => L.step(input('x', [2, 3, 4]), -0.5) },
@@ -221,4 +233,16 @@ test('hardSigmoid with constant alpha and beta exports as one HardSigmoid node',
   const y = L.hardSigmoid(g.placeholder('x', [3]), 0.25, 0.5);
   const decoded = onnx.ModelProto.decode(exportOnnx(g, { outputs: { y }, annotations: false }));
   expect(decoded.graph?.node?.map((n) => n.opType).filter((op) => op !== 'Identity')).toEqual(['HardSigmoid']);
+});
+
+test('a float32 rank-4 localResponseNormalization exports as one LRN node with alpha times size', () => {
+  const g = new Graph();
+  const y = L.localResponseNormalization(g.placeholder('x', [1, 5, 2, 2]), 2, 1, 0.1, 0.75, 1);
+  const decoded = onnx.ModelProto.decode(exportOnnx(g, { outputs: { y }, annotations: false }));
+  const lrnNodes = decoded.graph?.node?.filter((n) => n.opType === 'LRN') ?? [];
+  expect(lrnNodes.length).toBe(1);
+  const size = lrnNodes[0].attribute?.find((a) => a.name === 'size')?.i;
+  const alpha = lrnNodes[0].attribute?.find((a) => a.name === 'alpha')?.f as number;
+  expect(Number(size)).toBe(5);
+  expect(alpha).toBeCloseTo(0.5, 6);
 });

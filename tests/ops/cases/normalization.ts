@@ -329,9 +329,4 @@ export const NORMALIZATION_ROWS: readonly OpRow[] = [
 ];
 
 /** The rows above whose op is a composite builder rather than a registry op. */
-export const NORMALIZATION_COMPOSITES: readonly string[] = [
-  'batchNorm',
-  'batchNormTraining',
-  'layerNorm',
-  'localResponseNormalization',
-];
+export const NORMALIZATION_COMPOSITES: readonly string[] = ['batchNorm', 'batchNormTraining', 'layerNorm'];
