@@ -4,6 +4,8 @@
  * layerNorm (tf.layers.layerNormalization's math). Their elementwise part over x fuses into one group (the
  * per-channel factor rsqrt(variance + ε)·scale is computed once, on the statistics' own shape), so a composite costs
  * no more at run time than a fused kernel, and its gradients and second derivatives come from the primitives'.
+ * Two primitives live here too: localResponseNormalization (tfjs's, one pass over x) and windowSum, the windowed
+ * channel sum its gradient is built from.
  */
 import { broadcastStatic, DTypeError, formatShape, GraphError, shapesEqual, ShapeError, Tensor } from '../graph';
 import { add, div, mul, pow, square, sub } from './elementwise';
