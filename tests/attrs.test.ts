@@ -45,6 +45,8 @@ import {
   tile,
   transpose,
   truncatedNormal,
+  windowSum,
+  localResponseNormalization,
   unstack,
   all,
   any,
@@ -302,6 +304,8 @@ function everyOpGraph(): Graph {
     randomNormal([2], 0, 1, 'float32', 'seed', g),
     truncatedNormal([2], 0, 1, 'float32', 5, g),
     customGradient((v: Tensor) => ({ value: identity(v), gradFunc: (dy: Tensor) => [dy] }))(x),
+    windowSum(x, -1, 1),
+    localResponseNormalization(x, 1, 1, 0.5, 0.75),
   ];
   // Convolutions: a grouped conv2d with explicit pads, and its gradient ops (reading unknown dims at run time).
   const image = g.placeholder('image', [null, null, null, 4]);

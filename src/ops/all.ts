@@ -8,3 +8,4 @@ export * from './reduce';
 export * from './linalg';
 export * from './nn';
 export * from './pool';
+export * from './activation';

@@ -91,6 +91,7 @@ declare module '../graph/graph' {
     round(): Tensor;
     isNaN(): Tensor;
     isFinite(): Tensor;
+    step(alpha?: number): Tensor;
     min(axis?: number | readonly number[], keepDims?: boolean): Tensor;
     prod(axis?: number | readonly number[], keepDims?: boolean): Tensor;
     logSumExp(axis?: number | readonly number[], keepDims?: boolean): Tensor;
@@ -222,6 +223,7 @@ const methods: Methods = {
   round(this: Tensor) { return ops.round(this); },
   isNaN(this: Tensor) { return ops.isNaN(this); },
   isFinite(this: Tensor) { return ops.isFinite(this); },
+  step(this: Tensor, alpha?: number) { return ops.step(this, alpha); },
   min(this: Tensor, axis?: number | readonly number[], keepDims?: boolean) { return ops.min(this, axis, keepDims); },
   prod(this: Tensor, axis?: number | readonly number[], keepDims?: boolean) { return ops.prod(this, axis, keepDims); },
   logSumExp(this: Tensor, axis?: number | readonly number[], keepDims?: boolean) { return ops.logSumExp(this, axis, keepDims); },

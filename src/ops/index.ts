@@ -25,3 +25,5 @@ export * from './segment';
 export * from './padmode';
 export * from './pool';
 export * from './conv';
+export * from './normalization';
+export * from './activation';

@@ -10,6 +10,8 @@ import { INDEXING_OPS } from './indexing';
 import { LINALG_OPS } from './linalg';
 import { MOVEMENT_OPS } from './movement';
 import { NN_OPS } from './nn';
+import { NORMALIZATION_OPS } from './normalization';
+import { ACTIVATION_OPS } from './activation';
 import { RANDOM_OPS } from './random';
 import { POOL_OPS } from './pool';
 import { OpRecord } from './record';
@@ -48,6 +50,8 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   custom: CUSTOM_OPS,
   image: IMAGE_OPS,
   pool: POOL_OPS,
+  normalization: NORMALIZATION_OPS,
+  activation: ACTIVATION_OPS,
   fused: [FUSED],
   conv: CONV_OPS,
 };

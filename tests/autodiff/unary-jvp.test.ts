@@ -79,7 +79,7 @@ function finiteDifference(op: string, f: (g: Graph, x: Tensor) => Tensor): numbe
 test('the unary ops under test are the elementwise ops of one input with a gradient', () => {
   expect(UNARY).toEqual([
     'abs', 'acos', 'acosh', 'asin', 'asinh', 'atan', 'atanh', 'ceil', 'cos', 'cosh', 'elu', 'erf', 'exp', 'expm1',
-    'floor', 'identity', 'log', 'log1p', 'logSigmoid', 'neg', 'reciprocal', 'relu', 'relu6', 'round', 'rsqrt',
+    'floor', 'hardSwish', 'identity', 'log', 'log1p', 'logSigmoid', 'neg', 'reciprocal', 'relu', 'relu6', 'round', 'rsqrt',
     'selu', 'sigmoid', 'sign', 'sin', 'sinh', 'softplus', 'sqrt', 'square', 'tan', 'tanh',
   ]); // prettier-ignore
 });

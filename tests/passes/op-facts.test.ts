@@ -36,11 +36,12 @@ describe('inPlace', () => {
     expect(namesWith((r) => r.inPlace === true)).toEqual([
       'abs', 'acos', 'acosh', 'add', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'ceil', 'clipByValue', 'cos',
       'cosh', 'div', 'elu', 'equal', 'exp', 'expm1', 'floor', 'floorDiv', 'fused', 'greater', 'greaterEqual',
+      'hardSigmoid', 'hardSwish',
       'identity', 'isFinite', 'isNaN', 'less', 'lessEqual', 'log', 'log1p', 'logSigmoid', 'logicalAnd',
       'logicalNot', 'logicalOr', 'maximum', 'minimum', 'mod', 'mul', 'neg', 'notEqual', 'pow', 'prelu',
       'reciprocal', 'relu', 'relu6', 'reluGrad', 'round', 'rsqrt', 'selu', 'sigmoid',
       'sigmoidCrossEntropyWithLogits', 'sign', 'sin', 'sinh', 'softplus', 'sqrt', 'square', 'squaredDifference',
-      'stopGradient', 'sub', 'tan', 'tanh', 'where',
+      'step', 'stopGradient', 'sub', 'tan', 'tanh', 'where',
     ]); // prettier-ignore
   });
 

@@ -50,6 +50,8 @@ import {
   TRANSPOSE,
   TRUNCATED_NORMAL,
   FUSED,
+  LOCAL_RESPONSE_NORMALIZATION,
+  WINDOW_SUM,
 } from '../../ops';
 import { IMAGE_EXPORT_RULES } from './image';
 import { exportAvgPoolGrad, exportMaxPoolArgmax, exportMaxPoolGrad, exportMaxPoolGradGrad, exportPool } from './pool';
@@ -884,6 +886,14 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
     w.node('LogSoftmax', [x], { axis: { int: attrsOf(LOG_SOFTMAX, node).axis } }, out),
   softmaxCrossEntropyWithLogits: softmaxCrossEntropyRule,
   sigmoidCrossEntropyWithLogits: sigmoidCrossEntropyRule,
+  windowSum: windowSumRule,
+  localResponseNormalization: lrnRule,
+  step: ({ w, node, inputs: [x, alpha], out }) => {
+    const positive = w.node('Where', [w.node('Greater', [x, w.scalar(0, node.dtype)]), w.scalar(1, node.dtype), alpha]);
+    return w.node('Where', [w.node('IsNaN', [x]), x, positive], {}, out);
+  },
+  hardSigmoid: hardSigmoidRule,
+  hardSwish: single('HardSwish'),
   // random
   randomUniform: randomUniformRule,
   randomNormal: randomNormalRule,
@@ -900,6 +910,70 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   // convolution (export-conv.ts)
   ...CONV_EXPORT_RULES,
 };
+
+/** The sum of x over 2·radius + 1 entries along `axis`: x padded with zeros there, and the shifted Slices summed. */
+function windowSumNodes(
+  w: OnnxWriter,
+  x: string,
+  rank: number,
+  axis: number,
+  radius: number,
+  dtype: DType,
+  out?: string,
+) {
+  if (radius === 0) return w.node('Identity', [x], {}, out);
+  const pads = new Array<number>(2 * rank).fill(0);
+  pads[axis] = radius;
+  pads[rank + axis] = radius;
+  const padded = w.node('Pad', [x, w.ints(pads), w.scalar(0, dtype)], { mode: { string: 'constant' } });
+  const parts = Array.from({ length: 2 * radius + 1 }, (_, k) => {
+    const end = k === 2 * radius ? INT64_MAX : k - 2 * radius;
+    return w.node('Slice', [padded, w.ints([k]), w.ints([end]), w.ints([axis])]);
+  });
+  return w.node('Sum', parts, {}, out);
+}
+
+function windowSumRule({ w, node, inputs: [x], infos: [xi], out }: RuleArgs): string {
+  const { axis, radius } = attrsOf(WINDOW_SUM, node);
+  return windowSumNodes(w, x, xi.shape.length, axis, radius, node.dtype, out);
+}
+
+/**
+ * localResponseNormalization: an LRN node (size 2·depthRadius + 1, alpha·size, as ONNX divides alpha by size) for a
+ * float32 x of rank 4, transposed so the axis is 1; else the formula over windowSum's nodes (ONNX Runtime's LRN
+ * takes only 4-D float32).
+ */
+function lrnRule({ w, node, inputs: [x], infos: [xi], out }: RuleArgs): string {
+  const { axis, depthRadius, bias, alpha, beta } = attrsOf(LOCAL_RESPONSE_NORMALIZATION, node);
+  const rank = xi.shape.length;
+  const size = 2 * depthRadius + 1;
+  if (rank === 4 && node.dtype === 'float32') {
+    const attrs = { size: { int: size }, alpha: { float: alpha * size }, beta: { float: beta }, bias: { float: bias } };
+    if (axis === 1) return w.node('LRN', [x], attrs, out);
+    const perm = [axis === 0 ? 1 : 0, axis, ...[0, 1, 2, 3].filter((d) => d !== axis && d !== (axis === 0 ? 1 : 0))];
+    const inverse = perm.map((_, i) => perm.indexOf(i));
+    const moved = w.node('Transpose', [x], { perm: { ints: perm } });
+    return w.node('Transpose', [w.node('LRN', [moved], attrs)], { perm: { ints: inverse } }, out);
+  }
+  const sums = windowSumNodes(w, w.node('Mul', [x, x]), rank, axis, depthRadius, node.dtype);
+  const base = w.node('Add', [w.node('Mul', [sums, w.scalar(alpha, node.dtype)]), w.scalar(bias, node.dtype)]);
+  return w.node('Mul', [x, w.node('Pow', [base, w.scalar(-beta, node.dtype)])], {}, out);
+}
+
+/** hardSigmoid: HardSigmoid when alpha and beta are constants a float32 attribute holds exactly, else Max/Min/Add/Mul. */
+function hardSigmoidRule({ w, node, inputs: [x, alpha, beta], infos: [, ai, bi], out }: RuleArgs): string {
+  const exact = (info: RuleArgs['infos'][number]): number =>
+    info.op === 'constant' && info.value !== undefined && Math.fround(info.value.data[0]) === info.value.data[0]
+      ? info.value.data[0]
+      : NaN;
+  const [a, b] = [exact(ai), exact(bi)];
+  if (!Number.isNaN(a) && !Number.isNaN(b)) {
+    return w.node('HardSigmoid', [x], { alpha: { float: a }, beta: { float: b } }, out);
+  }
+  const line = w.node('Add', [w.node('Mul', [x, alpha]), beta]);
+  const lowered = w.node('Min', [line, w.scalar(1, node.dtype)]);
+  return w.node('Max', [lowered, w.scalar(0, node.dtype)], {}, out);
+}
 
 /** Why the ops without an ONNX form have none (for the error message and docs/onnx.md). */
 export const UNMAPPED_REASONS: { readonly [op: string]: string } = {

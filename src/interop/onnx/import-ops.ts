@@ -726,10 +726,8 @@ export const IMPORT_RULES: { readonly [opType: string]: ImportRule } = {
   },
   LeakyRelu: (a) => ops.leakyRelu(a.tensor(0), a.attrs.float('alpha', 0.01)),
   PRelu: (a) => ops.prelu(a.tensor(0), a.tensor(1)),
-  HardSigmoid: (a) => {
-    const x = a.tensor(0);
-    return ops.clipByValue(ops.add(ops.mul(x, a.attrs.float('alpha', 0.2)), a.attrs.float('beta', 0.5)), 0, 1);
-  },
+  HardSigmoid: (a) => ops.hardSigmoid(a.tensor(0), a.attrs.float('alpha', 0.2), a.attrs.float('beta', 0.5)),
+  HardSwish: unary(ops.hardSwish),
   Clip: clipRule,
   Softmax: softmaxRule(ops.softmax),
   LogSoftmax: softmaxRule(ops.logSoftmax),
@@ -797,6 +795,14 @@ export const IMPORT_RULES: { readonly [opType: string]: ImportRule } = {
   MatMul: matMulRule,
   Gemm: gemmRule,
   BatchNormalization: batchNormRule,
+  LRN: (a) => {
+    // ONNX divides alpha by size, and centres an odd window on each channel (axis 1); an even one is lopsided.
+    const size = a.attrs.int('size');
+    if (!(size >= 1 && size % 2 === 1))
+      throw a.fail(`LRN with size ${size} is not supported: lazygrad's window is odd`);
+    const [alpha, beta, bias] = [a.attrs.float('alpha', 1e-4), a.attrs.float('beta', 0.75), a.attrs.float('bias', 1)];
+    return ops.localResponseNormalization(a.tensor(0), (size - 1) / 2, bias, alpha / size, beta, 1);
+  },
   // random
   RandomUniform: randomRule('uniform', false),
   RandomNormal: randomRule('normal', false),
@@ -848,6 +854,7 @@ const VERSIONS: { readonly [opType: string]: { first?: number; old?: readonly nu
   Round: { first: 11 },
   CumSum: { first: 11 },
   GreaterOrEqual: { first: 12 },
+  HardSwish: { first: 14 },
   LessOrEqual: { first: 12 },
   Resize: { first: 10 },
   Upsample: { first: 7 },

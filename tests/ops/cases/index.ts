@@ -10,6 +10,7 @@ import { LINALG_NN_ROWS } from './linalg-nn';
 import { LOSS_ROWS } from './losses';
 import { MOVEMENT_ROWS } from './movement';
 import { POOL_ROWS } from './pool';
+import { NORMALIZATION_COMPOSITES, NORMALIZATION_ROWS } from './normalization';
 import { REDUCE_ROWS } from './reduce';
 import { Case, OpRow, rowName, seedOf } from './table';
 
@@ -25,6 +26,7 @@ export const OP_ROWS: readonly OpRow[] = [
   ...IMAGE_ROWS,
   ...POOL_ROWS,
   ...CONV_ROWS,
+  ...NORMALIZATION_ROWS,
 ];
 
 /**
@@ -50,6 +52,7 @@ export const COMPOSITE_ROWS: readonly string[] = [
   'depthwiseConv2d',
   'groupedConv2d',
   'separableConv2d',
+  ...NORMALIZATION_COMPOSITES,
 ];
 
 /**
