@@ -347,3 +347,76 @@ test('an int64 input becomes an int32 placeholder', () => {
   const imported = importOnnx(onnx.ModelProto.encode(changed).finish());
   expect(imported.inputs.get('x')?.dtype).toBe('int32');
 });
+
+describe('inputShapes: fixing the dims a model leaves symbolic', () => {
+  const str = (name: string, value: string): Attr => ({
+    name,
+    type: AttributeType.STRING,
+    s: new TextEncoder().encode(value),
+  });
+  /** A Resize by scales 2 (opset 11, as paddle2onnx writes it) of an input with symbolic batch and spatial dims. */
+  function dynamicResize(): Uint8Array {
+    const proto: onnx.IModelProto = {
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 11 }],
+      graph: {
+        name: 'upsample',
+        node: [
+          {
+            opType: 'Resize',
+            input: ['x', 'roi', 'scales'],
+            output: ['y'],
+            attribute: [
+              str('coordinate_transformation_mode', 'asymmetric'),
+              str('mode', 'nearest'),
+              str('nearest_mode', 'floor'),
+            ],
+            name: 'resize',
+          },
+        ],
+        initializer: [
+          { name: 'roi', dims: [0], dataType: 1, floatData: [] },
+          { name: 'scales', dims: [4], dataType: 1, floatData: [1, 1, 2, 2] },
+        ],
+        input: [
+          {
+            name: 'x',
+            type: {
+              tensorType: {
+                elemType: 1,
+                shape: { dim: [{ dimParam: 'n' }, { dimValue: 3 }, { dimParam: 'h' }, { dimParam: 'w' }] },
+              },
+            },
+          },
+        ],
+        output: [{ name: 'y' }],
+      },
+    };
+    return onnx.ModelProto.encode(proto).finish();
+  }
+
+  test('a Resize by scales of a symbolic size is refused without them and matches ONNX Runtime with them', async () => {
+    const bytes = dynamicResize();
+    expect(() => importOnnx(bytes)).toThrow("node 'resize' (Resize): Resize needs the size of spatial axis 2 known");
+    const x = randomArray(new Rng(5), [1, 3, 4, 5], 'float32');
+    const imported = importOnnx(bytes, { inputShapes: { x: [1, 3, 4, 5] } });
+    const input = imported.inputs.get('x') as Tensor;
+    expect(input.shape).toEqual([1, 3, 4, 5]);
+    const actual = new Session(imported.graph).run(imported.outputs[0], new Map([[input, x]]));
+    const expected = (await runOrt(bytes, new Map([['x', x]]))).get('y') as NDArray;
+    expect(actual.shape).toEqual([1, 3, 8, 10]);
+    expectClose(actual, expected, 0);
+  });
+
+  test('shapes that do not fit the model, or name no input, are refused', () => {
+    const bytes = dynamicResize();
+    expect(() => importOnnx(bytes, { inputShapes: { x: [1, 4, 4, 5] } })).toThrow(
+      `importOnnx: inputShapes['x'] [1,4,4,5] does not fit the model's shape [null,3,null,null]`,
+    );
+    expect(() => importOnnx(bytes, { inputShapes: { x: [1, 3, 4] } })).toThrow('does not fit');
+    expect(() => importOnnx(bytes, { inputShapes: { x: [1, 3, 4.5, 5] } })).toThrow('must be an array of whole sizes');
+    expect(() => importOnnx(bytes, { inputShapes: { image: [1, 3, 4, 5] } })).toThrow(
+      "importOnnx: inputShapes names 'image', which is not an input",
+    );
+  });
+});

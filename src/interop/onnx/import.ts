@@ -39,6 +39,11 @@ export interface ImportOnnxOptions {
   annotations?: boolean;
   /** Size limits for untrusted models (see LoadLimits). */
   limits?: LoadLimits;
+  /**
+   * Fixed shapes for inputs by name, giving the dims the model leaves symbolic (its known dims must agree), as ONNX
+   * Runtime's make_dynamic_shape_fixed does: ops that need known sizes (Resize by scales, some Reshapes) then import.
+   */
+  inputShapes?: { readonly [name: string]: readonly number[] };
 }
 
 export interface ImportedOnnx {
@@ -93,6 +98,19 @@ function dimsOf(info: onnx.IValueInfoProto, what: string): { dtype: DType; shape
   return { dtype, shape };
 }
 
+/** An input's shape with the symbolic dims given by inputShapes (which must keep the rank and the known dims). */
+function fixedShape(name: string, declared: Shape, given: ImportOnnxOptions['inputShapes']): Shape {
+  if (given === undefined || !Object.prototype.hasOwnProperty.call(given, name)) return declared;
+  const dims = given[name];
+  const what = `importOnnx: inputShapes['${name}']`;
+  if (!Array.isArray(dims) || !dims.every((d) => Number.isInteger(d) && d >= 0))
+    throw new GraphError(`${what} must be an array of whole sizes`);
+  if (dims.length !== declared.length || declared.some((d, i) => d !== null && d !== dims[i])) {
+    throw new GraphError(`${what} ${JSON.stringify(dims)} does not fit the model's shape ${JSON.stringify(declared)}`);
+  }
+  return [...dims];
+}
+
 /**
  * A lazygrad graph from the bytes of an ONNX model (any opset; each op's versions ONNX Runtime runs, docs/onnx.md).
  * The model is untrusted: sizes are limited, and anything unsupported or malformed is a GraphError naming the node.
@@ -141,12 +159,17 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
     const name = info.name ?? '';
     if (initializers.has(name)) continue;
     if (name === '' || values.has(name)) throw new GraphError(`importOnnx: input name '${name}' is empty or repeated`);
-    const { dtype, shape } = dimsOf(info, `importOnnx: input '${name}'`);
+    const { dtype, shape: declared } = dimsOf(info, `importOnnx: input '${name}'`);
+    const shape = fixedShape(name, declared, options.inputShapes);
     const problem = shapeProblem(shape, limits, { total: 0 });
     if (problem !== null) throw new GraphError(`importOnnx: input '${name}' shape ${problem}`);
     const tensor = graph.placeholder(name, shape, dtype);
     inputs.set(name, tensor);
     values.set(name, { kind: 'tensor', tensor });
+  }
+
+  for (const name of Object.keys(options.inputShapes ?? {})) {
+    if (!inputs.has(name)) throw new GraphError(`importOnnx: inputShapes names '${name}', which is not an input`);
   }
 
   /** A value by name: a computed value, or an initializer read on first use. */
