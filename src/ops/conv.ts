@@ -19,7 +19,8 @@ import { apply, defineOp, OpRecord, requireFloat, TensorInfo, TensorLike, VjpRes
 
 export { axisGeometry };
 
-const CONV_ATTRS = {
+/** The attribute schema the conv ops share (fusedConv2d adds its activation to it). */
+export const CONV_ATTRS = {
   strides: 'ints',
   dilations: 'ints',
   pad: 'string',

@@ -2,6 +2,7 @@ import { DTypeError, formatShape, GraphError, ShapeError, Tensor } from '../grap
 import { ADD, mul, relu, RELU, reluGrad, sigmoid, SIGMOID, square, sub, tanh, TANH } from './elementwise';
 import { MAT_MUL, matMul } from './linalg';
 import { sumTo } from './movement';
+import type { Buf } from './kernels/types';
 import { apply, defineOp, OpRecord, requireFloat, TensorLike } from './record';
 
 /** The activations fusedMatMul applies in its epilogue (the names the wasm matMul kernel takes). */
@@ -32,6 +33,15 @@ const ACTIVATION_KERNELS: { readonly [act in Exclude<FusedActivation, 'none'>]: 
   tanh: kernelOf(TANH),
 };
 
+/**
+ * The JS epilogue of the fused ops, over their product in `out`: the bias added (broadcast as add does) and the
+ * activation applied, in place, by the unfused ops' own kernels.
+ */
+export function applyEpilogue(out: Buf, bias: Buf, activation: FusedActivation): void {
+  ADD_KERNEL([out, bias], out, {});
+  if (activation !== 'none') ACTIVATION_KERNELS[activation]([out], out, {});
+}
+
 /** The epilogue's activation: 'none' when absent (the attr is optional in files); a string checked against the list. */
 export function activationOf(attrs: { readonly activation?: string }): FusedActivation {
   const activation = attrs.activation ?? 'none';
@@ -44,7 +54,7 @@ export function activationOf(attrs: { readonly activation?: string }): FusedActi
 }
 
 /** dy through the activation, from the output y alone (as the unfused ops' rules compute it). */
-function activationGradient(activation: FusedActivation, y: Tensor, dy: Tensor): Tensor {
+export function activationGradient(activation: FusedActivation, y: Tensor, dy: Tensor): Tensor {
   switch (activation) {
     case 'none':
       return dy;
@@ -94,9 +104,7 @@ export const FUSED_MAT_MUL = defineOp({
   },
   kernel: ([a, b, bias], out, attrs) => {
     MAT_MUL_KERNEL([a, b], out, attrs);
-    ADD_KERNEL([out, bias], out, {});
-    const activation = activationOf(attrs);
-    if (activation !== 'none') ACTIVATION_KERNELS[activation]([out], out, {});
+    applyEpilogue(out, bias, activationOf(attrs));
   },
   vjp: ({ inputs: [a, b, bias], output: y, dy, attrs, needs }) => {
     const g = activationGradient(activationOf(attrs), y, dy);
@@ -122,7 +130,8 @@ export interface FusedMatMulArgs {
   readonly activation?: FusedMatMulActivation;
 }
 
-function unfusedActivation(activation: FusedActivation, x: Tensor): Tensor {
+/** The activation as its own op (the unfused form). */
+export function unfusedActivation(activation: FusedActivation, x: Tensor): Tensor {
   switch (activation) {
     case 'none':
       return x;
@@ -153,6 +162,3 @@ export function fusedMatMul(args: FusedMatMulArgs): Tensor {
   if (bias === undefined) return unfusedActivation(activation, matMul(a, b, transposeA, transposeB));
   return apply(FUSED_MAT_MUL, [a, b, bias], { transposeA, transposeB, activation });
 }
-
-/** tfjs's `tf.fused` namespace. @example fused.matMul({ a: x, b: w, bias: b, activation: 'relu' }) */
-export const fused = { matMul: fusedMatMul } as const;

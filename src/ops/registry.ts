@@ -5,6 +5,7 @@ import { CUSTOM_OPS } from './custom';
 import { ELEMENTWISE_OPS } from './elementwise';
 import { makeFusedRecord } from './fused';
 import { FUSED_MAT_MUL } from './fusedmatmul';
+import { FUSED_CONV_OPS } from './fusedconv';
 import { IMAGE_OPS } from './image';
 import { INDEXING_OPS } from './indexing';
 import { LINALG_OPS } from './linalg';
@@ -54,6 +55,7 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   activation: ACTIVATION_OPS,
   fused: [FUSED],
   conv: CONV_OPS,
+  fusedConv: FUSED_CONV_OPS,
 };
 
 const BY_NAME = new Map<string, OpRecord>();

@@ -4,6 +4,7 @@
  */
 import { CONV_ROWS } from './conv';
 import { ELEMENTWISE_ROWS } from './elementwise';
+import { FUSED_CONV_ROWS } from './fusedconv';
 import { IMAGE_ROWS } from './image';
 import { INDEXING_ROWS } from './indexing';
 import { LINALG_NN_ROWS } from './linalg-nn';
@@ -27,6 +28,7 @@ export const OP_ROWS: readonly OpRow[] = [
   ...POOL_ROWS,
   ...CONV_ROWS,
   ...NORMALIZATION_ROWS,
+  ...FUSED_CONV_ROWS,
 ];
 
 /**
