@@ -1,5 +1,5 @@
 import { Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
-import { isFusedActivation } from '../ops';
+import { broadcastsPerChannel, isFusedActivation } from '../ops';
 import { Pass } from './pass';
 import { capture, Captures, emit, literal, match, op } from './pattern';
 import { dropDead, liveNodes, rebuild } from './slice';
@@ -24,9 +24,21 @@ function isRowBias(bias: Node, product: Node): boolean {
   );
 }
 
+/** A conv2d's bias-add's bias holds one value per output channel (the forms fusedConv2d takes), all dims known. */
+function isChannelBias(bias: Node, product: Node): boolean {
+  const channelsLast = product.attrs.dataFormat === 'NHWC';
+  return (
+    bias.dtype === product.dtype &&
+    isFullyKnown(bias.shape) &&
+    isFullyKnown(product.shape) &&
+    broadcastsPerChannel(bias.shape, product.shape, channelsLast)
+  );
+}
+
 /**
- * The matMul and bias of add(matMul(a, b), bias) in either order, when the matMul has no other reader (`uses`
- * counts outputs as readers) and the sum has the product's type, so the bias only broadcasts along rows.
+ * The product (a matMul or a conv2d) and bias of add(product, bias) in either order, when the product has no other
+ * reader (`uses` counts outputs as readers) and the sum has the product's type, so the bias only broadcasts along
+ * rows (matMul) or channels (conv2d).
  */
 function biasAdd(graph: Graph, node: Node, uses: Int32Array): { product: Node; bias: Node } | null {
   if (node.op !== 'add' || !isFloat(node.dtype) || !isFullyKnown(node.shape)) return null;
@@ -36,16 +48,23 @@ function biasAdd(graph: Graph, node: Node, uses: Int32Array): { product: Node; b
   ]) {
     const product = graph.node(node.inputs[p]);
     const bias = graph.node(node.inputs[q]);
-    if (product.op !== 'matMul' || uses[product.id] !== 1) continue;
+    if ((product.op !== 'matMul' && product.op !== 'conv2d') || uses[product.id] !== 1) continue;
     if (product.dtype !== node.dtype || !shapesEqual(product.shape, node.shape)) continue;
-    if (isRowBias(bias, product)) return { product, bias };
+    if (product.op === 'matMul' ? isRowBias(bias, product) : isChannelBias(bias, product)) return { product, bias };
   }
   return null;
 }
 
+/** The fused op of each product op, and the names its two rewrites count under in the pass report. */
+const FUSED_OF: { readonly [op: string]: { op: string; bias: string; activation: string } } = {
+  matMul: { op: 'fusedMatMul', bias: 'matmul-bias', activation: 'matmul-activation' },
+  conv2d: { op: 'fusedConv2d', bias: 'conv-bias', activation: 'conv-activation' },
+};
+
 /**
- * Epilogue fusion: add(matMul(a, b), bias) with a row bias becomes fusedMatMul(a, b, bias), and relu, sigmoid or
- * tanh of that becomes the same fusedMatMul with the activation, so a backend applies both to the accumulators
+ * Epilogue fusion: add(matMul(a, b), bias) with a row bias becomes fusedMatMul(a, b, bias), add(conv2d(x, f), bias)
+ * with one bias value per output channel becomes fusedConv2d(x, f, bias) (grouped and depthwise convs included), and
+ * relu, sigmoid or tanh of either becomes the same fused op with the activation, so a backend applies both to the accumulators
  * before storing them. An intermediate read elsewhere, or fetched, stays as it is. In a training graph relu's
  * gradient reads the pre-activation x through x > 0, which would keep it alive; that mask is rewritten to
  * relu(x) > 0 (exact) when relu(x) is in the graph anyway and the rewrite frees x for fusion.
@@ -88,39 +107,44 @@ export const epilogue: Pass = {
       uses[reluId] += movable.length;
     }
 
-    const changes = { 'relu-mask': 0, 'matmul-bias': 0, 'matmul-activation': 0 };
+    // The conv counts appear once a conv fuses, so a matMul-only report keeps its three counts.
+    const changes: { [rule: string]: number } = { 'relu-mask': 0, 'matmul-bias': 0, 'matmul-activation': 0 };
+    const count = (rule: string): void => {
+      changes[rule] = (changes[rule] ?? 0) + 1;
+    };
     const fusedAdd = new Set<number>();
     const result = rebuild(slice, (node, inputs, target, mapped) => {
       const reluId = maskRelu.get(node.id);
       if (reluId !== undefined) {
-        changes['relu-mask']++;
+        count('relu-mask');
         if (node.op === 'reluGrad') return emit(target, 'reluGrad', [inputs[0], mapped(reluId)], node.attrs, node.name);
         return emit(target, 'greater', [mapped(reluId), inputs[1]], node.attrs, node.name);
       }
       const matched = biasAdd(source, node, uses);
       if (matched !== null) {
         const { product, bias } = matched;
-        changes['matmul-bias']++;
+        const fused = FUSED_OF[product.op];
+        count(fused.bias);
         fusedAdd.add(node.id);
-        const attrs = {
-          transposeA: product.attrs.transposeA === true,
-          transposeB: product.attrs.transposeB === true,
-          activation: 'none',
-        };
+        const attrs =
+          product.op === 'matMul'
+            ? { transposeA: product.attrs.transposeA === true, transposeB: product.attrs.transposeB === true }
+            : product.attrs;
         const operands = [...product.inputs, bias.id].map(mapped);
-        return emit(target, 'fusedMatMul', operands, attrs, node.name);
+        return emit(target, fused.op, operands, { ...attrs, activation: 'none' }, node.name);
       }
       if (isFusedActivation(node.op)) {
         const x = source.node(node.inputs[0]);
-        const fusible = fusedAdd.has(x.id) || (x.op === 'fusedMatMul' && x.attrs.activation === 'none');
+        const fusedOp = x.op === 'fusedMatMul' || x.op === 'fusedConv2d';
+        const fusible = fusedAdd.has(x.id) || (fusedOp && x.attrs.activation === 'none');
         if (!fusible || uses[x.id] !== 1) return undefined;
         const inner = target.node(inputs[0]);
-        changes['matmul-activation']++;
-        return emit(target, 'fusedMatMul', inner.inputs, { ...inner.attrs, activation: node.op }, node.name);
+        count(inner.op === 'fusedConv2d' ? 'conv-activation' : 'matmul-activation');
+        return emit(target, inner.op, inner.inputs, { ...inner.attrs, activation: node.op }, node.name);
       }
       return undefined;
     });
-    const total = changes['relu-mask'] + changes['matmul-bias'] + changes['matmul-activation'];
+    const total = Object.values(changes).reduce((a, b) => a + b, 0);
     if (total === 0) return { slice, changes };
     return { slice: dropDead(result), changes };
   },

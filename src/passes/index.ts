@@ -8,4 +8,5 @@ export * from './simplify';
 export * from './cse';
 export * from './optimize';
 export * from './fuse';
+export * from './convbn';
 export * from './epilogue';

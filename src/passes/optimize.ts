@@ -1,5 +1,6 @@
 import { formatShape, Graph, GraphError, graphOf, Node, now, Tensor } from '../graph';
 import { addOp, opRecord } from '../ops';
+import { convBatchNorm } from './convbn';
 import { cse } from './cse';
 import { epilogue } from './epilogue';
 import { elementwiseFusion } from './fuse';
@@ -37,8 +38,9 @@ export function pipelineFor(options: OptimizeOptions = {}): { rewrite: Pass[]; l
   if (level >= 1) rewrite.push(constantFolding(), cse, simplify, addNPass);
   if (level >= 2) rewrite.push(stabilize);
   if (level >= 1) rewrite.push(prune);
-  // Epilogue fusion first: elementwise fusion would otherwise take the bias-add and activation into its groups.
-  if (level >= 2) lower.push(epilogue, elementwiseFusion(options.keepUnfused));
+  // Epilogue fusion first: elementwise fusion would otherwise take the bias-add and activation into its groups. A
+  // batchNorm folds into its conv before that, so the epilogue then gives the folded conv its activation.
+  if (level >= 2) lower.push(convBatchNorm, epilogue, elementwiseFusion(options.keepUnfused));
   const enabled = (p: Pass): boolean => !disabled.has(p.name);
   return { rewrite: rewrite.filter(enabled), lower: lower.filter(enabled) };
 }
