@@ -2,10 +2,18 @@
  * How the convolution ops become ONNX nodes: conv2d is Conv, conv2dBackpropInput is ConvTranspose, and
  * conv2dBackpropFilter (which ONNX lacks) is a Conv of x over dy with the roles of batch and channels swapped and
  * strides and dilations exchanged. ONNX is NCHW with OIHW filters, so NHWC data and the [fh, fw, inC / groups,
- * outC] filter are transposed around each node. A companion of export-ops.ts, whose table spreads these rules in.
+ * outC] filter are transposed around each node. fusedConv2d is a Conv with its bias input and the activation's node. A companion of export-ops.ts, whose table spreads these rules in.
  */
 import { GraphError, Node, Shape } from '../../graph';
-import { attrsOf, axisGeometry, CONV2D, CONV2D_BACKPROP_FILTER, CONV2D_BACKPROP_INPUT, Conv2DAttrs } from '../../ops';
+import {
+  attrsOf,
+  axisGeometry,
+  CONV2D,
+  CONV2D_BACKPROP_FILTER,
+  CONV2D_BACKPROP_INPUT,
+  Conv2DAttrs,
+  FUSED_CONV2D,
+} from '../../ops';
 import { OnnxAttr } from './proto';
 import { OnnxWriter } from './writer';
 
@@ -60,8 +68,32 @@ function known(node: ConvRuleArgs['node'], shapes: readonly Shape[], what: strin
 }
 
 /** conv2d: Conv, with explicit pads where x's size is known and auto_pad SAME_UPPER (tfjs's 'same') where not. */
-function conv2dRule({ w, node, inputs: [x, filter], infos: [xi, fi], out }: ConvRuleArgs): string {
-  const attrs = attrsOf(CONV2D, node);
+function conv2dRule(args: ConvRuleArgs): string {
+  return convNode(args, null, null);
+}
+
+/** The ONNX op of each fused activation. */
+const ACTIVATION_OPS: { readonly [activation: string]: string } = { relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh' };
+
+/** fusedConv2d: Conv with its bias as input B (a [C] vector), then the activation's node. */
+function fusedConv2dRule(args: ConvRuleArgs): string {
+  const { w, node, inputs, infos } = args;
+  const activation = attrsOf(FUSED_CONV2D, node).activation ?? 'none';
+  const activationOp = ACTIVATION_OPS[activation];
+  if (activationOp === undefined && activation !== 'none') {
+    throw new GraphError(`exportOnnx: fusedConv2d '${node.name}' has an unknown activation '${activation}'`);
+  }
+  const bias = infos[2].shape.length === 1 ? inputs[2] : w.node('Reshape', [inputs[2], w.ints([-1])]);
+  return convNode(args, bias, activationOp ?? null);
+}
+
+/** Conv over NCHW data (transposed around it for NHWC), with an optional bias and activation node after it. */
+function convNode(
+  { w, node, inputs: [x, filter], infos: [xi, fi], out }: ConvRuleArgs,
+  bias: string | null,
+  activationOp: string | null,
+): string {
+  const attrs: Conv2DAttrs = node.op === 'fusedConv2d' ? attrsOf(FUSED_CONV2D, node) : attrsOf(CONV2D, node);
   const channelsLast = attrs.dataFormat === 'NHWC';
   const [, h, wd] = nhwc(xi.shape, channelsLast);
   const pads = onnxPads(attrs, [h, wd], fi.shape.slice(0, 2));
@@ -72,8 +104,11 @@ function conv2dRule({ w, node, inputs: [x, filter], infos: [xi, fi], out }: Conv
     ...(pads === null ? { auto_pad: { string: 'SAME_UPPER' } } : { pads: { ints: pads } }),
   };
   const weights = transpose(w, filter, TO_OIHW);
-  const y = w.node('Conv', [toNchw(w, x, channelsLast), weights], onnxAttrs, channelsLast ? undefined : out);
-  return channelsLast ? transpose(w, y, TO_NHWC, out) : y;
+  const operands = [toNchw(w, x, channelsLast), weights, ...(bias === null ? [] : [bias])];
+  const last = channelsLast ? undefined : out;
+  const y = w.node('Conv', operands, onnxAttrs, activationOp === null ? last : undefined);
+  const activated = activationOp === null ? y : w.node(activationOp, [y], {}, last);
+  return channelsLast ? transpose(w, activated, TO_NHWC, out) : activated;
 }
 
 /** conv2dBackpropInput: ConvTranspose with the forward conv's pads and the output_padding that gives x's size. */
@@ -138,4 +173,5 @@ export const CONV_EXPORT_RULES: { readonly [op: string]: (args: ConvRuleArgs) =>
   conv2d: conv2dRule,
   conv2dBackpropInput: backpropInputRule,
   conv2dBackpropFilter: backpropFilterRule,
+  fusedConv2d: fusedConv2dRule,
 };
