@@ -119,6 +119,15 @@ describe('conv epilogue fusion', () => {
     ]);
   });
 
+  test("a session's explain shows the fusedConv2d step and the epilogue's report line", () => {
+    const { g, x, f, b, pre } = layer();
+    const rng = new Rng(4);
+    const feeds = new Map([x, f, b].map((t) => [t, randomArray(rng, t.shape as number[], 'float32')]));
+    const text = new Session(g, { backend: 'js' }).explain([relu(pre)], feeds);
+    expect(text).toMatch(/fusedConv2d\(%0, %1, %2\) \{[^}]*activation="relu"\}/);
+    expect(text).toMatch(/epilogue nodes 6 → 4 \(−2\) {2}conv-bias 1, conv-activation 1/);
+  });
+
   test("in a training graph relu's mask moves to the fused output, and the gradients equal level 0's", () => {
     const { g, x, f, b, pre } = layer();
     const y = relu(pre);
