@@ -9,6 +9,7 @@ import {
   customGradient,
   DTypeError,
   expandDims,
+  fused,
   fusedMatMul,
   gather,
   gradients,
@@ -334,6 +335,10 @@ function everyOpGraph(): Graph {
   const [dImage] = gradients(pooled, [poolImage]);
   outputs.push(maxPoolWithArgmax(poolImage, 2, 2, 'valid', true).indexes);
   outputs.push(...(gradients(sum(square(dImage as Tensor)), [poolImage]).filter((t) => t !== null) as Tensor[]));
+  // fusedConv2d, through fused.depthwiseConv2d (a grouped conv with a bias and an activation).
+  const dwKernel = g.placeholder('dwKernel', [3, 3, 2, 1]);
+  const dwBias = g.placeholder('dwBias', [2]);
+  outputs.push(fused.depthwiseConv2d({ x: poolImage, filter: dwKernel, strides: 1, pad: 'same', bias: dwBias }));
   // The fused record: the optimizer's elementwise fusion.
   const { graph } = optimize(g, [exp(mul(add(x, 1), 2))], { level: 2 });
   for (const node of graph.nodes) {
