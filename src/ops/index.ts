@@ -27,3 +27,4 @@ export * from './pool';
 export * from './conv';
 export * from './normalization';
 export * from './activation';
+export * from './runtimeshape';

@@ -16,20 +16,22 @@ export function packageFile(pkg: string, file: string): Uint8Array {
 }
 
 /**
- * A white page with two lines of dark, text-like strokes (vertical bars and a baseline) and a little noise, as
+ * White pages (one per batch item) with two lines of dark, text-like strokes (vertical bars and a baseline) and a little noise, as
  * [1, C, H, W] pixel values in 0..255, normalized as PaddleOCR does: (v / 255 − 0.5) / 0.5.
  */
 export function textImage(shape: readonly number[], seed: number): Float32Array {
-  const [, C, H, W] = shape;
+  const [N, C, H, W] = shape;
   const rng = new Rng(seed);
-  const data = new Float32Array(C * H * W);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const inLine = (y > H * 0.3 && y < H * 0.45) || (y > H * 0.6 && y < H * 0.75);
-      const stroke = inLine && x > W * 0.1 && x < W * 0.9 && (x % 6 < 2 || y % 7 < 1);
-      for (let c = 0; c < C; c++) {
-        const v = (stroke ? 30 : 235) + (rng.next() - 0.5) * 20;
-        data[(c * H + y) * W + x] = (v / 255 - 0.5) / 0.5;
+  const data = new Float32Array(N * C * H * W);
+  for (let n = 0; n < N; n++) {
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const inLine = (y > H * 0.3 && y < H * 0.45) || (y > H * 0.6 && y < H * 0.75);
+        const stroke = inLine && x > W * 0.1 && x < W * 0.9 && ((x + 3 * n) % 6 < 2 || y % 7 < 1);
+        for (let c = 0; c < C; c++) {
+          const v = (stroke ? 30 : 235) + (rng.next() - 0.5) * 20;
+          data[((n * C + c) * H + y) * W + x] = (v / 255 - 0.5) / 0.5;
+        }
       }
     }
   }
