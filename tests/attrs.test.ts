@@ -65,7 +65,7 @@ import {
   square,
   groupedConv2d,
 } from '../src';
-import { resizeBilinear, resizeNearestNeighbor } from '../src';
+import { reshapeDims, resizeBilinear, resizeNearestNeighbor } from '../src';
 
 type ErrorClass = new (message: string) => LazygradError;
 
@@ -329,6 +329,8 @@ function everyOpGraph(): Graph {
   const picture = g.placeholder('picture', [1, 2, 3, 1]);
   const resized = [resizeBilinear(picture, [3, 4], true), resizeNearestNeighbor(picture, [4, 2], false, true)];
   outputs.push(...resized, ...(gradients(sum(add(resized[0], sum(resized[1]))), [picture]) as Tensor[]));
+  // Run-time shapes: reshapeDims reading dims of its input (one scaled) and inferring one.
+  outputs.push(reshapeDims(picture, [{ of: picture, axis: 0 }, { of: picture, axis: 2, factor: 2 }, -1]));
   // Pooling and its gradient ops (maxPoolGradGrad is the gradient of maxPoolGrad).
   const poolImage = g.placeholder('poolImage', [1, 4, 4, 2]);
   const pooled = add(sum(sin(pool(poolImage, 2, 'max', 'same', 2))), sum(avgPool(poolImage, 2, 2, 'valid')));

@@ -28,3 +28,4 @@ export * from './conv';
 export * from './normalization';
 export * from './activation';
 export * from './fusedconv';
+export * from './runtimeshape';

@@ -17,6 +17,7 @@ import { RANDOM_OPS } from './random';
 import { POOL_OPS } from './pool';
 import { OpRecord } from './record';
 import { REDUCE_OPS } from './reduce';
+import { RUNTIME_SHAPE_OPS } from './runtimeshape';
 import { STATE_OPS } from './state';
 import { UNARY_OPS } from './unary';
 
@@ -56,6 +57,7 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   fused: [FUSED],
   conv: CONV_OPS,
   fusedConv: FUSED_CONV_OPS,
+  runtimeShape: RUNTIME_SHAPE_OPS,
 };
 
 const BY_NAME = new Map<string, OpRecord>();

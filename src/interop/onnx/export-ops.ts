@@ -32,6 +32,7 @@ import {
   RANDOM_UNIFORM,
   REDUCED_SIZE,
   RESHAPE,
+  RESHAPE_DIMS,
   REVERSE,
   SCATTER_ADD,
   Seed,
@@ -768,6 +769,20 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   },
   reshapeLike: ({ w, inputs: [x, like], infos: [, li], out }) =>
     w.node('Reshape', [x, w.shapeVector(like, li.shape)], { allowzero: { int: 1 } }, out),
+  reshapeDims: ({ w, node, inputs, infos, out }) => {
+    const { dims, sources, axes } = attrsOf(RESHAPE_DIMS, node);
+    // The static shape when known; else each dim from Shape of its tensor (times its factor), or the literal.
+    const target = dims.map((d, i) =>
+      node.shape[i] !== null
+        ? (node.shape[i] as number)
+        : sources[i] === -1
+          ? d
+          : w.product([w.dim(inputs[sources[i]], infos[sources[i]].shape, axes[i]), d]),
+    );
+    // allowzero keeps a literal 0 a size (as lazygrad), except beside a -1, where ONNX forbids it.
+    const allowzero = target.includes(-1) && target.includes(0) ? 0 : 1;
+    return w.node('Reshape', [inputs[0], w.vector(target)], { allowzero: { int: allowzero } }, out);
+  },
   transpose: ({ w, node, inputs: [x], out }) =>
     w.node('Transpose', [x], { perm: { ints: [...attrsOf(TRANSPOSE, node).perm] } }, out),
   broadcastTo: ({ w, node, inputs: [x], infos: [xi], out }) => {

@@ -116,6 +116,7 @@ function tfjsModes(
 
 /** Whether a run-time dim is dim d of x: read from x itself, or from the input of the transpose x is. */
 function sameDim(v: SymDim, x: Tensor, d: number): boolean {
+  if ((v.factor ?? 1) !== 1) return false;
   if (v.of.id === x.id) return v.axis === d;
   const node = x.node;
   if (node.op !== 'transpose' || node.inputs[0] !== v.of.id) return false;
@@ -191,6 +192,9 @@ export const resizeImportRule =
       if (s.length > 0) scales = s;
       else sizes = sizeDims(a);
     }
+    if (scales !== null && scales.length === 4 && x.shape.some((d, i) => d === null && scales?.[i] !== 1)) {
+      return repeatPixels(a, x, scales, linear, old);
+    }
     const { axes, out, upsampling } = spatialSizes(a, x, scales, sizes);
     let alignCorners = false;
     let halfPixelCenters = false;
@@ -213,6 +217,42 @@ export const resizeImportRule =
     const nhwc = ops.transpose(x, TO_NHWC);
     return ops.transpose(resize(nhwc, out, alignCorners, halfPixelCenters), TO_NCHW);
   };
+
+/**
+ * A nearest Resize by whole scales of an image whose sizes are known only at run time: with the asymmetric and
+ * half-pixel samplings (not align_corners) each output pixel i along an axis of scale s reads input pixel ⌊i / s⌋,
+ * so each pixel is repeated s times: expandDims after each spatial axis, tile by the scales, and reshapeDims to
+ * [..., H·sH, W·sW] (the sizes read from x when the session runs).
+ */
+function repeatPixels(a: ImportArgs, x: Tensor, scales: readonly number[], linear: boolean, old: boolean): Tensor {
+  const axes = scales[0] === 1 && scales[1] === 1 ? [2, 3] : scales[0] === 1 && scales[3] === 1 ? [1, 2] : null;
+  const fail = (why: string): GraphError =>
+    a.fail(
+      `Resize by scales [${scales.join(', ')}] of a ${JSON.stringify(x.shape)} tensor, sizes known only at run time: ${why}`,
+    );
+  if (axes === null) throw fail('it must keep the batch and channel axes (NCHW or NHWC)');
+  if (linear) throw fail('only nearest is read (each pixel repeated), not linear');
+  if (axes.some((d) => !(Number.isInteger(scales[d]) && scales[d] >= 1))) throw fail('the scales must be whole');
+  if (!old) {
+    const [alignCorners] = tfjsModes(
+      a,
+      false,
+      a.attrs.string('coordinate_transformation_mode', 'half_pixel'),
+      a.attrs.string('nearest_mode', 'round_prefer_floor'),
+      [2, 2],
+    );
+    if (alignCorners) throw fail('align_corners does not repeat pixels');
+  }
+  const expanded = ops.expandDims(x, [axes[0] + 1, axes[1] + 2]);
+  const reps = [1, 1, 1, 1, 1, 1];
+  reps[axes[0] + 1] = scales[axes[0]];
+  reps[axes[1] + 2] = scales[axes[1]];
+  const tiled = ops.tile(expanded, reps);
+  return ops.reshapeDims(
+    tiled,
+    x.shape.map((d, i) => (d !== null ? d * scales[i] : { of: x, axis: i, factor: scales[i] })),
+  );
+}
 
 /** Resize's sizes input: numbers, or a shape with dims known only at run time. */
 function sizeDims(a: ImportArgs): (number | SymDim)[] {

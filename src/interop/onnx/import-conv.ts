@@ -111,9 +111,10 @@ export const convTransposeRule = (a: ConvImportArgs): Tensor => {
   const group = a.attrs.int('group', 1);
   const [fh, fw, fc] = filter.shape;
   const [n, , inH, inW] = x.shape;
-  if (fh === null || fw === null || fc === null || inH === null || inW === null) {
-    throw a.fail('ConvTranspose needs the kernel and the spatial sizes of its input known when importing');
-  }
+  if (fh === null || fw === null || fc === null)
+    throw a.fail('ConvTranspose needs the kernel size known when importing');
+  if (inH === null || inW === null)
+    return runTimeConvTranspose(a, x, filter, back, { strides, dilations, group, rank });
   const input = [inH, inW];
   const effective = [(fh - 1) * dilations[0] + 1, (fw - 1) * dilations[1] + 1];
   const full = [0, 1].map((i) => strides[i] * (input[i] - 1) + outputPadding[i] + effective[i]);
@@ -146,3 +147,54 @@ export const convTransposeRule = (a: ConvImportArgs): Tensor => {
   };
   return withBias(a, back(ops.apply(ops.CONV2D_BACKPROP_INPUT, [x, filter], attrs)));
 };
+
+/**
+ * ConvTranspose of an input whose spatial sizes are known only at run time, with explicit pads: each output size is
+ * stride · in + c (c = output_padding + effective kernel − pads − stride, which must be ≥ 0). conv2dBackpropInput
+ * reads the sizes it leaves unknown from a shape source of that shape: one channel of x tiled by the strides, padded
+ * by c (1 / channels of the output's size).
+ */
+function runTimeConvTranspose(
+  a: ConvImportArgs,
+  x: Tensor,
+  filter: Tensor,
+  back: (y: Tensor) => Tensor,
+  { strides, dilations, group, rank }: { strides: number[]; dilations: number[]; group: number; rank: number },
+): Tensor {
+  const autoPad = a.attrs.string('auto_pad', 'NOTSET');
+  if (a.attrs.has('output_shape') || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    throw a.fail('ConvTranspose with output_shape or SAME padding needs the spatial sizes of its input known');
+  }
+  const [fh, fw, fc] = filter.shape as number[];
+  const pads = autoPad === 'VALID' ? [0, 0, 0, 0] : padsOf(a, rank);
+  const outputPadding = pair(a, 'output_padding', rank, 0);
+  const effective = [(fh - 1) * dilations[0] + 1, (fw - 1) * dilations[1] + 1];
+  const extra = [0, 1].map((i) => outputPadding[i] + effective[i] - pads[2 * i] - pads[2 * i + 1] - strides[i]);
+  if (extra.some((c) => c < 0)) {
+    throw a.fail(
+      'ConvTranspose whose output is smaller than stride · input (pads beyond the kernel) needs the spatial sizes ' +
+        'of its input known',
+    );
+  }
+  const channel = ops.slice(x, [0, 0, 0, 0], [-1, 1, -1, -1]);
+  const tiled = ops.tile(channel, [1, 1, strides[0], strides[1]]);
+  const like = extra.every((c) => c === 0)
+    ? tiled
+    : ops.pad(tiled, [
+        [0, 0],
+        [0, 0],
+        [0, extra[0]],
+        [0, extra[1]],
+      ]);
+  const size = like.shape.slice(2);
+  const attrs = {
+    strides,
+    dilations,
+    dataFormat: 'NCHW',
+    pad: 'explicit',
+    pads,
+    ...(group === 1 ? {} : { groups: group }),
+    inputShape: [x.shape[0], fc * group, size[0], size[1]],
+  };
+  return withBias(a, back(ops.apply(ops.CONV2D_BACKPROP_INPUT, [x, filter, like], attrs)));
+}

@@ -11,10 +11,11 @@ import { importGlobalPool, importPool } from './pool';
 import { convRule, convTransposeRule } from './import-conv';
 import { dtypeOfOnnx, HostTensor, onnx, ReadAttrs, TYPE_NAMES } from './proto';
 
-/** A dim of a shape known only at run time: dim `axis` of a tensor. */
+/** A dim of a shape known only at run time: dim `axis` of a tensor, times `factor` (default 1). */
 export interface SymDim {
   readonly of: Tensor;
   readonly axis: number;
+  readonly factor?: number;
 }
 
 /** What an ONNX value is while importing. */
@@ -130,14 +131,18 @@ function shapeDims(a: ImportArgs, i: number): (number | SymDim)[] {
 
 /** A symbolic dim whose tensor's static shape knows it, as a number. */
 export function known(d: number | SymDim): number | SymDim {
-  return typeof d === 'number' ? d : (d.of.shape[d.axis] ?? d);
+  if (typeof d === 'number') return d;
+  const size = d.of.shape[d.axis];
+  return size === null ? d : size * (d.factor ?? 1);
 }
 
 /** Whether dims are exactly the shape of tensor `like`, dim by dim. */
 function isShapeOf(dims: readonly (number | SymDim)[], like: Tensor): boolean {
   return (
     dims.length === like.rank &&
-    dims.every((d, i) => (typeof d === 'number' ? d === like.shape[i] : d.of === like && d.axis === i))
+    dims.every((d, i) =>
+      typeof d === 'number' ? d === like.shape[i] : d.of === like && d.axis === i && (d.factor ?? 1) === 1,
+    )
   );
 }
 
@@ -147,7 +152,10 @@ function shapeSource(dims: readonly (number | SymDim)[]): Tensor | null {
   return sym !== undefined && isShapeOf(dims, sym.of) ? sym.of : null;
 }
 
-/** Reshape(x, target): 0 copies x's dim unless allowzero; -1 is inferred; run-time dims as reshapeLike or -1. */
+/**
+ * Reshape(x, target): 0 copies x's dim unless allowzero; -1 is inferred; run-time dims as reshapeLike, -1 or, with
+ * several, reshapeDims.
+ */
 function reshapeTo(a: ImportArgs, x: Tensor, target: readonly (number | SymDim)[], allowZero: boolean): Tensor {
   const dims = target.map((d, i) =>
     typeof d === 'number' && d === 0 && !allowZero ? known({ of: x, axis: i }) : known(d),
@@ -163,7 +171,7 @@ function reshapeTo(a: ImportArgs, x: Tensor, target: readonly (number | SymDim)[
     );
   // One dim copied from x and one -1: the -1 is x's other dims over the target's known ones.
   const copied = dims.filter((d): d is SymDim => typeof d !== 'number');
-  if (unknown === 2 && copied.length === 1 && copied[0].of === x) {
+  if (unknown === 2 && copied.length === 1 && copied[0].of === x && (copied[0].factor ?? 1) === 1) {
     const rest = x.shape.filter((_, i) => i !== copied[0].axis);
     const targetKnown = dims.filter((d): d is number => typeof d === 'number' && d !== -1);
     if (rest.every((d) => d !== null)) {
@@ -175,7 +183,14 @@ function reshapeTo(a: ImportArgs, x: Tensor, target: readonly (number | SymDim)[
         );
     }
   }
-  throw a.fail('the target shape has several dims known only at run time; lazygrad reshapes need at most one');
+  // Several dims known only at run time: reshapeDims reads them from their tensors once the session knows the shapes.
+  if (dims.filter((d) => d === -1).length <= 1) {
+    return ops.reshapeDims(
+      x,
+      dims.map((d) => (typeof d === 'number' ? d : { of: d.of, axis: d.axis, factor: d.factor ?? 1 })),
+    );
+  }
+  throw a.fail('the target shape has more than one -1');
 }
 
 /** ONNX Expand broadcasts both ways: a target dim of 1 keeps x's dim. */
@@ -274,7 +289,10 @@ function shapeProduct(dims: readonly (number | SymDim)[]): Tensor {
   const axesOf = new Map<Tensor, number[]>();
   for (const d of dims) {
     if (typeof d === 'number') factor *= d;
-    else axesOf.set(d.of, [...(axesOf.get(d.of) ?? []), d.axis]);
+    else {
+      factor *= d.factor ?? 1;
+      axesOf.set(d.of, [...(axesOf.get(d.of) ?? []), d.axis]);
+    }
   }
   let total: Tensor | null = null;
   for (const [tensor, axes] of axesOf) {
@@ -287,6 +305,27 @@ function shapeProduct(dims: readonly (number | SymDim)[]): Tensor {
   return factor === 1 ? (total as Tensor) : ops.mul(total as Tensor, factor);
 }
 
+/**
+ * Mul of a run-time shape by known whole numbers (one, or one per dim), in either order: each dim scaled, a symbolic
+ * one by its factor (as exportOnnx writes reshapeDims, and as models compute an upsampled size).
+ */
+function scaledShape(a: ImportArgs): Value | undefined {
+  const [first, second] = [a.value(0), a.value(1)];
+  const [shape, by] = first.kind === 'shape' ? [first, a.host(1)] : second.kind === 'shape' ? [second, a.host(0)] : [];
+  if (shape === undefined || by === undefined) throw a.fail('Mul of a run-time shape needs known factors');
+  const factors = Array.from(by.data);
+  if (
+    !(factors.length === 1 || factors.length === shape.dims.length) ||
+    !factors.every((f) => Number.isInteger(f) && f >= 1)
+  )
+    throw a.fail('Mul of a run-time shape needs whole factors >= 1, one or one per dim');
+  const dims = shape.dims.map((d, i) => {
+    const f = factors[factors.length === 1 ? 0 : i];
+    return typeof d === 'number' ? d * f : { of: d.of, axis: d.axis, factor: (d.factor ?? 1) * f };
+  });
+  return symbolicOrHost(dims, shape.scalar && by.dims.length === 0);
+}
+
 /** Gather, Unsqueeze, Squeeze, Concat, Slice and Cast of a symbolic shape (as exported models compute shapes). */
 function shapeArithmetic(opType: string, a: ImportArgs): Value | undefined {
   const source = a.value(0);
@@ -297,6 +336,7 @@ function shapeArithmetic(opType: string, a: ImportArgs): Value | undefined {
     for (let i = 0; i < parts.length; i++) dims.push(...shapeDims(a, i));
     return symbolicOrHost(dims, false);
   }
+  if (opType === 'Mul') return scaledShape(a);
   if (source.kind !== 'shape') return undefined;
   switch (opType) {
     case 'Identity':

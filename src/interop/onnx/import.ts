@@ -56,7 +56,9 @@ export interface ImportedOnnx {
 }
 
 /** Shape arithmetic ops that also accept a symbolic (run-time) shape. */
-const SHAPE_OPS = new Set(['Identity', 'Cast', 'Gather', 'Unsqueeze', 'Squeeze', 'Slice', 'Concat', 'ReduceProd']);
+const SHAPE_OPS = new Set([
+  ...['Identity', 'Cast', 'Gather', 'Unsqueeze', 'Squeeze', 'Slice', 'Concat', 'ReduceProd', 'Mul'],
+]);
 /** Host values up to this size are folded while importing (shape arithmetic); larger ones become graph nodes. */
 const FOLD_LIMIT = 4096;
 

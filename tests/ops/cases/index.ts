@@ -13,6 +13,7 @@ import { MOVEMENT_ROWS } from './movement';
 import { POOL_ROWS } from './pool';
 import { NORMALIZATION_COMPOSITES, NORMALIZATION_ROWS } from './normalization';
 import { REDUCE_ROWS } from './reduce';
+import { RUNTIME_SHAPE_ROWS } from './runtimeshape';
 import { Case, OpRow, rowName, seedOf } from './table';
 
 export type { OpRow, Case } from './table';
@@ -29,6 +30,7 @@ export const OP_ROWS: readonly OpRow[] = [
   ...CONV_ROWS,
   ...NORMALIZATION_ROWS,
   ...FUSED_CONV_ROWS,
+  ...RUNTIME_SHAPE_ROWS,
 ];
 
 /**
