@@ -1,6 +1,8 @@
 import { GraphError } from '../graph';
 import { COMPARE_OPS } from './compare';
 import { CONV_OPS } from './conv';
+import { CONV3D_OPS } from './conv3d';
+import { POOL3D_OPS } from './pool3d';
 import { CUSTOM_OPS } from './custom';
 import { ELEMENTWISE_OPS } from './elementwise';
 import { makeFusedRecord } from './fused';
@@ -54,6 +56,8 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   activation: ACTIVATION_OPS,
   fused: [FUSED],
   conv: CONV_OPS,
+  conv3d: CONV3D_OPS,
+  pool3d: POOL3D_OPS,
 };
 
 const BY_NAME = new Map<string, OpRecord>();
