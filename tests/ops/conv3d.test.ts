@@ -142,6 +142,28 @@ describe('conv3d', () => {
     expectClose(got, fd, 1e-6);
   });
 
+  test('its gradients read dims unknown when differentiating from x and the filter at run time', () => {
+    const rng = new Rng(13);
+    const xs = randomArray(rng, [2, 3, 4, 3, 2]);
+    const fs = randomArray(rng, [2, 2, 2, 2, 3]);
+    const gradientsFor = (xShape: (number | null)[], fShape: (number | null)[]): NDArray[] => {
+      const g = new Graph();
+      const x = g.placeholder('x', xShape, 'float64');
+      const f = g.placeholder('f', fShape, 'float64');
+      const grads = gradients(sum(tanh(conv3d(x, f, [2, 1, 1], 'same'))), [x, f]) as Tensor[];
+      return new Session(g).run(
+        grads,
+        new Map<Tensor, NDArray>([
+          [x, xs],
+          [f, fs],
+        ]),
+      );
+    };
+    const known = gradientsFor([2, 3, 4, 3, 2], [2, 2, 2, 2, 3]);
+    const unknown = gradientsFor([null, null, null, null, 2], [null, null, null, 2, 3]);
+    known.forEach((want, i) => expectClose(unknown[i], want, 0));
+  });
+
   test('says what is wrong with the shapes', () => {
     const g = new Graph();
     const x = g.placeholder('x', [1, 4, 4, 4, 3]);
