@@ -5,7 +5,8 @@
  * The 3-D ops and ONNX, both ways: conv3d, conv3dBackpropInput, conv3dBackpropFilter, maxPool3d, avgPool3d and the
  * pooling gradient ops exported and run in ONNX Runtime against Session.run, and imported back (with annotations
  * and by ONNX semantics alone); 3-D Conv / ConvTranspose / MaxPool / AveragePool models as other tools write them
- * run in ONNX Runtime and imported; and the exported gradient graph of a small 3-D conv net.
+ * run in ONNX Runtime and imported; 1-D and 3-D models imported and exported again; and the exported gradient graph
+ * of a small 3-D conv net.
  */
 import { onnx } from 'onnx-proto';
 import * as L from '../../src';
@@ -379,6 +380,55 @@ describe.each(MODEL_CASES.map((c, i) => [c.name, c, i] as const))('%s', (_name, 
     );
     expect(got.shape).toEqual(want.shape);
     // float32 sums of up to 54 products, rounded differently by ONNX Runtime.
+    expectClose(got, want, 1e-5, c.name);
+  });
+});
+
+/** 1-D models (lazygrad reads them as 2-D ops over a height of 1) and 3-D ones, imported and exported again. */
+const ROUND_TRIPS: readonly ModelCase[] = [
+  {
+    name: 'Conv 1-D with bias, pads, stride 2',
+    opType: 'Conv',
+    x: [2, 3, 11],
+    w: [4, 3, 3],
+    bias: 4,
+    attrs: [ints('pads', [1, 2]), ints('strides', [2])],
+  },
+  {
+    name: 'ConvTranspose 1-D stride 3',
+    opType: 'ConvTranspose',
+    x: [2, 3, 5],
+    w: [3, 2, 4],
+    attrs: [ints('strides', [3]), ints('pads', [1, 0])],
+  },
+  {
+    name: 'MaxPool 1-D with pads',
+    opType: 'MaxPool',
+    x: [2, 3, 9],
+    attrs: [ints('kernel_shape', [3]), ints('strides', [2]), ints('pads', [1, 1])],
+  },
+  {
+    name: 'AveragePool 1-D ceil_mode',
+    opType: 'AveragePool',
+    x: [1, 2, 8],
+    attrs: [ints('kernel_shape', [3]), ints('strides', [2]), int('ceil_mode', 1)],
+  },
+  ...MODEL_CASES.filter((c) => c.name.startsWith('Conv 3-D with bias') || c.name.startsWith('MaxPool 3-D with pads')),
+];
+
+describe.each(ROUND_TRIPS.map((c, i) => [c.name, c, i] as const))('%s, imported and exported again', (_n, c, index) => {
+  test('runs in ONNX Runtime with the numbers of the original model', async () => {
+    const rng = new Rng(1980 + index);
+    const x = randomArray(rng, c.x, 'float32');
+    const w = c.w === undefined ? null : randomArray(rng, c.w, 'float32');
+    const bias = c.bias === undefined ? null : randomArray(rng, [c.bias], 'float32');
+    const bytes = model(c, w, bias);
+    const want = (await runOrt(bytes, new Map([['x', x]]))).get('y') as NDArray;
+    const imported = importOnnx(bytes);
+    const again = exportOnnx(imported.graph, { outputs: { y: imported.outputs[0] } });
+    const input = (imported.inputs.get('x') as Tensor).name;
+    const got = (await runOrt(again, new Map([[input, x]]))).get('y') as NDArray;
+    expect(got.shape).toEqual(want.shape);
     expectClose(got, want, 1e-5, c.name);
   });
 });
