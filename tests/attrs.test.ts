@@ -66,6 +66,7 @@ import {
   groupedConv2d,
 } from '../src';
 import { reshapeDims, resizeBilinear, resizeNearestNeighbor } from '../src';
+import { avgPool3d, conv3d, maxPool3d } from '../src';
 
 type ErrorClass = new (message: string) => LazygradError;
 
@@ -341,6 +342,14 @@ function everyOpGraph(): Graph {
   const dwKernel = g.placeholder('dwKernel', [3, 3, 2, 1]);
   const dwBias = g.placeholder('dwBias', [2]);
   outputs.push(fused.depthwiseConv2d({ x: poolImage, filter: dwKernel, strides: 1, pad: 'same', bias: dwBias }));
+  // 3-D convolution and pooling with their gradient ops (maxPool3dGradGrad: the gradient of maxPool3dGrad).
+  const volume = g.placeholder('volume', [null, 4, 4, 4, 2]);
+  const kernel3 = g.placeholder('kernel3', [2, 2, 2, 2, 2]);
+  const conv3 = conv3d(volume, kernel3, 1, 'same');
+  const pooled3 = add(sum(sin(maxPool3d(conv3, 2, 1, 'valid'))), sum(avgPool3d(conv3, 2, 2, 1, 'ceil')));
+  const [dVolume, dKernel3] = gradients(pooled3, [volume, kernel3]);
+  outputs.push(dKernel3 as Tensor);
+  outputs.push(...(gradients(sum(square(dVolume as Tensor)), [volume]).filter((t) => t !== null) as Tensor[]));
   // The fused record: the optimizer's elementwise fusion.
   const { graph } = optimize(g, [exp(mul(add(x, 1), 2))], { level: 2 });
   for (const node of graph.nodes) {

@@ -13,6 +13,7 @@ import * as space from './space';
 import { unsortedSegmentSum } from './segment';
 import { mirrorPad } from './padmode';
 import * as conv from './conv';
+import * as normalization from './normalization';
 import { TensorLike } from './record';
 import type { NormOrder } from './reduce';
 import { max, mean, sum } from './reduce';
@@ -302,3 +303,26 @@ const imageMethods: Methods = {
   },
 };
 Object.assign(Tensor.prototype, imageMethods);
+
+// tfjs's remaining chained normalization and pooling builders: batchNorm, localResponseNormalization, pool.
+declare module '../graph/graph' {
+  interface Tensor {
+    batchNorm(...args: After<typeof normalization.batchNorm>): Tensor;
+    localResponseNormalization(...args: After<typeof normalization.localResponseNormalization>): Tensor;
+    pool(...args: After<typeof ops.pool>): Tensor;
+  }
+}
+/** A builder's arguments after x. */
+type After<F> = F extends (x: Tensor, ...rest: infer R) => Tensor ? R : never;
+const normalizationMethods: Methods = {
+  batchNorm(this: Tensor, ...args: After<typeof normalization.batchNorm>) {
+    return normalization.batchNorm(this, ...args);
+  },
+  localResponseNormalization(this: Tensor, ...args: After<typeof normalization.localResponseNormalization>) {
+    return normalization.localResponseNormalization(this, ...args);
+  },
+  pool(this: Tensor, ...args: After<typeof ops.pool>) {
+    return ops.pool(this, ...args);
+  },
+};
+Object.assign(Tensor.prototype, normalizationMethods);

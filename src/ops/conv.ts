@@ -374,7 +374,7 @@ function batched(x: Tensor, build: (x4: Tensor) => Tensor): Tensor {
 /**
  * A 2-D convolution, as tfjs's conv2d: x [batch, height, width, inChannels] (or NCHW, or rank 3 without the batch),
  * filter [filterHeight, filterWidth, inChannels, outChannels]. tfjs allows strides > 1 only with dilations 1; here
- * both may exceed 1 (as in ONNX). tfjs's dimRoundingMode is not supported.
+ * both may exceed 1 (as in ONNX). dimRoundingMode (with a number or explicit pad) rounds the output size, as tfjs.
  * @example conv2d(images, filter, 1, 'same') // [8, 28, 28, 1] * [5, 5, 1, 16] -> [8, 28, 28, 16]
  */
 export function conv2d(
@@ -386,11 +386,9 @@ export function conv2d(
   dilations: number | readonly [number, number] = [1, 1],
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): Tensor {
-  if (dimRoundingMode !== undefined) {
-    throw new GraphError('conv2d: dimRoundingMode is not supported; give explicit padding instead');
-  }
   const attrs = conv2dAttrs('conv2d', strides, pad, dataFormat, dilations);
-  return batched(x, (x4) => apply(CONV2D, [x4, filter], attrs));
+  const rounded = withRounding('conv2d', attrs, dimRoundingMode, () => spatialOf(x, dataFormat), filter, x);
+  return batched(x, (x4) => apply(CONV2D, [x4, filter], rounded));
 }
 
 /**
@@ -445,13 +443,25 @@ export function conv2dTranspose(
   pad: Conv2DPad,
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): Tensor {
-  if (dimRoundingMode !== undefined) {
-    throw new GraphError('conv2dTranspose: dimRoundingMode is not supported; give explicit padding instead');
-  }
   if (outputShape.length !== x.rank) {
     throw new ShapeError(`conv2dTranspose: outputShape ${JSON.stringify(outputShape)} must have x's rank ${x.rank}`);
   }
-  return conv2dBackpropInput(outputShape, x, filter, strides, pad);
+  if (dimRoundingMode === undefined) return conv2dBackpropInput(outputShape, x, filter, strides, pad);
+  // The rounding applies to the conv2d this transposes, whose input is outputShape.
+  const attrs = withRounding(
+    'conv2dTranspose',
+    conv2dAttrs('conv2dTranspose', strides, pad, 'NHWC', 1),
+    dimRoundingMode,
+    () => outputShape.slice(-3, -1),
+    filter,
+    x,
+  );
+  const batchedShape = outputShape.length === 3 ? [1, ...outputShape] : [...outputShape];
+  const y = apply(CONV2D_BACKPROP_INPUT, [x.rank === 3 ? x.expandDims(0) : x, filter], {
+    ...attrs,
+    inputShape: batchedShape,
+  });
+  return outputShape.length === 3 ? y.squeeze([0]) : y;
 }
 
 /** A filter tensor with its static shape checked to be fully known (grouped builders reshape it). */
@@ -482,10 +492,9 @@ export function conv1d(
   dilation = 1,
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): Tensor {
-  if (dimRoundingMode !== undefined) {
-    throw new GraphError('conv1d: dimRoundingMode is not supported; give explicit padding instead');
+  if (x.rank === 2) {
+    return conv1d(x.expandDims(0), filter, stride, pad, dataFormat, dilation, dimRoundingMode).squeeze([0]);
   }
-  if (x.rank === 2) return conv1d(x.expandDims(0), filter, stride, pad, dataFormat, dilation).squeeze([0]);
   if (x.rank !== 3) throw new ShapeError(`conv1d: x must have rank 3 (or 2), got ${formatShape(x.shape)}`);
   const f = tensorOf(x, filter);
   if (f.rank !== 3) throw new ShapeError(`conv1d: the filter must have rank 3, got ${formatShape(f.shape)}`);
@@ -494,7 +503,10 @@ export function conv1d(
   const attrs = conv2dAttrs('conv1d', [1, stride], typeof pad === 'number' ? 0 : pad, format, [1, dilation]);
   const padded: Conv2DAttrs = typeof pad === 'number' ? { ...attrs, pads: [0, 0, pad, pad] } : attrs;
   const axis = channelsLast ? 1 : 2;
-  return apply(CONV2D, [x.expandDims(axis), f.expandDims(0)], padded).squeeze([axis]);
+  const x4 = x.expandDims(axis);
+  const f4 = f.expandDims(0);
+  const rounded = withRounding('conv1d', padded, dimRoundingMode, () => spatialOf(x4, format), f4, x);
+  return apply(CONV2D, [x4, f4], rounded).squeeze([axis]);
 }
 
 /**
@@ -530,13 +542,57 @@ export function depthwiseConv2d(
   dilations: number | readonly [number, number] = [1, 1],
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): Tensor {
-  if (dimRoundingMode !== undefined) {
-    throw new GraphError('depthwiseConv2d: dimRoundingMode is not supported; give explicit padding instead');
-  }
   const f = tensorOf(x, filter);
   const [fh, fw, inC, multiplier] = knownShape('depthwiseConv2d', f, 4);
   const grouped = reshape(f, [fh, fw, 1, inC * multiplier]);
-  return groupedConv2d(x, grouped, inC, strides, pad, dataFormat, dilations);
+  if (dimRoundingMode === undefined) return groupedConv2d(x, grouped, inC, strides, pad, dataFormat, dilations);
+  const attrs = conv2dAttrs('depthwiseConv2d', strides, pad, dataFormat, dilations, inC);
+  const rounded = withRounding('depthwiseConv2d', attrs, dimRoundingMode, () => spatialOf(x, dataFormat), f, x);
+  return batched(x, (x4) => apply(CONV2D, [x4, grouped], rounded));
+}
+
+/** x's [height, width] in its data format (rank 4, or rank 3 without the batch). */
+function spatialOf(x: Tensor, dataFormat: string): Dim[] {
+  const s = x.rank === 3 ? [null, ...x.shape] : x.shape;
+  return dataFormat === 'NCHW' ? [s[2], s[3]] : [s[1], s[2]];
+}
+
+/**
+ * tfjs's dimRoundingMode: with a number or explicit padding, each output size is round((in − effective filter +
+ * before + after) / stride + 1) in that mode (default: truncation); here as explicit padding whose end padding
+ * gives that size (never below 0). tfjs computes both sizes from the filter's height and the height stride; here
+ * each from its own dim (the same wherever the filter and strides are square). Needs the sizes known.
+ */
+function withRounding(
+  op: string,
+  attrs: Conv2DAttrs,
+  rounding: 'floor' | 'round' | 'ceil' | undefined,
+  sizes: () => readonly Dim[],
+  filter: TensorLike,
+  x: Tensor,
+): Conv2DAttrs {
+  if (rounding === undefined) return attrs;
+  if (rounding !== 'floor' && rounding !== 'round' && rounding !== 'ceil') {
+    throw new GraphError(`${op}: dimRoundingMode '${String(rounding)}' is not valid; valid: 'floor', 'round', 'ceil'`);
+  }
+  if (attrs.pad !== 'explicit') {
+    throw new GraphError(
+      `${op}: pad must be a number or explicit when using dimRoundingMode '${rounding}', got '${attrs.pad}'`,
+    );
+  }
+  const size = sizes();
+  const taps = tensorOf(x, filter).shape.slice(0, 2);
+  const pads = [...(attrs.pads ?? [0, 0, 0, 0])];
+  for (let i = 0; i < 2; i++) {
+    const [n, f] = [size[i], taps[i]];
+    if (n === null || f === null) {
+      throw new ShapeError(`${op}: dimRoundingMode needs the input's height and width and the filter's known`);
+    }
+    const [s, effective] = [attrs.strides[i], (f - 1) * attrs.dilations[i] + 1];
+    const out = Math[rounding]((n - effective + pads[2 * i] + pads[2 * i + 1]) / s + 1);
+    pads[2 * i + 1] = Math.max((out - 1) * s + effective - n - pads[2 * i], 0);
+  }
+  return { ...attrs, pads };
 }
 
 /**

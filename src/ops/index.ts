@@ -25,6 +25,8 @@ export * from './segment';
 export * from './padmode';
 export * from './pool';
 export * from './conv';
+export * from './conv3d';
+export * from './pool3d';
 export * from './normalization';
 export * from './activation';
 export * from './fusedconv';

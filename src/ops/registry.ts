@@ -1,6 +1,8 @@
 import { GraphError } from '../graph';
 import { COMPARE_OPS } from './compare';
 import { CONV_OPS } from './conv';
+import { CONV3D_OPS } from './conv3d';
+import { POOL3D_OPS } from './pool3d';
 import { CUSTOM_OPS } from './custom';
 import { ELEMENTWISE_OPS } from './elementwise';
 import { makeFusedRecord } from './fused';
@@ -58,6 +60,8 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   conv: CONV_OPS,
   fusedConv: FUSED_CONV_OPS,
   runtimeShape: RUNTIME_SHAPE_OPS,
+  conv3d: CONV3D_OPS,
+  pool3d: POOL3D_OPS,
 };
 
 const BY_NAME = new Map<string, OpRecord>();

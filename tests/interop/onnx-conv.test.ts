@@ -329,10 +329,10 @@ describe.each(MODEL_CASES.map((c, i) => [c.name, c, i] as const))('%s', (_name, 
   });
 });
 
-test('Conv over 3-D data (conv3d) is refused with a clear message', () => {
-  const c: ModelCase = { name: 'conv3d', opType: 'Conv', x: [1, 1, 3, 3, 3], w: [1, 1, 2, 2, 2], attrs: [] };
+test('Conv over 4-D data is refused with a clear message (3-D: onnx-conv3d.test.ts)', () => {
+  const c: ModelCase = { name: 'conv4d', opType: 'Conv', x: [1, 1, 3, 3, 3, 3], w: [1, 1, 2, 2, 2, 2], attrs: [] };
   expect(() => importOnnx(model(c, randomArray(new Rng(1), c.w, 'float32'), null))).toThrow(
-    /conv3d\) is not supported/,
+    /needs data and weights of rank 3 or 4/,
   );
 });
 

@@ -352,13 +352,13 @@ test('an ONNX pooling node lazygrad cannot map says why', () => {
     attrs: [k(2), ints('dilations', [0, 2])],
   });
   expect(() => importOnnx(dilated)).toThrow(/dilations \[0,2\] must be 2 positive integers/);
-  const threeD = nodeModel({
-    name: '3-D',
+  const fourD = nodeModel({
+    name: '4-D',
     opType: 'MaxPool',
-    shape: [1, 1, 3, 3, 3],
-    attrs: [ints('kernel_shape', [2, 2, 2])],
+    shape: [1, 1, 3, 3, 3, 3],
+    attrs: [ints('kernel_shape', [2, 2, 2, 2])],
   });
-  expect(() => importOnnx(threeD)).toThrow(/only 1-D and 2-D pooling/);
+  expect(() => importOnnx(fourD)).toThrow(/only 1-D, 2-D and 3-D pooling/);
 });
 
 test('the transposes between two imported pooling nodes cancel when the graph is optimized', () => {

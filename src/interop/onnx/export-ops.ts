@@ -57,6 +57,7 @@ import {
 import { IMAGE_EXPORT_RULES } from './image';
 import { exportAvgPoolGrad, exportMaxPoolArgmax, exportMaxPoolGrad, exportMaxPoolGradGrad, exportPool } from './pool';
 import { CONV_EXPORT_RULES } from './export-conv';
+import { CONV3D_EXPORT_RULES } from './conv3d';
 import { onnxType } from './proto';
 import { DimExpr, INT64_MAX, INT64_MIN, OnnxWriter } from './writer';
 
@@ -924,6 +925,8 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   maxPoolArgmax: exportMaxPoolArgmax,
   // convolution (export-conv.ts)
   ...CONV_EXPORT_RULES,
+  // 3-D convolution and pooling (conv3d.ts)
+  ...CONV3D_EXPORT_RULES,
 };
 
 /** The sum of x over 2·radius + 1 entries along `axis`: x padded with zeros there, and the shifted Slices summed. */

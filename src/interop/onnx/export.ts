@@ -6,6 +6,7 @@
 import { Graph, GraphError, graphOf, NDArray, Node, Tensor } from '../../graph';
 import { encodeAttrs } from '../jsonvalues';
 import { ruleFor } from './export-ops';
+import { findBatchNorms, writeBatchNorm } from './batchnorm';
 import { onnx, onnxSchema, tensorProto, valueInfo } from './proto';
 import { OnnxWriter } from './writer';
 
@@ -187,9 +188,23 @@ export function exportOnnx(graph: Graph, options: ExportOnnxOptions): Uint8Array
   });
   const isInput = new Set(inputIds);
   const valueOf = new Map<number, string>();
+  // batchNorm's inference pattern as one BatchNormalization node (batchnorm.ts).
+  const batchNorms = findBatchNorms(
+    graph,
+    ids,
+    isInput,
+    outputs.map(([, t]) => t.id),
+  );
   for (const id of ids) {
     const node = graph.node(id);
     if (isInput.has(id)) {
+      valueOf.set(id, node.name);
+      continue;
+    }
+    if (batchNorms.skipped.has(id)) continue;
+    const batchNorm = batchNorms.matches.get(id);
+    if (batchNorm !== undefined) {
+      writeBatchNorm(w, graph, batchNorm, (i) => valueOf.get(i) as string, node.name);
       valueOf.set(id, node.name);
       continue;
     }

@@ -1,12 +1,13 @@
 /**
  * How ONNX Conv and ConvTranspose become the conv2d ops: NCHW data, OIHW weights transposed to [kh, kw, C / group,
  * M] (folded when the weights are initializers), pads / auto_pad / strides / dilations / group as conv2d's attrs,
- * the optional bias added per channel. 1-D convolutions (rank-3 data) run as 2-D ones over a height of 1; 3-D
- * convolutions are not supported yet. A companion of import-ops.ts, whose table names these rules.
+ * the optional bias added per channel. 1-D convolutions (rank-3 data) run as 2-D ones over a height of 1; 3-D ones
+ * (rank 5) go to conv3d.ts. A companion of import-ops.ts, whose table names these rules.
  */
 import { GraphError, Tensor } from '../../graph';
 import * as ops from '../../ops';
 import { ReadAttrs } from './proto';
+import { importConv3d, importConvTranspose3d } from './conv3d';
 
 /** What these rules read of import-ops.ts's ImportArgs. */
 interface ConvImportArgs {
@@ -24,7 +25,6 @@ function as2d(a: ConvImportArgs, opType: string): { x: Tensor; weights: Tensor; 
   if (x.rank === 3 && weights.rank === 3) {
     return { x: ops.expandDims(x, 2), weights: ops.expandDims(weights, 2), back: (y) => ops.squeeze(y, [2]) };
   }
-  if (x.rank === 5) throw a.fail(`${opType} over 3-D data (conv3d) is not supported yet`);
   throw a.fail(`${opType} needs data and weights of rank 3 or 4 (1-D or 2-D), got ranks ${x.rank} and ${weights.rank}`);
 }
 
@@ -86,6 +86,7 @@ function withBias(a: ConvImportArgs, y: Tensor): Tensor {
 /** Conv → conv2d (NCHW, the weights transposed to [kh, kw, C / group, M]) + bias. */
 export const convRule = (a: ConvImportArgs): Tensor => {
   const rank = a.tensor(0).rank;
+  if (rank === 5) return importConv3d(a);
   const { x, weights, back } = as2d(a, 'Conv');
   const strides = pair(a, 'strides', rank, 1);
   const dilations = pair(a, 'dilations', rank, 1);
@@ -103,6 +104,7 @@ export const convRule = (a: ConvImportArgs): Tensor => {
  */
 export const convTransposeRule = (a: ConvImportArgs): Tensor => {
   const rank = a.tensor(0).rank;
+  if (rank === 5) return importConvTranspose3d(a);
   const { x, weights, back } = as2d(a, 'ConvTranspose');
   const strides = pair(a, 'strides', rank, 1);
   const dilations = pair(a, 'dilations', rank, 1);

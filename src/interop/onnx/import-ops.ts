@@ -582,10 +582,8 @@ const batchNormRule: ImportRule = (a) => {
   const perChannel = (t: Tensor): Tensor =>
     spatial ? ops.reshape(t, [-1, ...new Array<number>(Math.max(0, x.rank - 2)).fill(1)]) : t;
   const [scale, bias, inputMean, inputVariance] = [1, 2, 3, 4].map((i) => perChannel(a.tensor(i)));
-  if (!training) {
-    const normalized = ops.div(ops.sub(x, inputMean), ops.sqrt(ops.add(inputVariance, epsilon)));
-    return ops.add(ops.mul(normalized, scale), bias);
-  }
+  // Inference: batchNorm (so exportOnnx writes one BatchNormalization node for it again).
+  if (!training) return ops.batchNorm(x, inputMean, inputVariance, bias, scale, epsilon);
   // Training mode (opset 14): the batch's own statistics (population variance) normalize, and the running ones
   // are the inputs' moved toward them by (1 - momentum).
   const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);

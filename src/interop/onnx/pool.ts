@@ -5,13 +5,14 @@
  * layers), and the exported NCHW node sits between two Transposes.
  *
  * The gradient ops export through MaxPool's Indices output (maxPoolGrad: ScatterElements with reduction 'add';
- * maxPoolGradGrad: Gather) and a depthwise ConvTranspose of ones (avgPoolGrad). Import maps 1-D and 2-D pooling;
- * 3-D is not mapped yet.
+ * maxPoolGradGrad: Gather) and a depthwise ConvTranspose of ones (avgPoolGrad). Import maps 1-D and 2-D pooling
+ * here and 3-D pooling in conv3d.ts.
  */
 import { DType, GraphError, NDArray, Tensor } from '../../graph';
 import * as ops from '../../ops';
 import { attributeProto, OnnxAttr, ReadAttrs, tensorProto } from './proto';
 import { OnnxWriter } from './writer';
+import { importPool3d } from './conv3d';
 
 const TO_NCHW = [0, 3, 1, 2];
 const TO_NHWC = [0, 2, 3, 1];
@@ -99,8 +100,9 @@ export function importPool(
     const pooled = importPool2d(kind, ops.expandDims(x, 2), attrs, outputCount, true, fail);
     return Array.isArray(pooled) ? pooled.map((t) => ops.squeeze(t, [2])) : ops.squeeze(pooled as Tensor, [2]);
   }
+  if (x.rank === 5) return importPool3d(kind, x, attrs, outputCount, fail);
   if (x.rank !== 4) {
-    throw fail(`only 1-D and 2-D pooling (an input of rank 3 or 4) is mapped; got rank ${x.rank} (3-D is not yet)`);
+    throw fail(`only 1-D, 2-D and 3-D pooling (an input of rank 3, 4 or 5) is mapped; got rank ${x.rank}`);
   }
   return importPool2d(kind, x, attrs, outputCount, false, fail);
 }

@@ -3,6 +3,7 @@
  * record in src/ops and one row here (or one line in COVERED_ELSEWHERE saying why it needs none).
  */
 import { CONV_ROWS } from './conv';
+import { CONV3D_ROWS } from './conv3d';
 import { ELEMENTWISE_ROWS } from './elementwise';
 import { FUSED_CONV_ROWS } from './fusedconv';
 import { IMAGE_ROWS } from './image';
@@ -31,6 +32,7 @@ export const OP_ROWS: readonly OpRow[] = [
   ...NORMALIZATION_ROWS,
   ...FUSED_CONV_ROWS,
   ...RUNTIME_SHAPE_ROWS,
+  ...CONV3D_ROWS,
 ];
 
 /**
@@ -57,6 +59,8 @@ export const COMPOSITE_ROWS: readonly string[] = [
   'groupedConv2d',
   'separableConv2d',
   ...NORMALIZATION_COMPOSITES,
+  // The transpose of conv3d is the conv3dBackpropInput op (ops/conv3d.ts).
+  'conv3dTranspose',
 ];
 
 /**
@@ -95,6 +99,12 @@ export const COVERED_ELSEWHERE: { readonly [op: string]: { reason: string; file?
   maxPoolGrad: { reason: "maxPool's gradient op", via: 'maxPool' },
   maxPoolGradGrad: { reason: "maxPoolGrad's gradient op (maxPool's second derivative)", file: 'ops/pool.test.ts' },
   avgPoolGrad: { reason: "avgPool's gradient op", via: 'avgPool' },
+  maxPool3dGrad: { reason: "maxPool3d's gradient op", via: 'maxPool3d' },
+  maxPool3dGradGrad: {
+    reason: "maxPool3dGrad's gradient op (maxPool3d's second derivative)",
+    file: 'ops/conv3d.test.ts',
+  },
+  avgPool3dGrad: { reason: "avgPool3d's gradient op", via: 'avgPool3d' },
 };
 
 type Check = 'forward' | 'gradFd' | 'gradTfjs' | 'secondOrder';
