@@ -132,6 +132,15 @@ describe('inspect mlp', () => {
     expect(nodes.length).toBe(40);
   });
 
+  test('cnn is the demo CNN’s loss, accuracy and gradient graph', async () => {
+    const { code, out } = await cli('inspect', 'cnn');
+    expect(code).toBe(0);
+    for (const op of ['conv2d(', 'maxPool(', 'conv2dBackpropFilter(', 'conv2dBackpropInput(', 'maxPoolGrad(']) {
+      expect(out).toContain(op);
+    }
+    expect(out).not.toContain('assign(');
+  });
+
   test('mlp-train still holds the Adam update', async () => {
     const file = join(dir, 'mlp-train.json');
     expect((await cli('inspect', 'mlp-train', '--format', 'json', '--output', file)).code).toBe(0);
