@@ -59,7 +59,7 @@ describe('help', () => {
     for (const flag of ['--epochs N', '--batch-size N', '--lr RATE', '--optimizer NAME', '--seed N', '--out DIR']) {
       expect(out).toContain(flag);
     }
-    expect(out).toContain('(default by model: mlp 10, cnn 6)');
+    expect(out).toContain('(default by model: mlp 10, cnn 8)');
     expect(out).toContain('sgd, momentum, adam, adamw, rmsprop, adagrad (default adam)');
     expect(out).toMatch(/--model NAME +the model, an MLP 784-hidden-10 or a CNN \(conv 5×5 → 8, max-pool 2,/);
     expect(out).toMatch(/10\): mlp, cnn \(default\s+mlp\)/);
@@ -202,7 +202,7 @@ describe('--model cnn', () => {
     expect(run.err).toBe('');
     expect(run.code).toBe(0);
     expect(run.out).toContain('model: CNN: conv 5×5 → 8 + relu, max-pool 2, conv 5×5 → 16 + relu, max-pool 2');
-    expect(run.out.match(/^epoch \d\/6 \[#+\] 100%/gm)).toHaveLength(6);
+    expect(run.out.match(/^epoch \d\/8 \[#+\] 100%/gm)).toHaveLength(8);
     expect(run.out).toMatch(/restored into a new session: test accuracy \d+\.\d+%, the same/);
     const { tensors } = decodeSafetensors(readFileSync(join(out, 'model.safetensors')));
     expect(tensors.get('conv1/kernel')?.shape).toEqual([5, 5, 1, 8]);
@@ -210,7 +210,7 @@ describe('--model cnn', () => {
     expect(tensors.get('dense1/kernel')?.shape).toEqual([256, 128]);
     const html = readFileSync(join(out, 'index.html'), 'utf8');
     expect(html).toContain('<h1>lazygrad: a CNN learns MNIST digits</h1>');
-    expect(html).toContain('<code>lazygrad demo --model cnn --epochs 6 --batch-size 64');
+    expect(html).toContain('<code>lazygrad demo --model cnn --epochs 8 --batch-size 64');
     expect(readFileSync(join(out, 'curves.svg'), 'utf8')).toContain('target 98%');
     const onnx = await cli('inspect', join(out, 'model.onnx'));
     expect(onnx.code).toBe(0);
