@@ -231,7 +231,9 @@ export function lenetWorkloads(scale: Scale, plumbing: LenetPlumbing): Workload[
   const train: Workload = {
     id: 'lenet-train',
     title: title(s, 'training step (loss, gradients, SGD update)'),
-    contenders: CONTENDERS,
+    // tfjs cpu's conv backprop kernels take about 100 s per step at the bench size (measured once, docs/benchmarks.md),
+    // which would make a run last half an hour: it is checked at the toy size (tests/bench.test.ts) but not timed.
+    contenders: scale === 'bench' ? CONTENDERS.filter((c) => c !== 'tfjs-cpu') : CONTENDERS,
     tolerance: 1e-4,
     program: () => lazygradLenet(scale, true, {}),
     build: async (contender) => {
