@@ -82,6 +82,7 @@ export function describeModel(options: Pick<MlpOptions, 'model' | 'hidden'>): st
   const [a, b] = CNN_FILTERS;
   return (
     `CNN: conv 5×5 → ${a} + relu, max-pool 2, conv 5×5 → ${b} + relu, max-pool 2, ` +
+    // 28 → 24 (conv) → 12 (pool) → 8 (conv) → 4 (pool): a 4×4×b feature map.
     `dense ${4 * 4 * b}-${options.hidden}-${CLASSES} (relu)`
   );
 }
@@ -126,7 +127,10 @@ function dense(graph: Graph, name: string, x: Tensor, units: number, seed: numbe
   });
 }
 
-/** A 5×5 convolution with 'valid' padding, bias and relu, then a 2×2 max-pool: [n, h, w, c] -> [n, (h-4)/2, (w-4)/2, filters]. */
+/**
+ * A 5×5 convolution with 'valid' padding, bias and relu, then a 2×2 max-pool:
+ * [n, h, w, c] -> [n, (h - 4) / 2, (w - 4) / 2, filters].
+ */
 function convBlock(graph: Graph, name: string, x: Tensor, filters: number, seed: number): Tensor {
   return graph.nameScope(name, () => {
     const channels = x.shape[3] as number;
