@@ -91,7 +91,7 @@ function find(results: readonly WorkloadResult[], id: string, contender: Contend
   return results.find((w) => w.id === id)?.contenders.find((c) => c.contender === contender && c.error === undefined);
 }
 
-/** Issues 4, 7 and 8's targets, as ratios measured in this run. */
+/** Issues 4, 7, 8 and 16's targets, as ratios measured in this run. */
 export function evaluateTargets(workloads: readonly WorkloadResult[], memory: readonly MemoryResult[]): Target[] {
   const speedup = (id: string, peer: ContenderId, what: string, required: number, issue: number): Target => {
     const c = find(workloads, id, peer);
@@ -148,6 +148,8 @@ export function evaluateTargets(workloads: readonly WorkloadResult[], memory: re
     ),
     relative('mlp-train', 'tfjs-wasm', 'lazygrad-2t', 'MLP training step vs tfjs wasm (lazygrad 2 threads)', 2, 8),
     speedup('chain', 'tfjs-wasm', 'elementwise chain vs tfjs wasm', 1.5, 8),
+    speedup('lenet-train', 'tfjs-wasm', 'LeNet-like CNN training step vs tfjs wasm', 3, 16),
+    relative('lenet-train', 'tfjs-wasm', 'lazygrad-2t', 'LeNet-like CNN training step vs tfjs wasm (2 threads)', 3, 16),
   ];
   for (const t of targets) {
     if (t.measured !== undefined) t.met = t.kind === 'min' ? t.measured >= t.required : t.measured < t.required;

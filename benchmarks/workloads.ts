@@ -25,16 +25,19 @@ import {
   tanh,
   Tensor,
 } from '../src';
+import { lenetWorkloads } from './lenet';
 import { modelCandidates, OnnxBuilder } from './onnx';
 import { glorot, oneHot, Rng, seedOf, uniformArray } from './rng';
 
-export type ContenderId = 'lazygrad' | 'lazygrad-unfused' | 'lazygrad-2t' | 'tfjs-cpu' | 'tfjs-wasm' | 'ort' | 'ort-2t';
+export type ContenderId =
+  'lazygrad' | 'lazygrad-unfused' | 'lazygrad-2t' | 'lazygrad-js' | 'tfjs-cpu' | 'tfjs-wasm' | 'ort' | 'ort-2t';
 
 /** Every contender, in the order tables list them. */
 export const CONTENDERS: readonly ContenderId[] = [
   'lazygrad',
   'lazygrad-unfused',
   'lazygrad-2t',
+  'lazygrad-js',
   'tfjs-cpu',
   'tfjs-wasm',
   'ort',
@@ -45,6 +48,7 @@ export const CONTENDER_LABELS: { readonly [id in ContenderId]: string } = {
   lazygrad: 'lazygrad',
   'lazygrad-unfused': 'lazygrad, fusion off',
   'lazygrad-2t': 'lazygrad, 2 threads',
+  'lazygrad-js': 'lazygrad, js backend',
   'tfjs-cpu': 'tfjs cpu',
   'tfjs-wasm': 'tfjs wasm',
   ort: 'ORT 1 thread',
@@ -674,5 +678,6 @@ export function workloads(scale: Scale): Workload[] {
     ...chainWorkloads(sizes.chain),
     scalarChainWorkload(sizes.scalarOps),
     ...crossEntropyWorkloads(sizes.crossEntropy[0], sizes.crossEntropy[1]),
+    ...lenetWorkloads(scale, { lazygradInstance, tfjsInstance, useTfBackend }),
   ];
 }

@@ -52,7 +52,7 @@ describe('benchmark workloads at toy sizes', () => {
     for (const w of toy) expect(w.contenders[0]).toBe('lazygrad');
   });
 
-  test('the benchmark sizes are the ones issue 7 names', () => {
+  test('the benchmark sizes are the ones issues 7 and 16 name', () => {
     const ids = workloads('bench').map((w) => w.id);
     expect(ids).toEqual([
       'matmul-64',
@@ -67,6 +67,8 @@ describe('benchmark workloads at toy sizes', () => {
       'scalar-chain',
       'xent',
       'xent-grad',
+      'lenet-train',
+      'lenet-infer',
     ]);
   });
 });

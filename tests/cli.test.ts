@@ -59,8 +59,11 @@ describe('help', () => {
     for (const flag of ['--epochs N', '--batch-size N', '--lr RATE', '--optimizer NAME', '--seed N', '--out DIR']) {
       expect(out).toContain(flag);
     }
-    expect(out).toContain('(default 10)');
+    expect(out).toContain('(default by model: mlp 10, cnn 8)');
     expect(out).toContain('sgd, momentum, adam, adamw, rmsprop, adagrad (default adam)');
+    expect(out).toMatch(/--model NAME +the model, an MLP 784-hidden-10 or a CNN \(conv 5×5 → 8, max-pool 2,/);
+    expect(out).toMatch(/10\): mlp, cnn \(default\s+mlp\)/);
+    expect(out).toMatch(/adagrad 0\.05; cnn:\s+adam\s+0\.005, adamw 0\.005\)/);
   });
 });
 
@@ -71,6 +74,9 @@ describe('bad arguments: a one-line message, the usage, exit code 2', () => {
     [['demo', '--epochs', '1.5'], "lazygrad: demo --epochs: expected an integer, got '1.5'"],
     [['train', '--lr', 'fast'], "lazygrad: train --lr: expected a number, got 'fast'"],
     [['train', '--optimizer', 'lbfgs'], "lazygrad: train --optimizer: 'lbfgs' is not one of sgd, momentum, adam"],
+    [['demo', '--model', 'resnet'], "lazygrad: demo --model: 'resnet' is not one of mlp, cnn"],
+    [['train', '--model'], 'lazygrad: train --model: needs a value'],
+    [['demo', '--modle', 'cnn'], "lazygrad: demo: unknown option '--modle'; did you mean --model?"],
     [['train', '--seed'], 'lazygrad: train --seed: needs a value'],
     [['demo', '--train-samples', '9000'], 'lazygrad: --train-samples: at most 8000, got 9000'],
     [['demo', 'extra'], "lazygrad: demo: unexpected argument 'extra'"],
@@ -126,6 +132,15 @@ describe('inspect mlp', () => {
     expect(nodes.length).toBe(40);
   });
 
+  test('cnn is the demo CNN’s loss, accuracy and gradient graph', async () => {
+    const { code, out } = await cli('inspect', 'cnn');
+    expect(code).toBe(0);
+    for (const op of ['conv2d(', 'maxPool(', 'conv2dBackpropFilter(', 'conv2dBackpropInput(', 'maxPoolGrad(']) {
+      expect(out).toContain(op);
+    }
+    expect(out).not.toContain('assign(');
+  });
+
   test('mlp-train still holds the Adam update', async () => {
     const file = join(dir, 'mlp-train.json');
     expect((await cli('inspect', 'mlp-train', '--format', 'json', '--output', file)).code).toBe(0);
@@ -178,6 +193,39 @@ describe('train', () => {
     expect(mismatch.err).toMatch(/^lazygrad train: Session\.restore\('.*'\): the checkpoint does not match/);
     expect(mismatch.err).toContain("extra: the checkpoint's 'adam/step'");
   });
+});
+
+describe('--model cnn', () => {
+  test('trains the CNN for its default epochs; the log, report, checkpoint and ONNX model are the CNN’s', async () => {
+    const out = join(dir, 'cnn-out');
+    const run = await cli('demo', '--model', 'cnn', '--train-samples', '192', '--test-samples', '100', '--out', out);
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.out).toContain('model: CNN: conv 5×5 → 8 + relu, max-pool 2, conv 5×5 → 16 + relu, max-pool 2');
+    expect(run.out.match(/^epoch \d\/8 \[#+\] 100%/gm)).toHaveLength(8);
+    expect(run.out).toMatch(/restored into a new session: test accuracy \d+\.\d+%, the same/);
+    const { tensors } = decodeSafetensors(readFileSync(join(out, 'model.safetensors')));
+    expect(tensors.get('conv1/kernel')?.shape).toEqual([5, 5, 1, 8]);
+    expect(tensors.get('conv2/kernel/adam_m')?.shape).toEqual([5, 5, 8, 16]);
+    expect(tensors.get('dense1/kernel')?.shape).toEqual([256, 128]);
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(html).toContain('<h1>lazygrad: a CNN learns MNIST digits</h1>');
+    expect(html).toContain('<code>lazygrad demo --model cnn --epochs 8 --batch-size 64');
+    expect(readFileSync(join(out, 'curves.svg'), 'utf8')).toContain('target 98%');
+    const onnx = await cli('inspect', join(out, 'model.onnx'));
+    expect(onnx.code).toBe(0);
+    expect(onnx.out).toContain('conv2d');
+    expect(onnx.out).toContain('maxPool');
+  }, 120_000);
+
+  test('train --model mlp cannot resume a CNN checkpoint', async () => {
+    const checkpoint = join(dir, 'cnn.safetensors');
+    const common = ['--epochs', '1', '--train-samples', '64', '--test-samples', '64'];
+    expect((await cli('train', '--model', 'cnn', ...common, '--save', checkpoint)).code).toBe(0);
+    const mismatch = await cli('train', ...common, '--restore', checkpoint);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.err).toContain("the checkpoint's 'conv1/kernel'");
+  }, 60_000);
 });
 
 describe('train --restore', () => {

@@ -1,5 +1,5 @@
 import { loadMnist, IMAGE_SIZE, TEST_POOL, TRAIN_POOL } from '../src/cli/mnist';
-import { buildMlp, trainMlp, TrainConfig } from '../src/cli/model';
+import { buildMlp, trainModel, TrainConfig } from '../src/cli/model';
 
 const small: TrainConfig = {
   hidden: 128,
@@ -42,7 +42,7 @@ describe('training the MLP', () => {
   const data = loadMnist(require, 500, 500);
 
   test('one epoch on 500 digits reaches far-above-chance test accuracy', () => {
-    const result = trainMlp(data, small);
+    const result = trainModel(data, small);
     expect(result.testAccuracy).toBeGreaterThan(0.6); // chance is 0.1
     expect(result.history).toHaveLength(1);
     expect(result.batchLosses).toHaveLength(20);
@@ -51,9 +51,9 @@ describe('training the MLP', () => {
 
   test('the same seed gives the same run; another seed a different one', () => {
     const config = { ...small, augment: true, batchSize: 100 };
-    const first = trainMlp(data, config);
-    const second = trainMlp(data, config);
-    const other = trainMlp(data, { ...config, seed: 2 });
+    const first = trainModel(data, config);
+    const second = trainModel(data, config);
+    const other = trainModel(data, { ...config, seed: 2 });
     expect(second.batchLosses).toEqual(first.batchLosses);
     const bytes = (run: typeof first): Buffer => Buffer.from(run.session.serializeVariables());
     expect(bytes(second).equals(bytes(first))).toBe(true); // every weight and optimizer slot, bit for bit
@@ -63,7 +63,7 @@ describe('training the MLP', () => {
   test('every optimizer trains the model', () => {
     const rates = { sgd: 0.2, momentum: 0.05, adam: 0.005, adamw: 0.005, rmsprop: 0.002, adagrad: 0.05 };
     for (const [optimizer, learningRate] of Object.entries(rates)) {
-      const result = trainMlp(data, { ...small, optimizer: optimizer as TrainConfig['optimizer'], learningRate });
+      const result = trainModel(data, { ...small, optimizer: optimizer as TrainConfig['optimizer'], learningRate });
       expect([optimizer, result.testAccuracy > 0.4]).toEqual([optimizer, true]);
     }
   });

@@ -17,7 +17,21 @@ import {
 import { booleanFlag, CommandSpec, FlagSpec, numberFlag, ParsedArgs, stringFlag, UsageError } from './args';
 import { loadMnist, TEST_POOL, TRAIN_POOL } from './mnist';
 import { BUILTIN_MODELS, GraphWithOutputs } from './models';
-import { DEFAULT_LEARNING_RATE, evaluate, OptimizerName, OPTIMIZERS, TrainConfig, trainMlp } from './model';
+import {
+  CNN_FILTERS,
+  DEFAULT_EPOCHS,
+  CNN_LEARNING_RATE,
+  DEFAULT_LEARNING_RATE,
+  defaultLearningRate,
+  describeModel,
+  evaluate,
+  ModelName,
+  MODELS,
+  OptimizerName,
+  OPTIMIZERS,
+  TrainConfig,
+  trainModel,
+} from './model';
 import type { NodeApi, OutputStream } from './node';
 import { formatCount, percent, ProgressBar } from './progress';
 import { writeReport } from './report';
@@ -34,10 +48,30 @@ export interface Command {
   run(args: ParsedArgs, io: Io, node: NodeApi): Promise<number>;
 }
 
-const learningRates = OPTIMIZERS.map((name) => `${name} ${DEFAULT_LEARNING_RATE[name]}`).join(', ');
+const learningRates =
+  OPTIMIZERS.map((name) => `${name} ${DEFAULT_LEARNING_RATE[name]}`).join(', ') +
+  `; cnn: ${Object.entries(CNN_LEARNING_RATE)
+    .map(([name, rate]) => `${name} ${rate}`)
+    .join(', ')}`;
 
 const TRAINING_FLAGS: readonly FlagSpec[] = [
-  { name: 'epochs', kind: 'integer', min: 1, default: 10, placeholder: 'N', description: 'passes over the data' },
+  {
+    name: 'model',
+    kind: 'string',
+    choices: MODELS,
+    default: 'mlp',
+    placeholder: 'NAME',
+    description:
+      `the model, an MLP 784-hidden-10 or a CNN (conv 5×5 → ${CNN_FILTERS[0]}, max-pool 2, ` +
+      `conv 5×5 → ${CNN_FILTERS[1]}, max-pool 2, dense → hidden → 10)`,
+  },
+  {
+    name: 'epochs',
+    kind: 'integer',
+    min: 1,
+    placeholder: 'N',
+    description: `passes over the data (default by model: ${MODELS.map((m) => `${m} ${DEFAULT_EPOCHS[m]}`).join(', ')})`,
+  },
   { name: 'batch-size', kind: 'integer', min: 1, default: 64, placeholder: 'N', description: 'digits per step' },
   {
     name: 'lr',
@@ -55,7 +89,14 @@ const TRAINING_FLAGS: readonly FlagSpec[] = [
     description: 'the update rule',
   },
   { name: 'seed', kind: 'integer', default: 1, placeholder: 'N', description: 'initial weights, data order, shifts' },
-  { name: 'hidden', kind: 'integer', min: 1, default: 128, placeholder: 'N', description: 'hidden layer width' },
+  {
+    name: 'hidden',
+    kind: 'integer',
+    min: 1,
+    default: 128,
+    placeholder: 'N',
+    description: 'hidden (dense) layer width',
+  },
   {
     name: 'train-samples',
     kind: 'integer',
@@ -82,23 +123,27 @@ const TRAINING_FLAGS: readonly FlagSpec[] = [
 
 const DEMO: CommandSpec = {
   name: 'demo',
-  summary: 'Train an MLP on MNIST digits; write curves, graph pictures, a checkpoint and a report to out/.',
+  summary: 'Train an MLP (or a CNN) on MNIST digits; write curves, graph pictures, a checkpoint and a report to out/.',
   description:
-    'Trains an MLP 784-128-10 on 8,000 MNIST digits, tests it on 2,000 others, and writes the loss and accuracy ' +
-    'curves, pictures of the forward, gradient and training-step graphs, a checkpoint and an HTML report to out/.',
+    'Trains an MLP 784-128-10 (or, with --model cnn, a small convolutional network) on 8,000 MNIST digits, tests it ' +
+    'on 2,000 others, and writes the loss and accuracy curves, pictures of the forward, gradient and training-step ' +
+    'graphs, a checkpoint and an HTML report to out/.',
   positionals: [],
   flags: [
     ...TRAINING_FLAGS,
     { name: 'out', kind: 'string', default: 'out', placeholder: 'DIR', description: 'where to write the report' },
   ],
-  notes: ['Example: lazygrad demo --epochs 3 --optimizer momentum --out /tmp/run'],
+  notes: [
+    'Examples: lazygrad demo --epochs 3 --optimizer momentum --out /tmp/run',
+    '          lazygrad demo --model cnn',
+  ],
 };
 
 const TRAIN: CommandSpec = {
   name: 'train',
-  summary: 'Train the MNIST MLP with your settings; save or resume a checkpoint.',
+  summary: 'Train the MNIST MLP (or CNN) with your settings; save or resume a checkpoint.',
   description:
-    'Trains the MNIST MLP with your settings and prints its test accuracy; saves or resumes from a checkpoint, ' +
+    'Trains the MNIST MLP (or CNN) with your settings and prints its test accuracy; saves or resumes from a checkpoint, ' +
     'and writes the report only when asked (--out).',
   positionals: [],
   flags: [
@@ -168,15 +213,17 @@ const BENCH: CommandSpec = {
 /** The training settings from the flags, with the optimizer's default learning rate when none is given. */
 function trainConfig(args: ParsedArgs, spec: CommandSpec): TrainConfig & { trainSamples: number; testSamples: number } {
   const optimizer = stringFlag(args, 'optimizer') as OptimizerName;
+  const model = stringFlag(args, 'model') as ModelName;
   const trainSamples = numberFlag(args, 'train-samples');
   const testSamples = numberFlag(args, 'test-samples');
   if (trainSamples > TRAIN_POOL)
     throw new UsageError(`--train-samples: at most ${TRAIN_POOL}, got ${trainSamples}`, spec);
   if (testSamples > TEST_POOL) throw new UsageError(`--test-samples: at most ${TEST_POOL}, got ${testSamples}`, spec);
   return {
-    epochs: numberFlag(args, 'epochs'),
+    model,
+    epochs: (args.flags.get('epochs') as number | undefined) ?? DEFAULT_EPOCHS[model],
     batchSize: numberFlag(args, 'batch-size'),
-    learningRate: (args.flags.get('lr') as number | undefined) ?? DEFAULT_LEARNING_RATE[optimizer],
+    learningRate: (args.flags.get('lr') as number | undefined) ?? defaultLearningRate(model, optimizer),
     optimizer,
     seed: numberFlag(args, 'seed'),
     hidden: numberFlag(args, 'hidden'),
@@ -189,6 +236,7 @@ function trainConfig(args: ParsedArgs, spec: CommandSpec): TrainConfig & { train
 function commandLine(name: string, config: ReturnType<typeof trainConfig>, outDir: string | undefined): string {
   const parts = [
     `lazygrad ${name}`,
+    ...(config.model === 'mlp' ? [] : [`--model ${config.model}`]),
     `--epochs ${config.epochs}`,
     `--batch-size ${config.batchSize}`,
     `--optimizer ${config.optimizer}`,
@@ -221,11 +269,11 @@ async function runTraining(spec: CommandSpec, args: ParsedArgs, io: Io, node: No
       `(28×28, from the 'mnist' package), loaded in ${((node.now() - loadStart) / 1000).toFixed(1)} s\n`,
   );
   const bar = new ProgressBar(io.stream, () => node.now());
-  const result = trainMlp(data, config, {
+  const result = trainModel(data, config, {
     onStart: (model, session) => {
       const parameters = model.parameters.reduce((n, p) => n + (p.shape as number[]).reduce((a, b) => a * b, 1), 0);
       io.out(
-        `model: MLP 784-${config.hidden}-10 (relu), ${formatCount(parameters)} parameters; ${config.optimizer}, ` +
+        `model: ${describeModel(config)}, ${formatCount(parameters)} parameters; ${config.optimizer}, ` +
           `learning rate ${config.learningRate} (cosine decay), batch ${config.batchSize}, ` +
           `${config.epochs} epoch${config.epochs === 1 ? '' : 's'}, seed ${config.seed}` +
           `${config.augment ? ', ±1 pixel shifts' : ''}\n`,

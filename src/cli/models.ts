@@ -1,6 +1,6 @@
 /** Built-in graphs for `lazygrad inspect`, so there is something to look at without a graph file. */
 import { Graph, gradients, optimize, sigmoid, Tensor } from '..';
-import { buildMlp } from './model';
+import { buildMlp, buildModel } from './model';
 
 /** A graph and the tensors it computes (drawn bold, and the outputs of an ONNX export). */
 export interface GraphWithOutputs {
@@ -37,6 +37,14 @@ export const BUILTIN_MODELS: { readonly [name: string]: BuiltinModel } = {
     build: () => {
       const model = buildMlp({ hidden: 128, optimizer: 'adam', seed: 1 });
       return { graph: model.graph, outputs: [model.loss, model.correct, model.trainOp] };
+    },
+  },
+  cnn: {
+    description: 'the demo CNN (conv, max-pool, conv, max-pool, dense): loss, accuracy and gradients',
+    build: () => {
+      const model = buildModel({ model: 'cnn', hidden: 128, optimizer: 'adam', seed: 1 });
+      const { graph, outputs } = optimize(model.graph, [model.loss, model.correct, ...model.gradients], { level: 0 });
+      return { graph, outputs };
     },
   },
   seed: {

@@ -5,7 +5,7 @@
 import { decodeSafetensors, exportOnnx, formatGraph, optimize, renderSvg, serializeGraph, Tensor } from '..';
 import { escapeXml, lineChart, Series } from './chart';
 import { IMAGE_SIZE } from './mnist';
-import { TrainConfig, TrainResult } from './model';
+import { describeModel, TrainConfig, TrainResult } from './model';
 import { formatCount, percent } from './progress';
 import type { NodeApi } from './node';
 
@@ -39,8 +39,8 @@ function downsample(values: readonly number[], stepsPerEpoch: number): [number, 
   return points;
 }
 
-/** The loss and accuracy curves as SVG. */
-export function curvesSvg(result: TrainResult): string {
+/** The loss and accuracy curves as SVG, with a dashed line at the target accuracy. */
+export function curvesSvg(result: TrainResult, target = 0.95): string {
   const { history, batchLosses } = result;
   const stepsPerEpoch = history.length === 0 ? 1 : batchLosses.length / history.length;
   const epochs = (pick: (e: (typeof history)[number]) => number): [number, number][] =>
@@ -56,11 +56,11 @@ export function curvesSvg(result: TrainResult): string {
     { name: 'train accuracy', color: '#1d4ed8', points: epochs((e) => e.trainAccuracy), markers: true },
     { name: 'test accuracy', color: '#dc2626', points: epochs((e) => e.testAccuracy), markers: true },
     {
-      name: 'target 95%',
+      name: `target ${Math.round(target * 100)}%`,
       color: '#6b7280',
       points: [
-        [0, 0.95],
-        [Math.max(1, history.length), 0.95],
+        [0, target],
+        [Math.max(1, history.length), target],
       ],
       dashed: true,
     },
@@ -94,7 +94,7 @@ function html(info: RunInfo, files: readonly ReportFile[], checkpoint: Uint8Arra
   const summary = table(
     ['setting', 'value'],
     [
-      ['model', `MLP ${IMAGE_SIZE}-${config.hidden}-10 (relu), ${formatCount(parameters)} parameters`],
+      ['model', `${describeModel(config)}, ${formatCount(parameters)} parameters`],
       ['data', `${formatCount(info.trainSamples)} training and ${formatCount(info.testSamples)} test digits`],
       ['optimizer', `${config.optimizer}, learning rate ${config.learningRate} with cosine decay`],
       ['batch size, epochs, seed', `${config.batchSize}, ${config.epochs}, ${config.seed}`],
@@ -136,7 +136,7 @@ img { max-width: 100%; }
 </style>
 </head>
 <body>
-<h1>lazygrad: an MLP learns MNIST digits</h1>
+<h1>lazygrad: ${config.model === 'cnn' ? 'a CNN' : 'an MLP'} learns MNIST digits</h1>
 <p>Test accuracy <b>${percent(result.testAccuracy, 2)}</b> on ${formatCount(info.testSamples)} held-out digits
 after ${config.epochs} epoch${config.epochs === 1 ? '' : 's'}, in ${result.seconds.toFixed(1)} s of training and
 evaluation.</p>
@@ -172,7 +172,7 @@ export async function writeReport(outDir: string, info: RunInfo, node: NodeApi):
     node.fs.writeFileSync(node.path.join(outDir, name), content);
     files.push({ name, description });
   };
-  write('curves.svg', curvesSvg(info.result), 'loss and accuracy per epoch');
+  write('curves.svg', curvesSvg(info.result, info.config.model === 'cnn' ? 0.98 : 0.95), 'loss and accuracy per epoch');
   const forward: Tensor[] = [model.loss, model.correct];
   write('forward.svg', await renderSvg(forward, { title: 'forward: loss and accuracy' }), "the model's forward graph");
   write(
