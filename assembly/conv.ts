@@ -1,0 +1,472 @@
+// 2-D convolution (NHWC, one group) as GEMMs over an implicit im2col: the A panels of matmul.ts's micro-kernel are
+// packed straight from the image (zero padding, strides and dilations applied while packing), so no im2col matrix
+// is ever materialized and the scratch stays the fixed size of matmul's packing buffers plus one small block.
+//
+// Every kernel reads its geometry from a block of i32s (GEO_* below) that the caller writes, so that both threads
+// of a split read the same block and a job needs only a few arguments.
+import { KC, MC, MR, NC, NR, matmul, matmulScratchBytes, micro, packB, zeroEpilogue } from './matmul';
+
+// The geometry block, in i32 slots. "image" is what the A panels gather from (x for the forward conv and the filter
+// gradient, dy for the input gradient), "out" the GEMM's output.
+const GEO_IMAGE = 0;
+const GEO_FILTER = 1; // the filter, or dy for the filter gradient (its GEMM's B)
+const GEO_OUT = 2;
+const GEO_BIAS = 3;
+const GEO_ACT = 4;
+const GEO_N = 5;
+const GEO_IN_H = 6; // the image's height, width and channels
+const GEO_IN_W = 7;
+const GEO_IN_C = 8;
+const GEO_OUT_H = 9; // the output pixels' grid (the forward conv's output; dx's grid for the flipped conv)
+const GEO_OUT_W = 10;
+const GEO_OUT_C = 11; // the GEMM's N: output channels
+const GEO_FH = 12;
+const GEO_FW = 13;
+const GEO_SH = 14;
+const GEO_SW = 15;
+const GEO_DH = 16;
+const GEO_DW = 17;
+const GEO_TOP = 18; // padding before, may be negative (the flipped conv of a large explicit padding)
+const GEO_LEFT = 19;
+const GEO_FLIP = 20; // 1: B is the filter flipped in space with its channel dims swapped (dx as a conv of dy)
+/** Bytes of the geometry block (at the end of convScratchBytes()). */
+export const CONV_GEOM_BYTES = 128;
+/** Floats of the dcol block the strided input gradient scatters from (128 KB). */
+export const CONV_DCOL_FLOATS = 32768;
+
+/** Bytes of scratch a conv kernel needs: matmul's packing buffers, the dcol block and the geometry block. */
+export function convScratchBytes(): i32 {
+  return matmulScratchBytes() + CONV_DCOL_FLOATS * 4 + CONV_GEOM_BYTES;
+}
+
+function geo(g: usize, slot: i32): i32 {
+  return load<i32>(g + <usize>(slot * 4));
+}
+
+/**
+ * Packs the im2col rows [m0, m0 + mc) x columns [k0, k0 + kc) into MR-row panels (per k, MR consecutive floats).
+ * Row m is the output pixel (b, oh, ow); column k the tap (kh, kw) and image channel c, k = (kh·fw + kw)·C + c.
+ */
+function packImageRows(g: usize, m0: i32, mc: i32, k0: i32, kc: i32, dst: usize): void {
+  const image = <usize>geo(g, GEO_IMAGE);
+  const inH = geo(g, GEO_IN_H);
+  const inW = geo(g, GEO_IN_W);
+  const C = geo(g, GEO_IN_C);
+  const outH = geo(g, GEO_OUT_H);
+  const outW = geo(g, GEO_OUT_W);
+  const fw = geo(g, GEO_FW);
+  const sh = geo(g, GEO_SH);
+  const sw = geo(g, GEO_SW);
+  const dh = geo(g, GEO_DH);
+  const dw = geo(g, GEO_DW);
+  const top = geo(g, GEO_TOP);
+  const left = geo(g, GEO_LEFT);
+  const plane = outH * outW;
+  const tap0 = k0 / C;
+  const c00 = k0 - tap0 * C;
+  const kh0 = tap0 / fw;
+  const kw0 = tap0 - kh0 * fw;
+  const pstep = <usize>(MR * 4);
+  for (let i0 = 0; i0 < mc; i0 += MR) {
+    const rows = min(MR, mc - i0);
+    const panel = dst + <usize>(i0 * kc * 4);
+    // Per row of the panel: where its pixel's window starts (the image's row and column at tap (0, 0)).
+    for (let r = 0; r < MR; r++) {
+      let d = panel + <usize>(r * 4);
+      if (r >= rows) {
+        for (let k = 0; k < kc; k++) {
+          store<f32>(d, 0);
+          d += pstep;
+        }
+        continue;
+      }
+      const m = m0 + i0 + r;
+      const b = m / plane;
+      const rest = m - b * plane;
+      const oh = rest / outW;
+      const ow = rest - oh * outW;
+      const ih0 = oh * sh - top;
+      const iw0 = ow * sw - left;
+      const imageB = image + <usize>(b * inH * inW * C * 4);
+      let kh = kh0;
+      let kw = kw0;
+      let c = c00;
+      let left_ = kc;
+      while (left_ > 0) {
+        const run = min(C - c, left_);
+        const ih = ih0 + kh * dh;
+        const iw = iw0 + kw * dw;
+        if (<u32>ih < <u32>inH && <u32>iw < <u32>inW) {
+          let src = imageB + <usize>(((ih * inW + iw) * C + c) * 4);
+          for (let t = 0; t < run; t++) {
+            store<f32>(d, load<f32>(src));
+            src += 4;
+            d += pstep;
+          }
+        } else {
+          for (let t = 0; t < run; t++) {
+            store<f32>(d, 0);
+            d += pstep;
+          }
+        }
+        left_ -= run;
+        c = 0;
+        if (++kw == fw) {
+          kw = 0;
+          kh++;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Packs B rows [k0, k0 + kc) x columns [j0, j0 + nc) of the flipped filter into NR-column panels: row k is the tap
+ * (kh, kw) and dy channel o, k = (kh·fw + kw)·O + o, column j an input channel; B[k, j] = f[fh−1−kh, fw−1−kw, j, o].
+ */
+function packFlippedFilter(g: usize, k0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
+  const f = <usize>geo(g, GEO_FILTER);
+  const O = geo(g, GEO_IN_C); // dy's channels: the filter's output channels
+  const N = geo(g, GEO_OUT_C); // dx's channels: the filter's input channels
+  const taps = geo(g, GEO_FH) * geo(g, GEO_FW);
+  for (let jp = 0; jp < nc; jp += NR) {
+    const cols = min(NR, nc - jp);
+    const panel = dst + <usize>(jp * kc * 4);
+    let d = panel;
+    for (let k = 0; k < kc; k++) {
+      const kk = k0 + k;
+      const tap = kk / O;
+      const o = kk - tap * O;
+      let src = f + <usize>((((taps - 1 - tap) * N + j0 + jp) * O + o) * 4);
+      const step = <usize>(O * 4);
+      for (let c = 0; c < NR; c++) {
+        store<f32>(d + <usize>(c * 4), c < cols ? load<f32>(src) : 0);
+        src += step;
+      }
+      d += NR * 4;
+    }
+  }
+}
+
+/**
+ * The conv as a GEMM over output pixels [m0, m1): out[m, j] = act(Σ_k im2col[m, k]·B[k, j] + bias[j]), B the
+ * filter as [fh·fw·C, N] (or the flipped filter, GEO_FLIP). B is packed for as many KC blocks as fit the packing
+ * buffer at once (the whole filter for N ≤ 64 up to K = 2048), then each MC block of rows runs over those K blocks,
+ * so its output tile stays in cache across K. Rows are whole, so any split by rows gives the same bits.
+ */
+export function convGemm(g: usize, m0: i32, m1: i32, scratch: usize): void {
+  const out = <usize>geo(g, GEO_OUT);
+  const bias = <usize>geo(g, GEO_BIAS);
+  const act = geo(g, GEO_ACT);
+  const C = geo(g, GEO_IN_C);
+  const N = geo(g, GEO_OUT_C);
+  const K = geo(g, GEO_FH) * geo(g, GEO_FW) * C;
+  const flip = geo(g, GEO_FLIP) != 0;
+  const filter = <usize>geo(g, GEO_FILTER);
+  if (m1 <= m0 || N <= 0) return;
+  const ldc = <usize>(N * 4);
+  if (K <= 0) {
+    zeroEpilogue(out + <usize>m0 * ldc, ldc, m1 - m0, N, bias, act);
+    return;
+  }
+  const packedA = scratch;
+  const packedB = scratch + <usize>(MC * KC * 4);
+  const tile = packedB + <usize>(KC * NC * 4);
+  const tileBias = tile + <usize>(MR * NR * 4);
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    const ncPad = ((nc + NR - 1) / NR) * NR;
+    const group = max(KC, ((KC * NC) / ncPad / KC) * KC);
+    for (let pg = 0; pg < K; pg += group) {
+      const kg = min(group, K - pg);
+      for (let pc = pg; pc < pg + kg; pc += KC) {
+        const kc = min(KC, pg + kg - pc);
+        const dst = packedB + <usize>((pc - pg) * ncPad * 4);
+        if (flip) packFlippedFilter(g, pc, kc, jc, nc, dst);
+        else packB(filter + <usize>((pc * N + jc) * 4), N, 1, kc, nc, dst);
+      }
+      for (let ic = m0; ic < m1; ic += MC) {
+        const mc = min(MC, m1 - ic);
+        for (let pc = pg; pc < pg + kg; pc += KC) {
+          const kc = min(KC, pg + kg - pc);
+          const accumulate = pc > 0;
+          const last = pc + kc >= K;
+          packImageRows(g, ic, mc, pc, kc, packedA);
+          const pbBlock = packedB + <usize>((pc - pg) * ncPad * 4);
+          for (let jr = 0; jr < nc; jr += NR) {
+            const nr = min(NR, nc - jr);
+            const pb = pbBlock + <usize>(jr * kc * 4);
+            const biasJ: usize = bias == 0 ? 0 : bias + <usize>((jc + jr) * 4);
+            let cRow = out + <usize>ic * ldc + <usize>((jc + jr) * 4);
+            for (let ir = 0; ir < mc; ir += MR) {
+              const mr = min(MR, mc - ir);
+              micro(
+                kc,
+                packedA + <usize>(ir * kc * 4),
+                pb,
+                cRow,
+                ldc,
+                mr,
+                nr,
+                accumulate,
+                last,
+                biasJ,
+                act,
+                tile,
+                tileBias,
+              );
+              cRow += ldc * MR;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Packs im2colᵀ rows [k0, k0 + mc) x columns [p0, p0 + kc) into MR-row panels: row k is (tap, channel), column p
+ * an output pixel. Six consecutive k of one tap are six consecutive channels of one image pixel: one copy.
+ */
+function packImageCols(g: usize, k0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
+  const image = <usize>geo(g, GEO_IMAGE);
+  const inH = geo(g, GEO_IN_H);
+  const inW = geo(g, GEO_IN_W);
+  const C = geo(g, GEO_IN_C);
+  const outH = geo(g, GEO_OUT_H);
+  const outW = geo(g, GEO_OUT_W);
+  const fw = geo(g, GEO_FW);
+  const sh = geo(g, GEO_SH);
+  const sw = geo(g, GEO_SW);
+  const dh = geo(g, GEO_DH);
+  const dw = geo(g, GEO_DW);
+  const top = geo(g, GEO_TOP);
+  const left = geo(g, GEO_LEFT);
+  const plane = outH * outW;
+  const pb0 = p0 / plane;
+  const prest = p0 - pb0 * plane;
+  const poh0 = prest / outW;
+  const pow0 = prest - poh0 * outW;
+  const imageStep = <usize>(inH * inW * C * 4);
+  for (let i0 = 0; i0 < mc; i0 += MR) {
+    const rows = min(MR, mc - i0);
+    const panel = dst + <usize>(i0 * kc * 4);
+    const k = k0 + i0;
+    const tap = k / C;
+    const c = k - tap * C;
+    if (rows == MR && c + MR <= C) {
+      // One tap: per pixel, MR consecutive channels.
+      const kh = tap / fw;
+      const kw = tap - kh * fw;
+      let b = pb0;
+      let oh = poh0;
+      let ow = pow0;
+      let imageB = image + <usize>b * imageStep + <usize>(c * 4);
+      let d = panel;
+      for (let p = 0; p < kc; p++) {
+        const ih = oh * sh - top + kh * dh;
+        const iw = ow * sw - left + kw * dw;
+        if (<u32>ih < <u32>inH && <u32>iw < <u32>inW) {
+          const src = imageB + <usize>((ih * inW + iw) * C * 4);
+          v128.store(d, v128.load(src));
+          store<u64>(d, load<u64>(src, 16), 16);
+        } else {
+          v128.store(d, i32x4.splat(0));
+          store<u64>(d, 0, 16);
+        }
+        d += MR * 4;
+        if (++ow == outW) {
+          ow = 0;
+          if (++oh == outH) {
+            oh = 0;
+            b++;
+            imageB += imageStep;
+          }
+        }
+      }
+      continue;
+    }
+    for (let r = 0; r < MR; r++) {
+      let d = panel + <usize>(r * 4);
+      if (r >= rows) {
+        for (let p = 0; p < kc; p++) {
+          store<f32>(d, 0);
+          d += MR * 4;
+        }
+        continue;
+      }
+      const kr = k + r;
+      const tr = kr / C;
+      const cr = kr - tr * C;
+      const kh = tr / fw;
+      const kw = tr - kh * fw;
+      let b = pb0;
+      let oh = poh0;
+      let ow = pow0;
+      let imageB = image + <usize>b * imageStep + <usize>(cr * 4);
+      for (let p = 0; p < kc; p++) {
+        const ih = oh * sh - top + kh * dh;
+        const iw = ow * sw - left + kw * dw;
+        let v: f32 = 0;
+        if (<u32>ih < <u32>inH && <u32>iw < <u32>inW) v = load<f32>(imageB + <usize>((ih * inW + iw) * C * 4));
+        store<f32>(d, v);
+        d += MR * 4;
+        if (++ow == outW) {
+          ow = 0;
+          if (++oh == outH) {
+            oh = 0;
+            b++;
+            imageB += imageStep;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The filter gradient's rows [k0, k1) (k = (kh·fw + kw)·C + c): dW[k, j] = Σ_p im2col[p, k]·dy[p, j] over all
+ * output pixels p, a GEMM im2colᵀ·dy with the pixels as its depth. Rows are whole, so a split by k gives the same
+ * bits. GEO_FILTER holds dy, GEO_OUT dW.
+ */
+export function convFilterGemm(g: usize, k0: i32, k1: i32, scratch: usize): void {
+  const dy = <usize>geo(g, GEO_FILTER);
+  const out = <usize>geo(g, GEO_OUT);
+  const N = geo(g, GEO_OUT_C);
+  const P = geo(g, GEO_N) * geo(g, GEO_OUT_H) * geo(g, GEO_OUT_W);
+  if (k1 <= k0 || N <= 0) return;
+  const ldc = <usize>(N * 4);
+  if (P <= 0) {
+    zeroEpilogue(out + <usize>k0 * ldc, ldc, k1 - k0, N, 0, 0);
+    return;
+  }
+  const packedA = scratch;
+  const packedB = scratch + <usize>(MC * KC * 4);
+  const tile = packedB + <usize>(KC * NC * 4);
+  const tileBias = tile + <usize>(MR * NR * 4);
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc = 0; pc < P; pc += KC) {
+      const kc = min(KC, P - pc);
+      const accumulate = pc > 0;
+      const last = pc + kc >= P;
+      packB(dy + <usize>((pc * N + jc) * 4), N, 1, kc, nc, packedB);
+      for (let ic = k0; ic < k1; ic += MC) {
+        const mc = min(MC, k1 - ic);
+        packImageCols(g, ic, mc, pc, kc, packedA);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          const pb = packedB + <usize>(jr * kc * 4);
+          let cRow = out + <usize>ic * ldc + <usize>((jc + jr) * 4);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = min(MR, mc - ir);
+            micro(kc, packedA + <usize>(ir * kc * 4), pb, cRow, ldc, mr, nr, accumulate, last, 0, 0, tile, tileBias);
+            cRow += ldc * MR;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The input gradient's channels [c0, c1) by col2im: per block of dy pixels and per tap, dcol = dy·W_tapᵀ (a matmul
+ * into the dcol block), scattered (added) into the dx pixels that tap read. Any strides, dilations, padding; a split
+ * by channels writes disjoint elements and gives the same bits. Geometry as the forward conv's (GEO_IMAGE dy,
+ * GEO_OUT dx, GEO_IN_* dx's dims, GEO_OUT_* dy's grid and channels).
+ */
+export function convCol2im(g: usize, c0: i32, c1: i32, scratch: usize): void {
+  const dy = <usize>geo(g, GEO_IMAGE);
+  const f = <usize>geo(g, GEO_FILTER);
+  const dx = <usize>geo(g, GEO_OUT);
+  const n = geo(g, GEO_N);
+  const inH = geo(g, GEO_IN_H);
+  const inW = geo(g, GEO_IN_W);
+  const C = geo(g, GEO_IN_C);
+  const outH = geo(g, GEO_OUT_H);
+  const outW = geo(g, GEO_OUT_W);
+  const O = geo(g, GEO_OUT_C);
+  const fh = geo(g, GEO_FH);
+  const fw = geo(g, GEO_FW);
+  const sh = geo(g, GEO_SH);
+  const sw = geo(g, GEO_SW);
+  const dh = geo(g, GEO_DH);
+  const dw = geo(g, GEO_DW);
+  const top = geo(g, GEO_TOP);
+  const left = geo(g, GEO_LEFT);
+  if (c1 <= c0) return;
+  // Zero this thread's channels of dx.
+  const pixels = n * inH * inW;
+  const cw = c1 - c0;
+  let z = dx + <usize>(c0 * 4);
+  for (let q = 0; q < pixels; q++) {
+    memory.fill(z, 0, <usize>(cw * 4));
+    z += <usize>(C * 4);
+  }
+  const P = n * outH * outW;
+  if (P <= 0 || O <= 0) return;
+  const dcol = scratch + <usize>matmulScratchBytes();
+  const plane = outH * outW;
+  for (let cc = c0; cc < c1; cc += CONV_DCOL_FLOATS / MR) {
+    const cn = min(CONV_DCOL_FLOATS / MR, c1 - cc);
+    const rowsPerBlock = max(MR, (CONV_DCOL_FLOATS / cn / MR) * MR);
+    for (let p0 = 0; p0 < P; p0 += rowsPerBlock) {
+      const mc = min(rowsPerBlock, P - p0);
+      for (let kh = 0; kh < fh; kh++) {
+        for (let kw = 0; kw < fw; kw++) {
+          const tap = kh * fw + kw;
+          // dcol[mc, cn] = dy[p0 : p0 + mc, O] · W[tap, cc : cc + cn, O]ᵀ
+          matmul(
+            dy + <usize>(p0 * O * 4),
+            O,
+            1,
+            f + <usize>((tap * C + cc) * O * 4),
+            1,
+            O,
+            dcol,
+            cn,
+            mc,
+            cn,
+            O,
+            0,
+            0,
+            scratch,
+          );
+          let b = p0 / plane;
+          const rest = p0 - b * plane;
+          let oh = rest / outW;
+          let ow = rest - oh * outW;
+          let row = dcol;
+          for (let p = 0; p < mc; p++) {
+            const ih = oh * sh - top + kh * dh;
+            const iw = ow * sw - left + kw * dw;
+            if (<u32>ih < <u32>inH && <u32>iw < <u32>inW) {
+              addRow(dx + <usize>((((b * inH + ih) * inW + iw) * C + cc) * 4), row, cn);
+            }
+            row += <usize>(cn * 4);
+            if (++ow == outW) {
+              ow = 0;
+              if (++oh == outH) {
+                oh = 0;
+                b++;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** dst[0 : n] += src[0 : n]. */
+function addRow(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>(i * 4);
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>(i * 4);
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+}
