@@ -1,7 +1,7 @@
 import { conv2d as conv2dBuilder, gradients, Graph, NDArray, relu, Session, sum, tanh, type Tensor } from '../../src';
 import type { FusedActivation as Activation } from '../../src/ops';
 import { bindWasmKernels } from '../../src/backend';
-import { loadWasmKernels, WasmBufKernels, type WasmConvGeometry, type WasmKernels } from '../../src/backend/wasm';
+import { loadWasmKernels, WasmBufKernels, WasmKernels, type WasmConvGeometry } from '../../src/backend/wasm';
 import type { Buf } from '../../src/ops/kernels';
 import {
   axisGeometry,
@@ -277,7 +277,17 @@ describe('in sessions', () => {
     const { g, loss, grads, x } = convNet();
     const feeds = { x };
     const js = new Session(g, { backend: 'js' }).run([loss, ...grads], feeds);
-    const wasm = new Session(g, { backend: 'wasm' }).run([loss, ...grads], feeds);
+    const spies = (['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter'] as const).map((m) =>
+      jest.spyOn(WasmKernels.prototype, m),
+    );
+    let wasm: NDArray[];
+    try {
+      wasm = new Session(g, { backend: 'wasm' }).run([loss, ...grads], feeds);
+      // Every conv op of the net and of its gradient ran in wasm (three convs, their dx and dW: x is a target).
+      expect(spies.map((s) => s.mock.calls.length)).toEqual([3, 3, 3]);
+    } finally {
+      spies.forEach((s) => s.mockRestore());
+    }
     const wasm2 = new Session(g, { backend: 'wasm', threads: 2 }).run([loss, ...grads], feeds);
     js.forEach((a, k) => {
       const scale = Math.max(...Array.from(a.data, Math.abs));
