@@ -47,7 +47,7 @@ function geo(g: usize, slot: i32): i32 {
  * Packs the im2col rows [m0, m0 + mc) x columns [k0, k0 + kc) into MR-row panels (per k, MR consecutive floats).
  * Row m is the output pixel (b, oh, ow); column k the tap (kh, kw) and image channel c, k = (kh·fw + kw)·C + c.
  */
-function packImageRows(g: usize, m0: i32, mc: i32, k0: i32, kc: i32, dst: usize): void {
+function packImageRows(g: usize, m0: i32, mc: i32, k0: i32, kc: i32, dst: usize, info: usize): void {
   const image = <usize>geo(g, GEO_IMAGE);
   const inH = geo(g, GEO_IN_H);
   const inW = geo(g, GEO_IN_W);
@@ -70,6 +70,10 @@ function packImageRows(g: usize, m0: i32, mc: i32, k0: i32, kc: i32, dst: usize)
   for (let i0 = 0; i0 < mc; i0 += MR) {
     const rows = min(MR, mc - i0);
     const panel = dst + <usize>(i0 * kc * 4);
+    if (rows == MR && C >= 4) {
+      packFullPanel(g, m0 + i0, k0, kc, panel, info);
+      continue;
+    }
     // Per row of the panel: where its pixel's window starts (the image's row and column at tap (0, 0)).
     for (let r = 0; r < MR; r++) {
       let d = panel + <usize>(r * 4);
@@ -116,6 +120,138 @@ function packImageRows(g: usize, m0: i32, mc: i32, k0: i32, kc: i32, dst: usize)
           kh++;
         }
       }
+    }
+  }
+}
+
+/**
+ * packImageRows for one full panel (MR rows from pixel m, C >= 4): per tap, the MR rows' runs of channels are read
+ * four channels at a time and transposed in registers into four k steps of MR floats (a padded row reads a zero
+ * vector without advancing). `info` is scratch for MR row descriptors and a zero vector.
+ */
+function packFullPanel(g: usize, m: i32, k0: i32, kc: i32, panel: usize, info: usize): void {
+  const image = <usize>geo(g, GEO_IMAGE);
+  const inH = geo(g, GEO_IN_H);
+  const inW = geo(g, GEO_IN_W);
+  const C = geo(g, GEO_IN_C);
+  const outH = geo(g, GEO_OUT_H);
+  const outW = geo(g, GEO_OUT_W);
+  const fw = geo(g, GEO_FW);
+  const dh = geo(g, GEO_DH);
+  const dw = geo(g, GEO_DW);
+  const plane = outH * outW;
+  const zero = info + <usize>(MR * 16);
+  v128.store(zero, i32x4.splat(0));
+  // Row r: [image offset of its batch item, ih at tap (0, 0), iw at tap (0, 0)].
+  for (let r = 0; r < MR; r++) {
+    const mr = m + r;
+    const b = mr / plane;
+    const rest = mr - b * plane;
+    const oh = rest / outW;
+    const ow = rest - oh * outW;
+    const at = info + <usize>(r * 16);
+    store<i32>(at, <i32>image + b * inH * inW * C * 4);
+    store<i32>(at, oh * geo(g, GEO_SH) - geo(g, GEO_TOP), 4);
+    store<i32>(at, ow * geo(g, GEO_SW) - geo(g, GEO_LEFT), 8);
+  }
+  const tap0 = k0 / C;
+  let c = k0 - tap0 * C;
+  let kh = tap0 / fw;
+  let kw = tap0 - kh * fw;
+  let d = panel;
+  let remaining = kc;
+  while (remaining > 0) {
+    const run = min(C - c, remaining);
+    // The six rows' sources for this tap (the zero vector, not advancing, where the tap reads padding).
+    let s0 = zero;
+    let s1 = zero;
+    let s2 = zero;
+    let s3 = zero;
+    let s4 = zero;
+    let s5 = zero;
+    let t0: usize = 0;
+    let t1: usize = 0;
+    let t2: usize = 0;
+    let t3: usize = 0;
+    let t4: usize = 0;
+    let t5: usize = 0;
+    for (let r = 0; r < MR; r++) {
+      const at = info + <usize>(r * 16);
+      const ih = load<i32>(at, 4) + kh * dh;
+      const iw = load<i32>(at, 8) + kw * dw;
+      if (<u32>ih < <u32>inH && <u32>iw < <u32>inW) {
+        const src = <usize>load<i32>(at) + <usize>(((ih * inW + iw) * C + c) * 4);
+        if (r == 0) {
+          s0 = src;
+          t0 = 16;
+        } else if (r == 1) {
+          s1 = src;
+          t1 = 16;
+        } else if (r == 2) {
+          s2 = src;
+          t2 = 16;
+        } else if (r == 3) {
+          s3 = src;
+          t3 = 16;
+        } else if (r == 4) {
+          s4 = src;
+          t4 = 16;
+        } else {
+          s5 = src;
+          t5 = 16;
+        }
+      }
+    }
+    let q = 0;
+    for (; q + 4 <= run; q += 4) {
+      const v0 = v128.load(s0);
+      const v1 = v128.load(s1);
+      const v2 = v128.load(s2);
+      const v3 = v128.load(s3);
+      const v4 = v128.load(s4);
+      const v5 = v128.load(s5);
+      const a0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
+      const a1 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+      const a2 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+      const a3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+      const u = v128.shuffle<f32>(v4, v5, 0, 4, 1, 5);
+      const w = v128.shuffle<f32>(v4, v5, 2, 6, 3, 7);
+      v128.store(d, v128.shuffle<f32>(a0, a2, 0, 1, 4, 5));
+      store<u64>(d, i64x2.extract_lane(u, 0), 16);
+      v128.store(d, v128.shuffle<f32>(a0, a2, 2, 3, 6, 7), 24);
+      store<u64>(d, i64x2.extract_lane(u, 1), 40);
+      v128.store(d, v128.shuffle<f32>(a1, a3, 0, 1, 4, 5), 48);
+      store<u64>(d, i64x2.extract_lane(w, 0), 64);
+      v128.store(d, v128.shuffle<f32>(a1, a3, 2, 3, 6, 7), 72);
+      store<u64>(d, i64x2.extract_lane(w, 1), 88);
+      d += MR * 16;
+      s0 += t0;
+      s1 += t1;
+      s2 += t2;
+      s3 += t3;
+      s4 += t4;
+      s5 += t5;
+    }
+    for (; q < run; q++) {
+      store<f32>(d, load<f32>(s0));
+      store<f32>(d, load<f32>(s1), 4);
+      store<f32>(d, load<f32>(s2), 8);
+      store<f32>(d, load<f32>(s3), 12);
+      store<f32>(d, load<f32>(s4), 16);
+      store<f32>(d, load<f32>(s5), 20);
+      d += MR * 4;
+      s0 += t0 >> 2;
+      s1 += t1 >> 2;
+      s2 += t2 >> 2;
+      s3 += t3 >> 2;
+      s4 += t4 >> 2;
+      s5 += t5 >> 2;
+    }
+    remaining -= run;
+    c = 0;
+    if (++kw == fw) {
+      kw = 0;
+      kh++;
     }
   }
 }
@@ -173,6 +309,7 @@ export function convGemm(g: usize, m0: i32, m1: i32, scratch: usize): void {
   const packedB = scratch + <usize>(MC * KC * 4);
   const tile = packedB + <usize>(KC * NC * 4);
   const tileBias = tile + <usize>(MR * NR * 4);
+  const info = scratch + <usize>matmulScratchBytes(); // the dcol block, unused here
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     const ncPad = ((nc + NR - 1) / NR) * NR;
@@ -191,7 +328,7 @@ export function convGemm(g: usize, m0: i32, m1: i32, scratch: usize): void {
           const kc = min(KC, pg + kg - pc);
           const accumulate = pc > 0;
           const last = pc + kc >= K;
-          packImageRows(g, ic, mc, pc, kc, packedA);
+          packImageRows(g, ic, mc, pc, kc, packedA, info);
           const pbBlock = packedB + <usize>((pc - pg) * ncPad * 4);
           for (let jr = 0; jr < nc; jr += NR) {
             const nr = min(NR, nc - jr);

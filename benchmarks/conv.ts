@@ -4,10 +4,11 @@
  * one thread in Node), its cpu backend, and onnxruntime-node on one thread (an NCHW Conv model written here with
  * onnx-proto); forward and both gradients where each has them (tfjs-wasm 4.22 has no Conv2DBackpropFilter, ORT's
  * inference session no gradient ops). The input gradient also runs both of lazygrad's methods (the flipped-filter
- * conv it uses for stride 1, and col2im). lazygrad runs first, ORT next, tfjs last (its memory growth detaches
- * buffers, which slows later typed-array loops in V8; see wasm-kernels.ts).
+ * conv it uses for stride 1, and col2im). The contenders run interleaved, one call each per round, and each figure
+ * is a median over rounds, so that a change in the machine's load hits all of them alike; tfjs-cpu runs last and
+ * alone (a call takes seconds; its filter gradient is timed on one image and scaled by 8).
  *
- *   npx ts-node --transpile-only benchmarks/conv.ts [--quick]
+ *   npm run bench:conv [-- --quick] [-- --no-cpu]   (or npx ts-node --transpile-only benchmarks/conv.ts …)
  *   node --experimental-wasm-relaxed-simd -r ts-node/register/transpile-only benchmarks/conv.ts   (relaxed SIMD)
  */
 import * as tf from '@tensorflow/tfjs';
@@ -31,19 +32,14 @@ function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-/** Median milliseconds over repetitions filling ~`budgetMs` (at least 3 after one warm-up). */
-async function timeMs(run: () => unknown, budgetMs = quick ? 400 : 2000): Promise<number> {
+/** Milliseconds of one call (awaited when it returns a promise). */
+async function once(run: () => unknown): Promise<number> {
+  const t = nowMs();
   await run();
-  const times: number[] = [];
-  const start = nowMs();
-  while (times.length < 3 || (nowMs() - start < budgetMs && times.length < 50)) {
-    const t = nowMs();
-    await run();
-    times.push(nowMs() - t);
-  }
-  times.sort((a, b) => a - b);
-  return times[times.length >> 1];
+  return nowMs() - t;
 }
+
+const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1];
 
 function values(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -83,16 +79,11 @@ const filter = values(size(F_SHAPE), 2).map((v) => v * 0.1);
 const dy = values(size(Y_SHAPE), 3);
 
 type Pass = 'forward' | 'backprop input' | 'backprop input (col2im)' | 'backprop filter';
-const results = new Map<string, Map<Pass, number>>();
-function record(who: string, pass: Pass, ms: number): void {
-  if (!results.has(who)) results.set(who, new Map());
-  results.get(who)?.set(pass, ms);
-  console.log(
-    `${who.padEnd(22)} ${pass.padEnd(24)} ${ms.toFixed(1).padStart(8)} ms ${(FLOPS / ms / 1e6).toFixed(1).padStart(6)} GFLOPS`,
-  );
-}
+const PASSES: Pass[] = ['forward', 'backprop input', 'backprop input (col2im)', 'backprop filter'];
+/** A contender: the passes it has, each one call. */
+type Contender = { name: string; passes: Partial<Record<Pass, () => unknown>>; scale?: number };
 
-async function lazygrad(wasm: WasmKernels, who: string): Promise<void> {
+function lazygrad(wasm: WasmKernels, name: string): Contender {
   const a = wasm.arena;
   const xOff = a.alloc(x.length * 4);
   const fOff = a.alloc(filter.length * 4);
@@ -103,16 +94,16 @@ async function lazygrad(wasm: WasmKernels, who: string): Promise<void> {
   a.f32(xOff, x.length).set(x);
   a.f32(fOff, filter.length).set(filter);
   a.f32(dyOff, dy.length).set(dy);
-  record(who, 'forward', await timeMs(() => wasm.conv2d(xOff, fOff, yOff, GEOMETRY)));
-  record(who, 'backprop input', await timeMs(() => wasm.conv2dBackpropInput(dyOff, fOff, dxOff, GEOMETRY)));
-  record(
-    who,
-    'backprop input (col2im)',
-    await timeMs(() => wasm.conv2dBackpropInput(dyOff, fOff, dxOff, GEOMETRY, 'col2im')),
-  );
-  record(who, 'backprop filter', await timeMs(() => wasm.conv2dBackpropFilter(xOff, dyOff, dfOff, GEOMETRY)));
+  return {
+    name,
+    passes: {
+      forward: () => wasm.conv2d(xOff, fOff, yOff, GEOMETRY),
+      'backprop input': () => wasm.conv2dBackpropInput(dyOff, fOff, dxOff, GEOMETRY),
+      'backprop input (col2im)': () => wasm.conv2dBackpropInput(dyOff, fOff, dxOff, GEOMETRY, 'col2im'),
+      'backprop filter': () => wasm.conv2dBackpropFilter(xOff, dyOff, dfOff, GEOMETRY),
+    },
+  };
 }
-
 /** Conv NCHW, 3×3, pads 1, the filter as OIHW: what ORT runs natively. */
 function onnxConv(): Uint8Array {
   const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -153,7 +144,7 @@ function onnxConv(): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-async function onnxRuntime(): Promise<void> {
+async function onnxRuntime(): Promise<Contender> {
   const session = await ort.InferenceSession.create(onnxConv(), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const nchw = new Float32Array(x.length);
   for (let b = 0; b < B; b++)
@@ -161,60 +152,99 @@ async function onnxRuntime(): Promise<void> {
       for (let w = 0; w < W; w++)
         for (let c = 0; c < C; c++) nchw[((b * C + c) * H + h) * W + w] = x[((b * H + h) * W + w) * C + c];
   const feeds = { x: new ort.Tensor('float32', nchw, [B, C, H, W]) };
-  record('onnxruntime 1t (NCHW)', 'forward', await timeMs(() => session.run(feeds)));
-  await session.release();
+  return { name: 'onnxruntime 1t (NCHW)', passes: { forward: () => session.run(feeds) } };
 }
 
-async function tfjs(backend: 'wasm' | 'cpu'): Promise<void> {
-  await tf.setBackend(backend);
-  await tf.ready();
-  const who = `tfjs-${backend}`;
-  const tx = tf.tensor4d(x, X_SHAPE as [number, number, number, number]);
+/**
+ * tfjs on its current backend; both backends run synchronously in Node (a kernel is done when its op returns).
+ * `batch` below 8 runs that many images and scales the time to 8 (tfjs-cpu's filter gradient takes minutes at 8).
+ */
+function tfjs(name: string, passes: Pass[], batch = B): Contender {
+  const xs = [batch, H, W, C] as [number, number, number, number];
+  const ys = [batch, H, W, O] as [number, number, number, number];
+  const tx = tf.tensor4d(x.subarray(0, size(xs)), xs);
   const tf4 = tf.tensor4d(filter, F_SHAPE as [number, number, number, number]);
-  const tdy = tf.tensor4d(dy, Y_SHAPE as [number, number, number, number]);
-  const budget = backend === 'cpu' ? (quick ? 1 : 3000) : undefined;
-  // Both backends run synchronously in Node: a kernel is done when its op returns.
-  record(who, 'forward', await timeMs(() => tf.conv2d(tx, tf4, 1, 'same').dispose(), budget));
+  const tdy = tf.tensor4d(dy.subarray(0, size(ys)), ys);
   const conv = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined };
   const run = (kernel: string, inputs: tf.NamedTensorMap, attrs: object): void =>
     (tf.engine().runKernel(kernel, inputs, attrs as never) as tf.Tensor).dispose();
-  record(
-    who,
-    'backprop input',
-    await timeMs(() => run('Conv2DBackpropInput', { dy: tdy, filter: tf4 }, { ...conv, inputShape: X_SHAPE }), budget),
-  );
-  if (backend === 'cpu') {
-    record(
-      who,
-      'backprop filter',
-      await timeMs(() => run('Conv2DBackpropFilter', { x: tx, dy: tdy }, { ...conv, filterShape: F_SHAPE }), budget),
-    );
+  const all: Contender['passes'] = {
+    forward: () => tf.conv2d(tx, tf4, 1, 'same').dispose(),
+    'backprop input': () => run('Conv2DBackpropInput', { dy: tdy, filter: tf4 }, { ...conv, inputShape: xs }),
+    'backprop filter': () => run('Conv2DBackpropFilter', { x: tx, dy: tdy }, { ...conv, filterShape: F_SHAPE }),
+  };
+  return { name, passes: Object.fromEntries(passes.map((p) => [p, all[p]])), scale: B / batch };
+}
+
+/** Median ms per contender and pass, over `rounds` rounds that each time every contender once (interleaved). */
+async function measure(contenders: Contender[], rounds: number): Promise<Map<string, Map<Pass, number>>> {
+  const samples = new Map<string, number[]>();
+  for (const c of contenders) for (const p of PASSES) await c.passes[p]?.(); // warm-up
+  for (let r = 0; r < rounds; r++) {
+    for (const p of PASSES) {
+      for (const c of contenders) {
+        const run = c.passes[p];
+        if (run === undefined) continue;
+        const key = `${c.name}|${p}`;
+        samples.set(key, [...(samples.get(key) ?? []), (await once(run)) * (c.scale ?? 1)]);
+      }
+    }
   }
-  tf.dispose([tx, tf4, tdy]);
+  const out = new Map<string, Map<Pass, number>>();
+  for (const [key, v] of samples) {
+    const [name, pass] = key.split('|') as [string, Pass];
+    if (!out.has(name)) out.set(name, new Map());
+    out.get(name)?.set(pass, median(v));
+  }
+  return out;
+}
+
+function report(results: Map<string, Map<Pass, number>>, variant: string): void {
+  console.log(`\n(${variant} build; medians of interleaved rounds)`);
+  console.log(['', ...PASSES].map((h, i) => (i === 0 ? h.padEnd(28) : h.padStart(24))).join(''));
+  for (const [name, m] of results) {
+    const cells = PASSES.map((p) => {
+      const ms = m.get(p);
+      return (ms === undefined ? '—' : `${ms.toFixed(1)} ms ${(FLOPS / ms / 1e6).toFixed(1)} GF`).padStart(24);
+    });
+    console.log(name.padEnd(28) + cells.join(''));
+  }
+  const get = (name: string, p: Pass): number | undefined => results.get(name)?.get(p);
+  const ratio = (ours?: number, theirs?: number): string =>
+    ours !== undefined && theirs !== undefined ? `${(theirs / ours).toFixed(2)}x` : '—';
+  for (const p of PASSES) {
+    const o1 = get('lazygrad wasm 1t', p);
+    const o2 = get('lazygrad wasm 2t', p);
+    const cells = [...results.keys()]
+      .filter((peer) => !peer.startsWith('lazygrad') && get(peer, p) !== undefined)
+      .map((peer) => `${peer} ${ratio(o1, get(peer, p))} (2t ${ratio(o2, get(peer, p))})`);
+    console.log(`${p}: speed-up over ${cells.join(', ') || '—'}`);
+  }
 }
 
 async function main(): Promise<void> {
   console.log(`conv2d ${F}x${F} ${C}->${O} 'same', x [${X_SHAPE}] NHWC, ${(FLOPS / 1e9).toFixed(2)} GFLOP per pass`);
   const one = loadWasmKernels({ initialBytes: 256 << 20 });
   const two = loadWasmKernels({ initialBytes: 256 << 20, threads: 2, startWorker });
-  const variant = one.variant;
-  await lazygrad(one, `lazygrad wasm 1t`);
-  await lazygrad(two, `lazygrad wasm 2t`);
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const contenders = [
+    lazygrad(one, 'lazygrad wasm 1t'),
+    lazygrad(two, 'lazygrad wasm 2t'),
+    await onnxRuntime(),
+    tfjs('tfjs-wasm', ['forward', 'backprop input']), // 4.22 has no Conv2DBackpropFilter
+  ];
+  const results = await measure(contenders, quick ? 5 : 15);
   two.dispose();
-  await onnxRuntime();
-  await tfjs('wasm');
-  await tfjs('cpu');
-  const ours = results.get('lazygrad wasm 1t');
-  const ours2 = results.get('lazygrad wasm 2t');
-  const xnn = results.get('tfjs-wasm');
-  const ortMs = results.get('onnxruntime 1t (NCHW)')?.get('forward');
-  const ratio = (a?: number, b?: number): string => (a && b ? `${(b / a).toFixed(2)}x` : '—');
-  console.log(
-    `\n(${variant} build) speed-ups, forward: 1t vs tfjs-wasm ${ratio(ours?.get('forward'), xnn?.get('forward'))}` +
-      `, 2t vs tfjs-wasm ${ratio(ours2?.get('forward'), xnn?.get('forward'))}` +
-      `, 1t vs ORT ${ratio(ours?.get('forward'), ortMs)}, 2t vs ORT ${ratio(ours2?.get('forward'), ortMs)}`,
-  );
-  console.log(`backprop input: 1t vs tfjs-wasm ${ratio(ours?.get('backprop input'), xnn?.get('backprop input'))}`);
+  report(results, one.variant);
+  if (process.argv.includes('--no-cpu')) return;
+  const warn = console.warn;
+  console.warn = () => undefined; // tfjs-cpu's suggestion to install tfjs-node
+  await tf.setBackend('cpu');
+  console.warn = warn;
+  const cpu = [tfjs('tfjs-cpu', ['forward', 'backprop input']), tfjs('tfjs-cpu (batch 1, x8)', ['backprop filter'], 1)];
+  for (const [name, m] of await measure(cpu, quick ? 1 : 2)) results.set(name, m);
+  report(results, one.variant);
 }
 
 main().catch((e) => {
