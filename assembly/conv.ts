@@ -31,6 +31,8 @@ const GEO_LEFT = 19;
 const GEO_FLIP = 20; // 1: B is the filter flipped in space with its channel dims swapped (dx as a conv of dy)
 /** Bytes of the geometry block (at the end of convScratchBytes()). */
 export const CONV_GEOM_BYTES = 128;
+/** The deepest K the forward conv runs as one depth block (when its packed filter fits the B buffer). */
+export const CONV_KC_MAX = 1152;
 /** Floats of the dcol block the strided input gradient scatters from (128 KB). */
 export const CONV_DCOL_FLOATS = 32768;
 
@@ -313,19 +315,23 @@ export function convGemm(g: usize, m0: i32, m1: i32, scratch: usize): void {
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     const ncPad = ((nc + NR - 1) / NR) * NR;
-    const group = max(KC, ((KC * NC) / ncPad / KC) * KC);
+    // Depth blocks: the whole K in one when its packed B fits and K <= CONV_KC_MAX (no partial sums stored and
+    // reloaded, no short last block), with fewer rows per block so the packed A block stays the same size.
+    const kStep = K <= CONV_KC_MAX && K * ncPad <= KC * NC ? K : KC;
+    const mStep = max(MR, min(MC, ((MC * KC) / kStep / MR) * MR));
+    const group = max(kStep, ((KC * NC) / ncPad / kStep) * kStep);
     for (let pg = 0; pg < K; pg += group) {
       const kg = min(group, K - pg);
-      for (let pc = pg; pc < pg + kg; pc += KC) {
-        const kc = min(KC, pg + kg - pc);
+      for (let pc = pg; pc < pg + kg; pc += kStep) {
+        const kc = min(kStep, pg + kg - pc);
         const dst = packedB + <usize>((pc - pg) * ncPad * 4);
         if (flip) packFlippedFilter(g, pc, kc, jc, nc, dst);
         else packB(filter + <usize>((pc * N + jc) * 4), N, 1, kc, nc, dst);
       }
-      for (let ic = m0; ic < m1; ic += MC) {
-        const mc = min(MC, m1 - ic);
-        for (let pc = pg; pc < pg + kg; pc += KC) {
-          const kc = min(KC, pg + kg - pc);
+      for (let ic = m0; ic < m1; ic += mStep) {
+        const mc = min(mStep, m1 - ic);
+        for (let pc = pg; pc < pg + kg; pc += kStep) {
+          const kc = min(kStep, pg + kg - pc);
           const accumulate = pc > 0;
           const last = pc + kc >= K;
           packImageRows(g, ic, mc, pc, kc, packedA, info);

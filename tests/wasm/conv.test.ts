@@ -69,7 +69,7 @@ const name = (c: Case): string =>
   `x ${c.x} f ${c.f} s ${c.strides} d ${c.dilations} pad ${Array.isArray(c.pad) ? `[${c.pad}]` : c.pad}`;
 
 // Strides, dilations, every padding kind, odd sizes, batch 1, channels not multiples of 4 or 8, and sizes past the
-// tiles (MR 6, NR 8, MC 120 rows, KC 256 of depth, NC 512 columns).
+// tiles (MR 6, NR 8, MC 120 rows, KC 256 of depth, NC 512 columns) and the conv's one-block depth (CONV_KC_MAX).
 const CASES: Case[] = [
   { x: [2, 7, 9, 3], f: [3, 3, 5], strides: [1, 1], dilations: [1, 1], pad: 'same' },
   { x: [1, 8, 8, 4], f: [3, 3, 8], strides: [1, 1], dilations: [1, 1], pad: 'valid' },
@@ -85,6 +85,8 @@ const CASES: Case[] = [
   { x: [2, 14, 13, 33], f: [3, 3, 21], strides: [1, 1], dilations: [1, 1], pad: 'same' }, // K = 297 > KC
   { x: [1, 9, 9, 70], f: [3, 3, 17], strides: [1, 1], dilations: [1, 1], pad: 'same' }, // K = 630, runs of 70
   { x: [1, 6, 6, 3], f: [3, 3, 530], strides: [1, 1], dilations: [1, 1], pad: 'same' }, // N > NC
+  { x: [1, 4, 5, 130], f: [3, 3, 9], strides: [1, 1], dilations: [1, 1], pad: 'same' }, // K 1170 > CONV_KC_MAX
+  { x: [1, 3, 3, 40], f: [3, 3, 520], strides: [1, 1], dilations: [1, 1], pad: 'same' }, // K·N past the B buffer
   { x: [2, 20, 17, 8], f: [5, 5, 16], strides: [3, 2], dilations: [1, 1], pad: 'same' },
   { x: [1, 7, 5, 9], f: [7, 5, 2], strides: [1, 1], dilations: [1, 1], pad: 'same' },
   { x: [4, 16, 16, 16], f: [3, 3, 24], strides: [1, 1], dilations: [1, 1], pad: 'same' }, // 1024 rows > MC
