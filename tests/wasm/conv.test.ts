@@ -257,6 +257,36 @@ describe('two threads: bit-identical to one', () => {
   }
 });
 
+test('the kernels allocate nothing and never grow the memory (their scratch is fixed at load time)', () => {
+  const rng = new Rng(162);
+  const c: Case = { x: [2, 40, 40, 32], f: [5, 5, 48], strides: [2, 2], dilations: [1, 1], pad: 'same' };
+  const { g } = shapes(c);
+  for (const k of [one, two]) {
+    const mark = k.arena.mark();
+    const x = k.arena.alloc(sizeOf(shapes(c).x) * 4);
+    const f = k.arena.alloc(sizeOf(shapes(c).f) * 4);
+    const y = k.arena.alloc(2 * 40 * 40 * 48 * 4); // dy of the stride-1 variant below too
+    k.arena.f32(x, sizeOf(shapes(c).x)).set(randF32(rng, shapes(c).x).data);
+    k.arena.f32(f, sizeOf(shapes(c).f)).set(randF32(rng, shapes(c).f).data);
+    const buffer = k.arena.memory.buffer;
+    const alloc = jest.spyOn(k.arena, 'alloc');
+    const ensure = jest.spyOn(k.arena, 'ensure');
+    try {
+      k.conv2d(x, f, y, g);
+      k.conv2dBackpropInput(y, f, x, g);
+      k.conv2dBackpropInput(y, f, x, { ...g, sh: 1, sw: 1, outH: 40, outW: 40, top: 2, left: 2 });
+      k.conv2dBackpropFilter(x, y, f, g);
+      expect(alloc).not.toHaveBeenCalled();
+      expect(ensure).not.toHaveBeenCalled();
+      expect(k.arena.memory.buffer).toBe(buffer);
+    } finally {
+      alloc.mockRestore();
+      ensure.mockRestore();
+      k.arena.release(mark);
+    }
+  }
+});
+
 describe('in sessions', () => {
   function convNet(): { g: Graph; loss: Tensor; grads: Tensor[]; x: NDArray } {
     const g = new Graph();
