@@ -29,6 +29,7 @@ const GEO_DW = 17;
 const GEO_TOP = 18; // padding before, may be negative (the flipped conv of a large explicit padding)
 const GEO_LEFT = 19;
 const GEO_FLIP = 20; // 1: B is the filter flipped in space with its channel dims swapped (dx as a conv of dy)
+const GEO_BY_BATCH = 21; // col2im: 1 when its range is of batch items (all channels), 0 of channels (all items)
 /** Bytes of the geometry block (at the end of convScratchBytes()). */
 export const CONV_GEOM_BYTES = 128;
 /** The deepest K the forward conv runs as one depth block (when its packed filter fits the B buffer). */
@@ -513,12 +514,13 @@ export function convFilterGemm(g: usize, k0: i32, k1: i32, scratch: usize): void
 }
 
 /**
- * The input gradient's channels [c0, c1) by col2im: per block of dy pixels and per tap, dcol = dy·W_tapᵀ (a matmul
- * into the dcol block), scattered (added) into the dx pixels that tap read. Any strides, dilations, padding; a split
- * by channels writes disjoint elements and gives the same bits. Geometry as the forward conv's (GEO_IMAGE dy,
+ * The input gradient by col2im, for dx's channels [start, end) of every image, or (GEO_BY_BATCH) all channels of
+ * images [start, end): per block of dy pixels and per tap, dcol = dy·W_tapᵀ (a matmul into the dcol block),
+ * scattered (added) into the dx pixels that tap read. Any strides, dilations, padding; either split writes disjoint
+ * elements and gives the same bits. Geometry as the forward conv's (GEO_IMAGE dy,
  * GEO_OUT dx, GEO_IN_* dx's dims, GEO_OUT_* dy's grid and channels).
  */
-export function convCol2im(g: usize, c0: i32, c1: i32, scratch: usize): void {
+export function convCol2im(g: usize, start: i32, end: i32, scratch: usize): void {
   const dy = <usize>geo(g, GEO_IMAGE);
   const f = <usize>geo(g, GEO_FILTER);
   const dx = <usize>geo(g, GEO_OUT);
@@ -537,23 +539,29 @@ export function convCol2im(g: usize, c0: i32, c1: i32, scratch: usize): void {
   const dw = geo(g, GEO_DW);
   const top = geo(g, GEO_TOP);
   const left = geo(g, GEO_LEFT);
-  if (c1 <= c0) return;
-  // Zero this thread's channels of dx.
-  const pixels = n * inH * inW;
+  if (end <= start) return;
+  const byBatch = geo(g, GEO_BY_BATCH) != 0;
+  const b0 = byBatch ? start : 0;
+  const b1 = byBatch ? end : n;
+  const c0 = byBatch ? 0 : start;
+  const c1 = byBatch ? C : end;
+  // Zero this thread's part of dx.
+  const pixels = (b1 - b0) * inH * inW;
   const cw = c1 - c0;
-  let z = dx + <usize>(c0 * 4);
+  let z = dx + <usize>((b0 * inH * inW * C + c0) * 4);
   for (let q = 0; q < pixels; q++) {
     memory.fill(z, 0, <usize>(cw * 4));
     z += <usize>(C * 4);
   }
-  const P = n * outH * outW;
-  if (P <= 0 || O <= 0) return;
-  const dcol = scratch + <usize>matmulScratchBytes();
   const plane = outH * outW;
+  const pStart = b0 * plane;
+  const P = b1 * plane;
+  if (P <= pStart || O <= 0) return;
+  const dcol = scratch + <usize>matmulScratchBytes();
   for (let cc = c0; cc < c1; cc += CONV_DCOL_FLOATS / MR) {
     const cn = min(CONV_DCOL_FLOATS / MR, c1 - cc);
     const rowsPerBlock = max(MR, (CONV_DCOL_FLOATS / cn / MR) * MR);
-    for (let p0 = 0; p0 < P; p0 += rowsPerBlock) {
+    for (let p0 = pStart; p0 < P; p0 += rowsPerBlock) {
       const mc = min(rowsPerBlock, P - p0);
       for (let kh = 0; kh < fh; kh++) {
         for (let kw = 0; kw < fw; kw++) {

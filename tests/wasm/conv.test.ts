@@ -235,19 +235,28 @@ describe('conv kernels against the JS kernels (float64 reference, float32 worst-
 
 describe('two threads: bit-identical to one', () => {
   const rng = new Rng(161);
+  // Each above the 2 MFLOP split threshold; col2im splits images (n >= 2) or channels (n = 1).
   const big: Case[] = [
     { x: [2, 19, 17, 13], f: [3, 3, 20], strides: [1, 1], dilations: [1, 1], pad: 'same' },
-    { x: [1, 30, 25, 16], f: [3, 3, 11], strides: [2, 2], dilations: [1, 1], pad: 'same' },
-    { x: [3, 15, 16, 9], f: [3, 2, 33], strides: [1, 2], dilations: [2, 1], pad: [2, 1, 0, 1] },
-    { x: [1, 40, 40, 8], f: [1, 1, 40], strides: [1, 1], dilations: [1, 1], pad: 'valid' },
+    { x: [1, 40, 38, 16], f: [3, 3, 24], strides: [2, 2], dilations: [1, 1], pad: 'same' },
+    { x: [3, 21, 22, 9], f: [3, 2, 33], strides: [1, 2], dilations: [2, 1], pad: [2, 1, 0, 1] },
+    { x: [1, 48, 48, 16], f: [1, 1, 40], strides: [1, 1], dilations: [1, 1], pad: 'valid' },
   ];
+  const helper = (two as unknown as { helper: { start: (name: string, args: number[]) => void } }).helper;
   for (const c of big) {
     test(name(c), () => {
       expect(two.threads).toBe(2);
       for (const which of ['forward', 'input', 'col2im', 'filter'] as const) {
         const { a, b, out } = operands(rng, which === 'col2im' ? 'input' : which, c);
         const o1 = runRaw(one, which, c, a, b, sizeOf(out));
-        const o2 = runRaw(two, which, c, a, b, sizeOf(out));
+        const start = jest.spyOn(helper, 'start');
+        let o2: Float32Array;
+        try {
+          o2 = runRaw(two, which, c, a, b, sizeOf(out));
+          expect(start).toHaveBeenCalledTimes(1); // the helper ran half of it
+        } finally {
+          start.mockRestore();
+        }
         for (let i = 0; i < o1.length; i++) {
           if (!Object.is(o1[i], o2[i])) throw new Error(`${which} element ${i}: ${o1[i]} vs ${o2[i]}`);
         }

@@ -382,6 +382,7 @@ export class WasmKernels {
     act: number,
     g: WasmConvGeometry,
     flip: boolean,
+    byBatch = false,
   ): number {
     if (this.heapI32.buffer !== this.arena.memory.buffer) this.heapI32 = new Int32Array(this.arena.memory.buffer);
     const slots = [
@@ -406,6 +407,7 @@ export class WasmKernels {
       g.top,
       g.left,
       flip ? 1 : 0,
+      byBatch ? 1 : 0,
     ];
     this.heapI32.set(slots, this.convGeometryAt >> 2);
     return this.convGeometryAt;
@@ -488,8 +490,10 @@ export class WasmKernels {
       this.convRun('convGemm', geometry, g.n * g.inH * g.inW, MR, flops);
       return;
     }
-    const geometry = this.convGeometry(dy, filter, dx, 0, 0, g, false);
-    this.convRun('convCol2im', geometry, g.inC, 4, flops);
+    // Two or more images: each thread takes whole images (the one-thread work per image); one image: its channels.
+    const byBatch = g.n >= 2;
+    const geometry = this.convGeometry(dy, filter, dx, 0, 0, g, false, byBatch);
+    this.convRun('convCol2im', geometry, byBatch ? g.n : g.inC, byBatch ? 1 : 4, flops);
   }
 
   /**
