@@ -10,3 +10,4 @@ export { softmax, logSoftmax, softmaxCrossEntropy, rowSum, rowMax, colSum } from
 export function heapBase(): usize {
   return __heap_base;
 }
+export { convGemm, convFilterGemm, convCol2im, convScratchBytes } from './conv';

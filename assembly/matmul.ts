@@ -59,7 +59,7 @@ function packA(a: usize, rs: i32, cs: i32, mc: i32, kc: i32, dst: usize): void {
 }
 
 /** Packs rows [0, kc) x cols [0, nc) of B (element strides rs, cs) into NR-column panels, zero-padded. */
-function packB(b: usize, rs: i32, cs: i32, kc: i32, nc: i32, dst: usize): void {
+export function packB(b: usize, rs: i32, cs: i32, kc: i32, nc: i32, dst: usize): void {
   for (let j0 = 0; j0 < nc; j0 += NR) {
     const cols = min(NR, nc - j0);
     const panel = dst + <usize>(j0 * kc * 4);
@@ -119,7 +119,7 @@ function finishRow(p: usize, lo: v128, hi: v128, accumulate: bool, last: bool, b
  * The MR x NR micro-kernel over one packed A panel and one packed B panel. Edge tiles (mr < MR or nr < NR) go
  * through `tile` so that the hot path is a straight run of full-width stores.
  */
-function micro(
+export function micro(
   kc: i32,
   pa: usize,
   pb: usize,
@@ -274,7 +274,7 @@ export function matmul(
 }
 
 // K = 0: the product is all zeros, but the epilogue still applies (act(bias) per row).
-function zeroEpilogue(c: usize, ldc: usize, M: i32, N: i32, bias: usize, act: i32): void {
+export function zeroEpilogue(c: usize, ldc: usize, M: i32, N: i32, bias: usize, act: i32): void {
   for (let i = 0; i < M; i++) {
     const row = c + <usize>i * ldc;
     for (let j = 0; j < N; j++) {

@@ -8,6 +8,9 @@ import {
   activationOf,
   ADD,
   allOps,
+  CONV2D,
+  CONV2D_BACKPROP_FILTER,
+  CONV2D_BACKPROP_INPUT,
   DIV,
   EXP,
   FUSED,
@@ -114,6 +117,13 @@ const ROWS: readonly WasmBinding[] = [
   bind(RELU_GRAD, SMALL, (wasm, [dy, x], out) => wasm.reluGrad(x, dy, out)),
   reduce(SUM, 'sum'),
   reduce(MAX, 'max'),
+  // Convolution (NHWC, one group; NCHW and groups > 1 decline to the JS kernels). The geometry comes from the attrs
+  // and shapes through the JS kernels' axisGeometry; `like` (a run-time shape source) is not read.
+  bind(CONV2D, ANY, (wasm, [x, filter], out, attrs) => wasm.conv2d(x, filter, out, attrs)),
+  bind(CONV2D_BACKPROP_INPUT, ANY, (wasm, [dy, filter], out, attrs) =>
+    wasm.conv2dBackpropInput(dy, filter, out, attrs),
+  ),
+  bind(CONV2D_BACKPROP_FILTER, ANY, (wasm, [x, dy], out, attrs) => wasm.conv2dBackpropFilter(x, dy, out, attrs)),
 ];
 
 /** The table by op name. */

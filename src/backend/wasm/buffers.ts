@@ -11,8 +11,9 @@
 import type { FusedActivation } from '../../ops';
 import { broadcastShapes, broadcastTo, matMulDims, type Buf, type TypedArray } from '../../ops/kernels';
 import { broadcastStrides, checkSize, shapeStr, sizeOf } from '../../ops/kernels/util';
+import { axisGeometry, type ConvAttrs } from '../../ops/kernels/conv';
 import { alignUp } from './arena';
-import type { WasmBinaryOp, WasmKernels, WasmUnaryOp } from './kernels';
+import type { WasmBinaryOp, WasmConvGeometry, WasmKernels, WasmUnaryOp } from './kernels';
 import { compileFusedProgram, type FusedInputKind, type FusedProgramStep } from './program';
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -353,6 +354,100 @@ export class WasmBufKernels {
     if (!trailing) this.wasm.colSum(xOff, oOff, rows, cols);
     else if (kind === 'sum') this.wasm.rowSum(xOff, oOff, rows, cols);
     else this.wasm.rowMax(xOff, oOff, rows, cols);
+    this.done(oOff, out.data);
+    return true;
+  }
+
+  // ---- convolution ------------------------------------------------------------------------------------------------
+
+  /**
+   * The wasm conv geometry of a conv op's node (NHWC, one group), with the JS kernels' own padding arithmetic
+   * (axisGeometry); null when the wasm kernels do not cover it (NCHW, groups > 1, not rank 4, an empty operand) or
+   * a shape does not agree, so that the JS kernel runs (and reports it).
+   */
+  private convGeometry(
+    xShape: readonly number[],
+    fShape: readonly number[],
+    yShape: readonly number[],
+    attrs: ConvAttrs,
+  ): WasmConvGeometry | null {
+    if (attrs.dataFormat !== 'NHWC' || (attrs.groups ?? 1) !== 1) return null;
+    if (xShape.length !== 4 || fShape.length !== 4 || yShape.length !== 4) return null;
+    const [n, inH, inW, inC] = xShape;
+    const [fh, fw, fc, outC] = fShape;
+    const pads = attrs.pads ?? [0, 0, 0, 0];
+    const [sh, sw] = attrs.strides;
+    const [dh, dw] = attrs.dilations;
+    const rows = axisGeometry(inH, fh, sh, dh, attrs.pad, pads[0], pads[1]);
+    const cols = axisGeometry(inW, fw, sw, dw, attrs.pad, pads[2], pads[3]);
+    const expected = [n, rows.out, cols.out, outC];
+    if (fc !== inC || !sameShape(yShape, expected) || [...xShape, ...fShape, ...yShape].some((d) => d === 0)) {
+      return null;
+    }
+    return {
+      n,
+      inH,
+      inW,
+      inC,
+      outH: rows.out,
+      outW: cols.out,
+      outC,
+      fh,
+      fw,
+      sh,
+      sw,
+      dh,
+      dw,
+      top: rows.before,
+      left: cols.before,
+    };
+  }
+
+  /**
+   * conv2d (NHWC, one group) with fusedMatMul's epilogue: out = act(conv2d(x, filter) + bias), bias of size outC or
+   * null. False for what the wasm kernel does not cover (NCHW, groups > 1) and without staging room.
+   */
+  conv2d(
+    x: Buf,
+    filter: Buf,
+    out: Buf,
+    attrs: ConvAttrs,
+    bias: Buf | null = null,
+    activation: FusedActivation = 'none',
+  ): boolean {
+    const g = this.convGeometry(x.shape, filter.shape, out.shape, attrs);
+    if (g === null || (bias !== null && bias.data.length !== g.outC)) return false;
+    const datas = bias === null ? [x.data, filter.data, out.data] : [x.data, filter.data, bias.data, out.data];
+    if (!this.stageFor(datas)) return false;
+    const xOff = this.at(x.data, true);
+    const fOff = this.at(filter.data, true);
+    const biasOff = bias === null ? 0 : this.at(bias.data, true);
+    const oOff = this.at(out.data, false);
+    this.wasm.conv2d(xOff, fOff, oOff, g, biasOff, activation);
+    this.done(oOff, out.data);
+    return true;
+  }
+
+  /** conv2dBackpropInput (NHWC, one group): out (dx, shaped as the forward x) from dy and the filter. */
+  conv2dBackpropInput(dy: Buf, filter: Buf, out: Buf, attrs: ConvAttrs): boolean {
+    const g = this.convGeometry(out.shape, filter.shape, dy.shape, attrs);
+    if (g === null || !this.stageFor([dy.data, filter.data, out.data])) return false;
+    const dyOff = this.at(dy.data, true);
+    const fOff = this.at(filter.data, true);
+    const oOff = this.at(out.data, false);
+    this.wasm.conv2dBackpropInput(dyOff, fOff, oOff, g);
+    this.done(oOff, out.data);
+    return true;
+  }
+
+  /** conv2dBackpropFilter (NHWC, one group): out (dW, [fh, fw, inC, outC]) from x and dy. */
+  conv2dBackpropFilter(x: Buf, dy: Buf, out: Buf, attrs: ConvAttrs): boolean {
+    const g = this.convGeometry(x.shape, out.shape, dy.shape, attrs);
+    if (g === null || !this.stageFor([x.data, dy.data, out.data])) return false;
+    const xOff = this.at(x.data, true);
+    const dyOff = this.at(dy.data, true);
+    const oOff = this.at(out.data, false);
+    this.wasm.conv2dBackpropFilter(xOff, dyOff, oOff, g);
     this.done(oOff, out.data);
     return true;
   }

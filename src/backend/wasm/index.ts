@@ -8,7 +8,7 @@ export type { ModuleKind } from './instance';
 export { WORKER_SOURCE } from './helper';
 export type { HelperInit, StartWorker, WorkerHandle } from './helper';
 export { WasmKernels, loadWasmKernels, loadWasmKernelsAsync } from './kernels';
-export type { WasmBinaryOp, WasmUnaryOp, WasmKernelOptions } from './kernels';
+export type { WasmBinaryOp, WasmUnaryOp, WasmKernelOptions, WasmConvGeometry } from './kernels';
 export { WasmBufKernels } from './buffers';
 export { compileFusedProgram, FUSED_WASM_OPS } from './program';
 export type { FusedInputKind, FusedProgramStep } from './program';

@@ -67,6 +67,11 @@ export interface KernelExports {
     end: number,
     scratch: number,
   ): void;
+  // Convolution (assembly/conv.ts): geometry block, a range of rows / channels, this thread's scratch.
+  convScratchBytes(): number;
+  convGemm(geometry: number, start: number, end: number, scratch: number): void;
+  convFilterGemm(geometry: number, start: number, end: number, scratch: number): void;
+  convCol2im(geometry: number, start: number, end: number, scratch: number): void;
 }
 
 const EXPORTED: readonly (keyof KernelExports)[] = [
@@ -85,6 +90,10 @@ const EXPORTED: readonly (keyof KernelExports)[] = [
   'colSum',
   'fusedScratchBytes',
   'fusedRun',
+  'convScratchBytes',
+  'convGemm',
+  'convFilterGemm',
+  'convCol2im',
 ];
 
 export const PAGE_BYTES = 65536;

@@ -20,6 +20,7 @@ import type { FusedActivation } from '../../ops';
 import {
   ACT_CODES,
   BIN_CODES,
+  CONV_GEOM_BYTES,
   FUSED_MAX_INPUTS,
   FUSED_WORDS,
   MR,
@@ -64,6 +65,8 @@ const SPLIT_ELEMENTS = 1 << 15;
 
 /** The exports the helper worker may run. */
 const HELPER_EXPORTS = ['matmul', 'unary', 'binary', 'binaryRow', 'reluGrad', 'softmax', 'logSoftmax', 'fusedRun'];
+// The conv kernels (assembly/conv.ts), appended so the indices above stay put.
+HELPER_EXPORTS.push('convGemm', 'convFilterGemm', 'convCol2im');
 // The fused interpreter's program and input table, read by both threads (a kernel call is synchronous, so one
 // area serves every call).
 const FUSED_PROGRAM_BYTES = FUSED_MAX_INSTRUCTIONS * FUSED_WORDS * 4;
@@ -103,6 +106,8 @@ export class WasmKernels {
   /** How many inputs that program reads (1 + its highest input index). */
   private fusedInputs = 0;
   private heapI32 = new Int32Array(0);
+  /** The conv kernels' geometry block: the tail of the calling thread's scratch, read by both threads. */
+  private readonly convGeometryAt: number;
 
   constructor(
     private readonly raw: KernelExports,
@@ -114,8 +119,9 @@ export class WasmKernels {
   ) {
     // Below the arena: each thread's scratch (matMul's packing buffers or the fused interpreter's registers: one
     // kernel runs at a time per thread), the fused program area and the helper's control block.
-    const scratchBytes = alignUp(Math.max(raw.matmulScratchBytes(), raw.fusedScratchBytes()));
+    const scratchBytes = alignUp(Math.max(raw.matmulScratchBytes(), raw.fusedScratchBytes(), raw.convScratchBytes()));
     this.scratch = alignUp(raw.heapBase());
+    this.convGeometryAt = this.scratch + raw.convScratchBytes() - CONV_GEOM_BYTES;
     this.helperScratch = startWorker === null ? 0 : this.scratch + scratchBytes;
     this.fusedProgramAt = this.scratch + (startWorker === null ? 1 : 2) * scratchBytes;
     this.fusedTableAt = this.fusedProgramAt + FUSED_PROGRAM_BYTES;
@@ -364,6 +370,190 @@ export class WasmKernels {
     checkCount('colSum', rows, cols);
     this.raw.colSum(x, out, rows, cols);
   }
+
+  // ---- convolution (assembly/conv.ts) ----------------------------------------------------------------------------
+
+  /** Writes a conv kernel's geometry block (assembly/conv.ts's GEO_* slots) at the calling thread's scratch tail. */
+  private convGeometry(
+    image: number,
+    filter: number,
+    out: number,
+    bias: number,
+    act: number,
+    g: WasmConvGeometry,
+    flip: boolean,
+    byBatch = false,
+  ): number {
+    if (this.heapI32.buffer !== this.arena.memory.buffer) this.heapI32 = new Int32Array(this.arena.memory.buffer);
+    const slots = [
+      image,
+      filter,
+      out,
+      bias,
+      act,
+      g.n,
+      g.inH,
+      g.inW,
+      g.inC,
+      g.outH,
+      g.outW,
+      g.outC,
+      g.fh,
+      g.fw,
+      g.sh,
+      g.sw,
+      g.dh,
+      g.dw,
+      g.top,
+      g.left,
+      flip ? 1 : 0,
+      byBatch ? 1 : 0,
+    ];
+    this.heapI32.set(slots, this.convGeometryAt >> 2);
+    return this.convGeometryAt;
+  }
+
+  /** Runs a conv kernel over [0, total), split at a multiple of `step` when it is worth two threads. */
+  private convRun(
+    name: 'convGemm' | 'convFilterGemm' | 'convCol2im',
+    geometry: number,
+    total: number,
+    step: number,
+    flops: number,
+  ): void {
+    const kernel = this.raw[name];
+    if (this.helper === null || flops < SPLIT_FLOPS || total < 2 * step) {
+      kernel(geometry, 0, total, this.scratch);
+      return;
+    }
+    const h = half(total, step);
+    this.split(name, [geometry, h, total, this.helperScratch], () => kernel(geometry, 0, h, this.scratch));
+  }
+
+  /**
+   * out [n, outH, outW, outC] = act(conv2d(x [n, inH, inW, inC], filter [fh, fw, inC, outC]) + bias), NHWC, one
+   * group; bias is [outC] or 0. A GEMM over the output pixels with the A panels packed straight from x; a 1×1
+   * stride-1 unpadded conv is a plain matMul. Two threads split the output pixels.
+   */
+  conv2d(
+    x: number,
+    filter: number,
+    out: number,
+    g: WasmConvGeometry,
+    bias = 0,
+    activation: FusedActivation = 'none',
+  ): void {
+    checkConv('conv2d', g);
+    const P = g.n * g.outH * g.outW;
+    const K = g.fh * g.fw * g.inC;
+    if (isPointwise(g)) {
+      this.gemm(x, g.inC, 1, filter, g.outC, 1, out, g.outC, P, g.outC, g.inC, bias, activation);
+      return;
+    }
+    const geometry = this.convGeometry(x, filter, out, bias, ACTIVATION[activation], g, false);
+    this.convRun('convGemm', geometry, P, MR, 2 * P * K * g.outC);
+  }
+
+  /**
+   * dx [n, inH, inW, inC] of conv2d for dy [n, outH, outW, outC] and filter [fh, fw, inC, outC] (`g` describes the
+   * forward conv). Stride 1: the forward conv of dy with the filter flipped in space and its channel dims swapped
+   * (a GEMM over dx's pixels, split by pixels); other strides: col2im, dcol = dy·W_tapᵀ per block of dy pixels and
+   * tap, added into dx (split by dx's channels). `via: 'col2im'` forces the latter (benchmarks and tests).
+   */
+  conv2dBackpropInput(
+    dy: number,
+    filter: number,
+    dx: number,
+    g: WasmConvGeometry,
+    via: 'auto' | 'col2im' = 'auto',
+  ): void {
+    checkConv('conv2dBackpropInput', g);
+    const P = g.n * g.outH * g.outW;
+    const flops = 2 * P * g.fh * g.fw * g.inC * g.outC;
+    if (isPointwise(g)) {
+      this.gemm(dy, g.outC, 1, filter, 1, g.outC, dx, g.inC, P, g.inC, g.outC);
+      return;
+    }
+    if (via === 'auto' && g.sh === 1 && g.sw === 1) {
+      const flipped: WasmConvGeometry = {
+        ...g,
+        inH: g.outH,
+        inW: g.outW,
+        inC: g.outC,
+        outH: g.inH,
+        outW: g.inW,
+        outC: g.inC,
+        top: (g.fh - 1) * g.dh - g.top,
+        left: (g.fw - 1) * g.dw - g.left,
+      };
+      const geometry = this.convGeometry(dy, filter, dx, 0, 0, flipped, true);
+      this.convRun('convGemm', geometry, g.n * g.inH * g.inW, MR, flops);
+      return;
+    }
+    // Two or more images: each thread takes whole images (the one-thread work per image); one image: its channels.
+    const byBatch = g.n >= 2;
+    const geometry = this.convGeometry(dy, filter, dx, 0, 0, g, false, byBatch);
+    this.convRun('convCol2im', geometry, byBatch ? g.n : g.inC, byBatch ? 1 : 4, flops);
+  }
+
+  /**
+   * dW [fh, fw, inC, outC] of conv2d for x [n, inH, inW, inC] and dy [n, outH, outW, outC]: im2col(x)ᵀ·dy, a GEMM
+   * with the output pixels as its depth and the A panels packed from x. Two threads split dW's rows (taps × inC).
+   */
+  conv2dBackpropFilter(x: number, dy: number, dW: number, g: WasmConvGeometry): void {
+    checkConv('conv2dBackpropFilter', g);
+    const P = g.n * g.outH * g.outW;
+    const K = g.fh * g.fw * g.inC;
+    if (isPointwise(g)) {
+      this.gemm(x, 1, g.inC, dy, g.outC, 1, dW, g.outC, g.inC, g.outC, P);
+      return;
+    }
+    const geometry = this.convGeometry(x, dy, dW, 0, 0, g, false);
+    this.convRun('convFilterGemm', geometry, K, MR, 2 * P * K * g.outC);
+  }
+}
+
+/**
+ * A conv's geometry in NHWC terms, one group: x [n, inH, inW, inC], filter [fh, fw, inC, outC], output
+ * [n, outH, outW, outC], strides sh, sw, dilations dh, dw, and the padding before each spatial dim (top, left).
+ * WasmBufKernels derives it from the op's attrs with the JS kernels' axisGeometry.
+ */
+export interface WasmConvGeometry {
+  readonly n: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly inC: number;
+  readonly outH: number;
+  readonly outW: number;
+  readonly outC: number;
+  readonly fh: number;
+  readonly fw: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly dh: number;
+  readonly dw: number;
+  readonly top: number;
+  readonly left: number;
+}
+
+function checkConv(what: string, g: WasmConvGeometry): void {
+  checkCount(what, g.n, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.fh, g.fw, g.sh, g.sw, g.dh, g.dw);
+  if (!Number.isInteger(g.top) || !Number.isInteger(g.left)) throw new Error(`${what}: padding must be integers`);
+  if (g.sh < 1 || g.sw < 1 || g.dh < 1 || g.dw < 1) throw new Error(`${what}: strides and dilations must be >= 1`);
+}
+
+/** A 1×1 stride-1 unpadded conv: out = x·W as [n·h·w, inC]·[inC, outC]. */
+function isPointwise(g: WasmConvGeometry): boolean {
+  return (
+    g.fh === 1 &&
+    g.fw === 1 &&
+    g.sh === 1 &&
+    g.sw === 1 &&
+    g.top === 0 &&
+    g.left === 0 &&
+    g.outH === g.inH &&
+    g.outW === g.inW
+  );
 }
 
 interface Setup {
