@@ -14,6 +14,7 @@ import {
   DIV,
   EXP,
   FUSED,
+  FUSED_CONV2D,
   FUSED_MAT_MUL,
   LOG,
   LOG_SOFTMAX,
@@ -124,6 +125,10 @@ const ROWS: readonly WasmBinding[] = [
     wasm.conv2dBackpropInput(dy, filter, out, attrs),
   ),
   bind(CONV2D_BACKPROP_FILTER, ANY, (wasm, [x, dy], out, attrs) => wasm.conv2dBackpropFilter(x, dy, out, attrs)),
+  // fusedConv2d's bias always holds one value per output channel in channel order, whatever its shape.
+  bind(FUSED_CONV2D, ANY, (wasm, [x, filter, bias], out, attrs) =>
+    wasm.conv2d(x, filter, out, attrs, bias, activationOf(attrs)),
+  ),
 ];
 
 /** The table by op name. */

@@ -1,4 +1,15 @@
-import { conv2d as conv2dBuilder, gradients, Graph, NDArray, relu, Session, sum, tanh, type Tensor } from '../../src';
+import {
+  add,
+  conv2d as conv2dBuilder,
+  gradients,
+  Graph,
+  NDArray,
+  relu,
+  Session,
+  sum,
+  tanh,
+  type Tensor,
+} from '../../src';
 import type { FusedActivation as Activation } from '../../src/ops';
 import { bindWasmKernels } from '../../src/backend';
 import { loadWasmKernels, WasmBufKernels, WasmKernels, type WasmConvGeometry } from '../../src/backend/wasm';
@@ -337,5 +348,41 @@ describe('in sessions', () => {
         expect(wasm2[k].data[i]).toBe(wasm[k].data[i]);
       });
     });
+  });
+
+  test('fusedConv2d (conv + bias + relu, fused by the optimizer) runs the wasm conv with its epilogue', () => {
+    const g = new Graph();
+    const xs = g.placeholder('x', [null, 9, 10, 5]);
+    const wv = Float32Array.from({ length: 3 * 3 * 5 * 7 }, (_, i) => 0.2 * Math.cos(i * 0.37));
+    const w = g.variable('w', new NDArray(wv, [3, 3, 5, 7]));
+    const b = g.variable(
+      'b',
+      new NDArray(
+        Float32Array.from({ length: 7 }, (_, i) => 0.1 * (i - 3)),
+        [7],
+      ),
+    );
+    const y = relu(add(conv2dBuilder(xs, w, [2, 1], 'same'), b));
+    const feeds = {
+      x: new NDArray(
+        Float32Array.from({ length: 2 * 9 * 10 * 5 }, (_, i) => Math.sin(i)),
+        [2, 9, 10, 5],
+      ),
+    };
+    const sess = new Session(g, { backend: 'wasm' });
+    expect(sess.explain([y], feeds)).toContain('fusedConv2d');
+    const spy = jest.spyOn(WasmKernels.prototype, 'conv2d');
+    let wasm: NDArray;
+    try {
+      [wasm] = sess.run([y], feeds);
+      expect(spy).toHaveBeenCalledTimes(1);
+      // the bias offset and the activation reach the kernel
+      expect(spy.mock.calls[0][4]).not.toBe(0);
+      expect(spy.mock.calls[0][5]).toBe('relu');
+    } finally {
+      spy.mockRestore();
+    }
+    const [js] = new Session(g, { backend: 'js', optimize: false }).run([y], feeds);
+    js.data.forEach((v, i) => expect(Math.abs(wasm.data[i] - v)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v))));
   });
 });
