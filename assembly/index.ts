@@ -10,3 +10,5 @@ export { softmax, logSoftmax, softmaxCrossEntropy, rowSum, rowMax, colSum } from
 export function heapBase(): usize {
   return __heap_base;
 }
+export { maxPool, maxPoolGrad, maxPoolGradGrad, avgPool, avgPoolGrad } from './pool';
+export { dwConv2d, dwConv2dInput, dwConv2dFilter } from './depthwise';

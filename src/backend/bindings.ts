@@ -8,6 +8,11 @@ import {
   activationOf,
   ADD,
   allOps,
+  AVG_POOL,
+  AVG_POOL_GRAD,
+  CONV2D,
+  CONV2D_BACKPROP_FILTER,
+  CONV2D_BACKPROP_INPUT,
   DIV,
   EXP,
   FUSED,
@@ -16,6 +21,9 @@ import {
   LOG_SOFTMAX,
   MAT_MUL,
   MAX,
+  MAX_POOL,
+  MAX_POOL_GRAD,
+  MAX_POOL_GRAD_GRAD,
   MUL,
   NEG,
   RELU,
@@ -114,6 +122,20 @@ const ROWS: readonly WasmBinding[] = [
   bind(RELU_GRAD, SMALL, (wasm, [dy, x], out) => wasm.reluGrad(x, dy, out)),
   reduce(SUM, 'sum'),
   reduce(MAX, 'max'),
+  // Depthwise convolution (NHWC, groups = in channels; every other conv declines): assembly/depthwise.ts.
+  bind(CONV2D, ANY, (wasm, [x, filter], out, attrs) => wasm.depthwiseConv2d(x, filter, out, attrs)),
+  bind(CONV2D_BACKPROP_INPUT, ANY, (wasm, [dy, filter], out, attrs) =>
+    wasm.depthwiseConv2dBackpropInput(dy, filter, out, attrs),
+  ),
+  bind(CONV2D_BACKPROP_FILTER, ANY, (wasm, [x, dy], out, attrs) =>
+    wasm.depthwiseConv2dBackpropFilter(x, dy, out, attrs),
+  ),
+  // Pooling over NHWC, bit for bit the JS kernels' results: assembly/pool.ts.
+  bind(MAX_POOL, SMALL, (wasm, [x], out, attrs) => wasm.maxPool(x, attrs, out)),
+  bind(AVG_POOL, SMALL, (wasm, [x], out, attrs) => wasm.avgPool(x, attrs, attrs.countPadding === true, out)),
+  bind(MAX_POOL_GRAD, SMALL, (wasm, [x, dy], out, attrs) => wasm.maxPoolGrad(x, dy, attrs, out)),
+  bind(AVG_POOL_GRAD, SMALL, (wasm, [dy], out, attrs) => wasm.avgPoolGrad(dy, attrs, attrs.countPadding === true, out)),
+  bind(MAX_POOL_GRAD_GRAD, SMALL, (wasm, [x, g], out, attrs) => wasm.maxPoolGradGrad(x, g, attrs, out)),
 ];
 
 /** The table by op name. */

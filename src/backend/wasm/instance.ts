@@ -67,6 +67,15 @@ export interface KernelExports {
     end: number,
     scratch: number,
   ): void;
+  // Windowed NHWC kernels (assembly/pool.ts, depthwise.ts): g is the geometry block (GEOM_* i32 fields).
+  maxPool(g: number, x: number, out: number, r0: number, r1: number, c0: number, c1: number): void;
+  avgPool(g: number, x: number, out: number, r0: number, r1: number, c0: number, c1: number): void;
+  maxPoolGradGrad(g: number, x: number, gx: number, out: number, r0: number, r1: number, c0: number, c1: number): void;
+  maxPoolGrad(g: number, x: number, dy: number, dx: number, b0: number, b1: number, c0: number, c1: number): void;
+  avgPoolGrad(g: number, dy: number, dx: number, b0: number, b1: number, c0: number, c1: number): void;
+  dwConv2d(g: number, x: number, f: number, out: number, r0: number, r1: number, c0: number, c1: number): void;
+  dwConv2dInput(g: number, dy: number, f: number, dx: number, r0: number, r1: number, c0: number, c1: number): void;
+  dwConv2dFilter(g: number, x: number, dy: number, df: number, c0: number, c1: number, acc: number): void;
 }
 
 const EXPORTED: readonly (keyof KernelExports)[] = [
@@ -85,6 +94,14 @@ const EXPORTED: readonly (keyof KernelExports)[] = [
   'colSum',
   'fusedScratchBytes',
   'fusedRun',
+  'maxPool',
+  'avgPool',
+  'maxPoolGradGrad',
+  'maxPoolGrad',
+  'avgPoolGrad',
+  'dwConv2d',
+  'dwConv2dInput',
+  'dwConv2dFilter',
 ];
 
 export const PAGE_BYTES = 65536;
