@@ -10,6 +10,8 @@ import {
   allOps,
   AVG_POOL,
   AVG_POOL_GRAD,
+  BROADCAST_LIKE,
+  BROADCAST_TO,
   CONV2D,
   CONV2D_BACKPROP_FILTER,
   CONV2D_BACKPROP_INPUT,
@@ -122,6 +124,9 @@ const ROWS: readonly WasmBinding[] = [
   bind(RELU_GRAD, SMALL, (wasm, [dy, x], out) => wasm.reluGrad(x, dy, out)),
   reduce(SUM, 'sum'),
   reduce(MAX, 'max'),
+  // A broadcast of trailing dims (batchNorm's and bias gradients broadcast per-channel values to the whole batch).
+  bind(BROADCAST_TO, SMALL, (wasm, [x], out) => wasm.broadcastRow(x, out)),
+  bind(BROADCAST_LIKE, SMALL, (wasm, [x], out) => wasm.broadcastRow(x, out)),
   // Depthwise convolution (NHWC, groups = in channels; every other conv declines): assembly/depthwise.ts.
   bind(CONV2D, ANY, (wasm, [x, filter], out, attrs) => wasm.depthwiseConv2d(x, filter, out, attrs)),
   bind(CONV2D_BACKPROP_INPUT, ANY, (wasm, [dy, filter], out, attrs) =>

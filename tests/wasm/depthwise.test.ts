@@ -11,6 +11,7 @@ import {
   relu,
   Session,
   sum,
+  Tensor,
 } from '../../src';
 import { bindWasmKernels } from '../../src/backend';
 import { loadWasmKernels, WasmBufKernels } from '../../src/backend/wasm';
@@ -206,7 +207,7 @@ describe('depthwise conv and pooling in a wasm session', () => {
     h = relu(depthwiseConv2d(h, w2, 2, 'same', 'NHWC', 1));
     h = avgPool(conv2dOp(h, w3, 1, 'valid'), 3, 1, 'same');
     const loss = sum(h.mul(h));
-    const grads = gradients(loss, [x, w1, w2, w3]);
+    const grads = gradients(loss, [x, w1, w2, w3]) as Tensor[];
     const feeds = { x: new NDArray(randF32(rng, [3, 16, 16, 8]).data, [3, 16, 16, 8]) };
     const js = new Session(g, { backend: 'js' }).run([loss, ...grads], feeds);
     const names = ['depthwiseConv2d', 'depthwiseConv2dBackpropInput', 'depthwiseConv2dBackpropFilter'] as const;

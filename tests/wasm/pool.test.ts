@@ -7,7 +7,7 @@ import {
   type Buf,
   type PoolWindow,
 } from '../../src/ops/kernels';
-import { avgPool as avgPoolOp, gradients, Graph, maxPool as maxPoolOp, NDArray, Session, sum } from '../../src';
+import { avgPool as avgPoolOp, gradients, Graph, maxPool as maxPoolOp, NDArray, Session, sum, Tensor } from '../../src';
 import { bindWasmKernels } from '../../src/backend';
 import { loadWasmKernels, WasmBufKernels } from '../../src/backend/wasm';
 import { Rng, nodeStartWorker, outF32, sizeOf } from './helpers';
@@ -216,7 +216,7 @@ describe('pooling in a wasm session', () => {
     const m = maxPoolOp(x, 3, 2, 'same');
     const a = avgPoolOp(m.mul(m), [2, 2], 1, 'valid');
     const loss = sum(a.mul(x.slice([0, 0, 0, 0], [-1, 5, 5, -1])));
-    const [dx] = gradients(loss, [x]);
+    const [dx] = gradients(loss, [x]) as Tensor[];
     const rng = new Rng(9);
     const data = tiedF32(rng, [3, 12, 12, 6], false).data;
     const feeds = { x: new NDArray(data, [3, 12, 12, 6]) };

@@ -308,21 +308,28 @@ export class WasmBufKernels {
   }
 
   /**
-   * A fused elementwise group (src/ops/fused.ts) in the wasm interpreter: each input full-size, one scalar, or
+   * A fused elementwise group (src/ops/fused.ts) in the wasm interpreter: each input full-size, one scalar, a row
+   * broadcast along the output (its trailing dims: a bias, per-channel statistics; read in place), or any other
    * broadcast (expanded to full size in the staging area first). False when the JS kernel must run it (an op outside
    * the interpreter's table, malformed steps, no staging room while locked). Programs are compiled once per (group,
    * input kinds), cached under `key` (the node's attrs object, stable for a plan's life).
    */
   fused(inputs: readonly Buf[], out: Buf, steps: readonly FusedProgramStep[], key: object): boolean {
     const n = out.data.length;
-    let kinds = '';
+    const kindOf: FusedInputKind[] = [];
     let expanded = 0;
     for (const x of inputs) {
       const length = x.data.length;
-      // A broadcast input (a row, a column) is expanded to full size in the staging area: one cheap copy.
-      if (length !== n && length !== 1) expanded += alignUp(n * 4);
-      kinds += length === 1 && n !== 1 ? 's' : 'f';
+      if (length === n) kindOf.push('full');
+      else if (length === 1) kindOf.push('scalar');
+      else if (isTrailingOf(x.shape, out.shape) && sizeOf(x.shape) === length) kindOf.push(`row:${length}`);
+      else {
+        // Another broadcast (a column, say) is expanded to full size in the staging area: one copy.
+        expanded += alignUp(n * 4);
+        kindOf.push('full');
+      }
     }
+    const kinds = kindOf.join();
     let byKinds = this.programs.get(key);
     if (byKinds === undefined) {
       byKinds = new Map();
@@ -330,20 +337,21 @@ export class WasmBufKernels {
     }
     let program = byKinds.get(kinds);
     if (program === undefined) {
-      const inputKinds: FusedInputKind[] = [...kinds].map((k) => (k === 'f' ? 'full' : 'scalar'));
       try {
-        program = Array.isArray(steps) ? compileFusedProgram(steps, inputKinds) : null;
+        program = Array.isArray(steps) ? compileFusedProgram(steps, kindOf) : null;
       } catch {
         program = null; // malformed steps: the JS kernel reports them
       }
       byKinds.set(kinds, program);
     }
     const datas: TypedArray[] = [];
-    for (const x of inputs) if (x.data.length === n || x.data.length === 1) datas.push(x.data);
+    inputs.forEach((x, k) => {
+      if (x.data.length === n || kindOf[k] !== 'full') datas.push(x.data);
+    });
     datas.push(out.data);
     if (program === null || !this.stageFor(datas, expanded)) return false;
-    const offsets = inputs.map((x) => {
-      if (x.data.length === n || x.data.length === 1) return this.at(x.data, true);
+    const offsets = inputs.map((x, k) => {
+      if (x.data.length === n || kindOf[k] !== 'full') return this.at(x.data, true);
       const offset = this.staging + this.stagingTop;
       this.stagingTop += alignUp(n * 4);
       broadcastTo(x, { data: new Float32Array(this.wasm.arena.memory.buffer, offset, n), shape: out.shape });
@@ -425,6 +433,22 @@ export class WasmBufKernels {
     if (!trailing) this.wasm.colSum(xOff, oOff, rows, cols);
     else if (kind === 'sum') this.wasm.rowSum(xOff, oOff, rows, cols);
     else this.wasm.rowMax(xOff, oOff, rows, cols);
+    this.done(oOff, out.data);
+    return true;
+  }
+
+  /**
+   * broadcastTo when x is a row of out's trailing dims (or one float): out[i] = x[i mod size(x)]; false for other
+   * broadcasts (a column, a middle axis).
+   */
+  broadcastRow(x: Buf, out: Buf): boolean {
+    const n = checkSize('broadcastTo', out);
+    const length = x.data.length;
+    if (n === 0 || length === 0 || sizeOf(x.shape) !== length || !isTrailingOf(x.shape, out.shape)) return false;
+    if (!this.stageFor([x.data, out.data])) return false;
+    const xOff = this.at(x.data, true);
+    const oOff = this.at(out.data, false);
+    this.wasm.tileRow(xOff, length, oOff, n);
     this.done(oOff, out.data);
     return true;
   }

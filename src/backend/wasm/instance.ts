@@ -76,6 +76,7 @@ export interface KernelExports {
   dwConv2d(g: number, x: number, f: number, out: number, r0: number, r1: number, c0: number, c1: number): void;
   dwConv2dInput(g: number, dy: number, f: number, dx: number, r0: number, r1: number, c0: number, c1: number): void;
   dwConv2dFilter(g: number, x: number, dy: number, df: number, c0: number, c1: number, acc: number): void;
+  tileRow(row: number, length: number, out: number, start: number, end: number): void;
 }
 
 const EXPORTED: readonly (keyof KernelExports)[] = [
@@ -102,6 +103,7 @@ const EXPORTED: readonly (keyof KernelExports)[] = [
   'dwConv2d',
   'dwConv2dInput',
   'dwConv2dFilter',
+  'tileRow',
 ];
 
 export const PAGE_BYTES = 65536;

@@ -41,6 +41,7 @@ import {
   MR,
   NR,
   OP_FILL_LITERAL,
+  OP_FILL_ROW,
   OP_FILL_SCALAR,
   UN_CODES,
 } from './opcodes.generated';
@@ -97,6 +98,8 @@ const HELPER_EXPORTS = [
   'dwConv2d',
   'dwConv2dInput',
   'dwConv2dFilter',
+  // The broadcast of trailing dims (fused.ts).
+  'tileRow',
 ];
 // The fused interpreter's program and input table, read by both threads (a kernel call is synchronous, so one
 // area serves every call).
@@ -155,7 +158,7 @@ function checkCount(what: string, ...counts: number[]): void {
 function fusedInputCount(program: Int32Array): number {
   let count = 0;
   for (let i = 0; i < program.length; i += FUSED_WORDS) {
-    if (program[i] === OP_FILL_SCALAR) count = Math.max(count, program[i + 2] + 1);
+    if (program[i] === OP_FILL_SCALAR || program[i] === OP_FILL_ROW) count = Math.max(count, program[i + 2] + 1);
     else if (program[i] !== OP_FILL_LITERAL)
       for (let w = 2; w < FUSED_WORDS; w++) count = Math.max(count, -program[i + w]);
   }
@@ -438,6 +441,19 @@ export class WasmKernels {
   colSum(x: number, out: number, rows: number, cols: number): void {
     checkCount('colSum', rows, cols);
     this.raw.colSum(x, out, rows, cols);
+  }
+
+  /** out[i] = row[i mod length] for i < n: a broadcast of trailing dims (a bias, per-channel values) to n floats. */
+  tileRow(row: number, length: number, out: number, n: number): void {
+    checkCount('tileRow', length, n);
+    if (n === 0) return;
+    if (length === 0) throw new Error('tileRow: an empty row cannot fill a non-empty output');
+    if (this.helper === null || n < SPLIT_ELEMENTS) {
+      this.raw.tileRow(row, length, out, 0, n);
+      return;
+    }
+    const m = half(n, 16);
+    this.split('tileRow', [row, length, out, m, n], () => this.raw.tileRow(row, length, out, 0, m));
   }
 
   // ---- Windowed NHWC kernels: pooling (assembly/pool.ts) and depthwise convolution (assembly/depthwise.ts). ----
