@@ -244,12 +244,12 @@ function fillRow(row: usize, length: i32, pos: i32, d: usize, count: i32): void 
 export function tileRow(row: usize, length: i32, out: usize, start: i32, end: i32): void {
   const total = end - start;
   if (total <= 0 || length <= 0) return;
-  const base = out + (<usize>start << 2);
+  const base = out + ((<usize>start) << 2);
   let filled = min(length, total);
   fillRow(row, length, start, base, filled);
   while (filled < total) {
     const count = min(filled, total - filled);
-    memory.copy(base + (<usize>filled << 2), base, <usize>count << 2);
+    memory.copy(base + ((<usize>filled) << 2), base, (<usize>count) << 2);
     filled += count;
   }
 }
