@@ -80,7 +80,7 @@ const SHAPES = [
   [2, 11, 10, 16],
   [1, 4, 4, 64],
 ];
-// Large enough to split across the helper thread (32k elements), by channels (C >= 8) and by batches (C < 8).
+// Large enough to split across the helper thread (32k elements): the gradients by batches, or by channels (n = 1).
 const LARGE = [
   [2, 40, 40, 13],
   [4, 48, 48, 3],

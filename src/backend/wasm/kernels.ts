@@ -504,12 +504,15 @@ export class WasmKernels {
     this.split(name, args(m, count), () => kernel(...args(0, m)));
   }
 
-  /** A scatter kernel (a pooling gradient) over batches × channels: split by channels, else by batches. */
+  /**
+   * A scatter kernel (a pooling gradient) over batches × channels: split by batches (each thread's memory
+   * contiguous), else by channels (one image).
+   */
   private scatter(name: 'maxPoolGrad' | 'avgPoolGrad', geometry: WindowGeometry, args: ScatterArgs): void {
     const { n, inH, inW, channels: C } = geometry;
     const large = n * inH * inW * C >= SPLIT_ELEMENTS;
-    if (C >= 8) this.ranges(name, C, 4, large, (c0, c1) => args(0, n, c0, c1));
-    else this.ranges(name, n, 1, large, (b0, b1) => args(b0, b1, 0, C));
+    if (n >= 2 || C < 8) this.ranges(name, n, 1, large, (b0, b1) => args(b0, b1, 0, C));
+    else this.ranges(name, C, 4, large, (c0, c1) => args(0, n, c0, c1));
   }
 
   /** out = the maximum of each window of x [n, inH, inW, C] (first of equal maxima, NaN wins; −∞ if no pixels). */
@@ -568,8 +571,25 @@ export class WasmKernels {
     filter: number,
     dx: number,
   ): void {
+    const { n, inH, inW, channels, filterH: fh, filterW: fw, dilationH, dilationW } = geometry;
+    const top = (fh - 1) * dilationH - geometry.top;
+    const left = (fw - 1) * dilationW - geometry.left;
+    const stride1 = geometry.strideH === 1 && geometry.strideW === 1;
+    if (stride1 && multiplier === 1 && top >= 0 && left >= 0 && fh * fw * channels * 4 <= this.scratchBytes) {
+      // With stride 1, dx is the forward depthwise conv of dy with the filter rotated by 180° and the padding
+      // mirrored (fh − 1)·dh − top: the forward kernel's speed (and its 3×3 path). The rotated filter lives in
+      // this thread's scratch, which the forward kernel does not use; the helper reads it there.
+      const heap = this.arena.heapF32;
+      const rotated = this.scratch;
+      for (let t = 0; t < fh * fw; t++) {
+        const src = (filter >> 2) + t * channels;
+        heap.copyWithin((rotated >> 2) + (fh * fw - 1 - t) * channels, src, src + channels);
+      }
+      const forward = { ...geometry, inH: geometry.outH, inW: geometry.outW, outH: inH, outW: inW, top, left };
+      this.depthwiseConv2d(forward, 1, dy, rotated, dx);
+      return;
+    }
     const g = this.geometry('depthwiseConv2dBackpropInput', geometry, multiplier);
-    const { n, inH, inW, channels } = geometry;
     const large = n * inH * inW * channels * multiplier >= SPLIT_ELEMENTS;
     this.ranges('dwConv2dInput', n * inH, 1, large, (r0, r1) => [g, dy, filter, dx, r0, r1, 0, channels]);
   }
