@@ -247,7 +247,40 @@ export function avgPool(g: usize, x: usize, out: usize, r0: i32, r1: i32, c0: i3
       const x1 = min(xx + (fw - 1) * dw + 1, inW);
       const count = Pool.divisor(y0, y1, x0, x1, dh, dw, fh * fw, countPadding);
       const o = out + ((<usize>(row * outW + ox) * <usize>C) << 2);
-      for (let c = c0; c < c1; c += 4) {
+      const tapStep = <usize>dw * pixelBytes;
+      let c = c0;
+      // Eight channels at a time: four independent f64 chains, the window's loop overhead shared; pairs of floats
+      // are loaded straight into the low half and promoted.
+      for (; c + 8 <= c1; c += 8) {
+        let s0 = f64x2.splat(0);
+        let s1 = s0;
+        let s2 = s0;
+        let s3 = s0;
+        for (let r = y0; r < y1; r += dh) {
+          let p = x + ((<usize>((b * inH + r) * inW + x0) * <usize>C + <usize>c) << 2);
+          for (let col = x0; col < x1; col += dw) {
+            s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v128.load64_zero(p)));
+            s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.load64_zero(p, 8)));
+            s2 = f64x2.add(s2, f64x2.promote_low_f32x4(v128.load64_zero(p, 16)));
+            s3 = f64x2.add(s3, f64x2.promote_low_f32x4(v128.load64_zero(p, 24)));
+            p += tapStep;
+          }
+        }
+        let v0 = f32x4.splat(0);
+        let v1 = v0;
+        if (count > 0) {
+          const d = f64x2.splat(count);
+          const a0 = f32x4.demote_f64x2_zero(f64x2.div(s0, d));
+          const a1 = f32x4.demote_f64x2_zero(f64x2.div(s1, d));
+          const a2 = f32x4.demote_f64x2_zero(f64x2.div(s2, d));
+          const a3 = f32x4.demote_f64x2_zero(f64x2.div(s3, d));
+          v0 = i32x4.shuffle(a0, a1, 0, 1, 4, 5);
+          v1 = i32x4.shuffle(a2, a3, 0, 1, 4, 5);
+        }
+        v128.store(o + ((<usize>c) << 2), v0);
+        v128.store(o + ((<usize>c) << 2), v1, 16);
+      }
+      for (; c < c1; c += 4) {
         const k = min(4, c1 - c);
         let lo = f64x2.splat(0);
         let hi = f64x2.splat(0);
