@@ -276,6 +276,31 @@ export function dwConv2dInput(g: usize, dy: usize, f: usize, dx: usize, r0: i32,
     const iy = row - b * inH;
     for (let ix = 0; ix < inW; ix++) {
       const o = dx + ((<usize>(row * inW + ix) * <usize>C) << 2);
+      if (mult == 1) {
+        // Multiplier 1: find each tap landing here once, then run it over the channels, accumulating in dx's pixel
+        // (in L1) rather than re-deriving the taps for every four channels.
+        for (let c = c0; c < c1; c += 4) Win.st(o + ((<usize>c) << 2), f32x4.splat(0), min(4, c1 - c));
+        for (let kh = 0; kh < fh; kh++) {
+          const ty = iy + top - kh * dh;
+          if (ty < 0) break;
+          const oy = ty / sh;
+          if (oy * sh != ty || oy >= outH) continue;
+          for (let kw = 0; kw < fw; kw++) {
+            const tx = ix + left - kw * dw;
+            if (tx < 0) break;
+            const ox = tx / sw;
+            if (ox * sw != tx || ox >= outW) continue;
+            const d = dy + ((<usize>((b * outH + oy) * outW + ox) * <usize>C) << 2);
+            const q = f + ((<usize>((kh * fw + kw) * C)) << 2);
+            for (let c = c0; c < c1; c += 4) {
+              const k = min(4, c1 - c);
+              const cb = (<usize>c) << 2;
+              Win.st(o + cb, VMath.madd(Win.ld(d + cb, k), Win.ld(q + cb, k), Win.ld(o + cb, k)), k);
+            }
+          }
+        }
+        continue;
+      }
       for (let c = c0; c < c1; c += 4) {
         const k = min(4, c1 - c);
         let a = f32x4.splat(0);
