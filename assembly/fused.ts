@@ -49,6 +49,9 @@ export const OP_SQUARED_DIFFERENCE = 38;
 export const OP_PRELU = 39;
 export const OP_RELU_GRAD = 40;
 export const OP_CLIP = 48;
+// A row-broadcast input: [op, dst, input, rowLength, 0] fills register dst, per block, with the input's elements
+// (position mod rowLength), position being the block's element index (a bias or a per-channel statistic).
+export const OP_FILL_ROW = 49;
 
 const BLOCK = 256;
 const BLOCK_BYTES: usize = BLOCK * 4;
@@ -222,6 +225,35 @@ function map3<F>(a: usize, b: usize, c: usize, d: usize, nv: i32): void {
   }
 }
 
+/** Fills `count` floats at d with row[(pos + j) mod length], j < count: whole runs of the row copied at once. */
+function fillRow(row: usize, length: i32, pos: i32, d: usize, count: i32): void {
+  let j = pos % length;
+  while (count > 0) {
+    const run = min(length - j, count);
+    memory.copy(d, row + ((<usize>j) << 2), (<usize>run) << 2);
+    d += (<usize>run) << 2;
+    count -= run;
+    j = 0;
+  }
+}
+
+/**
+ * out[i] = row[i mod length] for i in [start, end): a broadcast of trailing dims (broadcastTo of a bias or of
+ * per-channel values). One period is filled in phase, then the filled part is copied after itself, doubling.
+ */
+export function tileRow(row: usize, length: i32, out: usize, start: i32, end: i32): void {
+  const total = end - start;
+  if (total <= 0 || length <= 0) return;
+  const base = out + ((<usize>start) << 2);
+  let filled = min(length, total);
+  fillRow(row, length, start, base, filled);
+  while (filled < total) {
+    const count = min(filled, total - filled);
+    memory.copy(base + ((<usize>filled) << 2), base, (<usize>count) << 2);
+    filled += count;
+  }
+}
+
 /** Where operand `ref` lives for the block at byte offset `at` (in the staging rows for the tail). */
 function operand(ref: i32, inputs: usize, at: usize, scratch: usize, tail: bool): usize {
   if (ref >= 0) return scratch + <usize>(ref & (FUSED_REGISTERS - 1)) * BLOCK_BYTES;
@@ -341,6 +373,11 @@ function runBlock(
       case OP_RELU_GRAD:
         map2<ReluGrad>(a, b, d, nv);
         break;
+      case OP_FILL_ROW: {
+        const row = <usize>load<i32>(inputs + <usize>((load<i32>(p, 8) & (FUSED_MAX_INPUTS - 1)) * 4));
+        fillRow(row, max(load<i32>(p, 12), 1), <i32>(at >> 2), d, nv << 2);
+        break;
+      }
       case OP_CLIP:
         map3<Clip>(a, b, operand(load<i32>(p, 16), inputs, at, scratch, tail), d, nv);
         break;

@@ -3,7 +3,7 @@
 // declarations of these files: scripts/build-wasm.js writes them into src/backend/wasm/opcodes.generated.ts.
 export { matmul, matmulScratchBytes } from './matmul';
 export { binary, binaryRow, unary, reluGrad } from './elementwise';
-export { fusedRun, fusedScratchBytes } from './fused';
+export { fusedRun, fusedScratchBytes, tileRow } from './fused';
 export { softmax, logSoftmax, softmaxCrossEntropy, rowSum, rowMax, colSum } from './rows';
 
 /** First byte past the module's static data: the JS side lays its scratch and arena out from here. */
@@ -11,3 +11,5 @@ export function heapBase(): usize {
   return __heap_base;
 }
 export { convGemm, convFilterGemm, convCol2im, convScratchBytes } from './conv';
+export { maxPool, maxPoolGrad, maxPoolGradGrad, avgPool, avgPoolGrad } from './pool';
+export { dwConv2d, dwConv2dInput, dwConv2dFilter } from './depthwise';

@@ -8,6 +8,10 @@ import {
   activationOf,
   ADD,
   allOps,
+  AVG_POOL,
+  AVG_POOL_GRAD,
+  BROADCAST_LIKE,
+  BROADCAST_TO,
   CONV2D,
   CONV2D_BACKPROP_FILTER,
   CONV2D_BACKPROP_INPUT,
@@ -20,6 +24,9 @@ import {
   LOG_SOFTMAX,
   MAT_MUL,
   MAX,
+  MAX_POOL,
+  MAX_POOL_GRAD,
+  MAX_POOL_GRAD_GRAD,
   MUL,
   NEG,
   RELU,
@@ -118,17 +125,41 @@ const ROWS: readonly WasmBinding[] = [
   bind(RELU_GRAD, SMALL, (wasm, [dy, x], out) => wasm.reluGrad(x, dy, out)),
   reduce(SUM, 'sum'),
   reduce(MAX, 'max'),
-  // Convolution (NHWC, one group; NCHW and groups > 1 decline to the JS kernels). The geometry comes from the attrs
-  // and shapes through the JS kernels' axisGeometry; `like` (a run-time shape source) is not read.
-  bind(CONV2D, ANY, (wasm, [x, filter], out, attrs) => wasm.conv2d(x, filter, out, attrs)),
-  bind(CONV2D_BACKPROP_INPUT, ANY, (wasm, [dy, filter], out, attrs) =>
-    wasm.conv2dBackpropInput(dy, filter, out, attrs),
+  // Convolution, NHWC: groups = 1 runs the GEMM kernels (assembly/conv.ts), groups = in channels the depthwise ones
+  // (assembly/depthwise.ts); each declines what it does not cover (NCHW, other groupings), and then the JS kernel
+  // runs. The geometry comes from the attrs and shapes through the JS kernels' axisGeometry.
+  bind(
+    CONV2D,
+    ANY,
+    (wasm, [x, filter], out, attrs) =>
+      wasm.conv2d(x, filter, out, attrs) || wasm.depthwiseConv2d(x, filter, out, attrs),
   ),
-  bind(CONV2D_BACKPROP_FILTER, ANY, (wasm, [x, dy], out, attrs) => wasm.conv2dBackpropFilter(x, dy, out, attrs)),
-  // fusedConv2d's bias always holds one value per output channel in channel order, whatever its shape.
+  bind(
+    CONV2D_BACKPROP_INPUT,
+    ANY,
+    (wasm, [dy, filter], out, attrs) =>
+      wasm.conv2dBackpropInput(dy, filter, out, attrs) || wasm.depthwiseConv2dBackpropInput(dy, filter, out, attrs),
+  ),
+  bind(
+    CONV2D_BACKPROP_FILTER,
+    ANY,
+    (wasm, [x, dy], out, attrs) =>
+      wasm.conv2dBackpropFilter(x, dy, out, attrs) || wasm.depthwiseConv2dBackpropFilter(x, dy, out, attrs),
+  ),
+  // fusedConv2d's bias always holds one value per output channel in channel order, whatever its shape (the GEMM
+  // kernel's epilogue; a depthwise fusedConv2d runs the JS kernel).
   bind(FUSED_CONV2D, ANY, (wasm, [x, filter, bias], out, attrs) =>
     wasm.conv2d(x, filter, out, attrs, bias, activationOf(attrs)),
   ),
+  // A broadcast of trailing dims (batchNorm's and bias gradients broadcast per-channel values to the whole batch).
+  bind(BROADCAST_TO, SMALL, (wasm, [x], out) => wasm.broadcastRow(x, out)),
+  bind(BROADCAST_LIKE, SMALL, (wasm, [x], out) => wasm.broadcastRow(x, out)),
+  // Pooling over NHWC, bit for bit the JS kernels' results: assembly/pool.ts.
+  bind(MAX_POOL, SMALL, (wasm, [x], out, attrs) => wasm.maxPool(x, attrs, out)),
+  bind(AVG_POOL, SMALL, (wasm, [x], out, attrs) => wasm.avgPool(x, attrs, attrs.countPadding === true, out)),
+  bind(MAX_POOL_GRAD, SMALL, (wasm, [x, dy], out, attrs) => wasm.maxPoolGrad(x, dy, attrs, out)),
+  bind(AVG_POOL_GRAD, SMALL, (wasm, [dy], out, attrs) => wasm.avgPoolGrad(dy, attrs, attrs.countPadding === true, out)),
+  bind(MAX_POOL_GRAD_GRAD, SMALL, (wasm, [x, g], out, attrs) => wasm.maxPoolGradGrad(x, g, attrs, out)),
 ];
 
 /** The table by op name. */

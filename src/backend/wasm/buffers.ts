@@ -9,11 +9,18 @@
  * no kernel accepts (a wrong output shape for matMul, say) throw, as the JS kernels do.
  */
 import type { FusedActivation } from '../../ops';
-import { broadcastShapes, broadcastTo, matMulDims, type Buf, type TypedArray } from '../../ops/kernels';
-import { broadcastStrides, checkSize, shapeStr, sizeOf } from '../../ops/kernels/util';
+import {
+  broadcastShapes,
+  broadcastTo,
+  matMulDims,
+  type Buf,
+  type PoolWindow,
+  type TypedArray,
+} from '../../ops/kernels';
 import { axisGeometry, type ConvAttrs } from '../../ops/kernels/conv';
+import { broadcastStrides, checkSize, shapeStr, sizeOf } from '../../ops/kernels/util';
 import { alignUp } from './arena';
-import type { WasmBinaryOp, WasmConvGeometry, WasmKernels, WasmUnaryOp } from './kernels';
+import type { WasmBinaryOp, WasmConvGeometry, WasmKernels, WasmUnaryOp, WindowGeometry } from './kernels';
 import { compileFusedProgram, type FusedInputKind, type FusedProgramStep } from './program';
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -28,6 +35,70 @@ function isTrailingOf(shape: readonly number[], outShape: readonly number[]): bo
   if (rest > outShape.length) return false;
   for (let d = 0; d < rest; d++) if (shape[lead + d] !== outShape[outShape.length - rest + d]) return false;
   return true;
+}
+
+/** Whether b is a dense rank-4 buffer (its data holds exactly its shape's elements) with no empty dim. */
+function dense4(b: Buf): boolean {
+  const s = b.shape;
+  return s.length === 4 && s.every((d) => Number.isSafeInteger(d) && d > 0) && b.data.length === sizeOf(s);
+}
+
+/**
+ * A pooling window's geometry over x [n, h, w, c] (NHWC) with the pooled shape `pooled`, or null when the shapes do
+ * not agree with the window (the JS kernel then runs and reports it).
+ */
+function poolGeometry(x: Buf, pooled: Buf, window: PoolWindow): WindowGeometry | null {
+  if (!dense4(x) || !dense4(pooled)) return null;
+  const [n, inH, inW, channels] = x.shape;
+  const [pn, outH, outW, pc] = pooled.shape;
+  const [filterH, filterW] = window.filterSize;
+  const [strideH, strideW] = window.strides;
+  const [top, bottom, left, right] = window.pads;
+  const [dilationH, dilationW] = window.dilations ?? [1, 1];
+  const rows = Math.floor((inH + top + bottom - (filterH - 1) * dilationH - 1) / strideH) + 1;
+  const cols = Math.floor((inW + left + right - (filterW - 1) * dilationW - 1) / strideW) + 1;
+  if (pn !== n || pc !== channels || rows !== outH || cols !== outW) return null;
+  return { n, inH, inW, channels, outH, outW, filterH, filterW, strideH, strideW, dilationH, dilationW, top, left };
+}
+
+/**
+ * A depthwise conv's geometry and channel multiplier: x [n, h, w, c] NHWC, a filter [fh, fw, 1, c·multiplier],
+ * groups = c, y [n, oh, ow, c·multiplier]; null for anything else (NCHW, groups ≠ c, shapes that disagree).
+ */
+function depthwiseGeometry(
+  x: Buf,
+  filter: Buf,
+  y: Buf,
+  attrs: ConvAttrs,
+): { geometry: WindowGeometry; multiplier: number } | null {
+  if (attrs.dataFormat !== 'NHWC' || !dense4(x) || !dense4(filter) || !dense4(y)) return null;
+  const [n, inH, inW, channels] = x.shape;
+  const [filterH, filterW, one, oc] = filter.shape;
+  if ((attrs.groups ?? 1) !== channels || one !== 1 || oc % channels !== 0) return null;
+  const pads = attrs.pads ?? [0, 0, 0, 0];
+  const [strideH, strideW] = attrs.strides;
+  const [dilationH, dilationW] = attrs.dilations;
+  const rows = axisGeometry(inH, filterH, strideH, dilationH, attrs.pad, pads[0], pads[1]);
+  const cols = axisGeometry(inW, filterW, strideW, dilationW, attrs.pad, pads[2], pads[3]);
+  const [yn, outH, outW, yc] = y.shape;
+  if (yn !== n || yc !== oc || outH !== rows.out || outW !== cols.out) return null;
+  const geometry = {
+    n,
+    inH,
+    inW,
+    channels,
+    outH,
+    outW,
+    filterH,
+    filterW,
+    strideH,
+    strideW,
+    dilationH,
+    dilationW,
+    top: rows.before,
+    left: cols.before,
+  };
+  return { geometry, multiplier: oc / channels };
 }
 
 export class WasmBufKernels {
@@ -237,21 +308,28 @@ export class WasmBufKernels {
   }
 
   /**
-   * A fused elementwise group (src/ops/fused.ts) in the wasm interpreter: each input full-size, one scalar, or
+   * A fused elementwise group (src/ops/fused.ts) in the wasm interpreter: each input full-size, one scalar, a row
+   * broadcast along the output (its trailing dims: a bias, per-channel statistics; read in place), or any other
    * broadcast (expanded to full size in the staging area first). False when the JS kernel must run it (an op outside
    * the interpreter's table, malformed steps, no staging room while locked). Programs are compiled once per (group,
    * input kinds), cached under `key` (the node's attrs object, stable for a plan's life).
    */
   fused(inputs: readonly Buf[], out: Buf, steps: readonly FusedProgramStep[], key: object): boolean {
     const n = out.data.length;
-    let kinds = '';
+    const kindOf: FusedInputKind[] = [];
     let expanded = 0;
     for (const x of inputs) {
       const length = x.data.length;
-      // A broadcast input (a row, a column) is expanded to full size in the staging area: one cheap copy.
-      if (length !== n && length !== 1) expanded += alignUp(n * 4);
-      kinds += length === 1 && n !== 1 ? 's' : 'f';
+      if (length === n) kindOf.push('full');
+      else if (length === 1) kindOf.push('scalar');
+      else if (isTrailingOf(x.shape, out.shape) && sizeOf(x.shape) === length) kindOf.push(`row:${length}`);
+      else {
+        // Another broadcast (a column, say) is expanded to full size in the staging area: one copy.
+        expanded += alignUp(n * 4);
+        kindOf.push('full');
+      }
     }
+    const kinds = kindOf.join();
     let byKinds = this.programs.get(key);
     if (byKinds === undefined) {
       byKinds = new Map();
@@ -259,20 +337,21 @@ export class WasmBufKernels {
     }
     let program = byKinds.get(kinds);
     if (program === undefined) {
-      const inputKinds: FusedInputKind[] = [...kinds].map((k) => (k === 'f' ? 'full' : 'scalar'));
       try {
-        program = Array.isArray(steps) ? compileFusedProgram(steps, inputKinds) : null;
+        program = Array.isArray(steps) ? compileFusedProgram(steps, kindOf) : null;
       } catch {
         program = null; // malformed steps: the JS kernel reports them
       }
       byKinds.set(kinds, program);
     }
     const datas: TypedArray[] = [];
-    for (const x of inputs) if (x.data.length === n || x.data.length === 1) datas.push(x.data);
+    inputs.forEach((x, k) => {
+      if (x.data.length === n || kindOf[k] !== 'full') datas.push(x.data);
+    });
     datas.push(out.data);
     if (program === null || !this.stageFor(datas, expanded)) return false;
-    const offsets = inputs.map((x) => {
-      if (x.data.length === n || x.data.length === 1) return this.at(x.data, true);
+    const offsets = inputs.map((x, k) => {
+      if (x.data.length === n || kindOf[k] !== 'full') return this.at(x.data, true);
       const offset = this.staging + this.stagingTop;
       this.stagingTop += alignUp(n * 4);
       broadcastTo(x, { data: new Float32Array(this.wasm.arena.memory.buffer, offset, n), shape: out.shape });
@@ -450,5 +529,94 @@ export class WasmBufKernels {
     this.wasm.conv2dBackpropFilter(xOff, dyOff, oOff, g);
     this.done(oOff, out.data);
     return true;
+  }
+
+  /**
+   * broadcastTo when x is a row of out's trailing dims (or one float): out[i] = x[i mod size(x)]; false for other
+   * broadcasts (a column, a middle axis).
+   */
+  broadcastRow(x: Buf, out: Buf): boolean {
+    const n = checkSize('broadcastTo', out);
+    const length = x.data.length;
+    if (n === 0 || length === 0 || sizeOf(x.shape) !== length || !isTrailingOf(x.shape, out.shape)) return false;
+    if (!this.stageFor([x.data, out.data])) return false;
+    const xOff = this.at(x.data, true);
+    const oOff = this.at(out.data, false);
+    this.wasm.tileRow(xOff, length, oOff, n);
+    this.done(oOff, out.data);
+    return true;
+  }
+
+  // ---- Windowed NHWC kernels: pooling and depthwise convolution (the JS kernels' signatures). ----
+
+  /** Stages the inputs and the output, runs `kernel(inputOffsets, outOffset)`; false without staging room. */
+  private windowed(inputs: readonly Buf[], out: Buf, kernel: (at: number[], outAt: number) => void): boolean {
+    const datas = inputs.map((b) => b.data);
+    datas.push(out.data);
+    if (!this.stageFor(datas)) return false;
+    const at = inputs.map((b) => this.at(b.data, true));
+    const oOff = this.at(out.data, false);
+    kernel(at, oOff);
+    this.done(oOff, out.data);
+    return true;
+  }
+
+  /** maxPool over NHWC x: out = the maximum of each window (the JS kernel's ties and NaN rule, bit for bit). */
+  maxPool(x: Buf, window: PoolWindow, out: Buf): boolean {
+    const g = poolGeometry(x, out, window);
+    return g !== null && this.windowed([x], out, ([xOff], o) => this.wasm.maxPool(g, xOff, o));
+  }
+
+  /** avgPool over NHWC x: out = the mean of each window (bit for bit the JS kernel's). */
+  avgPool(x: Buf, window: PoolWindow, countPadding: boolean, out: Buf): boolean {
+    const g = poolGeometry(x, out, window);
+    return g !== null && this.windowed([x], out, ([xOff], o) => this.wasm.avgPool(g, xOff, o, countPadding));
+  }
+
+  /** maxPoolGrad: dx (x's shape) = dy added at each window's maximum (bit for bit the JS kernel's). */
+  maxPoolGrad(x: Buf, dy: Buf, window: PoolWindow, dx: Buf): boolean {
+    const g = poolGeometry(x, dy, window);
+    if (g === null || !dense4(dx) || dx.data.length !== x.data.length) return false;
+    return this.windowed([x, dy], dx, ([xOff, dyOff], o) => this.wasm.maxPoolGrad(g, xOff, dyOff, o));
+  }
+
+  /** maxPoolGradGrad: out (pooled) = g (x's shape) read at each window's maximum of x. */
+  maxPoolGradGrad(x: Buf, gx: Buf, window: PoolWindow, out: Buf): boolean {
+    const g = poolGeometry(x, out, window);
+    if (g === null || gx.data.length !== x.data.length) return false;
+    return this.windowed([x, gx], out, ([xOff, gOff], o) => this.wasm.maxPoolGradGrad(g, xOff, gOff, o));
+  }
+
+  /** avgPoolGrad: dx ([n, h, w, c]) = each dy spread evenly over its window (bit for bit the JS kernel's). */
+  avgPoolGrad(dy: Buf, window: PoolWindow, countPadding: boolean, dx: Buf): boolean {
+    const g = poolGeometry(dx, dy, window);
+    return g !== null && this.windowed([dy], dx, ([dyOff], o) => this.wasm.avgPoolGrad(g, dyOff, o, countPadding));
+  }
+
+  /** conv2d when it is depthwise (NHWC, groups = in channels); false for every other conv. */
+  depthwiseConv2d(x: Buf, filter: Buf, out: Buf, attrs: ConvAttrs): boolean {
+    const d = depthwiseGeometry(x, filter, out, attrs);
+    if (d === null) return false;
+    return this.windowed([x, filter], out, ([xOff, fOff], o) =>
+      this.wasm.depthwiseConv2d(d.geometry, d.multiplier, xOff, fOff, o),
+    );
+  }
+
+  /** conv2dBackpropInput when depthwise: out (x's shape) from dy and the filter; false for every other conv. */
+  depthwiseConv2dBackpropInput(dy: Buf, filter: Buf, out: Buf, attrs: ConvAttrs): boolean {
+    const d = depthwiseGeometry(out, filter, dy, attrs);
+    if (d === null) return false;
+    return this.windowed([dy, filter], out, ([dyOff, fOff], o) =>
+      this.wasm.depthwiseConv2dBackpropInput(d.geometry, d.multiplier, dyOff, fOff, o),
+    );
+  }
+
+  /** conv2dBackpropFilter when depthwise: out (the filter's shape) from x and dy; false for every other conv. */
+  depthwiseConv2dBackpropFilter(x: Buf, dy: Buf, out: Buf, attrs: ConvAttrs): boolean {
+    const d = depthwiseGeometry(x, out, dy, attrs);
+    if (d === null || !this.wasm.depthwiseFilterFits(d.geometry, d.multiplier)) return false;
+    return this.windowed([x, dy], out, ([xOff, dyOff], o) =>
+      this.wasm.depthwiseConv2dBackpropFilter(d.geometry, d.multiplier, xOff, dyOff, o),
+    );
   }
 }

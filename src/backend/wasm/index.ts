@@ -13,3 +13,4 @@ export { WasmBufKernels } from './buffers';
 export { compileFusedProgram, FUSED_WASM_OPS } from './program';
 export type { FusedInputKind, FusedProgramStep } from './program';
 export { FUSED_MAX_INPUTS, FUSED_WORDS } from './opcodes.generated';
+export type { WindowGeometry } from './kernels';

@@ -72,6 +72,16 @@ export interface KernelExports {
   convGemm(geometry: number, start: number, end: number, scratch: number): void;
   convFilterGemm(geometry: number, start: number, end: number, scratch: number): void;
   convCol2im(geometry: number, start: number, end: number, scratch: number): void;
+  // Windowed NHWC kernels (assembly/pool.ts, depthwise.ts): g is the geometry block (GEOM_* i32 fields).
+  maxPool(g: number, x: number, out: number, r0: number, r1: number, c0: number, c1: number): void;
+  avgPool(g: number, x: number, out: number, r0: number, r1: number, c0: number, c1: number): void;
+  maxPoolGradGrad(g: number, x: number, gx: number, out: number, r0: number, r1: number, c0: number, c1: number): void;
+  maxPoolGrad(g: number, x: number, dy: number, dx: number, b0: number, b1: number, c0: number, c1: number): void;
+  avgPoolGrad(g: number, dy: number, dx: number, b0: number, b1: number, c0: number, c1: number): void;
+  dwConv2d(g: number, x: number, f: number, out: number, r0: number, r1: number, c0: number, c1: number): void;
+  dwConv2dInput(g: number, dy: number, f: number, dx: number, r0: number, r1: number, c0: number, c1: number): void;
+  dwConv2dFilter(g: number, x: number, dy: number, df: number, c0: number, c1: number, acc: number): void;
+  tileRow(row: number, length: number, out: number, start: number, end: number): void;
 }
 
 const EXPORTED: readonly (keyof KernelExports)[] = [
@@ -94,6 +104,15 @@ const EXPORTED: readonly (keyof KernelExports)[] = [
   'convGemm',
   'convFilterGemm',
   'convCol2im',
+  'maxPool',
+  'avgPool',
+  'maxPoolGradGrad',
+  'maxPoolGrad',
+  'avgPoolGrad',
+  'dwConv2d',
+  'dwConv2dInput',
+  'dwConv2dFilter',
+  'tileRow',
 ];
 
 export const PAGE_BYTES = 65536;

@@ -23,9 +23,26 @@ import {
   CONV_GEOM_BYTES,
   FUSED_MAX_INPUTS,
   FUSED_WORDS,
+  GEOM_C,
+  GEOM_DH,
+  GEOM_DW,
+  GEOM_EXTRA,
+  GEOM_FH,
+  GEOM_FW,
+  GEOM_IN_H,
+  GEOM_IN_W,
+  GEOM_LEFT,
+  GEOM_N,
+  GEOM_OUT_H,
+  GEOM_OUT_W,
+  GEOM_SH,
+  GEOM_SW,
+  GEOM_TOP,
+  GEOM_WORDS,
   MR,
   NR,
   OP_FILL_LITERAL,
+  OP_FILL_ROW,
   OP_FILL_SCALAR,
   UN_CODES,
 } from './opcodes.generated';
@@ -64,13 +81,72 @@ const SPLIT_ELEMENTS = 1 << 15;
 // MR x NR is assembly/matmul.ts's tile: split points on tile bounds keep both halves' tiles full.
 
 /** The exports the helper worker may run. */
-const HELPER_EXPORTS = ['matmul', 'unary', 'binary', 'binaryRow', 'reluGrad', 'softmax', 'logSoftmax', 'fusedRun'];
-// The conv kernels (assembly/conv.ts), appended so the indices above stay put.
-HELPER_EXPORTS.push('convGemm', 'convFilterGemm', 'convCol2im');
+const HELPER_EXPORTS = [
+  'matmul',
+  'unary',
+  'binary',
+  'binaryRow',
+  'reluGrad',
+  'softmax',
+  'logSoftmax',
+  'fusedRun',
+  // Windowed NHWC kernels (pooling, depthwise conv).
+  'maxPool',
+  'avgPool',
+  'maxPoolGradGrad',
+  'maxPoolGrad',
+  'avgPoolGrad',
+  'dwConv2d',
+  'dwConv2dInput',
+  'dwConv2dFilter',
+  // The broadcast of trailing dims (fused.ts).
+  'tileRow',
+  // The conv GEMMs (assembly/conv.ts).
+  'convGemm',
+  'convFilterGemm',
+  'convCol2im',
+];
 // The fused interpreter's program and input table, read by both threads (a kernel call is synchronous, so one
 // area serves every call).
 const FUSED_PROGRAM_BYTES = FUSED_MAX_INSTRUCTIONS * FUSED_WORDS * 4;
 const FUSED_TABLE_BYTES = FUSED_MAX_INPUTS * 4;
+// The geometry block of the windowed kernels (pooling, depthwise conv), read by both threads.
+const GEOMETRY_BYTES = GEOM_WORDS * 4;
+
+/**
+ * The geometry of a windowed NHWC kernel (pooling, depthwise convolution): input [n, inH, inW, channels], output
+ * [n, outH, outW, ·], a filterH × filterW window with strides, dilations and top/left padding (the output sizes and
+ * padding already resolved, as the JS kernels resolve them).
+ */
+export interface WindowGeometry {
+  readonly n: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly channels: number;
+  readonly outH: number;
+  readonly outW: number;
+  readonly filterH: number;
+  readonly filterW: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly dilationH: number;
+  readonly dilationW: number;
+  readonly top: number;
+  readonly left: number;
+}
+
+/** The windowed kernels' exports (the helper may run each). */
+type WindowExport =
+  | 'maxPool'
+  | 'avgPool'
+  | 'maxPoolGradGrad'
+  | 'maxPoolGrad'
+  | 'avgPoolGrad'
+  | 'dwConv2d'
+  | 'dwConv2dInput'
+  | 'dwConv2dFilter';
+/** A scatter kernel's arguments for batches [b0, b1) and channels [c0, c1). */
+type ScatterArgs = (b0: number, b1: number, c0: number, c1: number) => number[];
 
 /** A split point of n at about half, rounded up to a multiple of `step` (so n - split may be 0). */
 function half(n: number, step: number): number {
@@ -87,7 +163,7 @@ function checkCount(what: string, ...counts: number[]): void {
 function fusedInputCount(program: Int32Array): number {
   let count = 0;
   for (let i = 0; i < program.length; i += FUSED_WORDS) {
-    if (program[i] === OP_FILL_SCALAR) count = Math.max(count, program[i + 2] + 1);
+    if (program[i] === OP_FILL_SCALAR || program[i] === OP_FILL_ROW) count = Math.max(count, program[i + 2] + 1);
     else if (program[i] !== OP_FILL_LITERAL)
       for (let w = 2; w < FUSED_WORDS; w++) count = Math.max(count, -program[i + w]);
   }
@@ -106,6 +182,8 @@ export class WasmKernels {
   /** How many inputs that program reads (1 + its highest input index). */
   private fusedInputs = 0;
   private heapI32 = new Int32Array(0);
+  private readonly geometryAt: number;
+  private readonly scratchBytes: number;
   /** The conv kernels' geometry block: the tail of the calling thread's scratch, read by both threads. */
   private readonly convGeometryAt: number;
 
@@ -125,7 +203,9 @@ export class WasmKernels {
     this.helperScratch = startWorker === null ? 0 : this.scratch + scratchBytes;
     this.fusedProgramAt = this.scratch + (startWorker === null ? 1 : 2) * scratchBytes;
     this.fusedTableAt = this.fusedProgramAt + FUSED_PROGRAM_BYTES;
-    const control = alignUp(this.fusedTableAt + FUSED_TABLE_BYTES);
+    this.geometryAt = alignUp(this.fusedTableAt + FUSED_TABLE_BYTES);
+    this.scratchBytes = scratchBytes;
+    const control = alignUp(this.geometryAt + GEOMETRY_BYTES);
     this.arena = new WasmArena(memory, control + (startWorker === null ? 0 : CONTROL_BYTES), maximumBytes);
     this.arena.ensure(this.arena.base);
     this.helper = startWorker === null ? null : new WasmHelper(startWorker, module, memory, control, HELPER_EXPORTS);
@@ -510,6 +590,183 @@ export class WasmKernels {
     }
     const geometry = this.convGeometry(x, dy, dW, 0, 0, g, false);
     this.convRun('convFilterGemm', geometry, K, MR, 2 * P * K * g.outC);
+  }
+
+  /** out[i] = row[i mod length] for i < n: a broadcast of trailing dims (a bias, per-channel values) to n floats. */
+  tileRow(row: number, length: number, out: number, n: number): void {
+    checkCount('tileRow', length, n);
+    if (n === 0) return;
+    if (length === 0) throw new Error('tileRow: an empty row cannot fill a non-empty output');
+    if (this.helper === null || n < SPLIT_ELEMENTS) {
+      this.raw.tileRow(row, length, out, 0, n);
+      return;
+    }
+    const m = half(n, 16);
+    this.split('tileRow', [row, length, out, m, n], () => this.raw.tileRow(row, length, out, 0, m));
+  }
+
+  // ---- Windowed NHWC kernels: pooling (assembly/pool.ts) and depthwise convolution (assembly/depthwise.ts). ----
+
+  /** Writes the geometry block both threads read; `extra` is the multiplier (depthwise) or countPadding (pooling). */
+  private geometry(what: string, g: WindowGeometry, extra: number): number {
+    const { n, inH, inW, channels, outH, outW, filterH, filterW, strideH, strideW, dilationH, dilationW } = g;
+    checkCount(what, n, inH, inW, channels, outH, outW, filterH, filterW, g.top, g.left, extra);
+    checkCount(what, strideH - 1, strideW - 1, dilationH - 1, dilationW - 1);
+    if (this.heapI32.buffer !== this.arena.memory.buffer) this.heapI32 = new Int32Array(this.arena.memory.buffer);
+    const at = this.geometryAt >> 2;
+    const heap = this.heapI32;
+    heap[at + GEOM_N] = n;
+    heap[at + GEOM_IN_H] = inH;
+    heap[at + GEOM_IN_W] = inW;
+    heap[at + GEOM_C] = channels;
+    heap[at + GEOM_OUT_H] = outH;
+    heap[at + GEOM_OUT_W] = outW;
+    heap[at + GEOM_FH] = filterH;
+    heap[at + GEOM_FW] = filterW;
+    heap[at + GEOM_SH] = strideH;
+    heap[at + GEOM_SW] = strideW;
+    heap[at + GEOM_DH] = dilationH;
+    heap[at + GEOM_DW] = dilationW;
+    heap[at + GEOM_TOP] = g.top;
+    heap[at + GEOM_LEFT] = g.left;
+    heap[at + GEOM_EXTRA] = extra;
+    return this.geometryAt;
+  }
+
+  /**
+   * Runs export `name` with args(lo, hi) over a range [0, count): whole on one thread, or split at about half (a
+   * multiple of `step`) when `large` and a helper runs, the helper taking [split, count).
+   */
+  private ranges(
+    name: WindowExport,
+    count: number,
+    step: number,
+    large: boolean,
+    args: (lo: number, hi: number) => number[],
+  ): void {
+    const kernel = this.raw[name] as (...a: number[]) => void;
+    const m = half(count, step);
+    if (this.helper === null || !large || m === 0 || m === count) {
+      kernel(...args(0, count));
+      return;
+    }
+    this.split(name, args(m, count), () => kernel(...args(0, m)));
+  }
+
+  /**
+   * A scatter kernel (a pooling gradient) over batches × channels: split by batches (each thread's memory
+   * contiguous), else by channels (one image).
+   */
+  private scatter(name: 'maxPoolGrad' | 'avgPoolGrad', geometry: WindowGeometry, args: ScatterArgs): void {
+    const { n, inH, inW, channels: C } = geometry;
+    const large = n * inH * inW * C >= SPLIT_ELEMENTS;
+    if (n >= 2 || C < 8) this.ranges(name, n, 1, large, (b0, b1) => args(b0, b1, 0, C));
+    else this.ranges(name, C, 4, large, (c0, c1) => args(0, n, c0, c1));
+  }
+
+  /** out = the maximum of each window of x [n, inH, inW, C] (first of equal maxima, NaN wins; −∞ if no pixels). */
+  maxPool(geometry: WindowGeometry, x: number, out: number): void {
+    const g = this.geometry('maxPool', geometry, 0);
+    const { n, outH, outW, channels } = geometry;
+    const large = n * outH * outW * channels >= SPLIT_ELEMENTS;
+    this.ranges('maxPool', n * outH, 1, large, (r0, r1) => [g, x, out, r0, r1, 0, channels]);
+  }
+
+  /** out = the mean of each window of x over its input pixels (over the whole window if countPadding). */
+  avgPool(geometry: WindowGeometry, x: number, out: number, countPadding = false): void {
+    const g = this.geometry('avgPool', geometry, countPadding ? 1 : 0);
+    const { n, outH, outW, channels } = geometry;
+    const large = n * outH * outW * channels >= SPLIT_ELEMENTS;
+    this.ranges('avgPool', n * outH, 1, large, (r0, r1) => [g, x, out, r0, r1, 0, channels]);
+  }
+
+  /** out (pooled shape) = gx (x's shape) read where each window of x has its maximum (0 if no pixels). */
+  maxPoolGradGrad(geometry: WindowGeometry, x: number, gx: number, out: number): void {
+    const g = this.geometry('maxPoolGradGrad', geometry, 0);
+    const { n, outH, outW, channels } = geometry;
+    const large = n * outH * outW * channels >= SPLIT_ELEMENTS;
+    this.ranges('maxPoolGradGrad', n * outH, 1, large, (r0, r1) => [g, x, gx, out, r0, r1, 0, channels]);
+  }
+
+  /** dx (x's shape) = dy added where each window of x has its maximum, 0 elsewhere. */
+  maxPoolGrad(geometry: WindowGeometry, x: number, dy: number, dx: number): void {
+    const g = this.geometry('maxPoolGrad', geometry, 0);
+    this.scatter('maxPoolGrad', geometry, (b0, b1, c0, c1) => [g, x, dy, dx, b0, b1, c0, c1]);
+  }
+
+  /** dx ([n, inH, inW, C]) = each dy spread evenly over its window's pixels (the window if countPadding). */
+  avgPoolGrad(geometry: WindowGeometry, dy: number, dx: number, countPadding = false): void {
+    const g = this.geometry('avgPoolGrad', geometry, countPadding ? 1 : 0);
+    this.scatter('avgPoolGrad', geometry, (b0, b1, c0, c1) => [g, dy, dx, b0, b1, c0, c1]);
+  }
+
+  /**
+   * Depthwise conv2d: out [n, outH, outW, C·multiplier] from x [n, inH, inW, C] and a filter [fh, fw, 1,
+   * C·multiplier] (output channel o reads input channel o / multiplier).
+   */
+  depthwiseConv2d(geometry: WindowGeometry, multiplier: number, x: number, filter: number, out: number): void {
+    const g = this.geometry('depthwiseConv2d', geometry, multiplier);
+    const { n, outH, outW, channels } = geometry;
+    const oc = channels * multiplier;
+    const large = n * outH * outW * oc >= SPLIT_ELEMENTS;
+    this.ranges('dwConv2d', n * outH, 1, large, (r0, r1) => [g, x, filter, out, r0, r1, 0, oc]);
+  }
+
+  /** The gradient of depthwiseConv2d with respect to x: dx [n, inH, inW, C] from dy and the filter. */
+  depthwiseConv2dBackpropInput(
+    geometry: WindowGeometry,
+    multiplier: number,
+    dy: number,
+    filter: number,
+    dx: number,
+  ): void {
+    const { n, inH, inW, channels, filterH: fh, filterW: fw, dilationH, dilationW } = geometry;
+    const top = (fh - 1) * dilationH - geometry.top;
+    const left = (fw - 1) * dilationW - geometry.left;
+    const stride1 = geometry.strideH === 1 && geometry.strideW === 1;
+    if (stride1 && multiplier === 1 && top >= 0 && left >= 0 && fh * fw * channels * 4 <= this.scratchBytes) {
+      // With stride 1, dx is the forward depthwise conv of dy with the filter rotated by 180° and the padding
+      // mirrored (fh − 1)·dh − top: the forward kernel's speed (and its 3×3 path). The rotated filter lives in
+      // this thread's scratch, which the forward kernel does not use; the helper reads it there.
+      const heap = this.arena.heapF32;
+      const rotated = this.scratch;
+      for (let t = 0; t < fh * fw; t++) {
+        const src = (filter >> 2) + t * channels;
+        heap.copyWithin((rotated >> 2) + (fh * fw - 1 - t) * channels, src, src + channels);
+      }
+      const forward = { ...geometry, inH: geometry.outH, inW: geometry.outW, outH: inH, outW: inW, top, left };
+      this.depthwiseConv2d(forward, 1, dy, rotated, dx);
+      return;
+    }
+    const g = this.geometry('depthwiseConv2dBackpropInput', geometry, multiplier);
+    const large = n * inH * inW * channels * multiplier >= SPLIT_ELEMENTS;
+    this.ranges('dwConv2dInput', n * inH, 1, large, (r0, r1) => [g, dy, filter, dx, r0, r1, 0, channels]);
+  }
+
+  /** Whether depthwiseConv2dBackpropFilter's f64 sums ([fh, fw, C·multiplier]) fit a thread's scratch. */
+  depthwiseFilterFits(geometry: WindowGeometry, multiplier: number): boolean {
+    return (geometry.filterH * geometry.filterW * geometry.channels * multiplier + 4) * 8 <= this.scratchBytes;
+  }
+
+  /** The gradient of depthwiseConv2d with respect to its filter: df [fh, fw, 1, C·multiplier] from x and dy. */
+  depthwiseConv2dBackpropFilter(geometry: WindowGeometry, multiplier: number, x: number, dy: number, df: number): void {
+    if (!this.depthwiseFilterFits(geometry, multiplier)) {
+      throw new Error('depthwiseConv2dBackpropFilter: the filter is too large for the scratch area');
+    }
+    const g = this.geometry('depthwiseConv2dBackpropFilter', geometry, multiplier);
+    const { n, outH, outW, channels } = geometry;
+    const oc = channels * multiplier;
+    // Split by output channels: both threads read every row and sum into their own scratch.
+    const large = n * outH * outW * oc >= SPLIT_ELEMENTS;
+    this.ranges('dwConv2dFilter', oc, 4, large, (c0, c1) => [
+      g,
+      x,
+      dy,
+      df,
+      c0,
+      c1,
+      c0 === 0 ? this.scratch : this.helperScratch,
+    ]);
   }
 }
 

@@ -10,7 +10,18 @@
 import { FUSED_MAX_INPUTS, FUSED_REGISTERS, FUSED_WORDS, OP_CODES } from './opcodes.generated';
 
 /** How an input is read: a full array of n floats, or one float broadcast to all n. */
-export type FusedInputKind = 'full' | 'scalar';
+/**
+ * How a fused node's input is read: 'full' (n floats, n the output's size), 'scalar' (one float), or `row:L` (L
+ * floats repeating along the output: element i reads element i mod L, a trailing-dims broadcast such as a bias).
+ */
+export type FusedInputKind = 'full' | 'scalar' | `row:${number}`;
+
+/** The row length of a `row:L` kind (an integer >= 1), else 0. */
+function rowLength(kind: string): number {
+  if (!kind.startsWith('row:')) return 0;
+  const length = Number(kind.slice(4));
+  return Number.isSafeInteger(length) && length >= 1 && length < 2 ** 31 ? length : 0;
+}
 
 /** One step as the fused node's attrs hold it: an op name and its arguments (see src/ops/fused.ts). */
 export interface FusedProgramStep {
@@ -107,7 +118,8 @@ function literalBits(value: number): number {
  * The interpreter program of a fused group, or null when the interpreter cannot run it (an op outside its table,
  * too many inputs, registers or instructions, a finite literal beyond float32's range): then the JS fused kernel
  * runs. Malformed steps (bad references, wrong arity, non-number literals) throw. `inputKinds` gives each input of
- * the fused node: 'full' (n floats, n the output's size) or 'scalar' (one float); any other kind gives null.
+ * the fused node: 'full' (n floats, n the output's size), 'scalar' (one float) or `row:L` (L floats repeated along
+ * the output, as a trailing-dims broadcast reads them); any other kind gives null.
  * @example const program = compileFusedProgram([{ op: 'exp', args: [{ input: 0 }] }], ['full']);
  */
 export function compileFusedProgram(
@@ -117,7 +129,9 @@ export function compileFusedProgram(
   if (!Array.isArray(steps) || steps.length === 0) fail('steps must be a non-empty list');
   if (!Array.isArray(inputKinds)) fail('inputKinds must be a list');
   const inputCount = inputKinds.length;
-  let supported = inputCount <= FUSED_MAX_INPUTS && inputKinds.every((k) => k === 'full' || k === 'scalar');
+  let supported =
+    inputCount <= FUSED_MAX_INPUTS &&
+    inputKinds.every((k) => k === 'full' || k === 'scalar' || (typeof k === 'string' && rowLength(k) > 0));
   const parsed: { code: number; args: Arg[] }[] = [];
   (steps as readonly unknown[]).forEach((raw, j) => {
     if (typeof raw !== 'object' || raw === null) fail(`step ${j} must be an object {op, args}`);
@@ -163,6 +177,15 @@ function assemble(
       }
     }
   }
+  // Row inputs next: one register each, filled per block with the row's elements at the block's position.
+  const rowRegister = new Map<number, number>();
+  for (const step of steps) {
+    for (const arg of step.args) {
+      if (arg.kind !== 'input' || rowLength(kinds[arg.index]) === 0 || rowRegister.has(arg.index)) continue;
+      rowRegister.set(arg.index, registers);
+      words.push(OP_CODES.fillRow, registers++, arg.index, rowLength(kinds[arg.index]), 0);
+    }
+  }
   // Step results: a register is reused once its value's last reader has run (reads precede the write per element).
   const lastUse = steps.map(() => -1);
   steps.forEach((step, j) => {
@@ -175,7 +198,8 @@ function assemble(
     const refs = step.args.map((arg) => {
       if (arg.kind === 'step') return row[arg.index];
       if (arg.kind === 'value') return literalRegister.get(literalBits(arg.value)) as number;
-      return kinds[arg.index] === 'scalar' ? (scalarRegister.get(arg.index) as number) : -1 - arg.index;
+      if (kinds[arg.index] === 'scalar') return scalarRegister.get(arg.index) as number;
+      return rowRegister.get(arg.index) ?? -1 - arg.index;
     });
     for (const arg of step.args) {
       if (arg.kind === 'step' && lastUse[arg.index] === j && !free.includes(row[arg.index])) free.push(row[arg.index]);
