@@ -22,7 +22,9 @@ interface Case {
   /** The input the checks use, and a second size (another batch and width) the same imported graph runs at. */
   readonly shape: number[];
   readonly other: number[];
-  /** Largest |lazygrad − ORT| allowed, float32 and the float64 recast alike (measured: det 9.3e-6, rec 4.0e-6 and 2.7e-5 at [2, 3, 48, 64], cls 6.0e-7). */
+  /** Largest |lazygrad − ORT| allowed, float32 and the float64 recast alike (measured: det 9.3e-6, rec 4.0e-6 and 2.7e-5 at [2, 3, 48, 64], cls 6.0e-7; rec's second size 5.5e-5
+   * once the level-2 passes fold its batchNorms into the convs and the wasm conv kernels landed: float32 sums in
+   * another order, on softmax outputs in [0, 1]). */
   readonly tol: number;
   readonly pixels: readonly number[];
   /**
@@ -46,7 +48,7 @@ const CASES: readonly Case[] = [
     file: 'assets/ch_PP-OCRv4_rec_infer.onnx',
     shape: [1, 3, 48, 160],
     other: [2, 3, 48, 64],
-    tol: 5e-5,
+    tol: 1e-4,
     pixels: [0, 2000, 12345],
     fixedForGradient: 'the gradient of avgPool needs x',
   },
