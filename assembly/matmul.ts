@@ -96,7 +96,7 @@ export function packB(b: usize, rs: i32, cs: i32, kc: i32, nc: i32, dst: usize):
 }
 
 // One output row of the tile: previous value (when accumulating over K blocks), then the epilogue on the last block.
-function finishRow(p: usize, lo: v128, hi: v128, accumulate: bool, last: bool, bias: usize, act: i32): void {
+export function finishRow(p: usize, lo: v128, hi: v128, accumulate: bool, last: bool, bias: usize, act: i32): void {
   if (accumulate) {
     lo = f32x4.add(lo, v128.load(p));
     hi = f32x4.add(hi, v128.load(p, 16));
