@@ -541,7 +541,13 @@ export function convFilterGemm(g: usize, k0: i32, k1: i32, scratch: usize): void
           let cRow = out + <usize>ic * ldc + <usize>((jc + jr) * 4);
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = min(MR, mc - ir);
-            micro(kc, packedA + <usize>(ir * kc * 4), pb, cRow, ldc, mr, nr, accumulate, last, 0, 0, tile, tileBias);
+            const pa = packedA + <usize>(ir * kc * 4);
+            if (mr == MR && nr == NR) {
+              micro3(kc, pa, pb, cRow, ldc, accumulate, last, 0, 0);
+              micro3(kc, pa + 12, pb, cRow + 3 * ldc, ldc, accumulate, last, 0, 0);
+            } else {
+              micro(kc, pa, pb, cRow, ldc, mr, nr, accumulate, last, 0, 0, tile, tileBias);
+            }
             cRow += ldc * MR;
           }
         }
