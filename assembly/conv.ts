@@ -4,8 +4,7 @@
 //
 // Every kernel reads its geometry from a block of i32s (GEO_* below) that the caller writes, so that both threads
 // of a split read the same block and a job needs only a few arguments.
-import { KC, MC, MR, NC, NR, finishRow, matmul, matmulScratchBytes, micro, packB, zeroEpilogue } from './matmul';
-import { VMath } from './vmath';
+import { KC, MC, MR, NC, NR, matmul, matmulScratchBytes, micro, packB, zeroEpilogue } from './matmul';
 
 // The geometry block, in i32 slots. "image" is what the A panels gather from (x for the forward conv and the filter
 // gradient, dy for the input gradient), "out" the GEMM's output.
@@ -346,12 +345,7 @@ export function convGemm(g: usize, m0: i32, m1: i32, scratch: usize): void {
             for (let ir = 0; ir < mc; ir += MR) {
               const mr = min(MR, mc - ir);
               const pa = packedA + <usize>(ir * kc * 4);
-              if (mr == MR && nr == NR) {
-                micro3(kc, pa, pb, cRow, ldc, accumulate, last, biasJ, act);
-                micro3(kc, pa + 12, pb, cRow + 3 * ldc, ldc, accumulate, last, biasJ, act);
-              } else {
-                micro(kc, pa, pb, cRow, ldc, mr, nr, accumulate, last, biasJ, act, tile, tileBias);
-              }
+              micro(kc, pa, pb, cRow, ldc, mr, nr, accumulate, last, biasJ, act, tile, tileBias);
               cRow += ldc * MR;
             }
           }
@@ -359,50 +353,6 @@ export function convGemm(g: usize, m0: i32, m1: i32, scratch: usize): void {
       }
     }
   }
-}
-
-/**
- * Half of a full MR x NR tile: rows r..r+2 of the A panel at `pa` (pa offset by 4r) against one B panel, with
- * finishRow's epilogue. Six accumulators leave V8 registers to spare, where micro's twelve (plus two B vectors, a
- * broadcast and a product) spill one accumulator to the stack every k; on AMD Zen 4 that store-to-load round trip
- * made the spilled accumulator's chain the loop's bound (micro3 twice: 58.6 ms on the benchmark below, micro: 69).
- * Each element gets the same sum in the same order as micro's, so the bits are the same.
- */
-function micro3(
-  kc: i32,
-  pa: usize,
-  pb: usize,
-  c: usize,
-  ldc: usize,
-  accumulate: bool,
-  last: bool,
-  bias: usize,
-  act: i32,
-): void {
-  let c00 = f32x4.splat(0);
-  let c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0);
-  let c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0);
-  let c21 = f32x4.splat(0);
-  for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(pb);
-    const b1 = v128.load(pb, 16);
-    let a = v128.load32_splat(pa);
-    c00 = VMath.madd(a, b0, c00);
-    c01 = VMath.madd(a, b1, c01);
-    a = v128.load32_splat(pa, 4);
-    c10 = VMath.madd(a, b0, c10);
-    c11 = VMath.madd(a, b1, c11);
-    a = v128.load32_splat(pa, 8);
-    c20 = VMath.madd(a, b0, c20);
-    c21 = VMath.madd(a, b1, c21);
-    pa += MR * 4;
-    pb += NR * 4;
-  }
-  finishRow(c, c00, c01, accumulate, last, bias, act);
-  finishRow(c + ldc, c10, c11, accumulate, last, bias, act);
-  finishRow(c + 2 * ldc, c20, c21, accumulate, last, bias, act);
 }
 
 /**
@@ -541,13 +491,7 @@ export function convFilterGemm(g: usize, k0: i32, k1: i32, scratch: usize): void
           let cRow = out + <usize>ic * ldc + <usize>((jc + jr) * 4);
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = min(MR, mc - ir);
-            const pa = packedA + <usize>(ir * kc * 4);
-            if (mr == MR && nr == NR) {
-              micro3(kc, pa, pb, cRow, ldc, accumulate, last, 0, 0);
-              micro3(kc, pa + 12, pb, cRow + 3 * ldc, ldc, accumulate, last, 0, 0);
-            } else {
-              micro(kc, pa, pb, cRow, ldc, mr, nr, accumulate, last, 0, 0, tile, tileBias);
-            }
+            micro(kc, packedA + <usize>(ir * kc * 4), pb, cRow, ldc, mr, nr, accumulate, last, 0, 0, tile, tileBias);
             cRow += ldc * MR;
           }
         }
