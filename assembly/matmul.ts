@@ -7,6 +7,8 @@ import { VMath, applyAct } from './vmath';
 // 6 rows x 8 columns per packed panel pair. A full tile runs as two 3 x 8 halves (micro3): 12 accumulators + 2 B
 // vectors + 1 splat + 1 product would need x64's 16 xmm registers and V8 keeps one for itself, so one accumulator
 // spilled to the stack every k and its store-to-load round trip bounded the loop (on AMD Zen 4: 15–18% slower).
+// The relaxed build keeps the one 6 x 8 pass: its fused multiply-add needs no product register, nothing spills, and
+// the halves measured 1.3x slower there.
 export const MR = 6;
 export const NR = 8;
 // KC x NR floats of B (8 KB) stay in L1 across the MR-row sweep; MC x KC floats of A (~120 KB) stay in L2.
@@ -159,8 +161,9 @@ function micro3(
 }
 
 /**
- * The MR x NR micro-kernel over one packed A panel and one packed B panel: a full tile is two micro3 halves; edge
- * tiles (mr < MR or nr < NR) go through `tile` so that the hot path is a straight run of full-width stores.
+ * The MR x NR micro-kernel over one packed A panel and one packed B panel (a full tile is two micro3 halves on the
+ * baseline build). Edge tiles (mr < MR or nr < NR) go through `tile` so that the hot path is a straight run of
+ * full-width stores.
  */
 export function micro(
   kc: i32,
@@ -177,7 +180,7 @@ export function micro(
   tile: usize,
   tileBias: usize,
 ): void {
-  if (mr == MR && nr == NR) {
+  if (!ASC_FEATURE_RELAXED_SIMD && mr == MR && nr == NR) {
     micro3(kc, pa, pb, c, ldc, accumulate, last, bias, act);
     micro3(kc, pa + 12, pb, c + 3 * ldc, ldc, accumulate, last, bias, act);
     return;
