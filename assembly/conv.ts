@@ -344,21 +344,8 @@ export function convGemm(g: usize, m0: i32, m1: i32, scratch: usize): void {
             let cRow = out + <usize>ic * ldc + <usize>((jc + jr) * 4);
             for (let ir = 0; ir < mc; ir += MR) {
               const mr = min(MR, mc - ir);
-              micro(
-                kc,
-                packedA + <usize>(ir * kc * 4),
-                pb,
-                cRow,
-                ldc,
-                mr,
-                nr,
-                accumulate,
-                last,
-                biasJ,
-                act,
-                tile,
-                tileBias,
-              );
+              const pa = packedA + <usize>(ir * kc * 4);
+              micro(kc, pa, pb, cRow, ldc, mr, nr, accumulate, last, biasJ, act, tile, tileBias);
               cRow += ldc * MR;
             }
           }

@@ -4,8 +4,11 @@
 // different packing loop, never a materialized transpose.
 import { VMath, applyAct } from './vmath';
 
-// 6 rows x 8 columns: 12 accumulators + 2 B vectors + 1 splat + 1 product fit x64's 16 xmm registers (V8 keeps one
-// for itself, so one value spills per k; 5x8 and 4x8 avoid that but measured no faster).
+// 6 rows x 8 columns per packed panel pair. A full tile runs as two 3 x 8 halves (micro3): 12 accumulators + 2 B
+// vectors + 1 splat + 1 product would need x64's 16 xmm registers and V8 keeps one for itself, so one accumulator
+// spilled to the stack every k and its store-to-load round trip bounded the loop (on AMD Zen 4: 15–18% slower).
+// The relaxed build keeps the one 6 x 8 pass: its fused multiply-add needs no product register, nothing spills, and
+// the halves measured 1.3x slower there.
 export const MR = 6;
 export const NR = 8;
 // KC x NR floats of B (8 KB) stay in L1 across the MR-row sweep; MC x KC floats of A (~120 KB) stay in L2.
@@ -116,8 +119,51 @@ function finishRow(p: usize, lo: v128, hi: v128, accumulate: bool, last: bool, b
 }
 
 /**
- * The MR x NR micro-kernel over one packed A panel and one packed B panel. Edge tiles (mr < MR or nr < NR) go
- * through `tile` so that the hot path is a straight run of full-width stores.
+ * Half of a full MR x NR tile: rows r..r+2 of the A panel at `pa` (pa offset by 4r) against one B panel, with
+ * finishRow's epilogue. Six accumulators leave V8 registers to spare (see MR above); the B panel is read twice, from
+ * L1. Each element gets the same sum in the same order as a 6 x 8 pass, so the bits are the same.
+ */
+function micro3(
+  kc: i32,
+  pa: usize,
+  pb: usize,
+  c: usize,
+  ldc: usize,
+  accumulate: bool,
+  last: bool,
+  bias: usize,
+  act: i32,
+): void {
+  let c00 = f32x4.splat(0);
+  let c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0);
+  let c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0);
+  let c21 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = VMath.madd(a, b0, c00);
+    c01 = VMath.madd(a, b1, c01);
+    a = v128.load32_splat(pa, 4);
+    c10 = VMath.madd(a, b0, c10);
+    c11 = VMath.madd(a, b1, c11);
+    a = v128.load32_splat(pa, 8);
+    c20 = VMath.madd(a, b0, c20);
+    c21 = VMath.madd(a, b1, c21);
+    pa += MR * 4;
+    pb += NR * 4;
+  }
+  finishRow(c, c00, c01, accumulate, last, bias, act);
+  finishRow(c + ldc, c10, c11, accumulate, last, bias, act);
+  finishRow(c + 2 * ldc, c20, c21, accumulate, last, bias, act);
+}
+
+/**
+ * The MR x NR micro-kernel over one packed A panel and one packed B panel (a full tile is two micro3 halves on the
+ * baseline build). Edge tiles (mr < MR or nr < NR) go through `tile` so that the hot path is a straight run of
+ * full-width stores.
  */
 export function micro(
   kc: i32,
@@ -134,6 +180,11 @@ export function micro(
   tile: usize,
   tileBias: usize,
 ): void {
+  if (!ASC_FEATURE_RELAXED_SIMD && mr == MR && nr == NR) {
+    micro3(kc, pa, pb, c, ldc, accumulate, last, bias, act);
+    micro3(kc, pa + 12, pb, c + 3 * ldc, ldc, accumulate, last, bias, act);
+    return;
+  }
   let c00 = f32x4.splat(0);
   let c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0);
