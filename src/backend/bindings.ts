@@ -41,7 +41,8 @@ import {
   TANH,
   type OpRecord,
 } from '../ops';
-import type { Buf } from '../ops/kernels';
+import { transpose, type Buf } from '../ops/kernels';
+import type { ConvAttrs } from '../ops/kernels/conv';
 import { FUSED_WASM_OPS, type WasmBinaryOp, type WasmBufKernels, type WasmUnaryOp } from './wasm';
 
 type Kernel = NonNullable<OpRecord['kernel']>;
@@ -89,6 +90,38 @@ const binary = (record: OpRecord, op: WasmBinaryOp): WasmBinding =>
 const reduce = (record: typeof SUM, kind: 'sum' | 'max'): WasmBinding =>
   bind(record, SMALL, (wasm, [x], out, { axes }) => wasm.reduce(kind, x, axes, out));
 
+/** A rank-4 NCHW image as a fresh NHWC float32 array (a JS transpose). */
+function toChannelsLast(image: Buf): Buf {
+  const [n, c, h, w] = image.shape;
+  const out: Buf = { data: new Float32Array(image.data.length), shape: [n, h, w, c] };
+  transpose(image, [0, 2, 3, 1], out);
+  return out;
+}
+
+/**
+ * A conv row's kernel that also runs NCHW (every ONNX model's layout): the NHWC wasm kernel between transposes of
+ * the image operands (`images`: which inputs, and whether the output, are images; a filter's layout does not
+ * depend on dataFormat). The two transposes cost a pass over each image, small next to the convolution, which runs
+ * ~10× faster in wasm than the JS kernel would. Declines (false, nothing written) when the NHWC kernel does.
+ */
+function eitherLayout<A extends ConvAttrs>(
+  images: { readonly inputs: readonly number[]; readonly output: boolean },
+  run: (wasm: WasmBufKernels, inputs: readonly Buf[], out: Buf, attrs: A) => boolean,
+): (wasm: WasmBufKernels, inputs: readonly Buf[], out: Buf, attrs: A) => boolean {
+  return (wasm, inputs, out, attrs) => {
+    if (attrs.dataFormat !== 'NCHW') return run(wasm, inputs, out, attrs);
+    if (images.inputs.some((k) => inputs[k].shape.length !== 4) || (images.output && out.shape.length !== 4)) {
+      return false;
+    }
+    const staged = inputs.map((b, k) => (images.inputs.includes(k) ? toChannelsLast(b) : b));
+    const [n, c, h, w] = out.shape;
+    const result: Buf = images.output ? { data: new Float32Array(out.data.length), shape: [n, h, w, c] } : out;
+    if (!run(wasm, staged, result, { ...attrs, dataFormat: 'NHWC' })) return false;
+    if (images.output) transpose(result, [0, 3, 1, 2], out);
+    return true;
+  };
+}
+
 /**
  * Which op runs which wasm kernel, and from what size. exp, tanh, sigmoid and log run in wasm at every size (as they
  * always have: their JS kernels are slow), the other elementwise ops and the reductions from 256 elements.
@@ -125,31 +158,44 @@ const ROWS: readonly WasmBinding[] = [
   bind(RELU_GRAD, SMALL, (wasm, [dy, x], out) => wasm.reluGrad(x, dy, out)),
   reduce(SUM, 'sum'),
   reduce(MAX, 'max'),
-  // Convolution, NHWC: groups = 1 runs the GEMM kernels (assembly/conv.ts), groups = in channels the depthwise ones
-  // (assembly/depthwise.ts); each declines what it does not cover (NCHW, other groupings), and then the JS kernel
-  // runs. The geometry comes from the attrs and shapes through the JS kernels' axisGeometry.
+  // Convolution: groups = 1 runs the GEMM kernels (assembly/conv.ts), groups = in channels the depthwise ones
+  // (assembly/depthwise.ts), NCHW between transposes; each declines what it does not cover (other groupings), and
+  // then the JS kernel runs. The geometry comes from the attrs and shapes through the JS kernels' axisGeometry.
   bind(
     CONV2D,
     ANY,
-    (wasm, [x, filter], out, attrs) =>
-      wasm.conv2d(x, filter, out, attrs) || wasm.depthwiseConv2d(x, filter, out, attrs),
+    eitherLayout(
+      { inputs: [0], output: true },
+      (wasm, [x, filter], out, attrs) =>
+        wasm.conv2d(x, filter, out, attrs) || wasm.depthwiseConv2d(x, filter, out, attrs),
+    ),
   ),
   bind(
     CONV2D_BACKPROP_INPUT,
     ANY,
-    (wasm, [dy, filter], out, attrs) =>
-      wasm.conv2dBackpropInput(dy, filter, out, attrs) || wasm.depthwiseConv2dBackpropInput(dy, filter, out, attrs),
+    eitherLayout(
+      { inputs: [0], output: true },
+      (wasm, [dy, filter], out, attrs) =>
+        wasm.conv2dBackpropInput(dy, filter, out, attrs) || wasm.depthwiseConv2dBackpropInput(dy, filter, out, attrs),
+    ),
   ),
   bind(
     CONV2D_BACKPROP_FILTER,
     ANY,
-    (wasm, [x, dy], out, attrs) =>
-      wasm.conv2dBackpropFilter(x, dy, out, attrs) || wasm.depthwiseConv2dBackpropFilter(x, dy, out, attrs),
+    eitherLayout(
+      { inputs: [0, 1], output: false },
+      (wasm, [x, dy], out, attrs) =>
+        wasm.conv2dBackpropFilter(x, dy, out, attrs) || wasm.depthwiseConv2dBackpropFilter(x, dy, out, attrs),
+    ),
   ),
   // fusedConv2d's bias always holds one value per output channel in channel order, whatever its shape (the GEMM
   // kernel's epilogue; a depthwise fusedConv2d runs the JS kernel).
-  bind(FUSED_CONV2D, ANY, (wasm, [x, filter, bias], out, attrs) =>
-    wasm.conv2d(x, filter, out, attrs, bias, activationOf(attrs)),
+  bind(
+    FUSED_CONV2D,
+    ANY,
+    eitherLayout({ inputs: [0], output: true }, (wasm, [x, filter, bias], out, attrs) =>
+      wasm.conv2d(x, filter, out, attrs, bias, activationOf(attrs)),
+    ),
   ),
   // A broadcast of trailing dims (batchNorm's and bias gradients broadcast per-channel values to the whole batch).
   bind(BROADCAST_TO, SMALL, (wasm, [x], out) => wasm.broadcastRow(x, out)),

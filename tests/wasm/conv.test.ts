@@ -219,7 +219,7 @@ describe('conv kernels against the JS kernels (float64 reference, float32 worst-
     expect(og.data.every((v) => v === -12345) && o.data.every((v) => v === -12345)).toBe(true);
   });
 
-  test('the binding table runs them, and the JS kernel for NCHW', () => {
+  test('the binding table runs them, NCHW too (the NHWC kernels between transposes)', () => {
     const bound = bindWasmKernels(kernels);
     const c = CASES[2];
     const attrs = attrsOf(c);
@@ -231,15 +231,64 @@ describe('conv kernels against the JS kernels (float64 reference, float32 worst-
       expect(spy).toHaveBeenCalledTimes(1);
       const [exact] = reference('forward', a, b, out, attrs);
       expectWithin(o.data, exact, () => 1e-4, 'bound conv2d');
-      // NCHW: the record's JS kernel.
-      const x = randF32(rng, [1, 3, 5, 5]);
-      const nchw = { strides: [1, 1], dilations: [1, 1], pad: 'same', dataFormat: 'NCHW' };
-      const y = outF32([1, 2, 5, 5]);
-      bound.get('conv2d')?.([x, randF32(rng, [3, 3, 3, 2])], y, nchw as never, undefined as never);
-      expect(spy).toHaveBeenCalledTimes(1);
-      expect(y.data.every((v) => v !== -12345)).toBe(true);
     } finally {
       spy.mockRestore();
+    }
+  });
+
+  test('NCHW through the binding table: every conv op (one group, depthwise, fused) equals its JS kernel', () => {
+    const bound = bindWasmKernels(kernels);
+    const close = (got: Buf, want: Buf, what: string): void => {
+      const scale = Math.max(1, ...Array.from(want.data, Math.abs));
+      want.data.forEach((v, i) => {
+        if (Math.abs(got.data[i] - v) > 1e-5 * scale) throw new Error(`${what}: [${i}] ${got.data[i]} vs ${v}`);
+      });
+    };
+    const wasmCalls = (['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter'] as const).map((m) =>
+      jest.spyOn(kernels.wasm, m),
+    );
+    const depthwise = jest.spyOn(kernels.wasm, 'depthwiseConv2d');
+    try {
+      // [n, c, h, w] = [2, 3, 7, 6], filter 3×3×3×4, strides 2×1, explicit pads; then depthwise (groups = 3).
+      const base = { strides: [2, 1], dilations: [1, 1], pad: 'explicit', pads: [1, 0, 1, 1], dataFormat: 'NCHW' };
+      const x = randF32(rng, [2, 3, 7, 6]);
+      const f = randF32(rng, [3, 3, 3, 4]);
+      const yShape = [2, 4, 3, 6];
+      const y = outF32(yShape);
+      const yJs = outF32(yShape);
+      bound.get('conv2d')?.([x, f], y, base as never, undefined as never);
+      conv2d(x, f, yJs, base as ConvAttrs);
+      close(y, yJs, 'conv2d NCHW');
+      const dy = randF32(rng, yShape);
+      const dx = outF32([2, 3, 7, 6]);
+      const dxJs = outF32([2, 3, 7, 6]);
+      bound.get('conv2dBackpropInput')?.([dy, f], dx, base as never, undefined as never);
+      conv2dBackpropInput(dy, f, dxJs, base as ConvAttrs);
+      close(dx, dxJs, 'conv2dBackpropInput NCHW');
+      const df = outF32([3, 3, 3, 4]);
+      const dfJs = outF32([3, 3, 3, 4]);
+      bound.get('conv2dBackpropFilter')?.([x, dy], df, base as never, undefined as never);
+      conv2dBackpropFilter(x, dy, dfJs, base as ConvAttrs);
+      close(df, dfJs, 'conv2dBackpropFilter NCHW');
+      expect(wasmCalls.map((s) => s.mock.calls.length)).toEqual([1, 1, 1]);
+      // fusedConv2d: bias [1, C, 1, 1] and relu.
+      const bias = randF32(rng, [1, 4, 1, 1]);
+      const fy = outF32(yShape);
+      bound.get('fusedConv2d')?.([x, f, bias], fy, { ...base, activation: 'relu' } as never, undefined as never);
+      const fyJs = Float32Array.from(yJs.data, (v, i) => Math.max(0, v + bias.data[Math.floor(i / 18) % 4]));
+      close(fy, { data: fyJs, shape: yShape }, 'fusedConv2d NCHW');
+      expect(wasmCalls[0].mock.calls.length).toBe(2);
+      // depthwise, groups = channels
+      const dwAttrs = { ...base, groups: 3 };
+      const dwf = randF32(rng, [3, 3, 1, 6]);
+      const dwy = outF32([2, 6, 3, 6]);
+      const dwyJs = outF32([2, 6, 3, 6]);
+      bound.get('conv2d')?.([x, dwf], dwy, dwAttrs as never, undefined as never);
+      conv2d(x, dwf, dwyJs, dwAttrs as ConvAttrs);
+      close(dwy, dwyJs, 'depthwise conv2d NCHW');
+      expect(depthwise).toHaveBeenCalledTimes(1);
+    } finally {
+      [...wasmCalls, depthwise].forEach((s) => s.mockRestore());
     }
   });
 });
