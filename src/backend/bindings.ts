@@ -8,6 +8,7 @@ import {
   activationOf,
   ADD,
   allOps,
+  applyEpilogue,
   AVG_POOL,
   AVG_POOL_GRAD,
   BROADCAST_LIKE,
@@ -188,14 +189,19 @@ const ROWS: readonly WasmBinding[] = [
         wasm.conv2dBackpropFilter(x, dy, out, attrs) || wasm.depthwiseConv2dBackpropFilter(x, dy, out, attrs),
     ),
   ),
-  // fusedConv2d's bias always holds one value per output channel in channel order, whatever its shape (the GEMM
-  // kernel's epilogue; a depthwise fusedConv2d runs the JS kernel).
+  // fusedConv2d's bias always holds one value per output channel in channel order, whatever its shape: the GEMM
+  // kernel applies it (and the activation) to its accumulators; a depthwise one runs the depthwise kernel, then the
+  // JS epilogue over its NHWC output.
   bind(
     FUSED_CONV2D,
     ANY,
-    eitherLayout({ inputs: [0], output: true }, (wasm, [x, filter, bias], out, attrs) =>
-      wasm.conv2d(x, filter, out, attrs, bias, activationOf(attrs)),
-    ),
+    eitherLayout({ inputs: [0], output: true }, (wasm, [x, filter, bias], out, attrs) => {
+      const activation = activationOf(attrs);
+      if (wasm.conv2d(x, filter, out, attrs, bias, activation)) return true;
+      if (!wasm.depthwiseConv2d(x, filter, out, attrs)) return false;
+      applyEpilogue(out, { data: bias.data, shape: [bias.data.length] }, activation);
+      return true;
+    }),
   ),
   // A broadcast of trailing dims (batchNorm's and bias gradients broadcast per-channel values to the whole batch).
   bind(BROADCAST_TO, SMALL, (wasm, [x], out) => wasm.broadcastRow(x, out)),

@@ -287,6 +287,18 @@ describe('conv kernels against the JS kernels (float64 reference, float32 worst-
       conv2d(x, dwf, dwyJs, dwAttrs as ConvAttrs);
       close(dwy, dwyJs, 'depthwise conv2d NCHW');
       expect(depthwise).toHaveBeenCalledTimes(1);
+      // a depthwise fusedConv2d: the depthwise kernel, then the bias and activation
+      const dwBias = randF32(rng, [6, 1, 1]);
+      const dwfy = outF32([2, 6, 3, 6]);
+      bound.get('fusedConv2d')?.(
+        [x, dwf, dwBias],
+        dwfy,
+        { ...dwAttrs, activation: 'tanh' } as never,
+        undefined as never,
+      );
+      const dwfyJs = Float32Array.from(dwyJs.data, (v, i) => Math.tanh(v + dwBias.data[Math.floor(i / 18) % 6]));
+      close(dwfy, { data: dwfyJs, shape: [2, 6, 3, 6] }, 'depthwise fusedConv2d NCHW');
+      expect(depthwise).toHaveBeenCalledTimes(2);
     } finally {
       [...wasmCalls, depthwise].forEach((s) => s.mockRestore());
     }
