@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { decodeSafetensors } from '../src';
-import { Io } from '../src/cli/commands';
+import { parseArgs } from '../src/cli/args';
+import { benchNpmArgs, COMMANDS, Io } from '../src/cli/commands';
 import { main } from '../src/cli/main';
 
 const root = resolve(__dirname, '..');
@@ -290,4 +291,28 @@ describe('the built command', () => {
     expect(bench.stdout).toBe('');
     expect(bench.stderr).toMatch(/^lazygrad bench: the benchmarks run from a clone of the repository/);
   }, 120_000);
+});
+
+describe('bench', () => {
+  const spec = COMMANDS.find((c) => c.spec.name === 'bench')?.spec;
+  test('passes --quick and --only through to npm run bench', () => {
+    if (spec === undefined) throw new Error('no bench command');
+    expect(benchNpmArgs(parseArgs(spec, []))).toEqual(['run', 'bench']);
+    expect(benchNpmArgs(parseArgs(spec, ['--quick']))).toEqual(['run', 'bench', '--', '--quick']);
+    expect(benchNpmArgs(parseArgs(spec, ['--only', 'lenet']))).toEqual(['run', 'bench', '--', '--only', 'lenet']);
+    expect(benchNpmArgs(parseArgs(spec, ['--quick', '--only=matmul,chain']))).toEqual([
+      'run',
+      'bench',
+      '--',
+      '--quick',
+      '--only',
+      'matmul,chain',
+    ]);
+  });
+
+  test('bench --only without a value is a usage error', async () => {
+    const { code, err } = await cli('bench', '--only');
+    expect(code).toBe(2);
+    expect(err).toMatch(/--only/);
+  });
 });

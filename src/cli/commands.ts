@@ -207,8 +207,23 @@ const BENCH: CommandSpec = {
     "Runs the benchmarks with 'npm run bench'. They live in the repository's benchmarks/ folder, not in the npm " +
     'package, so this works in a checkout of the repository.',
   positionals: [],
-  flags: [{ name: 'quick', kind: 'boolean', default: false, description: 'fewer samples: npm run bench -- --quick' }],
+  flags: [
+    { name: 'quick', kind: 'boolean', default: false, description: 'fewer samples: npm run bench -- --quick' },
+    {
+      name: 'only',
+      kind: 'string',
+      placeholder: 'IDS',
+      description: "some workloads, by id or prefix, comma-separated (e.g. 'lenet' or 'matmul,chain'): -- --only IDS",
+    },
+  ],
 };
+
+/** The arguments of the `npm` call `lazygrad bench` makes: the bench script with the flags passed through. */
+export function benchNpmArgs(args: ParsedArgs): string[] {
+  const only = stringFlag(args, 'only');
+  const passed = [...(booleanFlag(args, 'quick') ? ['--quick'] : []), ...(only === undefined ? [] : ['--only', only])];
+  return ['run', 'bench', ...(passed.length > 0 ? ['--', ...passed] : [])];
+}
 
 /** The training settings from the flags, with the optimizer's default learning rate when none is given. */
 function trainConfig(args: ParsedArgs, spec: CommandSpec): TrainConfig & { trainSamples: number; testSamples: number } {
@@ -396,7 +411,7 @@ async function runBench(args: ParsedArgs, io: Io, node: NodeApi): Promise<number
     );
     return 2;
   }
-  const npmArgs = ['run', 'bench', ...(booleanFlag(args, 'quick') ? ['--', '--quick'] : [])];
+  const npmArgs = benchNpmArgs(args);
   io.out(`running 'npm ${npmArgs.join(' ')}' in ${root}\n`);
   const npm = node.process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const result = node.childProcess.spawnSync(npm, npmArgs, {
