@@ -263,8 +263,8 @@ export const CONV2D_BACKPROP_FILTER = defineOp({
 
 export const CONV_OPS: readonly OpRecord[] = [CONV2D, CONV2D_BACKPROP_INPUT, CONV2D_BACKPROP_FILTER];
 
-/** The shared attrs alone (without inputShape / filterShape). */
-function convAttrs(attrs: Conv2DAttrs): Conv2DAttrs {
+/** The shared attrs alone (without inputShape / filterShape); conv3d's ops share them. */
+export function convAttrs(attrs: Conv2DAttrs): Conv2DAttrs {
   const { strides, dilations, pad, pads, dataFormat, groups } = attrs;
   return {
     strides,
@@ -277,7 +277,7 @@ function convAttrs(attrs: Conv2DAttrs): Conv2DAttrs {
 }
 
 /** The static shape as a dims attr, and whether a run-time shape source is needed for its unknown dims. */
-function dimsOf(t: Tensor): { dims: Dim[]; like: Tensor[] } {
+export function dimsOf(t: Tensor): { dims: Dim[]; like: Tensor[] } {
   const dims = [...t.shape];
   return { dims, like: dims.every((d) => d !== null) ? [] : [t] };
 }
@@ -295,7 +295,7 @@ function backpropFilterOf(x: Tensor, dy: Tensor, filter: Tensor, attrs: Conv2DAt
 }
 
 /** The tangent of a bilinear op f(a, b): f(ta, b) + f(a, tb), null when both tangents are. */
-function bilinearTangent(
+export function bilinearTangent(
   record: OpRecord,
   a: Tensor,
   b: Tensor,

@@ -5,8 +5,8 @@
  * strides and dilations [depth, height, width], pad 'same' | 'valid' | 'explicit' with pads [front, back, top,
  * bottom, left, right], dataFormat 'NDHWC' | 'NCDHW', groups; the filter is [fd, fh, fw, inC / groups, outC].
  */
-import { Attrs, Dim, DTypeError, formatShape, GraphError, Shape, ShapeError, Tensor } from '../graph';
-import { add } from './elementwise';
+import { Dim, DTypeError, formatShape, GraphError, Shape, ShapeError, Tensor } from '../graph';
+import { bilinearTangent, CONV_ATTRS, convAttrs, dimsOf } from './conv';
 import { axisGeometry } from './kernels/conv';
 import {
   conv3d as conv3dKernel,
@@ -16,14 +16,8 @@ import {
 import { AttrsOf } from './attrs';
 import { apply, defineOp, OpRecord, requireFloat, TensorInfo, TensorLike, VjpResult } from './record';
 
-const CONV3D_ATTRS = {
-  strides: 'ints',
-  dilations: 'ints',
-  pad: 'string',
-  pads: 'ints?',
-  dataFormat: 'string',
-  groups: 'int?',
-} as const;
+/** The 3-D conv ops' attrs: conv2d's, with one entry per spatial dim (three). */
+const CONV3D_ATTRS = CONV_ATTRS;
 
 /** The attrs of the three 3-D conv ops. */
 export type Conv3DAttrs = AttrsOf<typeof CONV3D_ATTRS>;
@@ -257,23 +251,6 @@ export const CONV3D_BACKPROP_FILTER = defineOp({
 
 export const CONV3D_OPS: readonly OpRecord[] = [CONV3D, CONV3D_BACKPROP_INPUT, CONV3D_BACKPROP_FILTER];
 
-function convAttrs(attrs: Conv3DAttrs): Conv3DAttrs {
-  const { strides, dilations, pad, pads, dataFormat, groups } = attrs;
-  return {
-    strides,
-    dilations,
-    pad,
-    dataFormat,
-    ...(pads === undefined ? {} : { pads }),
-    ...(groups === undefined ? {} : { groups }),
-  };
-}
-
-function dimsOf(t: Tensor): { dims: Dim[]; like: Tensor[] } {
-  const dims = [...t.shape];
-  return { dims, like: dims.every((d) => d !== null) ? [] : [t] };
-}
-
 function backpropInputOf(dy: Tensor, filter: Tensor, x: Tensor, attrs: Conv3DAttrs): Tensor {
   const { dims, like } = dimsOf(x);
   return apply(CONV3D_BACKPROP_INPUT, [dy, filter, ...like], { ...convAttrs(attrs), inputShape: dims });
@@ -282,22 +259,6 @@ function backpropInputOf(dy: Tensor, filter: Tensor, x: Tensor, attrs: Conv3DAtt
 function backpropFilterOf(x: Tensor, dy: Tensor, filter: Tensor, attrs: Conv3DAttrs): Tensor {
   const { dims, like } = dimsOf(filter);
   return apply(CONV3D_BACKPROP_FILTER, [x, dy, ...like], { ...convAttrs(attrs), filterShape: dims });
-}
-
-function bilinearTangent(
-  record: OpRecord,
-  a: Tensor,
-  b: Tensor,
-  ta: Tensor | null,
-  tb: Tensor | null,
-  attrs: Attrs,
-  like?: Tensor,
-): Tensor | null {
-  const rest = like === undefined ? [] : [like];
-  const left = ta === null ? null : apply(record, [ta, b, ...rest], attrs);
-  const right = tb === null ? null : apply(record, [a, tb, ...rest], attrs);
-  if (left === null) return right;
-  return right === null ? left : add(left, right);
 }
 
 // ---- builders (tfjs names and argument order) ------------------------------------------------------------------
