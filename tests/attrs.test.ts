@@ -67,6 +67,7 @@ import {
 } from '../src';
 import { reshapeDims, resizeBilinear, resizeNearestNeighbor } from '../src';
 import { avgPool3d, conv3d, maxPool3d } from '../src';
+import { cond, less, neg, scan, whileLoop } from '../src';
 
 type ErrorClass = new (message: string) => LazygradError;
 
@@ -365,6 +366,24 @@ function everyOpGraph(): Graph {
     );
     outputs.push(addOp(g, opRecord('fused'), xs, node.attrs, 'fused'));
   }
+  // Control flow: each construct's outputs are sibling nodes whose attrs hold regions.
+  const pred = g.placeholder('pred', [], 'bool');
+  outputs.push(
+    cond(
+      pred,
+      () => neg(x),
+      () => x,
+    ),
+  );
+  outputs.push(
+    ...whileLoop(
+      ([v]) => less(sum(v), 10),
+      ([v]) => [add(v, 1)],
+      [x],
+      { maximumIterations: 4 },
+    ),
+  );
+  outputs.push(scan((c, row) => [add(c, row), null] as const, g.placeholder('c0', [3]), x, { reverse: true })[0]);
   expect(outputs.length).toBeGreaterThan(0);
   return g;
 }

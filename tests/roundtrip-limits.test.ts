@@ -132,12 +132,12 @@ describe('attrs', () => {
     return value;
   }
 
-  test('attrs nested 16 levels round trip; 17 levels are refused when the node is added', () => {
+  test('attrs nested 64 levels round trip; 65 levels are refused when the node is added', () => {
     const g = new Graph();
     const x = g.placeholder('x', [2]);
-    addOp(g, opRecord('neg'), [x.id], { note: nested(16) } as never);
+    addOp(g, opRecord('neg'), [x.id], { note: nested(64) } as never);
     roundTrip(g);
-    expect(() => addOp(g, opRecord('neg'), [x.id], { note: nested(17) } as never)).toThrow(/nests deeper than 16/);
+    expect(() => addOp(g, opRecord('neg'), [x.id], { note: nested(65) } as never)).toThrow(/nests deeper than 64/);
   });
 
   test('attr keys the loader would drop and the reserved {$number} form are refused when the node is added', () => {

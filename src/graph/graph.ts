@@ -32,6 +32,8 @@ export interface NodeSpec {
   value?: NDArray;
   /** Stateful nodes (placeholders, variables, assigns, random ops) are never merged with an equal node. */
   stateful?: boolean;
+  /** A placeholder whose name may be suffixed to be unique (a region's capture of an outer tensor). */
+  renameable?: boolean;
 }
 
 /**
@@ -81,6 +83,21 @@ export class Graph {
   private prefix = '';
   private readonly tensors: Tensor[] = [];
   private readonly attachments = new Map<number, unknown>();
+  /**
+   * Regions (the bodies of cond, whileLoop and scan) are built as child graphs: `parent` is the graph a region was
+   * opened in (null for a top-level graph). While a region is open, ops built from tensors of its ancestors go into
+   * it, and the outer tensors they read are captured: each becomes a placeholder of the region (see `lift`).
+   */
+  readonly parent: Graph | null;
+  /** On a top-level graph: the regions being built, innermost last. */
+  private readonly openRegions: Graph[] = [];
+  /** On a region: the ids (in the parent graph) of the tensors it captured, in order, and their placeholders here. */
+  private readonly captureOf = new Map<number, number>();
+  private readonly capturedList: number[] = [];
+
+  constructor(parent: Graph | null = null) {
+    this.parent = parent;
+  }
 
   /** All nodes in id order (which is a topological order). */
   get nodes(): readonly Node[] {
@@ -284,7 +301,10 @@ export class Graph {
       const existing = this.interned.get(key);
       if (existing !== undefined) return this.tensor(existing);
     }
-    const name = this.uniqueName(spec, spec.op === 'placeholder' || spec.op === 'variable');
+    const name = this.uniqueName(
+      spec,
+      (spec.op === 'placeholder' && spec.renameable !== true) || spec.op === 'variable',
+    );
     const badName = nameProblem(name);
     if (badName !== null) {
       const shown = `${quoteName(name.slice(0, 200))}${name.length > 200 ? '…' : ''}`;
@@ -324,6 +344,91 @@ export class Graph {
     } while (this.names.has(name));
     this.nameCounters.set(base, counter);
     return name;
+  }
+
+  /** The top-level graph of a region (itself for a top-level graph). */
+  get root(): Graph {
+    return this.parent === null ? this : this.parent.root;
+  }
+
+  /** Whether `this` is `other` or one of its enclosing graphs. */
+  encloses(other: Graph): boolean {
+    for (let g: Graph | null = other; g !== null; g = g.parent) if (g === this) return true;
+    return false;
+  }
+
+  /**
+   * Opens a region inside the graph being built (the innermost open region, or this graph): until `closeRegion`,
+   * ops built from tensors of this graph or of the open regions go into the new region.
+   */
+  openRegion(): Graph {
+    const root = this.root;
+    const region = new Graph(root.buildTarget());
+    root.openRegions.push(region);
+    return region;
+  }
+
+  /** Closes the innermost open region (which must be `region`). */
+  closeRegion(region: Graph): void {
+    const open = this.root.openRegions;
+    if (open[open.length - 1] !== region) throw new GraphError('Graph: regions must be closed innermost first');
+    open.pop();
+  }
+
+  /** Whether this region is still being built (false for a top-level graph). */
+  get isOpen(): boolean {
+    return this.parent !== null && this.root.openRegions.includes(this);
+  }
+
+  /**
+   * Where an op over tensors of this graph is built: the innermost open region, when this graph encloses it (the op
+   * is then written inside a body), else this graph itself.
+   */
+  buildTarget(): Graph {
+    const open = this.root.openRegions;
+    const inner = open[open.length - 1];
+    return inner !== undefined && this.encloses(inner) ? inner : this;
+  }
+
+  /**
+   * The id in this graph of a tensor's value: its own id when it belongs here; when it belongs to an enclosing graph,
+   * the placeholder that captures it (made on first use, through every region in between). A tensor of a region
+   * that is not around this one (a body already closed, or another graph) is a GraphError.
+   */
+  lift(tensor: Tensor): number {
+    if (tensor.graph === this) return tensor.id;
+    if (this.parent === null || !tensor.graph.encloses(this)) {
+      const inside = tensor.graph.parent !== null;
+      throw new GraphError(
+        inside
+          ? `tensor ${quoteName(tensor.name)} was built inside a cond/whileLoop/scan body and cannot be used outside ` +
+              'it; return it from the body instead'
+          : `tensor ${quoteName(tensor.name)} belongs to a different graph; all inputs of an op must come from the ` +
+              'same Graph',
+      );
+    }
+    const outer = this.parent.lift(tensor);
+    let local = this.captureOf.get(outer);
+    if (local === undefined) {
+      const node = this.parent.node(outer);
+      local = this.addNode({
+        op: 'placeholder',
+        inputs: [],
+        dtype: node.dtype,
+        shape: node.shape,
+        name: node.name,
+        stateful: true,
+        renameable: true,
+      }).id;
+      this.captureOf.set(outer, local);
+      this.capturedList.push(outer);
+    }
+    return local;
+  }
+
+  /** A region's captures: the ids of the outer tensors it read (in the parent graph) and their placeholders here. */
+  captures(): { outer: number; local: number }[] {
+    return this.capturedList.map((outer) => ({ outer, local: this.captureOf.get(outer) as number }));
   }
 
   /** The text IR of the whole graph, one node per line. */

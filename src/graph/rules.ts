@@ -8,8 +8,8 @@
 export const MAX_NAME_LENGTH = 4096;
 /** The highest rank of any shape. */
 export const MAX_RANK = 64;
-/** Attribute values nest at most this deep (a fused step's argument sits at depth 3). */
-export const MAX_ATTR_DEPTH = 16;
+/** Attribute values nest at most this deep (a fused step's argument sits at depth 3; each level of control flow nested in a region adds 4). */
+export const MAX_ATTR_DEPTH = 64;
 
 /** What is wrong with a node's full name, or null: a non-empty string of at most MAX_NAME_LENGTH characters. */
 export function nameProblem(name: unknown): string | null {

@@ -3,11 +3,30 @@
  * the TypeScript type of its attrs is derived from that list, and `addOp` checks every node's attrs against it
  * once, so rules, kernels, passes and the file formats read typed attributes with no casts.
  */
-import { AttrValue, Attrs, Dim, DType, isDType } from '../graph';
+import { AttrValue, Attrs, Dim, DType, isDType, Shape } from '../graph';
 import type { FusedArg } from './kernels';
 
 /** One step of a fused node's attrs: an op name (resolved to its template through the op table) and its args. */
 export type FusedStepAttr = { readonly op: string; readonly args: readonly FusedArg[] };
+
+/** One node of a region as stored in attrs: inputs are indices of earlier nodes of the same region. */
+export type RegionNodeAttr = {
+  readonly op: string;
+  readonly inputs: readonly number[];
+  readonly attrs: Attrs;
+  readonly dtype: DType;
+  readonly shape: Shape;
+  readonly name: string;
+  /** A constant's elements in row-major order (bools as 0 and 1). */
+  readonly value?: readonly number[];
+};
+
+/** A region as stored in attrs: its nodes in topological order, which of them are its parameters and outputs. */
+export type RegionAttr = {
+  readonly params: readonly number[];
+  readonly outputs: readonly number[];
+  readonly nodes: readonly RegionNodeAttr[];
+};
 
 /** The TypeScript type of each attribute kind. */
 export interface AttrKinds {
@@ -33,6 +52,10 @@ export interface AttrKinds {
   string: string;
   /** A fused node's steps (see stepsProblem). */
   steps: readonly FusedStepAttr[];
+  /** A control-flow node's subgraph (src/ops/region.ts). */
+  region: RegionAttr;
+  /** Several regions (a cond's branches). */
+  regions: readonly RegionAttr[];
 }
 
 export type AttrKind = keyof AttrKinds;
@@ -109,6 +132,16 @@ function kindRule(kind: AttrKind, value: AttrValue, inputCount: number): string 
       return typeof value === 'string' || typeof value === 'number' ? null : 'must be a number or a string';
     case 'steps':
       return stepsProblem(value, inputCount);
+    case 'region':
+      return regionAttrProblem(value);
+    case 'regions': {
+      if (!Array.isArray(value) || value.length === 0) return 'must be a non-empty list of regions';
+      for (const region of value as readonly AttrValue[]) {
+        const problem = regionAttrProblem(region);
+        if (problem !== null) return problem;
+      }
+      return null;
+    }
   }
 }
 
@@ -194,6 +227,28 @@ export function attrProblem(schema: AttrSchema, attrs: Attrs, inputCount: number
     }
     const message = kindProblem(kind, value, inputCount);
     if (message !== null) return { attr: name, kind, message };
+  }
+  return null;
+}
+
+/** The attr form a region kind of attribute has, checked structurally (parseRegion checks the rest). */
+export function regionAttrProblem(value: AttrValue): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return 'must be a region {params, outputs, nodes}';
+  const record = value as { readonly [key: string]: AttrValue };
+  const ints = (v: AttrValue): boolean => Array.isArray(v) && v.every((i) => Number.isSafeInteger(i));
+  if (!ints(record.params) || !ints(record.outputs) || !Array.isArray(record.nodes)) {
+    return 'must be a region {params: ints, outputs: ints, nodes: list}';
+  }
+  for (const node of record.nodes as readonly AttrValue[]) {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return 'holds a node that is not an object';
+    const n = node as { readonly [key: string]: AttrValue };
+    if (typeof n.op !== 'string' || !ints(n.inputs) || typeof n.name !== 'string' || typeof n.dtype !== 'string') {
+      return 'holds a node without op, inputs, name and dtype';
+    }
+    if (typeof n.attrs !== 'object' || n.attrs === null || Array.isArray(n.attrs) || !Array.isArray(n.shape)) {
+      return 'holds a node without attrs and shape';
+    }
   }
   return null;
 }

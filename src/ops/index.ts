@@ -31,3 +31,5 @@ export * from './normalization';
 export * from './activation';
 export * from './fusedconv';
 export * from './runtimeshape';
+export * from './region';
+export * from './control';

@@ -103,6 +103,8 @@ export interface OpRecord<A extends Attrs = Attrs> {
    * input's buffer). Set by the elementwise factories and records; the planner checks dtype and size itself.
    */
   readonly inPlace?: boolean;
+  /** false: constant folding never evaluates it (a whileLoop, which may run for long or forever). */
+  readonly foldable?: boolean;
   /** Stateful ops are never merged, folded or removed while fetched. */
   readonly stateful?: boolean;
   /** The output depends only on the inputs' shapes, so it folds as soon as those are known. */
@@ -144,6 +146,20 @@ export function addOp<A extends Attrs>(
   attrs: NoInfer<A> = {} as A,
   name?: string,
 ): Tensor {
+  // While a cond/whileLoop/scan body is being built, an op over this graph's tensors goes into the body, which
+  // captures the tensors it reads.
+  const target = graph.buildTarget();
+  if (target !== graph) {
+    inputIds = inputIds.map((id) => target.lift(graph.tensor(id)));
+    graph = target;
+  }
+  if (graph.parent !== null && record.stateful === true) {
+    throw new GraphError(
+      `${record.name} ${quoteName(`${graph.scopePrefix}${name ?? record.name}`)}: a stateful op (random, assign, ` +
+        'custom gradient) cannot be built inside a cond/whileLoop/scan body; build it outside the body and use ' +
+        'its value inside (it is captured)',
+    );
+  }
   const inputs = inputIds.map((id) => graph.node(id));
   if (record.arity !== 'variadic' && inputs.length !== record.arity) {
     throw new GraphError(`${record.name}: expects ${record.arity} inputs, got ${inputs.length}`);
@@ -189,6 +205,8 @@ const ATTR_ERRORS: { readonly [kind in AttrKind]: new (message: string) => Lazyg
   string: GraphError,
   seed: GraphError,
   steps: GraphError,
+  region: GraphError,
+  regions: GraphError,
 };
 
 /** An attribute that does not fit the schema, with the context addOp gives inference errors. */
@@ -217,18 +235,32 @@ export function apply<A extends Attrs>(
   if (tensors.length === 0) {
     throw new GraphError(`${record.name}: needs at least one Tensor input to know its graph; got only JS values`);
   }
-  const graph = tensors[0].graph;
+  // Tensors of a body and of the graphs around it may meet (the body captures the outer ones): the op goes into the
+  // innermost of them, or into the body being built.
+  let inner = tensors[0].graph;
   for (const t of tensors) {
-    if (t.graph !== graph) {
+    if (inner.encloses(t.graph)) inner = t.graph;
+    else if (!t.graph.encloses(inner)) {
+      const inside = t.graph.parent !== null || inner.parent !== null;
       throw new GraphError(
-        `${record.name}: inputs ${quoteName(tensors[0].name)} and ${quoteName(t.name)} belong to different graphs; ` +
-          'all inputs of an op must come from the same Graph',
+        `${record.name}: inputs ${quoteName(tensors[0].name)} and ${quoteName(t.name)} belong to different graphs` +
+          (inside
+            ? ' (one was built inside a cond/whileLoop/scan body that is closed; return it from the body instead)'
+            : '; all inputs of an op must come from the same Graph'),
       );
     }
   }
+  const graph = inner.buildTarget();
+  if (graph.parent !== null && !graph.isOpen) {
+    const t = tensors.find((x) => x.graph === graph) as Tensor;
+    throw new GraphError(
+      `${record.name}: tensor ${quoteName(t.name)} was built inside a cond/whileLoop/scan body and cannot be used ` +
+        'outside it; return it from the body instead',
+    );
+  }
   const constantDType = tensors.find((t) => t.dtype !== 'bool')?.dtype;
   const ids = inputs.map((x) => {
-    if (x instanceof Tensor) return x.id;
+    if (x instanceof Tensor) return graph.lift(x);
     if (constantDType === 'int32' && !(x instanceof NDArray) && typeof x !== 'boolean') {
       // Converting to int32 would truncate silently: a fraction next to an int32 tensor is an error instead.
       const fraction = Array.from(NDArray.from(x, 'float64').data).find((v) => !Number.isInteger(v));

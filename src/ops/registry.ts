@@ -1,5 +1,6 @@
 import { GraphError } from '../graph';
 import { COMPARE_OPS } from './compare';
+import { CONTROL_OPS } from './control';
 import { CONV_OPS } from './conv';
 import { CONV3D_OPS } from './conv3d';
 import { POOL3D_OPS } from './pool3d';
@@ -62,6 +63,7 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   runtimeShape: RUNTIME_SHAPE_OPS,
   conv3d: CONV3D_OPS,
   pool3d: POOL3D_OPS,
+  control: CONTROL_OPS,
 };
 
 const BY_NAME = new Map<string, OpRecord>();

@@ -58,7 +58,7 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
 function canFold(node: Node, sources: readonly Node[], sizeLimit: number): boolean {
   if (sources.length === 0) return false;
   const record = opRecord(node.op);
-  if (record.stateful === true || record.kernel === undefined) return false;
+  if (record.stateful === true || record.foldable === false || record.kernel === undefined) return false;
   const foldable =
     record.shapeOnly === true ? sources.every((s) => isFullyKnown(s.shape)) : sources.every((s) => s.op === 'constant');
   return foldable && isFullyKnown(node.shape) && sizeOf(node.shape) <= sizeLimit;

@@ -5,7 +5,8 @@
 import { DEFAULT_MAX_BYTES, FeedError, formatShape, Graph, GraphError, NDArray, Node, ShapeError } from '../graph';
 import { checkRecords, OpRecord } from '../ops';
 import { compileSlice, OptimizeOptions, sliceFor } from '../passes';
-import { buildPlan, checkPlanSize, Plan } from './plan';
+import { buildControlStep } from './control';
+import { buildPlan, checkPlanSize, Plan, RegionCompiler } from './plan';
 
 /** A missing feed, for callers that run the result: names the placeholder and a fetch that needs it. */
 export function missingFeedError(placeholder: Node, neededBy: Node): FeedError {
@@ -52,7 +53,31 @@ export function compilePlan(
   }
   const { slice, report } = sliced;
   const compiled = compileSlice(slice, report, options);
-  const plan = buildPlan(compiled.slice, compiled.reports, (options.level ?? 2) >= 2, kernels);
+  const regions = { compile: regionCompiler(options, kernels, forDisplay, maxBytes), build: buildControlStep };
+  const plan = buildPlan(compiled.slice, compiled.reports, (options.level ?? 2) >= 2, kernels, regions);
   if (!forDisplay) checkPlanSize(plan, maxBytes);
   return plan;
+}
+
+/**
+ * Compiles the regions of control-flow steps (a body, a branch) like a plan: its parameters are fed placeholders
+ * with the concrete shapes of the construct's inputs, its outputs are what the construct reads per iteration.
+ */
+function regionCompiler(
+  options: OptimizeOptions,
+  kernels: ReadonlyMap<string, NonNullable<OpRecord['kernel']>>,
+  forDisplay: boolean,
+  maxBytes: number,
+): RegionCompiler {
+  const compile: RegionCompiler = (graph, outputs, params) => {
+    const shapes = new Map<number, readonly number[]>();
+    for (const id of params) shapes.set(id, graph.node(id).shape as number[]);
+    const { slice, report } = sliceFor(graph, outputs, shapes);
+    const compiled = compileSlice(slice, report, options);
+    const regions = { compile, build: buildControlStep };
+    const plan = buildPlan(compiled.slice, compiled.reports, (options.level ?? 2) >= 2, kernels, regions);
+    if (!forDisplay) checkPlanSize(plan, maxBytes);
+    return { plan, feedParams: plan.feeds.map((f) => params.indexOf(f.source)) };
+  };
+  return compile;
 }

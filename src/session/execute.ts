@@ -6,7 +6,7 @@ import { allocate, formatShape, LazygradError, NDArray, RuntimeError, SessionErr
 import { allocateViews, BufferLayout, layoutBuffers, viewsIn } from './memory';
 import { ProbedSteps, probedSteps, TraceEntry } from './numerics';
 import { ArenaBlock, ArenaPlacement, stagingBytes } from './placement';
-import { Plan, plannedStep, Step } from './plan';
+import { Plan, plannedStep, RegionPlan, RegionRunner, Step } from './plan';
 import { VariableStore } from './variables';
 
 /** What a plan's runs reuse: one slot per node, one argument list per step, the planned output arrays. */
@@ -70,7 +70,9 @@ export class Executor {
       );
     }
     const state = this.runStateOf(plan);
-    if (this.placement !== null) this.prepareArena(plan, state);
+    const regions = regionPlans(plan);
+    for (const region of regions) this.runStateOf(region);
+    if (this.placement !== null) this.prepareArena(plan, state, regions);
     const { slots, args } = state;
     for (const { slot, source } of plan.feeds) slots[slot] = feeds.get(source) as NDArray;
     for (const id of plan.constants) slots[id] = plan.graph.node(id).value as NDArray;
@@ -79,34 +81,17 @@ export class Executor {
     const steps = probe === null ? plan.steps : this.probedFor(plan, state, probe);
     // Checking allocates every output afresh: a step computed in place would overwrite the inputs its report reads.
     const views = probe?.check === true ? state.fresh : state.views;
-    const counts = this.runCounts;
     const wasm = this.placement?.kernels ?? null;
     // While steps hold arena views, the wasm kernels must not grow the arena (that would detach the views).
     wasm?.lock();
     // The step loop: no closures, no Map lookups for ordinary steps, no per-step arrays (args are preallocated).
-    let index = 0;
     try {
-      for (; index < steps.length; index++) {
-        const step = steps[index];
-        const inputs = args[index];
-        const ids = step.inputs;
-        for (let k = 0; k < ids.length; k++) inputs[k] = slots[ids[k]] as NDArray;
-        const out = views[index] ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
-        if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
-        else step.kernel(inputs, out, step.node.attrs, { counter: counts.get(step.stateOf) ?? 0 });
-        slots[step.output] = out;
-        const release = step.release;
-        for (let k = 0; k < release.length; k++) slots[release[k]] = null;
-      }
+      this.runSteps(steps, state, views);
     } catch (error) {
       slots.fill(null);
+      for (const region of regions) this.runStates.get(region)?.slots.fill(null);
       this.store.abandon();
-      if (error instanceof LazygradError) throw error;
-      const step = steps[index];
-      const described = args[index].map((x, i) => `%${step.inputs[i]} ${x.dtype}${formatShape(x.shape)}`).join(', ');
-      throw new RuntimeError(
-        `Session.run: ${step.node.op} '${step.node.name}' failed on inputs (${described}): ${(error as Error).message}`,
-      );
+      throw error;
     } finally {
       wasm?.unlock();
     }
@@ -119,6 +104,7 @@ export class Executor {
     this.store.commit();
     // An arena-held variable is overwritten in place: no allocation per training step.
     for (const { variable, slot } of plan.assigns) this.store.write(variable, slots[slot] as NDArray);
+    const counts = this.runCounts;
     for (const step of plan.steps) {
       if (step.stateOf !== undefined) counts.set(step.stateOf, (counts.get(step.stateOf) ?? 0) + 1);
     }
@@ -128,8 +114,67 @@ export class Executor {
     return results;
   }
 
+  /**
+   * The step loop over one plan's slots (a top-level plan, or a region's plan run by a control step): no closures, no
+   * Map lookups for ordinary steps, no per-step arrays (args are preallocated). A kernel's own failure becomes a
+   * RuntimeError naming the step.
+   */
+  private runSteps(steps: readonly Step[], state: RunState, views: readonly (NDArray | null)[]): void {
+    const { slots, args } = state;
+    const counts = this.runCounts;
+    let index = 0;
+    try {
+      for (; index < steps.length; index++) {
+        const step = steps[index];
+        const inputs = args[index];
+        const ids = step.inputs;
+        for (let k = 0; k < ids.length; k++) inputs[k] = slots[ids[k]] as NDArray;
+        const control = step.control;
+        if (control !== undefined) {
+          const values = control.run(inputs, this.regionRunner);
+          const targets = control.slots;
+          for (let k = 0; k < targets.length; k++) slots[targets[k]] = values[k];
+        } else {
+          const out = views[index] ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
+          if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
+          else step.kernel(inputs, out, step.node.attrs, { counter: counts.get(step.stateOf) ?? 0 });
+          slots[step.output] = out;
+        }
+        const release = step.release;
+        for (let k = 0; k < release.length; k++) slots[release[k]] = null;
+      }
+    } catch (error) {
+      if (error instanceof LazygradError) throw error;
+      const step = steps[index];
+      const described = args[index].map((x, i) => `%${step.inputs[i]} ${x.dtype}${formatShape(x.shape)}`).join(', ');
+      throw new RuntimeError(
+        `Session.run: ${step.node.op} '${step.node.name}' failed on inputs (${described}): ${(error as Error).message}`,
+      );
+    }
+  }
+
+  /** Runs a region's plan (a body, a branch) from inside a control step: its parameters in, its outputs out. */
+  private readonly regionRunner: RegionRunner = {
+    run: (region: RegionPlan, values: readonly NDArray[]): NDArray[] => {
+      const plan = region.plan;
+      const state = this.runStateOf(plan);
+      const slots = state.slots;
+      const feeds = plan.feeds;
+      for (let k = 0; k < feeds.length; k++) slots[feeds[k].slot] = values[region.feedParams[k]];
+      for (const id of plan.constants) slots[id] = plan.graph.node(id).value as NDArray;
+      this.runSteps(plan.steps, state, state.views);
+      const results = plan.outputs.map((slot) => {
+        const value = slots[slot] as NDArray;
+        return plan.graph.node(slot).op === 'constant' ? value.clone() : value;
+      });
+      slots.fill(null);
+      return results;
+    },
+  };
+
   /** Frees a plan's arena block (when it leaves the cache); its run state is rebuilt if it runs again. */
   drop(plan: Plan): void {
+    for (const region of regionPlans(plan)) this.drop(region);
     const state = this.runStates.get(plan);
     if (state === undefined) return;
     if (state.block !== null) this.placement?.free(state.block);
@@ -180,20 +225,47 @@ export class Executor {
    * Before a run on the wasm backend: every allocation that may grow the arena happens first (the kernels' staging
    * area, blocks for variables not yet in the arena), then every view that the growth left stale is re-taken.
    */
-  private prepareArena(plan: Plan, state: RunState): void {
+  private prepareArena(plan: Plan, state: RunState, regions: readonly Plan[]): void {
     const placement = this.placement as ArenaPlacement;
-    placement.kernels.reserve(state.stagingBytes);
+    let staging = state.stagingBytes;
+    for (const region of regions) staging = Math.max(staging, (this.runStates.get(region) as RunState).stagingBytes);
+    placement.kernels.reserve(staging);
     this.store.reserve(
       plan.variables.map((v) => v.variable),
       this.initialValue,
     );
     // No allocation below this line: views taken now stay valid for the run.
-    const memory = plan.memory;
     const buffer = placement.arena.memory.buffer;
-    if (state.block !== null && state.layout !== null && memory !== null && state.viewsOf !== buffer) {
-      state.views = viewsIn(memory, plan.steps.map(plannedStep), state.layout, buffer, state.block.offset);
-      state.viewsOf = buffer;
+    for (const p of [plan, ...regions]) {
+      const s = p === plan ? state : (this.runStates.get(p) as RunState);
+      const memory = p.memory;
+      if (s.block !== null && s.layout !== null && memory !== null && s.viewsOf !== buffer) {
+        s.views = viewsIn(memory, p.steps.map(plannedStep), s.layout, buffer, s.block.offset);
+        s.viewsOf = buffer;
+      }
     }
     this.store.settle();
   }
+}
+
+const regionCache = new WeakMap<Plan, Plan[]>();
+
+/** Every region plan a plan's control steps run, nested ones included (an explicit stack, no recursion). */
+function regionPlans(plan: Plan): Plan[] {
+  const cached = regionCache.get(plan);
+  if (cached !== undefined) return cached;
+  const found: Plan[] = [];
+  const stack = [plan];
+  while (stack.length > 0) {
+    const current = stack.pop() as Plan;
+    for (const step of current.steps) {
+      if (step.control === undefined) continue;
+      for (const region of step.control.plans) {
+        found.push(region.plan);
+        stack.push(region.plan);
+      }
+    }
+  }
+  regionCache.set(plan, found);
+  return found;
 }

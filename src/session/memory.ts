@@ -1,5 +1,5 @@
 import { allocate, DType, Graph, NDArray, sizeOf, TypedArray } from '../graph';
-import { opRecord } from '../ops';
+import { isControlOp, opRecord } from '../ops';
 
 const BYTES: { readonly [dtype in DType]: number } = { float32: 4, float64: 8, int32: 4, bool: 1 };
 
@@ -58,7 +58,9 @@ export function planMemory(graph: Graph, steps: readonly PlannedStep[], outputs:
     const size = sizeOf(step.shape);
     const bytes = size * BYTES[step.dtype];
     const dying = new Set(step.release);
-    if (fetched.has(step.output)) {
+    if (isControlOp(step.op)) {
+      // A control-flow step allocates its outputs itself (its regions' plans have their own memory plans).
+    } else if (fetched.has(step.output)) {
       outputBytes += bytes;
     } else {
       intermediateBytes += bytes;

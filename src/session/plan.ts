@@ -1,5 +1,6 @@
 import {
   checkValueSize,
+  NDArray,
   DType,
   formatByteSize,
   formatNode,
@@ -9,7 +10,7 @@ import {
   quoteName,
   ResourceExhaustedError,
 } from '../graph';
-import { opRecord, OpRecord } from '../ops';
+import { controlGroupKey, isControlOp, opRecord, OpRecord } from '../ops';
 import { formatReport, PassReport, Slice } from '../passes';
 import { formatBytes, layoutBuffers, MemoryPlan, PlannedStep, planMemory } from './memory';
 
@@ -24,7 +25,36 @@ export interface Step {
   readonly release: readonly number[];
   /** For a stateful op (a random op): its node in the user's graph, whose run count in the session it is told. */
   readonly stateOf?: number;
+  /** For a control-flow construct (cond, whileLoop, scan): the step that runs its regions' plans (control.ts). */
+  readonly control?: ControlStep;
 }
+
+/** A region's compiled plan, and which of the region's parameters feeds each of the plan's feeds. */
+export interface RegionPlan {
+  readonly plan: Plan;
+  readonly feedParams: readonly number[];
+}
+
+/** What a control step runs its regions with: the session's executor (one region plan run → its outputs). */
+export interface RegionRunner {
+  run(region: RegionPlan, args: readonly NDArray[]): NDArray[];
+}
+
+/**
+ * One step for a group of sibling control-flow nodes: it runs the construct once and writes every sibling's slot.
+ * `plans` are its regions' compiled plans (the executor prepares their memory with the outer plan's).
+ */
+export interface ControlStep {
+  readonly slots: readonly number[];
+  readonly plans: readonly RegionPlan[];
+  run(inputs: readonly NDArray[], runner: RegionRunner): NDArray[];
+}
+
+/** Compiles a region (a graph with concrete parameter shapes) for the given outputs: see compile.ts. */
+export type RegionCompiler = (graph: Graph, outputs: readonly number[], params: readonly number[]) => RegionPlan;
+
+/** Builds the control step of a sibling group (control.ts; passed in to keep plan.ts free of the constructs). */
+export type ControlBuilder = (graph: Graph, siblings: readonly Node[], compile: RegionCompiler) => ControlStep;
 
 /**
  * A compiled plan: a flat list of steps over slots (one slot per node of the optimized slice). Executing it
@@ -53,12 +83,29 @@ export function buildPlan(
   reports: readonly PassReport[],
   planBuffers = true,
   overrides: ReadonlyMap<string, NonNullable<OpRecord['kernel']>> = new Map(),
+  regions?: { readonly compile: RegionCompiler; readonly build: ControlBuilder },
 ): Plan {
   const { graph, outputs, bindings } = slice;
   const keep = new Uint8Array(graph.size);
   for (const id of outputs) keep[id] = 1;
+  // Sibling control-flow nodes run as one step, at the first sibling: `stepOf` maps each to it.
+  const stepOf = new Int32Array(graph.size);
+  const groups = new Map<string, Node[]>();
+  for (const node of graph.nodes) {
+    stepOf[node.id] = node.id;
+    if (!isControlOp(node.op)) continue;
+    const key = controlGroupKey(node);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [node]);
+    else {
+      group.push(node);
+      stepOf[node.id] = group[0].id;
+    }
+  }
   const lastUse = new Int32Array(graph.size).fill(-1);
-  for (const node of graph.nodes) for (const input of node.inputs) lastUse[input] = node.id;
+  for (const node of graph.nodes) {
+    for (const input of node.inputs) lastUse[input] = Math.max(lastUse[input], stepOf[node.id]);
+  }
 
   const feeds: { slot: number; source: number }[] = [];
   const variables: { slot: number; variable: number }[] = [];
@@ -91,6 +138,22 @@ export function buildPlan(
     }
     const record = opRecord(node.op);
     if (record.kernel === undefined) throw new GraphError(`op '${node.op}' has no kernel`);
+    if (isControlOp(node.op)) {
+      if (stepOf[node.id] !== node.id) continue;
+      if (regions === undefined) throw new GraphError(`Session: ${node.op} '${node.name}' needs a region compiler`);
+      const siblings = groups.get(controlGroupKey(node)) as Node[];
+      steps.push({
+        node,
+        kernel: record.kernel,
+        inputs: node.inputs,
+        output: node.id,
+        shape: node.shape as number[],
+        dtype: node.dtype,
+        release: releaseAt.get(node.id) ?? [],
+        control: regions.build(graph, siblings, regions.compile),
+      });
+      continue;
+    }
     if (node.op === 'assign') {
       const variable = bindings.get(node.inputs[0]) as number;
       const earlier = assigns.find((a) => a.variable === variable);

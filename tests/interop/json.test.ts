@@ -414,7 +414,7 @@ describe('loading untrusted JSON', () => {
 
   test('attrs nested too deeply are rejected', () => {
     let deep: unknown = 1;
-    for (let i = 0; i < 40; i++) deep = [deep];
+    for (let i = 0; i < 80; i++) deep = [deep];
     expectRejected(
       withNode(3, (n) => (n.attrs = { axes: [0, 1], keepDims: false, deep } as never)),
       3,

@@ -1,0 +1,179 @@
+/**
+ * Running control flow in a plan: one step per group of sibling cond / while / scan nodes (plan.ts groups them). The
+ * step compiles each region once, for the concrete shapes of its inputs, into a plan of its own (the same compiler:
+ * folding, CSE, simplification and fusion inside the body; its own memory plan, whose buffers every iteration
+ * reuses), and runs it per branch taken or per iteration through the session's executor. Only the outputs some
+ * sibling asks for are computed: a scan whose ys nobody reads does not stack them, a loop stacks a body value per
+ * iteration only when a gradient asked for it.
+ */
+import { allocate, DType, Graph, GraphError, NDArray, Node, sizeOf } from '../graph';
+import { checkIterations, instantiate, parseSelector, RegionAttr, TensorInfo } from '../ops';
+import { ControlStep, RegionCompiler, RegionPlan } from './plan';
+
+function infoOf(graph: Graph, id: number): TensorInfo {
+  return graph.node(id);
+}
+
+function fresh(dtype: DType, shape: readonly number[]): NDArray {
+  return new NDArray(allocate(dtype, sizeOf(shape)), shape, dtype);
+}
+
+/**
+ * A result that shares memory with one of the step's inputs (a loop that ran no iteration, a carry that is a row of
+ * xs) is copied: what a step returns is its own, as the user or a later step may keep or overwrite it.
+ */
+function owned(value: NDArray, inputs: readonly NDArray[]): NDArray {
+  return inputs.some((x) => x.data.buffer === value.data.buffer) ? value.clone() : value;
+}
+
+/** Row `t` of an array along axis 0, as a view (no copy). */
+function row(x: NDArray, t: number): NDArray {
+  const shape = x.shape.slice(1);
+  const size = sizeOf(shape);
+  return new NDArray(x.data.subarray(t * size, (t + 1) * size), shape, x.dtype);
+}
+
+/** The control step of a group of siblings (same op, inputs and regions; each asks for one output). */
+export function buildControlStep(graph: Graph, siblings: readonly Node[], compile: RegionCompiler): ControlStep {
+  const leader = siblings[0];
+  const inputs = leader.inputs.map((id) => infoOf(graph, id));
+  const slots = siblings.map((n) => n.id);
+  switch (leader.op) {
+    case 'cond':
+      return condStep(leader, siblings, inputs, slots, compile);
+    case 'while':
+      return whileStep(leader, siblings, inputs, slots, compile);
+    case 'scan':
+      return scanStep(leader, siblings, inputs, slots, compile);
+    default:
+      throw new GraphError(`${leader.op} is not a control-flow op`);
+  }
+}
+
+function condStep(
+  leader: Node,
+  siblings: readonly Node[],
+  inputs: readonly TensorInfo[],
+  slots: readonly number[],
+  compile: RegionCompiler,
+): ControlStep {
+  const branches = leader.attrs.branches as readonly RegionAttr[];
+  const wanted = siblings.map((n) => n.attrs.output as number);
+  const plans = branches.map((attr, b) => {
+    const region = instantiate(attr, inputs.slice(1), `cond '${leader.name}': branch ${b}`);
+    return compile(
+      region.graph,
+      wanted.map((k) => region.outputs[k]),
+      region.params,
+    );
+  });
+  return {
+    slots,
+    plans,
+    run(args, runner) {
+      const taken = args[0].data[0] !== 0 ? plans[0] : plans[1];
+      const rest = args.slice(1);
+      return runner.run(taken, rest).map((v) => owned(v, rest));
+    },
+  };
+}
+
+function whileStep(
+  leader: Node,
+  siblings: readonly Node[],
+  inputs: readonly TensorInfo[],
+  slots: readonly number[],
+  compile: RegionCompiler,
+): ControlStep {
+  const what = `whileLoop '${leader.name}'`;
+  const condition = instantiate(leader.attrs.cond as RegionAttr, inputs, `${what}: the condition`);
+  const body = instantiate(leader.attrs.body as RegionAttr, inputs, `${what}: the body`);
+  const max = leader.attrs.maximumIterations as number | undefined;
+  const vars = body.outputs.length;
+  const selectors = siblings.map((n) =>
+    parseSelector(n.attrs.output as string, 'whileLoop', ['var', 'count', 'stack']),
+  );
+  // The body computes every variable (each feeds the next iteration), then each stacked value asked for.
+  const stacked = selectors.filter((s) => s.kind === 'stack').map((s) => s.index);
+  const stackIds = stacked.map((i) => body.ids[i]);
+  const condPlan = compile(condition.graph, condition.outputs, condition.params);
+  const bodyPlan = compile(body.graph, [...body.outputs, ...stackIds], body.params);
+  const stackShapes = stackIds.map((id) => [max as number, ...(body.graph.node(id).shape as number[])]);
+  return {
+    slots,
+    plans: [condPlan, bodyPlan],
+    run(args, runner) {
+      let values = args.slice(0, vars);
+      const captured = args.slice(vars);
+      const stacks = stackIds.map((id, s) => fresh(body.graph.node(id).dtype, stackShapes[s]));
+      let count = 0;
+      for (;;) {
+        const state = [...values, ...captured];
+        if (runner.run(condPlan, state)[0].data[0] === 0) break;
+        checkIterations(count, max, what);
+        const results = runner.run(bodyPlan, state);
+        for (let s = 0; s < stacks.length; s++) {
+          const value = results[vars + s];
+          stacks[s].data.set(value.data, count * value.size);
+        }
+        values = results.slice(0, vars);
+        count++;
+      }
+      return selectors.map(({ kind, index }) => {
+        if (kind === 'count') return NDArray.from(count, 'int32');
+        if (kind === 'var') return owned(values[index], args);
+        return stacks[stacked.indexOf(index)];
+      });
+    },
+  };
+}
+
+function scanStep(
+  leader: Node,
+  siblings: readonly Node[],
+  inputs: readonly TensorInfo[],
+  slots: readonly number[],
+  compile: RegionCompiler,
+): ControlStep {
+  const what = `scan '${leader.name}'`;
+  const carries = leader.attrs.carries as number;
+  const xs = leader.attrs.xs as number;
+  const reverse = leader.attrs.reverse === true;
+  const params = inputs.map((t, j) =>
+    j >= carries && j < carries + xs ? { dtype: t.dtype, shape: t.shape.slice(1) } : t,
+  );
+  const body = instantiate(leader.attrs.body as RegionAttr, params, `${what}: the body`);
+  const length = (leader.attrs.length as number | undefined) ?? (xs > 0 ? (inputs[carries].shape[0] as number) : 0);
+  const selectors = siblings.map((n) => parseSelector(n.attrs.output as string, 'scan', ['carry', 'ys', 'stack']));
+  // Per step: every carry, then each stacked value asked for (a ys output, or any body node for a gradient).
+  const rows = selectors.filter((s) => s.kind !== 'carry');
+  const rowIds = rows.map((s) => (s.kind === 'ys' ? body.outputs[carries + s.index] : body.ids[s.index]));
+  const bodyPlan = compile(body.graph, [...body.outputs.slice(0, carries), ...rowIds], body.params);
+  return {
+    slots,
+    plans: [bodyPlan],
+    run(args, runner) {
+      let values = args.slice(0, carries);
+      const scanned = args.slice(carries, carries + xs);
+      const captured = args.slice(carries + xs);
+      const T = xs > 0 ? scanned[0].shape[0] : length;
+      const stacks = rowIds.map((id) => {
+        const node = body.graph.node(id);
+        return fresh(node.dtype, [T, ...(node.shape as number[])]);
+      });
+      for (let s = 0; s < T; s++) {
+        const t = reverse ? T - 1 - s : s;
+        const results = runner.run(bodyPlan, [...values, ...scanned.map((x) => row(x, t)), ...captured]);
+        for (let k = 0; k < stacks.length; k++) {
+          const value = results[carries + k];
+          stacks[k].data.set(value.data, t * value.size);
+        }
+        values = results.slice(0, carries);
+      }
+      let next = 0;
+      return selectors.map(({ kind, index }) => (kind === 'carry' ? owned(values[index], args) : stacks[next++]));
+    },
+  };
+}
+
+export type { RegionPlan };
