@@ -1,8 +1,11 @@
 import { DType, isDType, isFloat } from './dtype';
 import { DTypeError, GraphError, LazygradError, ShapeError } from './errors';
 import { ArrayValue, NDArray } from './ndarray';
-import { attrsProblem, escapeName, escapeText, nameProblem, quoteName, shapeProblem } from './rules';
+import { attrsProblem, nameProblem, quoteName, shapeProblem } from './rules';
 import { formatShape, Shape, shapesEqual } from './shape';
+import { canonicalJSON, formatNode, formatNodes } from './textir';
+
+export { canonicalJSON, formatNode, formatNodes } from './textir';
 
 /** Node attributes are plain JSON, so the JSON and ONNX exports are direct. */
 export type AttrValue = number | string | boolean | null | readonly AttrValue[] | { readonly [key: string]: AttrValue };
@@ -445,15 +448,6 @@ function internKey(spec: NodeSpec, attrs: Attrs): string {
   return key;
 }
 
-/** JSON with object keys sorted, so equal attrs give equal strings. */
-export function canonicalJSON(value: AttrValue): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJSON(v as AttrValue)).join(',')}]`;
-  const record = value as { readonly [key: string]: AttrValue };
-  const keys = Object.keys(record).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJSON(record[k])}`).join(',')}}`;
-}
-
 /** NDArray.from for a constant's or variable's value, its errors prefixed with the node (`constant 'c'`). */
 function converted(what: string, value: ArrayValue, dtype: DType | undefined): NDArray {
   try {
@@ -530,33 +524,4 @@ export class Tensor {
   toString(): string {
     return formatNode(this.node);
   }
-}
-
-/** One line of the text IR: `%id = op(%in, ...) {attrs} : dtype[shape]  # name`. */
-export function formatNode(node: Node): string {
-  const inputs = node.inputs.map((i) => `%${i}`).join(', ');
-  // A node whose attrs hold an `expr` (a fused group) is summarized by it; its other attrs are machine detail.
-  const attrKeys = typeof node.attrs.expr === 'string' ? ['expr'] : Object.keys(node.attrs);
-  const attrs =
-    attrKeys.length === 0
-      ? ''
-      : ` {${attrKeys.map((k) => `${escapeName(k)}=${escapeText(canonicalJSON(node.attrs[k]))}`).join(', ')}}`;
-  let value = '';
-  if (node.op === 'constant' && node.value !== undefined) value = ` ${previewValue(node.value)}`;
-  const { id, op, dtype, shape, name } = node;
-  return `%${id} = ${escapeName(op)}(${inputs})${attrs}${value} : ${dtype}${formatShape(shape)}  # ${escapeName(name)}`;
-}
-
-function previewValue(value: NDArray): string {
-  const limit = 8;
-  const items = Array.from(value.data.subarray(0, limit), (v) =>
-    value.dtype === 'bool' ? String(v !== 0) : String(v),
-  );
-  if (value.shape.length === 0) return `<${items[0]}>`;
-  return `<${items.join(', ')}${value.size > limit ? ', …' : ''}>`;
-}
-
-/** The text IR of a list of nodes (already in topological order). */
-export function formatNodes(nodes: readonly Node[]): string {
-  return nodes.map(formatNode).join('\n');
 }

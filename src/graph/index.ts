@@ -6,3 +6,5 @@ export * from './graph';
 export * from './format';
 export * from './clock';
 export * from './rules';
+export { formatNodeLines, isStoredRegion, regionsOf, siblingKey } from './textir';
+export type { FormatOptions, LabelledRegion, StoredNode, StoredRegion } from './textir';

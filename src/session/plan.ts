@@ -3,7 +3,7 @@ import {
   NDArray,
   DType,
   formatByteSize,
-  formatNode,
+  formatNodeLines,
   Graph,
   GraphError,
   Node,
@@ -209,12 +209,38 @@ export function plannedStep(step: Step): PlannedStep {
   return { ...step, op: step.node.op };
 }
 
-/** The plan as text: pass reports, then the optimized IR, then the outputs. */
-export function formatPlan(plan: Plan): string {
-  const lines = ['passes:'];
-  for (const report of plan.reports) lines.push(`  ${formatReport(report)}`);
+/** What a control step's region plans are, in order (control.ts builds them in this order). */
+const REGION_PLAN_LABELS: { readonly [op: string]: readonly string[] } = {
+  cond: ['then', 'else'],
+  while: ['cond', 'body'],
+  scan: ['body'],
+};
+
+/**
+ * The plan as text: pass reports, then the optimized IR, then the outputs; a control step's regions as their own
+ * compiled plans, indented under it.
+ */
+export function formatPlan(plan: Plan, onlyChanges = false): string {
+  // A region's plan lists only the passes that changed it: its every no-op pass under every control step is noise.
+  const reports = onlyChanges ? plan.reports.filter((r) => Object.values(r.changes).some((n) => n > 0)) : plan.reports;
+  const lines = [reports.length === 0 && onlyChanges ? 'passes: none changed the region' : 'passes:'];
+  for (const report of reports) lines.push(`  ${formatReport(report)}`);
   lines.push(`plan: ${plan.steps.length} steps over ${plan.graph.size} slots`);
-  for (const node of plan.graph.nodes) lines.push(`  ${formatNode(node)}`);
+  // A control step shows, under its first sibling, each region's own compiled plan (its passes, steps and memory).
+  const controls = new Map<Node, ControlStep>();
+  for (const step of plan.steps) if (step.control !== undefined) controls.set(step.node, step.control);
+  const regions = (node: Node): string[] | undefined => {
+    const control = controls.get(node);
+    if (control === undefined) return undefined;
+    const labels = REGION_PLAN_LABELS[node.op] ?? [];
+    return control.plans.flatMap((region, k) => [
+      `${labels[k] ?? `region ${k}`} plan:`,
+      ...formatPlan(region.plan, true)
+        .split('\n')
+        .map((text) => `  ${text}`),
+    ]);
+  };
+  for (const text of formatNodeLines(plan.graph.nodes, { regions })) lines.push(`  ${text}`);
   lines.push(`outputs: ${plan.outputs.map((id) => `%${id}`).join(', ')}`);
   const memory = plan.memory;
   if (memory !== null) {
