@@ -19,7 +19,7 @@ import {
   Tensor,
   TypedArray,
 } from '../graph';
-import { isLeafOp } from '../ops';
+import { isLeafOp, OpRecord, opRecord } from '../ops';
 import {
   AttrProblem,
   decodeAttrs,
@@ -42,8 +42,13 @@ import { addCheckedOp, checkAttrs, Fail, LoadLimits, recordFor, resolveLimits, s
 
 /** The `format` field of every file. */
 export const GRAPH_FORMAT = 'lazygrad.graph';
-/** The version this build writes and reads. */
-export const GRAPH_FORMAT_VERSION = 1;
+/**
+ * The newest version this build writes and reads. Version 2 added regions (the subgraphs of cond, while and scan
+ * nodes, in their attrs); a graph without them is written as version 1, which every earlier build reads.
+ */
+export const GRAPH_FORMAT_VERSION = 2;
+/** The versions this build reads. */
+export const GRAPH_FORMAT_VERSIONS: readonly number[] = [1, 2];
 /** Values with at most this many elements are written inline as numbers; larger ones as base64. */
 export const INLINE_LIMIT = 64;
 
@@ -64,7 +69,8 @@ export interface NodeJSON {
 
 export interface GraphJSON {
   format: typeof GRAPH_FORMAT;
-  version: typeof GRAPH_FORMAT_VERSION;
+  /** 2 when a node holds regions (control flow), else 1. */
+  version: 1 | 2;
   nodes: NodeJSON[];
 }
 
@@ -103,7 +109,8 @@ export function graphToJSON(graph: Graph): GraphJSON {
     if (node.value !== undefined) out.value = valueToJSON(node.value);
     return out;
   });
-  return { format: GRAPH_FORMAT, version: GRAPH_FORMAT_VERSION, nodes };
+  const version = graph.nodes.some((node) => holdsRegions(opRecord(node.op))) ? 2 : 1;
+  return { format: GRAPH_FORMAT, version, nodes };
 }
 
 /**
@@ -113,6 +120,11 @@ export function graphToJSON(graph: Graph): GraphJSON {
  */
 export function serializeGraph(graph: Graph, options: { indent?: number } = {}): string {
   return JSON.stringify(graphToJSON(graph), null, options.indent);
+}
+
+/** Whether an op's nodes hold regions (attrs of the region kinds): control flow, written as version 2. */
+function holdsRegions(record: OpRecord): boolean {
+  return Object.values(record.attrs ?? {}).some((kind) => kind === 'region' || kind === 'regions');
 }
 
 // ---- reading -------------------------------------------------------------------------------------------------
@@ -201,16 +213,20 @@ function loadNode(
   limits: Required<LoadLimits>,
   budget: { total: number },
   what: string,
+  version: number,
 ): Tensor {
   const fail = describeNode(what, index, raw);
   if (!isPlainObject(raw)) throw fail('node', 'must be an object');
   for (const key of Object.keys(raw)) {
-    if (!isIgnoredKey(key) && !NODE_FIELDS.has(key)) throw fail(key, `is not a field of a node (format version 1)`);
+    if (!isIgnoredKey(key) && !NODE_FIELDS.has(key)) throw fail(key, `is not a field of a node (format version ${version})`);
   }
   const id = own(raw, 'id');
   if (id !== index) throw fail('id', `is ${JSON.stringify(id)}; node ids are their positions, so it must be ${index}`);
   const record = recordFor(own(raw, 'op'), fail);
   const op = record.name;
+  if (version < 2 && holdsRegions(record)) {
+    throw fail('op', `a ${op} node holds regions, which files of version 2 hold; this file says version ${version}`);
+  }
   const name = own(raw, 'name');
   // The rule Graph applies to every name it is given (graph/rules.ts).
   const badName = nameProblem(name);
@@ -318,10 +334,10 @@ export function graphFromJSON(json: unknown, options: LoadOptions = {}, what = '
     throw fail('format', `must be "${GRAPH_FORMAT}", got ${JSON.stringify(own(json, 'format'))}`);
   }
   const version = own(json, 'version');
-  if (version !== GRAPH_FORMAT_VERSION) {
+  if (typeof version !== 'number' || !GRAPH_FORMAT_VERSIONS.includes(version)) {
     throw fail(
       'version',
-      `this build reads version ${GRAPH_FORMAT_VERSION}, the file is version ${JSON.stringify(version)}`,
+      `this build reads versions ${GRAPH_FORMAT_VERSIONS.join(' and ')}, the file is version ${JSON.stringify(version)}`,
     );
   }
   const nodes = own(json, 'nodes');
@@ -331,7 +347,7 @@ export function graphFromJSON(json: unknown, options: LoadOptions = {}, what = '
   const graph = new Graph();
   const names = new Map<string, number>();
   const budget = { total: 0 };
-  for (let i = 0; i < nodes.length; i++) loadNode(graph, nodes[i], i, names, limits, budget, what);
+  for (let i = 0; i < nodes.length; i++) loadNode(graph, nodes[i], i, names, limits, budget, what, version);
   return graph;
 }
 

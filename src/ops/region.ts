@@ -108,7 +108,14 @@ function buildStored(attr: RegionAttr, params: readonly TensorInfo[] | null, wha
   const graph = new Graph();
   const ids: number[] = [];
   const paramIndex = new Map<number, number>();
-  attr.params.forEach((p, k) => paramIndex.set(p, k));
+  attr.params.forEach((p, k) => {
+    const stored = attr.nodes[p];
+    if (stored === undefined || stored.op !== 'placeholder' || paramIndex.has(p)) {
+      const why = stored === undefined ? 'is not a node' : stored.op !== 'placeholder' ? `is a ${stored.op}` : 'repeats';
+      throw new GraphError(`${what}: parameter ${k} (node ${p}) ${why}; parameters are distinct placeholders`);
+    }
+    paramIndex.set(p, k);
+  });
   if (params !== null && params.length !== attr.params.length) {
     throw new GraphError(`${what}: has ${attr.params.length} parameters but is given ${params.length} inputs`);
   }
@@ -143,7 +150,8 @@ function buildStored(attr: RegionAttr, params: readonly TensorInfo[] | null, wha
     } else if (stored.op === 'constant') {
       const shape = stored.shape;
       const values = stored.value;
-      if (!shape.every((d) => d !== null) || values === undefined || values.length !== sizeOf(shape as number[])) {
+      const fits = values !== undefined && values.every((v) => typeof v === 'number');
+      if (!shape.every((d) => d !== null) || !fits || values.length !== sizeOf(shape as number[])) {
         throw new GraphError(
           `${what}: constant ${quoteName(stored.name)} does not hold its ${formatShape(shape)} values`,
         );

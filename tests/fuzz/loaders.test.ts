@@ -21,6 +21,7 @@ import {
   Session,
   Tensor,
 } from '../../src';
+import { controlGraph } from '../control/graphs';
 import { manyOpsGraph, mlpGraph } from '../interop/graphs';
 
 /** Most a single hostile case may take: the loaders validate before they allocate or loop. */
@@ -150,6 +151,39 @@ describe('JSON graph loader under hostile input', () => {
         }
       }),
       { numRuns: 300, seed: 97 },
+    );
+  });
+
+  test('a graph with regions (cond, scan, a whileLoop holding a cond) mutated anywhere, inside its regions too, loads and runs or throws a LazygradError', () => {
+    const built = controlGraph();
+    const fetches = [built.y, built.last, built.ys, built.count, built.acc];
+    const feeds = {
+      x: NDArray.from([0.5, -0.25], 'float64'),
+      W: new NDArray(Float64Array.from([0.3, -0.2, 0.1, 0.4]), [2, 2], 'float64'),
+      U: new NDArray(Float64Array.from([0.2, 0.1, -0.3, 0.5]), [2, 2], 'float64'),
+      xs: new NDArray(Float64Array.from([1, 2, 0.5, -1, 0, 3, -2, 1]), [4, 1, 2], 'float64'),
+    };
+    const value = graphToJSON(built.g);
+    const regionPaths = paths(value);
+    fc.assert(
+      fc.property(fc.nat(regionPaths.length - 1), fc.nat(HOSTILE.length), (p, h) => {
+        const path = regionPaths[p];
+        const replacement = h === HOSTILE.length ? 'delete' : HOSTILE[h];
+        const what = `a control-flow graph with ${path.join('.')} = ${JSON.stringify(replacement)}`;
+        let graph: Graph | null = null;
+        attempt(what, () => (graph = graphFromJSON(mutate(value, path, replacement))));
+        if (graph === null) return;
+        const loaded: Graph = graph;
+        const present = fetches.map((t) => loaded.byName(t.name)).filter((t): t is Tensor => t !== undefined);
+        const error = attempt(`running ${what}`, () => new Session(loaded, { backend: 'js' }).run(present, feeds));
+        if (
+          error instanceof RuntimeError &&
+          /Cannot read|is not a function|Invalid (typed )?array length/.test(error.message)
+        ) {
+          throw error;
+        }
+      }),
+      { numRuns: 400, seed: 171 },
     );
   });
 
