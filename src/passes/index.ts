@@ -10,3 +10,4 @@ export * from './optimize';
 export * from './fuse';
 export * from './convbn';
 export * from './epilogue';
+export * from './control';

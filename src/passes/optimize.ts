@@ -1,6 +1,7 @@
 import { formatShape, Graph, GraphError, graphOf, Node, now, Tensor } from '../graph';
 import { addOp, opRecord } from '../ops';
 import { convBatchNorm } from './convbn';
+import { CONTROL_PASSES, hasControlFlow } from './control';
 import { cse } from './cse';
 import { epilogue } from './epilogue';
 import { elementwiseFusion } from './fuse';
@@ -30,7 +31,7 @@ export interface OptimizeOptions {
  * The ordered pipeline for a level: one explicit list, no registration side effects. The rewriting passes run
  * together to a fixed point; fusion runs once after them, so it never hides a pattern from a rewrite.
  */
-export function pipelineFor(options: OptimizeOptions = {}): { rewrite: Pass[]; lower: Pass[] } {
+export function pipelineFor(options: OptimizeOptions = {}, controlFlow = false): { rewrite: Pass[]; lower: Pass[] } {
   const level = options.level ?? 2;
   const disabled = new Set(options.disable ?? []);
   const rewrite: Pass[] = [];
@@ -38,6 +39,8 @@ export function pipelineFor(options: OptimizeOptions = {}): { rewrite: Pass[]; l
   if (level >= 1) rewrite.push(constantFolding(), cse, simplify, addNPass);
   if (level >= 2) rewrite.push(stabilize);
   if (level >= 1) rewrite.push(prune);
+  // Control-flow passes (control.ts) only where there is control flow, so other pipelines and reports stay as they were.
+  if (level >= 1 && controlFlow) rewrite.push(...CONTROL_PASSES);
   // Epilogue fusion first: elementwise fusion would otherwise take the bias-add and activation into its groups. A
   // batchNorm folds into its conv before that, so the epilogue then gives the folded conv its activation.
   if (level >= 2) lower.push(convBatchNorm, epilogue, elementwiseFusion(options.keepUnfused));
@@ -142,7 +145,7 @@ export function compileSlice(
   options: OptimizeOptions = {},
 ): { slice: Slice; reports: PassReport[] } {
   const verify = options.verify === true;
-  const { rewrite, lower } = pipelineFor(options);
+  const { rewrite, lower } = pipelineFor(options, hasControlFlow(slice.graph));
   const rewritten = runPipeline(slice, rewrite, 8, verify);
   const lowered = runPipeline(rewritten.slice, lower, 1, verify);
   return { slice: lowered.slice, reports: [sliceReport, ...rewritten.reports, ...lowered.reports] };

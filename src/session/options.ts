@@ -107,7 +107,7 @@ function namesOf(what: string, valid: () => readonly string[]): OptionCheck {
 
 /** The names of the passes `optimize.disable` may name: every pass of the default (fullest) pipeline. */
 function passNames(): readonly string[] {
-  const { rewrite, lower } = pipelineFor({ level: 2 });
+  const { rewrite, lower } = pipelineFor({ level: 2 }, true);
   return [...new Set([...rewrite, ...lower].map((p) => p.name))];
 }
 

@@ -95,23 +95,27 @@ describe('text IR of regions', () => {
   });
 
   test('explain shows each region compiled plan, indented under its control step, with the passes that changed it', () => {
-    const { g, last, count } = controlGraph();
-    const text = new Session(g).explain([last, count]).replace(/\d+\.\d\d ms/g, '#ms');
+    const { g, last, count, acc } = controlGraph();
+    const text = new Session(g).explain([last, count, acc]).replace(/\d+\.\d\d ms/g, '#ms');
     const lines = text.split('\n');
     const at = (prefix: string): number => lines.findIndex((l) => l.startsWith(prefix));
-    const scanLine = at('  %5 = scan(');
+    const scanLine = at('  %6 = scan(');
     expect(scanLine).toBeGreaterThan(0);
-    expect(lines[scanLine + 1]).toBe('    body plan:');
-    expect(lines[scanLine + 2]).toBe('      passes:');
-    expect(lines[scanLine + 3]).toBe('        simplify nodes 10 → 9 (−1)  transpose-into-matmul-b 1  #ms');
+    expect(lines.slice(scanLine + 1, scanLine + 5)).toEqual([
+      '    body plan:',
+      '      passes:',
+      '        epilogue nodes 8 → 6 (−2)  matmul-bias 1, matmul-activation 1  #ms',
+      '      plan: 2 steps over 6 slots',
+    ]);
     expect(text).toContain(
-      '        %6 = fusedMatMul(%1, %2, %5) {transposeA=false, transposeB=false, activation="tanh"} : float64[1, 2]  # tanh',
+      '        %5 = fusedMatMul(%1, %2, %4) {transposeA=false, transposeB=false, activation="tanh"} : float64[1, 2]  # tanh',
     );
     // The while loop: its condition and body plans, and the cond nested in the body with its branches' plans.
-    expect(lines[at('  %7 = while(') + 1]).toBe('    cond plan:');
+    expect(lines[at('  %8 = while(') + 1]).toBe('    cond plan:');
     expect(text).toContain('    body plan:\n      passes: none changed the region\n      plan: 4 steps over 9 slots');
     expect(text).toContain('          then plan:\n');
     expect(text).toContain('          else plan:\n');
     expect(text).toContain('              %2 = add(%0, %1) : float64[2]  # add');
+    expect(lines[lines.length - 2]).toBe('outputs: %6, %8, %9');
   });
 });
