@@ -33,6 +33,8 @@ export interface Probe {
   readonly entries: TraceEntry[] | null;
 }
 
+const CHECK_ONLY: Probe = { check: true, entries: null };
+
 /** A placeholder for argument lists between runs, so they hold no stale arrays. */
 const EMPTY = NDArray.zeros([0]);
 
@@ -44,6 +46,8 @@ export class Executor {
   private readonly runStates = new WeakMap<Plan, RunState>();
   /** How many successful runs executed each stateful node (by user-graph id): the random ops' stream counters. */
   private readonly runCounts = new Map<number, number>();
+  /** During a checkNumerics run: the probe region plans run with (checks only; a trace records control steps). */
+  private regionProbe: Probe | null = null;
 
   /**
    * `bound`: the ops the backend replaced (their steps may stage arguments); `initialValue`: a variable's value
@@ -71,6 +75,9 @@ export class Executor {
     }
     const state = this.runStateOf(plan);
     const regions = regionPlans(plan);
+    // A checked run checks inside regions too (their plans' steps probed by the same check), not only control steps.
+    const outerProbe = this.regionProbe;
+    this.regionProbe = probe?.check === true ? CHECK_ONLY : null;
     for (const region of regions) this.runStateOf(region);
     if (this.placement !== null) this.prepareArena(plan, state, regions);
     const { slots, args } = state;
@@ -94,6 +101,7 @@ export class Executor {
       throw error;
     } finally {
       wasm?.unlock();
+      this.regionProbe = outerProbe;
     }
     const results = plan.outputs.map((slot) => {
       const value = slots[slot] as NDArray;
@@ -162,7 +170,9 @@ export class Executor {
       const feeds = plan.feeds;
       for (let k = 0; k < feeds.length; k++) slots[feeds[k].slot] = values[region.feedParams[k]];
       for (const id of plan.constants) slots[id] = plan.graph.node(id).value as NDArray;
-      this.runSteps(plan.steps, state, state.views);
+      const probe = this.regionProbe;
+      if (probe === null) this.runSteps(plan.steps, state, state.views);
+      else this.runSteps(this.probedFor(plan, state, probe), state, state.fresh);
       const results = plan.outputs.map((slot) => {
         const value = slots[slot] as NDArray;
         return plan.graph.node(slot).op === 'constant' ? value.clone() : value;

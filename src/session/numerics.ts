@@ -1,6 +1,6 @@
 import { formatShape, Graph, isFloat, NDArray, now, NumericsError, sizeOf } from '../graph';
 import { attrsOf, FUSED, opRecord } from '../ops';
-import type { Plan, Step } from './plan';
+import { ControlStep, Plan, REGION_PLAN_LABELS, RegionPlan, RegionRunner, Step } from './plan';
 
 /** One step of a traced run: what ran, what it wrote and how long it took. */
 export interface TraceEntry {
@@ -15,6 +15,16 @@ export interface TraceEntry {
   readonly inputs: readonly { readonly name: string; readonly values: readonly number[] }[];
   /** The output's first values (at most PREVIEW). */
   readonly values: readonly number[];
+  /** For a control step (cond, whileLoop, scan): each region plan's runs and time; the step's ms include them. */
+  readonly regions?: readonly RegionTrace[];
+}
+
+/** What a control step's region plan did in a traced run: how often it ran, its steps per run, its total time. */
+export interface RegionTrace {
+  readonly region: string;
+  readonly runs: number;
+  readonly steps: number;
+  readonly ms: number;
 }
 
 /** How many values a trace keeps per array: enough to read a small graph's whole run, cheap for a big one. */
@@ -205,6 +215,10 @@ export function probedSteps(plan: Plan, check: boolean, traced: boolean): Probed
   const steps: Step[] = [];
   const probed: ProbedSteps = { steps, entries: null };
   plan.steps.forEach((step, index) => {
+    if (step.control !== undefined) {
+      steps.push({ ...step, control: probedControl(plan, step, step.control, index, check, traced, probed) });
+      return;
+    }
     const kernel = step.kernel;
     steps.push({
       ...step,
@@ -228,6 +242,104 @@ export function probedSteps(plan: Plan, check: boolean, traced: boolean): Probed
   return probed;
 }
 
+/** What a control step's construct is called in messages: `scan 'rnn'`, `whileLoop 'while'`, `cond 'cond'`. */
+function constructName(step: Step): string {
+  const name = step.node.name;
+  const slash = name.lastIndexOf('/');
+  return `${step.node.op === 'while' ? 'whileLoop' : step.node.op} '${slash < 0 ? name : name.slice(0, slash)}'`;
+}
+
+const CHECK_PREFIX = 'Session.run (checkNumerics): ';
+
+/** How a region is named in a message: "in the then branch of cond 'c'", "in the condition of whileLoop 'w'". */
+const REGION_PHRASES: { readonly [label: string]: string } = {
+  then: 'then branch',
+  else: 'else branch',
+  cond: 'condition',
+};
+
+/**
+ * A control step run under a probe: its region plans' runs are counted and timed (for the trace), a NumericsError
+ * from inside a region (whose plan the executor runs with checked steps) is told which construct, region and
+ * iteration it came from, and the step's outputs are checked like any step's.
+ */
+function probedControl(
+  plan: Plan,
+  step: Step,
+  control: ControlStep,
+  index: number,
+  check: boolean,
+  traced: boolean,
+  probed: ProbedSteps,
+): ControlStep {
+  const labels = REGION_PLAN_LABELS[step.node.op] ?? [];
+  const labelOf = (region: RegionPlan): string => {
+    const k = control.plans.indexOf(region);
+    return labels[k] ?? `region ${k}`;
+  };
+  return {
+    slots: control.slots,
+    plans: control.plans,
+    run(inputs, runner) {
+      const runs = control.plans.map(() => 0);
+      const times = control.plans.map(() => 0);
+      const counting: RegionRunner = {
+        run(region, args) {
+          const k = control.plans.indexOf(region);
+          const start = now();
+          try {
+            return runner.run(region, args);
+          } catch (error) {
+            if (!(error instanceof NumericsError)) throw error;
+            const inner = error.message.startsWith(CHECK_PREFIX)
+              ? error.message.slice(CHECK_PREFIX.length)
+              : error.message;
+            const when =
+              step.node.op === 'cond' ? '' : ` at ${step.node.op === 'scan' ? 'step' : 'iteration'} ${runs[k]}`;
+            const where = REGION_PHRASES[labelOf(region)] ?? labelOf(region);
+            throw new NumericsError(`${CHECK_PREFIX}in the ${where} of ${constructName(step)}${when}: ${inner}`);
+          } finally {
+            times[k] += now() - start;
+            runs[k]++;
+          }
+        },
+      };
+      const previews = traced ? inputPreviews(step, inputs, plan.graph) : [];
+      const start = now();
+      const values = control.run(inputs, counting) as NDArray[];
+      const ms = now() - start;
+      if (traced) {
+        const entry = traceEntry(index, step, values[0], ms, previews);
+        let bytes = 0;
+        for (const v of values) bytes += sizeOf(v.shape) * v.data.BYTES_PER_ELEMENT;
+        const regions = control.plans.map((region, k) => ({
+          region: labelOf(region),
+          runs: runs[k],
+          steps: region.plan.steps.length,
+          ms: times[k],
+        }));
+        (probed.entries as TraceEntry[]).push({ ...entry, bytes, regions });
+      }
+      if (check) {
+        values.forEach((out, k) => {
+          if (!isFloat(out.dtype)) return;
+          const bad = firstNonFinite(out.data);
+          if (bad < 0) return;
+          const sibling = plan.graph.node(control.slots[k]);
+          const culprit = numericsError(plan.graph, { ...step, node: sibling, output: sibling.id }, inputs, out, bad);
+          throw new NumericsError(
+            culprit.message.replace(
+              `${sibling.op} '${sibling.name}'`,
+              `${constructName(step)} (output ${JSON.stringify(sibling.attrs.output)}, node '${sibling.name}')`,
+            ),
+          );
+        });
+      }
+      return values;
+    },
+  };
+}
+
 export function makeTrace(steps: readonly TraceEntry[]): Trace {
   let totalMs = 0;
   let totalBytes = 0;
@@ -245,13 +357,17 @@ export function makeTrace(steps: readonly TraceEntry[]): Trace {
  */
 export function formatTrace(trace: Trace): string {
   const header = ['step', 'node', 'op', 'shape', 'ms', 'bytes'];
-  const rows = trace.steps.map((e) => [
-    String(e.step),
-    e.node,
-    e.op,
-    `${e.dtype}${formatShape(e.shape)}`,
-    e.ms.toFixed(3),
-    String(e.bytes),
+  const rows = trace.steps.flatMap((e) => [
+    [String(e.step), e.node, e.op, `${e.dtype}${formatShape(e.shape)}`, e.ms.toFixed(3), String(e.bytes)],
+    // A control step's regions, under it: runs of the region's plan and their total time (part of the step's).
+    ...(e.regions ?? []).map((r) => [
+      '',
+      `  ${r.region}: ${r.runs} run${r.runs === 1 ? '' : 's'} × ${r.steps} steps`,
+      '',
+      '',
+      r.ms.toFixed(3),
+      '',
+    ]),
   ]);
   rows.push(['total', `${trace.steps.length} steps`, '', '', trace.totalMs.toFixed(3), String(trace.totalBytes)]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));

@@ -210,7 +210,7 @@ export function plannedStep(step: Step): PlannedStep {
 }
 
 /** What a control step's region plans are, in order (control.ts builds them in this order). */
-const REGION_PLAN_LABELS: { readonly [op: string]: readonly string[] } = {
+export const REGION_PLAN_LABELS: { readonly [op: string]: readonly string[] } = {
   cond: ['then', 'else'],
   while: ['cond', 'body'],
   scan: ['body'],
