@@ -1,7 +1,8 @@
 import { GraphError } from './errors';
-import { formatNode, formatNodes, Graph, Node, Tensor } from './graph';
+import { Attrs, formatNode, formatNodes, Graph, Node, Tensor } from './graph';
 import { escapeName, quoteName, UNSAFE_CHARACTERS } from './rules';
 import { formatShape } from './shape';
+import { LabelledRegion, regionsOf, siblingKey, StoredRegion } from './textir';
 
 /** The graph all tensors belong to; combining tensors of two graphs is a GraphError. */
 export function graphOf(tensors: readonly Tensor[], what: string): Graph {
@@ -219,18 +220,176 @@ export function toDot(target: Graph | Tensor | readonly (Tensor | null)[], optio
   if (gradientLines.length > 0) {
     lines.push('  subgraph cluster_gradients {', '    label="gradients"; style=dashed;', ...gradientLines, '  }');
   }
+  // Control flow: each construct's regions as clusters (once per group of siblings), fed by the construct's inputs.
+  const drawn = new Set<number>();
+  const groups = new Map<string, DotSibling[]>();
+  for (const n of nodes) {
+    const item = itemOf.get(n.id) as DotItem;
+    const key = item.scope === null || item.size === 1 ? siblingKey(n.op, n.inputs, n.attrs) : null;
+    if (key === null) continue;
+    const group = groups.get(key);
+    const sibling = { id: item.id, attrs: n.attrs };
+    if (group === undefined) groups.set(key, [sibling]);
+    else group.push(sibling);
+    drawn.add(n.id);
+  }
+  const clusterEdges: string[] = [];
+  for (const group of groups.values()) {
+    const leader = nodes.find((n) => (itemOf.get(n.id) as DotItem).id === group[0].id) as Node;
+    const inputs = leader.inputs.map((i) => (itemOf.get(i) as DotItem).id);
+    regionClusters(leader.op, leader.attrs, group, inputs, `r${leader.id}`, '  ', lines, clusterEdges, kinds, 0);
+  }
   const edges = new Set<string>();
   for (const n of nodes) {
     const to = (itemOf.get(n.id) as DotItem).id;
-    for (const input of n.inputs) {
+    // A construct drawn with its regions reads its inputs through its clusters' parameters: only a cond's predicate
+    // (no parameter takes it) still points at the node itself.
+    const direct = drawn.has(n.id) ? n.inputs.length - parameterCount(n.attrs, n.op) : n.inputs.length;
+    for (const input of n.inputs.slice(0, direct)) {
       const from = (itemOf.get(input) as DotItem).id;
       if (from !== to) edges.add(`  ${from} -> ${to};`);
     }
   }
+  for (const edge of clusterEdges) edges.add(edge);
   lines.push(...edges);
   if (legend) lines.push(legendLine(kinds, outputs.size > 0));
   lines.push('}');
   return lines.join('\n');
+}
+
+/** A sibling of a construct as toDot draws it: its DOT id and attrs (its `output` says what it reads). */
+interface DotSibling {
+  readonly id: string;
+  readonly attrs: Attrs;
+}
+
+/** How many of a construct's inputs its regions take as parameters (all but a cond's predicate). */
+function parameterCount(attrs: Attrs, op: string): number {
+  const regions = regionsOf(op, attrs);
+  return regions.length === 0 ? 0 : regions[0].region.params.length;
+}
+
+/**
+ * The region nodes a sibling's `output` reads: output k of every region (cond), body output j (`var:j`,
+ * `carry:j`), body output carries + j (`ys:j`), body node i (`stack:i`), the condition's output (`count`).
+ */
+function outputSources(attrs: Attrs, regions: readonly LabelledRegion[]): { region: number; node: number }[] {
+  const output = attrs.output;
+  const bodyIndex = regions.findIndex((r) => r.key === 'body');
+  if (typeof output === 'number') {
+    return regions.map((r, k) => ({ region: k, node: r.region.outputs[output] })).filter((s) => s.node !== undefined);
+  }
+  const match = /^([a-z]+)(?::(\d+))?$/.exec(String(output));
+  if (match === null) return [];
+  const index = Number(match[2] ?? 0);
+  const body = regions[bodyIndex]?.region;
+  let node: number | undefined;
+  let region = bodyIndex;
+  if (match[1] === 'count') {
+    region = regions.findIndex((r) => r.key === 'cond');
+    node = regions[region]?.region.outputs[0];
+  } else if (match[1] === 'stack') node = index;
+  else if (match[1] === 'ys') node = body?.outputs[(Number(attrs.carries) || 0) + index];
+  else node = body?.outputs[index];
+  return node === undefined || region < 0 ? [] : [{ region, node }];
+}
+
+/** Regions nest at most as deep as attrs do; a picture stops well before the stack would. */
+const MAX_CLUSTER_DEPTH = 32;
+
+/**
+ * A construct's regions as Graphviz clusters (subgraph cluster_<prefix>_<k>), with their nodes and edges; edges from
+ * the construct's inputs into the parameters, labelled with the parameters' names; edges from the region nodes each
+ * sibling reads to that sibling, labelled with its `output`. Nested constructs give nested clusters (recursion over
+ * the nesting depth only).
+ */
+function regionClusters(
+  op: string,
+  attrs: Attrs,
+  siblings: readonly DotSibling[],
+  inputs: readonly string[],
+  prefix: string,
+  indent: string,
+  lines: string[],
+  edges: string[],
+  kinds: Set<NodeKind>,
+  depth: number,
+): void {
+  const regions = regionsOf(op, attrs);
+  regions.forEach((labelled, k) => {
+    const region: StoredRegion = labelled.region;
+    const cluster = `${prefix}_${k}`;
+    const id = (i: number): string => `${cluster}_${i}`;
+    lines.push(
+      `${indent}subgraph cluster_${cluster} {`,
+      `${indent}  label="${dotEscape(`${escapeName(op)} ${escapeName(labelled.label)}`)}"; style="rounded,dashed"; ` +
+        'class="lazygrad-region";',
+    );
+    if (depth >= MAX_CLUSTER_DEPTH) {
+      lines.push(
+        `${indent}  ${cluster}_more [label="${region.nodes.length} nodes (nested too deep to draw)"];`,
+        `${indent}}`,
+      );
+      return;
+    }
+    const offset = inputs.length - region.params.length;
+    const paramOf = new Map<number, number>();
+    region.params.forEach((p, j) => paramOf.set(p, j));
+    const groups = new Map<string, DotSibling[]>();
+    const nested: { node: number; key: string }[] = [];
+    region.nodes.forEach((node, i) => {
+      const kind: NodeKind =
+        node.op === 'placeholder'
+          ? 'placeholder'
+          : node.op === 'constant'
+            ? 'constant'
+            : node.op === 'fused'
+              ? 'fused'
+              : 'op';
+      kinds.add(kind);
+      const label = `${dotEscape(escapeName(node.name))}\\n${dotEscape(escapeName(node.op))} ${node.dtype}${formatShape(node.shape)}`;
+      lines.push(`${indent}  ${id(i)} [label="${label}", ${DOT_STYLE[kind].style}, class="lazygrad-${kind}"];`);
+      const param = paramOf.get(i);
+      if (param !== undefined && inputs[offset + param] !== undefined) {
+        edges.push(
+          `  ${inputs[offset + param]} -> ${id(i)} [style=dashed, label="${dotEscape(escapeName(node.name))}"];`,
+        );
+      }
+      const key = siblingKey(node.op, node.inputs, node.attrs);
+      if (key !== null) {
+        const group = groups.get(key);
+        if (group === undefined) {
+          groups.set(key, [{ id: id(i), attrs: node.attrs }]);
+          nested.push({ node: i, key });
+        } else group.push({ id: id(i), attrs: node.attrs });
+        const direct = node.inputs.length - parameterCount(node.attrs, node.op);
+        for (const input of node.inputs.slice(0, direct)) edges.push(`  ${id(input)} -> ${id(i)};`);
+      } else for (const input of node.inputs) edges.push(`  ${id(input)} -> ${id(i)};`);
+    });
+    for (const { node, key } of nested) {
+      const inner = region.nodes[node];
+      const innerInputs = inner.inputs.map(id);
+      regionClusters(
+        inner.op,
+        inner.attrs,
+        groups.get(key) as DotSibling[],
+        innerInputs,
+        id(node),
+        `${indent}  `,
+        lines,
+        edges,
+        kinds,
+        depth + 1,
+      );
+    }
+    lines.push(`${indent}}`);
+  });
+  for (const sibling of siblings) {
+    for (const source of outputSources(sibling.attrs, regions)) {
+      const from = `${prefix}_${source.region}_${source.node}`;
+      edges.push(`  ${from} -> ${sibling.id} [style=dashed, label="${dotEscape(String(sibling.attrs.output))}"];`);
+    }
+  }
 }
 
 /** A table of the colours used, drawn as one node with an HTML-like label. */
