@@ -227,6 +227,29 @@ const CASES: { readonly [id: string]: Case } = {
     },
     says: ['input was already non-finite', "placeholder 'x' holds NaN at index 1 [1]"],
   },
+  'numerics-region': {
+    errorClass: NumericsError,
+    trigger: () => {
+      const g = new Graph();
+      const xs = g.placeholder('xs', [3, 2]);
+      const [last] = lazygrad.scan(
+        (h: lazygrad.Tensor, x: lazygrad.Tensor) => [add(h, log(x)), null],
+        g.constant([0, 0]),
+        xs,
+        {
+          name: 'rnn',
+        },
+      );
+      new Session(g, { checkNumerics: true, optimize: false }).run(last as lazygrad.Tensor, {
+        xs: [
+          [1, 2],
+          [3, -4],
+          [5, 6],
+        ],
+      });
+    },
+    says: ["in the body of scan 'rnn' at step 1", "log 'log'", 'produced NaN at index 1'],
+  },
   'checkpoint-mismatch': {
     errorClass: CheckpointError,
     trigger: () => {
