@@ -218,7 +218,8 @@ function loadNode(
   const fail = describeNode(what, index, raw);
   if (!isPlainObject(raw)) throw fail('node', 'must be an object');
   for (const key of Object.keys(raw)) {
-    if (!isIgnoredKey(key) && !NODE_FIELDS.has(key)) throw fail(key, `is not a field of a node (format version ${version})`);
+    if (!isIgnoredKey(key) && !NODE_FIELDS.has(key))
+      throw fail(key, `is not a field of a node (format version ${version})`);
   }
   const id = own(raw, 'id');
   if (id !== index) throw fail('id', `is ${JSON.stringify(id)}; node ids are their positions, so it must be ${index}`);

@@ -111,7 +111,8 @@ function buildStored(attr: RegionAttr, params: readonly TensorInfo[] | null, wha
   attr.params.forEach((p, k) => {
     const stored = attr.nodes[p];
     if (stored === undefined || stored.op !== 'placeholder' || paramIndex.has(p)) {
-      const why = stored === undefined ? 'is not a node' : stored.op !== 'placeholder' ? `is a ${stored.op}` : 'repeats';
+      const why =
+        stored === undefined ? 'is not a node' : stored.op !== 'placeholder' ? `is a ${stored.op}` : 'repeats';
       throw new GraphError(`${what}: parameter ${k} (node ${p}) ${why}; parameters are distinct placeholders`);
     }
     paramIndex.set(p, k);
