@@ -6,7 +6,7 @@
  * are made for them), except a loop-carried value whose tangent becomes non-zero inside the loop: it starts from
  * zeros. A sibling group gets ONE jvp construct per jvp() call, whose siblings give the tangents of every output.
  */
-import { Graph, GraphError, isFloat, Node, quoteName, Tensor } from '../graph';
+import { Graph, GraphError, isFloat, NDArray, Node, quoteName, Tensor } from '../graph';
 import {
   addOp,
   buildRegion,
@@ -226,7 +226,7 @@ function scanJvp(args: ControlJvpArgs, wanted: readonly string[]): Map<string, T
   // (which keeps it stored). Indices are read once every output and capture is in place.
   const captured = shareCaptures(graph, [built]);
   const stackIds = stackTangents.map((t) => (t === null ? -1 : built.graph.lift(t)));
-  const before = storedIndex(built.graph, built.params, built.outputs);
+  const before = storedIndex(built.graph, [...built.params, ...capturedIds(built.graph)], built.outputs);
   for (const id of stackIds) if (id >= 0 && before[id] < 0 && !built.outputs.includes(id)) built.outputs.push(id);
   const lookup = storedIndex(built.graph, built.params, built.outputs);
   const stackOutputs = stackIds.map((id) => (id < 0 ? '' : `stack:${lookup[id]}`));
@@ -285,59 +285,91 @@ function whileJvp(args: ControlJvpArgs, wanted: readonly string[]): Map<string, 
     ...tangentVarsIn.map((t, j) => ({ name: `tangent_var${j}`, dtype: t.dtype, shape: t.shape })),
   ];
   const what = `jvp of whileLoop ${quoteName(node.name)}`;
-  const conditionRegion = buildRegion(
-    graph,
-    params,
-    (ts) => {
-      const target = graph.buildTarget();
-      const captures = inputs.slice(vars).map((t) => local(target, t));
-      const values = emitRegion(target, condition, [...ts.slice(0, vars), ...captures]);
-      return condition.outputs.map((id) => values[id]);
-    },
-    `${what}: the condition`,
+  // `extra`: stacked tangents the loop variables' tangents do not reach, carried as loop variables of their own (from
+  // zeros) so that the body keeps them. Known only once the body is built: it is built again when there are some.
+  const build = (extra: readonly number[]) => {
+    const allParams = [
+      ...params,
+      ...extra.map((k) => {
+        const info = body.graph.node(bodyId(body, stacks[k], 'whileLoop'));
+        return { name: `tangent_stack${k}`, dtype: info.dtype, shape: info.shape };
+      }),
+    ];
+    const conditionRegion = buildRegion(
+      graph,
+      allParams,
+      (ts) => {
+        const target = graph.buildTarget();
+        const captures = inputs.slice(vars).map((t) => local(target, t));
+        const values = emitRegion(target, condition, [...ts.slice(0, vars), ...captures]);
+        return condition.outputs.map((id) => values[id]);
+      },
+      `${what}: the condition`,
+    );
+    let stackTangents: (Tensor | null)[] = [];
+    const bodyRegion = buildRegion(
+      graph,
+      allParams,
+      (ts) => {
+        const target = graph.buildTarget();
+        const varParams = ts.slice(0, vars);
+        const tangentVars = ts.slice(vars, vars + carried.length);
+        const captures = inputs.slice(vars).map((t) => local(target, t));
+        const values = emitRegion(target, body, [...varParams, ...captures]);
+        const outputs = body.outputs.map((id) => values[id]);
+        const stacked = stacks.map((i) => values[bodyId(body, i, 'whileLoop')]);
+        const varTangents: (Tensor | null)[] = varParams.map(() => null);
+        carried.forEach((j, k) => (varTangents[j] = tangentVars[k]));
+        const captureTangents = inputTangents.slice(vars).map((t) => (t === null ? null : local(target, t)));
+        const { xs: wrt, ts: along } = withTangents([...varParams, ...captures], [...varTangents, ...captureTangents]);
+        const all = [...outputs, ...stacked];
+        const dys = wrt.length === 0 ? all.map(() => null) : differentiate(all, wrt, along);
+        stackTangents = stacks.map((_, k) => dys[vars + k]);
+        return [
+          ...outputs,
+          ...carried.map((j) => dys[j] ?? zerosLike(outputs[j])),
+          ...extra.map((k) => stackTangents[k] as Tensor),
+        ];
+      },
+      `${what}: the body`,
+    );
+    const kept = storedIndex(
+      bodyRegion.graph,
+      [...bodyRegion.params, ...capturedIds(bodyRegion.graph)],
+      [...bodyRegion.outputs],
+    );
+    return { conditionRegion, bodyRegion, stackTangents, kept };
+  };
+  let built = build([]);
+  const unreached = built.stackTangents.flatMap((t, k) =>
+    t !== null && built.kept[built.bodyRegion.graph.lift(t)] < 0 ? [k] : [],
   );
-  let stackTangents: (Tensor | null)[] = [];
-  const bodyRegion = buildRegion(
-    graph,
-    params,
-    (ts) => {
-      const target = graph.buildTarget();
-      const varParams = ts.slice(0, vars);
-      const tangentVars = ts.slice(vars);
-      const captures = inputs.slice(vars).map((t) => local(target, t));
-      const values = emitRegion(target, body, [...varParams, ...captures]);
-      const outputs = body.outputs.map((id) => values[id]);
-      const stacked = stacks.map((i) => values[bodyId(body, i, 'whileLoop')]);
-      const varTangents: (Tensor | null)[] = varParams.map(() => null);
-      carried.forEach((j, k) => (varTangents[j] = tangentVars[k]));
-      const captureTangents = inputTangents.slice(vars).map((t) => (t === null ? null : local(target, t)));
-      const { xs: wrt, ts: along } = withTangents([...varParams, ...captures], [...varTangents, ...captureTangents]);
-      const all = [...outputs, ...stacked];
-      const dys = wrt.length === 0 ? all.map(() => null) : differentiate(all, wrt, along);
-      stackTangents = stacks.map((_, k) => dys[vars + k]);
-      return [...outputs, ...carried.map((j) => dys[j] ?? zerosLike(outputs[j]))];
-    },
-    `${what}: the body`,
-  );
-  const captured = shareCaptures(graph, [conditionRegion, bodyRegion]);
-  const lookup = storedIndex(bodyRegion.graph, bodyRegion.params, bodyRegion.outputs);
-  const stackOutputs = stackTangents.map((t, k) => {
-    if (t === null) return '';
-    const index = lookup[bodyRegion.graph.lift(t)];
-    if (index < 0) {
+  const extraInits = unreached.map((k) => {
+    const info = body.graph.node(bodyId(body, stacks[k], 'whileLoop'));
+    if (!info.shape.every((d) => d !== null)) {
       throw new GraphError(
-        `${what}: the tangent of body value stack:${stacks[k]} does not reach the loop variables, so the new ` +
-          'loop cannot stack it; differentiate the loop variables instead',
+        `${what}: the tangent of body value stack:${stacks[k]} (${info.dtype}${JSON.stringify(info.shape)}) does not ` +
+          'reach the loop variables, and its shape is not fully known, so the new loop cannot carry it',
       );
     }
-    return `stack:${index}`;
+    return graph.constant(NDArray.zeros(info.shape as number[], info.dtype), info.dtype, `tangent_stack${k}_init`);
   });
+  if (unreached.length > 0) built = build(unreached);
+  const { conditionRegion, bodyRegion, stackTangents } = built;
+  const captured = shareCaptures(graph, [conditionRegion, bodyRegion]);
+  const lookup = storedIndex(bodyRegion.graph, bodyRegion.params, bodyRegion.outputs);
+  const stackOutputs = stackTangents.map((t) => (t === null ? '' : `stack:${lookup[bodyRegion.graph.lift(t)]}`));
   const newAttrs = {
     cond: regionToAttr(conditionRegion.graph, conditionRegion.params, conditionRegion.outputs),
     body: regionToAttr(bodyRegion.graph, bodyRegion.params, bodyRegion.outputs),
     ...(attrs.maximumIterations !== undefined ? { maximumIterations: attrs.maximumIterations } : {}),
   };
-  const newInputs = [...node.inputs.slice(0, vars), ...tangentVarsIn.map((t) => graph.lift(t)), ...captured];
+  const newInputs = [
+    ...node.inputs.slice(0, vars),
+    ...tangentVarsIn.map((t) => graph.lift(t)),
+    ...extraInits.map((t) => graph.lift(t)),
+    ...captured,
+  ];
   const base = baseName(node.name);
   const make = (output: string): Tensor => addOp(graph, WHILE, newInputs, { ...newAttrs, output }, `${base}/${output}`);
   const result = new Map<string, Tensor | null>();
@@ -457,6 +489,11 @@ function storedIndex(graph: Graph, params: readonly number[], outputs: readonly 
   let next = 0;
   for (let id = 0; id < graph.size; id++) if (keep[id] === 1) index[id] = next++;
   return index;
+}
+
+/** The placeholders of a region that capture outer tensors (parameters once shareCaptures has run). */
+function capturedIds(region: Graph): number[] {
+  return region.captures().map((c) => c.local);
 }
 
 function stackIndices(wanted: readonly string[], op: string): number[] {

@@ -12,6 +12,7 @@ import {
   controlSibling,
   gather,
   Graph,
+  gradients,
   greater,
   jvp,
   less,
@@ -65,6 +66,8 @@ interface Case {
   hand: Tensor[];
   /** Other feeds (predicates, counts). */
   feeds?: Record<string, NDArray>;
+  /** False where finite differences do not apply (a stopGradient in the path). */
+  finiteDifferences?: boolean;
 }
 
 /**
@@ -95,6 +98,7 @@ function verify(backend: Backend, c: Case, seed = 1, tol = 1e-7): Tensor[] {
     close(r.ys[i], r.hand[i], 1e-12, `value ${i}`);
     close(r.dys[i], r.dHand[i], 1e-12, `tangent ${i} vs unrolled`);
   });
+  if (c.finiteDifferences === false) return dys;
   const eps = 1e-6;
   const shifted = (sign: number): NDArray[] => {
     const feeds = { ...at };
@@ -354,6 +358,51 @@ describe.each(BACKENDS)('%s backend', (backend) => {
     verify(backend, { graph: g, inputs: [w, a0], ys: [stacked, a], hand: [hand, h] });
   });
 
+  test('stacked tangents that the carried tangents do not reach: an extra ys of the scan, an extra var of the loop', () => {
+    const g = new Graph();
+    const w = g.placeholder('w', [], 'float64');
+    const h0 = g.placeholder('h0', [2], 'float64');
+    // stopGradient cuts the body value's tangent off from the carry's: only a stack of it can ask for it.
+    const cell = (h: Tensor): [Tensor, Tensor] => {
+      const inner = mul(tanh(h), w);
+      return [add(sin(h), inner.stopGradient()), inner];
+    };
+    const [last] = scan((h: Tensor) => [cell(h)[0], null] as const, h0, null, { length: 3 });
+    const [, final] = whileLoop(
+      ([i]) => less(i, 3),
+      ([i, h]) => [add(i, 1), cell(h)[0]],
+      [g.constant(0, 'int32'), h0],
+      { maximumIterations: 4 },
+    );
+    const stackOf = (t: Tensor) => {
+      const node = g.node(t.id);
+      const index = (node.attrs.body as { nodes: { op: string }[] }).nodes.findIndex((n) => n.op === 'mul');
+      return controlSibling(g, node, `stack:${index}`);
+    };
+    let h: Tensor = h0;
+    const rows: Tensor[] = [];
+    for (let t = 0; t < 3; t++) {
+      const [next, inner] = cell(h);
+      rows.push(reshape(inner, [1, 2]));
+      h = next;
+    }
+    const hand = rows.slice(1).reduce((acc, r) => acc.concat(r, 0), rows[0]);
+    const handWhile = hand.concat(reshape(mul(h0, 0), [1, 2]), 0);
+    const stacks = [stackOf(last), stackOf(final)];
+    const before = g.size - 1;
+    verify(backend, {
+      graph: g,
+      inputs: [w, h0],
+      ys: [stacks[0], last, stacks[1], final],
+      hand: [hand, h, handWhile, h],
+      finiteDifferences: false,
+    });
+    const scanNode = g.nodes.find((n) => n.id > before && n.op === 'scan') as (typeof g.nodes)[number];
+    const whileNode = g.nodes.find((n) => n.id > before && n.op === 'while') as (typeof g.nodes)[number];
+    expect((scanNode.attrs.body as { outputs: number[] }).outputs).toHaveLength(3); // carry, its tangent, the extra ys
+    expect((whileNode.attrs.body as { outputs: number[] }).outputs).toHaveLength(4); // i, h, h's tangent, the extra
+  });
+
   test('a jvp graph through control flow survives the JSON format', () => {
     const g = new Graph();
     const m = rnn(g, true);
@@ -378,4 +427,67 @@ test('a y that needs no construct leaves it alone: later jvp calls do not differ
   // Each jvp of `last` adds one scan (their tangents differ); the jvp of mul(w, 3) adds none; none differentiates an
   // earlier jvp's scan (which would make a third and fourth).
   expect(groupsAbove(g, 'scan', before)).toHaveLength(2);
+});
+
+describe.each(BACKENDS)('forward over reverse and reverse over forward (%s backend)', (backend) => {
+  /** An RNN loss through a scan, a cond and a whileLoop, and the same loss unrolled by hand. */
+  function losses(g: Graph) {
+    const w = g.placeholder('w', [2, 2], 'float64');
+    const xs = g.placeholder('xs', [3, 1, 2], 'float64');
+    const h0 = g.placeholder('h0', [1, 2], 'float64');
+    const step = (h: Tensor, x: Tensor): Tensor => tanh(add(matMul(x, w), matMul(h, w)));
+    const [last, ys] = scan((h: Tensor, x: Tensor) => [step(h, x), sin(step(h, x))] as const, h0, xs);
+    const [, scaled] = whileLoop(
+      ([i]) => less(i, 2),
+      ([i, a]) => [add(i, 1), mul(sin(a), sum(w))],
+      [g.constant(0, 'int32'), last],
+      { maximumIterations: 3 },
+    );
+    const branch = cond(
+      greater(sum(h0), 0),
+      () => mul(scaled, scaled),
+      () => tanh(scaled),
+    );
+    const loss = add(sum(ys), sum(branch));
+    let h = h0;
+    let ysHand: Tensor = g.constant(0, 'float64');
+    for (let t = 0; t < 3; t++) {
+      h = step(h, reshape(gather(xs, g.constant([t], 'int32')), [1, 2]));
+      ysHand = add(ysHand, sum(sin(h)));
+    }
+    let a = h;
+    for (let i = 0; i < 2; i++) a = mul(sin(a), sum(w));
+    return { w, xs, h0, loss, a, hand: (positive: boolean) => add(ysHand, sum(positive ? mul(a, a) : tanh(a))) };
+  }
+
+  test('Hessian-vector products (jvp of gradients) match the unrolled graph and finite differences', () => {
+    for (const seed of [1, 2]) {
+      const g = new Graph();
+      const m = losses(g);
+      const positive = new Session(g, { backend }).run(sum(m.h0), { h0: values([1, 2], seed + 2) }).data[0] > 0;
+      const [grad] = gradients(m.loss, [m.w]) as Tensor[];
+      const [gradHand] = gradients(m.hand(positive), [m.w]) as Tensor[];
+      verify(backend, { graph: g, inputs: [m.w, m.xs, m.h0], ys: [grad], hand: [gradHand] }, seed, 1e-6);
+    }
+  });
+
+  test('gradients of a jvp through control flow (reverse over forward) match the unrolled graph', () => {
+    const g = new Graph();
+    const m = losses(g);
+    const v = g.placeholder('v', [2, 2], 'float64');
+    const positive = true;
+    const [dLoss] = jvp(m.loss, [m.w], [v]);
+    const [dHand] = jvp(m.hand(positive), [m.w], [v]);
+    const [gw, gxs] = gradients(dLoss, [m.w, m.xs]) as Tensor[];
+    const [hw, hxs] = gradients(dHand, [m.w, m.xs]) as Tensor[];
+    const feeds = {
+      w: values([2, 2], 1),
+      xs: values([3, 1, 2], 2),
+      h0: NDArray.from([[0.3, 0.1]], 'float64'),
+      v: values([2, 2], 4),
+    };
+    const r = new Session(g, { backend }).run({ gw, gxs, hw, hxs }, feeds);
+    close(r.gw, r.hw, 1e-12, 'w');
+    close(r.gxs, r.hxs, 1e-12, 'xs');
+  });
 });
