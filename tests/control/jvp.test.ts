@@ -14,6 +14,7 @@ import {
   Graph,
   gradients,
   greater,
+  jacobian,
   jvp,
   less,
   loadGraph,
@@ -489,5 +490,90 @@ describe.each(BACKENDS)('forward over reverse and reverse over forward (%s backe
     const r = new Session(g, { backend }).run({ gw, gxs, hw, hxs }, feeds);
     close(r.gw, r.hw, 1e-12, 'w');
     close(r.gxs, r.hxs, 1e-12, 'xs');
+  });
+});
+
+describe('structure', () => {
+  function rnnOfLength(steps: number): { added: number; groups: number } {
+    const g = new Graph();
+    const w = g.placeholder('w', [3, 3], 'float64');
+    const xs = g.placeholder('xs', [steps, 1, 3], 'float64');
+    const [last, ys] = scan(
+      (h: Tensor, x: Tensor) => [tanh(add(matMul(h, w), x)), sin(h)] as const,
+      g.constant([[0, 0, 0]], 'float64'),
+      xs,
+    );
+    const before = g.size;
+    jvp([last, ys], [w, xs], [values([3, 3], 1), values([steps, 1, 3], 2)]);
+    return { added: g.size - before, groups: groupsAbove(g, 'scan', before - 1).length };
+  }
+
+  test('the jvp graph of a scan has the same size for any number of steps', () => {
+    const short = rnnOfLength(5);
+    const long = rnnOfLength(500);
+    expect(long.added).toBe(short.added);
+    expect(short.groups).toBe(1);
+  });
+
+  test('forward and reverse mode agree through a scan: jvp along one-hot tangents gives the Jacobian columns', () => {
+    const g = new Graph();
+    const w = g.placeholder('w', [2], 'float64');
+    const xs = g.constant(
+      [
+        [0.5, -1],
+        [2, 0.25],
+        [-0.3, 0.7],
+      ],
+      'float64',
+    );
+    const [last] = scan((h: Tensor, x: Tensor) => [sin(add(mul(h, w), x)), null] as const, w, xs);
+    const columns = [0, 1].map((k) => jvp(last, [w], [k === 0 ? [1, 0] : [0, 1]])[0]);
+    const rows = jacobian(last, w);
+    const r = new Session(g).run({ columns, rows }, { w: NDArray.from([0.4, -0.9], 'float64') });
+    for (let i = 0; i < 2; i++)
+      for (let k = 0; k < 2; k++) {
+        expect(r.columns[k].data[i]).toBeCloseTo(r.rows.data[i * 2 + k], 12);
+      }
+  });
+
+  test('jvp called inside a scan body differentiates a cond built in that body', () => {
+    const g = new Graph();
+    const w = g.placeholder('w', [], 'float64');
+    const xs = g.placeholder('xs', [4], 'float64');
+    // Each step adds d/dx of (x > 0 ? sin(x·w) : x²) at its x: w·cos(x·w) or 2x.
+    const [total] = scan(
+      (c: Tensor, x: Tensor) => {
+        const y = cond(
+          greater(x, 0),
+          () => sin(mul(x, w)),
+          () => mul(x, x),
+        );
+        return [add(c, jvp(y, [x], [1])[0]), null] as const;
+      },
+      g.constant(0, 'float64'),
+      xs,
+    );
+    const xv = [0.5, -2, 1.5, -0.25];
+    const wv = 0.8;
+    const expected = xv.reduce((acc, x) => acc + (x > 0 ? wv * Math.cos(x * wv) : 2 * x), 0);
+    const r = new Session(g).run(total, { w: NDArray.from(wv, 'float64'), xs: NDArray.from(xv, 'float64') });
+    expect(r.data[0]).toBeCloseTo(expected, 12);
+  });
+
+  test('the jvp loop keeps maximumIterations: past it is the same RuntimeError', () => {
+    const g = new Graph();
+    const w = g.placeholder('w', [], 'float64');
+    const n = g.placeholder('n', [], 'int32');
+    const [, a] = whileLoop(
+      ([i]) => less(i, n),
+      ([i, a]) => [add(i, 1), mul(a, w)],
+      [g.constant(0, 'int32'), g.constant(1, 'float64')],
+      { maximumIterations: 3, name: 'power' },
+    );
+    const [da] = jvp(a, [w], [1]);
+    const sess = new Session(g);
+    const feeds = (k: number) => ({ w: NDArray.from(2, 'float64'), n: NDArray.from(k, 'int32') });
+    expect(sess.run(da, feeds(3)).data[0]).toBe(12); // d/dw w³ = 3w²
+    expect(() => sess.run(da, feeds(4))).toThrow(/power.*maximumIterations = 3/);
   });
 });
