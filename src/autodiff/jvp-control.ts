@@ -47,9 +47,6 @@ export interface ControlJvpArgs {
   readonly groups: Map<string, Map<string, Tensor | null>>;
 }
 
-/** Whether jvp() differentiates this node with controlJvp. */
-export { isControlOp };
-
 /** The tangent of one output of a control-flow node; the first sibling seen builds the jvp construct of its group. */
 export function controlJvp(args: ControlJvpArgs): Tensor | null {
   const { graph, node, highest, isNeeded, groups } = args;

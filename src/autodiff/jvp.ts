@@ -2,6 +2,7 @@ import { ancestors, DTypeError, formatShape, GraphError, graphOf, isFloat, Node,
 import {
   addOp,
   broadcastLike,
+  isControlOp,
   ensureShapeLike,
   OpRecord,
   opRecord,
@@ -12,7 +13,7 @@ import {
   zerosLike,
 } from '../ops';
 import { gradients } from './gradients';
-import { controlJvp, isControlOp } from './jvp-control';
+import { controlJvp } from './jvp-control';
 
 let dummies = 0;
 
@@ -99,11 +100,8 @@ function forward(yList: readonly Tensor[], xs: readonly Tensor[], tangents: read
   const isNeeded = (id: number): boolean => {
     if (needed === null) {
       needed = new Uint8Array(graph.size);
-      for (const a of ancestors(
-        graph,
-        yList.map((y) => y.id),
-      ))
-        needed[a] = 1;
+      const roots = yList.map((y) => y.id);
+      for (const a of ancestors(graph, roots)) needed[a] = 1;
     }
     return id < needed.length && needed[id] === 1;
   };
