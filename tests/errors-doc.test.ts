@@ -248,7 +248,7 @@ const CASES: { readonly [id: string]: Case } = {
         ],
       });
     },
-    says: ["in the body of scan 'rnn' at step 1", "log 'log'", 'produced NaN at index 1'],
+    says: ["scan 'rnn/carry:0', step 1: Session.run (checkNumerics): log 'log'", 'produced NaN at index 1'],
   },
   'checkpoint-mismatch': {
     errorClass: CheckpointError,

@@ -249,19 +249,10 @@ function constructName(step: Step): string {
   return `${step.node.op === 'while' ? 'whileLoop' : step.node.op} '${slash < 0 ? name : name.slice(0, slash)}'`;
 }
 
-const CHECK_PREFIX = 'Session.run (checkNumerics): ';
-
-/** How a region is named in a message: "in the then branch of cond 'c'", "in the condition of whileLoop 'w'". */
-const REGION_PHRASES: { readonly [label: string]: string } = {
-  then: 'then branch',
-  else: 'else branch',
-  cond: 'condition',
-};
-
 /**
- * A control step run under a probe: its region plans' runs are counted and timed (for the trace), a NumericsError
- * from inside a region (whose plan the executor runs with checked steps) is told which construct, region and
- * iteration it came from, and the step's outputs are checked like any step's.
+ * A control step run under a probe: its region plans' runs are counted and timed (for the trace), and its outputs are
+ * checked like any step's. Inside its regions, a checked run checks every step too (the executor runs region plans
+ * with checked steps), and the control step names the construct and the iteration in what a body throws.
  */
 function probedControl(
   plan: Plan,
@@ -279,8 +270,9 @@ function probedControl(
   };
   return {
     slots: control.slots,
+    outputs: control.outputs,
     plans: control.plans,
-    run(inputs, runner) {
+    run(inputs, runner, into) {
       const runs = control.plans.map(() => 0);
       const times = control.plans.map(() => 0);
       const counting: RegionRunner = {
@@ -289,15 +281,6 @@ function probedControl(
           const start = now();
           try {
             return runner.run(region, args);
-          } catch (error) {
-            if (!(error instanceof NumericsError)) throw error;
-            const inner = error.message.startsWith(CHECK_PREFIX)
-              ? error.message.slice(CHECK_PREFIX.length)
-              : error.message;
-            const when =
-              step.node.op === 'cond' ? '' : ` at ${step.node.op === 'scan' ? 'step' : 'iteration'} ${runs[k]}`;
-            const where = REGION_PHRASES[labelOf(region)] ?? labelOf(region);
-            throw new NumericsError(`${CHECK_PREFIX}in the ${where} of ${constructName(step)}${when}: ${inner}`);
           } finally {
             times[k] += now() - start;
             runs[k]++;
@@ -306,7 +289,7 @@ function probedControl(
       };
       const previews = traced ? inputPreviews(step, inputs, plan.graph) : [];
       const start = now();
-      const values = control.run(inputs, counting) as NDArray[];
+      const values = control.run(inputs, counting, into);
       const ms = now() - start;
       if (traced) {
         const entry = traceEntry(index, step, values[0], ms, previews);

@@ -110,12 +110,12 @@ describe.each(['js', 'wasm'] as const)('%s backend', (backend) => {
     }
     expect(error).toBeInstanceOf(NumericsError);
     const message = (error as Error).message;
-    expect(message).toMatch(/^Session\.run \(checkNumerics\): in the body of scan 'rnn' at step 2: /);
+    expect(message).toMatch(/^scan 'rnn\/carry:0', step 2: Session\.run \(checkNumerics\): /);
     expect(message).toMatch(/fused 'add' on inputs .* produced NaN at index 1 .*the original op is log/);
     // Unoptimized, the body node itself is named.
     const unfused = new Session(g, { backend, checkNumerics: true, optimize: false });
     expect(() => unfused.run(last, { xs: BAD })).toThrow(
-      /in the body of scan 'rnn' at step 2: log 'log' on inputs \('x0' float64\[2\]\) produced NaN at index 1/,
+      /scan 'rnn\/carry:0', step 2: Session\.run \(checkNumerics\): log 'log' on inputs \('x0' float64\[2\]\) produced NaN at index 1/,
     );
   });
 
@@ -138,7 +138,7 @@ describe.each(['js', 'wasm'] as const)('%s backend', (backend) => {
     const sess = new Session(g, { backend, checkNumerics: true });
     // 1, 3, 9 → sum 20 at iteration 2... the then branch runs at the third iteration: log of a negative.
     expect(() => sess.run(v, { x: [1, 1] })).toThrow(
-      /in the body of whileLoop 'while' at iteration 2: in the then branch of cond 'cond': .*the original op is log/,
+      /^whileLoop 'while\/var:1', iteration 2: cond 'cond\/0', the true branch: Session\.run \(checkNumerics\): .*the original op is log/,
     );
   });
 
