@@ -12,8 +12,9 @@ import { addNPass, simplify, stabilize } from './simplify';
 import { copyLeaf, Slice } from './slice';
 
 /**
- * 0: nothing; 1: prune, fold, CSE and exact simplifications; 2 (default): also numerical stabilization, and the
- * lowering passes (matMul epilogue and elementwise fusion).
+ * 0: nothing; 1: prune, fold, CSE and exact simplifications (and, with control flow, cond inlining, loop-invariant
+ * code motion and loop pruning); 2 (default): also numerical stabilization, and the lowering passes (matMul epilogue
+ * and elementwise fusion).
  */
 export type OptimizationLevel = 0 | 1 | 2;
 
