@@ -301,9 +301,14 @@ function planHoist(siblings: readonly Node[], inputs: readonly number[], target:
   if (leader.op === 'while') {
     const condition = leader.attrs.cond as RegionAttr;
     const all = new Uint8Array(condition.nodes.length).fill(1);
+    // Names in a region are unique: the condition may already hold a node of the hoisted node's name.
+    const taken = new Set(condition.nodes.map((node) => node.name));
     const extra = newParams.map((i) => {
       const built = target.node(outer[i]);
-      return placeholderNode(body.nodes[i].name, built.dtype, built.shape);
+      let name = body.nodes[i].name;
+      for (let k = 1; taken.has(name); k++) name = `${body.nodes[i].name}_${k}`;
+      taken.add(name);
+      return placeholderNode(name, built.dtype, built.shape);
     });
     extraAttrs.cond = compact(condition, all, condition.params, condition.outputs, new Map(), extra).attr;
   }

@@ -14,6 +14,7 @@ import {
   Graph,
   greater,
   less,
+  logicalAnd,
   matMul,
   mul,
   NDArray,
@@ -86,6 +87,32 @@ describe('loop-invariant code motion', () => {
     const text = graph.toString();
     expect(text).toContain('= transpose(%');
     expect(text).toMatch(/ {2}cond\(%0 var0: int32\[\], %1 var1: float64\[1, 2\], %\d+ transpose: float64\[2, 2\]\)/);
+    const feeds = {
+      W: NDArray.from(
+        [
+          [0.5, 1],
+          [-2, 0.25],
+        ],
+        'float64',
+      ),
+    };
+    const plain = new Session(g, { optimize: false }).run(v, feeds);
+    expect(Array.from(new Session(g).run(v, feeds).data)).toEqual(Array.from(plain.data));
+  });
+
+  test("the condition's new parameter gets a name of its own when the condition already uses the hoisted node's", () => {
+    const g = new Graph();
+    const w = g.placeholder('W', [2, 2], 'float64');
+    const [, v] = whileLoop(
+      ([i]) => logicalAnd(less(i, 3), greater(sum(transpose(w)), -100)),
+      ([i, a]) => [add(i, 1), tanh(matMul(a, transpose(w)))],
+      [g.constant(0, 'int32'), g.constant([[1, -1]], 'float64')],
+      { maximumIterations: 5 },
+    );
+    const { graph } = optimize(g, [v], { level: 1, disable: ['simplify'] });
+    expect(graph.toString()).toMatch(
+      / {2}cond\(%0 var0: int32\[\], %1 var1: float64\[1, 2\], %\d+ W: float64\[2, 2\], %\d+ transpose_1: /,
+    );
     const feeds = {
       W: NDArray.from(
         [
