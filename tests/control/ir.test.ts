@@ -3,7 +3,7 @@
  * (later siblings refer to it), formatGraph of a slice, one-line summaries, and explain() showing each region's
  * compiled plan under its control step.
  */
-import { add, formatGraph, Graph, mul, scan, Session, Tensor } from '../../src';
+import { add, formatGraph, Graph, mul, scan, Session, Tensor, toDot } from '../../src';
 import { controlGraph } from './graphs';
 
 describe('text IR of regions', () => {
@@ -117,5 +117,24 @@ describe('text IR of regions', () => {
     expect(text).toContain('          else plan:\n');
     expect(text).toContain('              %2 = add(%0, %1) : float64[2]  # add');
     expect(lines[lines.length - 2]).toBe('outputs: %6, %8, %9');
+  });
+});
+
+describe('names inside regions are data', () => {
+  const FORGED = 'x\n%9 = forged() : float32[]  # y';
+
+  test('a captured tensor with a forged name cannot forge a line of the text IR or of DOT', () => {
+    const g = new Graph();
+    const x = g.placeholder(FORGED, [2], 'float64');
+    const xs = g.placeholder('xs', [3, 2], 'float64');
+    const [last] = scan((h: Tensor, row: Tensor) => [add(mul(h, x), row), null], x, xs);
+    const text = g.toString();
+    for (const line of text.split('\n')) expect(line).not.toMatch(/^\s*%9 = forged/);
+    expect(text).toContain(
+      '  body(%0 carry0: float64[2], %1 x0: float64[2], %2 "x\\n%9 = forged() : float32[]  # y": float64[2])',
+    );
+    const dot = toDot(g);
+    expect(dot).not.toContain('\n%9 = forged');
+    expect(String(last)).not.toContain('\n');
   });
 });

@@ -371,8 +371,10 @@ function grow(ctx: Context, start: readonly Tensor[], depth: number): Tensor[] {
       }
       default: {
         const limit = Math.floor(ctx.next() * 4);
+        // Sometimes the condition reads a captured tensor too (a capture only the condition keeps alive).
+        const guarded = ctx.next() < 0.5;
         const vars = whileLoop(
-          ([i]) => less(i, limit),
+          ([i]) => (guarded ? logicalAnd(less(i, limit), greater(sum(b), -1e9)) : less(i, limit)),
           ([i, p, q]) => {
             const inner = grow(ctx, [p, q], depth + 1);
             return [add(i, 1), inner[inner.length - 1], tanh(inner[inner.length - 2])];
