@@ -127,6 +127,30 @@ function holdsRegions(record: OpRecord): boolean {
   return Object.values(record.attrs ?? {}).some((kind) => kind === 'region' || kind === 'regions');
 }
 
+/** What a file has used of its limits so far: elements of known shapes, nodes (region nodes too). */
+interface LoadBudget {
+  total: number;
+  nodes: number;
+  /** The regions already counted (siblings repeat them). */
+  readonly regions: Set<string>;
+}
+
+/** How many nodes a node's regions hold, nested regions included (attrs nest at most MAX_ATTR_DEPTH deep). */
+function regionNodeCount(attrs: Attrs): number {
+  let count = 0;
+  const stack: unknown[] = [attrs];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (Array.isArray(value)) {
+      for (const item of value) if (typeof item === 'object' && item !== null) stack.push(item);
+    } else if (isPlainObject(value)) {
+      if (Array.isArray(value.nodes) && Array.isArray(value.params)) count += value.nodes.length;
+      for (const key of Object.keys(value)) stack.push(value[key]);
+    }
+  }
+  return count;
+}
+
 // ---- reading -------------------------------------------------------------------------------------------------
 
 const NODE_FIELDS = new Set(['id', 'op', 'name', 'inputs', 'attrs', 'dtype', 'shape', 'value']);
@@ -211,7 +235,7 @@ function loadNode(
   index: number,
   names: Map<string, number>,
   limits: Required<LoadLimits>,
-  budget: { total: number },
+  budget: LoadBudget,
   what: string,
   version: number,
 ): Tensor {
@@ -249,6 +273,17 @@ function loadNode(
   });
   const attrs = decodeAttrs(own(raw, 'attrs'));
   if (attrs instanceof AttrProblem) throw fail(attrs.path, attrs.message);
+  if (holdsRegions(record)) {
+    // Region nodes count against maxNodes with the graph's own (each sibling holds the same regions: counted once).
+    const key = JSON.stringify(attrs.body ?? attrs.branches ?? null);
+    if (!budget.regions.has(key)) {
+      budget.regions.add(key);
+      budget.nodes += regionNodeCount(attrs);
+      if (budget.nodes > limits.maxNodes) {
+        throw fail('attrs', `its regions bring the nodes of the file above the limit of ${limits.maxNodes}`);
+      }
+    }
+  }
   const dtype = own(raw, 'dtype');
   if (!isDType(dtype)) throw fail('dtype', `${JSON.stringify(dtype)} is not one of float32, float64, int32, bool`);
   const shape = own(raw, 'shape');
@@ -347,7 +382,7 @@ export function graphFromJSON(json: unknown, options: LoadOptions = {}, what = '
     throw fail('nodes', `holds ${nodes.length} nodes, above the limit ${limits.maxNodes}`);
   const graph = new Graph();
   const names = new Map<string, number>();
-  const budget = { total: 0 };
+  const budget: LoadBudget = { total: 0, nodes: nodes.length, regions: new Set() };
   for (let i = 0; i < nodes.length; i++) loadNode(graph, nodes[i], i, names, limits, budget, what, version);
   return graph;
 }

@@ -231,6 +231,18 @@ describe('hostile region JSON', () => {
     }
   });
 
+  test('region nodes count against the maxNodes limit (once per construct, not per sibling)', () => {
+    const { g } = controlGraph();
+    const json = graphToJSON(g);
+    // then 3, else 2; scan body 10; while cond 5, body 9, the cond in it: then 4, else 3.
+    const regionNodes = 3 + 2 + 10 + 5 + 9 + 4 + 3;
+    const total = json.nodes.length + regionNodes;
+    expect(graphFromJSON(json, { limits: { maxNodes: total } }).size).toBe(g.size);
+    expect(() => graphFromJSON(json, { limits: { maxNodes: total - 1 } })).toThrow(
+      /its regions bring the nodes of the file above the limit of \d+/,
+    );
+  });
+
   test('regions nested deeper than attrs may nest are refused, not a stack overflow', () => {
     let body: unknown = {
       params: [0],
