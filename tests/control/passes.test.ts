@@ -194,6 +194,41 @@ describe('loop-invariant code motion', () => {
   });
 });
 
+describe('the control-flow passes in the pipeline', () => {
+  test('they can be disabled by name, and pass the verifier', () => {
+    const g = new Graph();
+    const w = g.placeholder('W', [2, 2], 'float64');
+    const xs = g.placeholder('xs', [3, 1, 2], 'float64');
+    const [last] = scan(
+      (h: Tensor, x: Tensor) => [tanh(add(matMul(x, w), matMul(h, transpose(w)))), null],
+      g.constant([[0, 0]], 'float64'),
+      xs,
+    );
+    expect(changes(optimize(g, [last], { level: 2, verify: true }).report, 'licm')).toEqual({ hoisted: 1 });
+    const off = optimize(g, [last], { level: 2, disable: ['licm', 'loopPrune', 'inline'] }).report;
+    expect(off.some((r) => ['licm', 'loopPrune', 'inline'].includes(r.pass))).toBe(false);
+    const feeds = {
+      W: NDArray.from(
+        [
+          [0.5, 1],
+          [-2, 0.25],
+        ],
+        'float64',
+      ),
+      xs: NDArray.from([[[1, 2]], [[3, 4]], [[5, 6]]], 'float64'),
+    };
+    const without = new Session(g, { optimize: { disable: ['licm', 'loopPrune', 'inline'] } }).run(last, feeds);
+    expect(Array.from(new Session(g).run(last, feeds).data)).toEqual(Array.from(without.data));
+  });
+
+  test('a graph without control flow reports no control-flow pass', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [2]);
+    const { report } = optimize(g, [tanh(x)], { level: 2 });
+    expect(report.map((r) => r.pass)).not.toContain('licm');
+  });
+});
+
 describe('pruning unused loop outputs', () => {
   test('a while variable nothing needs, and the captures only it read, leave the loop (golden)', () => {
     const g = new Graph();
