@@ -6,6 +6,8 @@
 import { Graph, GraphError, graphOf, NDArray, Node, Tensor } from '../../graph';
 import { encodeAttrs } from '../jsonvalues';
 import { ruleFor } from './export-ops';
+import { ControlWriter } from './export-control';
+import { isControlOp } from '../../ops';
 import { findBatchNorms, writeBatchNorm } from './batchnorm';
 import { onnx, onnxSchema, tensorProto, valueInfo } from './proto';
 import { OnnxWriter } from './writer';
@@ -195,6 +197,7 @@ export function exportOnnx(graph: Graph, options: ExportOnnxOptions): Uint8Array
     isInput,
     outputs.map(([, t]) => t.id),
   );
+  const control = new ControlWriter(graph);
   for (const id of ids) {
     const node = graph.node(id);
     if (isInput.has(id)) {
@@ -216,6 +219,17 @@ export function exportOnnx(graph: Graph, options: ExportOnnxOptions): Uint8Array
       const initializer = tensorProto(node.name, value);
       if (annotations) annotate(initializer, { op: node.op, attrs: encodeAttrs(node.attrs) });
       w.initializers.push(initializer);
+      valueOf.set(id, node.name);
+      continue;
+    }
+    if (isControlOp(node.op)) {
+      // One If/Loop/Scan per construct (export-control.ts); its nodes are not annotated (import reads them as ONNX).
+      const result = control.write(
+        w,
+        node,
+        node.inputs.map((i) => valueOf.get(i) as string),
+      );
+      w.node('Identity', [result], {}, node.name);
       valueOf.set(id, node.name);
       continue;
     }
