@@ -6,9 +6,9 @@
  * sibling asks for are computed: a scan whose ys nobody reads does not stack them, a loop stacks a body value per
  * iteration only when a gradient asked for it.
  */
-import { allocate, DType, Graph, GraphError, NDArray, Node, sizeOf } from '../graph';
+import { allocate, DType, Graph, GraphError, LazygradError, NDArray, Node, sizeOf } from '../graph';
 import { checkIterations, instantiate, parseSelector, RegionAttr, TensorInfo } from '../ops';
-import { ControlStep, RegionCompiler, RegionPlan } from './plan';
+import { ControlStep, RegionCompiler, RegionPlan, RegionRunner } from './plan';
 
 function infoOf(graph: Graph, id: number): TensorInfo {
   return graph.node(id);
@@ -24,6 +24,20 @@ function fresh(dtype: DType, shape: readonly number[]): NDArray {
  */
 function owned(value: NDArray, inputs: readonly NDArray[]): NDArray {
   return inputs.some((x) => x.data.buffer === value.data.buffer) ? value.clone() : value;
+}
+
+/**
+ * Runs a region plan, naming the construct (and the iteration) in an error from inside it: the error keeps its class,
+ * its message says where it happened, e.g. `scan 'rnn/carry:0', step 7: Session.run: gather 'gather' failed …`.
+ */
+function runIn(runner: RegionRunner, region: RegionPlan, args: readonly NDArray[], where: () => string): NDArray[] {
+  try {
+    return runner.run(region, args);
+  } catch (error) {
+    if (!(error instanceof LazygradError)) throw error;
+    const ErrorClass = error.constructor as new (message: string) => LazygradError;
+    throw new ErrorClass(`${where()}: ${error.message}`);
+  }
 }
 
 /** Row `t` of an array along axis 0, as a view (no copy). */
@@ -73,7 +87,8 @@ function condStep(
     run(args, runner) {
       const taken = args[0].data[0] !== 0 ? plans[0] : plans[1];
       const rest = args.slice(1);
-      return runner.run(taken, rest).map((v) => owned(v, rest));
+      const branch = taken === plans[0] ? 'true' : 'false';
+      return runIn(runner, taken, rest, () => `cond '${leader.name}', the ${branch} branch`).map((v) => owned(v, rest));
     },
   };
 }
@@ -109,9 +124,10 @@ function whileStep(
       let count = 0;
       for (;;) {
         const state = [...values, ...captured];
-        if (runner.run(condPlan, state)[0].data[0] === 0) break;
+        const where = (): string => `${what}, iteration ${count}`;
+        if (runIn(runner, condPlan, state, where)[0].data[0] === 0) break;
         checkIterations(count, max, what);
-        const results = runner.run(bodyPlan, state);
+        const results = runIn(runner, bodyPlan, state, where);
         for (let s = 0; s < stacks.length; s++) {
           const value = results[vars + s];
           stacks[s].data.set(value.data, count * value.size);
@@ -163,7 +179,12 @@ function scanStep(
       });
       for (let s = 0; s < T; s++) {
         const t = reverse ? T - 1 - s : s;
-        const results = runner.run(bodyPlan, [...values, ...scanned.map((x) => row(x, t)), ...captured]);
+        const results = runIn(
+          runner,
+          bodyPlan,
+          [...values, ...scanned.map((x) => row(x, t)), ...captured],
+          () => `${what}, step ${t}`,
+        );
         for (let k = 0; k < stacks.length; k++) {
           const value = results[carries + k];
           stacks[k].data.set(value.data, t * value.size);
