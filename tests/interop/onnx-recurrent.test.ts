@@ -7,12 +7,13 @@
  * activations with alpha/beta, W/R/B computed at run time. ORT runs these ops in float32 and layout 0 only: float64
  * and layout 1 are checked against ORT on the float32 / layout-0 form of the same model.
  */
-import { importOnnx, NDArray, Session } from '../../src';
+import { importOnnx, NDArray, Session, Tensor } from '../../src';
 import type { onnx } from '../../src/interop/onnx/proto';
 import { OnnxAttr } from '../../src/interop/onnx/proto';
 import { Rng } from '../ops/util';
 import { runOrt } from './ort';
 import { graph, info, init, model, node } from './onnx-build';
+import { checkInputGradient } from './real-models';
 
 type Kind = 'LSTM' | 'GRU' | 'RNN';
 
@@ -262,3 +263,25 @@ function asDouble(bytes: Uint8Array): Uint8Array {
   const { asFloat64 } = require('./real-models') as typeof import('./real-models');
   return asFloat64(bytes);
 }
+
+describe('gradients of imported recurrent layers', () => {
+  test.each(['LSTM', 'GRU', 'RNN'] as const)(
+    '%s (bidirectional, sequence_lens, float64): input gradient against central differences',
+    (kind) => {
+      const { bytes, x } = build({ kind, ...all, P: kind === 'LSTM', attrs: bidirectional, B: 3, seq: [4, 2, 3] });
+      const { inputs, outputs } = importOnnx(asDouble(bytes));
+      // The weighted sum covers Y and Y_h (and Y_c): every output's path back to X.
+      for (const y of outputs) {
+        const check = checkInputGradient(inputs.get('X') as Tensor, y, Float64Array.from(x.data), {
+          shape: x.shape,
+          directions: 2,
+          pixels: [0, 17, 28], // rows within their sequence_lens (past it the gradient is 0)
+          hDirection: 1e-6,
+          hPixel: 1e-6,
+          seed: 9,
+        });
+        expect(check.worst).toBeLessThan(1e-6);
+      }
+    },
+  );
+});

@@ -72,7 +72,11 @@ export function asFloat64(bytes: Uint8Array): Uint8Array {
     for (const init of graph.initializer ?? []) toDouble(init);
     for (const node of graph.node ?? []) {
       for (const attr of node.attribute ?? []) {
-        if (attr.t !== null && attr.t !== undefined && (node.opType === 'Constant' || node.opType === 'ConstantOfShape'))
+        if (
+          attr.t !== null &&
+          attr.t !== undefined &&
+          (node.opType === 'Constant' || node.opType === 'ConstantOfShape')
+        )
           toDouble(attr.t);
         if (node.opType === 'Cast' && attr.name === 'to' && Number(attr.i) === FLOAT) attr.i = DOUBLE;
         if (attr.g !== null && attr.g !== undefined) graphs.push(attr.g);
@@ -80,7 +84,8 @@ export function asFloat64(bytes: Uint8Array): Uint8Array {
     }
     for (const info of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])]) {
       const tensorType = info.type?.tensorType;
-      if (tensorType !== null && tensorType !== undefined && tensorType.elemType === FLOAT) tensorType.elemType = DOUBLE;
+      if (tensorType !== null && tensorType !== undefined && tensorType.elemType === FLOAT)
+        tensorType.elemType = DOUBLE;
     }
   }
   return onnx.ModelProto.encode(model).finish();
@@ -122,12 +127,15 @@ export function checkInputGradient(
     hDirection: number;
     hPixel: number;
     seed: number;
+    /** Values for the graph's other inputs (held fixed). */
+    feeds?: ReadonlyMap<Tensor, NDArray>;
   },
 ): GradientCheck {
   const rng = new Rng(options.seed);
   const session = new Session(x.graph);
   const xShape = (x.shape as (number | null)[]).map((d, i) => d ?? options.shape[i]);
-  const feed = (values: Float64Array): Map<Tensor, NDArray> => new Map([[x, new NDArray(values, xShape)]]);
+  const feed = (values: Float64Array): Map<Tensor, NDArray> =>
+    new Map([...(options.feeds ?? []), [x, new NDArray(values, xShape)]]);
   const outShape = (session.run(y, feed(image)) as NDArray).shape;
   const size = outShape.reduce((p, d) => p * d, 1);
   const w = new NDArray(
