@@ -13,7 +13,8 @@
 import { Graph, GraphError, Node, quoteName } from '../../graph';
 import { attrsOf, COND, controlGroupKey, instantiate, isControlOp, Region, RegionAttr, SCAN, WHILE } from '../../ops';
 import { ruleFor } from './export-ops';
-import { onnx, onnxType, tensorProto } from './proto';
+import { attributeProto, onnx, OnnxAttr, onnxType, tensorProto } from './proto';
+import { RECURRENT_TAG, RecurrentTag, recurrentHash } from './recurrent';
 import { INT64_MIN, OnnxWriter } from './writer';
 
 /** A value declaration with a dtype and rank and no fixed dims (bodies may see other sizes at run time). */
@@ -335,4 +336,55 @@ function writeScan(
     out.set(r, value);
   });
   return out;
+}
+
+// ---- imported LSTM / GRU / RNN → the same node -------------------------------------------------------------------
+
+/**
+ * The identities that tag the outputs of an imported LSTM/GRU/RNN (recurrent.ts) whose graph is still what the import
+ * built (same hash), in float32 and layout 0 (what ONNX Runtime runs): exportOnnx writes the ONNX node again for
+ * them, from the tagged inputs. Other tagged outputs export as their Scans.
+ */
+export function findRecurrent(graph: Graph): Map<number, RecurrentTag> {
+  const found = new Map<number, RecurrentTag>();
+  for (const node of graph.nodes) {
+    if (node.op !== 'identity' || !Object.prototype.hasOwnProperty.call(node.attrs, RECURRENT_TAG)) continue;
+    const tag = node.attrs[RECURRENT_TAG] as unknown as RecurrentTag;
+    const layout = tag.attrs.layout as { int?: number } | undefined;
+    const valid =
+      node.dtype === 'float32' &&
+      (layout?.int ?? 0) === 0 &&
+      Array.isArray(tag.inputs) &&
+      tag.inputs.every((i) => Number.isInteger(i) && i >= -1 && i < node.id) &&
+      recurrentHash(graph, node.inputs[0], tag.inputs) === tag.hash;
+    if (valid) found.set(node.id, tag);
+  }
+  return found;
+}
+
+/** Writes (once per layer) the LSTM/GRU/RNN node a tag names; gives the value of the tagged output. */
+export function writeRecurrent(
+  w: OnnxWriter,
+  tag: RecurrentTag,
+  valueOf: (id: number) => string,
+  written: Map<string, string[]>,
+  base: string,
+): string {
+  const key = JSON.stringify([tag.op, tag.attrs, tag.inputs]);
+  let outputs = written.get(key);
+  if (outputs === undefined) {
+    const names = tag.inputs.map((i) => (i < 0 ? '' : valueOf(i)));
+    while (names.length > 0 && names[names.length - 1] === '') names.pop();
+    const count = tag.op === 'LSTM' ? 3 : 2;
+    outputs = Array.from({ length: count }, (_, k) => w.fresh(`${base}/${['Y', 'Y_h', 'Y_c'][k]}`));
+    w.nodes.push({
+      opType: tag.op,
+      name: w.fresh(`${base}/${tag.op}`),
+      input: names,
+      output: outputs,
+      attribute: Object.keys(tag.attrs).map((name) => attributeProto(name, tag.attrs[name] as unknown as OnnxAttr)),
+    });
+    written.set(key, outputs);
+  }
+  return outputs[tag.output];
 }

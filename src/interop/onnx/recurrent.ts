@@ -7,9 +7,10 @@
  * direction a row's steps past its length come first and leave the initial state untouched, so its recurrence
  * starts at its own last step. W, R and B may be computed at run time (silero v5 slices and concats them).
  */
-import { Tensor } from '../../graph';
+import { AttrValue, canonicalJSON, Graph, NDArray, Tensor } from '../../graph';
 import * as ops from '../../ops';
 import { ImportArgs, ImportRule } from './import-ops';
+import { onnx, toNumber } from './proto';
 
 type Activation = (x: Tensor) => Tensor;
 type Kind = 'LSTM' | 'GRU' | 'RNN';
@@ -274,8 +275,106 @@ function recurrentRule(kind: Kind): ImportRule {
       Yh = ops.transpose(Yh, [1, 0, 2]);
       if (Yc !== null) Yc = ops.transpose(Yc, [1, 0, 2]);
     }
-    return Yc === null ? [Y, Yh] : [Y, Yh, Yc];
+    return tagged(a, kind, Yc === null ? [Y, Yh] : [Y, Yh, Yc]);
   };
+}
+
+/** The attr of an identity that marks an output of an imported LSTM/GRU/RNN (export-control.ts writes it back). */
+export const RECURRENT_TAG = 'onnxRecurrent';
+
+/** What the tag holds: the ONNX op and attributes, the ids of its inputs (-1 absent), the output, and a hash. */
+export interface RecurrentTag {
+  readonly op: Kind;
+  readonly attrs: { readonly [name: string]: AttrValue };
+  readonly inputs: readonly number[];
+  readonly output: number;
+  readonly hash: string;
+}
+
+/**
+ * The outputs as identities tagged with the ONNX node they came from, so exportOnnx can write the node again while
+ * the graph between its inputs and these outputs is still what this import built (the hash says). Only at the top
+ * level: inside a region the ids are not the stored region's.
+ */
+function tagged(a: ImportArgs, kind: Kind, outputs: Tensor[]): Tensor[] {
+  const graph = a.graph;
+  if (graph.buildTarget() !== graph || graph.parent !== null) return outputs;
+  const inputs = Array.from({ length: 8 }, (_, i) =>
+    i < (a.node.input ?? []).length && a.has(i) ? a.tensor(i).id : -1,
+  );
+  const attrs: { [name: string]: AttrValue } = {};
+  for (const attr of a.node.attribute ?? []) {
+    const value = attrJSON(attr);
+    if (value !== null) attrs[attr.name ?? ''] = value;
+  }
+  return outputs.map((y, k) => {
+    const hash = recurrentHash(graph, y.id, inputs);
+    if (hash === null) return y;
+    const tag: RecurrentTag = { op: kind, attrs, inputs, output: k, hash };
+    return ops.addOp(graph, ops.IDENTITY, [y.id], { [RECURRENT_TAG]: tag as unknown as AttrValue }, y.name);
+  });
+}
+
+/** An attribute as OnnxAttr-shaped JSON ({int}, {float}, {string}, {ints}, {floats}, {strings}). */
+function attrJSON(attr: onnx.IAttributeProto): AttrValue | null {
+  const text = (b: Uint8Array): string => String.fromCharCode(...Array.from(b).slice(0, 64));
+  switch (attr.type) {
+    case 1:
+      return { float: attr.f ?? 0 };
+    case 2:
+      return { int: toNumber(attr.i) };
+    case 3:
+      return { string: text(attr.s ?? new Uint8Array(0)) };
+    case 6:
+      return { floats: [...(attr.floats ?? [])] };
+    case 7:
+      return { ints: (attr.ints ?? []).map(toNumber) };
+    case 8:
+      return { strings: (attr.strings ?? []).map(text) };
+    default:
+      return null;
+  }
+}
+
+/**
+ * A hash of the nodes between `inputs` (graph ids, -1 for none) and `output`: their ops, attrs, wiring, types and
+ * constant values. Null when the walk reaches a placeholder or variable that is not one of the inputs.
+ */
+export function recurrentHash(graph: Graph, output: number, inputs: readonly number[]): string | null {
+  const stop = new Map<number, number>();
+  inputs.forEach((id, k) => {
+    if (id >= 0 && !stop.has(id)) stop.set(id, k);
+  });
+  const seen = new Set<number>();
+  const stack = [output];
+  while (stack.length > 0) {
+    const id = stack.pop() as number;
+    if (seen.has(id) || stop.has(id)) continue;
+    const node = graph.node(id);
+    if (node.op === 'placeholder' || node.op === 'variable') return null;
+    seen.add(id);
+    for (const input of node.inputs) stack.push(input);
+  }
+  const ids = [...seen].sort((p, q) => p - q);
+  const index = new Map(ids.map((id, k) => [id, k]));
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  const mix = (text: string): void => {
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    }
+  };
+  for (const id of ids) {
+    const node = graph.node(id);
+    const rest: { [key: string]: AttrValue } = {};
+    for (const key of Object.keys(node.attrs)) if (key !== RECURRENT_TAG) rest[key] = node.attrs[key];
+    const wiring = node.inputs.map((i) => (index.has(i) ? `n${index.get(i)}` : `in${stop.get(i)}`)).join(',');
+    const value = node.op === 'constant' ? Array.from((node.value as NDArray).data).join(',') : '';
+    mix(`${node.op}|${canonicalJSON(rest)}|${wiring}|${node.dtype}[${node.shape.join(',')}]|${value};`);
+  }
+  return `${(h1 >>> 0).toString(16)}${(h2 >>> 0).toString(16)}:${ids.length}`;
 }
 
 export const RECURRENT_IMPORT_RULES: { readonly [opType: string]: ImportRule } = {
