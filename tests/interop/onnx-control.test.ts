@@ -6,7 +6,7 @@
  * models: both If branches, outer values read by subgraphs (captures), nested subgraphs, loops of 0, 1 and many
  * iterations in both of Loop's forms, and Scan's axes and directions.
  */
-import { importOnnx, NDArray } from '../../src';
+import { GraphError, importOnnx, NDArray } from '../../src';
 import { Rng } from '../ops/util';
 import type { onnx } from '../../src/interop/onnx/proto';
 import { boolTensor, compareWithOrt, Feed, graph, info, init, int64, model, node } from './onnx-build';
@@ -282,5 +282,61 @@ describe('Scan', () => {
       k: f32([1, -2, 3], [3]),
     });
     expect(Math.max(...diffs)).toBeLessThan(1e-5);
+  });
+});
+
+describe('untrusted models with subgraphs', () => {
+  test('randomly corrupted If / Loop / Scan / LSTM models import or fail with a GraphError, never anything else', () => {
+    const loopBody = graph(
+      [node('Add', ['acc', 'x'], ['acc_out']), node('Identity', ['c'], ['c_out'])],
+      [info('i', 'int64', []), info('c', 'bool', []), info('acc', 'float32', [2])],
+      [info('c_out', 'bool', []), info('acc_out', 'float32', [2])],
+    );
+    const branch = (op: string, out: string): onnx.IGraphProto =>
+      graph([node(op, ['x'], [out])], [], [info(out, 'float32', [2])]);
+    const scanBody = graph(
+      [node('Add', ['s', 'r'], ['s2'])],
+      [info('s', 'float32', [2]), info('r', 'float32', [2])],
+      [info('s2', 'float32', [2]), info('s2', 'float32', [2])],
+    );
+    const rng = new Rng(17);
+    const bytes = model(
+      graph(
+        [
+          node('If', ['p'], ['y'], {
+            then_branch: { graph: branch('Neg', 't') },
+            else_branch: { graph: branch('Exp', 'e') },
+          }),
+          node('Loop', ['M', '', 'y'], ['z'], { body: { graph: loopBody } }),
+          node('Scan', ['z', 'xs'], ['s', 'ys'], { body: { graph: scanBody }, num_scan_inputs: { int: 1 } }),
+          node('LSTM', ['X', 'W', 'R'], ['Y'], { hidden_size: { int: 2 } }),
+        ],
+        [
+          info('p', 'bool', []),
+          info('x', 'float32', [2]),
+          info('xs', 'float32', [3, 2]),
+          info('X', 'float32', [3, 1, 2]),
+        ],
+        [info('s', 'float32', [2]), info('ys', 'float32', null), info('Y', 'float32', null)],
+        [
+          int64('M', [3], []),
+          init('W', new NDArray(Float32Array.from(randoms(16, 8)), [1, 8, 2])),
+          init('R', new NDArray(Float32Array.from(randoms(16, 9)), [1, 8, 2])),
+        ],
+      ),
+    );
+    expect(importOnnx(bytes).outputs).toHaveLength(3);
+    let rejected = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const copy = bytes.slice();
+      for (let k = rng.int(1, 4); k > 0; k--) copy[rng.int(0, copy.length - 1)] = rng.int(0, 255);
+      try {
+        importOnnx(copy, { limits: { maxElements: 2 ** 20 } });
+      } catch (error) {
+        expect(error).toBeInstanceOf(GraphError);
+        rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(0);
   });
 });
