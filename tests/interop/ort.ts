@@ -36,16 +36,3 @@ export async function runOrt(bytes: Uint8Array, feeds: ReadonlyMap<string, NDArr
   await session.release();
   return out;
 }
-
-/** Runs a model in ONNX Runtime with int64 feeds given as BigInt64Arrays (models whose inputs are int64). */
-export async function runOrtRaw(
-  bytes: Uint8Array,
-  feeds: Readonly<Record<string, ort.Tensor>>,
-): Promise<Map<string, Float32Array | Float64Array>> {
-  const session = await ort.InferenceSession.create(bytes);
-  const results = await session.run(feeds);
-  const out = new Map<string, Float32Array | Float64Array>();
-  for (const name of session.outputNames) out.set(name, (results[name].data as Float32Array).slice());
-  await session.release();
-  return out;
-}
