@@ -65,18 +65,28 @@ function toDouble(t: onnx.ITensorProto): void {
  */
 export function asFloat64(bytes: Uint8Array): Uint8Array {
   const model = onnx.ModelProto.decode(bytes);
-  const graph = model.graph as onnx.GraphProto;
-  for (const init of graph.initializer ?? []) toDouble(init);
-  for (const node of graph.node ?? []) {
-    for (const attr of node.attribute ?? []) {
-      if (attr.t !== null && attr.t !== undefined && (node.opType === 'Constant' || node.opType === 'ConstantOfShape'))
-        toDouble(attr.t);
-      if (node.opType === 'Cast' && attr.name === 'to' && Number(attr.i) === FLOAT) attr.i = DOUBLE;
+  // The main graph and every subgraph (If branches, loop bodies), through an explicit stack.
+  const graphs: onnx.IGraphProto[] = [model.graph as onnx.GraphProto];
+  while (graphs.length > 0) {
+    const graph = graphs.pop() as onnx.IGraphProto;
+    for (const init of graph.initializer ?? []) toDouble(init);
+    for (const node of graph.node ?? []) {
+      for (const attr of node.attribute ?? []) {
+        if (
+          attr.t !== null &&
+          attr.t !== undefined &&
+          (node.opType === 'Constant' || node.opType === 'ConstantOfShape')
+        )
+          toDouble(attr.t);
+        if (node.opType === 'Cast' && attr.name === 'to' && Number(attr.i) === FLOAT) attr.i = DOUBLE;
+        if (attr.g !== null && attr.g !== undefined) graphs.push(attr.g);
+      }
     }
-  }
-  for (const info of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])]) {
-    const tensorType = info.type?.tensorType;
-    if (tensorType !== null && tensorType !== undefined && tensorType.elemType === FLOAT) tensorType.elemType = DOUBLE;
+    for (const info of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])]) {
+      const tensorType = info.type?.tensorType;
+      if (tensorType !== null && tensorType !== undefined && tensorType.elemType === FLOAT)
+        tensorType.elemType = DOUBLE;
+    }
   }
   return onnx.ModelProto.encode(model).finish();
 }
@@ -117,12 +127,15 @@ export function checkInputGradient(
     hDirection: number;
     hPixel: number;
     seed: number;
+    /** Values for the graph's other inputs (held fixed). */
+    feeds?: ReadonlyMap<Tensor, NDArray>;
   },
 ): GradientCheck {
   const rng = new Rng(options.seed);
   const session = new Session(x.graph);
   const xShape = (x.shape as (number | null)[]).map((d, i) => d ?? options.shape[i]);
-  const feed = (values: Float64Array): Map<Tensor, NDArray> => new Map([[x, new NDArray(values, xShape)]]);
+  const feed = (values: Float64Array): Map<Tensor, NDArray> =>
+    new Map([...(options.feeds ?? []), [x, new NDArray(values, xShape)]]);
   const outShape = (session.run(y, feed(image)) as NDArray).shape;
   const size = outShape.reduce((p, d) => p * d, 1);
   const w = new NDArray(

@@ -1001,9 +1001,9 @@ export const UNMAPPED_REASONS: { readonly [op: string]: string } = {
   group:
     'group runs other nodes for their effects (assigns), and an ONNX model has no effects; export the tensors ' +
     'themselves as outputs instead',
-  cond: 'control flow is not exported to ONNX yet (If)',
-  while: 'control flow is not exported to ONNX yet (Loop)',
-  scan: 'control flow is not exported to ONNX yet (Scan)',
+  cond: 'exportOnnx writes a cond as a whole construct (an If, export-control.ts), not node by node',
+  while: 'exportOnnx writes a whileLoop as a whole construct (a Loop, export-control.ts), not node by node',
+  scan: 'exportOnnx writes a scan as a whole construct (a Scan or Loop, export-control.ts), not node by node',
 };
 
 /** The rule of an op, or a GraphError naming the op and the node. */

@@ -6,6 +6,9 @@
 import { Graph, GraphError, graphOf, NDArray, Node, Tensor } from '../../graph';
 import { encodeAttrs } from '../jsonvalues';
 import { ruleFor } from './export-ops';
+import { ControlWriter, findRecurrent, writeRecurrent } from './export-control';
+import { RECURRENT_TAG } from './recurrent';
+import { isControlOp } from '../../ops';
 import { findBatchNorms, writeBatchNorm } from './batchnorm';
 import { onnx, onnxSchema, tensorProto, valueInfo } from './proto';
 import { OnnxWriter } from './writer';
@@ -59,14 +62,19 @@ function namedOutputs(outputs: ExportOnnxOptions['outputs']): [string, Tensor][]
 }
 
 /** Ids the outputs need, stopping at the inputs (which are fed, so their own inputs are not needed). */
-function neededIds(graph: Graph, roots: readonly number[], cut: ReadonlySet<number>): number[] {
+function neededIds(
+  graph: Graph,
+  roots: readonly number[],
+  cut: ReadonlySet<number>,
+  inputsOf: (id: number) => readonly number[] = (id) => graph.node(id).inputs,
+): number[] {
   const seen = new Uint8Array(graph.size);
   const stack = [...roots];
   for (const r of roots) seen[r] = 1;
   while (stack.length > 0) {
     const id = stack.pop() as number;
     if (cut.has(id)) continue;
-    for (const input of graph.node(id).inputs) {
+    for (const input of inputsOf(id)) {
       if (seen[input] === 0) {
         seen[input] = 1;
         stack.push(input);
@@ -149,10 +157,13 @@ export function exportOnnx(graph: Graph, options: ExportOnnxOptions): Uint8Array
     throw new GraphError('exportOnnx: the outputs and inputs must be tensors of the graph being exported');
   }
   const cut = new Set((inputs ?? []).map((t) => t.id));
+  // Outputs of imported LSTM/GRU/RNN layers still as imported: written as those nodes, from their inputs.
+  const recurrent = findRecurrent(graph);
   const ids = neededIds(
     graph,
     outputs.map(([, t]) => t.id),
     cut,
+    (id) => recurrent.get(id)?.inputs.filter((i) => i >= 0) ?? graph.node(id).inputs,
   );
   const inputIds =
     inputs !== undefined ? inputs.map((t) => t.id) : ids.filter((id) => graph.node(id).op === 'placeholder');
@@ -195,6 +206,8 @@ export function exportOnnx(graph: Graph, options: ExportOnnxOptions): Uint8Array
     isInput,
     outputs.map(([, t]) => t.id),
   );
+  const control = new ControlWriter(graph);
+  const written = new Map<string, string[]>();
   for (const id of ids) {
     const node = graph.node(id);
     if (isInput.has(id)) {
@@ -219,6 +232,24 @@ export function exportOnnx(graph: Graph, options: ExportOnnxOptions): Uint8Array
       valueOf.set(id, node.name);
       continue;
     }
+    const tag = recurrent.get(id);
+    if (tag !== undefined) {
+      const result = writeRecurrent(w, tag, (i) => valueOf.get(i) as string, written, node.name);
+      w.node('Identity', [result], {}, node.name);
+      valueOf.set(id, node.name);
+      continue;
+    }
+    if (isControlOp(node.op)) {
+      // One If/Loop/Scan per construct (export-control.ts); its nodes are not annotated (import reads them as ONNX).
+      const result = control.write(
+        w,
+        node,
+        node.inputs.map((i) => valueOf.get(i) as string),
+      );
+      w.node('Identity', [result], {}, node.name);
+      valueOf.set(id, node.name);
+      continue;
+    }
     const rule = ruleFor(node);
     const before = w.nodes.length;
     const result = rule({
@@ -231,9 +262,11 @@ export function exportOnnx(graph: Graph, options: ExportOnnxOptions): Uint8Array
     if (result !== node.name || w.nodes.length === before) w.node('Identity', [result], {}, node.name);
     const last = producer(w.nodes, node.name);
     if (annotations && node.op !== 'customGradient' && node.op !== 'fused') {
+      // A recurrent tag names ids of this graph: it is not carried into the model.
+      const { [RECURRENT_TAG]: _tag, ...attrs } = node.attrs;
       annotate(last, {
         op: node.op,
-        attrs: encodeAttrs(node.attrs),
+        attrs: encodeAttrs(attrs),
         inputs: node.inputs.map((i) => valueOf.get(i) as string),
       });
     }

@@ -9,6 +9,8 @@ import * as ops from '../../ops';
 import { IMAGE_IMPORT_RULES } from './image';
 import { importGlobalPool, importPool } from './pool';
 import { convRule, convTransposeRule } from './import-conv';
+import { CONTROL_IMPORT_RULES } from './control';
+import { RECURRENT_IMPORT_RULES } from './recurrent';
 import { dtypeOfOnnx, HostTensor, onnx, ReadAttrs, TYPE_NAMES } from './proto';
 
 /** A dim of a shape known only at run time: dim `axis` of a tensor, times `factor` (default 1). */
@@ -24,7 +26,7 @@ export type Value =
   | { readonly kind: 'host'; readonly host: HostTensor; readonly fromInitializer: boolean }
   | { readonly kind: 'shape'; readonly dims: readonly (number | SymDim)[]; readonly scalar: boolean };
 
-export interface ImportArgs {
+export interface ImportArgs extends SubgraphImporter {
   readonly graph: Graph;
   readonly node: onnx.INodeProto;
   readonly attrs: ReadAttrs;
@@ -46,7 +48,18 @@ export interface ImportArgs {
   fail(message: string): GraphError;
 }
 
-export type ImportRule = (a: ImportArgs) => Tensor | Value | readonly Tensor[];
+/** What the rules of ops with subgraphs (If, Loop, Scan: control.ts) use besides the other rules' arguments. */
+export interface SubgraphImporter {
+  /**
+   * Imports the node's subgraph attribute `attr` with its inputs bound in order to `bindings`, where ops are being
+   * built now (inside an open region, or inline), reading outer values by name; gives its outputs.
+   */
+  subgraph(attr: string, bindings: readonly Value[]): Value[];
+  /** A value as a tensor (host values become constants). */
+  asTensor(value: Value, name: string): Tensor;
+}
+
+export type ImportRule = (a: ImportArgs) => Tensor | Value | readonly (Tensor | Value)[];
 
 const hostValue = (host: HostTensor): Value => ({ kind: 'host', host, fromInitializer: false });
 
@@ -855,6 +868,9 @@ export const IMPORT_RULES: { readonly [opType: string]: ImportRule } = {
   // convolution (import-conv.ts)
   Conv: convRule,
   ConvTranspose: convTransposeRule,
+  // control flow (control.ts) and recurrent layers (recurrent.ts)
+  ...CONTROL_IMPORT_RULES,
+  ...RECURRENT_IMPORT_RULES,
 };
 
 /**
@@ -896,6 +912,7 @@ const VERSIONS: { readonly [opType: string]: { first?: number; old?: readonly nu
   LessOrEqual: { first: 12 },
   Resize: { first: 10 },
   Upsample: { first: 7 },
+  Scan: { first: 8 },
 };
 
 /** Why a model's opset gives a version of an op that is not read, or null when it is read. */
@@ -910,6 +927,9 @@ export function versionProblem(opType: string, opset: number): string | null {
     `either: lazygrad reads ${opType} from version ${known.from} (opset ${known.from} and later)`
   );
 }
+
+/** Ops with subgraphs (control.ts): never evaluated while importing (a known If condition inlines its branch). */
+export const SUBGRAPH_ONNX_OPS = new Set(['If', 'Loop', 'Scan']);
 
 /** Ops that draw (or may draw: Dropout in training mode) random numbers: never evaluated while importing. */
 export const RANDOM_ONNX_OPS = new Set([

@@ -16,6 +16,8 @@ import {
   known,
   RANDOM_ONNX_OPS,
   shapeArithmetic,
+  SubgraphImporter,
+  SUBGRAPH_ONNX_OPS,
   Value,
   versionProblem,
 } from './import-ops';
@@ -147,166 +149,230 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
   const graph = new Graph();
   const budget = { total: 0 };
 
-  const initializers = new Map<string, onnx.ITensorProto>();
-  for (const init of proto.initializer ?? []) {
-    const name = init.name ?? '';
-    if (name === '' || initializers.has(name))
-      throw new GraphError(`importOnnx: initializer name '${name}' is empty or repeated`);
-    initializers.set(name, init);
-  }
-  const values = new Map<string, Value>();
-  const tensors = new Map<string, Tensor>();
+  const root = newScope(null, proto.initializer ?? [], 'importOnnx');
   const inputs = new Map<string, Tensor>();
   for (const info of proto.input ?? []) {
     const name = info.name ?? '';
-    if (initializers.has(name)) continue;
-    if (name === '' || values.has(name)) throw new GraphError(`importOnnx: input name '${name}' is empty or repeated`);
+    if (root.initializers.has(name)) continue;
+    if (name === '' || root.values.has(name))
+      throw new GraphError(`importOnnx: input name '${name}' is empty or repeated`);
     const { dtype, shape: declared } = dimsOf(info, `importOnnx: input '${name}'`);
     const shape = fixedShape(name, declared, options.inputShapes);
     const problem = shapeProblem(shape, limits, { total: 0 });
     if (problem !== null) throw new GraphError(`importOnnx: input '${name}' shape ${problem}`);
     const tensor = graph.placeholder(name, shape, dtype);
     inputs.set(name, tensor);
-    values.set(name, { kind: 'tensor', tensor });
+    root.values.set(name, { kind: 'tensor', tensor });
   }
 
   for (const name of Object.keys(options.inputShapes ?? {})) {
     if (!inputs.has(name)) throw new GraphError(`importOnnx: inputShapes names '${name}', which is not an input`);
   }
 
-  /** A value by name: a computed value, or an initializer read on first use. */
-  const valueOf = (name: string, what: string): Value => {
-    const found = values.get(name);
-    if (found !== undefined) return found;
-    const init = initializers.get(name);
-    if (init === undefined) {
-      const source = producers.has(name)
-        ? 'an output lazygrad does not compute'
-        : 'not produced by any node, input or initializer';
-      throw new GraphError(`${what}: value '${name}' is ${source}`);
+  /**
+   * A value by name: a computed value, or an initializer read on first use, of this scope or an enclosing one (a
+   * subgraph reads the values of the graphs around it by name). Also gives the scope that holds it.
+   */
+  const lookup = (scope: Scope, name: string, what: string): [Value, Scope] => {
+    for (let s: Scope | null = scope; s !== null; s = s.parent) {
+      const found = s.values.get(name);
+      if (found !== undefined) return [found, s];
+      const init = s.initializers.get(name);
+      if (init !== undefined) {
+        const value: Value = {
+          kind: 'host',
+          host: readTensor(init, limits.maxElements, `importOnnx: initializer '${name}'`),
+          fromInitializer: true,
+        };
+        s.values.set(name, value);
+        return [value, s];
+      }
+      if (s.producers.has(name))
+        throw new GraphError(`${what}: value '${name}' is an output lazygrad does not compute`);
     }
-    const value: Value = {
-      kind: 'host',
-      host: readTensor(init, limits.maxElements, `importOnnx: initializer '${name}'`),
-      fromInitializer: true,
-    };
-    values.set(name, value);
-    return value;
+    throw new GraphError(`${what}: value '${name}' is not produced by any node, input or initializer`);
+  };
+  const valueIn =
+    (scope: Scope) =>
+    (name: string, what: string): Value =>
+      lookup(scope, name, what)[0];
+
+  /** A host value as a tensor of the graph: a constant, or a variable for an initializer (annotated or not). */
+  const hostTensor = (value: Value & { kind: 'host' }, name: string, initializer: onnx.ITensorProto | undefined) => {
+    const array = toNDArray(value.host, `importOnnx: value '${name}'`);
+    if (!value.fromInitializer) return graph.constant(array, array.dtype, name);
+    const note = useAnnotations ? annotationOf(initializer?.docString) : null;
+    // An initializer is data: its annotation may only say whether it was a constant or a variable.
+    if (note !== null && note.op !== 'constant' && note.op !== 'variable') {
+      throw new GraphError(
+        `importOnnx: initializer '${name}': annotation op '${note.op}' is not 'constant' or 'variable' ` +
+          `(an initializer holds data; its annotation can only say which of the two it was)`,
+      );
+    }
+    const kind = note !== null ? note.op : initializersAs;
+    if (kind === 'variable') {
+      const attrs = note !== null ? decodeAttrs(note.attrs) : {};
+      const trainable = attrs instanceof AttrProblem || attrs.trainable !== false;
+      // Initializers of subgraphs may repeat a name of another graph: the variable takes a fresh one.
+      const unique = graph.byName(name) !== undefined ? `${name}_${graph.size}` : name;
+      return graph.variable(unique, array, { trainable, dtype: array.dtype });
+    }
+    return graph.constant(array, array.dtype, name);
   };
 
   /** A value as a tensor of the graph: host values become constants (or variables, for initializers). */
-  const tensorOf = (name: string, what: string): Tensor => {
-    const value = valueOf(name, what);
-    if (value.kind === 'tensor') return value.tensor;
-    const cached = tensors.get(name);
-    if (cached !== undefined) return cached;
-    if (value.kind === 'shape') {
-      throw new GraphError(
-        `${what}: value '${name}' is a shape known only at run time, which lazygrad cannot use as data`,
-      );
-    }
-    const array = toNDArray(value.host, `importOnnx: value '${name}'`);
-    let tensor: Tensor;
-    if (value.fromInitializer) {
-      const note = useAnnotations ? annotationOf(initializers.get(name)?.docString) : null;
-      // An initializer is data: its annotation may only say whether it was a constant or a variable.
-      if (note !== null && note.op !== 'constant' && note.op !== 'variable') {
+  const tensorIn =
+    (scope: Scope) =>
+    (name: string, what: string): Tensor => {
+      const [value, owner] = lookup(scope, name, what);
+      if (value.kind === 'tensor') return value.tensor;
+      const cached = owner.tensors.get(name);
+      if (cached !== undefined) return cached;
+      if (value.kind === 'shape') {
         throw new GraphError(
-          `importOnnx: initializer '${name}': annotation op '${note.op}' is not 'constant' or 'variable' ` +
-            `(an initializer holds data; its annotation can only say which of the two it was)`,
+          `${what}: value '${name}' is a shape known only at run time, which lazygrad cannot use as data`,
         );
       }
-      const kind = note !== null ? note.op : initializersAs;
-      if (kind === 'variable') {
-        const attrs = note !== null ? decodeAttrs(note.attrs) : {};
-        const trainable = attrs instanceof AttrProblem || attrs.trainable !== false;
-        tensor = graph.variable(name, array, { trainable, dtype: array.dtype });
-      } else {
-        tensor = graph.constant(array, array.dtype, name);
+      const tensor = hostTensor(value, name, owner.initializers.get(name));
+      owner.tensors.set(name, tensor);
+      return tensor;
+    };
+  const tensorOf = tensorIn(root);
+
+  /** Imports the nodes of a graph (the model's, or a subgraph's) that its outputs need, into its scope. */
+  const importNodes = (scope: Scope, protoNodes: readonly onnx.INodeProto[], outputNames: readonly string[]): void => {
+    const valueOfHere = valueIn(scope);
+    const tensorOfHere = tensorIn(scope);
+    const producers = scope.producers;
+    protoNodes.forEach((node, index) => {
+      for (const output of node.output ?? []) {
+        if (output === '') continue;
+        if (producers.has(output) || scope.values.has(output) || scope.initializers.has(output)) {
+          throw new GraphError(`importOnnx: value '${output}' is produced twice`);
+        }
+        producers.set(output, index);
       }
-    } else {
-      tensor = graph.constant(array, array.dtype, name);
+    });
+    const visible = (name: string): boolean => {
+      for (let s: Scope | null = scope; s !== null; s = s.parent) {
+        if (s.producers.has(name) || s.values.has(name) || s.initializers.has(name)) return true;
+      }
+      return false;
+    };
+    const notes = protoNodes.map((node) => {
+      if (!useAnnotations) return null;
+      const note = annotationOf(node.docString);
+      return note !== null && note.inputs.every(visible) ? note : null;
+    });
+    // A node with subgraphs also depends on the outer values its subgraphs read.
+    const depsOf = (index: number): string[] =>
+      [...(notes[index]?.inputs ?? protoNodes[index].input ?? []), ...outerNames(protoNodes[index])].filter(
+        (i) => i !== '',
+      );
+    const order = neededOrder(protoNodes.length, outputNames, producers, depsOf);
+
+    for (const index of order) {
+      const node = protoNodes[index];
+      const opType = node.opType ?? '';
+      const label =
+        node.name !== null && node.name !== undefined && node.name !== '' ? node.name : (node.output ?? [''])[0];
+      const what = `importOnnx: node '${label}' (${opType})`;
+      const outputs = (node.output ?? []).filter((o) => o !== '');
+      const note = notes[index];
+      const buildNode = (): (Value | Tensor)[] => {
+        if (note === null) {
+          if ((node.domain ?? '') !== '' && node.domain !== 'ai.onnx') {
+            throw new GraphError(`${what}: domain '${node.domain}' is not supported`);
+          }
+          const sub: SubgraphImporter = {
+            subgraph: (attr, bindings) => importSubgraph(scope, node, attr, bindings, what),
+            asTensor: (value, name) =>
+              value.kind === 'tensor'
+                ? value.tensor
+                : value.kind === 'host'
+                  ? hostTensor(value, name, undefined)
+                  : (() => {
+                      throw new GraphError(`${what}: value '${name}' is a shape known only at run time`);
+                    })(),
+          };
+          return applyRule(graph, node, opType, opset, what, valueOfHere, tensorOfHere, limits.maxElements, sub);
+        }
+        const fail = (field: string, message: string): GraphError =>
+          new GraphError(`${what}: annotation field '${field}': ${message}`);
+        let record;
+        try {
+          record = opRecord(note.op);
+        } catch {
+          throw fail('op', `unknown op '${note.op}'`);
+        }
+        const attrs = decodeAttrs(note.attrs);
+        if (attrs instanceof AttrProblem) throw fail(attrs.path, attrs.message);
+        const ids = note.inputs.map((i) => graph.buildTarget().lift(tensorOfHere(i, what)));
+        const tensor = addCheckedOp(graph.buildTarget(), record, ids, attrs, outputs[0] ?? note.op, fail);
+        checkAnnotation(graph.buildTarget(), tensor, node, note, opset, what, (name) => {
+          const index = producers.get(name);
+          return index === undefined ? undefined : protoNodes[index];
+        });
+        return [tensor];
+      };
+      let results: (Value | Tensor)[] = [];
+      try {
+        results = buildNode();
+      } catch (error) {
+        // Builders throw ShapeError/DTypeError (and a malformed model can trip anything): name the node.
+        if (error instanceof GraphError && error.message.startsWith('importOnnx: ')) throw error;
+        throw new GraphError(`${what}: ${(error as Error).message}`);
+      }
+      // Outputs a rule does not give (Dropout's mask) stay unset: reading one later is an error naming it.
+      // Results go to the outputs by position: an output left out ('') takes its result nowhere.
+      (node.output ?? []).forEach((name, k) => {
+        if (name === '' || k >= results.length) return;
+        const result = results[k];
+        const value: Value = result instanceof Tensor ? { kind: 'tensor', tensor: result } : result;
+        if (value.kind === 'tensor') {
+          const problem = shapeProblem(value.tensor.shape, limits, budget);
+          if (problem !== null) throw new GraphError(`${what}: output '${name}' shape ${problem}`);
+        }
+        scope.values.set(name, value);
+      });
     }
-    tensors.set(name, tensor);
-    return tensor;
   };
 
-  // Which nodes the outputs need: annotated nodes depend on their annotated inputs only (their ONNX inputs may be
-  // helper values that the lazygrad op computes itself).
-  const producers = new Map<string, number>();
-  protoNodes.forEach((node, index) => {
-    for (const output of node.output ?? []) {
-      if (output === '') continue;
-      if (producers.has(output) || values.has(output) || initializers.has(output)) {
-        throw new GraphError(`importOnnx: value '${output}' is produced twice`);
-      }
-      producers.set(output, index);
+  /**
+   * Imports subgraph attribute `attr` of `node` in a scope inside `parent`, its inputs bound in order to `bindings`:
+   * its nodes are built where ops are being built now (inside the region a control rule has open, or inline for a
+   * branch known while importing), and read outer values by name. Gives its outputs.
+   */
+  const importSubgraph = (
+    parent: Scope,
+    node: onnx.INodeProto,
+    attr: string,
+    bindings: readonly Value[],
+    what: string,
+  ): Value[] => {
+    const body = (node.attribute ?? []).find((a) => a.name === attr)?.g;
+    if (body === null || body === undefined) throw new GraphError(`${what}: attribute '${attr}' (a graph) is missing`);
+    const formal = body.input ?? [];
+    if (formal.length !== bindings.length) {
+      throw new GraphError(
+        `${what}: subgraph '${attr}' has ${formal.length} inputs where ${bindings.length} are given to it`,
+      );
     }
-  });
-  const notes = protoNodes.map((node) => {
-    if (!useAnnotations) return null;
-    const note = annotationOf(node.docString);
-    return note !== null && note.inputs.every((i) => producers.has(i) || values.has(i) || initializers.has(i))
-      ? note
-      : null;
-  });
-  const depsOf = (index: number): string[] =>
-    [...(notes[index]?.inputs ?? protoNodes[index].input ?? [])].filter((i) => i !== '');
-  const outputNames = (proto.output ?? []).map((o) => o.name ?? '');
-  const order = neededOrder(protoNodes.length, outputNames, producers, depsOf);
-
-  for (const index of order) {
-    const node = protoNodes[index];
-    const opType = node.opType ?? '';
-    const label =
-      node.name !== null && node.name !== undefined && node.name !== '' ? node.name : (node.output ?? [''])[0];
-    const what = `importOnnx: node '${label}' (${opType})`;
-    const outputs = (node.output ?? []).filter((o) => o !== '');
-    const note = notes[index];
-    const buildNode = (): (Value | Tensor)[] => {
-      if (note === null) {
-        if ((node.domain ?? '') !== '' && node.domain !== 'ai.onnx') {
-          throw new GraphError(`${what}: domain '${node.domain}' is not supported`);
-        }
-        return applyRule(graph, node, opType, opset, what, valueOf, tensorOf, limits.maxElements);
-      }
-      const fail = (field: string, message: string): GraphError =>
-        new GraphError(`${what}: annotation field '${field}': ${message}`);
-      let record;
-      try {
-        record = opRecord(note.op);
-      } catch {
-        throw fail('op', `unknown op '${note.op}'`);
-      }
-      const attrs = decodeAttrs(note.attrs);
-      if (attrs instanceof AttrProblem) throw fail(attrs.path, attrs.message);
-      const ids = note.inputs.map((i) => tensorOf(i, what).id);
-      const tensor = addCheckedOp(graph, record, ids, attrs, outputs[0] ?? note.op, fail);
-      checkAnnotation(graph, tensor, node, note, opset, what, (name) => {
-        const index = producers.get(name);
-        return index === undefined ? undefined : protoNodes[index];
-      });
-      return [tensor];
-    };
-    let results: (Value | Tensor)[] = [];
+    if (++depth.now > 32) throw new GraphError(`${what}: subgraphs are nested more than 32 deep`);
     try {
-      results = buildNode();
-    } catch (error) {
-      // Builders throw ShapeError/DTypeError (and a malformed model can trip anything): name the node.
-      if (error instanceof GraphError && error.message.startsWith(what)) throw error;
-      throw new GraphError(`${what}: ${(error as Error).message}`);
+      const scope = newScope(parent, body.initializer ?? [], `${what}: subgraph '${attr}'`);
+      formal.forEach((info, k) => scope.values.set(info.name ?? '', bindings[k]));
+      const names = (body.output ?? []).map((o) => o.name ?? '');
+      importNodes(scope, body.node ?? [], names);
+      return names.map((name) => lookup(scope, name, `${what}: subgraph '${attr}' output`)[0]);
+    } finally {
+      depth.now--;
     }
-    // Outputs a rule does not give (Dropout's mask) stay unset: reading one later is an error naming it.
-    outputs.slice(0, results.length).forEach((name, k) => {
-      const result = results[k];
-      const value: Value = result instanceof Tensor ? { kind: 'tensor', tensor: result } : result;
-      if (value.kind === 'tensor') {
-        const problem = shapeProblem(value.tensor.shape, limits, budget);
-        if (problem !== null) throw new GraphError(`${what}: output '${name}' shape ${problem}`);
-      }
-      values.set(name, value);
-    });
-  }
+  };
+  const depth = { now: 0 };
+
+  const outputNames = (proto.output ?? []).map((o) => o.name ?? '');
+  importNodes(root, protoNodes, outputNames);
 
   const outputs = outputNames.map((name) => tensorOf(name, `importOnnx: output '${name}'`));
   return { graph, inputs, outputs, outputNames };
@@ -389,6 +455,52 @@ function attributeKeys(attributes: readonly onnx.IAttributeProto[]): string {
   return `{${keys.sort().join('; ')}}`;
 }
 
+/** The values of one graph being imported (the model's or a subgraph's); names not found here are looked up outside. */
+interface Scope {
+  readonly parent: Scope | null;
+  readonly values: Map<string, Value>;
+  /** Tensors made for this scope's host values (constants, variables), made once. */
+  readonly tensors: Map<string, Tensor>;
+  readonly initializers: Map<string, onnx.ITensorProto>;
+  /** Which node (by index in its graph) produces each value. */
+  readonly producers: Map<string, number>;
+}
+
+function newScope(parent: Scope | null, inits: readonly onnx.ITensorProto[], what: string): Scope {
+  const initializers = new Map<string, onnx.ITensorProto>();
+  for (const init of inits) {
+    const name = init.name ?? '';
+    if (name === '' || initializers.has(name))
+      throw new GraphError(`${what}: initializer name '${name}' is empty or repeated`);
+    initializers.set(name, init);
+  }
+  return { parent, values: new Map(), tensors: new Map(), initializers, producers: new Map() };
+}
+
+/**
+ * The outer values a node's subgraphs read (their nodes' inputs that no node, input or initializer of theirs
+ * gives), through every level of nesting; empty for a node without subgraphs.
+ */
+function outerNames(node: onnx.INodeProto): string[] {
+  const free = new Set<string>();
+  // An explicit stack of [graph, names defined around it]; nesting depth is bounded by the model.
+  const stack: [onnx.IGraphProto, ReadonlySet<string>][] = [];
+  for (const attr of node.attribute ?? []) if (attr.g) stack.push([attr.g, new Set()]);
+  for (const attr of node.attribute ?? []) for (const g of attr.graphs ?? []) stack.push([g, new Set()]);
+  while (stack.length > 0) {
+    const [g, around] = stack.pop() as [onnx.IGraphProto, ReadonlySet<string>];
+    const defined = new Set(around);
+    for (const i of g.input ?? []) defined.add(i.name ?? '');
+    for (const i of g.initializer ?? []) defined.add(i.name ?? '');
+    for (const n of g.node ?? []) for (const o of n.output ?? []) defined.add(o);
+    for (const n of g.node ?? []) {
+      for (const i of n.input ?? []) if (i !== '' && !defined.has(i)) free.add(i);
+      for (const attr of n.attribute ?? []) if (attr.g) stack.push([attr.g, defined]);
+    }
+  }
+  return [...free];
+}
+
 /** The nodes the outputs need, in an order where each node comes after the producers of its inputs. */
 function neededOrder(
   count: number,
@@ -451,6 +563,7 @@ function applyRule(
   valueOf: (name: string, what: string) => Value,
   tensorOf: (name: string, what: string) => Tensor,
   maxElements: number,
+  sub: SubgraphImporter,
 ): (Value | Tensor)[] {
   if (opType === 'Constant')
     return [{ kind: 'host', host: constantValue(node, what, maxElements), fromInitializer: false }];
@@ -463,7 +576,7 @@ function applyRule(
   const names = node.input ?? [];
   const present = names.map((n) => n !== '');
   const inputValues = names.map((n) => (n === '' ? undefined : valueOf(n, what)));
-  const args = makeArgs(graph, node, opset, what, inputValues, (i) => tensorOf(names[i], what), maxElements);
+  const args = makeArgs(graph, node, opset, what, inputValues, (i) => tensorOf(names[i], what), maxElements, sub);
   if (SHAPE_OPS.has(opType) && inputValues.some((v) => v?.kind === 'shape')) {
     const value = shapeArithmetic(opType, args);
     if (value !== undefined) return [value];
@@ -473,12 +586,12 @@ function applyRule(
     if (folded !== undefined) return [folded];
   }
   const result = rule(args);
-  return Array.isArray(result) ? [...(result as readonly Tensor[])] : [result as Value | Tensor];
+  return Array.isArray(result) ? [...(result as readonly (Value | Tensor)[])] : [result as Value | Tensor];
 }
 
 /** Whether a node can be evaluated now: known, small inputs, no randomness, and no float data of initializers. */
 function foldable(opType: string, inputs: readonly (Value | undefined)[], present: readonly boolean[]): boolean {
-  if (RANDOM_ONNX_OPS.has(opType) || !present.some((p) => p)) return false;
+  if (RANDOM_ONNX_OPS.has(opType) || SUBGRAPH_ONNX_OPS.has(opType) || !present.some((p) => p)) return false;
   return inputs.every(
     (v, i) =>
       !present[i] ||
@@ -546,6 +659,7 @@ function makeArgs(
   inputs: readonly (Value | undefined)[],
   tensor: (i: number) => Tensor,
   maxElements: number,
+  sub: SubgraphImporter = NO_SUBGRAPHS,
 ): ImportArgs {
   const fail = (message: string): GraphError => new GraphError(`${what}: ${message}`);
   const has = (i: number): boolean => inputs[i] !== undefined;
@@ -582,5 +696,15 @@ function makeArgs(
     },
     value,
     fail,
+    ...sub,
   };
 }
+
+const NO_SUBGRAPHS: SubgraphImporter = {
+  subgraph: () => {
+    throw new GraphError('importOnnx: subgraphs are not imported while folding');
+  },
+  asTensor: () => {
+    throw new GraphError('importOnnx: subgraphs are not imported while folding');
+  },
+};

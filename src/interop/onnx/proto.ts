@@ -129,6 +129,8 @@ export type OnnxAttr =
   | { readonly float: number }
   | { readonly floats: readonly number[] }
   | { readonly string: string }
+  | { readonly strings: readonly string[] }
+  | { readonly graph: onnx.IGraphProto }
   | { readonly tensor: onnx.ITensorProto };
 
 function asciiBytes(text: string): Uint8Array {
@@ -142,6 +144,8 @@ export function attributeProto(name: string, value: OnnxAttr): onnx.IAttributePr
   if ('float' in value) return { name, type: AttributeType.FLOAT, f: value.float };
   if ('floats' in value) return { name, type: AttributeType.FLOATS, floats: [...value.floats] };
   if ('string' in value) return { name, type: AttributeType.STRING, s: asciiBytes(value.string) };
+  if ('strings' in value) return { name, type: AttributeType.STRINGS, strings: value.strings.map(asciiBytes) };
+  if ('graph' in value) return { name, type: AttributeType.GRAPH, g: value.graph };
   return { name, type: AttributeType.TENSOR, t: value.tensor };
 }
 

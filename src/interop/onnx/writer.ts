@@ -15,11 +15,20 @@ export type DimExpr = number | { readonly value: string };
 export class OnnxWriter {
   readonly nodes: onnx.INodeProto[] = [];
   readonly initializers: onnx.ITensorProto[] = [];
-  private readonly taken = new Set<string>();
   private readonly cache = new Map<string, string>();
-  private counter = 0;
+  /** The names taken in the whole model: a subgraph's writer shares its parent's (ONNX names are unique in a model). */
+  private readonly names: { readonly taken: Set<string>; counter: number };
 
-  constructor(readonly opset: number) {}
+  constructor(
+    readonly opset: number,
+    parent?: OnnxWriter,
+  ) {
+    this.names = parent !== undefined ? parent.names : { taken: new Set(), counter: 0 };
+  }
+
+  private get taken(): Set<string> {
+    return this.names.taken;
+  }
 
   /** Marks a name as used (the lazygrad names of exported nodes are reserved before any helper is named). */
   reserve(name: string): void {
@@ -33,7 +42,7 @@ export class OnnxWriter {
   /** A value name no other value has. */
   fresh(base: string): string {
     let name: string;
-    do name = `${base}__${this.counter++}`;
+    do name = `${base}__${this.names.counter++}`;
     while (this.taken.has(name));
     this.taken.add(name);
     return name;
