@@ -1,5 +1,6 @@
 import { DTypeError, formatShape, GraphError, graphOf, isFloat, ShapeError, Tensor } from '../graph';
-import { add, ensureShapeLike, onesLike, opRecord, sumTo, zerosLike } from '../ops';
+import { add, controlGroupKey, ensureShapeLike, isControlOp, onesLike, opRecord, sumTo, zerosLike } from '../ops';
+import { controlVjp } from './control';
 
 export interface GradientsOptions {
   /** Tensors treated as constants: no gradient flows through them. */
@@ -104,9 +105,43 @@ export function gradients(
     });
 
     const isX = new Set(xs.map((x) => x.id));
-    for (let id = highest; id >= lowest; id--) {
-      if (!onPath(id) || !pending.has(id)) continue;
+    // Sibling control-flow nodes (the outputs of one cond/while/scan) are differentiated together, once, when the
+    // sweep reaches the first of them on the path: every consumer of every sibling has been visited by then.
+    const groups = new Map<string, number[]>();
+    for (let id = lowest; id <= highest; id++) {
       const node = graph.node(id);
+      if (!isControlOp(node.op) || !onPath(id)) continue;
+      const key = controlGroupKey(node);
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, [id]);
+      else group.push(id);
+    }
+    for (let id = highest; id >= lowest; id--) {
+      if (!onPath(id)) continue;
+      const node = graph.node(id);
+      if (isControlOp(node.op)) {
+        if (isX.has(id) && pending.has(id)) pending.set(id, [total(id) as Tensor]);
+        const group = groups.get(controlGroupKey(node)) as number[];
+        if (group[0] !== id) continue;
+        const dys = group.map((s) => total(s));
+        if (dys.every((d) => d === null)) continue;
+        const needs = node.inputs.map((i) => onPath(i) && isFloat(graph.node(i).dtype));
+        const inputs = node.inputs.map((i) => graph.tensor(i));
+        const grads = graph.nameScope(`${node.op}_grad`, () =>
+          controlVjp({ graph, siblings: group.map((s) => graph.node(s)), dys, needs }, (y, x, seeds) =>
+            gradients(y, x, seeds),
+          ),
+        );
+        grads.forEach((g, i) => {
+          if (g === null || !needs[i]) return;
+          contribute(
+            node.inputs[i],
+            graph.nameScope(`${node.op}_grad`, () => sumTo(g, inputs[i])),
+          );
+        });
+        continue;
+      }
+      if (!pending.has(id)) continue;
       const dy = total(id) as Tensor;
       if (isX.has(id)) pending.set(id, [dy]);
       if (node.inputs.length === 0) continue;

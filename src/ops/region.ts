@@ -82,6 +82,11 @@ export function parseRegion(attr: RegionAttr, what = 'region'): Region {
   return region;
 }
 
+/** A region as a new graph of its own (not cached), to build more nodes into: e.g. a gradient's copy of a body. */
+export function freshRegion(attr: RegionAttr, what = 'region'): Region {
+  return buildStored(attr, null, what);
+}
+
 const instances = new WeakMap<RegionAttr, Map<string, Region>>();
 
 /**
