@@ -191,7 +191,10 @@ function trainingFlops(s: LstmSizes): number {
 export interface ScanCompileResult {
   steps: number;
   graphNodes: number;
-  /** A fresh session's first run minus a steady run (slice, passes, plans of the body and its gradient, binding). */
+  /**
+   * `Session.explain` on a fresh session: slice, passes, the outer plan and the plans of the scan bodies (forward and
+   * gradient), memory planning, and printing the plan (which costs the same at every T). Without a run.
+   */
   compileMs: number;
   steadyRunMs: number;
   plannedBytes: number;
@@ -207,30 +210,29 @@ export function scanCompile(stepsList: readonly number[], repeats: number): Scan
 
 function lazygradLstmCompile(s: LstmSizes, repeats: number): ScanCompileResult {
   const compile: number[] = [];
-  const steady: number[] = [];
+  let explained = '';
   let program = lazygradLstm(s, {});
   for (let r = 0; r < repeats; r++) {
     program = lazygradLstm(s, {});
-    const session = new Session(program.graph, program.options);
-    const first = nowMs();
-    session.run(program.fetches, program.feeds);
-    const firstMs = nowMs() - first;
-    const runs: number[] = [];
-    for (let k = 0; k < 3; k++) {
-      const start = nowMs();
-      session.run(program.fetches, program.feeds);
-      runs.push(nowMs() - start);
-    }
-    steady.push(median(runs));
-    compile.push(firstMs - median(runs));
-    session.dispose();
+    const start = nowMs();
+    explained = new Session(program.graph, program.options).explain(program.fetches, program.feeds);
+    compile.push(nowMs() - start);
   }
-  const memory = parseMemoryLine(new Session(program.graph).explain(program.fetches, program.feeds));
+  const session = new Session(program.graph, program.options);
+  session.run(program.fetches, program.feeds);
+  const runs: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    const start = nowMs();
+    session.run(program.fetches, program.feeds);
+    runs.push(nowMs() - start);
+  }
+  session.dispose();
+  const memory = parseMemoryLine(explained);
   return {
     steps: s.steps,
     graphNodes: program.graph.size,
     compileMs: median(compile),
-    steadyRunMs: median(steady),
+    steadyRunMs: median(runs),
     plannedBytes: memory.plannedBytes,
     intermediateBytes: memory.intermediateBytes,
   };
@@ -240,7 +242,7 @@ function lazygradLstmCompile(s: LstmSizes, repeats: number): ScanCompileResult {
 export function scanCompileLines(rows: readonly ScanCompileResult[]): string[] {
   const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(2)} MiB`;
   return [
-    'LSTM training step (lstm-train sizes) at several T: graph nodes, compile time, plan memory',
+    'LSTM training step (lstm-train sizes) at several T: graph nodes, compile time (Session.explain), plan memory',
     ...rows.map(
       (r) =>
         `  T = ${String(r.steps).padStart(4)}: ${r.graphNodes} graph nodes, compile ${r.compileMs.toFixed(0)} ms, ` +
