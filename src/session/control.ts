@@ -6,9 +6,9 @@
  * sibling asks for are computed: a scan whose ys nobody reads does not stack them, a loop stacks a body value per
  * iteration only when a gradient asked for it.
  */
-import { allocate, DType, Graph, GraphError, NDArray, Node, sizeOf } from '../graph';
+import { allocate, DType, Graph, GraphError, LazygradError, NDArray, Node, sizeOf } from '../graph';
 import { checkIterations, instantiate, parseSelector, RegionAttr, TensorInfo } from '../ops';
-import { ControlStep, RegionCompiler, RegionPlan } from './plan';
+import { ControlStep, RegionCompiler, RegionPlan, RegionRunner } from './plan';
 
 function infoOf(graph: Graph, id: number): TensorInfo {
   return graph.node(id);
@@ -26,6 +26,20 @@ function owned(value: NDArray, inputs: readonly NDArray[]): NDArray {
   return inputs.some((x) => x.data.buffer === value.data.buffer) ? value.clone() : value;
 }
 
+/**
+ * Runs a region plan, naming the construct (and the iteration) in an error from inside it: the error keeps its class,
+ * its message says where it happened, e.g. `scan 'rnn/carry:0', step 7: Session.run: gather 'gather' failed …`.
+ */
+function runIn(runner: RegionRunner, region: RegionPlan, args: readonly NDArray[], where: () => string): NDArray[] {
+  try {
+    return runner.run(region, args);
+  } catch (error) {
+    if (!(error instanceof LazygradError)) throw error;
+    const ErrorClass = error.constructor as new (message: string) => LazygradError;
+    throw new ErrorClass(`${where()}: ${error.message}`);
+  }
+}
+
 /** Row `t` of an array along axis 0, as a view (no copy). */
 function row(x: NDArray, t: number): NDArray {
   const shape = x.shape.slice(1);
@@ -38,16 +52,51 @@ export function buildControlStep(graph: Graph, siblings: readonly Node[], compil
   const leader = siblings[0];
   const inputs = leader.inputs.map((id) => infoOf(graph, id));
   const slots = siblings.map((n) => n.id);
-  switch (leader.op) {
-    case 'cond':
-      return condStep(leader, siblings, inputs, slots, compile);
-    case 'while':
-      return whileStep(leader, siblings, inputs, slots, compile);
-    case 'scan':
-      return scanStep(leader, siblings, inputs, slots, compile);
-    default:
-      throw new GraphError(`${leader.op} is not a control-flow op`);
-  }
+  const outputs = siblings.map((n) => ({ slot: n.id, shape: n.shape as number[], dtype: n.dtype }));
+  const step = ((): Omit<ControlStep, 'outputs'> => {
+    switch (leader.op) {
+      case 'cond':
+        return condStep(leader, siblings, inputs, slots, compile);
+      case 'while':
+        return whileStep(leader, siblings, inputs, slots, compile);
+      case 'scan':
+        return scanStep(leader, siblings, inputs, slots, compile);
+      default:
+        throw new GraphError(`${leader.op} is not a control-flow op`);
+    }
+  })();
+  return { ...step, outputs };
+}
+
+/**
+ * The value as the step's output k: copied into its planned array when it has one (then it is the step's own), else
+ * itself when it is the step's own, else a copy (it shares memory with an input: a loop that ran no iteration, a
+ * carry that is a row of xs): what a step returns is never an alias, as the user or a later step may keep or write it.
+ */
+function placed(
+  value: NDArray,
+  into: readonly (NDArray | null)[] | undefined,
+  k: number,
+  inputs: readonly NDArray[],
+): NDArray {
+  const out = into?.[k] ?? null;
+  if (out === null) return owned(value, inputs);
+  out.data.set(value.data);
+  return out;
+}
+
+/** A stack of rows for output k: its planned array (zeroed: a loop may fill fewer rows than it has), or a new one. */
+function stackFor(
+  into: readonly (NDArray | null)[] | undefined,
+  k: number,
+  dtype: DType,
+  shape: readonly number[],
+  zero: boolean,
+): NDArray {
+  const out = into?.[k] ?? null;
+  if (out === null) return fresh(dtype, shape);
+  if (zero) out.data.fill(0);
+  return out;
 }
 
 function condStep(
@@ -56,7 +105,7 @@ function condStep(
   inputs: readonly TensorInfo[],
   slots: readonly number[],
   compile: RegionCompiler,
-): ControlStep {
+): Omit<ControlStep, 'outputs'> {
   const branches = leader.attrs.branches as readonly RegionAttr[];
   const wanted = siblings.map((n) => n.attrs.output as number);
   const plans = branches.map((attr, b) => {
@@ -70,10 +119,12 @@ function condStep(
   return {
     slots,
     plans,
-    run(args, runner) {
+    run(args, runner, into) {
       const taken = args[0].data[0] !== 0 ? plans[0] : plans[1];
       const rest = args.slice(1);
-      return runner.run(taken, rest).map((v) => owned(v, rest));
+      const branch = taken === plans[0] ? 'true' : 'false';
+      const values = runIn(runner, taken, rest, () => `cond '${leader.name}', the ${branch} branch`);
+      return values.map((v, k) => placed(v, into, k, rest));
     },
   };
 }
@@ -84,7 +135,7 @@ function whileStep(
   inputs: readonly TensorInfo[],
   slots: readonly number[],
   compile: RegionCompiler,
-): ControlStep {
+): Omit<ControlStep, 'outputs'> {
   const what = `whileLoop '${leader.name}'`;
   const condition = instantiate(leader.attrs.cond as RegionAttr, inputs, `${what}: the condition`);
   const body = instantiate(leader.attrs.body as RegionAttr, inputs, `${what}: the body`);
@@ -102,16 +153,25 @@ function whileStep(
   return {
     slots,
     plans: [condPlan, bodyPlan],
-    run(args, runner) {
+    run(args, runner, into) {
       let values = args.slice(0, vars);
       const captured = args.slice(vars);
-      const stacks = stackIds.map((id, s) => fresh(body.graph.node(id).dtype, stackShapes[s]));
+      const stacks = stacked.map((index, s) =>
+        stackFor(
+          into,
+          selectors.findIndex((x) => x.kind === 'stack' && x.index === index),
+          body.graph.node(stackIds[s]).dtype,
+          stackShapes[s],
+          true,
+        ),
+      );
       let count = 0;
       for (;;) {
         const state = [...values, ...captured];
-        if (runner.run(condPlan, state)[0].data[0] === 0) break;
+        const where = (): string => `${what}, iteration ${count}`;
+        if (runIn(runner, condPlan, state, where)[0].data[0] === 0) break;
         checkIterations(count, max, what);
-        const results = runner.run(bodyPlan, state);
+        const results = runIn(runner, bodyPlan, state, where);
         for (let s = 0; s < stacks.length; s++) {
           const value = results[vars + s];
           stacks[s].data.set(value.data, count * value.size);
@@ -119,9 +179,9 @@ function whileStep(
         values = results.slice(0, vars);
         count++;
       }
-      return selectors.map(({ kind, index }) => {
-        if (kind === 'count') return NDArray.from(count, 'int32');
-        if (kind === 'var') return owned(values[index], args);
+      return selectors.map(({ kind, index }, k) => {
+        if (kind === 'count') return placed(NDArray.from(count, 'int32'), into, k, args);
+        if (kind === 'var') return placed(values[index], into, k, args);
         return stacks[stacked.indexOf(index)];
       });
     },
@@ -134,7 +194,7 @@ function scanStep(
   inputs: readonly TensorInfo[],
   slots: readonly number[],
   compile: RegionCompiler,
-): ControlStep {
+): Omit<ControlStep, 'outputs'> {
   const what = `scan '${leader.name}'`;
   const carries = leader.attrs.carries as number;
   const xs = leader.attrs.xs as number;
@@ -152,18 +212,25 @@ function scanStep(
   return {
     slots,
     plans: [bodyPlan],
-    run(args, runner) {
+    run(args, runner, into) {
       let values = args.slice(0, carries);
       const scanned = args.slice(carries, carries + xs);
       const captured = args.slice(carries + xs);
       const T = xs > 0 ? scanned[0].shape[0] : length;
-      const stacks = rowIds.map((id) => {
+      // Every row of a scan's stack is written each run: a planned array needs no zeroing.
+      const stackOutputs = selectors.map((s, k) => k).filter((k) => selectors[k].kind !== 'carry');
+      const stacks = rowIds.map((id, r) => {
         const node = body.graph.node(id);
-        return fresh(node.dtype, [T, ...(node.shape as number[])]);
+        return stackFor(into, stackOutputs[r], node.dtype, [T, ...(node.shape as number[])], false);
       });
       for (let s = 0; s < T; s++) {
         const t = reverse ? T - 1 - s : s;
-        const results = runner.run(bodyPlan, [...values, ...scanned.map((x) => row(x, t)), ...captured]);
+        const results = runIn(
+          runner,
+          bodyPlan,
+          [...values, ...scanned.map((x) => row(x, t)), ...captured],
+          () => `${what}, step ${t}`,
+        );
         for (let k = 0; k < stacks.length; k++) {
           const value = results[carries + k];
           stacks[k].data.set(value.data, t * value.size);
@@ -171,7 +238,9 @@ function scanStep(
         values = results.slice(0, carries);
       }
       let next = 0;
-      return selectors.map(({ kind, index }) => (kind === 'carry' ? owned(values[index], args) : stacks[next++]));
+      return selectors.map(({ kind, index }, k) =>
+        kind === 'carry' ? placed(values[index], into, k, args) : stacks[next++],
+      );
     },
   };
 }

@@ -3,7 +3,7 @@
  * writes after it. A session owns one Executor; plans come from compile.ts.
  */
 import { allocate, formatShape, LazygradError, NDArray, RuntimeError, SessionError, sizeOf } from '../graph';
-import { allocateViews, BufferLayout, layoutBuffers, viewsIn } from './memory';
+import { allocateViews, BufferLayout, layoutBuffers, OutputViews, viewsIn } from './memory';
 import { ProbedSteps, probedSteps, TraceEntry } from './numerics';
 import { ArenaBlock, ArenaPlacement, stagingBytes } from './placement';
 import { Plan, plannedStep, RegionPlan, RegionRunner, Step } from './plan';
@@ -14,6 +14,8 @@ interface RunState {
   readonly slots: (NDArray | null)[];
   readonly args: NDArray[][];
   views: readonly (NDArray | null)[];
+  /** The planned arrays of control-flow steps' outputs (by step index). */
+  outputs: OutputViews | null;
   /** No planned arrays: every output allocated afresh (a checkNumerics run, whose report reads the inputs). */
   readonly fresh: readonly null[];
   /** The arena block holding the planned buffers (wasm backend), laid out by `layout`; null: JS memory. */
@@ -86,7 +88,7 @@ export class Executor {
     wasm?.lock();
     // The step loop: no closures, no Map lookups for ordinary steps, no per-step arrays (args are preallocated).
     try {
-      this.runSteps(steps, state, views);
+      this.runSteps(steps, state, views, probe?.check === true ? null : state.outputs);
     } catch (error) {
       slots.fill(null);
       for (const region of regions) this.runStates.get(region)?.slots.fill(null);
@@ -119,7 +121,12 @@ export class Executor {
    * Map lookups for ordinary steps, no per-step arrays (args are preallocated). A kernel's own failure becomes a
    * RuntimeError naming the step.
    */
-  private runSteps(steps: readonly Step[], state: RunState, views: readonly (NDArray | null)[]): void {
+  private runSteps(
+    steps: readonly Step[],
+    state: RunState,
+    views: readonly (NDArray | null)[],
+    outputs: OutputViews | null,
+  ): void {
     const { slots, args } = state;
     const counts = this.runCounts;
     let index = 0;
@@ -131,7 +138,7 @@ export class Executor {
         for (let k = 0; k < ids.length; k++) inputs[k] = slots[ids[k]] as NDArray;
         const control = step.control;
         if (control !== undefined) {
-          const values = control.run(inputs, this.regionRunner);
+          const values = control.run(inputs, this.regionRunner, outputs?.get(index));
           const targets = control.slots;
           for (let k = 0; k < targets.length; k++) slots[targets[k]] = values[k];
         } else {
@@ -162,7 +169,7 @@ export class Executor {
       const feeds = plan.feeds;
       for (let k = 0; k < feeds.length; k++) slots[feeds[k].slot] = values[region.feedParams[k]];
       for (const id of plan.constants) slots[id] = plan.graph.node(id).value as NDArray;
-      this.runSteps(plan.steps, state, state.views);
+      this.runSteps(plan.steps, state, state.views, state.outputs);
       const results = plan.outputs.map((slot) => {
         const value = slots[slot] as NDArray;
         return plan.graph.node(slot).op === 'constant' ? value.clone() : value;
@@ -191,12 +198,14 @@ export class Executor {
       const block = layout === null ? null : (placement as ArenaPlacement).allocate(layout.bytes, plan);
       const fresh = plan.steps.map(() => null);
       let views: (NDArray | null)[] = [];
+      let outputs: OutputViews | null = null;
       if (plan.memory === null) views = fresh;
-      else if (block === null) views = allocateViews(plan.memory, plan.steps.map(plannedStep));
+      else if (block === null) ({ views, outputs } = allocateViews(plan.memory, plan.steps.map(plannedStep)));
       state = {
         slots: new Array<NDArray | null>(plan.graph.size).fill(null),
         args: plan.steps.map((step) => new Array<NDArray>(step.inputs.length).fill(EMPTY)),
         views,
+        outputs,
         fresh,
         block,
         layout: block === null ? null : layout,
@@ -240,7 +249,13 @@ export class Executor {
       const s = p === plan ? state : (this.runStates.get(p) as RunState);
       const memory = p.memory;
       if (s.block !== null && s.layout !== null && memory !== null && s.viewsOf !== buffer) {
-        s.views = viewsIn(memory, p.steps.map(plannedStep), s.layout, buffer, s.block.offset);
+        ({ views: s.views, outputs: s.outputs } = viewsIn(
+          memory,
+          p.steps.map(plannedStep),
+          s.layout,
+          buffer,
+          s.block.offset,
+        ));
         s.viewsOf = buffer;
       }
     }

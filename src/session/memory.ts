@@ -17,6 +17,11 @@ export interface MemoryPlan {
   readonly intermediateBytes: number;
   /** Bytes allocated fresh per run for results returned to the user. */
   readonly outputBytes: number;
+  /**
+   * Per control-flow step (by step index): the buffer of each output it writes (-1: a fresh array, for a fetched
+   * result), so a loop's stacks and final values live in planned memory like any step's output.
+   */
+  readonly outputBuffers: ReadonlyMap<number, Int32Array>;
 }
 
 export interface PlannedStep {
@@ -26,6 +31,8 @@ export interface PlannedStep {
   readonly shape: readonly number[];
   readonly dtype: DType;
   readonly op: string;
+  /** A control-flow step writes several slots (its sibling nodes' outputs), each with its own shape. */
+  readonly outputs?: readonly { readonly slot: number; readonly shape: readonly number[]; readonly dtype: DType }[];
 }
 
 /**
@@ -54,12 +61,43 @@ export function planMemory(graph: Graph, steps: readonly PlannedStep[], outputs:
   let inPlace = 0;
   let intermediateBytes = 0;
   let outputBytes = 0;
+  const outputBuffers = new Map<number, Int32Array>();
+  /** The smallest free buffer of the dtype that holds `size` elements, or a new one; it then holds one value. */
+  const take = (dtype: DType, size: number): number => {
+    let best = -1;
+    for (let k = 0; k < free.length; k++) {
+      const candidate = buffers[free[k]];
+      if (candidate.dtype !== dtype || candidate.capacity < size) continue;
+      if (best < 0 || candidate.capacity < buffers[free[best]].capacity) best = k;
+    }
+    let chosen: number;
+    if (best >= 0) chosen = free.splice(best, 1)[0];
+    else {
+      chosen = buffers.push({ dtype, capacity: size }) - 1;
+      refs.push(0);
+    }
+    refs[chosen] = 1;
+    return chosen;
+  };
   steps.forEach((step, index) => {
     const size = sizeOf(step.shape);
     const bytes = size * BYTES[step.dtype];
     const dying = new Set(step.release);
     if (isControlOp(step.op)) {
-      // A control-flow step allocates its outputs itself (its regions' plans have their own memory plans).
+      // Each output the construct writes gets a buffer (its regions' plans have memory plans of their own).
+      const outputs = step.outputs ?? [];
+      const chosen = new Int32Array(outputs.length).fill(-1);
+      outputs.forEach((out, k) => {
+        const outBytes = sizeOf(out.shape) * BYTES[out.dtype];
+        if (fetched.has(out.slot)) {
+          outputBytes += outBytes;
+          return;
+        }
+        intermediateBytes += outBytes;
+        chosen[k] = take(out.dtype, sizeOf(out.shape));
+        bufferOfSlot[out.slot] = chosen[k];
+      });
+      outputBuffers.set(index, chosen);
     } else if (fetched.has(step.output)) {
       outputBytes += bytes;
     } else {
@@ -92,20 +130,7 @@ export function planMemory(graph: Graph, steps: readonly PlannedStep[], outputs:
           }
         }
       }
-      if (chosen < 0) {
-        let best = -1;
-        for (let k = 0; k < free.length; k++) {
-          const candidate = buffers[free[k]];
-          if (candidate.dtype !== step.dtype || candidate.capacity < size) continue;
-          if (best < 0 || candidate.capacity < buffers[free[best]].capacity) best = k;
-        }
-        if (best >= 0) chosen = free.splice(best, 1)[0];
-        else {
-          chosen = buffers.push({ dtype: step.dtype, capacity: size }) - 1;
-          refs.push(0);
-        }
-        refs[chosen] = 1;
-      }
+      if (chosen < 0) chosen = take(step.dtype, size);
       bufferOfSlot[step.output] = chosen;
       stepBuffer[index] = chosen;
     }
@@ -117,16 +142,16 @@ export function planMemory(graph: Graph, steps: readonly PlannedStep[], outputs:
     }
   });
   const plannedBytes = buffers.reduce((sum, b) => sum + b.capacity * BYTES[b.dtype], 0);
-  return { buffers, stepBuffer, inPlace, plannedBytes, intermediateBytes, outputBytes };
+  return { buffers, stepBuffer, inPlace, plannedBytes, intermediateBytes, outputBytes, outputBuffers };
 }
 
 /** The arrays of a memory plan, allocated once: one typed array per buffer and one view per planned step. */
-export function allocateViews(memory: MemoryPlan, steps: readonly PlannedStep[]): (NDArray | null)[] {
-  return stepViews(
-    memory,
-    steps,
-    memory.buffers.map((b) => allocate(b.dtype, b.capacity)),
-  );
+export function allocateViews(
+  memory: MemoryPlan,
+  steps: readonly PlannedStep[],
+): { views: (NDArray | null)[]; outputs: OutputViews } {
+  const arrays = memory.buffers.map((b) => allocate(b.dtype, b.capacity));
+  return { views: stepViews(memory, steps, arrays), outputs: outputViewsOf(memory, steps, arrays) };
 }
 
 function stepViews(
@@ -139,6 +164,24 @@ function stepViews(
     if (b < 0) return null;
     return new NDArray(arrays[b].subarray(0, sizeOf(step.shape)), step.shape, step.dtype);
   });
+}
+
+/** Per control-flow step (by step index): a view for each output that has a planned buffer (null: a fresh array). */
+export type OutputViews = ReadonlyMap<number, readonly (NDArray | null)[]>;
+
+function outputViewsOf(memory: MemoryPlan, steps: readonly PlannedStep[], arrays: readonly TypedArray[]): OutputViews {
+  const views = new Map<number, (NDArray | null)[]>();
+  for (const [index, chosen] of memory.outputBuffers) {
+    const outputs = steps[index].outputs ?? [];
+    views.set(
+      index,
+      outputs.map((out, k) => {
+        const b = chosen[k];
+        return b < 0 ? null : new NDArray(arrays[b].subarray(0, sizeOf(out.shape)), out.shape, out.dtype);
+      }),
+    );
+  }
+  return views;
 }
 
 /** Buffers of a memory plan laid out in one block of memory: each buffer's byte offset in it (64-byte aligned). */
@@ -181,9 +224,9 @@ export function viewsIn(
   layout: BufferLayout,
   buffer: ArrayBufferLike,
   base: number,
-): (NDArray | null)[] {
+): { views: (NDArray | null)[]; outputs: OutputViews } {
   const arrays = memory.buffers.map((b, i) => typedView(b.dtype, buffer, base + layout.offsets[i], b.capacity));
-  return stepViews(memory, steps, arrays);
+  return { views: stepViews(memory, steps, arrays), outputs: outputViewsOf(memory, steps, arrays) };
 }
 
 /** Bytes per element of each dtype. */

@@ -46,8 +46,11 @@ export interface RegionRunner {
  */
 export interface ControlStep {
   readonly slots: readonly number[];
+  /** Each slot's shape and dtype (the memory planner gives each output a buffer). */
+  readonly outputs: readonly { readonly slot: number; readonly shape: readonly number[]; readonly dtype: DType }[];
   readonly plans: readonly RegionPlan[];
-  run(inputs: readonly NDArray[], runner: RegionRunner): NDArray[];
+  /** Runs the construct; `into` are planned arrays to write outputs into (null entries: allocate a fresh array). */
+  run(inputs: readonly NDArray[], runner: RegionRunner, into: readonly (NDArray | null)[] | undefined): NDArray[];
 }
 
 /** Compiles a region (a graph with concrete parameter shapes) for the given outputs: see compile.ts. */
@@ -206,7 +209,7 @@ export function checkPlanSize(plan: Plan, maxBytes: number): void {
 }
 
 export function plannedStep(step: Step): PlannedStep {
-  return { ...step, op: step.node.op };
+  return { ...step, op: step.node.op, outputs: step.control?.outputs };
 }
 
 /** The plan as text: pass reports, then the optimized IR, then the outputs. */

@@ -284,4 +284,23 @@ describe('building', () => {
     );
     expect(() => add(leaked as Tensor, x)).toThrow(/built inside a cond\/whileLoop\/scan body/);
   });
+
+  test('an error inside a body names the construct and the step, keeping its class', () => {
+    const g = new Graph();
+    const table = g.constant([1, 2, 3], 'float64');
+    const ids = g.placeholder('ids', [4], 'int32');
+    const [c] = scan(
+      (acc, id) => [add(acc, gather(table, reshape(id, [1]))), null] as const,
+      g.constant([0], 'float64'),
+      ids,
+      {
+        name: 'lookup',
+      },
+    );
+    const sess = new Session(g);
+    expect(sess.run(c, { ids: NDArray.from([0, 1, 2, 2], 'int32') }).data[0]).toBe(9);
+    expect(() => sess.run(c, { ids: NDArray.from([0, 1, 7, 2], 'int32') })).toThrow(
+      /scan 'lookup\/carry:0', step 2: .*gather/,
+    );
+  });
 });
