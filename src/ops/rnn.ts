@@ -15,7 +15,7 @@ import { scan } from './control';
 import { add, mul, relu, sigmoid, sub, tanh } from './elementwise';
 import { zeros } from './generators';
 import { matMul } from './linalg';
-import { transpose } from './movement';
+import { reshape, transpose } from './movement';
 import { TensorLike, toTensor } from './record';
 import { reshapeDims } from './runtimeshape';
 
@@ -166,7 +166,7 @@ function gruBiases(
   if (!resetAfter) return [checkBias('gru', bias, [3 * units], dtype), null];
   checkBias('gru (resetAfter)', bias, [2, 3 * units], dtype);
   const [input, recurrent] = split(bias, 2, 0);
-  return [reshapeTo(input, 3 * units), reshapeTo(recurrent, 3 * units)];
+  return [reshape(input, [3 * units]), reshape(recurrent, [3 * units])];
 }
 
 function gruStep(
@@ -418,8 +418,8 @@ function sequenceOutput(ys: Tensor | null, last: Tensor, options: RecurrentOptio
 }
 
 /** A [batch, features] stand-in for one step's input, for checks (shape only; no node is added). */
-function rowOfSequence(seq: Tensor): { shape: readonly (number | null)[]; dtype: DType; name: string } {
-  return { shape: seq.shape.slice(1), dtype: seq.dtype, name: seq.name };
+function rowOfSequence(seq: Tensor): { shape: readonly (number | null)[]; dtype: DType } {
+  return { shape: seq.shape.slice(1), dtype: seq.dtype };
 }
 
 /** x·kernel + bias for every step of [T, batch, in] at once: [T, batch, G·units]. */
@@ -453,10 +453,6 @@ function checkBias(what: string, bias: Tensor, shape: readonly number[], dtype: 
     );
   }
   return bias;
-}
-
-function reshapeTo(x: Tensor, size: number): Tensor {
-  return reshapeDims(x, [size]);
 }
 
 function featuresOf(x: { shape: readonly (number | null)[] }): number | null {
