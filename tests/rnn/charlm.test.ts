@@ -115,6 +115,29 @@ describe('training', () => {
   });
 });
 
+test('two layers: the loss falls too, and each layer carries its own h and c', () => {
+  const corpus = makeCorpus(mobyDick());
+  const config = {
+    steps: 40,
+    hidden: 16,
+    layers: 2,
+    batch: 8,
+    seqLength: 12,
+    seed: 5,
+    clipNorm: 5,
+    learningRate: 0.02,
+    logEvery: 40,
+    sampleEvery: 40,
+    sampleLength: 10,
+    temperature: 1,
+  };
+  const result = trainCharLm(corpus, config);
+  expect(result.model.initial.h).toHaveLength(2);
+  expect(result.model.final.c).toHaveLength(2);
+  const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  expect(mean(result.losses.slice(-10))).toBeLessThan(mean(result.losses.slice(0, 5)) - 0.5);
+});
+
 describe('command line', () => {
   test('train --model charlm logs the loss and samples, saves; a restored run starts from the checkpoint', async () => {
     const checkpoint = join(dir, 'charlm.safetensors');

@@ -14,8 +14,10 @@ import {
   gruCell,
   lstm,
   lstmCell,
+  LSTMCellFunc,
   multiRNNCell,
   NDArray,
+  scan,
   Session,
   simpleRNN,
   Tensor,
@@ -178,6 +180,67 @@ describe('tfjs cells', () => {
       [t32(states[1], [batch, u1]), t32(states[3], [batch, u2])],
     );
     [...wantC, ...wantH].forEach((w, i) => expectNear(got[i].data, w.dataSync(), 1e-5, `state ${i}`));
+  });
+
+  test('multiRNNCell as a scan body matches tf.multiRNNCell unrolled over the steps', () => {
+    const rng = new Rng(7);
+    const [T, batch, input, u1, u2] = [5, 2, 3, 4, 3];
+    const k1 = randomArray(rng, [input + u1, 4 * u1]);
+    const b1 = randomArray(rng, [4 * u1]);
+    const k2 = randomArray(rng, [u1 + u2, 4 * u2]);
+    const b2 = randomArray(rng, [4 * u2]);
+    const xs = randomArray(rng, [T, batch, input]);
+    const g = new Graph();
+    const f = new Feeds(g, 'float32');
+    const [K1, B1, K2, B2] = [
+      f.add('k1', [input + u1, 4 * u1], k1),
+      f.add('b1', [4 * u1], b1),
+      f.add('k2', [u1 + u2, 4 * u2], k2),
+      f.add('b2', [4 * u2], b2),
+    ];
+    const zeros = (name: string, u: number) => f.add(name, [batch, u], new Float64Array(batch * u));
+    const cells: LSTMCellFunc[] = [
+      (x, c, h) => basicLSTMCell(1, K1, B1, x, c, h),
+      (x, c, h) => basicLSTMCell(1, K2, B2, x, c, h),
+    ];
+    const init = { c: [zeros('c1', u1), zeros('c2', u2)], h: [zeros('h1', u1), zeros('h2', u2)] };
+    const [last, ys] = scan(
+      (state: { c: Tensor[]; h: Tensor[] }, x: Tensor) => {
+        const [c, h] = multiRNNCell(cells, x, state.c, state.h);
+        return [{ c, h }, h[1]];
+      },
+      init,
+      f.add('xs', [T, batch, input], xs),
+    );
+    const [gotYs, gotC1] = new Session(g).run([ys, last.c[0]], f.map);
+    const t32 = (a: Float64Array, shape: number[]) => tf.tensor(Float32Array.from(a), shape);
+    const [tk1, tb1, tk2, tb2] = [
+      t32(k1, [input + u1, 4 * u1]),
+      t32(b1, [4 * u1]),
+      t32(k2, [u1 + u2, 4 * u2]),
+      t32(b2, [4 * u2]),
+    ];
+    let c = [tf.zeros([batch, u1]), tf.zeros([batch, u2])] as tf.Tensor2D[];
+    let h = [tf.zeros([batch, u1]), tf.zeros([batch, u2])] as tf.Tensor2D[];
+    const outputs: tf.Tensor[] = [];
+    for (let t = 0; t < T; t++) {
+      const x = t32(xs.subarray(t * batch * input, (t + 1) * batch * input), [batch, input]) as tf.Tensor2D;
+      [c, h] = tf.multiRNNCell(
+        [
+          (d: tf.Tensor2D, cc: tf.Tensor2D, hh: tf.Tensor2D) =>
+            tf.basicLSTMCell(1, tk1 as tf.Tensor2D, tb1 as tf.Tensor1D, d, cc, hh),
+          (d: tf.Tensor2D, cc: tf.Tensor2D, hh: tf.Tensor2D) =>
+            tf.basicLSTMCell(1, tk2 as tf.Tensor2D, tb2 as tf.Tensor1D, d, cc, hh),
+        ],
+        x,
+        c,
+        h,
+      );
+      outputs.push(h[1]);
+    }
+    expect(gotYs.shape).toEqual([T, batch, u2]);
+    expectNear(gotYs.data, tf.stack(outputs).dataSync(), 1e-5, 'top layer h at every step');
+    expectNear(gotC1.data, c[0].dataSync(), 1e-5, 'last c of the first layer');
   });
 
   test('multiRNNCell needs one c and h per cell', () => {
