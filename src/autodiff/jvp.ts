@@ -1,7 +1,8 @@
-import { DTypeError, formatShape, GraphError, graphOf, isFloat, Node, ShapeError, Tensor } from '../graph';
+import { ancestors, DTypeError, formatShape, GraphError, graphOf, isFloat, Node, ShapeError, Tensor } from '../graph';
 import {
   addOp,
   broadcastLike,
+  isControlOp,
   ensureShapeLike,
   OpRecord,
   opRecord,
@@ -12,6 +13,7 @@ import {
   zerosLike,
 } from '../ops';
 import { gradients } from './gradients';
+import { controlJvp } from './jvp-control';
 
 let dummies = 0;
 
@@ -62,6 +64,11 @@ function doubleVjp(
  */
 export function jvp(ys: Tensor | readonly Tensor[], xs: readonly Tensor[], tangents: readonly TensorLike[]): Tensor[] {
   const yList = Array.isArray(ys) ? (ys as readonly Tensor[]) : [ys as Tensor];
+  return forward(yList, xs, tangents).map((t, i) => t ?? zerosLike(yList[i]));
+}
+
+/** jvp's core: the tangent of each y, or null where it depends on no x (what control-flow rules build regions from). */
+function forward(yList: readonly Tensor[], xs: readonly Tensor[], tangents: readonly TensorLike[]): (Tensor | null)[] {
   const graph = graphOf([...yList, ...xs], 'jvp');
   if (tangents.length !== xs.length) {
     throw new GraphError(`jvp: ${xs.length} xs but ${tangents.length} tangents; give one tangent per x`);
@@ -86,6 +93,18 @@ export function jvp(ys: Tensor | readonly Tensor[], xs: readonly Tensor[], tange
   let highest = -1;
   for (const y of yList) highest = Math.max(highest, y.id);
   const isX = new Set(xs.map((x) => x.id));
+  const groups = new Map<string, Map<string, Tensor | null>>();
+  // A control-flow construct is differentiated only when a y needs it: building its jvp regions is not free, and a
+  // construct of an earlier jvp() call in the range must not be differentiated again by each later call.
+  let needed: Uint8Array | null = null;
+  const isNeeded = (id: number): boolean => {
+    if (needed === null) {
+      needed = new Uint8Array(graph.size);
+      const roots = yList.map((y) => y.id);
+      for (const a of ancestors(graph, roots)) needed[a] = 1;
+    }
+    return id < needed.length && needed[id] === 1;
+  };
   graph.nameScope('jvp', () => {
     // Ascending id order is a topological order: each node's inputs have their tangents before it.
     for (let id = lowest; id <= highest; id++) {
@@ -93,6 +112,23 @@ export function jvp(ys: Tensor | readonly Tensor[], xs: readonly Tensor[], tange
       const node = graph.node(id);
       const inputTangents = node.inputs.map((i) => tangentOf.get(i) ?? null);
       if (!inputTangents.some((t) => t !== null) || !isFloat(node.dtype)) continue;
+      if (isControlOp(node.op)) {
+        if (!isNeeded(id)) continue;
+        // A cond/whileLoop/scan: one jvp construct of the same kind for its whole sibling group (jvp-control.ts).
+        const tangent = graph.nameScope(`${node.op}_jvp`, () =>
+          controlJvp({
+            graph,
+            node,
+            tangentOf: (i) => tangentOf.get(i) ?? null,
+            differentiate: forward,
+            highest,
+            isNeeded,
+            groups,
+          }),
+        );
+        if (tangent !== null) tangentOf.set(id, tangent);
+        continue;
+      }
       const record = opRecord(node.op);
       if (record.vjp === undefined && record.jvp === undefined) continue;
       const inputs = node.inputs.map((i) => graph.tensor(i));
@@ -106,10 +142,7 @@ export function jvp(ys: Tensor | readonly Tensor[], xs: readonly Tensor[], tange
       if (tangent !== null) tangentOf.set(id, broadcastLike(tangent, output));
     }
   });
-  return yList.map((y) => {
-    const t = tangentOf.get(y.id);
-    return t === undefined ? zerosLike(y) : t;
-  });
+  return yList.map((y) => tangentOf.get(y.id) ?? null);
 }
 
 function shapesCompatible(a: Tensor, b: Tensor): boolean {
