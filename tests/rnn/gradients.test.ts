@@ -13,6 +13,7 @@ import {
   gradients,
   Graph,
   gru,
+  jvp,
   lstm,
   mul,
   NDArray,
@@ -110,6 +111,49 @@ describe('gradients against finite differences (float64)', () => {
   });
 });
 
+test('forward mode: jvp of an LSTM sequence matches a central difference along the tangent (float64)', () => {
+  const { input, feeds, raw, graph } = setup('float64', 24);
+  const xs = input('xs', [T, B, F]);
+  const kernel = input('kernel', [F, 4 * U]);
+  const recurrentKernel = input('recurrent', [U, 4 * U]);
+  const { output } = lstm(xs, { kernel, recurrentKernel }, { returnSequences: true });
+  const rng = new Rng(77);
+  const tangents = [values(rng, [F, 4 * U], 1), values(rng, [U, 4 * U], 1)];
+  const [tangent] = jvp(
+    output,
+    [kernel, recurrentKernel],
+    [
+      graph.constant(new NDArray(tangents[0], [F, 4 * U], 'float64')),
+      graph.constant(new NDArray(tangents[1], [U, 4 * U], 'float64')),
+    ],
+  );
+  const session = new Session(graph);
+  const got = session.run(tangent, feeds);
+  const eps = 1e-6;
+  const at = (sign: number): Float64Array => {
+    const moved = new Map(feeds);
+    [kernel, recurrentKernel].forEach((w, i) => {
+      const base = raw.get(i === 0 ? 'kernel' : 'recurrent')!;
+      moved.set(
+        w,
+        new NDArray(
+          base.map((v, j) => v + sign * eps * tangents[i][j]),
+          w.shape as number[],
+          'float64',
+        ),
+      );
+    });
+    return session.run(output, moved).data as Float64Array;
+  };
+  const [plus, minus] = [at(1), at(-1)];
+  expectNear(
+    got.data,
+    plus.map((v, j) => (v - minus[j]) / (2 * eps)),
+    1e-7,
+    'jvp',
+  );
+});
+
 describe.each(BACKENDS)('gradients against tfjs (tf.grads through unrolled cells, float32; %s backend)', (backend) => {
   test('lstm (Keras math) matches the same LSTM unrolled in tfjs', () => {
     const { input, feeds, raw, graph } = setup('float32', 30);
@@ -168,6 +212,50 @@ describe.each(BACKENDS)('gradients against tfjs (tf.grads through unrolled cells
       }
       return tf.sum(tf.mul(hh, cc));
     })([f32('xs', [T, B, F]), f32('kernel', [F + U, 4 * U]), f32('bias', [4 * U])]);
+    want.forEach((w, i) => expectNear(got[i].data, w.dataSync(), 1e-4, `gradient ${i}`));
+  });
+
+  test.each([true, false])('gru (resetAfter %s) matches the same GRU unrolled in tfjs', (resetAfter) => {
+    const { input, feeds, raw, graph } = setup('float32', 33);
+    const xs = input('xs', [T, B, F]);
+    const kernel = input('kernel', [F, 3 * U]);
+    const recurrentKernel = input('recurrent', [U, 3 * U]);
+    const bias = input('bias', resetAfter ? [2, 3 * U] : [3 * U]);
+    const { h } = gru(xs, { kernel, recurrentKernel, bias }, { resetAfter });
+    const loss = sum(mul(h, h));
+    const got = new Session(graph, { backend }).run(
+      gradients(loss, [xs, kernel, recurrentKernel, bias]) as Tensor[],
+      feeds,
+    );
+    const f32 = (name: string, shape: number[]) => tf.tensor(Float32Array.from(raw.get(name)!), shape);
+    const want = tf.grads((x: tf.Tensor, k: tf.Tensor, r: tf.Tensor, b: tf.Tensor) => {
+      let hh = tf.zeros([B, U]) as tf.Tensor2D;
+      const [inputBias, recurrentBias] = resetAfter ? tf.unstack(b) : [b, tf.zeros([3 * U])];
+      const [rzr, rh] = tf.split(r, [2 * U, U], 1);
+      for (let t = 0; t < T; t++) {
+        const xt = x.slice([t, 0, 0], [1, B, F]).reshape([B, F]) as tf.Tensor2D;
+        const [xz, xr, xh] = tf.split(tf.add(tf.matMul(xt, k as tf.Tensor2D), inputBias), 3, 1);
+        let candidate: tf.Tensor;
+        let z: tf.Tensor;
+        if (resetAfter) {
+          const [hz, hr, hn] = tf.split(tf.add(tf.matMul(hh, r as tf.Tensor2D), recurrentBias), 3, 1);
+          z = tf.sigmoid(tf.add(xz, hz));
+          candidate = tf.tanh(tf.add(xh, tf.mul(tf.sigmoid(tf.add(xr, hr)), hn)));
+        } else {
+          const [hz, hr] = tf.split(tf.matMul(hh, rzr as tf.Tensor2D), 2, 1);
+          z = tf.sigmoid(tf.add(xz, hz));
+          const reset = tf.sigmoid(tf.add(xr, hr));
+          candidate = tf.tanh(tf.add(xh, tf.matMul(tf.mul(reset, hh) as tf.Tensor2D, rh as tf.Tensor2D)));
+        }
+        hh = tf.add(tf.mul(z, hh), tf.mul(tf.sub(1, z), candidate)) as tf.Tensor2D;
+      }
+      return tf.sum(tf.mul(hh, hh));
+    })([
+      f32('xs', [T, B, F]),
+      f32('kernel', [F, 3 * U]),
+      f32('recurrent', [U, 3 * U]),
+      f32('bias', resetAfter ? [2, 3 * U] : [3 * U]),
+    ]);
     want.forEach((w, i) => expectNear(got[i].data, w.dataSync(), 1e-4, `gradient ${i}`));
   });
 
