@@ -106,7 +106,7 @@ const TRAINING_FLAGS: readonly FlagSpec[] = [
     min: 1,
     default: 128,
     placeholder: 'N',
-    description: 'hidden (dense) layer width',
+    description: 'hidden (dense) layer width (charlm: LSTM units per layer)',
   },
   {
     name: 'train-samples',
