@@ -16,6 +16,7 @@ import { join } from 'path';
 import { analyzeHere, analyzeInWorker, memoryOf, MemoryResult, SizeResult } from './analyses';
 import { FULL, Host, LocalHost, measureWorkload, Policy, QUICK, WorkerHost, WorkloadResult } from './harness';
 import { describeMachine, typedArrayProbe } from './machine';
+import { scanCompile, scanCompileLines } from './lstm';
 import { profileProgram } from './profile';
 import { compileLines, evaluateTargets, markdown, memoryLines, RunResult, targetLines, workloadLines } from './report';
 import { nowMs } from './stats';
@@ -62,7 +63,7 @@ function selected(only: readonly string[] | null, id: string): boolean {
   return only === null || only.some((o) => id === o || id.startsWith(`${o}-`));
 }
 
-const ANALYSES = ['compile', 'memory'];
+const ANALYSES = ['compile', 'memory', 'lstm-compile'];
 
 /** Graph sizes for the compile analysis; the largest runs in a worker under a time limit (see analyses.ts). */
 const COMPILE_SIZES = [1000, 10_000, 100_000];
@@ -153,6 +154,11 @@ async function main(): Promise<void> {
   if (selected(args.only, 'compile')) {
     log(compileLines([])[0]);
     compile = await runCompile(policy, log);
+  }
+
+  if (selected(args.only, 'lstm-compile')) {
+    // The scan's body compiles once whatever T is: its compile time must not grow with T.
+    for (const line of scanCompileLines(scanCompile([10, 50, 200], policy.name === 'quick' ? 1 : 5))) log(line);
   }
 
   const probeEndMs = typedArrayProbe();

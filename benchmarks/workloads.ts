@@ -26,6 +26,7 @@ import {
   Tensor,
 } from '../src';
 import { lenetWorkloads } from './lenet';
+import { lstmWorkloads } from './lstm';
 import { modelCandidates, OnnxBuilder } from './onnx';
 import { glorot, oneHot, Rng, seedOf, uniformArray } from './rng';
 
@@ -679,5 +680,6 @@ export function workloads(scale: Scale): Workload[] {
     scalarChainWorkload(sizes.scalarOps),
     ...crossEntropyWorkloads(sizes.crossEntropy[0], sizes.crossEntropy[1]),
     ...lenetWorkloads(scale, { lazygradInstance, tfjsInstance, useTfBackend }),
+    ...lstmWorkloads(scale, { lazygradInstance, tfjsInstance, useTfBackend }),
   ];
 }

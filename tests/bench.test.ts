@@ -69,6 +69,7 @@ describe('benchmark workloads at toy sizes', () => {
       'xent-grad',
       'lenet-train',
       'lenet-infer',
+      'lstm-train',
     ]);
   });
 });

@@ -63,7 +63,7 @@ describe('help', () => {
     expect(out).toContain('(default by model: mlp 10, cnn 8)');
     expect(out).toContain('sgd, momentum, adam, adamw, rmsprop, adagrad (default adam)');
     expect(out).toMatch(/--model NAME +the model, an MLP 784-hidden-10 or a CNN \(conv 5×5 → 8, max-pool 2,/);
-    expect(out).toMatch(/10\): mlp, cnn \(default\s+mlp\)/);
+    expect(out).toMatch(/Moby Dick: mlp, cnn, charlm \(default\s+mlp\)/);
     expect(out).toMatch(/adagrad 0\.05; cnn:\s+adam\s+0\.005, adamw 0\.005\)/);
   });
 });

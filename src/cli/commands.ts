@@ -17,6 +17,7 @@ import {
 import { booleanFlag, CommandSpec, FlagSpec, numberFlag, ParsedArgs, stringFlag, UsageError } from './args';
 import { loadMnist, TEST_POOL, TRAIN_POOL } from './mnist';
 import { BUILTIN_MODELS, GraphWithOutputs } from './models';
+import { CHARLM_DEFAULTS, CHARLM_FLAGS, runCharLm } from './charlm-command';
 import {
   CNN_FILTERS,
   DEFAULT_EPOCHS,
@@ -54,16 +55,20 @@ const learningRates =
     .map(([name, rate]) => `${name} ${rate}`)
     .join(', ')}`;
 
+/** Digits per step of the MNIST models. */
+const MNIST_BATCH = 64;
+
 const TRAINING_FLAGS: readonly FlagSpec[] = [
   {
     name: 'model',
     kind: 'string',
-    choices: MODELS,
+    choices: [...MODELS, 'charlm'],
     default: 'mlp',
     placeholder: 'NAME',
     description:
       `the model, an MLP 784-hidden-10 or a CNN (conv 5×5 → ${CNN_FILTERS[0]}, max-pool 2, ` +
-      `conv 5×5 → ${CNN_FILTERS[1]}, max-pool 2, dense → hidden → 10)`,
+      `conv 5×5 → ${CNN_FILTERS[1]}, max-pool 2, dense → hidden → 10) on MNIST digits, or charlm, a ` +
+      'character-level LSTM language model of Moby Dick',
   },
   {
     name: 'epochs',
@@ -72,7 +77,13 @@ const TRAINING_FLAGS: readonly FlagSpec[] = [
     placeholder: 'N',
     description: `passes over the data (default by model: ${MODELS.map((m) => `${m} ${DEFAULT_EPOCHS[m]}`).join(', ')})`,
   },
-  { name: 'batch-size', kind: 'integer', min: 1, default: 64, placeholder: 'N', description: 'digits per step' },
+  {
+    name: 'batch-size',
+    kind: 'integer',
+    min: 1,
+    placeholder: 'N',
+    description: `digits per step (default ${MNIST_BATCH}; charlm: text streams, default ${CHARLM_DEFAULTS.batch})`,
+  },
   {
     name: 'lr',
     kind: 'number',
@@ -95,7 +106,7 @@ const TRAINING_FLAGS: readonly FlagSpec[] = [
     min: 1,
     default: 128,
     placeholder: 'N',
-    description: 'hidden (dense) layer width',
+    description: 'hidden (dense) layer width (charlm: LSTM units per layer)',
   },
   {
     name: 'train-samples',
@@ -119,6 +130,7 @@ const TRAINING_FLAGS: readonly FlagSpec[] = [
     default: true,
     description: 'shift training digits by up to one pixel (--augment=false to turn off)',
   },
+  ...CHARLM_FLAGS,
 ];
 
 const DEMO: CommandSpec = {
@@ -136,6 +148,7 @@ const DEMO: CommandSpec = {
   notes: [
     'Examples: lazygrad demo --epochs 3 --optimizer momentum --out /tmp/run',
     '          lazygrad demo --model cnn',
+    '          lazygrad demo --model charlm --steps 300',
   ],
 };
 
@@ -237,7 +250,7 @@ function trainConfig(args: ParsedArgs, spec: CommandSpec): TrainConfig & { train
   return {
     model,
     epochs: (args.flags.get('epochs') as number | undefined) ?? DEFAULT_EPOCHS[model],
-    batchSize: numberFlag(args, 'batch-size'),
+    batchSize: (args.flags.get('batch-size') as number | undefined) ?? MNIST_BATCH,
     learningRate: (args.flags.get('lr') as number | undefined) ?? defaultLearningRate(model, optimizer),
     optimizer,
     seed: numberFlag(args, 'seed'),
@@ -268,6 +281,7 @@ function commandLine(name: string, config: ReturnType<typeof trainConfig>, outDi
 
 /** `demo` and `train`: load the digits, train with a progress bar, report, save. */
 async function runTraining(spec: CommandSpec, args: ParsedArgs, io: Io, node: NodeApi): Promise<number> {
+  if (stringFlag(args, 'model') === 'charlm') return runCharLm(spec, args, io, node);
   const config = trainConfig(args, spec);
   const outDir = stringFlag(args, 'out');
   const savePath = stringFlag(args, 'save');

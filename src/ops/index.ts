@@ -33,3 +33,4 @@ export * from './fusedconv';
 export * from './runtimeshape';
 export * from './region';
 export * from './control';
+export * from './rnn';
