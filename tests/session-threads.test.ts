@@ -1,4 +1,4 @@
-import { Graph, Session, gradients } from '../src';
+import { Graph, Session, Tensor, gradients } from '../src';
 
 function seed() {
   const g = new Graph();
@@ -27,7 +27,9 @@ describe('what a session reports it got: sess.backend and sess.threads', () => {
     expect(sess.backend).toBe('wasm');
     expect(sess.threads).toBe(2);
     await expect(sess.ready()).resolves.toBe(2);
-    const [value, da, db] = sess.run([e, ...gradients(e, [a, b])], { a: 2, b: 1 }).map((x) => x.toArray());
+    const [value, da, db] = sess
+      .run([e, ...(gradients(e, [a, b]) as Tensor[])], { a: 2, b: 1 })
+      .map((x) => x.toArray());
     expect([value, da, db]).toEqual([6, 2, 5]);
   });
 

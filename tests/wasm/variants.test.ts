@@ -1,5 +1,5 @@
 import { chooseModuleKind, withSharedMemory, type ModuleKind } from '../../src/backend/wasm';
-import { moduleBytes } from '../../src/backend/wasm/instance';
+import { compileSync, createMemory, instantiate } from '../../src/backend/wasm/instance';
 import { WASM_SINGLE_BASE64 } from '../../src/backend/wasm/embedded.generated';
 
 // scripts/build-wasm.js is plain CommonJS.
@@ -57,11 +57,9 @@ describe('the shared-memory modules derived from the embedded ones', () => {
   });
 
   test('instantiate over a shared memory, and only over one', () => {
-    const module = new WebAssembly.Module(moduleBytes('shared'));
-    const shared = new WebAssembly.Memory({ initial: 2, maximum: 100, shared: true });
-    expect(new WebAssembly.Instance(module, { env: { memory: shared } }).exports.matmul).toBeInstanceOf(Function);
-    const ordinary = new WebAssembly.Memory({ initial: 2, maximum: 100 });
-    expect(() => new WebAssembly.Instance(module, { env: { memory: ordinary } })).toThrow();
+    const module = compileSync('shared');
+    expect(instantiate(module, createMemory(2, 100, true)).matmul).toBeInstanceOf(Function);
+    expect(() => instantiate(module, createMemory(2, 100, false))).toThrow();
   });
 
   test('the build refuses a shared build that differs elsewhere', () => {
