@@ -23,8 +23,15 @@ interface PageResults {
   seed: number[];
   losses: number[];
   twoThreadMatMulMatchesJs: boolean;
+  helperJobs: number;
   relaxedValidates: boolean;
-  matMul: { size: number; baselineMs: number; relaxedMs: number | null; variants: string[] };
+  matMul: {
+    size: number;
+    baselineMs: number;
+    relaxedMs: number | null;
+    variants: string[];
+    sessionMs: { oneThread: number; twoThreads: number };
+  };
 }
 
 const HTML =
@@ -66,11 +73,16 @@ const HTML =
     if (process.env.LAZYGRAD_BROWSER_REPORT) console.log(JSON.stringify(results, null, 1), dir);
   }, 60000);
 
-  afterAll(() => {
+  afterAll(async () => {
     devTools?.close();
-    browser?.kill();
+    if (browser !== undefined && browser.exitCode === null) {
+      const exited = new Promise((resolve) => browser.once('exit', resolve));
+      browser.kill();
+      await exited;
+    }
     server?.close();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    if (dir !== undefined && !process.env.LAZYGRAD_BROWSER_REPORT)
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   test('the seed example e = (a+b)(b+1) at (2, 1): e = 6, ∂e/∂a = 2, ∂e/∂b = 5, on both pages', () => {
@@ -96,6 +108,7 @@ const HTML =
     expect(results.isolated.threads).toBe(2);
     expect(results.isolated.warnings).toEqual([]);
     expect(results.isolated.twoThreadMatMulMatchesJs).toBe(true);
+    expect(results.isolated.helperJobs).toBeGreaterThan(0);
   });
 
   test('elsewhere it falls back to one thread and warns once', () => {
@@ -103,6 +116,7 @@ const HTML =
     expect(results.plain.threadsAtConstruction).toBe(1);
     expect(results.plain.threads).toBe(1);
     expect(results.plain.warnings).toHaveLength(1);
+    expect(results.plain.helperJobs).toBe(0);
     expect(results.plain.warnings[0]).toMatch(/threads: 2 runs on one thread: .*cross-origin isolated/);
   });
 

@@ -124,6 +124,11 @@ export class WasmHelper {
     if (this.worker.startsLater !== true) this.waitFor(READY, 1, readyTimeoutMs);
   }
 
+  /** How many jobs the worker has finished (its DONE slot): evidence that a second thread really ran. */
+  get jobsDone(): number {
+    return Atomics.load(this.control, DONE);
+  }
+
   /** Whether the worker has started (always true once the constructor returned, unless the worker starts later). */
   get ready(): boolean {
     return Atomics.load(this.control, READY) === 1;

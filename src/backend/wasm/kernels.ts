@@ -256,6 +256,11 @@ export class WasmKernels {
     return this.helperHandle === null ? 1 : 2;
   }
 
+  /** Jobs the helper worker has finished so far (0 without one). */
+  get helperJobs(): number {
+    return this.helperHandle?.jobsDone ?? 0;
+  }
+
   /** Stops the helper worker, if any; the kernels keep working on one thread. */
   dispose(): void {
     this.helperHandle?.terminate();
