@@ -4,12 +4,10 @@
  * installed; CI installs it (.ci/run).
  */
 import { build } from 'esbuild';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
-import type { ChildProcess } from 'child_process';
-import type { Server } from 'http';
-import { DevTools, evaluatePage, findChromium, launchChromium, serve } from './harness';
+import { findChromium, runPageInChromium } from './harness';
 
 const root = resolve(__dirname, '../..');
 const chromium = findChromium();
@@ -34,15 +32,8 @@ interface PageResults {
   };
 }
 
-const HTML =
-  '<!doctype html><meta charset="utf-8"><title>lazygrad</title><script type="module" src="page.js"></script>';
-
 (chromium === null ? describe.skip : describe)('lazygrad in headless Chromium', () => {
   let dir: string;
-  let server: Server;
-  let base: string;
-  let browser: ChildProcess;
-  let devTools: DevTools;
   const results: Record<string, PageResults> = {};
 
   beforeAll(async () => {
@@ -57,32 +48,17 @@ const HTML =
       write: false,
       logLevel: 'silent',
     });
-    ({ server, url: base } = await serve({
-      '/index.html': ['text/html', HTML],
-      '/page.js': ['text/javascript', Buffer.from(bundle.outputFiles[0].contents)],
-    }));
-    const launched = await launchChromium(chromium as string, join(dir, 'profile'));
-    browser = launched.child;
-    devTools = await DevTools.connect(launched.ws);
-    for (const kind of ['isolated', 'plain']) {
-      const page = await evaluatePage(devTools, `${base}/${kind}/index.html`, 'window.lazygradResults');
-      writeFileSync(join(dir, `${kind}.png`), page.screenshot);
-      results[kind] = page.value as PageResults;
-    }
+    const pages = await runPageInChromium(Buffer.from(bundle.outputFiles[0].contents), dir);
+    results.isolated = pages.isolated as PageResults;
+    results.plain = pages.plain as PageResults;
     // The figures for docs/browser.md (relaxed SIMD's gain); printed only when asked.
     if (process.env.LAZYGRAD_BROWSER_REPORT) console.log(JSON.stringify(results, null, 1), dir);
   }, 60000);
 
-  afterAll(async () => {
-    devTools?.close();
-    if (browser !== undefined && browser.exitCode === null) {
-      const exited = new Promise((resolve) => browser.once('exit', resolve));
-      browser.kill();
-      await exited;
-    }
-    server?.close();
-    if (dir !== undefined && !process.env.LAZYGRAD_BROWSER_REPORT)
+  afterAll(() => {
+    if (dir !== undefined && !process.env.LAZYGRAD_BROWSER_REPORT) {
       rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    }
   });
 
   test('the seed example e = (a+b)(b+1) at (2, 1): e = 6, ∂e/∂a = 2, ∂e/∂b = 5, on both pages', () => {

@@ -7,6 +7,8 @@ import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import { createServer, request, Server } from 'http';
 import { AddressInfo, Socket } from 'net';
+import { writeFileSync } from 'fs';
+import { join } from 'path';
 
 /** The Chromium binary on PATH (Debian's `chromium`, else `chromium-browser`/`google-chrome`), or null. */
 export function findChromium(): string | null {
@@ -243,4 +245,47 @@ export async function evaluatePage(
   const shot = (await devTools.send('Page.captureScreenshot', { format: 'png' }, sessionId)) as { data: string };
   await devTools.send('Target.closeTarget', { targetId });
   return { value: evaluated.result.value, screenshot: Buffer.from(shot.data, 'base64'), console };
+}
+
+const PAGE_HTML =
+  '<!doctype html><meta charset="utf-8"><title>lazygrad</title><script type="module" src="page.js"></script>';
+
+/**
+ * Loads a bundled page script (an ES module) in headless Chromium, once served with the isolation headers and once
+ * without, and returns what `expression` (a promise the page sets) resolves to on each; screenshots go to
+ * `folder`/isolated.png and plain.png. Also what a pack-and-install test can call with its own bundle.
+ */
+export async function runPageInChromium(
+  pageScript: string | Buffer,
+  folder: string,
+  expression = 'window.lazygradResults',
+): Promise<{ isolated: unknown; plain: unknown }> {
+  const binary = findChromium();
+  if (binary === null) throw new Error('runPageInChromium: no chromium on PATH (apt-get install chromium)');
+  const { server, url } = await serve({
+    '/index.html': ['text/html', PAGE_HTML],
+    '/page.js': ['text/javascript', pageScript],
+  });
+  let browser: ChildProcess | undefined;
+  let devTools: DevTools | undefined;
+  try {
+    const launched = await launchChromium(binary, join(folder, 'profile'));
+    browser = launched.child;
+    devTools = await DevTools.connect(launched.ws);
+    const values: Record<string, unknown> = {};
+    for (const kind of ['isolated', 'plain']) {
+      const page = await evaluatePage(devTools, `${url}/${kind}/index.html`, expression);
+      writeFileSync(join(folder, `${kind}.png`), page.screenshot);
+      values[kind] = page.value;
+    }
+    return { isolated: values.isolated, plain: values.plain };
+  } finally {
+    devTools?.close();
+    if (browser !== undefined && browser.exitCode === null) {
+      const exited = new Promise((resolve) => browser?.once('exit', resolve));
+      browser.kill();
+      await exited;
+    }
+    server.close();
+  }
 }

@@ -1,11 +1,12 @@
 /**
- * The package as a bundler sees it: an ESM build with a `lazygrad` main entry that holds the core (no ONNX, no SVG)
- * and declares its side-effect modules. Until the package's own ESM build (dist/esm, the "deps" part of issue 18)
- * is what `npm run build` makes, this stand-in is made from src/ by esbuild's per-file transform (no bundling), with
- * src/core.ts as the entry where it exists, else src/index.ts without its interop re-exports.
+ * The package as a bundler sees it. Where the package's own ESM build exists (dist/esm/core.js, made by `npm run
+ * build`, which CI runs before the tests) it is the real package: its package.json and dist/. Otherwise a stand-in
+ * with the same shape: an ESM build with a `lazygrad` main entry that holds the core (no ONNX, no SVG) and declares
+ * its side-effect modules, made from src/ by esbuild's per-file transform (no bundling), with src/core.ts as the
+ * entry where it exists, else src/index.ts without its interop re-exports.
  */
 import { transform } from 'esbuild';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
 import { dirname, join, relative, resolve } from 'path';
 
 const root = resolve(__dirname, '../..');
@@ -24,9 +25,18 @@ function sources(dir: string): string[] {
   return out;
 }
 
-/** Writes the stand-in package into `nodeModules`/lazygrad; returns its folder. */
-export async function writeStandIn(nodeModules: string): Promise<string> {
+/**
+ * Puts the package into `nodeModules`/lazygrad: the real build where dist/esm exists, else the stand-in. Returns
+ * which it is.
+ */
+export async function writeStandIn(nodeModules: string): Promise<'dist' | 'stand-in'> {
   const pkg = join(nodeModules, 'lazygrad');
+  if (existsSync(join(root, 'dist', 'esm', 'core.js'))) {
+    mkdirSync(pkg, { recursive: true });
+    copyFileSync(join(root, 'package.json'), join(pkg, 'package.json'));
+    symlinkSync(join(root, 'dist'), join(pkg, 'dist'), 'dir');
+    return 'dist';
+  }
   const src = join(root, 'src');
   await Promise.all(
     sources(src).map(async (file) => {
@@ -52,5 +62,5 @@ export async function writeStandIn(nodeModules: string): Promise<string> {
     sideEffects: ['./core.js', './ops/index.js', './ops/chain.js', './interop/methods.js'],
   };
   writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest, null, 2));
-  return pkg;
+  return 'stand-in';
 }
