@@ -214,7 +214,7 @@ describe('hostile bytes are GraphErrors naming the problem', () => {
       [[0x0e], /wire type 6 is not used by ONNX/],
       [[0x00], /invalid field tag 0/],
       [[0x3a, 0x02, 0x0a, 0x05], /runs past the end of its message/], // a graph whose node claims more than the graph
-      [[0x3a, 0x03, 0x2a, 0x01, 0x0d], /wire type 5 where a repeated scalar was expected/], // dims as a fixed32
+      [[0x3a, 0x03, 0x2a, 0x01, 0x0d], /wire type 5 where a repeated int64 was expected/], // dims as a fixed32
       [[0x3a, 0x04, 0x2a, 0x02, 0x08, 0x80], /varint runs past the end/],
     ];
     for (const [bytes, pattern] of cases) {
@@ -225,8 +225,13 @@ describe('hostile bytes are GraphErrors naming the problem', () => {
       ]);
       expect(error?.message).toMatch(pattern);
     }
-    // A packed field whose last value is cut by the field's end.
-    expect(graphError(() => decodeTensor(new Uint8Array([0x22, 0x03, 0, 0, 0])))?.message).toMatch(/runs past the end/);
+    // Packed fields whose last value is cut by the field's end.
+    expect(graphError(() => decodeTensor(new Uint8Array([0x22, 0x03, 0, 0, 0])))?.message).toMatch(
+      /^decodeTensor: the bytes are not an ONNX tensor \(a packed float field of 3 bytes ends inside a value at byte 2\)$/,
+    );
+    expect(graphError(() => decodeTensor(new Uint8Array([0x0a, 0x01, 0x80, 0x10, 0x01])))?.message).toMatch(
+      /varint runs past the end/,
+    );
   });
 
   test('subgraphs nest at most 32 deep; recursion is bounded by that', () => {

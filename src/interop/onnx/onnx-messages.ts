@@ -9,7 +9,7 @@
  * fields are JS numbers (exact up to 2^53; see WireReader.int64). Absent fields are left undefined.
  */
 import { GraphError } from '../../graph';
-import { BYTES, FIXED32, FIXED64, VARINT, WireReader, WireWriter, utf8Encode } from './wire';
+import { BYTES, FIXED32, VARINT, WireReader, WireWriter } from './wire';
 
 export interface IOperatorSetIdProto {
   domain?: string | null;
@@ -159,7 +159,9 @@ function list<T>(into: T[] | null | undefined): T[] {
 function readOperatorSetId(r: WireReader): IOperatorSetIdProto {
   const m: IOperatorSetIdProto = {};
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
     if (field === 1 && wire === BYTES) m.domain = r.string();
     else if (field === 2 && wire === VARINT) m.version = r.int64();
     else r.skip(wire);
@@ -170,7 +172,9 @@ function readOperatorSetId(r: WireReader): IOperatorSetIdProto {
 function readEntry(r: WireReader): IStringStringEntryProto {
   const m: IStringStringEntryProto = {};
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
     if (field === 1 && wire === BYTES) m.key = r.string();
     else if (field === 2 && wire === BYTES) m.value = r.string();
     else r.skip(wire);
@@ -181,7 +185,9 @@ function readEntry(r: WireReader): IStringStringEntryProto {
 function readDimension(r: WireReader): ITensorShapeProtoDimension {
   const m: ITensorShapeProtoDimension = {};
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
     // dim_value and dim_param are a oneof: the last one read wins, the other is cleared.
     if (field === 1 && wire === VARINT) {
       m.dimValue = r.int64();
@@ -198,7 +204,9 @@ function readDimension(r: WireReader): ITensorShapeProtoDimension {
 function readShape(r: WireReader): ITensorShapeProto {
   const m: ITensorShapeProto = {};
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
     if (field === 1 && wire === BYTES) (m.dim = list(m.dim)).push(r.message(readDimension));
     else r.skip(wire);
   }
@@ -208,7 +216,9 @@ function readShape(r: WireReader): ITensorShapeProto {
 function readTypeTensor(r: WireReader): ITypeProtoTensor {
   const m: ITypeProtoTensor = {};
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
     if (field === 1 && wire === VARINT) m.elemType = r.int32();
     else if (field === 2 && wire === BYTES) m.shape = r.message(readShape);
     else r.skip(wire);
@@ -220,7 +230,9 @@ function readTypeTensor(r: WireReader): ITypeProtoTensor {
 function readType(r: WireReader): ITypeProto {
   const m: ITypeProto = {};
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
     if (field === 1 && wire === BYTES) m.tensorType = r.message(readTypeTensor);
     else if (field === 6 && wire === BYTES) m.denotation = r.string();
     else r.skip(wire);
@@ -231,7 +243,9 @@ function readType(r: WireReader): ITypeProto {
 function readValueInfo(r: WireReader): IValueInfoProto {
   const m: IValueInfoProto = {};
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
     if (field === 1 && wire === BYTES) m.name = r.string();
     else if (field === 2 && wire === BYTES) m.type = r.message(readType);
     else if (field === 3 && wire === BYTES) m.docString = r.string();
@@ -242,32 +256,30 @@ function readValueInfo(r: WireReader): IValueInfoProto {
 
 function readTensorProto(r: WireReader): ITensorProto {
   const m: ITensorProto = {};
-  const int64 = (): number => r.int64();
-  const int32 = (): number => r.int32();
-  const float = (): number => r.float();
-  const double = (): number => r.double();
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
     switch (field) {
       case 1:
-        r.repeated(wire, VARINT, int64, (m.dims = list(m.dims)));
+        r.repeated(wire, 'int64', (m.dims = list(m.dims)));
         break;
       case 2:
         r.expect(wire, VARINT, 'TensorProto.data_type');
         m.dataType = r.int32();
         break;
       case 4:
-        r.repeated(wire, FIXED32, float, (m.floatData = list(m.floatData)));
+        r.repeated(wire, 'float', (m.floatData = list(m.floatData)));
         break;
       case 5:
-        r.repeated(wire, VARINT, int32, (m.int32Data = list(m.int32Data)));
+        r.repeated(wire, 'int32', (m.int32Data = list(m.int32Data)));
         break;
       case 6:
         r.expect(wire, BYTES, 'TensorProto.string_data');
         (m.stringData = list(m.stringData)).push(r.bytesField());
         break;
       case 7:
-        r.repeated(wire, VARINT, int64, (m.int64Data = list(m.int64Data)));
+        r.repeated(wire, 'int64', (m.int64Data = list(m.int64Data)));
         break;
       case 8:
         r.expect(wire, BYTES, 'TensorProto.name');
@@ -278,10 +290,10 @@ function readTensorProto(r: WireReader): ITensorProto {
         m.rawData = r.bytesField();
         break;
       case 10:
-        r.repeated(wire, FIXED64, double, (m.doubleData = list(m.doubleData)));
+        r.repeated(wire, 'double', (m.doubleData = list(m.doubleData)));
         break;
       case 11:
-        r.repeated(wire, VARINT, int64, (m.uint64Data = list(m.uint64Data)));
+        r.repeated(wire, 'int64', (m.uint64Data = list(m.uint64Data)));
         break;
       case 12:
         r.expect(wire, BYTES, 'TensorProto.doc_string');
@@ -304,10 +316,10 @@ function readTensorProto(r: WireReader): ITensorProto {
 
 function readAttribute(r: WireReader, st: DecodeState): IAttributeProto {
   const m: IAttributeProto = {};
-  const int64 = (): number => r.int64();
-  const float = (): number => r.float();
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
     switch (field) {
       case 1:
         r.expect(wire, BYTES, 'AttributeProto.name');
@@ -334,10 +346,10 @@ function readAttribute(r: WireReader, st: DecodeState): IAttributeProto {
         m.g = r.message((sub) => readGraph(sub, st));
         break;
       case 7:
-        r.repeated(wire, FIXED32, float, (m.floats = list(m.floats)));
+        r.repeated(wire, 'float', (m.floats = list(m.floats)));
         break;
       case 8:
-        r.repeated(wire, VARINT, int64, (m.ints = list(m.ints)));
+        r.repeated(wire, 'int64', (m.ints = list(m.ints)));
         break;
       case 9:
         r.expect(wire, BYTES, 'AttributeProto.strings');
@@ -374,7 +386,9 @@ function readNode(r: WireReader, st: DecodeState): INodeProto {
   if (++st.nodes > st.limits.maxNodes) throw new NodeLimit();
   const m: INodeProto = {};
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
     if (field === 1 && wire === BYTES) (m.input = list(m.input)).push(r.string());
     else if (field === 2 && wire === BYTES) (m.output = list(m.output)).push(r.string());
     else if (field === 3 && wire === BYTES) m.name = r.string();
@@ -394,7 +408,9 @@ function readGraph(r: WireReader, st: DecodeState): IGraphProto {
   st.depth++;
   const m: IGraphProto = {};
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
     if (field === 1 && wire === BYTES) (m.node = list(m.node)).push(r.message((s) => readNode(s, st)));
     else if (field === 2 && wire === BYTES) m.name = r.string();
     else if (field === 5 && wire === BYTES) (m.initializer = list(m.initializer)).push(r.message(readTensorProto));
@@ -411,7 +427,9 @@ function readGraph(r: WireReader, st: DecodeState): IGraphProto {
 function readModel(r: WireReader, st: DecodeState): IModelProto {
   const m: IModelProto = {};
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
     if (field === 1 && wire === VARINT) m.irVersion = r.int64();
     else if (field === 2 && wire === BYTES) m.producerName = r.string();
     else if (field === 3 && wire === BYTES) m.producerVersion = r.string();
@@ -471,7 +489,7 @@ function present<T>(value: T | null | undefined): value is T {
 function str(w: WireWriter, field: number, value: string | null | undefined): void {
   if (!present(value)) return;
   w.tag(field, BYTES);
-  w.bytesField(utf8Encode(value));
+  w.string(value);
 }
 
 function strs(w: WireWriter, field: number, values: readonly string[] | null | undefined): void {
@@ -500,13 +518,13 @@ function packed(
   w: WireWriter,
   field: number,
   values: readonly number[] | null | undefined,
-  write: (inner: WireWriter, v: number) => void,
+  write: (w: WireWriter, v: number) => void,
 ): void {
   if (!present(values) || values.length === 0) return;
-  const inner = new WireWriter();
-  for (const v of values) write(inner, v);
   w.tag(field, BYTES);
-  w.bytesField(inner.finish());
+  const at = w.begin();
+  for (const v of values) write(w, v);
+  w.end(at);
 }
 
 function message<T>(
@@ -516,10 +534,10 @@ function message<T>(
   write: (w: WireWriter, m: T) => void,
 ): void {
   if (!present(value)) return;
-  const inner = new WireWriter();
-  write(inner, value);
   w.tag(field, BYTES);
-  w.bytesField(inner.finish());
+  const at = w.begin();
+  write(w, value);
+  w.end(at);
 }
 
 function messages<T>(

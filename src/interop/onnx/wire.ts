@@ -53,15 +53,21 @@ export class WireReader {
     throw this.fail('a varint is longer than 10 bytes');
   }
 
-  /** A field tag as [field number, wire type]. */
-  tag(): [number, number] {
+  /** A field tag: field number << 3 | wire type (the field number is at least 1). */
+  tag(): number {
+    if (this.pos < this.end && this.bytes[this.pos] < 0x80) {
+      const b = this.bytes[this.pos++];
+      if (b >>> 3 === 0) throw this.fail(`invalid field tag ${b}`);
+      return b;
+    }
     const [lo, hi] = this.varint64();
     if (hi !== 0 || lo >>> 3 === 0) throw this.fail(`invalid field tag ${lo}`);
-    return [lo >>> 3, lo & 7];
+    return lo;
   }
 
   /** An int32 or enum (negative values are sign-extended 10-byte varints: the low 32 bits hold the value). */
   int32(): number {
+    if (this.pos < this.end && this.bytes[this.pos] < 0x80) return this.bytes[this.pos++];
     return this.varint64()[0] | 0;
   }
 
@@ -70,12 +76,18 @@ export class WireReader {
    * int64 limits such as Slice's INT64_MAX read as 2^63). Callers needing exact values check Number.isSafeInteger.
    */
   int64(): number {
+    if (this.pos < this.end && this.bytes[this.pos] < 0x80) return this.bytes[this.pos++];
     const [lo, hi] = this.varint64();
     return hi >= 0x80000000 ? -((~hi >>> 0) * 2 ** 32 + (~lo >>> 0) + 1) : hi * 2 ** 32 + lo;
   }
 
   /** A length of a length-delimited field, checked against the bytes left in this message. */
   length(): number {
+    if (this.pos < this.end && this.bytes[this.pos] < 0x80) {
+      const n = this.bytes[this.pos++];
+      if (n > this.end - this.pos) throw this.fail(`a field of ${n} bytes runs past the end of its message`);
+      return n;
+    }
     const [lo, hi] = this.varint64();
     if (hi !== 0 || lo > this.end - this.pos)
       throw this.fail(`a field of ${hi * 2 ** 32 + lo} bytes runs past the end of its message`);
@@ -120,19 +132,30 @@ export class WireReader {
   }
 
   /**
-   * A repeated scalar field: packed (one length-delimited run) or not (one value per tag), as protobuf readers
-   * must accept both. Pushes onto `into`.
+   * A repeated scalar field of `kind`: packed (one length-delimited run) or not (one value per tag), as protobuf
+   * readers must accept both. Pushes onto `into`.
    */
-  repeated(wireType: number, scalar: number, read: () => number, into: number[]): void {
-    if (wireType === BYTES) {
-      const n = this.length();
-      const end = this.pos + n;
-      while (this.pos < end) into.push(read());
-      if (this.pos !== end) throw this.fail('a packed field ends inside a value');
+  repeated(wireType: number, kind: 'int32' | 'int64' | 'float' | 'double', into: number[]): void {
+    const scalar = kind === 'float' ? FIXED32 : kind === 'double' ? FIXED64 : VARINT;
+    if (wireType !== BYTES) {
+      if (wireType !== scalar) throw this.fail(`wire type ${wireType} where a repeated ${kind} was expected`);
+      into.push(this[kind]());
       return;
     }
-    if (wireType !== scalar) throw this.fail(`wire type ${wireType} where a repeated scalar was expected`);
-    into.push(read());
+    const n = this.length();
+    const end = this.pos + n;
+    if (kind === 'float' || kind === 'double') {
+      const size = kind === 'float' ? 4 : 8;
+      if (n % size !== 0) throw this.fail(`a packed ${kind} field of ${n} bytes ends inside a value`);
+      for (let at = this.pos; at < end; at += size)
+        into.push(size === 4 ? this.view.getFloat32(at, true) : this.view.getFloat64(at, true));
+      this.pos = end;
+      return;
+    }
+    const outer = this.end;
+    this.end = end; // a varint cut by the field's end is an error, not a read into the next field
+    while (this.pos < end) into.push(kind === 'int32' ? this.int32() : this.int64());
+    this.end = outer;
   }
 
   /** Checks a singular field's wire type. */
@@ -172,9 +195,10 @@ export class WireReader {
 export function utf8Decode(bytes: Uint8Array): string {
   let out = '';
   let i = 0;
-  // The common case, ASCII, in chunks.
+  // The common case, ASCII: short strings (names) char by char, long ones in chunks.
   while (i < bytes.length && bytes[i] < 0x80) i++;
-  for (let k = 0; k < i; k += 4096) out += String.fromCharCode(...bytes.subarray(k, Math.min(i, k + 4096)));
+  if (i < 64) for (let k = 0; k < i; k++) out += String.fromCharCode(bytes[k]);
+  else for (let k = 0; k < i; k += 4096) out += String.fromCharCode(...bytes.subarray(k, Math.min(i, k + 4096)));
   if (i === bytes.length) return out;
   const units: number[] = [];
   let needed = 0;
@@ -247,6 +271,7 @@ export class WireWriter {
   private buf = new Uint8Array(256);
   private len = 0;
   private readonly scratch = new DataView(new ArrayBuffer(8));
+  private readonly scratchBytes = new Uint8Array(this.scratch.buffer);
 
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
@@ -298,13 +323,15 @@ export class WireWriter {
   float(value: number): void {
     this.reserve(4);
     this.scratch.setFloat32(0, value, true);
-    for (let i = 0; i < 4; i++) this.buf[this.len++] = this.scratch.getUint8(i);
+    this.buf.set(this.scratchBytes.subarray(0, 4), this.len);
+    this.len += 4;
   }
 
   double(value: number): void {
     this.reserve(8);
     this.scratch.setFloat64(0, value, true);
-    for (let i = 0; i < 8; i++) this.buf[this.len++] = this.scratch.getUint8(i);
+    this.buf.set(this.scratchBytes, this.len);
+    this.len += 8;
   }
 
   raw(bytes: Uint8Array): void {
@@ -313,10 +340,44 @@ export class WireWriter {
     this.len += bytes.length;
   }
 
+  /** A string field's length and UTF-8 bytes (ASCII, the common case, without an intermediate array). */
+  string(text: string): void {
+    for (let i = 0; i < text.length; i++) {
+      if (text.charCodeAt(i) >= 0x80) {
+        this.bytesField(utf8Encode(text));
+        return;
+      }
+    }
+    this.uint32(text.length);
+    this.reserve(text.length);
+    for (let i = 0; i < text.length; i++) this.buf[this.len++] = text.charCodeAt(i);
+  }
+
   /** A length-delimited field: its length, then its bytes. */
   bytesField(bytes: Uint8Array): void {
     this.uint32(bytes.length);
     this.raw(bytes);
+  }
+
+  /**
+   * Starts a length-delimited field whose bytes are written next: room for the longest length is kept, and `end`
+   * writes the length and moves the bytes back over the room not needed (no copy into a separate buffer).
+   */
+  begin(): number {
+    this.reserve(5);
+    const at = this.len;
+    this.len += 5;
+    return at;
+  }
+
+  end(at: number): void {
+    const n = this.len - at - 5;
+    let size = 1;
+    for (let v = n; v > 0x7f; v >>>= 7) size++;
+    if (size < 5) this.buf.copyWithin(at + size, at + 5, this.len);
+    this.len -= 5 - size;
+    let v = n;
+    for (let i = 0; i < size; i++, v >>>= 7) this.buf[at + i] = i < size - 1 ? (v & 0x7f) | 0x80 : v;
   }
 
   finish(): Uint8Array {
