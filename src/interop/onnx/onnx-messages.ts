@@ -633,9 +633,33 @@ function writeGraph(w: WireWriter, m: IGraphProto): void {
   messages(w, 13, m.valueInfo, writeValueInfo);
 }
 
+/** About the bytes of a model's tensor data (raw and typed), walking its graphs with an explicit stack. */
+function dataSize(m: IModelProto): number {
+  let bytes = 0;
+  const add = (t: ITensorProto | null | undefined): void => {
+    if (!present(t)) return;
+    bytes += (t.rawData?.length ?? 0) + 4 * (t.floatData?.length ?? 0) + 5 * (t.int32Data?.length ?? 0);
+    bytes += 10 * (t.int64Data?.length ?? 0) + 8 * (t.doubleData?.length ?? 0);
+  };
+  const graphs: IGraphProto[] = present(m.graph) ? [m.graph] : [];
+  while (graphs.length > 0) {
+    const g = graphs.pop() as IGraphProto;
+    for (const t of g.initializer ?? []) add(t);
+    for (const n of g.node ?? []) {
+      for (const a of n.attribute ?? []) {
+        add(a.t);
+        for (const t of a.tensors ?? []) add(t);
+        if (present(a.g)) graphs.push(a.g);
+        for (const sub of a.graphs ?? []) graphs.push(sub);
+      }
+    }
+  }
+  return bytes;
+}
+
 /** A ModelProto's bytes. */
 export function encodeModel(m: IModelProto): Uint8Array {
-  const w = new WireWriter();
+  const w = new WireWriter(dataSize(m) + 65536);
   int64(w, 1, m.irVersion);
   str(w, 2, m.producerName);
   str(w, 3, m.producerVersion);

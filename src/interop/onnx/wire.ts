@@ -11,6 +11,7 @@ export const FIXED64 = 1;
 export const BYTES = 2;
 export const FIXED32 = 5;
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
 
@@ -147,8 +148,15 @@ export class WireReader {
     if (kind === 'float' || kind === 'double') {
       const size = kind === 'float' ? 4 : 8;
       if (n % size !== 0) throw this.fail(`a packed ${kind} field of ${n} bytes ends inside a value`);
-      for (let at = this.pos; at < end; at += size)
-        into.push(size === 4 ? this.view.getFloat32(at, true) : this.view.getFloat64(at, true));
+      if (LITTLE_ENDIAN) {
+        // An aligned copy read as a typed array: faster than a DataView per value.
+        const copy = this.bytes.slice(this.pos, end).buffer;
+        const values = size === 4 ? new Float32Array(copy) : new Float64Array(copy);
+        for (let k = 0; k < values.length; k++) into.push(values[k]);
+      } else {
+        for (let at = this.pos; at < end; at += size)
+          into.push(size === 4 ? this.view.getFloat32(at, true) : this.view.getFloat64(at, true));
+      }
       this.pos = end;
       return;
     }
@@ -268,8 +276,13 @@ export function utf8Encode(text: string): Uint8Array {
  * nesting of what lazygrad writes is bounded by its own graphs' region depth).
  */
 export class WireWriter {
-  private buf = new Uint8Array(256);
+  private buf: Uint8Array;
   private len = 0;
+
+  /** `sizeHint`: the bytes expected, so a large model is not copied as the buffer grows. */
+  constructor(sizeHint = 256) {
+    this.buf = new Uint8Array(Math.max(16, sizeHint));
+  }
   private readonly scratch = new DataView(new ArrayBuffer(8));
   private readonly scratchBytes = new Uint8Array(this.scratch.buffer);
 
