@@ -128,6 +128,15 @@ describe('the writer writes what protobufjs writes', () => {
     expect(() => new WireWriter().int64(0.5)).toThrow(/integer is needed/);
   });
 
+  test('bytes in a pooled Node Buffer (a view at an offset of a larger pool) decode as from a plain Uint8Array', () => {
+    const tensor: onnx.ITensorProto = { dims: [3], dataType: 1, floatData: [1, 2, 3], doubleData: [4], name: 's' };
+    const plainBytes = encodeTensor(tensor);
+    const pooled = Buffer.from(plainBytes); // small Buffers share an 8 KB pool
+    expect(pooled.byteOffset > 0 || pooled.buffer.byteLength > pooled.length).toBe(true);
+    expect(decodeTensor(pooled)).toEqual(tensor);
+    expect(decodeTensor(plainBytes)).toEqual(tensor);
+  });
+
   test('UTF-8 strings round-trip, invalid bytes become U+FFFD as TextDecoder does', () => {
     const text = 'a é 中 🙂 \u0000';
     expect(utf8Decode(utf8Encode(text))).toBe(text);

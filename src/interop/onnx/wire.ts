@@ -150,8 +150,10 @@ export class WireReader {
       if (n % size !== 0) throw this.fail(`a packed ${kind} field of ${n} bytes ends inside a value`);
       if (LITTLE_ENDIAN) {
         // An aligned copy read as a typed array: faster than a DataView per value.
-        const copy = this.bytes.slice(this.pos, end).buffer;
-        const values = size === 4 ? new Float32Array(copy) : new Float64Array(copy);
+        // (Not bytes.slice: a Node Buffer's slice is a view of its whole pool.)
+        const copy = new Uint8Array(n);
+        copy.set(this.bytes.subarray(this.pos, end));
+        const values = size === 4 ? new Float32Array(copy.buffer) : new Float64Array(copy.buffer);
         for (let k = 0; k < values.length; k++) into.push(values[k]);
       } else {
         for (let at = this.pos; at < end; at += size)
