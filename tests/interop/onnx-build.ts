@@ -1,6 +1,6 @@
 /** Hand-built ONNX models for the control-flow and recurrent tests: nodes, graphs (subgraphs too) and models. */
 import { importOnnx, NDArray, Session, Tensor } from '../../src';
-import { attributeProto, onnx, onnxSchema, OnnxAttr, tensorProto } from '../../src/interop/onnx/proto';
+import { attributeProto, encodeModel, onnx, OnnxAttr, tensorProto } from '../../src/interop/onnx/proto';
 
 /** ONNX element types by name. */
 export const ELEM = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11 } as const;
@@ -27,7 +27,7 @@ export function info(
   elem: Elem,
   shape: readonly (number | string | null)[] | null,
 ): onnx.IValueInfoProto {
-  const tensorType: onnx.TypeProto.ITensor = { elemType: ELEM[elem] };
+  const tensorType: onnx.ITypeProtoTensor = { elemType: ELEM[elem] };
   if (shape !== null) {
     tensorType.shape = {
       dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : typeof d === 'string' ? { dimParam: d } : {})),
@@ -53,7 +53,7 @@ export function model(g: onnx.IGraphProto, opset = 17): Uint8Array {
     opsetImport: [{ domain: '', version: opset }],
     graph: g,
   };
-  return Uint8Array.from(onnxSchema().ModelProto.encode(proto).finish());
+  return encodeModel(proto);
 }
 
 /** An initializer (or Constant value) from an NDArray. */

@@ -6,9 +6,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { onnx } from 'onnx-proto';
 import { importOnnx, NDArray, Session, Tensor } from '../../src';
-import { readTensor, toNDArray } from '../../src/interop/onnx/proto';
+import { decodeModel, decodeTensor, readTensor, toNDArray } from '../../src/interop/onnx/proto';
 
 const ROOT = process.env.ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data/node';
 const available = fs.existsSync(ROOT);
@@ -22,7 +21,7 @@ const READ = [
 ];
 
 function load(file: string, what: string): NDArray {
-  return toNDArray(readTensor(onnx.TensorProto.decode(fs.readFileSync(file)), 1e7, what), what);
+  return toNDArray(readTensor(decodeTensor(fs.readFileSync(file)), 1e7, what), what);
 }
 
 (available ? describe : describe.skip)(`ONNX node tests (${ROOT})`, () => {
@@ -30,7 +29,7 @@ function load(file: string, what: string): NDArray {
     const dir = path.join(ROOT, name);
     const bytes = new Uint8Array(fs.readFileSync(path.join(dir, 'model.onnx')));
     const { graph, inputs, outputs } = importOnnx(bytes);
-    const declared = onnx.ModelProto.decode(bytes).graph?.input ?? [];
+    const declared = decodeModel(bytes).graph?.input ?? [];
     const feeds = new Map<Tensor, NDArray>();
     declared.forEach((info, k) => {
       const input = inputs.get(info.name ?? '');

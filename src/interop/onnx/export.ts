@@ -10,7 +10,7 @@ import { ControlWriter, findRecurrent, writeRecurrent } from './export-control';
 import { RECURRENT_TAG } from './recurrent';
 import { isControlOp } from '../../ops';
 import { findBatchNorms, writeBatchNorm } from './batchnorm';
-import { onnx, onnxSchema, tensorProto, valueInfo } from './proto';
+import { encodeModel, onnx, tensorProto, valueInfo } from './proto';
 import { OnnxWriter } from './writer';
 
 /** The opsets exportOnnx writes (17 is the default). */
@@ -296,6 +296,5 @@ export function exportOnnx(graph: Graph, options: ExportOnnxOptions): Uint8Array
       output: graphOutputs,
     },
   };
-  // protobufjs hands out a Node Buffer where it can (whose slice() is a view): return a plain Uint8Array.
-  return Uint8Array.from(onnxSchema().ModelProto.encode(model).finish());
+  return encodeModel(model);
 }

@@ -25,7 +25,8 @@ import {
   dtypeOfOnnx,
   HostTensor,
   onnx,
-  onnxSchema,
+  decodeModel,
+  encodeTensor,
   onnxType,
   readAttrs,
   readTensor,
@@ -95,7 +96,7 @@ function dimsOf(info: onnx.IValueInfoProto, what: string): { dtype: DType; shape
   if (tensorType.shape === null || tensorType.shape === undefined) {
     throw new GraphError(`${what}: the rank is unknown; lazygrad placeholders need a known rank`);
   }
-  // dim_value and dim_param are a oneof: protobufjs leaves the absent one null.
+  // dim_value and dim_param are a oneof: the absent one is undefined.
   const shape = (tensorType.shape.dim ?? []).map((d) =>
     d.dimValue === null || d.dimValue === undefined ? null : toNumber(d.dimValue),
   );
@@ -126,12 +127,7 @@ function fixedShape(name: string, declared: Shape, given: ImportOnnxOptions['inp
 export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): ImportedOnnx {
   const limits = resolveLimits(options.limits);
   if (!(bytes instanceof Uint8Array)) throw new GraphError('importOnnx: expects the model as a Uint8Array');
-  let model: onnx.ModelProto;
-  try {
-    model = onnxSchema().ModelProto.decode(bytes);
-  } catch (error) {
-    throw new GraphError(`importOnnx: the bytes are not an ONNX model (${(error as Error).message})`);
-  }
+  const model = decodeModel(bytes, { maxNodes: limits.maxNodes }, 'importOnnx');
   const proto = model.graph;
   if (proto === null || proto === undefined) throw new GraphError('importOnnx: the model has no graph');
   const opsetEntry = (model.opsetImport ?? []).find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx');
@@ -442,7 +438,7 @@ function attributeKeys(attributes: readonly onnx.IAttributeProto[]): string {
   const keys = attributes.map((attr) => {
     const value =
       attr.t !== null && attr.t !== undefined
-        ? Array.from(onnxSchema().TensorProto.encode(attr.t).finish()).join(',')
+        ? Array.from(encodeTensor(attr.t)).join(',')
         : JSON.stringify([
             toNumber(attr.i),
             Math.fround(attr.f ?? 0),

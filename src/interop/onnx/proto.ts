@@ -1,28 +1,14 @@
 /**
- * The ONNX protobuf schema (the `onnx-proto` package: ONNX's own .proto compiled for protobufjs) and small helpers
- * around it: dtypes, tensors, attributes and value infos. No protobuf encoding is written by hand.
+ * The ONNX messages (`onnx.IModelProto`…, read and written by onnx-messages.ts over the wire format of wire.ts) and
+ * small helpers around them: dtypes, tensors, attributes and value infos.
  */
-import type { onnx } from 'onnx-proto';
 import { DType, GraphError, NDArray, Shape } from '../../graph';
 import { fromLittleEndian, toLittleEndian } from '../bytes';
+import { ATTRIBUTE_TYPE, DATA_LOCATION } from './onnx-messages';
+import type * as onnx from './onnx-messages';
 
 export type { onnx };
-
-/** The CommonJS loader the build targets (the core compiles without Node's types). */
-declare const require: (id: string) => unknown;
-
-let schema: typeof onnx | undefined;
-
-/**
- * The ONNX schema's message classes, loaded on first use: protobufjs stays off lazygrad's load path (as Graphviz
- * does for pictures) until a model is read or written.
- */
-export function onnxSchema(): typeof onnx {
-  if (schema === undefined) {
-    schema = (require('onnx-proto') as typeof import('onnx-proto')).onnx;
-  }
-  return schema;
-}
+export { decodeModel, decodeTensor, encodeModel, encodeTensor } from './onnx-messages';
 
 /** ONNX's TensorProto.DataType numbers for the types lazygrad reads or writes. */
 export const ONNX_TYPE = {
@@ -84,10 +70,9 @@ export const TYPE_NAMES: { readonly [type: number]: string } = {
   16: 'bfloat16',
 };
 
-/** A protobuf int64 (a number, or a Long from protobufjs) as a number; unsafe magnitudes are clamped. */
-export function toNumber(value: number | { toNumber(): number } | null | undefined): number {
-  if (value === null || value === undefined) return 0;
-  return typeof value === 'number' ? value : value.toNumber();
+/** A protobuf int64 field as a number, 0 when absent (as protobuf's default). */
+export function toNumber(value: number | null | undefined): number {
+  return value ?? 0;
 }
 
 // ---- writing ---------------------------------------------------------------------------------------------
@@ -138,7 +123,7 @@ function asciiBytes(text: string): Uint8Array {
 }
 
 export function attributeProto(name: string, value: OnnxAttr): onnx.IAttributeProto {
-  const AttributeType = onnxSchema().AttributeProto.AttributeType;
+  const AttributeType = ATTRIBUTE_TYPE;
   if ('int' in value) return { name, type: AttributeType.INT, i: value.int };
   if ('ints' in value) return { name, type: AttributeType.INTS, ints: [...value.ints] };
   if ('float' in value) return { name, type: AttributeType.FLOAT, f: value.float };
@@ -172,10 +157,7 @@ export function readTensor(tensor: onnx.ITensorProto, maxElements: number, what:
     throw new GraphError(`${what}: invalid dims ${JSON.stringify(dims)}`);
   const count = elementCount(dims);
   if (count > maxElements) throw new GraphError(`${what}: ${count} elements, above the limit of ${maxElements}`);
-  if (
-    tensor.dataLocation === onnxSchema().TensorProto.DataLocation.EXTERNAL ||
-    (tensor.externalData ?? []).length > 0
-  ) {
+  if (tensor.dataLocation === DATA_LOCATION.EXTERNAL || (tensor.externalData ?? []).length > 0) {
     throw new GraphError(`${what}: external data is not supported (save the model with its weights inside)`);
   }
   const type = tensor.dataType ?? 0;
