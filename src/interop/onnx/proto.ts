@@ -8,10 +8,26 @@ import { fromLittleEndian, toLittleEndian } from '../bytes';
 
 export type { onnx };
 
-/** The CommonJS loader the build targets (the core compiles without Node's types). */
-declare const require: (id: string) => unknown;
+/** Node's CommonJS loader, where the module runs as CommonJS (the core compiles without Node's types). */
+declare const require: ((id: string) => unknown) | undefined;
 
 let schema: typeof onnx | undefined;
+
+/**
+ * `require` in both builds: the ES module build has none, so it resolves from the working directory. A bridge
+ * until the hand-written ONNX reader/writer replaces `onnx-proto` (an optional peer dependency meanwhile).
+ */
+function schemaRequire(): (id: string) => unknown {
+  if (typeof require === 'function') return require;
+  const process = (globalThis as { process?: { cwd(): string; getBuiltinModule?(id: string): unknown } }).process;
+  const module = process?.getBuiltinModule?.('node:module') as
+    { createRequire(from: string): (id: string) => unknown } | undefined;
+  if (process === undefined || module === undefined) throw new GraphError(ONNX_PROTO_MISSING);
+  return module.createRequire(`${process.cwd()}/`);
+}
+
+const ONNX_PROTO_MISSING =
+  "ONNX needs the 'onnx-proto' package (an optional peer dependency of lazygrad): npm install onnx-proto";
 
 /**
  * The ONNX schema's message classes, loaded on first use: protobufjs stays off lazygrad's load path (as Graphviz
@@ -19,7 +35,15 @@ let schema: typeof onnx | undefined;
  */
 export function onnxSchema(): typeof onnx {
   if (schema === undefined) {
-    schema = (require('onnx-proto') as typeof import('onnx-proto')).onnx;
+    try {
+      schema = (schemaRequire()('onnx-proto') as typeof import('onnx-proto')).onnx;
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes("'onnx-proto'")) {
+        throw new GraphError(ONNX_PROTO_MISSING);
+      }
+      throw error;
+    }
   }
   return schema;
 }
