@@ -188,6 +188,12 @@ function storedIndex(forward: Region, id: number): number {
   return index;
 }
 
+/** A placeholder of the scratch graph shaped like one of its nodes: a seed or accumulator of the gradient. */
+function seedLike(graph: Graph, name: string, like: number): Tensor {
+  const node = graph.node(like);
+  return graph.placeholder(name, node.shape, node.dtype);
+}
+
 function info(node: Node): { dtype: DType; shape: Shape } {
   return { dtype: node.dtype, shape: node.shape };
 }
@@ -226,13 +232,9 @@ function scanVjp({ graph, siblings, dys, needs }: ControlVjpArgs, grad: Gradient
     if (kind === 'stack') rows.push({ node: forward.ids[index], dy });
   }
   // The scratch gradient: seeds for the carries' and rows' gradients, accumulators for the captured tensors'.
-  const dcSeeds = floatCarries.map((j) =>
-    sg.placeholder(`dcarry${j}`, sg.node(carryParams[j]).shape, sg.node(carryParams[j]).dtype),
-  );
-  const dySeeds = rows.map((r, k) => sg.placeholder(`dy${k}`, sg.node(r.node).shape, sg.node(r.node).dtype));
-  const accSeeds = wantedCaps.map((k) =>
-    sg.placeholder(`dcapture${k}`, sg.node(capParams[k]).shape, sg.node(capParams[k]).dtype),
-  );
+  const dcSeeds = floatCarries.map((j) => seedLike(sg, `dcarry${j}`, carryParams[j]));
+  const dySeeds = rows.map((r, k) => seedLike(sg, `dy${k}`, r.node));
+  const accSeeds = wantedCaps.map((k) => seedLike(sg, `dcapture${k}`, capParams[k]));
   const wrt = [
     ...floatCarries.map((j) => carryParams[j]),
     ...wantedXs.map((j) => xParams[j]),
@@ -337,9 +339,7 @@ function condVjp({ graph, siblings, dys, needs }: ControlVjpArgs, grad: Gradient
   const regions = branches.map((attr) => {
     const forward = freshRegion(attr, `the gradient of cond '${leader.name}'`);
     const sg = forward.graph;
-    const seeds = given.map(({ k }, m) =>
-      sg.placeholder(`dy${m}`, sg.node(forward.outputs[k]).shape, sg.node(forward.outputs[k]).dtype),
-    );
+    const seeds = given.map(({ k }, m) => seedLike(sg, `dy${m}`, forward.outputs[k]));
     const grads = grad(
       given.map(({ k }) => sg.tensor(forward.outputs[k])),
       wanted.map((k) => sg.tensor(forward.params[k])),
@@ -389,13 +389,9 @@ function whileVjp({ graph, siblings, dys, needs }: ControlVjpArgs, grad: Gradien
     const { kind, index } = parseSelector(output, 'whileLoop', ['var', 'count', 'stack']);
     if (kind === 'stack') rows.push({ node: forward.ids[index], dy });
   }
-  const dvSeeds = floatVars.map((j) =>
-    sg.placeholder(`dvar${j}`, sg.node(varParams[j]).shape, sg.node(varParams[j]).dtype),
-  );
-  const dySeeds = rows.map((r, k) => sg.placeholder(`dy${k}`, sg.node(r.node).shape, sg.node(r.node).dtype));
-  const accSeeds = wantedCaps.map((k) =>
-    sg.placeholder(`dcapture${k}`, sg.node(capParams[k]).shape, sg.node(capParams[k]).dtype),
-  );
+  const dvSeeds = floatVars.map((j) => seedLike(sg, `dvar${j}`, varParams[j]));
+  const dySeeds = rows.map((r, k) => seedLike(sg, `dy${k}`, r.node));
+  const accSeeds = wantedCaps.map((k) => seedLike(sg, `dcapture${k}`, capParams[k]));
   const grads = grad(
     [...floatVars.map((j) => sg.tensor(forward.outputs[j])), ...rows.map((r) => sg.tensor(r.node))],
     [...floatVars.map((j) => sg.tensor(varParams[j])), ...wantedCaps.map((k) => sg.tensor(capParams[k]))],

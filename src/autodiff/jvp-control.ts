@@ -21,6 +21,7 @@ import {
   regionToAttr,
   SCAN,
   shareCaptures,
+  storedIndices,
   WHILE,
   zerosLike,
 } from '../ops';
@@ -223,9 +224,9 @@ function scanJvp(args: ControlJvpArgs, wanted: readonly string[]): Map<string, T
   // (which keeps it stored). Indices are read once every output and capture is in place.
   const captured = shareCaptures(graph, [built]);
   const stackIds = stackTangents.map((t) => (t === null ? -1 : built.graph.lift(t)));
-  const before = storedIndex(built.graph, [...built.params, ...capturedIds(built.graph)], built.outputs);
+  const before = storedIndices(built.graph, [...built.params, ...capturedIds(built.graph)], built.outputs);
   for (const id of stackIds) if (id >= 0 && before[id] < 0 && !built.outputs.includes(id)) built.outputs.push(id);
-  const lookup = storedIndex(built.graph, built.params, built.outputs);
+  const lookup = storedIndices(built.graph, built.params, built.outputs);
   const stackOutputs = stackIds.map((id) => (id < 0 ? '' : `stack:${lookup[id]}`));
   const newAttrs = {
     body: regionToAttr(built.graph, built.params, built.outputs),
@@ -330,7 +331,7 @@ function whileJvp(args: ControlJvpArgs, wanted: readonly string[]): Map<string, 
       },
       `${what}: the body`,
     );
-    const kept = storedIndex(
+    const kept = storedIndices(
       bodyRegion.graph,
       [...bodyRegion.params, ...capturedIds(bodyRegion.graph)],
       [...bodyRegion.outputs],
@@ -354,7 +355,7 @@ function whileJvp(args: ControlJvpArgs, wanted: readonly string[]): Map<string, 
   if (unreached.length > 0) built = build(unreached);
   const { conditionRegion, bodyRegion, stackTangents } = built;
   const captured = shareCaptures(graph, [conditionRegion, bodyRegion]);
-  const lookup = storedIndex(bodyRegion.graph, bodyRegion.params, bodyRegion.outputs);
+  const lookup = storedIndices(bodyRegion.graph, bodyRegion.params, bodyRegion.outputs);
   const stackOutputs = stackTangents.map((t) => (t === null ? '' : `stack:${lookup[bodyRegion.graph.lift(t)]}`));
   const newAttrs = {
     cond: regionToAttr(conditionRegion.graph, conditionRegion.params, conditionRegion.outputs),
@@ -472,20 +473,6 @@ function emitRegion(target: Graph, region: Region, args: readonly Tensor[]): Ten
 /** A tensor of an enclosing graph (or of `target`) as a tensor of `target` (its capture placeholder there). */
 function local(target: Graph, tensor: Tensor): Tensor {
   return target.tensor(target.lift(tensor));
-}
-
-/** The stored index (as regionToAttr numbers them) of each graph id of a region, or -1 where it is not stored. */
-function storedIndex(graph: Graph, params: readonly number[], outputs: readonly number[]): Int32Array {
-  const keep = new Uint8Array(graph.size);
-  for (const id of outputs) keep[id] = 1;
-  for (const id of params) keep[id] = 1;
-  for (let id = graph.size - 1; id >= 0; id--) {
-    if (keep[id] === 1) for (const input of graph.node(id).inputs) keep[input] = 1;
-  }
-  const index = new Int32Array(graph.size).fill(-1);
-  let next = 0;
-  for (let id = 0; id < graph.size; id++) if (keep[id] === 1) index[id] = next++;
-  return index;
 }
 
 /** The placeholders of a region that capture outer tensors (parameters once shareCaptures has run). */

@@ -33,17 +33,68 @@ function nodeStartWorker(): StartWorker | undefined {
   };
 }
 
+/** A Worker as browsers have it (typed here: the build declares no DOM). */
+interface WebWorker {
+  postMessage(message: unknown): void;
+  terminate(): void;
+}
+interface WebGlobals {
+  Worker?: new (url: string, options: { type: 'module'; name: string }) => WebWorker;
+  Blob?: new (parts: string[], options: { type: string }) => object;
+  URL?: { createObjectURL(blob: object): string; revokeObjectURL(url: string): void };
+}
+
+/**
+ * A module worker in browsers (and Deno), made from the helper's source through a blob URL, so that no file has to
+ * be served or bundled; it receives its init by message and starts once this thread returns to its event loop.
+ */
+function webStartWorker(): StartWorker | undefined {
+  const web = globalThis as WebGlobals;
+  const { Worker, Blob, URL } = web;
+  if (Worker === undefined || Blob === undefined || URL === undefined) return undefined;
+  return (source, init) => {
+    const code = `${source}\nself.onmessage = function (event) { lazygradWasmWorker(event.data); };\n`;
+    const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+    const worker = new Worker(url, { type: 'module', name: 'lazygrad-wasm-helper' });
+    worker.postMessage(init);
+    return {
+      startsLater: true,
+      terminate: () => {
+        worker.terminate();
+        URL.revokeObjectURL(url);
+      },
+    };
+  };
+}
+
+let warnedOneThread = false;
+
+/** Says once per process why `threads: 2` runs on one thread. */
+function warnOneThread(reason: string): void {
+  if (warnedOneThread) return;
+  warnedOneThread = true;
+  const log = (globalThis as { console?: { warn(message: string): void } }).console;
+  log?.warn(`lazygrad: threads: 2 runs on one thread: ${reason}`);
+}
+
 /** The process's wasm kernels for a thread count, loaded on first use (null where WebAssembly SIMD is unavailable). */
 function wasmKernels(threads: 1 | 2): WasmBufKernels | null {
   let kernels = loaded.get(threads);
   if (kernels === undefined) {
     try {
-      const startWorker = threads === 2 ? nodeStartWorker() : undefined;
+      const startWorker = threads === 2 ? (nodeStartWorker() ?? webStartWorker()) : undefined;
       kernels = wasmSupported('single')
         ? new WasmBufKernels(
             loadWasmKernels({ initialBytes: ARENA_BYTES, threads: startWorker ? threads : 1, startWorker }),
           )
         : null;
+      if (threads === 2 && kernels !== null && kernels.wasm.threadsStarted === 1) {
+        warnOneThread(
+          startWorker === undefined
+            ? 'this runtime has no worker threads'
+            : 'shared memory is unavailable (a page must be cross-origin isolated: COOP/COEP headers, docs/browser.md)',
+        );
+      }
     } catch {
       kernels = null;
     }

@@ -22,7 +22,7 @@ export function canonicalJSON(value: AttrValue): string {
 }
 
 /** A node of a stored region, as the printer reads it. */
-export interface StoredNode {
+export type StoredNode = {
   readonly op: string;
   readonly inputs: readonly number[];
   readonly attrs: Attrs;
@@ -30,14 +30,14 @@ export interface StoredNode {
   readonly shape: Shape;
   readonly name: string;
   readonly value?: readonly number[];
-}
+};
 
 /** A stored region: its nodes in order, which are its parameters and which its outputs (indices into nodes). */
-export interface StoredRegion {
+export type StoredRegion = {
   readonly params: readonly number[];
   readonly outputs: readonly number[];
   readonly nodes: readonly StoredNode[];
-}
+};
 
 /** Whether an attr value is a stored region ({params, outputs, nodes}). */
 export function isStoredRegion(value: AttrValue | undefined): value is AttrValue & StoredRegion {

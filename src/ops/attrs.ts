@@ -3,30 +3,17 @@
  * the TypeScript type of its attrs is derived from that list, and `addOp` checks every node's attrs against it
  * once, so rules, kernels, passes and the file formats read typed attributes with no casts.
  */
-import { AttrValue, Attrs, Dim, DType, isDType, Shape } from '../graph';
+import { AttrValue, Attrs, Dim, DType, isDType, StoredNode, StoredRegion } from '../graph';
 import type { FusedArg } from './kernels';
 
 /** One step of a fused node's attrs: an op name (resolved to its template through the op table) and its args. */
 export type FusedStepAttr = { readonly op: string; readonly args: readonly FusedArg[] };
 
 /** One node of a region as stored in attrs: inputs are indices of earlier nodes of the same region. */
-export type RegionNodeAttr = {
-  readonly op: string;
-  readonly inputs: readonly number[];
-  readonly attrs: Attrs;
-  readonly dtype: DType;
-  readonly shape: Shape;
-  readonly name: string;
-  /** A constant's elements in row-major order (bools as 0 and 1). */
-  readonly value?: readonly number[];
-};
+export type RegionNodeAttr = StoredNode;
 
-/** A region as stored in attrs: its nodes in topological order, which of them are its parameters and outputs. */
-export type RegionAttr = {
-  readonly params: readonly number[];
-  readonly outputs: readonly number[];
-  readonly nodes: readonly RegionNodeAttr[];
-};
+/** A region as stored in attrs (the graph layer's StoredRegion): nodes in topological order, params, outputs. */
+export type RegionAttr = StoredRegion;
 
 /** The TypeScript type of each attribute kind. */
 export interface AttrKinds {

@@ -37,8 +37,11 @@ export interface Region {
   readonly ids: readonly number[];
 }
 
-/** The stored form of a region of `graph`: the nodes the outputs need, and every parameter (used or not). */
-export function regionToAttr(graph: Graph, params: readonly number[], outputs: readonly number[]): RegionAttr {
+/**
+ * The index each node of `graph` gets in the stored form of the region with these params and outputs (the nodes the
+ * outputs need, and every parameter, in id order), or -1 for a node that is not stored.
+ */
+export function storedIndices(graph: Graph, params: readonly number[], outputs: readonly number[]): Int32Array {
   const keep = new Uint8Array(graph.size);
   for (const id of outputs) keep[id] = 1;
   for (const id of params) keep[id] = 1;
@@ -46,14 +49,21 @@ export function regionToAttr(graph: Graph, params: readonly number[], outputs: r
     if (keep[id] === 1) for (const input of graph.node(id).inputs) keep[input] = 1;
   }
   const index = new Int32Array(graph.size).fill(-1);
+  let next = 0;
+  for (let id = 0; id < graph.size; id++) if (keep[id] === 1) index[id] = next++;
+  return index;
+}
+
+/** The stored form of a region of `graph`: the nodes the outputs need, and every parameter (used or not). */
+export function regionToAttr(graph: Graph, params: readonly number[], outputs: readonly number[]): RegionAttr {
+  const index = storedIndices(graph, params, outputs);
   const nodes: RegionNodeAttr[] = [];
   for (let id = 0; id < graph.size; id++) {
-    if (keep[id] === 0) continue;
+    if (index[id] < 0) continue;
     const node = graph.node(id);
     if (node.op === 'variable') {
       throw new GraphError(`a region cannot hold variable ${quoteName(node.name)}; it is captured from outside`);
     }
-    index[id] = nodes.length;
     const stored: RegionNodeAttr = {
       op: node.op,
       inputs: node.inputs.map((i) => index[i]),

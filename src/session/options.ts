@@ -22,8 +22,10 @@ export interface SessionOptions {
    */
   backend?: Backend;
   /**
-   * 2 splits large wasm matMuls and elementwise steps with a helper thread over shared memory (Node; runs stay
-   * synchronous); 1 (default) keeps to one thread. Falls back to 1 where shared memory or workers are unavailable.
+   * 2 splits large wasm matMuls and elementwise steps with a helper thread over shared memory (Node, and
+   * cross-origin-isolated browser pages once `sess.ready()` resolves; runs stay synchronous); 1 (default) keeps to
+   * one thread. Falls back to 1, with a console warning once, where shared memory or workers are unavailable;
+   * `sess.threads` says what the session got.
    */
   threads?: 1 | 2;
   /**

@@ -5,7 +5,7 @@
 import { DEFAULT_MAX_BYTES, Graph, NDArray, SessionError, Tensor } from '../graph';
 import { OpRecord } from '../ops';
 import { OptimizeOptions } from '../passes';
-import { Backend, sessionKernels, unfusedUnder } from '../backend';
+import { Backend, sessionKernels, unfusedUnder, type WasmKernels } from '../backend';
 import { decodeVariables, encodeVariables, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { checkOpTable, compilePlan } from './compile';
 import { Executor } from './execute';
@@ -44,6 +44,8 @@ export class Session {
   private readonly placement: ArenaPlacement | null;
   /** The backend this session's plans run on ('js' when wasm was asked for by default but cannot load). */
   readonly backend: Backend;
+  /** The wasm kernels (their helper thread) behind the arena; null with the JS backend. */
+  private readonly wasmKernels: WasmKernels | null;
   private readonly plans = new Map<string, Plan>();
   private readonly store: VariableStore;
   private readonly executor: Executor;
@@ -68,9 +70,29 @@ export class Session {
     this.store = new VariableStore(this.placement, this);
     this.executor = new Executor(this.placement, this.store, this.kernels, this.initialValue);
     this.backend = this.kernels.size > 0 ? 'wasm' : 'js';
+    this.wasmKernels = kernels.wasm?.wasm ?? null;
     const keepUnfused = unfusedUnder(this.kernels);
     this.optimizeOptions = keepUnfused.length === 0 ? chosen : { ...chosen, keepUnfused };
     this.checkNumerics = options.checkNumerics === true;
+  }
+
+  /**
+   * The threads this session's kernels really use: 2 with `threads: 2` where a helper worker runs (Node; a browser
+   * page that is cross-origin isolated, once the worker has started: see `ready`), else 1.
+   */
+  get threads(): 1 | 2 {
+    return this.wasmKernels?.threads === 2 ? 2 : 1;
+  }
+
+  /**
+   * Resolves once the backend is fully started: in a browser the helper worker of `threads: 2` starts only after
+   * the page returns to its event loop (runs before that use one thread). Resolves to `threads`.
+   *
+   * @example const sess = new Session(g, { threads: 2 }); await sess.ready(); // sess.threads === 2 where isolated
+   */
+  async ready(): Promise<1 | 2> {
+    await this.wasmKernels?.whenReady();
+    return this.threads;
   }
 
   /** Number of plans compiled and cached so far. */

@@ -39,6 +39,11 @@ export interface HelperInit {
 /** A started worker: all the kernels need of it is a way to stop it. */
 export interface WorkerHandle {
   terminate(): unknown;
+  /**
+   * True when the worker can only start once this thread returns to its event loop (a browser's Worker): the kernels
+   * then do not wait for it but use it from the first call after it is ready (see WasmHelper.ready).
+   */
+  readonly startsLater?: boolean;
 }
 
 /**
@@ -116,7 +121,17 @@ export class WasmHelper {
     this.control.fill(0);
     this.blocking = canBlock(this.control);
     this.worker = startWorker(WORKER_SOURCE, { module, memory, control: controlOffset, names, spin: SPIN });
-    this.waitFor(READY, 1, readyTimeoutMs);
+    if (this.worker.startsLater !== true) this.waitFor(READY, 1, readyTimeoutMs);
+  }
+
+  /** How many jobs the worker has finished (its DONE slot): evidence that a second thread really ran. */
+  get jobsDone(): number {
+    return Atomics.load(this.control, DONE);
+  }
+
+  /** Whether the worker has started (always true once the constructor returned, unless the worker starts later). */
+  get ready(): boolean {
+    return Atomics.load(this.control, READY) === 1;
   }
 
   /** Hands the helper a call of export `name` with int32 arguments; it runs until `finish()`. */

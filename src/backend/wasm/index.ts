@@ -5,6 +5,8 @@
 export { WasmArena, ALIGN, alignUp } from './arena';
 export { wasmSupported, sharedMemorySupported } from './instance';
 export type { ModuleKind } from './instance';
+export { chooseModuleKind, withSharedMemory } from './variants';
+export type { WasmFeatures } from './variants';
 export { WORKER_SOURCE } from './helper';
 export type { HelperInit, StartWorker, WorkerHandle } from './helper';
 export { WasmKernels, loadWasmKernels, loadWasmKernelsAsync } from './kernels';

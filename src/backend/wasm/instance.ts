@@ -2,13 +2,11 @@
  * Compiling and instantiating the embedded kernel module. The WebAssembly API is typed here, minimally, because
  * the build compiles with the plain ES2022 library (no DOM, no Node types) so that the core stays portable.
  */
-import {
-  WASM_SHARED_BASE64,
-  WASM_SHARED_RELAXED_BASE64,
-  WASM_SINGLE_BASE64,
-  WASM_SINGLE_RELAXED_BASE64,
-} from './embedded.generated';
+import { WASM_SINGLE_BASE64, WASM_SINGLE_RELAXED_BASE64 } from './embedded.generated';
 import { decodeBase64 } from './base64';
+import { withSharedMemory, type ModuleKind } from './variants';
+
+export type { ModuleKind } from './variants';
 
 export interface WasmMemory {
   readonly buffer: ArrayBuffer;
@@ -121,18 +119,10 @@ export function webAssembly(): WasmApi | undefined {
   return (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 }
 
-/**
- * `single` imports an ordinary memory; `shared` a SharedArrayBuffer-backed one, which worker threads can share. The
- * `-relaxed` variants use relaxed SIMD's fused multiply-add (Node 22+, Chrome, Firefox; not Node 20 or Safari).
- */
-export type ModuleKind = 'single' | 'shared' | 'single-relaxed' | 'shared-relaxed';
-
-const BASE64: Record<ModuleKind, string> = {
-  single: WASM_SINGLE_BASE64,
-  shared: WASM_SHARED_BASE64,
-  'single-relaxed': WASM_SINGLE_RELAXED_BASE64,
-  'shared-relaxed': WASM_SHARED_RELAXED_BASE64,
-};
+// `single` imports an ordinary memory; `shared` a SharedArrayBuffer-backed one, which worker threads can share (made
+// from `single` by variants.ts). The `-relaxed` variants use relaxed SIMD's fused multiply-add (Node 22+, Chrome,
+// Firefox; not Node 20 or Safari).
+const BASE64 = { single: WASM_SINGLE_BASE64, 'single-relaxed': WASM_SINGLE_RELAXED_BASE64 } as const;
 
 const decoded: Partial<Record<ModuleKind, Uint8Array>> = {};
 // Modules are immutable and can be instantiated any number of times, so one compilation serves every arena.
@@ -140,6 +130,8 @@ const compiled: Partial<Record<ModuleKind, object>> = {};
 
 /** The module's bytes, decoded once. */
 export function moduleBytes(kind: ModuleKind): Uint8Array {
+  if (kind === 'shared') return (decoded[kind] ??= withSharedMemory(moduleBytes('single')));
+  if (kind === 'shared-relaxed') return (decoded[kind] ??= withSharedMemory(moduleBytes('single-relaxed')));
   return (decoded[kind] ??= decodeBase64(BASE64[kind]));
 }
 

@@ -47,6 +47,7 @@ import {
   UN_CODES,
 } from './opcodes.generated';
 import { FUSED_MAX_INSTRUCTIONS } from './program';
+import { chooseModuleKind } from './variants';
 
 /** The ops of the binary and unary kernels: the names of assembly/elementwise.ts's BIN_* and UN_* codes. */
 export type WasmBinaryOp = keyof typeof BIN_CODES;
@@ -148,6 +149,12 @@ type WindowExport =
 /** A scatter kernel's arguments for batches [b0, b1) and channels [c0, c1). */
 type ScatterArgs = (b0: number, b1: number, c0: number, c1: number) => number[];
 
+/** Waits a few milliseconds (the build's type environment declares no timers, so the global is looked up). */
+function sleep(ms: number): Promise<void> {
+  const timers = globalThis as unknown as { setTimeout: (callback: () => void, ms: number) => unknown };
+  return new Promise((resolve) => timers.setTimeout(resolve, ms));
+}
+
 /** A split point of n at about half, rounded up to a multiple of `step` (so n - split may be 0). */
 function half(n: number, step: number): number {
   return Math.min(n, Math.ceil(n / 2 / step) * step);
@@ -174,7 +181,8 @@ export class WasmKernels {
   readonly arena: WasmArena;
   private readonly scratch: number;
   private readonly helperScratch: number;
-  private helper: WasmHelper | null;
+  /** The helper worker, started or starting; `helper` is it once it runs jobs. */
+  private helperHandle: WasmHelper | null;
   private readonly fusedProgramAt: number;
   private readonly fusedTableAt: number;
   /** The program now in the fused program area (copied again only when another one runs). */
@@ -208,7 +216,29 @@ export class WasmKernels {
     const control = alignUp(this.geometryAt + GEOMETRY_BYTES);
     this.arena = new WasmArena(memory, control + (startWorker === null ? 0 : CONTROL_BYTES), maximumBytes);
     this.arena.ensure(this.arena.base);
-    this.helper = startWorker === null ? null : new WasmHelper(startWorker, module, memory, control, HELPER_EXPORTS);
+    this.helperHandle =
+      startWorker === null ? null : new WasmHelper(startWorker, module, memory, control, HELPER_EXPORTS);
+  }
+
+  /** The helper when it can take a job: until a browser worker has started, the kernels run on this thread. */
+  private get helper(): WasmHelper | null {
+    return this.helperHandle !== null && this.helperHandle.ready ? this.helperHandle : null;
+  }
+
+  /**
+   * Resolves once the helper worker runs (at once without one, or in Node, where loading waits for it); after
+   * `timeoutMs` without it the helper is stopped and the kernels stay on one thread. Resolves to `threads`.
+   */
+  async whenReady(timeoutMs = 10000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.helperHandle !== null && !this.helperHandle.ready) {
+      if (Date.now() > deadline) {
+        this.dispose();
+        break;
+      }
+      await sleep(2);
+    }
+    return this.threads;
   }
 
   /** Which build runs: single or shared memory, baseline or relaxed SIMD. */
@@ -221,10 +251,20 @@ export class WasmKernels {
     return this.helper === null ? 1 : 2;
   }
 
+  /** 2 when a helper worker was started (it may still be starting in a browser), else 1. */
+  get threadsStarted(): number {
+    return this.helperHandle === null ? 1 : 2;
+  }
+
+  /** Jobs the helper worker has finished so far (0 without one). */
+  get helperJobs(): number {
+    return this.helperHandle?.jobsDone ?? 0;
+  }
+
   /** Stops the helper worker, if any; the kernels keep working on one thread. */
   dispose(): void {
-    this.helper?.terminate();
-    this.helper = null;
+    this.helperHandle?.terminate();
+    this.helperHandle = null;
   }
 
   /** Runs `mine` here and the helper's half there, waiting for both (also when `mine` throws). */
@@ -829,11 +869,9 @@ function setup(options: WasmKernelOptions): Setup {
   if (threads === 2 && options.startWorker === undefined) {
     throw new Error('wasm kernels: threads: 2 needs a startWorker (see docs/wasm.md)');
   }
-  const startWorker = threads === 2 && sharedMemorySupported() ? (options.startWorker ?? null) : null;
-  const memoryKind = startWorker === null ? 'single' : 'shared';
-  const simd = options.simd ?? 'auto';
-  const relaxed = simd === 'relaxed' || (simd === 'auto' && wasmSupported(`${memoryKind}-relaxed`));
-  const kind: ModuleKind = relaxed ? `${memoryKind}-relaxed` : memoryKind;
+  const features = { validates: wasmSupported, sharedMemory: sharedMemorySupported() };
+  const kind = chooseModuleKind(features, threads === 2, options.simd);
+  const startWorker = kind.startsWith('shared') ? (options.startWorker ?? null) : null;
   if (!wasmSupported(kind)) throw new Error(`wasm kernels: this engine cannot run the ${kind} module`);
   const pages = [Math.ceil(initialBytes / PAGE_BYTES), Math.floor(maximumBytes / PAGE_BYTES)];
   return { kind, memory: createMemory(pages[0], pages[1], startWorker !== null), maximumBytes, startWorker };
