@@ -1,13 +1,13 @@
 /**
  * The package as users get it: `npm pack`, installed from the tarball into a fresh folder (offline: it has no
  * dependencies), then loaded the ways users load it — `import` and `require`, each entry, a strict TypeScript
- * consumer, a browser bundle, the CLI — with and without the optional peers. The headless-browser run of such a
- * bundle is tests/browser/.
+ * consumer, a browser bundle run in Node and in headless Chromium, the CLI — with and without the optional peers.
  */
 import { execFileSync, spawnSync } from 'child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join, resolve } from 'path';
+import { findChromium, runPageInChromium } from '../browser/harness';
 import { ensureBuilt, folderBytes, packageEnv, readJson } from './helpers';
 
 const root = resolve(__dirname, '..', '..');
@@ -363,3 +363,87 @@ describe('a browser bundle of the core (esbuild)', () => {
     expect(run.out).toBe(JSON.stringify(['wasm', [6, 2, 5], true]));
   }, 60_000);
 });
+
+/** A page using the public API only, bundled from the installed package: what a user's app does. */
+const BROWSER_PAGE = `import { Graph, Session, gradients, matMul, train } from 'lazygrad';
+async function results() {
+  const g = new Graph();
+  const a = g.placeholder('a', []);
+  const b = g.placeholder('b', []);
+  const e = a.add(b).mul(b.add(1));
+  const [da, db] = gradients(e, [a, b]);
+  const seedSession = new Session(g);
+  const seed = seedSession.run([e, da, db], { a: 2, b: 1 }).map((x) => x.get());
+
+  const fit = new Graph();
+  const x = fit.placeholder('x', [null, 3]);
+  const y = fit.placeholder('y', [null, 1]);
+  const w = fit.variable('w', [[0], [0], [0]]);
+  const loss = matMul(x, w).sub(y).square().mean();
+  const step = train.sgd(0.1).minimize(loss);
+  const fitSession = new Session(fit);
+  const rows = Array.from({ length: 8 }, (_, r) => [Math.sin(r), Math.cos(r), 1]);
+  const feeds = { x: rows, y: rows.map((row) => [2 * row[0] - row[1] + 0.5]) };
+  const losses = [];
+  for (let i = 0; i < 5; i++) losses.push(fitSession.run([loss, step], feeds)[0].get());
+
+  const n = 128;
+  const m = new Graph();
+  const p = m.placeholder('p', [n, n]);
+  const q = m.placeholder('q', [n, n]);
+  const product = matMul(p, q);
+  const mf = {
+    p: Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => Math.sin(i * n + j))),
+    q: Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => Math.cos(i - j))),
+  };
+  const two = new Session(m, { threads: 2 });
+  const threads = await two.ready();
+  const fast = two.run(product, mf).data;
+  const reference = new Session(m, { backend: 'js' }).run(product, mf).data;
+  let worst = 0;
+  for (let i = 0; i < fast.length; i++) worst = Math.max(worst, Math.abs(fast[i] - reference[i]));
+  return { seed, losses, backend: seedSession.backend, threads, twoThreadsAgree: worst < 1e-3 };
+}
+window.lazygradResults = results();
+`;
+
+const chromium = findChromium();
+(chromium === null ? describe.skip : describe)('the installed package in headless Chromium', () => {
+  test('a page bundled from it runs the seed example, SGD steps and the wasm backend, on two threads if isolated', async () => {
+    const esbuild = await import('esbuild');
+    writeFileSync(join(bare, 'browser-page.mjs'), BROWSER_PAGE);
+    const bundle = await esbuild.build({
+      entryPoints: ['browser-page.mjs'],
+      absWorkingDir: bare,
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'browser',
+      write: false,
+      logLevel: 'silent',
+    });
+    const folder = join(dir, 'chromium');
+    mkdirSync(folder, { recursive: true });
+    const pages = await runPageInChromium(Buffer.from(bundle.outputFiles[0].contents), folder);
+    for (const [kind, value] of Object.entries(pages)) {
+      const page = value as {
+        seed: number[];
+        losses: number[];
+        backend: string;
+        threads: number;
+        twoThreadsAgree: boolean;
+      };
+      expect(page.seed).toEqual([6, 2, 5]);
+      expect(page.backend).toBe('wasm');
+      for (let i = 1; i < page.losses.length; i++) expect(page.losses[i]).toBeLessThan(page.losses[i - 1]);
+      expect(page.twoThreadsAgree).toBe(true);
+      expect(page.threads).toBe(kind === 'isolated' ? 2 : 1);
+    }
+  }, 120_000);
+});
+
+if (chromium === null) {
+  test.skip('headless Chromium part skipped: no `chromium` on PATH (apt-get install chromium; CI installs it)', () => {
+    // skipped on purpose
+  });
+}
