@@ -7,8 +7,8 @@
  *   npm run bench -- --profile mlp-train       where lazygrad's time goes, per plan step
  *   npm run bench -- --profile chain:unfused   the same with fusion off
  *
- * A complete run writes benchmarks/results/<date>.json, latest.json and latest.md, and copies the table into
- * docs/benchmarks.md; a run with --only writes nothing unless --save is given.
+ * A run prints its results and writes nothing; with --save it writes benchmarks/results/<date>.json, latest.json
+ * and latest.md, and a complete run (no --only) also copies the table into docs/benchmarks.md (not with --no-docs).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { loadavg } from 'os';
@@ -192,7 +192,8 @@ async function main(): Promise<void> {
     wallSeconds: (nowMs() - started) / 1000,
   };
   log(`done in ${run.wallSeconds.toFixed(0)} s`);
-  if (args.only === null || args.save) save(run, args.docs && args.only === null);
+  if (args.save) save(run, args.docs && args.only === null);
+  else log('nothing written (add --save to write benchmarks/results/ and, for a complete run, docs/benchmarks.md)');
   if (results.some((r) => !r.agree)) process.exitCode = 1;
 }
 

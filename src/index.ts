@@ -1,5 +1,7 @@
 /**
- * lazygrad: automatic differentiation on lazy, symbolic graphs.
+ * lazygrad: automatic differentiation on lazy, symbolic graphs. This index exports everything at once for the
+ * repository's own tests, examples, benchmarks and CLI; the package's entries are src/core.ts (`lazygrad`),
+ * src/onnx.ts (`lazygrad/onnx`), src/svg.ts (`lazygrad/svg`) and src/node/index.ts (`lazygrad/node`).
  *
  * @example
  * import { Graph, Session, gradients, matMul, relu, add, sum } from 'lazygrad';

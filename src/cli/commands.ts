@@ -402,9 +402,25 @@ async function runInspect(args: ParsedArgs, io: Io, node: NodeApi): Promise<numb
 /** Set by Node.js's CommonJS wrapper. */
 declare const __dirname: string;
 
+/**
+ * The folder of lazygrad's package.json above this file: src/cli under ts-node, dist/cjs/cli in the built package
+ * (dist/cjs has a package.json of its own, which only says "type").
+ */
+function packageRoot(node: NodeApi): string {
+  let folder = node.path.resolve(__dirname);
+  for (let depth = 0; depth < 5; depth++) {
+    const manifest = node.path.join(folder, 'package.json');
+    if (node.fs.existsSync(manifest)) {
+      const parsed = JSON.parse(node.fs.readFileSync(manifest, 'utf8')) as { name?: unknown };
+      if (parsed.name === 'lazygrad') return folder;
+    }
+    folder = node.path.dirname(folder);
+  }
+  return node.path.resolve(__dirname, '..', '..');
+}
+
 async function runBench(args: ParsedArgs, io: Io, node: NodeApi): Promise<number> {
-  // The package root is two levels up from both src/cli (ts-node) and dist/cli (the built bin).
-  const root = node.path.resolve(__dirname, '..', '..');
+  const root = packageRoot(node);
   const manifest = node.path.join(root, 'package.json');
   let scripts: { [name: string]: unknown } = {};
   if (node.fs.existsSync(manifest)) {

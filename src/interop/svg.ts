@@ -22,13 +22,29 @@ interface Viz {
   renderString(input: string, options: { format: string; engine: string }): string;
 }
 
+const VIZ_MISSING =
+  "renderSvg needs the '@viz-js/viz' package (Graphviz compiled to WebAssembly, an optional peer dependency of " +
+  'lazygrad): npm install @viz-js/viz. toDot(graph) gives the Graphviz source without it.';
+
+/** Whether loading failed because the package itself is not installed (CommonJS or ES module resolution). */
+function isMissing(error: unknown, id: string): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = String((error as { message?: unknown } | null)?.message);
+  return (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') && message.includes(`'${id}'`);
+}
+
 /** Graphviz compiles to a large WebAssembly module: instantiate it once per process, on first use. */
 let vizInstance: Promise<Viz> | undefined;
 
 function loadViz(): Promise<Viz> {
   if (vizInstance === undefined) {
     // A dynamic import keeps Graphviz out of the core's load path (and lets bundlers split it off).
-    vizInstance = import('@viz-js/viz').then((module) => module.instance());
+    vizInstance = import('@viz-js/viz').then(
+      (module) => module.instance(),
+      (error: unknown) => {
+        throw isMissing(error, '@viz-js/viz') ? new GraphError(VIZ_MISSING) : error;
+      },
+    );
     vizInstance.catch(() => {
       vizInstance = undefined;
     });
