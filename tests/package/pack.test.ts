@@ -172,7 +172,7 @@ describe('without the optional peers', () => {
     expect(run.out).toContain('npm install @viz-js/viz');
   });
 
-  test('ONNX export works with no other package installed (the protobuf reader and writer are lazygrad's own)', () => {
+  test('ONNX export works with no other package installed (the protobuf reader and writer are lazygrad’s own)', () => {
     const run = script(
       bare,
       'onnx.cjs',
