@@ -20,7 +20,7 @@ const WASM_KERNELS =
 const ENTRY = ['..', '../index'];
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'benchmarks/results/'] },
+  { ignores: ['dist/', 'playground/dist/', 'node_modules/', 'coverage/', 'benchmarks/results/'] },
   eslint.configs.recommended,
   tseslint.configs.recommended,
   {
