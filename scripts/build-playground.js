@@ -1,8 +1,8 @@
 /* global process, console */
 /**
  * Builds the playground (playground/) into a self-contained static site: index.html and assets/ (the page's
- * script, lazygrad bundled from its browser-safe core entry src/core.ts with its wasm kernels embedded, and the
- * stylesheet). No network access at run time. `--serve [port]` then serves it on 127.0.0.1 with the
+ * script, with lazygrad bundled from its browser-safe core entry src/core.ts, which the sources import, wasm
+ * kernels embedded; and the stylesheet). No network access at run time. `--serve [port]` then serves it on 127.0.0.1 with the
  * cross-origin-isolation headers that let a Session use two threads (docs/browser.md).
  *
  *   node scripts/build-playground.js [--out dir] [--serve [port]]
@@ -26,7 +26,6 @@ function buildPlayground(out = join(root, 'playground/dist')) {
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
-    alias: { lazygrad: join(root, 'src/core.ts') },
     logLevel: 'warning',
   });
   copyFileSync(join(root, 'playground/index.html'), join(out, 'index.html'));

@@ -3,8 +3,10 @@
  * text, forward- and reverse-mode tables with a step button, and the graph as inline SVG. Every change reparses,
  * rebuilds the lazygrad graph, reruns the Session and redraws.
  */
+import { differenceErrors, hessianAndGradient } from './analysis';
 import { Evaluation, evaluate } from './model';
-import { parse } from './parser';
+import { Expression, parse } from './parser';
+import { drawDifferencePlot } from './plot';
 import { drawGraph } from './svg';
 
 const SEED = '(a + b) * (b + 1)';
@@ -172,6 +174,43 @@ function update(): void {
   renderTables(evaluation);
   element('graph').replaceChildren(drawGraph(evaluation));
   renderStep();
+  renderHigherOrder(parsed.expression, parsed.inputs, feedOf(parsed.inputs));
+}
+
+function feedOf(inputs: string[]): Record<string, number> {
+  return Object.fromEntries(inputs.map((name) => [name, state.values[name]]));
+}
+
+/** The difference plot for the chosen input and the Hessian table. */
+function renderHigherOrder(expression: Expression, inputs: string[], feed: Record<string, number>): void {
+  const select = element<HTMLSelectElement>('difference-input');
+  if ([...select.options].map((o) => o.value).join(',') !== inputs.join(',')) {
+    select.replaceChildren(...inputs.map((name) => new Option(name, name)));
+  }
+  const chosen = Math.max(0, inputs.indexOf(select.value));
+  const errors = differenceErrors(expression, inputs, feed)[chosen];
+  element('difference-plot').replaceChildren(
+    drawDifferencePlot([
+      { label: 'float32', errors: errors.float32, className: 'float32' },
+      { label: 'float64', errors: errors.float64, className: 'float64' },
+    ]),
+  );
+  const best = (values: number[]): string => show(Math.min(...values));
+  element('difference-summary').textContent =
+    `∂e/∂${inputs[chosen]}: smallest error ${best(errors.float32)} in float32, ${best(errors.float64)} in float64; ` +
+    'automatic differentiation has no step to choose.';
+  const { hessian } = hessianAndGradient(expression, inputs, feed);
+  const table = element<HTMLTableElement>('hessian');
+  table.replaceChildren();
+  const head = table.createTHead().insertRow();
+  cell(head, '', true);
+  for (const name of inputs) cell(head, `∂/∂${name}`, true);
+  const body = table.createTBody();
+  inputs.forEach((name, i) => {
+    const tr = body.insertRow();
+    cell(tr, `∂²e/∂${name}·`, true);
+    for (const value of hessian[i]) cell(tr, show(value));
+  });
 }
 
 function start(): void {
@@ -179,6 +218,7 @@ function start(): void {
   box.value = SEED;
   box.addEventListener('input', update);
   element('step').addEventListener('click', () => step(1));
+  element('difference-input').addEventListener('change', update);
   element('back').addEventListener('click', () => step(-1));
   element('reset').addEventListener('click', () => {
     state.step = -1;

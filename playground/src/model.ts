@@ -3,13 +3,13 @@
  * order), its values, the forward-mode tangents (one jvp pass per input) and the reverse-mode adjoints (one
  * gradients pass for the one output), all computed by a lazygrad Session, plus each edge's local derivative.
  */
-import * as lazygrad from 'lazygrad';
-import { Graph, Session, Tensor, gradients, jvp } from 'lazygrad';
+import * as lazygrad from '../../src/core';
+import { Graph, Session, Tensor, gradients, jvp } from '../../src/core';
 import { Expression, format } from './parser';
 
 export interface Row {
-  /** A short name: the input's own name, else v1, v2, … in the tutorial's style. */
-  readonly name: string;
+  /** A short name: the input's own name, e for the output, else v1, v2, …. */
+  name: string;
   /** The node's expression in terms of its operands' names (`c × d`). */
   readonly label: string;
   readonly operands: number[];
@@ -31,7 +31,8 @@ export interface Evaluation {
   readonly backend: string;
 }
 
-const UNARY: Record<string, [(x: Tensor) => Tensor, (x: number, y: number) => number]> = {
+/** Each function of the parser: its lazygrad op and its local derivative (from x and y = f(x)). */
+export const UNARY: Record<string, [(x: Tensor) => Tensor, (x: number, y: number) => number]> = {
   sin: [lazygrad.sin, (x) => Math.cos(x)],
   cos: [lazygrad.cos, (x) => -Math.sin(x)],
   tan: [lazygrad.tan, (_x, y) => 1 + y * y],
@@ -49,7 +50,7 @@ const UNARY: Record<string, [(x: Tensor) => Tensor, (x: number, y: number) => nu
   softplus: [lazygrad.softplus, (x) => 1 / (1 + Math.exp(-x))],
 };
 
-const BINARY = { '+': lazygrad.add, '-': lazygrad.sub, '*': lazygrad.mul, '/': lazygrad.div, '^': lazygrad.pow };
+export const BINARY = { '+': lazygrad.add, '-': lazygrad.sub, '*': lazygrad.mul, '/': lazygrad.div, '^': lazygrad.pow };
 const SYMBOL = { '+': '+', '-': '−', '*': '×', '/': '÷', '^': '^' };
 
 interface Built {
@@ -160,6 +161,8 @@ export function evaluate(expression: Expression, inputs: string[], feed: Record<
     row.local.push(...local);
   });
   const outputRow = rows[output.row];
+  // The output is the last row built, so no label names it yet: call it e, as the page's results do.
+  if (output.row >= inputs.length && !inputs.includes('e')) outputRow.name = 'e';
   return {
     rows,
     inputs,

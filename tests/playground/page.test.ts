@@ -24,6 +24,8 @@ interface Snapshot {
   error: string;
   currentNodes: number;
   currentRows: number;
+  hessian: string[];
+  plotSeries: number;
 }
 
 interface PageReport {
@@ -45,6 +47,8 @@ const DRIVE = `(async () => {
     error: document.getElementById('error').textContent,
     currentNodes: document.querySelectorAll('#graph g.node.current').length,
     currentRows: document.querySelectorAll('tr.current').length,
+    hessian: [...document.querySelectorAll('#hessian tbody td')].map((td) => td.textContent),
+    plotSeries: document.querySelectorAll('#difference-plot polyline').length,
   });
   const type = (id, text) => {
     const box = document.getElementById(id);
@@ -143,6 +147,17 @@ const DRIVE = `(async () => {
   test('a parse error is shown inline and the last good result stays', () => {
     expect(report.broken.error).toMatch(/^column 10: expected a number/);
     expect(report.broken.svgNodes).toBe(4);
+  });
+
+  test('the Hessian table: [[0, 1], [1, 2]] for the seed, [[−2 sin 1, cos 1], [cos 1, 0]] for sin(x) * y', () => {
+    expect(report.seed.hessian.map(Number)).toEqual([0, 1, 1, 2]);
+    const expected = [-2 * Math.sin(1), Math.cos(1), Math.cos(1), 0];
+    report.sine.hessian.map(Number).forEach((value, k) => expect(value).toBeCloseTo(expected[k], 4));
+  });
+
+  test('the difference plot draws two series, float32 and float64', () => {
+    expect(report.seed.plotSeries).toBe(2);
+    expect(report.sine.plotSeries).toBe(2);
   });
 
   test('no console errors or warnings, and no request beyond the site itself', () => {
