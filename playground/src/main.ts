@@ -232,7 +232,8 @@ function start(): void {
     });
   }
   document.addEventListener('keydown', (event) => {
-    if (event.target instanceof HTMLInputElement && event.target.type !== 'radio') return;
+    // Fields, radios and the select keep their own arrow keys.
+    if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement) return;
     if (event.key === 'ArrowRight' || event.key === 'n') step(1);
     else if (event.key === 'ArrowLeft' || event.key === 'p') step(-1);
     else return;

@@ -37,7 +37,7 @@ export function drawDifferencePlot(series: { label: string; errors: number[]; cl
   const axes = make('g', { class: 'axes' });
   for (let k = -12; k <= -1; k += 1) {
     axes.appendChild(make('line', { x1: x(10 ** k), x2: x(10 ** k), y1: MARGIN.top, y2: HEIGHT - MARGIN.bottom }));
-    if (k % 2 === 0 || k === -1) {
+    if (k % 2 === 0) {
       axes.appendChild(
         make('text', { x: x(10 ** k), y: HEIGHT - MARGIN.bottom + 16, 'text-anchor': 'middle' }, `1e${k}`),
       );

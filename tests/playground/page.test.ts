@@ -26,6 +26,7 @@ interface Snapshot {
   currentRows: number;
   hessian: string[];
   plotSeries: number;
+  status: string;
 }
 
 interface PageReport {
@@ -49,6 +50,7 @@ const DRIVE = `(async () => {
     currentRows: document.querySelectorAll('tr.current').length,
     hessian: [...document.querySelectorAll('#hessian tbody td')].map((td) => td.textContent),
     plotSeries: document.querySelectorAll('#difference-plot polyline').length,
+    status: document.getElementById('step-status').textContent,
   });
   const type = (id, text) => {
     const box = document.getElementById(id);
@@ -61,6 +63,7 @@ const DRIVE = `(async () => {
   type('input-x', '1');
   type('input-y', '2');
   document.getElementById('step').click();
+  document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
   await settle();
   const sine = snapshot();
   type('expression', 'sin(x) * ');
@@ -139,7 +142,8 @@ const DRIVE = `(async () => {
     expect(report.sine.svgNodes).toBe(4);
   });
 
-  test('a step highlights one table row and its node in the drawing', () => {
+  test('a step (the button, then the → key) highlights one table row and its node in the drawing', () => {
+    expect(report.sine.status).toBe('forward mode, step 2 of 4: node y');
     expect(report.sine.currentRows).toBe(1);
     expect(report.sine.currentNodes).toBe(1);
   });
