@@ -1,4 +1,4 @@
-/* global process, console */
+/* global process, console, Buffer */
 /**
  * Builds the playground (playground/) into a self-contained static site: index.html and assets/ (the page's
  * script, with lazygrad bundled from its browser-safe core entry src/core.ts, which the sources import, wasm
@@ -8,17 +8,57 @@
  *   node scripts/build-playground.js [--out dir] [--serve [port]]
  */
 'use strict';
-const { buildSync } = require('esbuild');
-const { copyFileSync, mkdirSync, readFileSync, existsSync, statSync } = require('fs');
+const { build, buildSync } = require('esbuild');
+const { copyFileSync, mkdirSync, readFileSync, existsSync, statSync, writeFileSync } = require('fs');
 const { createServer } = require('http');
 const { extname, join, resolve, sep } = require('path');
 
 const root = resolve(__dirname, '..');
 
-/** Writes the site to `out` and returns the paths it wrote. */
-function buildPlayground(out = join(root, 'playground/dist')) {
+/** The train tab reuses the CLI's model (src/cli/model.ts), which imports `..`: the core entry is all it needs. */
+const coreForCli = {
+  name: 'core-for-cli',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.$/ }, (args) =>
+      args.importer.startsWith(join(root, 'src/cli') + sep) ? { path: join(root, 'src/core.ts') } : undefined,
+    );
+  },
+};
+
+/** How many of the CLI's training and test digits the page gets (playground/src/train.ts reads the same). */
+const TRAIN_DIGITS = 2000;
+const TEST_DIGITS = 500;
+
+/**
+ * assets/digits.bin: the first digits of the CLI's split (src/cli/mnist.ts, compiled here with esbuild), labels as
+ * bytes, then pixels as bytes.
+ */
+function writeDigits(file) {
+  const compiled = buildSync({
+    entryPoints: [join(root, 'src/cli/mnist.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    write: false,
+    logLevel: 'warning',
+  });
+  const mnistModule = { exports: {} };
+  new Function('module', 'exports', 'require', compiled.outputFiles[0].text)(mnistModule, mnistModule.exports, require);
+  const { train, test } = mnistModule.exports.loadMnist(require, TRAIN_DIGITS, TEST_DIGITS);
+  const total = TRAIN_DIGITS + TEST_DIGITS;
+  const bytes = Buffer.alloc(total * 785);
+  [...train.labels, ...test.labels].forEach((label, i) => (bytes[i] = label));
+  [train.images, test.images].forEach((images, k) => {
+    const offset = total + k * TRAIN_DIGITS * 784;
+    for (let i = 0; i < images.length; i++) bytes[offset + i] = Math.round(images[i] * 255);
+  });
+  writeFileSync(file, bytes);
+}
+
+/** Writes the site to `out`; resolves with the paths it wrote. */
+async function buildPlayground(out = join(root, 'playground/dist')) {
   mkdirSync(join(out, 'assets'), { recursive: true });
-  buildSync({
+  await build({
     entryPoints: [join(root, 'playground/src/main.ts')],
     outfile: join(out, 'assets/playground.js'),
     bundle: true,
@@ -27,10 +67,14 @@ function buildPlayground(out = join(root, 'playground/dist')) {
     platform: 'browser',
     target: 'es2022',
     logLevel: 'warning',
+    plugins: [coreForCli],
   });
+  writeDigits(join(out, 'assets/digits.bin'));
   copyFileSync(join(root, 'playground/index.html'), join(out, 'index.html'));
   copyFileSync(join(root, 'playground/playground.css'), join(out, 'assets/playground.css'));
-  return ['index.html', 'assets/playground.js', 'assets/playground.css'].map((file) => join(out, file));
+  return ['index.html', 'assets/playground.js', 'assets/playground.css', 'assets/digits.bin'].map((file) =>
+    join(out, file),
+  );
 }
 
 const TYPES = {
@@ -66,16 +110,23 @@ function servePlayground(folder, port) {
 
 module.exports = { buildPlayground, servePlayground };
 
-if (require.main === module) {
+async function main() {
   const args = process.argv.slice(2);
   const outAt = args.indexOf('--out');
   const out = outAt >= 0 ? resolve(args[outAt + 1]) : join(root, 'playground/dist');
   const started = Date.now();
-  buildPlayground(out);
+  await buildPlayground(out);
   console.log(`playground built into ${out} (${Date.now() - started} ms)`);
   const serveAt = args.indexOf('--serve');
   if (serveAt >= 0) {
     const port = Number(args[serveAt + 1] ?? 8019);
     servePlayground(out, Number.isInteger(port) ? port : 8019);
   }
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
 }

@@ -6,7 +6,8 @@
 import { differenceErrors, hessianAndGradient } from './analysis';
 import { Evaluation, evaluate } from './model';
 import { Expression, parse } from './parser';
-import { drawDifferencePlot } from './plot';
+import { drawDifferencePlot, drawLossCurve } from './plot';
+import { Trainer } from './train';
 import { drawGraph } from './svg';
 
 const SEED = '(a + b) * (b + 1)';
@@ -213,7 +214,39 @@ function renderHigherOrder(expression: Expression, inputs: string[], feed: Recor
   });
 }
 
+const training = { trainer: null as Trainer | null, losses: [] as number[], running: false };
+
+/** Runs `steps` optimizer steps, one per animation frame, redrawing the loss curve and the step time. */
+async function runTraining(steps: number): Promise<void> {
+  if (training.running) return;
+  training.running = true;
+  const status = element('train-status');
+  try {
+    if (training.trainer === null) {
+      status.textContent = 'loading the digits…';
+      training.trainer = await Trainer.load('assets/digits.bin');
+    }
+    const trainer = training.trainer;
+    for (let k = 0; k < steps && training.running; k++) {
+      const progress = trainer.step();
+      training.losses.push(progress.loss);
+      element('loss-curve').replaceChildren(drawLossCurve(training.losses));
+      status.textContent =
+        `step ${progress.step}: loss ${show(progress.loss)}, ${progress.milliseconds.toFixed(1)} ms per step ` +
+        `(backend ${trainer.session.backend}, ${trainer.session.threads} thread${trainer.session.threads === 1 ? '' : 's'})`;
+      await new Promise((resolve) => requestAnimationFrame(resolve));
+    }
+    status.textContent += `; test accuracy ${(trainer.accuracy() * 100).toFixed(1)}%`;
+  } catch (caught) {
+    status.textContent = `training failed: ${caught instanceof Error ? caught.message : String(caught)}`;
+  } finally {
+    training.running = false;
+  }
+}
+
 function start(): void {
+  element('train').addEventListener('click', () => void runTraining(100));
+  element('train-stop').addEventListener('click', () => (training.running = false));
   const box = element<HTMLInputElement>('expression');
   box.value = SEED;
   box.addEventListener('input', update);

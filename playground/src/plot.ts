@@ -70,3 +70,36 @@ export function drawDifferencePlot(series: { label: string; errors: number[]; cl
   });
   return svg;
 }
+
+/** The training loss per step, on a linear scale from 0 to the largest loss. */
+export function drawLossCurve(losses: readonly number[]): SVGSVGElement {
+  const svg = make('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, width: WIDTH, height: HEIGHT, role: 'img' });
+  svg.setAttribute('aria-label', `training loss over ${losses.length} steps`);
+  const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
+  const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
+  const top = Math.max(...losses, 1e-6);
+  const steps = Math.max(losses.length - 1, 1);
+  const x = (i: number): number => MARGIN.left + (i / steps) * plotWidth;
+  const y = (loss: number): number => MARGIN.top + (1 - loss / top) * plotHeight;
+  const axes = make('g', { class: 'axes' });
+  for (const fraction of [0, 0.25, 0.5, 0.75, 1]) {
+    axes.appendChild(
+      make('line', { x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: y(top * fraction), y2: y(top * fraction) }),
+    );
+    axes.appendChild(
+      make('text', { x: MARGIN.left - 6, y: y(top * fraction) + 4, 'text-anchor': 'end' }, (top * fraction).toFixed(2)),
+    );
+  }
+  axes.appendChild(
+    make(
+      'text',
+      { x: MARGIN.left + plotWidth / 2, y: HEIGHT - 6, 'text-anchor': 'middle' },
+      `step (1 … ${losses.length})`,
+    ),
+  );
+  svg.appendChild(axes);
+  svg.appendChild(
+    make('polyline', { points: losses.map((loss, i) => `${x(i)},${y(loss)}`).join(' '), class: 'series float64' }),
+  );
+  return svg;
+}

@@ -11,7 +11,9 @@ import { ChildProcess } from 'child_process';
 import { DevTools, evaluatePage, findChromium, launchChromium, serve } from '../browser/harness';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { buildPlayground } = require('../../scripts/build-playground.js') as { buildPlayground(out: string): string[] };
+const { buildPlayground } = require('../../scripts/build-playground.js') as {
+  buildPlayground(out: string): Promise<string[]>;
+};
 
 const chromium = findChromium();
 
@@ -34,6 +36,7 @@ interface PageReport {
   sine: Snapshot;
   broken: Snapshot;
   requests: string[];
+  train: { status: string; points: number[][] };
 }
 
 /** Runs in the page: reads what it shows, types the second expression and its inputs, steps once. */
@@ -71,8 +74,16 @@ const DRIVE = `(async () => {
   const broken = snapshot();
   type('expression', 'sin(x) * y');
   await settle();
+  document.getElementById('train').click();
+  const status = document.getElementById('train-status');
+  for (let waited = 0; waited < 40000 && !/accuracy|failed/.test(status.textContent); waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const curve = document.querySelector('#loss-curve polyline');
+  const points = curve === null ? [] : curve.getAttribute('points').split(' ').map((p) => p.split(',').map(Number));
+  const train = { status: status.textContent, points };
   const requests = performance.getEntriesByType('resource').map((entry) => entry.name);
-  return { seed, sine, broken, requests };
+  return { seed, sine, broken, requests, train };
 })()`;
 
 (chromium === null ? describe.skip : describe)('the playground in headless Chromium', () => {
@@ -83,11 +94,12 @@ const DRIVE = `(async () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lazygrad-playground-'));
     const site = join(dir, 'site');
-    buildPlayground(site);
+    await buildPlayground(site);
     const files: Record<string, [string, Buffer]> = {
       '/index.html': ['text/html; charset=utf-8', readFileSync(join(site, 'index.html'))],
       '/assets/playground.js': ['text/javascript', readFileSync(join(site, 'assets/playground.js'))],
       '/assets/playground.css': ['text/css', readFileSync(join(site, 'assets/playground.css'))],
+      '/assets/digits.bin': ['application/octet-stream', readFileSync(join(site, 'assets/digits.bin'))],
     };
     const { server, url } = await serve(files);
     let browser: ChildProcess | undefined;
@@ -162,6 +174,17 @@ const DRIVE = `(async () => {
   test('the difference plot draws two series, float32 and float64', () => {
     expect(report.seed.plotSeries).toBe(2);
     expect(report.sine.plotSeries).toBe(2);
+  });
+
+  test('the train tab: 100 steps of the CLI demo MLP on two threads lower the loss and report the test accuracy', () => {
+    expect(report.train.status).toMatch(
+      /^step 100: loss [\d.]+, [\d.]+ ms per step \(backend wasm, 2 threads\); test accuracy/,
+    );
+    expect(report.train.points).toHaveLength(100);
+    const [first, last] = [report.train.points[0][1], report.train.points[99][1]];
+    expect(last).toBeGreaterThan(first); // SVG y grows downwards: a lower loss
+    const accuracy = Number(/test accuracy ([\d.]+)%/.exec(report.train.status)?.[1]);
+    expect(accuracy).toBeGreaterThan(70);
   });
 
   test('no console errors or warnings, and no request beyond the site itself', () => {
