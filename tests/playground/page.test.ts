@@ -4,7 +4,7 @@
  * driven over the DevTools protocol. Skipped (saying so) where no `chromium` is installed; CI installs it (.ci/run).
  * The screenshot (playground.png) stays in the temporary folder, printed at the end, as a CI artifact.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { ChildProcess } from 'child_process';
@@ -124,7 +124,11 @@ const DRIVE = `(async () => {
   }, 60000);
 
   afterAll(() => {
-    if (dir !== undefined) console.log(`playground screenshot: ${join(dir, 'playground.png')}`);
+    if (dir === undefined) return;
+    // The screenshot stays (a CI artifact); the browser profile and the built site go.
+    for (const folder of ['profile', 'site'])
+      rmSync(join(dir, folder), { recursive: true, force: true, maxRetries: 5 });
+    console.log(`playground screenshot: ${join(dir, 'playground.png')}`);
   });
 
   test('the default page shows the seed example: e = 6, ∂e/∂a = 2, ∂e/∂b = 5', () => {
