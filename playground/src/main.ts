@@ -174,6 +174,8 @@ function update(): void {
   renderResults(evaluation);
   renderTables(evaluation);
   element('graph').replaceChildren(drawGraph(evaluation));
+  element('gradient-graph').textContent = evaluation.gradientGraph;
+  element('plan').textContent = evaluation.plan;
   renderStep();
   renderHigherOrder(parsed.expression, parsed.inputs, feedOf(parsed.inputs));
 }

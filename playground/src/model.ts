@@ -4,7 +4,7 @@
  * gradients pass for the one output), all computed by a lazygrad Session, plus each edge's local derivative.
  */
 import * as lazygrad from '../../src/core';
-import { Graph, Session, Tensor, gradients, jvp } from '../../src/core';
+import { Graph, Session, Tensor, formatGraph, gradients, jvp } from '../../src/core';
 import { Expression, format } from './parser';
 
 export interface Row {
@@ -29,6 +29,10 @@ export interface Evaluation {
   readonly value: number;
   readonly gradient: number[];
   readonly backend: string;
+  /** The text IR of the expression and its gradient graph (`formatGraph`). */
+  readonly gradientGraph: string;
+  /** The session's compiled plan for e and its gradient: each pass's report and the optimized IR (`explain`). */
+  readonly plan: string;
 }
 
 /** Each function of the parser: its lazygrad op and its local derivative (from x and y = f(x)). */
@@ -169,5 +173,7 @@ export function evaluate(expression: Expression, inputs: string[], feed: Record<
     value: outputRow.value,
     gradient: inputs.map((_, i) => rows[i].adjoint),
     backend: session.backend,
+    gradientGraph: formatGraph([outputTensor, ...adjoints.slice(0, inputs.length)]),
+    plan: session.explain([outputTensor, ...adjoints.slice(0, inputs.length)], feed),
   };
 }

@@ -29,6 +29,8 @@ interface Snapshot {
   hessian: string[];
   plotSeries: number;
   status: string;
+  gradientGraph: string;
+  plan: string;
 }
 
 interface PageReport {
@@ -54,6 +56,8 @@ const DRIVE = `(async () => {
     hessian: [...document.querySelectorAll('#hessian tbody td')].map((td) => td.textContent),
     plotSeries: document.querySelectorAll('#difference-plot polyline').length,
     status: document.getElementById('step-status').textContent,
+    gradientGraph: document.getElementById('gradient-graph').textContent,
+    plan: document.getElementById('plan').textContent,
   });
   const type = (id, text) => {
     const box = document.getElementById(id);
@@ -167,6 +171,11 @@ const DRIVE = `(async () => {
   test('a parse error is shown inline and the last good result stays', () => {
     expect(report.broken.error).toMatch(/^column 10: expected a number/);
     expect(report.broken.svgNodes).toBe(4);
+  });
+
+  test('the gradient graph and the pass report are shown as text behind toggles', () => {
+    expect(report.seed.gradientGraph).toMatch(/gradients\/mul_grad/);
+    expect(report.seed.plan).toMatch(/passes:\n +prune +nodes/);
   });
 
   test('the Hessian table: [[0, 1], [1, 2]] for the seed, [[−2 sin 1, cos 1], [cos 1, 0]] for sin(x) * y', () => {
