@@ -12,13 +12,12 @@
  * every step, stacked along axis 0 in the order of xs) or `stack:i` (body node i at every step, in the order of xs).
  */
 import {
-  allocate,
+  dtypeOfArray,
   DType,
   DTypeError,
   formatShape,
   Graph,
   GraphError,
-  NDArray,
   quoteName,
   RuntimeError,
   Shape,
@@ -172,7 +171,7 @@ export const COND = defineOp({
     return { dtype: a.dtype, shape };
   },
   kernel(inputs, out, attrs) {
-    const branches = condBranches(shapesOf(inputs, null), attrs);
+    const branches = condBranches(shapesOf(inputs), attrs);
     const taken = inputs[0].data[0] !== 0 ? branches[0] : branches[1];
     const [value] = evaluateRegion(taken, inputs.slice(1), [taken.outputs[attrs.output]]);
     copyInto(value, out, 'cond');
@@ -264,7 +263,7 @@ export const WHILE = defineOp({
     return { dtype: node.dtype, shape: [max, ...node.shape] };
   },
   kernel(inputs, out, attrs) {
-    const { condition, body, vars } = whileRegions(shapesOf(inputs, null), attrs);
+    const { condition, body, vars } = whileRegions(shapesOf(inputs), attrs);
     const { kind, index } = parseSelector(attrs.output, 'whileLoop', WHILE_OUTPUTS);
     let values: Buf[] = inputs.slice(0, vars);
     const captured = inputs.slice(vars);
@@ -442,8 +441,9 @@ export const SCAN = defineOp({
     return { dtype: node.dtype, shape: [length, ...node.shape] };
   },
   kernel(inputs, out, attrs) {
-    const length = scanLength(shapesOf(inputs, null), attrs) as number;
-    const body = scanBody(shapesOf(inputs, null), attrs);
+    const infos = shapesOf(inputs);
+    const length = scanLength(infos, attrs) as number;
+    const body = scanBody(infos, attrs);
     const { kind, index } = parseSelector(attrs.output, 'scan', SCAN_OUTPUTS);
     const { carries, xs } = attrs;
     let values: Buf[] = inputs.slice(0, carries);
@@ -619,16 +619,8 @@ function describeNest(def: NestDef): string {
 }
 
 /** Inputs' dtypes and shapes (for re-instantiating regions at run time in the reference kernels). */
-function shapesOf(inputs: readonly Buf[], _unused: null): TensorInfo[] {
-  return inputs.map((x) => ({ dtype: dtypeOf(x), shape: x.shape }));
-}
-
-function dtypeOf(x: Buf): DType {
-  if (x instanceof NDArray) return x.dtype;
-  if (x.data instanceof Float32Array) return 'float32';
-  if (x.data instanceof Float64Array) return 'float64';
-  if (x.data instanceof Int32Array) return 'int32';
-  return 'bool';
+function shapesOf(inputs: readonly Buf[]): TensorInfo[] {
+  return inputs.map((x) => ({ dtype: dtypeOfArray(x.data) as DType, shape: x.shape }));
 }
 
 function copyInto(value: Buf, out: Buf, op: string): void {
@@ -638,10 +630,6 @@ function copyInto(value: Buf, out: Buf, op: string): void {
     );
   }
   out.data.set(value.data);
-}
-
-export function allocateLike(dtype: DType, shape: readonly number[]): NDArray {
-  return new NDArray(allocate(dtype, sizeOf(shape)), shape, dtype);
 }
 
 export const CONTROL_OPS: readonly OpRecord[] = [COND, WHILE, SCAN];

@@ -150,6 +150,8 @@ function whileStep(
   const condPlan = compile(condition.graph, condition.outputs, condition.params);
   const bodyPlan = compile(body.graph, [...body.outputs, ...stackIds], body.params);
   const stackShapes = stackIds.map((id) => [max as number, ...(body.graph.node(id).shape as number[])]);
+  // Which output (sibling) each stacked value is.
+  const stackOutputs = stacked.map((index) => selectors.findIndex((x) => x.kind === 'stack' && x.index === index));
   return {
     slots,
     plans: [condPlan, bodyPlan],
@@ -157,13 +159,7 @@ function whileStep(
       let values = args.slice(0, vars);
       const captured = args.slice(vars);
       const stacks = stacked.map((index, s) =>
-        stackFor(
-          into,
-          selectors.findIndex((x) => x.kind === 'stack' && x.index === index),
-          body.graph.node(stackIds[s]).dtype,
-          stackShapes[s],
-          true,
-        ),
+        stackFor(into, stackOutputs[s], body.graph.node(stackIds[s]).dtype, stackShapes[s], true),
       );
       let count = 0;
       for (;;) {
@@ -209,6 +205,8 @@ function scanStep(
   const rows = selectors.filter((s) => s.kind !== 'carry');
   const rowIds = rows.map((s) => (s.kind === 'ys' ? body.outputs[carries + s.index] : body.ids[s.index]));
   const bodyPlan = compile(body.graph, [...body.outputs.slice(0, carries), ...rowIds], body.params);
+  // Which output (sibling) each stacked row is.
+  const stackOutputs = selectors.map((_, k) => k).filter((k) => selectors[k].kind !== 'carry');
   return {
     slots,
     plans: [bodyPlan],
@@ -218,7 +216,6 @@ function scanStep(
       const captured = args.slice(carries + xs);
       const T = xs > 0 ? scanned[0].shape[0] : length;
       // Every row of a scan's stack is written each run: a planned array needs no zeroing.
-      const stackOutputs = selectors.map((s, k) => k).filter((k) => selectors[k].kind !== 'carry');
       const stacks = rowIds.map((id, r) => {
         const node = body.graph.node(id);
         return stackFor(into, stackOutputs[r], node.dtype, [T, ...(node.shape as number[])], false);
