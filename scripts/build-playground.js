@@ -2,14 +2,24 @@
 /**
  * Builds the playground (playground/) into a self-contained static site: index.html and assets/ (the page's
  * script, with lazygrad bundled from its browser-safe core entry src/core.ts, which the sources import, wasm
- * kernels embedded; and the stylesheet). No network access at run time. `--serve [port]` then serves it on 127.0.0.1 with the
+ * kernels embedded; Graphviz's wasm (@viz-js/viz) split into a chunk of its own that the page imports
+ * dynamically; the stylesheet and the digits). No network access at run time. `--serve [port]` then serves it on 127.0.0.1 with the
  * cross-origin-isolation headers that let a Session use two threads (docs/browser.md).
  *
  *   node scripts/build-playground.js [--out dir] [--serve [port]]
  */
 'use strict';
 const { build, buildSync } = require('esbuild');
-const { copyFileSync, mkdirSync, readFileSync, existsSync, statSync, writeFileSync } = require('fs');
+const {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  existsSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} = require('fs');
 const { createServer } = require('http');
 const { extname, join, resolve, sep } = require('path');
 
@@ -55,12 +65,16 @@ function writeDigits(file) {
   writeFileSync(file, bytes);
 }
 
-/** Writes the site to `out`; resolves with the paths it wrote. */
+/** Writes the site to `out` (its assets/ anew); resolves with the paths it wrote. */
 async function buildPlayground(out = join(root, 'playground/dist')) {
+  rmSync(join(out, 'assets'), { recursive: true, force: true });
   mkdirSync(join(out, 'assets'), { recursive: true });
   await build({
-    entryPoints: [join(root, 'playground/src/main.ts')],
-    outfile: join(out, 'assets/playground.js'),
+    entryPoints: { playground: join(root, 'playground/src/main.ts') },
+    outdir: join(out, 'assets'),
+    // The dynamic import('@viz-js/viz') becomes a chunk of its own: the page shows values before Graphviz loads.
+    splitting: true,
+    chunkNames: '[name]-[hash]',
     bundle: true,
     minify: true,
     format: 'esm',
@@ -72,7 +86,7 @@ async function buildPlayground(out = join(root, 'playground/dist')) {
   writeDigits(join(out, 'assets/digits.bin'));
   copyFileSync(join(root, 'playground/index.html'), join(out, 'index.html'));
   copyFileSync(join(root, 'playground/playground.css'), join(out, 'assets/playground.css'));
-  return ['index.html', 'assets/playground.js', 'assets/playground.css', 'assets/digits.bin'].map((file) =>
+  return ['index.html', ...readdirSync(join(out, 'assets')).map((file) => `assets/${file}`)].map((file) =>
     join(out, file),
   );
 }

@@ -3,7 +3,8 @@
  * against the step h (float32 and float64 graphs), and the Hessian, by differentiating the gradient again.
  */
 import { neg } from '../../src/core';
-import { DType, Graph, Session, Tensor, gradients } from '../../src/core';
+import { DType, Graph, Session, Tensor, gradients, toDot } from '../../src/core';
+import { drawnNodes } from './dot';
 import { BINARY, UNARY } from './model';
 import { Expression } from './parser';
 
@@ -73,16 +74,24 @@ export function differenceErrors(
   });
 }
 
-/** The gradient and the Hessian (the gradient differentiated again), in float64. */
+/**
+ * The gradient and the Hessian (the gradient differentiated again), in float64, and the graph computing the
+ * Hessian's entries as `toDot` draws it (with its node count).
+ */
 export function hessianAndGradient(
   expression: Expression,
   inputs: readonly string[],
   feed: Record<string, number>,
-): { gradient: number[]; hessian: number[][] } {
+): { gradient: number[]; hessian: number[][]; dot: string; nodes: number } {
   const { graph, placeholders, output } = buildScalar(expression, inputs, 'float64');
   const gradient = gradients(output, placeholders, undefined, { unconnected: 'zero' });
   const second = gradient.map((g) => gradients(g, placeholders, undefined, { unconnected: 'zero' }));
   const values = new Session(graph).run([...gradient, ...second.flat()], feed).map((x) => x.get() as number);
   const n = inputs.length;
-  return { gradient: values.slice(0, n), hessian: inputs.map((_, i) => values.slice(n + i * n, n + (i + 1) * n)) };
+  return {
+    gradient: values.slice(0, n),
+    hessian: inputs.map((_, i) => values.slice(n + i * n, n + (i + 1) * n)),
+    dot: toDot(second.flat(), { tooltips: true }),
+    nodes: drawnNodes(second.flat()),
+  };
 }

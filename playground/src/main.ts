@@ -1,14 +1,20 @@
 /**
- * The playground page: an expression box, one number field and slider per input, the values and gradient as page
- * text, forward- and reverse-mode tables with a step button, and the graph as inline SVG. Every change reparses,
- * rebuilds the lazygrad graph, reruns the Session and redraws.
+ * The playground page, three tabs. Expression: an expression box, one number field and slider per input, the values
+ * and gradient as page text, the expression graph and its gradient graph (and, behind toggles, the optimized plan
+ * and the Hessian's graph) drawn by Graphviz, forward- and reverse-mode tables with a step button. Every change
+ * reparses, rebuilds the lazygrad graph, reruns the Session and redraws: values at once, drawings once Graphviz
+ * (a chunk of its own) has loaded. Staged neuron: the tutorial's sigmoid neuron, written out and staged. Train: the
+ * CLI demo's MLP learning digits.
  */
 import { differenceErrors, hessianAndGradient } from './analysis';
+import { toDot } from '../../src/core';
+import { expressionDot } from './dot';
+import { draw } from './graphviz';
 import { Evaluation, evaluate } from './model';
+import { neuron, NeuronForm } from './neuron';
 import { Expression, parse } from './parser';
 import { drawDifferencePlot, drawLossCurve } from './plot';
-import { Trainer } from './train';
-import { drawGraph } from './svg';
+import { Digits, LEARNING_RATE, Trainer } from './train';
 
 const SEED = '(a + b) * (b + 1)';
 const SEED_VALUES: Record<string, number> = { a: 2, b: 1 };
@@ -26,6 +32,9 @@ const state = {
   evaluation: null as Evaluation | null,
   mode: 'forward' as 'forward' | 'reverse',
   step: -1,
+  /** Each update draws anew; a drawing that finishes after a newer update started is dropped. */
+  generation: 0,
+  drawing: Promise.resolve() as Promise<unknown>,
 };
 
 function cell(row: HTMLTableRowElement, text: string, header = false): void {
@@ -135,7 +144,7 @@ function renderStep(): void {
     }
   }
   for (const g of element('graph').querySelectorAll<SVGGElement>('g.node')) {
-    g.classList.toggle('current', Number(g.dataset.row) === current);
+    g.classList.toggle('current', g.id === `row-${current}`);
   }
   element('step-status').textContent =
     state.step < 0
@@ -173,19 +182,55 @@ function update(): void {
   state.step = Math.min(state.step, evaluation.rows.length - 1);
   renderResults(evaluation);
   renderTables(evaluation);
-  element('graph').replaceChildren(drawGraph(evaluation));
-  element('gradient-graph').textContent = evaluation.gradientGraph;
-  element('plan').textContent = evaluation.plan;
   renderStep();
-  renderHigherOrder(parsed.expression, parsed.inputs, feedOf(parsed.inputs));
+  const hessian = renderHigherOrder(parsed.expression, parsed.inputs, feedOf(parsed.inputs));
+  const { plan } = evaluation;
+  element('gradient-count').textContent = `${evaluation.gradientNodes} nodes.`;
+  element('plan-count').textContent =
+    `${plan.nodes} nodes after optimization, ${plan.groups} fused group${plan.groups === 1 ? '' : 's'} ` +
+    `(${plan.steps} ops). The passes, in order:`;
+  element('plan-report').textContent = evaluation.report.join('\n');
+  element('hessian-count').textContent = `(${hessian.nodes} nodes)`;
+  const generation = ++state.generation;
+  const stale = (): boolean => generation !== state.generation;
+  state.drawing = Promise.all([
+    draw(
+      element('graph'),
+      expressionDot(evaluation.rows, 'row'),
+      `computational graph with ${evaluation.rows.length} nodes`,
+      stale,
+    ),
+    draw(
+      element('gradient-graph'),
+      gradientDot(evaluation),
+      `gradient graph with ${evaluation.gradientNodes} nodes`,
+      stale,
+    ),
+    draw(element('plan'), plan.dot, `optimized graph with ${plan.nodes} nodes and ${plan.groups} fused groups`, stale),
+    draw(element('hessian-graph'), hessian.dot, `Hessian graph with ${hessian.nodes} nodes`, stale),
+  ]).then(() => {
+    if (!stale()) renderStep();
+  }, showDrawingError);
+}
+
+function gradientDot(evaluation: Evaluation): string {
+  return toDot(evaluation.fetches, { tooltips: true });
+}
+
+function showDrawingError(caught: unknown): void {
+  element('error').textContent = `drawing failed: ${caught instanceof Error ? caught.message : String(caught)}`;
 }
 
 function feedOf(inputs: string[]): Record<string, number> {
   return Object.fromEntries(inputs.map((name) => [name, state.values[name]]));
 }
 
-/** The difference plot for the chosen input and the Hessian table. */
-function renderHigherOrder(expression: Expression, inputs: string[], feed: Record<string, number>): void {
+/** The difference plot for the chosen input and the Hessian table; returns the Hessian's graph to draw. */
+function renderHigherOrder(
+  expression: Expression,
+  inputs: string[],
+  feed: Record<string, number>,
+): { dot: string; nodes: number } {
   const select = element<HTMLSelectElement>('difference-input');
   if ([...select.options].map((o) => o.value).join(',') !== inputs.join(',')) {
     select.replaceChildren(...inputs.map((name) => new Option(name, name)));
@@ -202,7 +247,7 @@ function renderHigherOrder(expression: Expression, inputs: string[], feed: Recor
   element('difference-summary').textContent =
     `∂e/∂${inputs[chosen]}: smallest error ${best(errors.float32)} in float32, ${best(errors.float64)} in float64; ` +
     'automatic differentiation has no step to choose.';
-  const { hessian } = hessianAndGradient(expression, inputs, feed);
+  const { hessian, dot, nodes } = hessianAndGradient(expression, inputs, feed);
   const table = element<HTMLTableElement>('hessian');
   table.replaceChildren();
   const head = table.createTHead().insertRow();
@@ -214,23 +259,126 @@ function renderHigherOrder(expression: Expression, inputs: string[], feed: Recor
     cell(tr, `∂²e/∂${name}·`, true);
     for (const value of hessian[i]) cell(tr, show(value));
   });
+  return { dot, nodes };
 }
 
-const training = { trainer: null as Trainer | null, losses: [] as number[], running: false };
+/** The neuron tab: both forms' values and gradients at once, their drawings once Graphviz has loaded. */
+function renderNeuron(): Promise<unknown> {
+  const result = neuron();
+  const results = (id: string, f: NeuronForm): void => {
+    const vector = (values: number[]): string => `[${values.map(show).join(', ')}]`;
+    element(`neuron-${id}-expression`).textContent = `f = ${f.expression}`;
+    element(`neuron-${id}-results`).replaceChildren(
+      ...[`f = ${show(f.f)}`, `dx = ${vector(f.dx)}`, `dw = ${vector(f.dw)}`].map((text) => {
+        const item = document.createElement('li');
+        item.textContent = text;
+        return item;
+      }),
+    );
+  };
+  results('written', result.written);
+  results('staged', result.staged);
+  const rules = Object.entries(result.rules)
+    .map(([rule, count]) => `${rule} ×${count}`)
+    .join(', ');
+  const same = result.forwardOps.optimized.join(',') === result.forwardOps.staged.join(',');
+  element('neuron-rewrite').textContent =
+    `optimize(g, [f, ∂f/∂inputs]) (fusion off, so the rewrites show) fired: ${rules}. The stabilize pass's ` +
+    `sigmoid-formula rule turns 1 / (1 + exp(−z)) into one sigmoid node and sigmoid-gradient turns its gradient ` +
+    `into σ(z)(1 − σ(z)): the gradient graph goes from ${result.before} to ${result.after} nodes (the staged form ` +
+    `has ${result.stagedNodes} before optimizing), and the forward graph ` +
+    (same
+      ? `now has exactly the staged form's ops (${result.forwardOps.staged.filter((op) => op !== 'placeholder').join(', ')}).`
+      : `has ops ${result.forwardOps.optimized.join(', ')} (the staged form: ${result.forwardOps.staged.join(', ')}).`);
+  element('neuron-report').textContent = result.report.join('\n');
+  const never = (): boolean => false;
+  return Promise.all([
+    draw(
+      element('neuron-written-graph'),
+      expressionDot(result.written.evaluation.rows, 'written'),
+      `written-out neuron, ${result.written.evaluation.rows.length} nodes`,
+      never,
+    ),
+    draw(
+      element('neuron-staged-graph'),
+      expressionDot(result.staged.evaluation.rows, 'staged'),
+      `staged neuron, ${result.staged.evaluation.rows.length} nodes`,
+      never,
+    ),
+    draw(
+      element('neuron-optimized-graph'),
+      result.dot,
+      `the written-out neuron's gradient graph after optimize, ${result.dotNodes} nodes`,
+      never,
+    ),
+  ]);
+}
 
-/** Runs `steps` optimizer steps, one per animation frame, redrawing the loss curve and the step time. */
-async function runTraining(steps: number): Promise<void> {
+const isolated = typeof crossOriginIsolated === 'boolean' && crossOriginIsolated;
+
+const training = {
+  digits: null as Digits | null,
+  trainer: null as Trainer | null,
+  losses: [] as number[],
+  running: false,
+};
+
+/** A number field's value within [min, max], else `fallback`. */
+function fieldValue(id: string, fallback: number): number {
+  const field = element<HTMLInputElement>(id);
+  const value = Number(field.value);
+  return field.value !== '' && Number.isFinite(value) && value >= Number(field.min) && value <= Number(field.max)
+    ? value
+    : fallback;
+}
+
+/** The first test digits with the model's guesses, as small pictures. */
+function renderDigits(trainer: Trainer): void {
+  const { images, labels, predicted } = trainer.predictions(12);
+  element('digits').replaceChildren(
+    ...images.map((pixels, i) => {
+      const figure = document.createElement('figure');
+      const canvas = document.createElement('canvas');
+      canvas.width = 28;
+      canvas.height = 28;
+      const context = canvas.getContext('2d') as CanvasRenderingContext2D;
+      const picture = context.createImageData(28, 28);
+      pixels.forEach((v, k) => {
+        const grey = 255 - Math.round(v * 255);
+        picture.data.set([grey, grey, grey, 255], k * 4);
+      });
+      context.putImageData(picture, 0, 0);
+      const right = predicted[i] === labels[i];
+      canvas.setAttribute('role', 'img');
+      canvas.setAttribute('aria-label', `a handwritten ${labels[i]}`);
+      const caption = document.createElement('figcaption');
+      caption.textContent = `${predicted[i]} (${labels[i]})`;
+      caption.className = right ? 'right' : 'wrong';
+      figure.append(canvas, caption);
+      return figure;
+    }),
+  );
+}
+
+/** Runs the chosen number of optimizer steps, one per animation frame, redrawing the loss curve and the step time. */
+async function runTraining(): Promise<void> {
   if (training.running) return;
   training.running = true;
   const status = element('train-status');
+  const steps = Math.round(fieldValue('train-steps', 100));
+  const rate = fieldValue('train-rate', LEARNING_RATE);
   try {
-    if (training.trainer === null) {
+    if (training.digits === null) {
       status.textContent = 'loading the digits…';
-      training.trainer = await Trainer.load('assets/digits.bin');
+      training.digits = await Trainer.fetchDigits('assets/digits.bin');
+    }
+    if (training.trainer === null) {
+      const threads = Number(element<HTMLSelectElement>('train-threads').value) === 2 ? 2 : 1;
+      training.trainer = await Trainer.start(training.digits, threads);
     }
     const trainer = training.trainer;
     for (let k = 0; k < steps && training.running; k++) {
-      const progress = trainer.step();
+      const progress = trainer.step(rate);
       training.losses.push(progress.loss);
       element('loss-curve').replaceChildren(drawLossCurve(training.losses));
       status.textContent =
@@ -238,7 +386,8 @@ async function runTraining(steps: number): Promise<void> {
         `(backend ${trainer.session.backend}, ${trainer.session.threads} thread${trainer.session.threads === 1 ? '' : 's'})`;
       await new Promise((resolve) => requestAnimationFrame(resolve));
     }
-    status.textContent += `; test accuracy ${(trainer.accuracy() * 100).toFixed(1)}%`;
+    status.textContent += `; test accuracy ${(trainer.accuracy() * 100).toFixed(1)}% on 500 test digits`;
+    renderDigits(trainer);
   } catch (caught) {
     status.textContent = `training failed: ${caught instanceof Error ? caught.message : String(caught)}`;
   } finally {
@@ -246,9 +395,57 @@ async function runTraining(steps: number): Promise<void> {
   }
 }
 
+/** A fresh model: the next Train starts from the CLI's initial weights, with the threads chosen. */
+function resetTraining(): void {
+  training.running = false;
+  training.trainer = null;
+  training.losses = [];
+  element('loss-curve').replaceChildren();
+  element('digits').replaceChildren();
+  element('train-status').textContent = 'the model is reset: Train starts from its initial weights';
+}
+
+/** The tabs, as the ARIA authoring practices have them: ←/→ (Home/End) move between tabs and select them. */
+function setUpTabs(): void {
+  const tabs = [...document.querySelectorAll<HTMLButtonElement>('[role="tab"]')];
+  const select = (tab: HTMLButtonElement, focus: boolean): void => {
+    for (const other of tabs) {
+      const selected = other === tab;
+      other.setAttribute('aria-selected', String(selected));
+      other.tabIndex = selected ? 0 : -1;
+      element(other.getAttribute('aria-controls') as string).hidden = !selected;
+    }
+    if (focus) tab.focus();
+  };
+  tabs.forEach((tab, i) => {
+    tab.addEventListener('click', () => select(tab, false));
+    tab.addEventListener('keydown', (event) => {
+      const next = {
+        ArrowRight: (i + 1) % tabs.length,
+        ArrowLeft: (i - 1 + tabs.length) % tabs.length,
+        Home: 0,
+        End: tabs.length - 1,
+      }[event.key];
+      if (next === undefined) return;
+      event.preventDefault();
+      event.stopPropagation();
+      select(tabs[next], true);
+    });
+  });
+}
+
 function start(): void {
-  element('train').addEventListener('click', () => void runTraining(100));
+  const threads = element<HTMLSelectElement>('train-threads');
+  threads.value = isolated ? '2' : '1';
+  (threads.options[1] as HTMLOptionElement).disabled = !isolated;
+  element('isolation').textContent = isolated
+    ? 'This page is cross-origin isolated: the session can use two threads.'
+    : 'This page is not cross-origin isolated (no COOP/COEP headers), so the session runs on one thread; ' +
+      '`npm run playground` serves it with them.';
+  element('train').addEventListener('click', () => void runTraining());
   element('train-stop').addEventListener('click', () => (training.running = false));
+  element('train-reset').addEventListener('click', resetTraining);
+  threads.addEventListener('change', resetTraining);
   const box = element<HTMLInputElement>('expression');
   box.value = SEED;
   box.addEventListener('input', update);
@@ -267,15 +464,25 @@ function start(): void {
     });
   }
   document.addEventListener('keydown', (event) => {
-    // Fields, radios and the select keep their own arrow keys.
-    if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement) return;
+    // Fields, radios, the select and the tabs keep their own arrow keys; stepping is the Expression tab's.
+    const target = event.target;
+    if (target instanceof HTMLInputElement || target instanceof HTMLSelectElement) return;
+    if (target instanceof HTMLElement && target.getAttribute('role') === 'tab') return;
+    if (element('panel-expression').hidden) return;
     if (event.key === 'ArrowRight' || event.key === 'n') step(1);
     else if (event.key === 'ArrowLeft' || event.key === 'p') step(-1);
     else return;
     event.preventDefault();
   });
+  setUpTabs();
   update();
+  // The neuron is computed up front too (a few milliseconds), so its tab is ready when opened.
+  const neuronDrawn = renderNeuron().catch(showDrawingError);
+  (window as unknown as { playground: unknown }).playground = {
+    ready: true,
+    /** Resolves once the latest drawings are on the page (the tests wait for it). */
+    drawn: () => Promise.all([state.drawing, neuronDrawn]),
+  };
 }
 
 start();
-(window as unknown as { playground: { ready: boolean } }).playground = { ready: true };

@@ -4,7 +4,8 @@
  * gradients pass for the one output), all computed by a lazygrad Session, plus each edge's local derivative.
  */
 import * as lazygrad from '../../src/core';
-import { Graph, Session, Tensor, formatGraph, gradients, jvp } from '../../src/core';
+import { Graph, Session, Tensor, formatReport, gradients, jvp, optimize } from '../../src/core';
+import { drawnNodes, planDot } from './dot';
 import { Expression, format } from './parser';
 
 export interface Row {
@@ -29,10 +30,14 @@ export interface Evaluation {
   readonly value: number;
   readonly gradient: number[];
   readonly backend: string;
-  /** The text IR of the expression and its gradient graph (`formatGraph`). */
-  readonly gradientGraph: string;
-  /** The session's compiled plan for e and its gradient: each pass's report and the optimized IR (`explain`). */
-  readonly plan: string;
+  /** e and ∂e/∂inputs as lazygrad built them: the gradient graph is what `toDot` draws of these. */
+  readonly fetches: Tensor[];
+  /** How many nodes that drawing has (the fetches and everything they read). */
+  readonly gradientNodes: number;
+  /** The optimized graph of the same fetches (`optimize`, level 2): its DOT, fused groups as clusters. */
+  readonly plan: { dot: string; nodes: number; steps: number; groups: number };
+  /** Each pass's one-line report (`formatReport`) of that optimization. */
+  readonly report: string[];
 }
 
 /** Each function of the parser: its lazygrad op and its local derivative (from x and y = f(x)). */
@@ -164,6 +169,8 @@ export function evaluate(expression: Expression, inputs: string[], feed: Record<
     }
     row.local.push(...local);
   });
+  const fetches = [outputTensor, ...adjoints.slice(0, inputs.length)];
+  const optimized = optimize(graph, fetches);
   const outputRow = rows[output.row];
   // The output is the last row built, so no label names it yet: call it e, as the page's results do.
   if (output.row >= inputs.length && !inputs.includes('e')) outputRow.name = 'e';
@@ -173,7 +180,9 @@ export function evaluate(expression: Expression, inputs: string[], feed: Record<
     value: outputRow.value,
     gradient: inputs.map((_, i) => rows[i].adjoint),
     backend: session.backend,
-    gradientGraph: formatGraph([outputTensor, ...adjoints.slice(0, inputs.length)]),
-    plan: session.explain([outputTensor, ...adjoints.slice(0, inputs.length)], feed),
+    fetches,
+    gradientNodes: drawnNodes(fetches),
+    plan: planDot(optimized.outputs),
+    report: optimized.report.map(formatReport),
   };
 }

@@ -5,7 +5,7 @@
  * and the per-step time are drawn live; the session asks for two threads (granted where the page is cross-origin
  * isolated).
  */
-import { NDArray, Session, Tensor } from '../../src/core';
+import { NDArray, Session, Tensor, argMax } from '../../src/core';
 import { buildModel, evaluate, Mlp } from '../../src/cli/model';
 import { IMAGE_SIZE } from '../../src/cli/mnist';
 
@@ -13,9 +13,10 @@ import { IMAGE_SIZE } from '../../src/cli/mnist';
 export const TRAIN_DIGITS = 2000;
 export const TEST_DIGITS = 500;
 const BATCH = 100;
-const LEARNING_RATE = 0.002;
+/** The CLI's default for Adam on the MLP. */
+export const LEARNING_RATE = 0.002;
 
-interface Digits {
+export interface Digits {
   train: { images: Float32Array; labels: Int32Array; count: number };
   test: { images: Float32Array; labels: Int32Array; count: number };
 }
@@ -53,20 +54,33 @@ export class Trainer {
   private next = 0;
   private count = 0;
 
-  private constructor(private readonly digits: Digits) {
+  private readonly predicted: Tensor;
+
+  private constructor(
+    private readonly digits: Digits,
+    threads: 1 | 2,
+  ) {
     this.model = buildModel({ model: 'mlp', hidden: 64, optimizer: 'adam', seed: 1 });
-    this.session = new Session(this.model.graph, { threads: 2 });
+    this.predicted = argMax(this.model.logits, 1);
+    this.session = new Session(this.model.graph, { threads });
   }
 
-  static async load(url: string): Promise<Trainer> {
+  /** Fetches the digits once; `Trainer.start` then makes fresh models from them. */
+  static async fetchDigits(url: string): Promise<Digits> {
     const response = await fetch(url);
     if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-    const trainer = new Trainer(decode(new Uint8Array(await response.arrayBuffer())));
+    return decode(new Uint8Array(await response.arrayBuffer()));
+  }
+
+  /** A fresh model (the CLI's seed) and a session asking for `threads`, started. */
+  static async start(digits: Digits, threads: 1 | 2): Promise<Trainer> {
+    const trainer = new Trainer(digits, threads);
     await trainer.session.ready();
     return trainer;
   }
 
-  step(): TrainProgress {
+  /** One optimizer step on the next batch at `learningRate`. */
+  step(learningRate = LEARNING_RATE): TrainProgress {
     const { train } = this.digits;
     const start = this.next;
     this.next = (this.next + BATCH) % train.count;
@@ -76,12 +90,27 @@ export class Trainer {
         new NDArray(train.images.subarray(start * IMAGE_SIZE, (start + BATCH) * IMAGE_SIZE), [BATCH, IMAGE_SIZE]),
       ],
       [this.model.labels, new NDArray(train.labels.subarray(start, start + BATCH), [BATCH])],
-      [this.model.learningRate, LEARNING_RATE],
+      [this.model.learningRate, learningRate],
     ]);
     const started = performance.now();
     const [loss] = this.session.run([this.model.loss, this.model.trainOp], feeds);
     this.count++;
     return { step: this.count, loss: loss.get() as number, milliseconds: performance.now() - started };
+  }
+
+  /** The first `count` test digits: pixels (784 each, 0 … 1), true labels and the model's predictions. */
+  predictions(count: number): { images: Float32Array[]; labels: number[]; predicted: number[] } {
+    const { test } = this.digits;
+    const images = test.images.subarray(0, count * IMAGE_SIZE);
+    const [predicted] = this.session.run(
+      [this.predicted],
+      new Map([[this.model.images, new NDArray(images, [count, IMAGE_SIZE])]]),
+    );
+    return {
+      images: Array.from({ length: count }, (_, i) => images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE)),
+      labels: Array.from(test.labels.subarray(0, count)),
+      predicted: Array.from(predicted.data as ArrayLike<number>),
+    };
   }
 
   /** Test accuracy on the bundled test digits. */

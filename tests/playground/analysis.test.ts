@@ -19,13 +19,23 @@ describe('playground analysis', () => {
 
   test('the seed example (a + b)(b + 1) has gradient (2, 5) and Hessian [[0, 1], [1, 2]] at (2, 1)', () => {
     const { expression, inputs } = parsed('(a + b) * (b + 1)');
-    expect(hessianAndGradient(expression, inputs, { a: 2, b: 1 })).toEqual({
+    const { gradient, hessian } = hessianAndGradient(expression, inputs, { a: 2, b: 1 });
+    expect({ gradient, hessian }).toEqual({
       gradient: [2, 5],
       hessian: [
         [0, 1],
         [1, 2],
       ],
     });
+  });
+
+  test("the Hessian's graph: toDot of the second derivatives, every node it reads counted once", () => {
+    const { expression, inputs } = parsed('(a + b) * (b + 1)');
+    const { dot, nodes } = hessianAndGradient(expression, inputs, { a: 2, b: 1 });
+    const drawn = dot.split('\n').filter((line) => /^\s+n\d+ \[label=/.test(line));
+    expect(drawn).toHaveLength(nodes);
+    expect(dot).toMatch(/n\d+ \[label="a\\nplaceholder float64\[\]"/);
+    expect(dot).toContain('subgraph cluster_gradients');
   });
 
   test('sin(x) * y has Hessian [[−y sin x, cos x], [cos x, 0]]', () => {
