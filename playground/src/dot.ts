@@ -69,7 +69,16 @@ export function planDot(fetches: readonly Tensor[]): { dot: string; nodes: numbe
     graph,
     fetches.map((t) => t.id),
   );
-  const clusters: string[] = [];
+  const lines = toDot(fetches, { tooltips: true }).split('\n');
+  // toDot puts what gradients() added in a cluster of its own: a fused node drawn there gets its group's cluster
+  // nested inside that one (a node may only be in nested clusters), the others just before the closing brace.
+  const gradientsAt = lines.indexOf('  subgraph cluster_gradients {');
+  const gradientsEnd = gradientsAt < 0 ? -1 : lines.indexOf('  }', gradientsAt);
+  const inGradients = new Set(
+    gradientsAt < 0 ? [] : lines.slice(gradientsAt, gradientsEnd).map((line) => /^ {4}n(\d+) \[/.exec(line)?.[1]),
+  );
+  const nested: string[] = [];
+  const top: string[] = [];
   let steps = 0;
   let groups = 0;
   for (const id of ids) {
@@ -77,24 +86,27 @@ export function planDot(fetches: readonly Tensor[]): { dot: string; nodes: numbe
     if (node.op !== 'fused') continue;
     groups++;
     const fusedSteps = node.attrs.steps as unknown as FusedStepAttr[];
-    clusters.push(
-      `  subgraph cluster_fused_${id} {`,
-      `    label="fused group: ${fusedSteps.length} ops in one kernel"; style="rounded,filled"; ` +
-        'fillcolor="#f5f3ff"; color="#7c3aed"; fontname="Helvetica"; fontsize=10; class="fused-group";',
-    );
+    const indent = inGradients.has(String(id)) ? '    ' : '  ';
+    const cluster = [
+      `subgraph cluster_fused_${id} {`,
+      `  label="fused group: ${fusedSteps.length} ops, one kernel"; style="rounded,filled"; fillcolor="#f5f3ff"; ` +
+        'color="#7c3aed"; fontname="Helvetica"; fontsize=10; class="fused-group";',
+      `  n${id};`,
+    ];
     fusedSteps.forEach((step, j) => {
       const args = step.args.map((a) => ('step' in a ? `s${a.step}` : 'input' in a ? `$${a.input}` : String(a.value)));
-      clusters.push(
-        `    f${id}_${j} [label="s${j} = ${dotText(`${step.op}(${args.join(', ')})`)}", shape=box, style="rounded", ` +
+      cluster.push(
+        `  f${id}_${j} [label="s${j} = ${dotText(`${step.op}(${args.join(', ')})`)}", shape=box, style="rounded", ` +
           'fontsize=9, class="fused-step"];',
       );
-      for (const a of step.args) if ('step' in a) clusters.push(`    f${id}_${a.step} -> f${id}_${j};`);
+      for (const a of step.args) if ('step' in a) cluster.push(`  f${id}_${a.step} -> f${id}_${j};`);
     });
-    clusters.push('  }', `  f${id}_${fusedSteps.length - 1} -> n${id} [style=dashed, arrowhead=empty];`);
+    cluster.push(`  f${id}_${fusedSteps.length - 1} -> n${id} [style=dashed, arrowhead=empty];`, '}');
+    (indent === '  ' ? top : nested).push(...cluster.map((line) => indent + line));
     steps += fusedSteps.length;
   }
-  const dot = toDot(fetches, { tooltips: true });
-  // toDot's DOT ends with its closing brace: the clusters go just before it.
-  const at = dot.lastIndexOf('}');
-  return { dot: `${dot.slice(0, at)}${clusters.join('\n')}\n}`, nodes: ids.length, steps, groups };
+  if (nested.length > 0) lines.splice(gradientsEnd, 0, ...nested);
+  // toDot's DOT ends with its closing brace: the other clusters go just before it.
+  lines.splice(lines.length - 1, 0, ...top);
+  return { dot: lines.join('\n'), nodes: ids.length, steps, groups };
 }

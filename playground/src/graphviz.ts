@@ -25,9 +25,12 @@ export async function draw(container: HTMLElement, dot: string, label: string, s
   if (stale()) return;
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', label);
-  // Graphviz sizes the picture in points; the page scales it to its box, keeping the proportions.
+  // Graphviz sizes the picture in points: at most that size (in CSS pixels, 4/3 per point), scaled down to fit its
+  // box, keeping its proportions. In a wrapping flex row (the plan beside its report) it asks for its full width.
+  const width = (parseFloat(svg.getAttribute('width') ?? '0') * 4) / 3;
   svg.removeAttribute('height');
-  svg.style.maxWidth = `${parseFloat(svg.getAttribute('width') ?? '0') * 1.2}px`;
   svg.setAttribute('width', '100%');
+  svg.style.maxWidth = `${width}px`;
+  container.style.flexBasis = `${width}px`;
   container.replaceChildren(svg);
 }

@@ -4,7 +4,17 @@
  * gradients pass for the one output), all computed by a lazygrad Session, plus each edge's local derivative.
  */
 import * as lazygrad from '../../src/core';
-import { Graph, Session, Tensor, formatReport, gradients, jvp, optimize } from '../../src/core';
+import {
+  Graph,
+  Session,
+  Tensor,
+  formatReport,
+  gradients,
+  jvp,
+  optimize,
+  sessionKernels,
+  unfusedUnder,
+} from '../../src/core';
 import { drawnNodes, planDot } from './dot';
 import { Expression, format } from './parser';
 
@@ -34,7 +44,7 @@ export interface Evaluation {
   readonly fetches: Tensor[];
   /** How many nodes that drawing has (the fetches and everything they read). */
   readonly gradientNodes: number;
-  /** The optimized graph of the same fetches (`optimize`, level 2): its DOT, fused groups as clusters. */
+  /** The optimized graph of the same fetches, as the session optimizes it: its DOT, fused groups as clusters. */
   readonly plan: { dot: string; nodes: number; steps: number; groups: number };
   /** Each pass's one-line report (`formatReport`) of that optimization. */
   readonly report: string[];
@@ -69,7 +79,12 @@ interface Built {
 }
 
 /** Builds the graph and computes every row's value, tangents and adjoint with a lazygrad Session. */
-export function evaluate(expression: Expression, inputs: string[], feed: Record<string, number>): Evaluation {
+export function evaluate(
+  expression: Expression,
+  inputs: string[],
+  feed: Record<string, number>,
+  outputName = 'e',
+): Evaluation {
   const graph = new Graph();
   const rows: Row[] = [];
   const tensors: Tensor[] = [];
@@ -170,10 +185,12 @@ export function evaluate(expression: Expression, inputs: string[], feed: Record<
     row.local.push(...local);
   });
   const fetches = [outputTensor, ...adjoints.slice(0, inputs.length)];
-  const optimized = optimize(graph, fetches);
+  // The session's own optimization: level 2, and on the wasm backend the ops it has faster kernels for kept out of
+  // fused groups (what Session passes to the same passes when it compiles a plan).
+  const optimized = optimize(graph, fetches, { keepUnfused: unfusedUnder(sessionKernels(undefined, 1).overrides) });
   const outputRow = rows[output.row];
   // The output is the last row built, so no label names it yet: call it e, as the page's results do.
-  if (output.row >= inputs.length && !inputs.includes('e')) outputRow.name = 'e';
+  if (output.row >= inputs.length && !inputs.includes(outputName)) outputRow.name = outputName;
   return {
     rows,
     inputs,

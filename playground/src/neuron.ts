@@ -42,7 +42,7 @@ export interface Neuron {
 function form(expression: string): NeuronForm {
   const parsed = parse(expression);
   if (!parsed.ok) throw new Error(`neuron: ${parsed.message}`);
-  const evaluation = evaluate(parsed.expression, parsed.inputs, NEURON_FEED);
+  const evaluation = evaluate(parsed.expression, parsed.inputs, NEURON_FEED, 'f');
   const grad = (name: string): number => evaluation.gradient[evaluation.inputs.indexOf(name)];
   return {
     expression,
