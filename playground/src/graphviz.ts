@@ -19,10 +19,14 @@ export function graphviz(): Promise<Viz> {
   return viz;
 }
 
-/** Renders DOT into `container` (replacing what was there) unless `stale()` says a newer drawing was asked for. */
-export async function draw(container: HTMLElement, dot: string, label: string, stale: () => boolean): Promise<void> {
-  const svg = (await graphviz()).renderSVGElement(dot);
-  if (stale()) return;
+/**
+ * Renders DOT into `container` (replacing what was there) unless `stale()` says a newer drawing was asked for;
+ * resolves to whether it drew.
+ */
+export async function draw(container: HTMLElement, dot: string, label: string, stale: () => boolean): Promise<boolean> {
+  const viz = await graphviz();
+  if (stale()) return false;
+  const svg = viz.renderSVGElement(dot);
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', label);
   // Graphviz sizes the picture in points: at most that size (in CSS pixels, 4/3 per point), scaled down to fit its
@@ -33,4 +37,5 @@ export async function draw(container: HTMLElement, dot: string, label: string, s
   svg.style.maxWidth = `${width}px`;
   container.style.flexBasis = `${width}px`;
   container.replaceChildren(svg);
+  return true;
 }

@@ -206,11 +206,48 @@ function update(): void {
       `gradient graph with ${evaluation.gradientNodes} nodes`,
       stale,
     ),
-    draw(element('plan'), plan.dot, `optimized graph with ${plan.nodes} nodes and ${plan.groups} fused groups`, stale),
-    draw(element('hessian-graph'), hessian.dot, `Hessian graph with ${hessian.nodes} nodes`, stale),
+    drawWhenOpen({
+      container: element('plan'),
+      dot: plan.dot,
+      label: `optimized graph with ${plan.nodes} nodes and ${plan.groups} fused groups`,
+      generation,
+    }),
+    drawWhenOpen({
+      container: element('hessian-graph'),
+      dot: hessian.dot,
+      label: `Hessian graph with ${hessian.nodes} nodes`,
+      generation,
+    }),
   ]).then(() => {
     if (!stale()) renderStep();
   }, showDrawingError);
+}
+
+/** A drawing behind a toggle: drawn only while its `<details>` is open (the larger graphs take the longest). */
+interface LazyDrawing {
+  readonly container: HTMLElement;
+  readonly dot: string;
+  readonly label: string;
+  /** The update it belongs to. */
+  readonly generation: number;
+}
+
+const lazyDrawings = new Map<HTMLElement, LazyDrawing>();
+
+/** Draws `drawing` now if its toggle is open, else when it opens; a closed one drops its outdated picture. */
+function drawWhenOpen(drawing: LazyDrawing): Promise<unknown> {
+  const { container } = drawing;
+  lazyDrawings.set(container, drawing);
+  const details = container.closest('details') as HTMLDetailsElement;
+  if (container.dataset.generation === String(drawing.generation)) return Promise.resolve();
+  if (!details.open) {
+    container.replaceChildren();
+    return Promise.resolve();
+  }
+  const stale = (): boolean => drawing.generation !== state.generation;
+  return draw(container, drawing.dot, drawing.label, stale).then((drew) => {
+    if (drew) container.dataset.generation = String(drawing.generation);
+  });
 }
 
 function gradientDot(evaluation: Evaluation): string {
@@ -475,6 +512,15 @@ function start(): void {
     event.preventDefault();
   });
   setUpTabs();
+  for (const id of ['plan', 'hessian-graph']) {
+    const details = element(id).closest('details') as HTMLDetailsElement;
+    details.addEventListener('toggle', () => {
+      const drawing = lazyDrawings.get(element(id));
+      if (details.open && drawing !== undefined) {
+        state.drawing = Promise.all([state.drawing, drawWhenOpen(drawing)]).catch(showDrawingError);
+      }
+    });
+  }
   update();
   // The neuron is computed up front too (a few milliseconds), so its tab is ready when opened.
   const neuronDrawn = renderNeuron().catch(showDrawingError);

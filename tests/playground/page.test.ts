@@ -87,6 +87,8 @@ interface Snapshot {
 
 /** Runs in the page: what it shows now (after the latest drawings are in). */
 const SNAPSHOT = `(async () => {
+  // A toggle's drawing starts on its 'toggle' event, a task after it opens.
+  await new Promise((resolve) => setTimeout(resolve, 50));
   await window.playground.drawn();
   const count = (selector) => document.querySelectorAll(selector).length;
   return {
@@ -184,6 +186,9 @@ interface KeyboardReport {
   typed: Snapshot;
   stepped: string;
   detailsOpen: boolean;
+  /** The plan's SVG nodes while its toggle is closed (not drawn) and once it is open. */
+  planBeforeOpen: number;
+  planOnOpen: number;
   focusedOnStep: Accessibility;
   tabs: { selected: string; visible: string }[];
   training: Training;
@@ -231,6 +236,9 @@ const TYPES: Record<string, string> = {
 
       // The isolated page, driven by script.
       const page = await Page.open(devTools, `${url}/isolated/index.html`);
+      await page.evaluate(
+        `['plan-details', 'hessian-details'].forEach((id) => (document.getElementById(id).open = true))`,
+      );
       seed = await page.evaluate<Snapshot>(SNAPSHOT);
       await page.evaluate(`[1, 2, 3].forEach(() => document.getElementById('step').click())`);
       writeFileSync(join(dir, 'playground.png'), await page.screenshot());
@@ -267,8 +275,10 @@ const TYPES: Record<string, string> = {
       await plain.replaceText('2');
       const typed = await plain.evaluate<Snapshot>(SNAPSHOT);
       await plain.tabTo(`element.tagName === 'SUMMARY' && element.parentElement.id === 'plan-details'`);
+      const planBeforeOpen = typed.planSvgNodes;
       await plain.key('Enter');
       const detailsOpen = await plain.evaluate<boolean>(`document.getElementById('plan-details').open`);
+      const planOnOpen = (await plain.evaluate<Snapshot>(SNAPSHOT)).planSvgNodes;
       await plain.tabTo(`element.id === 'step'`);
       await plain.key('Enter');
       await plain.key(' ');
@@ -295,6 +305,8 @@ const TYPES: Record<string, string> = {
         typed,
         stepped,
         detailsOpen,
+        planBeforeOpen,
+        planOnOpen,
         focusedOnStep,
         tabs,
         training: plainTraining,
@@ -447,8 +459,11 @@ const TYPES: Record<string, string> = {
     expect(keyboard.stepped).toBe('forward mode, step 2 of 4: node y');
   });
 
-  test('by keyboard alone: a <details> opens with Enter, and ←/→ switch the tabs', () => {
+  test('by keyboard alone: a <details> opens with Enter (its drawing made then), and ←/→ switch the tabs', () => {
     expect(keyboard.detailsOpen).toBe(true);
+    const want = expected('sin(x) * y', { x: 1, y: 2 });
+    expect(keyboard.planBeforeOpen).toBe(0);
+    expect(keyboard.planOnOpen).toBe(want.planNodes + want.planSteps);
     expect(keyboard.tabs).toEqual([
       { selected: 'tab-expression', visible: 'panel-expression' },
       { selected: 'tab-neuron', visible: 'panel-neuron' },
