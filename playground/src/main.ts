@@ -27,6 +27,9 @@ export function show(x: number): string {
 
 const element = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
+/** When the first values and the first drawings were on the page (ms since navigation; the tests read it). */
+const timeline: { values?: number; drawn?: number } = {};
+
 const state = {
   values: { ...SEED_VALUES } as Record<string, number>,
   evaluation: null as Evaluation | null,
@@ -181,6 +184,7 @@ function update(): void {
   state.evaluation = evaluation;
   state.step = Math.min(state.step, evaluation.rows.length - 1);
   renderResults(evaluation);
+  timeline.values ??= performance.now();
   renderTables(evaluation);
   renderStep();
   const hessian = renderHigherOrder(parsed.expression, parsed.inputs, feedOf(parsed.inputs));
@@ -219,7 +223,9 @@ function update(): void {
       generation,
     }),
   ]).then(() => {
-    if (!stale()) renderStep();
+    if (stale()) return;
+    renderStep();
+    timeline.drawn ??= performance.now();
   }, showDrawingError);
 }
 
@@ -528,6 +534,7 @@ function start(): void {
     ready: true,
     /** Resolves once the latest drawings are on the page (the tests wait for it). */
     drawn: () => Promise.all([state.drawing, neuronDrawn]),
+    timeline,
   };
 }
 

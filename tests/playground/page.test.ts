@@ -210,6 +210,7 @@ const TYPES: Record<string, string> = {
   let sine: Snapshot;
   let broken: Snapshot;
   let fusing: Snapshot;
+  let timeline: { values: number; drawn: number };
   let neuron: Neuron;
   let training: Training;
   let keyboard: KeyboardReport;
@@ -240,6 +241,7 @@ const TYPES: Record<string, string> = {
         `['plan-details', 'hessian-details'].forEach((id) => (document.getElementById(id).open = true))`,
       );
       seed = await page.evaluate<Snapshot>(SNAPSHOT);
+      timeline = await page.evaluate<{ values: number; drawn: number }>('window.playground.timeline');
       await page.evaluate(`[1, 2, 3].forEach(() => document.getElementById('step').click())`);
       writeFileSync(join(dir, 'playground.png'), await page.screenshot());
       await page.evaluate(`document.getElementById('reset').click()`);
@@ -338,6 +340,11 @@ const TYPES: Record<string, string> = {
   test('Graphviz is a chunk of its own beside the page script', () => {
     expect(assets.filter((file) => /^viz-.*\.js$/.test(file))).toHaveLength(1);
     expect(assets).toContain('playground.js');
+  });
+
+  test('the values are on the page before the drawings (Graphviz loads after them)', () => {
+    expect(timeline.values).toBeLessThan(timeline.drawn);
+    console.log(`values at ${timeline.values.toFixed(0)} ms, drawings at ${timeline.drawn.toFixed(0)} ms`);
   });
 
   test('the default page shows the seed example: e = 6, ∂e/∂a = 2, ∂e/∂b = 5', () => {
