@@ -76,10 +76,17 @@ const SOURCE_ROW = FUSED_MAX_INPUTS;
 const SOURCE_SCALAR = FUSED_MAX_INPUTS + FUSED_REGISTERS;
 
 /** The group as SSA (templates.ts): every step in program order, the output's value last. */
-function groupCode(steps: readonly Instruction[], fills: ReadonlyMap<number, Value | 'row' | 'scalar'>, lanes: Lanes): Value {
+function groupCode(
+  steps: readonly Instruction[],
+  fills: ReadonlyMap<number, Value | 'row' | 'scalar'>,
+  lanes: Lanes,
+): Value {
   const registers = new Map<number, Value>();
   for (const [r, fill] of fills) {
-    registers.set(r, fill === 'row' ? lanes.source(SOURCE_ROW + r) : fill === 'scalar' ? lanes.source(SOURCE_SCALAR + r) : fill);
+    registers.set(
+      r,
+      fill === 'row' ? lanes.source(SOURCE_ROW + r) : fill === 'scalar' ? lanes.source(SOURCE_SCALAR + r) : fill,
+    );
   }
   const inputs = new Map<number, Value>();
   let result: Value | null = null;
@@ -171,7 +178,9 @@ export function compileFusedJit(
     let local = pointer.get(checkInput(k));
     if (local === undefined) {
       local = b.local(I32);
-      b.get(TABLE).mem(OP.i32Load, I32_ALIGN, 4 * k).set(local);
+      b.get(TABLE)
+        .mem(OP.i32Load, I32_ALIGN, 4 * k)
+        .set(local);
       pointer.set(k, local);
     }
     return local;
@@ -245,20 +254,34 @@ export function compileFusedJit(
       lanes,
       result,
       copies,
-      source((k, copy) => b.get(pointerOf(k)).get(at).op(OP.i32Add).simdMem(SIMD.v128Load, V128_ALIGN, 16 * copy)),
+      source((k, copy) =>
+        b
+          .get(pointerOf(k))
+          .get(at)
+          .op(OP.i32Add)
+          .simdMem(SIMD.v128Load, V128_ALIGN, 16 * copy),
+      ),
       (copy, push) => {
         b.get(OUT).get(at).op(OP.i32Add);
         push();
         b.simdMem(SIMD.v128Store, V128_ALIGN, 16 * copy);
       },
     );
-    b.get(at).i32(16 * copies).op(OP.i32Add).set(at);
+    b.get(at)
+      .i32(16 * copies)
+      .op(OP.i32Add)
+      .set(at);
   };
   // The vector loop, `unroll` vectors per iteration, then one at a time.
   const unroll = Math.max(1, Math.floor(options.unroll ?? DEFAULT_UNROLL));
   if (unroll > 1) {
     b.block().loop();
-    b.get(at).i32(16 * unroll).op(OP.i32Add).get(vecEnd).op(OP.i32GtU).brIf(1);
+    b.get(at)
+      .i32(16 * unroll)
+      .op(OP.i32Add)
+      .get(vecEnd)
+      .op(OP.i32GtU)
+      .brIf(1);
     emitVectors(unroll);
     b.br(0).end().end();
   }
@@ -272,8 +295,17 @@ export function compileFusedJit(
   b.get(endBytes).get(at).op(OP.i32GtU).if();
   b.get(endBytes).get(at).op(OP.i32Sub).set(count);
   for (const k of fullInputs) {
-    b.get(SCRATCH).i32x4(0).simdMem(SIMD.v128Store, 0, 16 * k);
-    b.get(SCRATCH).i32(16 * k).op(OP.i32Add).get(pointerOf(k)).get(at).op(OP.i32Add).get(count).memoryCopy();
+    b.get(SCRATCH)
+      .i32x4(0)
+      .simdMem(SIMD.v128Store, 0, 16 * k);
+    b.get(SCRATCH)
+      .i32(16 * k)
+      .op(OP.i32Add)
+      .get(pointerOf(k))
+      .get(at)
+      .op(OP.i32Add)
+      .get(count)
+      .memoryCopy();
   }
   const outStage = 16 * FUSED_MAX_INPUTS;
   emitInterleaved(

@@ -34,6 +34,27 @@ const EXPM1_POLY = [2.48015873e-5, 1.98412698e-4, 1.38888889e-3, 8.33333333e-3, 
 /** A value of the SSA: an instruction's index. */
 export type Value = number;
 
+/** Bounds every non-NaN lane of a value lies within (NaN lanes take the same path through every template). */
+export type Range = readonly [lo: number, hi: number];
+const UNBOUNDED: Range = [-Infinity, Infinity];
+// exp's arguments within this need neither vmath.ts's clamp nor its two-step scaling (it switches at |x| > 87; the
+// margin covers float32 rounding of the values the bounds were computed for in double).
+const EXP_NARROW = 86;
+// tanh(x) is 1 in float32 from |x| = 10 on, in vmath.ts too (1 − 2/(e^20 + 1) rounds to 1): exp's argument 2|x| is
+// clamped there, which keeps it narrow.
+const TANH_SATURATED = 10;
+
+/** [lo, hi], or unbounded where the bounds are NaN (∞ − ∞, 0·∞). */
+function range(lo: number, hi: number): Range {
+  if (Number.isNaN(lo) || Number.isNaN(hi)) return UNBOUNDED;
+  // Widened by a few float32 ulps: the lanes are rounded results, the bounds exact ones.
+  return [lo - Math.abs(lo) * 1e-6 - 1e-30, hi + Math.abs(hi) * 1e-6 + 1e-30];
+}
+
+function isNarrow(r: Range): boolean {
+  return r[0] >= -EXP_NARROW && r[1] <= EXP_NARROW;
+}
+
 /**
  * One instruction: a SIMD op over earlier values (`shift`: an i32x4 shift by a constant count), a constant, or a
  * value from outside the group's arithmetic (`source`: an input vector, a row, a scalar; compile.ts supplies it).
@@ -48,6 +69,7 @@ export type Instruction =
 export class Lanes {
   readonly code: Instruction[] = [];
   private readonly constants = new Map<string, Value>();
+  private readonly ranges = new Map<Value, Range>();
 
   constructor(readonly relaxed: boolean) {}
 
@@ -66,10 +88,18 @@ export class Lanes {
     return this.bits([...lane, ...lane, ...lane, ...lane]);
   }
 
-  /** Four equal int32 lanes (a bit pattern). */
+  /** Four equal int32 lanes (a bit pattern; as float32 its range is that one value). */
   ci(bits: number): Value {
     const lane = i32Bytes(bits);
-    return this.bits([...lane, ...lane, ...lane, ...lane]);
+    const value = this.bits([...lane, ...lane, ...lane, ...lane]);
+    const f = new Float32Array(Uint8Array.from(lane).buffer)[0];
+    if (Number.isFinite(f)) this.ranges.set(value, [f, f]);
+    return value;
+  }
+
+  /** What is known of a value's lanes: a range, or unbounded. */
+  rangeOf(value: Value): Range {
+    return this.ranges.get(value) ?? UNBOUNDED;
   }
 
   private bits(bytes: number[]): Value {
@@ -135,8 +165,9 @@ export class Lanes {
    * ±87; here every vector does. For |x| <= 87 both change nothing (the clamp is the identity, and p·2^n1·2^(n−n1)
    * multiplies by powers of two within the normal range, exactly, as p·2^n does): the same bits, no branch.
    */
-  exp(x: Value): Value {
-    const xc = this.op(SIMD.f32x4Pmin, this.op(SIMD.f32x4Pmax, x, this.c(-104)), this.c(89));
+  exp(x: Value, narrow = isNarrow(this.rangeOf(x))): Value {
+    // `narrow`: no lane beyond ±86 (but NaN): vmath.ts's common path, which is then exactly what it computes.
+    const xc = narrow ? x : this.op(SIMD.f32x4Pmin, this.op(SIMD.f32x4Pmax, x, this.c(-104)), this.c(89));
     const t = this.add(this.mul(xc, this.c(LOG2E)), this.c(MAGIC));
     const n = this.sub(t, this.c(MAGIC));
     let r = this.sub(xc, this.mul(n, this.c(LN2_HI)));
@@ -144,6 +175,7 @@ export class Lanes {
     let p = this.horner(EXP_POLY, r);
     p = this.add(this.add(this.mul(p, this.mul(r, r)), r), this.c(1));
     const ni = this.op(SIMD.i32x4Sub, t, this.ci(MAGIC_BITS));
+    if (narrow) return this.mul(p, this.pow2i(ni));
     const n1 = this.shift(SIMD.i32x4ShrS, ni, 1);
     return this.mul(this.mul(p, this.pow2i(n1)), this.pow2i(this.op(SIMD.i32x4Sub, ni, n1)));
   }
@@ -152,7 +184,9 @@ export class Lanes {
   tanh(x: Value): Value {
     const sign = this.and(x, this.ci(SIGN));
     const ax = this.op(SIMD.v128Andnot, x, this.ci(SIGN));
-    const e = this.exp(this.add(ax, ax));
+    // Clamped where tanh is 1 anyway (pmin keeps NaN): exp then takes its narrow path, with vmath.ts's bits.
+    const clamped = this.op(SIMD.f32x4Pmin, ax, this.c(TANH_SATURATED));
+    const e = this.exp(this.add(clamped, clamped), true);
     const large = this.sub(this.c(1), this.div(this.c(2), this.add(e, this.c(1))));
     const z = this.mul(ax, ax);
     const p = this.horner(TANH_POLY, z);
@@ -228,8 +262,21 @@ export class Lanes {
     return this.log1p(this.exp(this.or(x, this.ci(SIGN))));
   }
 
-  /** One fused op (an interpreter opcode other than a FILL) over its operands. Throws for an opcode it lacks. */
+  /**
+   * One fused op (an interpreter opcode other than a FILL) over its operands, the result's range recorded (exp
+   * takes its narrow path where its argument's range allows). Throws for an opcode it lacks.
+   */
   apply(code: number, args: readonly Value[]): Value {
+    const value = this.template(code, args);
+    const bounds = resultRange(
+      code,
+      args.map((a) => this.rangeOf(a)),
+    );
+    if (bounds !== UNBOUNDED && !this.ranges.has(value)) this.ranges.set(value, bounds);
+    return value;
+  }
+
+  private template(code: number, args: readonly Value[]): Value {
     const [x, y, z] = args;
     switch (code) {
       case OP_CODES.copy:
@@ -316,5 +363,48 @@ export class Lanes {
       default:
         throw new Error(`fused jit: no template for opcode ${code}`);
     }
+  }
+}
+
+/** Bounds of an op's result from its operands' (interval arithmetic; unbounded where not worked out). */
+function resultRange(code: number, [a, b]: readonly Range[]): Range {
+  const abs = (r: Range): Range => (r[0] >= 0 ? r : r[1] <= 0 ? [-r[1], -r[0]] : [0, Math.max(-r[0], r[1])]);
+  switch (code) {
+    case OP_CODES.copy:
+      return a;
+    case OP_CODES.neg:
+      return range(-a[1], -a[0]);
+    case OP_CODES.abs:
+      return abs(a);
+    case OP_CODES.square: {
+      const m = abs(a);
+      return range(m[0] * m[0], m[1] * m[1]);
+    }
+    case OP_CODES.sqrt:
+      return range(Math.sqrt(Math.max(a[0], 0)), Math.sqrt(Math.max(a[1], 0)));
+    case OP_CODES.exp:
+      return range(Math.exp(a[0]), Math.exp(a[1]));
+    case OP_CODES.tanh:
+      return [-1, 1];
+    case OP_CODES.sigmoid:
+      return [0, 1];
+    case OP_CODES.relu:
+      return range(Math.max(a[0], 0), Math.max(a[1], 0));
+    case OP_CODES.relu6:
+      return [0, 6];
+    case OP_CODES.add:
+      return range(a[0] + b[0], a[1] + b[1]);
+    case OP_CODES.sub:
+      return range(a[0] - b[1], a[1] - b[0]);
+    case OP_CODES.mul: {
+      const p = [a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]];
+      return range(Math.min(...p), Math.max(...p));
+    }
+    case OP_CODES.maximum:
+      return range(Math.max(a[0], b[0]), Math.max(a[1], b[1]));
+    case OP_CODES.minimum:
+      return range(Math.min(a[0], b[0]), Math.min(a[1], b[1]));
+    default:
+      return UNBOUNDED;
   }
 }
