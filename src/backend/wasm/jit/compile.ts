@@ -34,6 +34,10 @@ const SCRATCH = 4;
 // Vectors per iteration of the main loop, their code interleaved: four independent dependency chains keep the core
 // busy (measured on the 8-op chain: 1 vector 0.6x the interpreter, 2: 1.0x, 4: 1.35x, 8: spills, slower).
 const DEFAULT_UNROLL = 4;
+// Groups longer than this (in SSA instructions; the 8-op chain is ~90) are emitted two vectors at a time, and
+// beyond MAX_LANE_INSTRUCTIONS not compiled at all (the module would grow past ~1 MB).
+const LONG_GROUP = 2000;
+const MAX_LANE_INSTRUCTIONS = 12000;
 const V128_ALIGN = 4; // log2(16)
 const I32_ALIGN = 2;
 
@@ -223,6 +227,8 @@ export function compileFusedJit(
     if (e instanceof Error && e.message.startsWith('fused jit: no template')) return null;
     throw e;
   }
+  // A very long group (hundreds of transcendental steps) would make a module of megabytes: the interpreter runs it.
+  if (lanes.code.length > MAX_LANE_INSTRUCTIONS) return null;
   const fullInputs = new Set<number>();
   for (const instruction of lanes.code) {
     if (instruction.kind === 'source' && instruction.source < SOURCE_ROW) fullInputs.add(instruction.source);
@@ -273,7 +279,10 @@ export function compileFusedJit(
       .set(at);
   };
   // The vector loop, `unroll` vectors per iteration, then one at a time.
-  const unroll = Math.max(1, Math.floor(options.unroll ?? DEFAULT_UNROLL));
+  const unroll = Math.max(
+    1,
+    Math.floor(options.unroll ?? (lanes.code.length > LONG_GROUP ? DEFAULT_UNROLL / 2 : DEFAULT_UNROLL)),
+  );
   if (unroll > 1) {
     b.block().loop();
     b.get(at)
