@@ -50,8 +50,7 @@ import {
 import { FUSED_MAX_INSTRUCTIONS } from './program';
 import { jitModule, type JitModule } from './jit/cache';
 import { JIT_EXPORT, JIT_SCRATCH_BYTES } from './jit/compile';
-import { SHARED_MAXIMUM_PAGES } from './variants';
-import { chooseModuleKind } from './variants';
+import { chooseModuleKind, SHARED_MAXIMUM_PAGES } from './variants';
 
 /** The ops of the binary and unary kernels: the names of assembly/elementwise.ts's BIN_* and UN_* codes. */
 export type WasmBinaryOp = keyof typeof BIN_CODES;
@@ -180,6 +179,9 @@ function fusedInputCount(program: Int32Array): number {
   }
   return count;
 }
+
+// Instances kept per kernels (one per group structure seen); past this many they are dropped and made again on use.
+const MAX_JIT_INSTANCES = 1024;
 
 /** A jitted group instantiated over one memory: its function, and its slot in the helper worker. */
 interface JitInstance {
@@ -436,7 +438,8 @@ export class WasmKernels {
    * Runs a fused elementwise program (from compileFusedProgram) over n elements: out[i] is the group's value at i.
    * `inputs` gives each input's byte offset in the order of the fused node's inputs, as the program was compiled
    * for: a 'full' input holds n floats, a 'scalar' one a single float. out may be one of the inputs (in place) but
-   * must not overlap one partially. Nothing past n elements is read or written.
+   * must not overlap one partially. Nothing past n elements is read or written. With `jit` (default) the program
+   * runs compiled to its own wasm function (jit/, cached per structure; the same bits), else in the interpreter.
    */
   fused(program: Int32Array, inputs: readonly number[], out: number, n: number, jit = true): void {
     checkCount('fused', n);
@@ -512,6 +515,7 @@ export class WasmKernels {
       if (instance === null) {
         const run = instantiateJit(module.module, memory);
         if (run !== null) {
+          if (this.jitByKey.size >= MAX_JIT_INSTANCES) this.jitByKey.clear();
           instance = { module, run, slot: this.jitSlots++, onHelper: false, inputs: fusedInputCount(program) };
           this.jitByKey.set(module.key, instance);
           this.jitStats.instances++;
