@@ -83,6 +83,13 @@ export default defineConfig(
       ],
     },
   },
+  {
+    // The fused-group compiler (src/backend/wasm/jit): the wasm folder's own modules, nothing above it.
+    files: ['src/backend/wasm/jit/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./\\.\\.(/|$)', message: WASM_KERNELS }] }],
+    },
+  },
   layer(['src/session/**'], [], 'Inside src/, import the layer folders, not the public entry.', ENTRY),
   layer(
     ['src/train/**'],

@@ -154,7 +154,10 @@ const CHAIN: { op: string; args: FusedArg[] }[] = [
   { op: 'sqrt', args: [{ step: 6 }] },
 ];
 
-/** The chain on 1M floats: the JS fused kernel, the wasm interpreter (1 and 2 threads), eight wasm single-op calls. */
+/**
+ * The chain on 1M floats: the JS fused kernel, the wasm interpreter and the jitted group (1 and 2 threads), eight
+ * wasm single-op calls.
+ */
 function fusedChain(one: WasmKernels, two: WasmKernels): void {
   const n = N_ELEMENTWISE;
   const x = values(n, 4);
@@ -163,12 +166,12 @@ function fusedChain(one: WasmKernels, two: WasmKernels): void {
   const jsMs = timeMs(() => js([{ data: x, shape: [n] }], out));
   const program = compileFusedProgram(CHAIN, ['full']);
   if (program === null) throw new Error('the chain should compile to a wasm program');
-  const interpreter = (wasm: WasmKernels): number => {
+  const interpreter = (wasm: WasmKernels, jit = false): number => {
     const mark = wasm.arena.mark();
     const xOff = wasm.arena.alloc(n * 4);
     const yOff = wasm.arena.alloc(n * 4);
     wasm.arena.f32(xOff, n).set(x);
-    const ms = timeMs(() => wasm.fused(program, [xOff], yOff, n));
+    const ms = timeMs(() => wasm.fused(program, [xOff], yOff, n, jit));
     wasm.arena.release(mark);
     return ms;
   };
@@ -193,11 +196,12 @@ function fusedChain(one: WasmKernels, two: WasmKernels): void {
     return ms;
   };
   const [i1, i2, s1, s2] = [interpreter(one), interpreter(two), separate(one), separate(two)];
+  const [j1, j2] = [interpreter(one, true), interpreter(two, true)];
   console.log(`\nfused chain sqrt(exp(−tanh(0.5·x + 0.1)²) + 1) on ${n} floats, ms (median)`);
-  const head = ['', 'JS fused', 'interp 1t', 'interp 2t', 'ops 1t', 'ops 2t', 'JS/i1t', 'ops1t/i1t'];
+  const head = ['', 'JS fused', 'interp 1t', 'interp 2t', 'ops 1t', 'ops 2t', 'jit 1t', 'jit 2t', 'JS/i1t', 'i1t/j1t'];
   console.log(row(head));
-  const cells = [jsMs, i1, i2, s1, s2].map((v) => v.toFixed(2));
-  console.log(row(['chain', ...cells, `${(jsMs / i1).toFixed(2)}x`, `${(s1 / i1).toFixed(2)}x`]));
+  const cells = [jsMs, i1, i2, s1, s2, j1, j2].map((v) => v.toFixed(2));
+  console.log(row(['chain', ...cells, `${(jsMs / i1).toFixed(2)}x`, `${(i1 / j1).toFixed(2)}x`]));
 }
 
 async function main(): Promise<void> {

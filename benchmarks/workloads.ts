@@ -31,7 +31,16 @@ import { modelCandidates, OnnxBuilder } from './onnx';
 import { glorot, oneHot, Rng, seedOf, uniformArray } from './rng';
 
 export type ContenderId =
-  'lazygrad' | 'lazygrad-unfused' | 'lazygrad-2t' | 'lazygrad-js' | 'tfjs-cpu' | 'tfjs-wasm' | 'ort' | 'ort-2t';
+  | 'lazygrad'
+  | 'lazygrad-unfused'
+  | 'lazygrad-2t'
+  | 'lazygrad-js'
+  | 'tfjs-cpu'
+  | 'tfjs-wasm'
+  | 'ort'
+  | 'ort-2t'
+  | 'lazygrad-nojit'
+  | 'lazygrad-2t-nojit';
 
 /** Every contender, in the order tables list them. */
 export const CONTENDERS: readonly ContenderId[] = [
@@ -43,6 +52,8 @@ export const CONTENDERS: readonly ContenderId[] = [
   'tfjs-wasm',
   'ort',
   'ort-2t',
+  'lazygrad-nojit',
+  'lazygrad-2t-nojit',
 ];
 
 export const CONTENDER_LABELS: { readonly [id in ContenderId]: string } = {
@@ -54,6 +65,8 @@ export const CONTENDER_LABELS: { readonly [id in ContenderId]: string } = {
   'tfjs-wasm': 'tfjs wasm',
   ort: 'ORT 1 thread',
   'ort-2t': 'ORT 2 threads',
+  'lazygrad-nojit': 'lazygrad, jit off',
+  'lazygrad-2t-nojit': 'lazygrad, 2 threads, jit off',
 };
 
 /** One contender set up for one workload. */
@@ -130,6 +143,11 @@ const UNFUSED: SessionOptions = { optimize: { disable: ['fuse'] } };
 // Contender plumbing
 
 /** The lazygrad contender: one session, feeds already NDArrays of the right dtype (not copied by the session). */
+/** The same program with fused groups in the wasm interpreter instead of compiled (issue 20's comparison). */
+function noJit(program: LazygradProgram): LazygradProgram {
+  return { ...program, options: { ...program.options, jit: false } };
+}
+
 /** The same program on a session that splits its wasm kernels over two threads. */
 export function twoThreads(program: LazygradProgram): LazygradProgram {
   return { ...program, options: { ...program.options, threads: 2 } };
@@ -500,7 +518,17 @@ function chainWorkloads(size: number): Workload[] {
   const forward: Workload = {
     id: 'chain',
     title: `elementwise chain of 8 ops on ${size} floats`,
-    contenders: ['lazygrad', 'lazygrad-unfused', 'lazygrad-2t', 'tfjs-cpu', 'tfjs-wasm', 'ort', 'ort-2t'],
+    contenders: [
+      'lazygrad',
+      'lazygrad-unfused',
+      'lazygrad-2t',
+      'tfjs-cpu',
+      'tfjs-wasm',
+      'ort',
+      'ort-2t',
+      'lazygrad-nojit',
+      'lazygrad-2t-nojit',
+    ],
     tolerance: 1e-5,
     program: (variant) => lazygradChain(variant, false),
     build: async (contender) => {
@@ -510,6 +538,10 @@ function chainWorkloads(size: number): Workload[] {
           return lazygradInstance(lazygradChain(contender, false));
         case 'lazygrad-2t':
           return lazygradInstance(twoThreads(lazygradChain('lazygrad', false)));
+        case 'lazygrad-nojit':
+          return lazygradInstance(noJit(lazygradChain('lazygrad', false)));
+        case 'lazygrad-2t-nojit':
+          return lazygradInstance(noJit(twoThreads(lazygradChain('lazygrad', false))));
         case 'tfjs-cpu':
         case 'tfjs-wasm':
           await useTfBackend(tfBackendOf(contender));
@@ -538,7 +570,17 @@ function chainWorkloads(size: number): Workload[] {
   const backward: Workload = {
     id: 'chain-grad',
     title: `gradient of the elementwise chain on ${size} floats`,
-    contenders: ['lazygrad', 'lazygrad-unfused', 'tfjs-cpu', 'tfjs-wasm'],
+    contenders: [
+      'lazygrad',
+      'lazygrad-unfused',
+      'lazygrad-2t',
+      'tfjs-cpu',
+      'tfjs-wasm',
+      'ort',
+      'ort-2t',
+      'lazygrad-nojit',
+      'lazygrad-2t-nojit',
+    ],
     tolerance: 1e-5,
     program: (variant) => lazygradChain(variant, true),
     build: async (contender) => {
@@ -546,6 +588,32 @@ function chainWorkloads(size: number): Workload[] {
         case 'lazygrad':
         case 'lazygrad-unfused':
           return lazygradInstance(lazygradChain(contender, true));
+        case 'lazygrad-2t':
+          return lazygradInstance(twoThreads(lazygradChain('lazygrad', true)));
+        case 'lazygrad-nojit':
+          return lazygradInstance(noJit(lazygradChain('lazygrad', true)));
+        case 'lazygrad-2t-nojit':
+          return lazygradInstance(noJit(twoThreads(lazygradChain('lazygrad', true))));
+        case 'ort':
+        case 'ort-2t': {
+          // ORT has no gradients: the derivative written out, dy/dx = −0.5·e·t·(1 − t²)/y with t = tanh(0.5x + 0.1),
+          // e = exp(−t²), y = sqrt(e + 1) — the same transcendental work as lazygrad's optimized gradient graph.
+          const p = lazygradChain('lazygrad', true);
+          const fallback = (): Uint8Array => {
+            const m = new OnnxBuilder();
+            const t = m.node('Tanh', [
+              m.node('Add', [m.node('Mul', [m.input('x', [size]), m.constant(0.5)]), m.constant(0.1)]),
+            ]);
+            const s = m.node('Mul', [t, t]);
+            const e = m.node('Exp', [m.node('Neg', [s])]);
+            const y = m.node('Sqrt', [m.node('Add', [e, m.constant(1)])]);
+            const num = m.node('Mul', [m.node('Mul', [e, t]), m.node('Sub', [m.constant(1), s])]);
+            m.output(m.node('Mul', [m.node('Div', [num, y]), m.constant(-0.5)]), 'dx', [size]);
+            return m.build();
+          };
+          const models = modelCandidates(p.graph, [...p.feeds.keys()], p.fetches, fallback);
+          return ortInstance(contender === 'ort' ? 1 : 2, models, { x: { data: data(), dims: [size] } });
+        }
         case 'tfjs-cpu':
         case 'tfjs-wasm':
           await useTfBackend(tfBackendOf(contender));

@@ -103,7 +103,7 @@ function wasmKernels(threads: 1 | 2): WasmBufKernels | null {
   return kernels;
 }
 
-const cachedOverrides = new Map<number, Map<string, Kernel> | null>();
+const cachedOverrides = new Map<string, Map<string, Kernel> | null>();
 
 /** What a session's plans run: kernels replacing the records' JS ones, and the wasm kernels owning the arena. */
 export interface SessionKernels {
@@ -117,7 +117,7 @@ export interface SessionKernels {
  * kernel for dtypes or layouts it does not cover). Asking for 'wasm' where it cannot load is a GraphError; the
  * default ('wasm' where it loads) never throws.
  */
-export function sessionKernels(backend: Backend | undefined, threads: 1 | 2 = 1): SessionKernels {
+export function sessionKernels(backend: Backend | undefined, threads: 1 | 2 = 1, jit = true): SessionKernels {
   // Session checks its options; this guards direct callers too, as each thread count loads a 256 MB memory.
   if (backend !== undefined && backend !== 'wasm' && backend !== 'js') {
     throw new SessionError(`sessionKernels: backend is ${String(backend)}; valid: 'wasm' or 'js'`);
@@ -125,11 +125,12 @@ export function sessionKernels(backend: Backend | undefined, threads: 1 | 2 = 1)
   if (threads !== 1 && threads !== 2)
     throw new SessionError(`sessionKernels: threads is ${String(threads)}; valid: 1 or 2`);
   if (backend === 'js') return { overrides: new Map(), wasm: null };
-  if (!cachedOverrides.has(threads)) {
+  const key = `${threads}:${jit}`;
+  if (!cachedOverrides.has(key)) {
     const kernels = wasmKernels(threads);
-    cachedOverrides.set(threads, kernels === null ? null : bindWasmKernels(kernels));
+    cachedOverrides.set(key, kernels === null ? null : bindWasmKernels(kernels, { jit }));
   }
-  const overrides = cachedOverrides.get(threads) as Map<string, Kernel> | null;
+  const overrides = cachedOverrides.get(key) as Map<string, Kernel> | null;
   if (overrides === null) {
     if (backend === 'wasm') {
       throw new GraphError("Session: backend 'wasm' needs WebAssembly with 128-bit SIMD, which this engine lacks");

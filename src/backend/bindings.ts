@@ -91,6 +91,13 @@ const binary = (record: OpRecord, op: WasmBinaryOp): WasmBinding =>
 const reduce = (record: typeof SUM, kind: 'sum' | 'max'): WasmBinding =>
   bind(record, SMALL, (wasm, [x], out, { axes }) => wasm.reduce(kind, x, axes, out));
 
+/** The fused group's row: jitted groups (`jit`), else the wasm interpreter. */
+const fusedRow = (jit: boolean): WasmBinding =>
+  // A small group (a chain of scalar ops, say) costs less in the generated JS loop than a wasm call's setup.
+  bind(FUSED, ANY, (wasm, inputs, out, attrs) =>
+    out.data.length * attrs.steps.length < SMALL_FUSED_WORK ? false : wasm.fused(inputs, out, attrs.steps, attrs, jit),
+  );
+
 /** A rank-4 NCHW image as a fresh NHWC float32 array (a JS transpose). */
 function toChannelsLast(image: Buf): Buf {
   const [n, c, h, w] = image.shape;
@@ -140,9 +147,7 @@ const ROWS: readonly WasmBinding[] = [
     wasm.softmaxCrossEntropy(labels, logits, axis, out),
   ),
   // A small group (a chain of scalar ops, say) costs less in the generated JS loop than a wasm call's setup.
-  bind(FUSED, ANY, (wasm, inputs, out, attrs) =>
-    out.data.length * attrs.steps.length < SMALL_FUSED_WORK ? false : wasm.fused(inputs, out, attrs.steps, attrs),
-  ),
+  fusedRow(true),
   unary(EXP, 'exp', ANY),
   unary(TANH, 'tanh', ANY),
   unary(SIGMOID, 'sigmoid', ANY),
@@ -243,10 +248,14 @@ function guarded(wasm: WasmBufKernels, { record, minElements, run }: WasmBinding
   };
 }
 
-/** The kernels replacing the records' JS ones under the wasm backend: one guarded kernel per row of WASM_BINDINGS. */
-export function bindWasmKernels(wasm: WasmBufKernels): Map<string, Kernel> {
+/**
+ * The kernels replacing the records' JS ones under the wasm backend: one guarded kernel per row of WASM_BINDINGS;
+ * `jit: false` runs fused groups in the wasm interpreter instead of compiling them.
+ */
+export function bindWasmKernels(wasm: WasmBufKernels, options: { readonly jit?: boolean } = {}): Map<string, Kernel> {
   const kernels = new Map<string, Kernel>();
   for (const row of ROWS) kernels.set(row.record.name, guarded(wasm, row));
+  if (options.jit === false) kernels.set(FUSED.name, guarded(wasm, fusedRow(false)));
   return kernels;
 }
 

@@ -39,6 +39,12 @@ export interface SessionOptions {
    * is allocated.
    */
   maxBytes?: number;
+  /**
+   * Under the wasm backend, compile each fused elementwise group to WebAssembly on its first run (true, default;
+   * one module per group structure, cached) or run it in the wasm block interpreter (false: the comparison the
+   * benchmarks make). Results are the same bit for bit; see docs/wasm.md, "JIT".
+   */
+  jit?: boolean;
 }
 
 /** Per-run options of `Session.run`. */
@@ -134,6 +140,7 @@ const SESSION_OPTIONS: { readonly [K in keyof Required<SessionOptions>]: OptionC
   threads: oneOf([1, 2]),
   checkNumerics: isBoolean,
   maxBytes: isPositiveNumber,
+  jit: isBoolean,
 };
 
 /** Every option of `Session.run`. */

@@ -64,7 +64,7 @@ export class Session {
     this.graph = graph;
     const optimize = options.optimize ?? true;
     const chosen: OptimizeOptions = typeof optimize === 'boolean' ? { level: optimize ? 2 : 0 } : optimize;
-    const kernels = sessionKernels(options.backend, options.threads ?? 1);
+    const kernels = sessionKernels(options.backend, options.threads ?? 1, options.jit ?? true);
     this.kernels = kernels.overrides;
     this.placement = kernels.wasm === null ? null : new ArenaPlacement(kernels.wasm);
     this.store = new VariableStore(this.placement, this);

@@ -312,9 +312,10 @@ export class WasmBufKernels {
    * broadcast along the output (its trailing dims: a bias, per-channel statistics; read in place), or any other
    * broadcast (expanded to full size in the staging area first). False when the JS kernel must run it (an op outside
    * the interpreter's table, malformed steps, no staging room while locked). Programs are compiled once per (group,
-   * input kinds), cached under `key` (the node's attrs object, stable for a plan's life).
+   * input kinds), cached under `key` (the node's attrs object, stable for a plan's life); with `jit` (default) the
+   * program runs compiled to wasm (WasmKernels.fused).
    */
-  fused(inputs: readonly Buf[], out: Buf, steps: readonly FusedProgramStep[], key: object): boolean {
+  fused(inputs: readonly Buf[], out: Buf, steps: readonly FusedProgramStep[], key: object, jit = true): boolean {
     const n = out.data.length;
     const kindOf: FusedInputKind[] = [];
     let expanded = 0;
@@ -358,7 +359,7 @@ export class WasmBufKernels {
       return offset;
     });
     const oOff = this.at(out.data, false);
-    this.wasm.fused(program, offsets, oOff, n);
+    this.wasm.fused(program, offsets, oOff, n, jit);
     this.done(oOff, out.data);
     return true;
   }

@@ -17,6 +17,10 @@ const KIND = 3; // index into `names` of the export to call, -1 to stop
 const NARGS = 4;
 const FAILED = 5; // 1 if the last job threw
 const ARGS = 8;
+// KIND values besides an export's index: stop, load a jitted module (slot, byte offset, length), run one (slot, args).
+const STOP = -1;
+const JIT_LOAD = -2;
+const JIT_RUN = -3;
 const MAX_ARGS = 16;
 
 /** Bytes the control block needs in the shared memory. */
@@ -62,6 +66,9 @@ function lazygradWasmWorker(init) {
   'use strict';
   var exports = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports;
   var fns = init.names.map(function (name) { return exports[name]; });
+  // Jitted fused groups (src/backend/wasm/jit/), by slot: the bytes arrive in the shared memory, are copied out of
+  // it and compiled here once per structure.
+  var jit = [];
   var ctl = new Int32Array(init.memory.buffer, init.control, ${ARGS + MAX_ARGS});
   Atomics.store(ctl, ${READY}, 1);
   Atomics.notify(ctl, ${READY});
@@ -71,11 +78,19 @@ function lazygradWasmWorker(init) {
     while (Atomics.load(ctl, ${JOB}) === seen) Atomics.wait(ctl, ${JOB}, seen);
     seen = Atomics.load(ctl, ${JOB});
     var kind = ctl[${KIND}];
-    if (kind < 0) break;
+    if (kind === ${STOP}) break;
     var args = [];
     for (var a = 0; a < ctl[${NARGS}]; a++) args.push(ctl[${ARGS} + a]);
     try {
-      fns[kind].apply(null, args);
+      if (kind === ${JIT_LOAD}) {
+        var bytes = new Uint8Array(init.memory.buffer, args[1], args[2]).slice();
+        var module = new WebAssembly.Module(bytes);
+        jit[args[0]] = new WebAssembly.Instance(module, { env: { memory: init.memory } }).exports.run;
+      } else if (kind === ${JIT_RUN}) {
+        jit[args[0]].apply(null, args.slice(1));
+      } else {
+        fns[kind].apply(null, args);
+      }
       ctl[${FAILED}] = 0;
     } catch (e) {
       ctl[${FAILED}] = 1;
@@ -136,11 +151,34 @@ export class WasmHelper {
 
   /** Hands the helper a call of export `name` with int32 arguments; it runs until `finish()`. */
   start(name: string, args: readonly number[]): void {
+    const kind = this.names.indexOf(name);
+    if (kind < 0) throw new Error(`wasm helper: unknown export ${name}`);
+    this.startKind(kind, args);
+  }
+
+  /**
+   * Has the helper compile and instantiate a jitted group's module (its `length` bytes at byte offset `at` of the
+   * shared memory) as `slot`; waits for it. False when the worker could not (it then runs no job of that slot).
+   */
+  loadJit(slot: number, at: number, length: number): boolean {
+    this.startKind(JIT_LOAD, [slot, at, length]);
+    try {
+      this.finish();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Hands the helper a call of the jitted function in slot `args[0]` with the rest of `args`; see `finish()`. */
+  startJit(args: readonly number[]): void {
+    this.startKind(JIT_RUN, args);
+  }
+
+  private startKind(kind: number, args: readonly number[]): void {
     if (this.stopped) throw new Error('wasm helper: the worker was terminated');
     if (this.running) throw new Error('wasm helper: a job is already running');
     if (args.length > MAX_ARGS) throw new Error(`wasm helper: at most ${MAX_ARGS} arguments`);
-    const kind = this.names.indexOf(name);
-    if (kind < 0) throw new Error(`wasm helper: unknown export ${name}`);
     const c = this.control;
     c[KIND] = kind;
     c[NARGS] = args.length;
@@ -163,7 +201,7 @@ export class WasmHelper {
     if (this.stopped) return;
     this.finish();
     this.stopped = true;
-    this.control[KIND] = -1;
+    this.control[KIND] = STOP;
     Atomics.store(this.control, JOB, ++this.job);
     Atomics.notify(this.control, JOB);
     this.worker.terminate();

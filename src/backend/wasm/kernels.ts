@@ -15,6 +15,7 @@ import {
   type KernelExports,
   type ModuleKind,
   type WasmMemory,
+  webAssembly,
 } from './instance';
 import type { FusedActivation } from '../../ops';
 import {
@@ -47,7 +48,9 @@ import {
   UN_CODES,
 } from './opcodes.generated';
 import { FUSED_MAX_INSTRUCTIONS } from './program';
-import { chooseModuleKind } from './variants';
+import { jitModule, type JitModule } from './jit/cache';
+import { JIT_EXPORT, JIT_SCRATCH_BYTES } from './jit/compile';
+import { chooseModuleKind, SHARED_MAXIMUM_PAGES } from './variants';
 
 /** The ops of the binary and unary kernels: the names of assembly/elementwise.ts's BIN_* and UN_* codes. */
 export type WasmBinaryOp = keyof typeof BIN_CODES;
@@ -177,6 +180,31 @@ function fusedInputCount(program: Int32Array): number {
   return count;
 }
 
+// Instances kept per kernels (one per group structure seen); past this many they are dropped and made again on use.
+const MAX_JIT_INSTANCES = 1024;
+
+/** A jitted group instantiated over one memory: its function, and its slot in the helper worker. */
+interface JitInstance {
+  readonly module: JitModule;
+  readonly run: (table: number, out: number, start: number, end: number, scratch: number) => void;
+  readonly slot: number;
+  /** True once the helper worker has instantiated it. */
+  onHelper: boolean;
+  /** How many inputs the program reads. */
+  readonly inputs: number;
+}
+
+function instantiateJit(module: object, memory: WasmMemory): JitInstance['run'] | null {
+  const api = webAssembly();
+  if (api === undefined) return null;
+  try {
+    const run = new api.Instance(module, { env: { memory } }).exports[JIT_EXPORT];
+    return typeof run === 'function' ? (run as JitInstance['run']) : null;
+  } catch {
+    return null;
+  }
+}
+
 export class WasmKernels {
   readonly arena: WasmArena;
   private readonly scratch: number;
@@ -194,6 +222,13 @@ export class WasmKernels {
   private readonly scratchBytes: number;
   /** The conv kernels' geometry block: the tail of the calling thread's scratch, read by both threads. */
   private readonly convGeometryAt: number;
+  /** Jitted groups instantiated over `jitMemory`, by program (see jit/): re-made when the memory is replaced. */
+  private jitMemory: WasmMemory | null = null;
+  private jitByProgram = new WeakMap<Int32Array, JitInstance | null>();
+  private jitByKey = new Map<string, JitInstance>();
+  private jitSlots = 0;
+  /** Calls of jitted groups: on this thread, and halves run by the helper worker. */
+  readonly jitStats = { runs: 0, helperRuns: 0, instances: 0, helperLoads: 0, interpreted: 0 };
 
   constructor(
     private readonly raw: KernelExports,
@@ -205,7 +240,9 @@ export class WasmKernels {
   ) {
     // Below the arena: each thread's scratch (matMul's packing buffers or the fused interpreter's registers: one
     // kernel runs at a time per thread), the fused program area and the helper's control block.
-    const scratchBytes = alignUp(Math.max(raw.matmulScratchBytes(), raw.fusedScratchBytes(), raw.convScratchBytes()));
+    const scratchBytes = alignUp(
+      Math.max(raw.matmulScratchBytes(), raw.fusedScratchBytes(), raw.convScratchBytes(), JIT_SCRATCH_BYTES),
+    );
     this.scratch = alignUp(raw.heapBase());
     this.convGeometryAt = this.scratch + raw.convScratchBytes() - CONV_GEOM_BYTES;
     this.helperScratch = startWorker === null ? 0 : this.scratch + scratchBytes;
@@ -401,9 +438,10 @@ export class WasmKernels {
    * Runs a fused elementwise program (from compileFusedProgram) over n elements: out[i] is the group's value at i.
    * `inputs` gives each input's byte offset in the order of the fused node's inputs, as the program was compiled
    * for: a 'full' input holds n floats, a 'scalar' one a single float. out may be one of the inputs (in place) but
-   * must not overlap one partially. Nothing past n elements is read or written.
+   * must not overlap one partially. Nothing past n elements is read or written. With `jit` (default) the program
+   * runs compiled to its own wasm function (jit/, cached per structure; the same bits), else in the interpreter.
    */
-  fused(program: Int32Array, inputs: readonly number[], out: number, n: number): void {
+  fused(program: Int32Array, inputs: readonly number[], out: number, n: number, jit = true): void {
     checkCount('fused', n);
     const instructions = program.length / FUSED_WORDS;
     if (!Number.isInteger(instructions) || instructions === 0 || instructions > FUSED_MAX_INSTRUCTIONS) {
@@ -412,26 +450,105 @@ export class WasmKernels {
     if (inputs.length > FUSED_MAX_INPUTS) throw new Error(`fused: at most ${FUSED_MAX_INPUTS} inputs`);
     if (this.heapI32.buffer !== this.arena.memory.buffer) this.heapI32 = new Int32Array(this.arena.memory.buffer);
     const heap = this.heapI32;
-    if (this.fusedLoaded !== program) {
+    const compiled = jit ? this.jitted(program) : null;
+    if (compiled === null && this.fusedLoaded !== program) {
       heap.set(program, this.fusedProgramAt >> 2);
       this.fusedLoaded = program;
       this.fusedInputs = fusedInputCount(program);
     }
-    if (inputs.length < this.fusedInputs) {
-      throw new Error(`fused: the program reads ${this.fusedInputs} inputs, got ${inputs.length} offsets`);
+    const reads = compiled === null ? this.fusedInputs : compiled.inputs;
+    if (inputs.length < reads) {
+      throw new Error(`fused: the program reads ${reads} inputs, got ${inputs.length} offsets`);
     }
     if (n === 0) return;
     const table = this.fusedTableAt >> 2;
     for (let k = 0; k < inputs.length; k++) heap[table + k] = inputs[k];
-    const at = this.fusedProgramAt;
     const tableAt = this.fusedTableAt;
-    if (this.helper === null || n < SPLIT_ELEMENTS) {
+    const split = this.helper !== null && n >= SPLIT_ELEMENTS;
+    if (compiled !== null && (!split || this.jitOnHelper(compiled))) {
+      this.jitStats.runs++;
+      if (!split) {
+        compiled.run(tableAt, out, 0, n, this.scratch);
+        return;
+      }
+      const m = half(n, 16);
+      this.jitStats.helperRuns++;
+      const theirs = [compiled.slot, tableAt, out, m, n, this.helperScratch];
+      this.splitJit(theirs, () => compiled.run(tableAt, out, 0, m, this.scratch));
+      return;
+    }
+    if (compiled !== null) {
+      // The helper could not load the module: the interpreter runs this call.
+      this.jitStats.interpreted++;
+      return this.fused(program, inputs, out, n, false);
+    }
+    const at = this.fusedProgramAt;
+    if (!split) {
       this.raw.fusedRun(at, instructions, tableAt, out, 0, n, this.scratch);
       return;
     }
     const m = half(n, 16);
     const theirs = [at, instructions, tableAt, out, m, n, this.helperScratch];
     this.split('fusedRun', theirs, () => this.raw.fusedRun(at, instructions, tableAt, out, 0, m, this.scratch));
+  }
+
+  /**
+   * The jitted function of a program instantiated over this arena's memory, or null where the JIT declines it
+   * (jit/compile.ts says which groups) or the engine refuses the module: the interpreter runs those.
+   */
+  private jitted(program: Int32Array): JitInstance | null {
+    const memory = this.arena.memory;
+    if (this.jitMemory !== memory) {
+      // A new memory (or the first call): instances import the old one, so they are made again on demand.
+      this.jitMemory = memory;
+      this.jitByProgram = new WeakMap();
+      this.jitByKey = new Map();
+    }
+    const known = this.jitByProgram.get(program);
+    if (known !== undefined) return known;
+    const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+    const target = { shared, maximumPages: SHARED_MAXIMUM_PAGES, relaxed: this.kind.endsWith('relaxed') };
+    const module = jitModule(program, target);
+    let instance: JitInstance | null = null;
+    if (module !== null) {
+      instance = this.jitByKey.get(module.key) ?? null;
+      if (instance === null) {
+        const run = instantiateJit(module.module, memory);
+        if (run !== null) {
+          if (this.jitByKey.size >= MAX_JIT_INSTANCES) this.jitByKey.clear();
+          instance = { module, run, slot: this.jitSlots++, onHelper: false, inputs: fusedInputCount(program) };
+          this.jitByKey.set(module.key, instance);
+          this.jitStats.instances++;
+        }
+      }
+    }
+    this.jitByProgram.set(program, instance);
+    return instance;
+  }
+
+  /** Whether the helper worker holds the instance (loading it there on first use: its bytes go through scratch). */
+  private jitOnHelper(instance: JitInstance): boolean {
+    const helper = this.helper;
+    if (helper === null) return false;
+    if (instance.onHelper) return true;
+    const bytes = instance.module.bytes;
+    if (bytes.length > this.scratchBytes) return false;
+    new Uint8Array(this.arena.memory.buffer, this.helperScratch, bytes.length).set(bytes);
+    instance.onHelper = helper.loadJit(instance.slot, this.helperScratch, bytes.length);
+    if (instance.onHelper) this.jitStats.helperLoads++;
+    return instance.onHelper;
+  }
+
+  /** Runs `mine` here and a jitted function's other half on the helper. */
+  private splitJit(theirs: readonly number[], mine: () => void): void {
+    const helper = this.helper;
+    if (helper === null) throw new Error('wasm kernels: no helper');
+    helper.startJit(theirs);
+    try {
+      mine();
+    } finally {
+      helper.finish();
+    }
   }
 
   /** out[i] = dy[i] · (x[i] > 0 ? 1 : 0). */
