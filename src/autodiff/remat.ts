@@ -10,7 +10,7 @@ import { addOp, isControlOp, isLeafOp, OP_FAMILIES, opRecord, recompute } from '
 /**
  * What `gradients()` keeps of the forward pass. 'none' (default): every value a gradient rule reads (and
  * `checkpoint(fn)` regions are still recomputed); 'auto': sqrt(n) checkpointing, with the expensive ops (matMul,
- * conv, control flow) on the path counted as units, the inputs of every k-th unit kept (k ≈ √units), and every
+ * conv, control flow) on the path counted as units, the output of every k-th unit kept (k ≈ √units), and every
  * other value between them recomputed segment by segment in the backward pass (the segment after the last kept
  * values is not: it is live when the backward pass starts anyway); `{ every: k }`: the same with k given.
  */
@@ -44,10 +44,28 @@ export function checkpoint<A extends readonly Tensor[], R>(fn: (...args: A) => R
     const start = graph.size;
     const result = fn(...args);
     const list = regions.get(graph) ?? [];
-    list.push({ start, end: graph.size });
+    // The outputs are kept (the next block's recomputation starts from them): the region is what lies between.
+    const outputs = new Set(tensorsIn(result).map((t) => t.id));
+    let runStart = start;
+    for (let id = start; id <= graph.size; id++) {
+      if (id < graph.size && !outputs.has(id)) continue;
+      if (id > runStart) list.push({ start: runStart, end: id });
+      runStart = id + 1;
+    }
     regions.set(graph, list);
     return result;
   };
+}
+
+/** The tensors in a function's result: a tensor, or the tensors of an array or object of them (one level). */
+function tensorsIn(result: unknown): Tensor[] {
+  if (result instanceof Tensor) return [result];
+  const values = Array.isArray(result)
+    ? result
+    : typeof result === 'object' && result !== null
+      ? Object.values(result)
+      : [];
+  return values.filter((v): v is Tensor => v instanceof Tensor);
 }
 
 /** What the backward pass of one `gradients()` call recomputed (for tests and reports). */
@@ -113,12 +131,13 @@ export class Rematerializer {
     const every = typeof option === 'object' ? option.every : Math.max(2, Math.round(Math.sqrt(units.length)));
     const kept = new Uint8Array(graph.size);
     let lastKept = -1;
+    // The output of every k-th unit is kept (a matMul's, not the activation after it: the activation's gradient
+    // reads the pre-activation, which would otherwise cost one more matMul per segment to recompute).
     for (let j = every; j < units.length; j += every) {
-      for (const input of graph.node(units[j]).inputs) {
-        if (!onPath(input) || isLeafOp(graph.node(input).op)) continue;
-        kept[input] = 1;
-        lastKept = Math.max(lastKept, input);
-      }
+      const unit = units[j - 1];
+      if (!pure(unit)) continue;
+      kept[unit] = 1;
+      lastKept = Math.max(lastKept, unit);
     }
     // Past the last kept values, the forward values are live when the backward pass starts: recomputing them
     // would cost time and save nothing.
@@ -160,7 +179,9 @@ export class Rematerializer {
           continue;
         }
         stack.pop();
-        const inputs = node.inputs.map((i) => (this.recomputable[i] === 1 ? (this.copies.get(i) as Tensor) : this.kept(i, after)).id);
+        const inputs = node.inputs.map(
+          (i) => (this.recomputable[i] === 1 ? (this.copies.get(i) as Tensor) : this.kept(i, after)).id,
+        );
         this.copies.set(top, addOp(graph, opRecord(node.op), inputs, node.attrs, node.name));
       }
       return this.copies.get(id) as Tensor;

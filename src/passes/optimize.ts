@@ -8,6 +8,7 @@ import { elementwiseFusion } from './fuse';
 import { constantFolding } from './fold';
 import { Pass, PassReport, runPipeline } from './pass';
 import { prune } from './prune';
+import { unremat } from './remat';
 import { addNPass, simplify, stabilize } from './simplify';
 import { copyLeaf, Slice } from './slice';
 
@@ -26,6 +27,11 @@ export interface OptimizeOptions {
   keepUnfused?: readonly string[];
   /** Re-infer every node after every pass (the rebuild does this as it goes; this also checks the outputs). */
   verify?: boolean;
+  /**
+   * What to do with the recomputation built by `gradients(…, { remat })` and `checkpoint(fn)`: 'graph' (default)
+   * runs it as built; 'none' turns it off (the `unremat` pass, then CSE merges the copies into the forward nodes).
+   */
+  remat?: 'graph' | 'none';
 }
 
 /**
@@ -37,6 +43,7 @@ export function pipelineFor(options: OptimizeOptions = {}, controlFlow = false):
   const disabled = new Set(options.disable ?? []);
   const rewrite: Pass[] = [];
   const lower: Pass[] = [];
+  if (level >= 1 && options.remat === 'none') rewrite.push(unremat);
   if (level >= 1) rewrite.push(constantFolding(), cse, simplify, addNPass);
   if (level >= 2) rewrite.push(stabilize);
   if (level >= 1) rewrite.push(prune);

@@ -39,6 +39,11 @@ export interface SessionOptions {
    * is allocated.
    */
   maxBytes?: number;
+  /**
+   * The recomputation that `gradients(…, { remat })` and `checkpoint(fn)` built into the graph: 'graph' (default)
+   * runs it; 'none' compiles the graph without it (every forward value kept, as if built without remat).
+   */
+  remat?: 'graph' | 'none';
 }
 
 /** Per-run options of `Session.run`. */
@@ -118,6 +123,7 @@ const OPTIMIZE_OPTIONS: { readonly [K in keyof Required<OptimizeOptions>]: Optio
   disable: namesOf('pass', passNames),
   verify: isBoolean,
   keepUnfused: namesOf('op', () => allOps().map((r) => r.name)),
+  remat: oneOf(['graph', 'none']),
 };
 
 const checkOptimize: OptionCheck = (value, name) => {
@@ -134,6 +140,7 @@ const SESSION_OPTIONS: { readonly [K in keyof Required<SessionOptions>]: OptionC
   threads: oneOf([1, 2]),
   checkNumerics: isBoolean,
   maxBytes: isPositiveNumber,
+  remat: oneOf(['graph', 'none']),
 };
 
 /** Every option of `Session.run`. */
