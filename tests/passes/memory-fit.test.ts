@@ -3,7 +3,7 @@
  * size (beyond a small slack), so that a small long-lived value (a bias gradient held until a training step's
  * updates) does not pin a large buffer that a later large value then cannot use.
  */
-import { exp, Graph, mul, neg, NDArray, Session, sin, sum } from '../../src';
+import { add, exp, Graph, mul, neg, NDArray, Session, sin, sum } from '../../src';
 import { compilePlan } from '../../src/session/compile';
 
 describe('memory planning: buffer fit', () => {
@@ -12,9 +12,9 @@ describe('memory planning: buffer fit', () => {
     const x = g.placeholder('x', [64, 1024]);
     const big = exp(x); // 256 KiB, dies at the sum
     const small = sum(big, 0); // 4 KiB
-    const held = neg(small); // 4 KiB, computed after big is freed, read at the very end
+    const held = neg(small); // 4 KiB, computed after big is freed (small lives on: not in place), read at the end
     const later = sin(x); // 256 KiB: takes big's buffer
-    const out = sum(mul(later, held));
+    const out = add(sum(mul(later, held)), sum(small));
     const feeds = new Map([[x.id, NDArray.zeros([64, 1024])]]);
     const plan = compilePlan(g, [out.id], feeds, { level: 2, disable: ['fuse'] }, new Map(), true);
     const memory = plan.memory;
