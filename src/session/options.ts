@@ -41,9 +41,10 @@ export interface SessionOptions {
   maxBytes?: number;
   /**
    * The recomputation that `gradients(…, { remat })` and `checkpoint(fn)` built into the graph: 'graph' (default)
-   * runs it; 'none' compiles the graph without it (every forward value kept, as if built without remat).
+   * runs it; 'none' compiles the graph without it (every forward value kept, as if built without remat); 'auto'
+   * also recomputes cheap values (elementwise, movement) that are live across the plan's peak (the `remat` pass).
    */
-  remat?: 'graph' | 'none';
+  remat?: 'graph' | 'none' | 'auto';
 }
 
 /** Per-run options of `Session.run`. */
@@ -123,7 +124,7 @@ const OPTIMIZE_OPTIONS: { readonly [K in keyof Required<OptimizeOptions>]: Optio
   disable: namesOf('pass', passNames),
   verify: isBoolean,
   keepUnfused: namesOf('op', () => allOps().map((r) => r.name)),
-  remat: oneOf(['graph', 'none']),
+  remat: oneOf(['graph', 'none', 'auto']),
 };
 
 const checkOptimize: OptionCheck = (value, name) => {
@@ -140,7 +141,7 @@ const SESSION_OPTIONS: { readonly [K in keyof Required<SessionOptions>]: OptionC
   threads: oneOf([1, 2]),
   checkNumerics: isBoolean,
   maxBytes: isPositiveNumber,
-  remat: oneOf(['graph', 'none']),
+  remat: oneOf(['graph', 'none', 'auto']),
 };
 
 /** Every option of `Session.run`. */
