@@ -18,6 +18,7 @@ import { FULL, Host, LocalHost, measureWorkload, Policy, QUICK, WorkerHost, Work
 import { describeMachine, typedArrayProbe } from './machine';
 import { scanCompile, scanCompileLines } from './lstm';
 import { profileProgram } from './profile';
+import { analyzeRemat, REMAT_SHAPE, rematLines } from './remat';
 import { compileLines, evaluateTargets, markdown, memoryLines, RunResult, targetLines, workloadLines } from './report';
 import { nowMs } from './stats';
 import { ContenderId, useTfBackend, Workload, workloads } from './workloads';
@@ -63,7 +64,7 @@ function selected(only: readonly string[] | null, id: string): boolean {
   return only === null || only.some((o) => id === o || id.startsWith(`${o}-`));
 }
 
-const ANALYSES = ['compile', 'memory', 'lstm-compile'];
+const ANALYSES = ['compile', 'memory', 'lstm-compile', 'remat'];
 
 /** Graph sizes for the compile analysis; the largest runs in a worker under a time limit (see analyses.ts). */
 const COMPILE_SIZES = [1000, 10_000, 100_000];
@@ -159,6 +160,14 @@ async function main(): Promise<void> {
   if (selected(args.only, 'lstm-compile')) {
     // The scan's body compiles once whatever T is: its compile time must not grow with T.
     for (const line of scanCompileLines(scanCompile([10, 50, 200], policy.name === 'quick' ? 1 : 5))) log(line);
+  }
+
+  if (selected(args.only, 'remat')) {
+    // Issue 20: planned memory and step time of a 32-layer MLP with and without rematerialization, same run.
+    const activations = policy.name === 'quick' ? (['relu'] as const) : (['relu', 'tanh'] as const);
+    const repeats = policy.name === 'quick' ? 3 : 5;
+    const rows = activations.map((activation) => analyzeRemat({ ...REMAT_SHAPE, activation }, repeats));
+    for (const line of rematLines(rows)) log(line);
   }
 
   const probeEndMs = typedArrayProbe();

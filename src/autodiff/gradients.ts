@@ -1,12 +1,18 @@
 import { DTypeError, formatShape, GraphError, graphOf, isFloat, ShapeError, Tensor } from '../graph';
 import { add, controlGroupKey, ensureShapeLike, isControlOp, onesLike, opRecord, sumTo, zerosLike } from '../ops';
 import { controlVjp } from './control';
+import { Rematerializer, RematOption } from './remat';
 
 export interface GradientsOptions {
   /** Tensors treated as constants: no gradient flows through them. */
   stopGradients?: readonly Tensor[];
   /** What an x that ys do not depend on gets: null (default, as TensorFlow's 'none') or zeros. */
   unconnected?: 'none' | 'zero';
+  /**
+   * Which forward values the gradient graph keeps ('none', default) or recomputes in the backward pass ('auto':
+   * sqrt(n) checkpointing; `{ every: k }`): see RematOption. Values and gradients are the same either way.
+   */
+  remat?: RematOption;
 }
 
 /**
@@ -77,6 +83,7 @@ export function gradients(
     for (const input of graph.node(id).inputs) toY[input] = 1;
   }
   const onPath = (id: number): boolean => fromX[id] === 1 && toY[id] === 1 && stopped[id] === 0;
+  const remat = new Rematerializer(graph, lowest, highest, onPath, options.remat ?? 'none');
 
   // Contributions to each node's gradient; summed when the node's own rule runs (fan-out).
   const pending = new Map<number, Tensor[]>();
@@ -147,13 +154,17 @@ export function gradients(
       if (node.inputs.length === 0) continue;
       const record = opRecord(node.op);
       if (record.vjp === undefined) continue;
-      const inputs = node.inputs.map((i) => graph.tensor(i));
       const needs = node.inputs.map((i) => onPath(i) && isFloat(graph.node(i).dtype));
       if (!needs.some((n) => n)) continue;
+      // With remat, a rule reads recomputed copies of the forward values that were not kept.
+      const inputs = remat.active
+        ? graph.nameScope(`${node.op}_grad`, () => node.inputs.map((i) => remat.value(i, dy)))
+        : node.inputs.map((i) => graph.tensor(i));
+      const output = remat.active ? graph.nameScope(`${node.op}_grad`, () => remat.value(id, dy)) : graph.tensor(id);
       const grads = graph.nameScope(`${node.op}_grad`, () =>
         (record.vjp as NonNullable<typeof record.vjp>)({
           inputs,
-          output: graph.tensor(id),
+          output,
           dy,
           attrs: node.attrs,
           needs,

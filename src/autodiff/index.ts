@@ -1,3 +1,4 @@
 export * from './gradients';
 export * from './jvp';
 export * from './jacobian';
+export * from './remat';

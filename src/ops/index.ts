@@ -34,3 +34,4 @@ export * from './runtimeshape';
 export * from './region';
 export * from './control';
 export * from './rnn';
+export * from './remat';

@@ -20,6 +20,7 @@ import { RANDOM_OPS } from './random';
 import { POOL_OPS } from './pool';
 import { OpRecord } from './record';
 import { REDUCE_OPS } from './reduce';
+import { REMAT_OPS } from './remat';
 import { RUNTIME_SHAPE_OPS } from './runtimeshape';
 import { STATE_OPS } from './state';
 import { UNARY_OPS } from './unary';
@@ -64,6 +65,7 @@ export const OP_FAMILIES: { readonly [family: string]: readonly OpRecord[] } = {
   conv3d: CONV3D_OPS,
   pool3d: POOL3D_OPS,
   control: CONTROL_OPS,
+  remat: REMAT_OPS,
 };
 
 const BY_NAME = new Map<string, OpRecord>();

@@ -11,3 +11,4 @@ export * from './fuse';
 export * from './convbn';
 export * from './epilogue';
 export * from './control';
+export * from './remat';

@@ -8,6 +8,7 @@ import { elementwiseFusion } from './fuse';
 import { constantFolding } from './fold';
 import { Pass, PassReport, runPipeline } from './pass';
 import { prune } from './prune';
+import { rematPass, unremat } from './remat';
 import { addNPass, simplify, stabilize } from './simplify';
 import { copyLeaf, Slice } from './slice';
 
@@ -26,6 +27,12 @@ export interface OptimizeOptions {
   keepUnfused?: readonly string[];
   /** Re-infer every node after every pass (the rebuild does this as it goes; this also checks the outputs). */
   verify?: boolean;
+  /**
+   * What to do with the recomputation built by `gradients(…, { remat })` and `checkpoint(fn)`: 'graph' (default)
+   * runs it as built; 'none' turns it off (the `unremat` pass, then CSE merges the copies into the forward nodes);
+   * 'auto' runs it and also the `remat` pass (level 2), which recomputes cheap values live across the plan's peak.
+   */
+  remat?: 'graph' | 'none' | 'auto';
 }
 
 /**
@@ -37,6 +44,7 @@ export function pipelineFor(options: OptimizeOptions = {}, controlFlow = false):
   const disabled = new Set(options.disable ?? []);
   const rewrite: Pass[] = [];
   const lower: Pass[] = [];
+  if (level >= 1 && options.remat === 'none') rewrite.push(unremat);
   if (level >= 1) rewrite.push(constantFolding(), cse, simplify, addNPass);
   if (level >= 2) rewrite.push(stabilize);
   if (level >= 1) rewrite.push(prune);
@@ -45,6 +53,8 @@ export function pipelineFor(options: OptimizeOptions = {}, controlFlow = false):
   // Epilogue fusion first: elementwise fusion would otherwise take the bias-add and activation into its groups. A
   // batchNorm folds into its conv before that, so the epilogue then gives the folded conv its activation.
   if (level >= 2) lower.push(convBatchNorm, epilogue, elementwiseFusion(options.keepUnfused));
+  // Last, so that no later rewrite merges its copies back (they are nodes of their own, not interned).
+  if (level >= 2 && options.remat === 'auto') lower.push(rematPass);
   const enabled = (p: Pass): boolean => !disabled.has(p.name);
   return { rewrite: rewrite.filter(enabled), lower: lower.filter(enabled) };
 }

@@ -2,6 +2,8 @@ import { allocate, DType, Graph, NDArray, sizeOf, TypedArray } from '../graph';
 import { isControlOp, opRecord } from '../ops';
 
 const BYTES: { readonly [dtype in DType]: number } = { float32: 4, float64: 8, int32: 4, bool: 1 };
+/** Elements a buffer may be larger than twice a value and still take it (small plans keep sharing buffers). */
+const SMALL_SLACK = 16384;
 
 /** What the memory planner decided, and what it saved. */
 export interface MemoryPlan {
@@ -68,6 +70,9 @@ export function planMemory(graph: Graph, steps: readonly PlannedStep[], outputs:
     for (let k = 0; k < free.length; k++) {
       const candidate = buffers[free[k]];
       if (candidate.dtype !== dtype || candidate.capacity < size) continue;
+      // A small value never takes a buffer over twice its size (a new small buffer costs less than pinning the big
+      // one, e.g. a bias gradient held to the end of a training step in an activation's buffer).
+      if (candidate.capacity > 2 * size && candidate.capacity - size > SMALL_SLACK) continue;
       if (best < 0 || candidate.capacity < buffers[free[best]].capacity) best = k;
     }
     let chosen: number;

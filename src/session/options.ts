@@ -45,6 +45,12 @@ export interface SessionOptions {
    * benchmarks make). Results are the same bit for bit; see docs/wasm.md, "JIT".
    */
   jit?: boolean;
+  /**
+   * The recomputation that `gradients(…, { remat })` and `checkpoint(fn)` built into the graph: 'graph' (default)
+   * runs it; 'none' compiles the graph without it (every forward value kept, as if built without remat); 'auto'
+   * also recomputes cheap values (elementwise, movement) that are live across the plan's peak (the `remat` pass).
+   */
+  remat?: 'graph' | 'none' | 'auto';
 }
 
 /** Per-run options of `Session.run`. */
@@ -124,6 +130,7 @@ const OPTIMIZE_OPTIONS: { readonly [K in keyof Required<OptimizeOptions>]: Optio
   disable: namesOf('pass', passNames),
   verify: isBoolean,
   keepUnfused: namesOf('op', () => allOps().map((r) => r.name)),
+  remat: oneOf(['graph', 'none', 'auto']),
 };
 
 const checkOptimize: OptionCheck = (value, name) => {
@@ -141,6 +148,7 @@ const SESSION_OPTIONS: { readonly [K in keyof Required<SessionOptions>]: OptionC
   checkNumerics: isBoolean,
   maxBytes: isPositiveNumber,
   jit: isBoolean,
+  remat: oneOf(['graph', 'none', 'auto']),
 };
 
 /** Every option of `Session.run`. */

@@ -13,6 +13,7 @@ import { buildResult, checkGraph, Fetch, FetchResult, Feeds, normalizeFeeds, rea
 import { checkRunOptions, checkSessionArguments, RunOptions, SessionOptions } from './options';
 import { ArenaPlacement } from './placement';
 import { formatPlan, Plan } from './plan';
+import { rematLines, withoutRemat } from './remat-report';
 import { VariableStore } from './variables';
 import { makeTrace, Trace, TraceEntry } from './numerics';
 
@@ -63,7 +64,8 @@ export class Session {
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     this.graph = graph;
     const optimize = options.optimize ?? true;
-    const chosen: OptimizeOptions = typeof optimize === 'boolean' ? { level: optimize ? 2 : 0 } : optimize;
+    let chosen: OptimizeOptions = typeof optimize === 'boolean' ? { level: optimize ? 2 : 0 } : optimize;
+    if (options.remat !== undefined) chosen = { ...chosen, remat: options.remat };
     const kernels = sessionKernels(options.backend, options.threads ?? 1, options.jit ?? true);
     this.kernels = kernels.overrides;
     this.placement = kernels.wasm === null ? null : new ArenaPlacement(kernels.wasm);
@@ -166,7 +168,11 @@ export class Session {
     const tensors = readFetches(fetches).tensors;
     const fed = normalizeFeeds(this.graph, feeds);
     const ids = [...new Set(tensors.map((t) => t.id))];
-    return formatPlan(compilePlan(this.graph, ids, fed, this.optimizeOptions, this.kernels, true));
+    const plan = compilePlan(this.graph, ids, fed, this.optimizeOptions, this.kernels, true);
+    return (
+      formatPlan(plan) +
+      rematLines(plan, () => compilePlan(this.graph, ids, fed, withoutRemat(this.optimizeOptions), this.kernels, true))
+    );
   }
 
   /** The current value of a variable in this session (initialized on first use). */

@@ -39,7 +39,7 @@ describe('inPlace', () => {
       'hardSigmoid', 'hardSwish',
       'identity', 'isFinite', 'isNaN', 'less', 'lessEqual', 'log', 'log1p', 'logSigmoid', 'logicalAnd',
       'logicalNot', 'logicalOr', 'maximum', 'minimum', 'mod', 'mul', 'neg', 'notEqual', 'pow', 'prelu',
-      'reciprocal', 'relu', 'relu6', 'reluGrad', 'round', 'rsqrt', 'selu', 'sigmoid',
+      'reciprocal', 'recompute', 'relu', 'relu6', 'reluGrad', 'round', 'rsqrt', 'selu', 'sigmoid',
       'sigmoidCrossEntropyWithLogits', 'sign', 'sin', 'sinh', 'softplus', 'sqrt', 'square', 'squaredDifference',
       'step', 'stopGradient', 'sub', 'tan', 'tanh', 'where',
     ]); // prettier-ignore

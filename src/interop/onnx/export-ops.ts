@@ -760,6 +760,7 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   identity: single('Identity'),
   stopGradient: single('Identity'),
   customGradient: ({ w, inputs, out }) => w.node('Identity', [inputs[0]], {}, out),
+  recompute: ({ w, inputs, out }) => w.node('Identity', [inputs[0]], {}, out),
   cast: ({ w, node, inputs: [x], out }) => castTo(w, x, attrsOf(CAST, node).dtype, out),
   zerosLike: fillLike(0),
   onesLike: fillLike(1),

@@ -77,6 +77,7 @@ export const COVERED_ELSEWHERE: { readonly [op: string]: { reason: string; file?
   sumTo: { reason: 'gradient op that undoes broadcasting', file: 'ops/gradients-fd.test.ts' },
   reshapeLike: { reason: 'gradient op for run-time shapes', file: 'ops/second-derivatives.test.ts' },
   ensureShapeLike: { reason: "the check of a gradY's shape", file: 'issue15/shapes.test.ts' },
+  recompute: { reason: "the barrier of gradients' remat segments", file: 'autodiff/remat.test.ts' },
   cond: { reason: 'control flow: regions, tested against unrolled graphs', file: 'control/forward.test.ts' },
   while: { reason: 'control flow: regions, tested against unrolled graphs', file: 'control/forward.test.ts' },
   scan: { reason: 'control flow: regions, tested against unrolled graphs', file: 'control/forward.test.ts' },
