@@ -206,7 +206,9 @@ export class Executor {
       const placement = this.placement;
       const layout = placement !== null && plan.memory !== null ? layoutBuffers(plan.memory) : null;
       // The block's owner is the plan: a plan dropped without dispose() gives its block back when collected.
-      const block = layout === null ? null : (placement as ArenaPlacement).allocate(layout.bytes, plan);
+      // A plan with no buffers takes no block (a released arena memory stays released).
+      const block =
+        layout === null || layout.bytes === 0 ? null : (placement as ArenaPlacement).allocate(layout.bytes, plan);
       const fresh = plan.steps.map(() => null);
       let views: (NDArray | null)[] = [];
       let outputs: OutputViews | null = null;
@@ -255,11 +257,12 @@ export class Executor {
       this.initialValue,
     );
     // No allocation below this line: views taken now stay valid for the run.
-    const buffer = placement.arena.memory.buffer;
+    // A released memory stays released when this run allocates nothing in the arena (no block then needs views).
+    const buffer = placement.arena.released ? null : placement.arena.memory.buffer;
     for (const p of [plan, ...regions]) {
       const s = p === plan ? state : (this.runStates.get(p) as RunState);
       const memory = p.memory;
-      if (s.block !== null && s.layout !== null && memory !== null && s.viewsOf !== buffer) {
+      if (buffer !== null && s.block !== null && s.layout !== null && memory !== null && s.viewsOf !== buffer) {
         ({ views: s.views, outputs: s.outputs } = viewsIn(
           memory,
           p.steps.map(plannedStep),

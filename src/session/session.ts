@@ -230,7 +230,9 @@ export class Session {
 
   /**
    * Gives the session's wasm arena memory back now (planned buffers, variables) instead of when the session is
-   * collected. The session stays usable: its variables keep their values, and a later run takes memory again.
+   * collected; when no other session holds blocks there, the WebAssembly.Memory itself is released (freed at the
+   * engine's next garbage collection; a later run anywhere makes a new one). The session stays usable: its variables
+   * keep their values, and a later run takes memory again.
    */
   dispose(): void {
     this.refuseDuringRun('Session.dispose');
@@ -238,6 +240,7 @@ export class Session {
     this.store.release();
     for (const plan of this.plans.values()) this.executor.drop(plan);
     this.plans.clear();
+    this.placement.releaseMemory();
   }
 
   /** A variable's initial value, from the user's graph. */

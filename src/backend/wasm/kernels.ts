@@ -195,14 +195,23 @@ export class WasmKernels {
   /** The conv kernels' geometry block: the tail of the calling thread's scratch, read by both threads. */
   private readonly convGeometryAt: number;
 
+  /** The kernel module's exports over the current memory; null while the arena's memory is released. */
+  private exports: KernelExports | null;
+  /** Starts a helper over each memory (null: one thread, or the helper was stopped by `dispose`). */
+  private startWorker: StartWorker | null;
+  private readonly controlAt: number;
+
   constructor(
-    private readonly raw: KernelExports,
+    raw: KernelExports,
     private readonly kind: ModuleKind,
-    module: object,
+    private readonly module: object,
     memory: WasmMemory,
     maximumBytes: number,
     startWorker: StartWorker | null,
+    private readonly initialPages = Math.ceil(memory.buffer.byteLength / PAGE_BYTES),
   ) {
+    this.exports = raw;
+    this.startWorker = startWorker;
     // Below the arena: each thread's scratch (matMul's packing buffers or the fused interpreter's registers: one
     // kernel runs at a time per thread), the fused program area and the helper's control block.
     const scratchBytes = alignUp(Math.max(raw.matmulScratchBytes(), raw.fusedScratchBytes(), raw.convScratchBytes()));
@@ -214,10 +223,48 @@ export class WasmKernels {
     this.geometryAt = alignUp(this.fusedTableAt + FUSED_TABLE_BYTES);
     this.scratchBytes = scratchBytes;
     const control = alignUp(this.geometryAt + GEOMETRY_BYTES);
-    this.arena = new WasmArena(memory, control + (startWorker === null ? 0 : CONTROL_BYTES), maximumBytes);
+    this.controlAt = control;
+    const base = control + (startWorker === null ? 0 : CONTROL_BYTES);
+    this.arena = new WasmArena(memory, base, maximumBytes, () => this.renewMemory(maximumBytes));
     this.arena.ensure(this.arena.base);
     this.helperHandle =
       startWorker === null ? null : new WasmHelper(startWorker, module, memory, control, HELPER_EXPORTS);
+  }
+
+  /** The exports over the current memory (a released memory is replaced first: see `releaseMemory`). */
+  private get raw(): KernelExports {
+    if (this.exports === null) void this.arena.memory;
+    return this.exports as KernelExports;
+  }
+
+  /**
+   * Gives the memory back when the arena holds no live block: the memory, this module's instance over it and the
+   * helper worker (whose instance imports it) are dropped, so the engine can free them at its next garbage
+   * collection. The next allocation or kernel call makes a new memory (`initialBytes` again), instantiates the
+   * module over it and starts a new helper. False, and nothing changes, while a block is live.
+   */
+  releaseMemory(): boolean {
+    if (this.arena.released) return true;
+    if (this.arena.blocks > 0) return false;
+    this.helperHandle?.terminate();
+    this.helperHandle = null;
+    if (!this.arena.releaseMemory()) return false;
+    this.exports = null;
+    this.fusedLoaded = null;
+    this.heapI32 = new Int32Array(0);
+    return true;
+  }
+
+  /** A new memory for the arena, with this module instantiated over it and a new helper (the arena's `renew`). */
+  private renewMemory(maximumBytes: number): WasmMemory {
+    const startWorker = this.startWorker;
+    const shared = this.kind.startsWith('shared');
+    const memory = createMemory(this.initialPages, Math.floor(maximumBytes / PAGE_BYTES), shared);
+    this.exports = instantiate(this.module, memory);
+    this.fusedLoaded = null;
+    this.helperHandle =
+      startWorker === null ? null : new WasmHelper(startWorker, this.module, memory, this.controlAt, HELPER_EXPORTS);
+    return memory;
   }
 
   /** The helper when it can take a job: until a browser worker has started, the kernels run on this thread. */
@@ -265,6 +312,7 @@ export class WasmKernels {
   dispose(): void {
     this.helperHandle?.terminate();
     this.helperHandle = null;
+    this.startWorker = null;
   }
 
   /** Runs `mine` here and the helper's half there, waiting for both (also when `mine` throws). */
