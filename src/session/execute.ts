@@ -190,6 +190,14 @@ export class Executor {
     },
   };
 
+  /** The staging bytes a run of `plan` reserves on the wasm backend (0 on the JS backend). */
+  stagingOf(plan: Plan): number {
+    if (this.placement === null) return 0;
+    let most = stagingBytes(plan, this.bound);
+    for (const region of regionPlans(plan)) most = Math.max(most, stagingBytes(region, this.bound));
+    return most;
+  }
+
   /** Frees a plan's arena block (when it leaves the cache); its run state is rebuilt if it runs again. */
   drop(plan: Plan): void {
     for (const region of regionPlans(plan)) this.drop(region);
@@ -280,7 +288,7 @@ export class Executor {
 const regionCache = new WeakMap<Plan, Plan[]>();
 
 /** Every region plan a plan's control steps run, nested ones included (an explicit stack, no recursion). */
-function regionPlans(plan: Plan): Plan[] {
+export function regionPlans(plan: Plan): Plan[] {
   const cached = regionCache.get(plan);
   if (cached !== undefined) return cached;
   const found: Plan[] = [];

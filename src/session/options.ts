@@ -39,6 +39,13 @@ export interface SessionOptions {
    * is allocated.
    */
   maxBytes?: number;
+  /**
+   * A cap on the bytes this session holds while a run runs: the plan's reused buffers, its results, the wasm staging
+   * it reserves, the session's variables and other cached plans' buffers (dropped, oldest first, to make room). A
+   * plan that would exceed it is a RuntimeError naming its need and the cap, before anything is allocated. Default:
+   * none (only `maxBytes` per allocation).
+   */
+  memoryLimit?: number;
 }
 
 /** Per-run options of `Session.run`. */
@@ -134,6 +141,7 @@ const SESSION_OPTIONS: { readonly [K in keyof Required<SessionOptions>]: OptionC
   threads: oneOf([1, 2]),
   checkNumerics: isBoolean,
   maxBytes: isPositiveNumber,
+  memoryLimit: isPositiveNumber,
 };
 
 /** Every option of `Session.run`. */

@@ -8,7 +8,8 @@ import { OptimizeOptions } from '../passes';
 import { Backend, sessionKernels, unfusedUnder, type WasmKernels } from '../backend';
 import { decodeVariables, encodeVariables, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { checkOpTable, compilePlan } from './compile';
-import { Executor } from './execute';
+import { checkMemoryLimit, plannedBytes, planNeed, variableBytes } from './budget';
+import { Executor, regionPlans } from './execute';
 import { buildResult, checkGraph, Fetch, FetchResult, Feeds, normalizeFeeds, readFetches } from './fetches';
 import { checkRunOptions, checkSessionArguments, RunOptions, SessionOptions } from './options';
 import { ArenaPlacement } from './placement';
@@ -51,6 +52,8 @@ export class Session {
   private readonly executor: Executor;
   private readonly checkNumerics: boolean;
   private readonly maxBytes: number;
+  /** The session's memory cap (SessionOptions.memoryLimit), or undefined for none. */
+  private readonly memoryLimit: number | undefined;
   /** The trace of the last run made with `{ trace: true }` or `onTrace`, even one that threw. */
   lastTrace: Trace | undefined = undefined;
   /** True while `run` runs: a feed's getter or a callback that calls back into the session must not disturb it. */
@@ -61,6 +64,7 @@ export class Session {
     options = checkSessionArguments(graph, options);
     checkOpTable();
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.memoryLimit = options.memoryLimit;
     this.graph = graph;
     const optimize = options.optimize ?? true;
     const chosen: OptimizeOptions = typeof optimize === 'boolean' ? { level: optimize ? 2 : 0 } : optimize;
@@ -127,6 +131,7 @@ export class Session {
     const check = options?.checkNumerics ?? this.checkNumerics;
     const traced = options !== undefined && (options.trace === true || options.onTrace !== undefined);
     const entries: TraceEntry[] | null = traced ? [] : null;
+    if (!cached && this.memoryLimit !== undefined) this.fitMemoryLimit(plan, tensors, this.memoryLimit);
     let values: NDArray[];
     try {
       values = this.executor.execute(plan, fed, check || traced ? { check, entries } : null);
@@ -263,6 +268,31 @@ export class Session {
       plan: compilePlan(this.graph, fetchIds, feeds, this.optimizeOptions, this.kernels, false, this.maxBytes),
       cached: false,
     };
+  }
+
+  /**
+   * Before a new plan's first run under `memoryLimit`: what it needs (buffers, results, staging) plus the session's
+   * variables must fit the cap; other cached plans' buffers are a cache and go first (oldest first) to make room.
+   * Throws a RuntimeError naming each part and the cap when even that does not fit; nothing is allocated then.
+   */
+  private fitMemoryLimit(plan: Plan, fetched: readonly Tensor[], limit: number): void {
+    const need = planNeed(plan, regionPlans(plan), this.executor.stagingOf(plan));
+    const ids = new Set(this.store.ids());
+    for (const { variable } of plan.variables) ids.add(variable);
+    const variables = variableBytes(this.graph, ids);
+    const own = need.planned + need.results + need.staging + variables;
+    const names = fetched.slice(0, 4).map((t) => `'${t.name}'`);
+    const what = `${names.join(', ')}${fetched.length > 4 ? ` and ${fetched.length - 4} more` : ''}`;
+    if (own > limit) checkMemoryLimit(what, need, variables, 0, limit);
+    const held = new Map([...this.plans].map(([key, p]) => [key, plannedBytes(p, regionPlans(p))]));
+    let cached = [...held.values()].reduce((a, b) => a + b, 0);
+    for (const [key, bytes] of held) {
+      if (own + cached <= limit) break;
+      this.executor.drop(this.plans.get(key) as Plan);
+      this.plans.delete(key);
+      cached -= bytes;
+    }
+    checkMemoryLimit(what, need, variables, cached, limit);
   }
 
   private cachePlan(key: string, plan: Plan): void {

@@ -35,6 +35,11 @@ export class VariableStore {
     private readonly owner: object,
   ) {}
 
+  /** The variables that have a value in this session (in the arena or in JS memory). */
+  ids(): IterableIterator<number> {
+    return this.values.keys();
+  }
+
   /** Variables held in arena blocks. */
   get placedCount(): number {
     return this.placed.size;
