@@ -56,6 +56,12 @@ export interface RunOptions {
   trace?: boolean;
   /** Called with the trace of the run (implies `trace`). */
   onTrace?: (trace: Trace) => void;
+  /**
+   * `false` hands out computed results as views of the plan's buffers (the wasm arena: no copy out of it, no fresh
+   * array), valid until this session's next run or `dispose()`; reading one after that throws a RuntimeError.
+   * Default `true`: fresh arrays that no later run touches.
+   */
+  copy?: boolean;
 }
 
 /** Checks one option's value; returns what is valid when the value is not (null when it is). */
@@ -149,6 +155,7 @@ const RUN_OPTIONS: { readonly [K in keyof Required<RunOptions>]: OptionCheck } =
   checkNumerics: isBoolean,
   trace: isBoolean,
   onTrace: isFunction,
+  copy: isBoolean,
 };
 
 /** Checks an options object against a table; `undefined` values mean the default. Throws a SessionError. */

@@ -13,7 +13,9 @@ import { Executor, regionPlans } from './execute';
 import { buildResult, checkGraph, Fetch, FetchResult, Feeds, normalizeFeeds, readFetches } from './fetches';
 import { checkRunOptions, checkSessionArguments, RunOptions, SessionOptions } from './options';
 import { ArenaPlacement } from './placement';
-import { formatPlan, Plan } from './plan';
+import { planMemory } from './memory';
+import { checkPlanSize, formatPlan, Plan, plannedStep } from './plan';
+import { guardView } from './views';
 import { VariableStore } from './variables';
 import { makeTrace, Trace, TraceEntry } from './numerics';
 
@@ -28,6 +30,9 @@ export type { Fetch, FetchResult, Feeds } from './fetches';
 export type { RunOptions, SessionOptions } from './options';
 
 const PLAN_CACHE_LIMIT = 64;
+
+/** Results that are never views of a planned buffer: fed arrays, and copies of constants and variables. */
+const OWN_VALUES = new Set(['placeholder', 'constant', 'variable']);
 
 /**
  * Runs fetches of a graph with feeds. Each distinct (fetches, fed tensors, fed shapes) is compiled once into
@@ -56,6 +61,8 @@ export class Session {
   private readonly memoryLimit: number | undefined;
   /** The trace of the last run made with `{ trace: true }` or `onTrace`, even one that threw. */
   lastTrace: Trace | undefined = undefined;
+  /** Runs started (and disposals): a `{ copy: false }` result is valid while this has not moved (views.ts). */
+  private readonly clock = { runs: 0 };
   /** True while `run` runs: a feed's getter or a callback that calls back into the session must not disturb it. */
   private running = false;
 
@@ -113,6 +120,7 @@ export class Session {
   // `const F`: an array literal of fetches is a tuple, so `const [a, b] = sess.run([x, y])` gives two NDArrays.
   run<const F extends Fetch>(fetches: F, feeds?: Feeds, options?: RunOptions): FetchResult<F> {
     this.refuseDuringRun('Session.run');
+    this.clock.runs++;
     this.running = true;
     try {
       return this.runOnce(fetches, feeds, checkRunOptions(options)) as FetchResult<F>;
@@ -127,7 +135,8 @@ export class Session {
     const unique = [...new Set(tensors.map((t) => t.id))];
     for (const t of tensors) checkGraph(this.graph, t, 'fetch');
     const fed = normalizeFeeds(this.graph, feeds);
-    const { key, plan, cached } = this.planFor(unique, fed);
+    const views = options?.copy === false;
+    const { key, plan, cached } = this.planFor(unique, fed, views);
     const check = options?.checkNumerics ?? this.checkNumerics;
     const traced = options !== undefined && (options.trace === true || options.onTrace !== undefined);
     const entries: TraceEntry[] | null = traced ? [] : null;
@@ -146,7 +155,11 @@ export class Session {
     // A plan enters the cache only once a run with it succeeded, so a failed run leaves the cache as it was.
     if (!cached) this.cachePlan(key, plan);
     const byId = new Map<number, NDArray>();
-    unique.forEach((id, i) => byId.set(id, values[i]));
+    unique.forEach((id, i) => {
+      // With { copy: false }, a computed result is a view of its planned buffer, valid until the next run.
+      const computed = views && plan.memory !== null && !OWN_VALUES.has(plan.graph.node(plan.outputs[i]).op);
+      byId.set(id, computed ? guardView(values[i], this.clock, this.placement) : values[i]);
+    });
     return buildResult(tree, byId);
   }
 
@@ -241,6 +254,7 @@ export class Session {
    */
   dispose(): void {
     this.refuseDuringRun('Session.dispose');
+    this.clock.runs++;
     if (this.placement === null) return;
     this.store.release();
     for (const plan of this.plans.values()) this.executor.drop(plan);
@@ -257,17 +271,20 @@ export class Session {
   private planFor(
     fetchIds: readonly number[],
     feeds: ReadonlyMap<number, NDArray>,
+    views = false,
   ): { key: string; plan: Plan; cached: boolean } {
     const fedIds = [...feeds.keys()].sort((a, b) => a - b);
     const fed = fedIds.map((id) => `${id}:${(feeds.get(id) as NDArray).shape.join('x')}`);
-    const key = `${fetchIds.join(',')}|${fed.join(',')}`;
-    const plan = this.plans.get(key);
-    if (plan !== undefined) return { key, plan, cached: true };
-    return {
-      key,
-      plan: compilePlan(this.graph, fetchIds, feeds, this.optimizeOptions, this.kernels, false, this.maxBytes),
-      cached: false,
-    };
+    const key = `${fetchIds.join(',')}|${fed.join(',')}${views ? '|views' : ''}`;
+    const cachedPlan = this.plans.get(key);
+    if (cachedPlan !== undefined) return { key, plan: cachedPlan, cached: true };
+    let plan = compilePlan(this.graph, fetchIds, feeds, this.optimizeOptions, this.kernels, false, this.maxBytes);
+    if (views && plan.memory !== null) {
+      // The results get planned buffers too (handed out as views): the same plan with its memory planned again.
+      plan = { ...plan, memory: planMemory(plan.graph, plan.steps.map(plannedStep), plan.outputs, true) };
+      checkPlanSize(plan, this.maxBytes);
+    }
+    return { key, plan, cached: false };
   }
 
   /**
