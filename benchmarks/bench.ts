@@ -15,6 +15,7 @@ import { loadavg } from 'os';
 import { join } from 'path';
 import { analyzeHere, analyzeInWorker, memoryOf, MemoryResult, SizeResult } from './analyses';
 import { arenaAnalysis, arenaLines } from './arena-memory';
+import { updateCopies, updateLines } from './arena-updates';
 import { FULL, Host, LocalHost, measureWorkload, Policy, QUICK, WorkerHost, WorkloadResult } from './harness';
 import { describeMachine, typedArrayProbe } from './machine';
 import { scanCompile, scanCompileLines } from './lstm';
@@ -160,6 +161,7 @@ async function main(): Promise<void> {
   if (selected(args.only, 'arena')) {
     // Issue 20: RSS before sessions, at their peak and after dispose / collection, each scenario in a child process.
     for (const line of arenaLines(arenaAnalysis(policy.name === 'quick'))) log(line);
+    for (const line of updateLines(updateCopies(policy.name === 'quick' ? 50 : 300))) log(line);
   }
 
   if (selected(args.only, 'lstm-compile')) {

@@ -201,14 +201,21 @@ export interface BufferLayout {
 
 const LAYOUT_ALIGN = 64;
 
-/** The planner's offsets for its buffers inside one block (the block a session takes from the wasm arena). */
-export function layoutBuffers(memory: MemoryPlan): BufferLayout {
+/**
+ * The planner's offsets for its buffers inside one block (the block a session takes from the wasm arena); the
+ * buffers in `apart` (each in a block of its own: see updates.ts) get offset -1 and take no room.
+ */
+export function layoutBuffers(memory: MemoryPlan, apart?: ReadonlySet<number>): BufferLayout {
   const offsets: number[] = [];
   let bytes = 0;
-  for (const b of memory.buffers) {
+  memory.buffers.forEach((b, i) => {
+    if (apart?.has(i) === true) {
+      offsets.push(-1);
+      return;
+    }
     offsets.push(bytes);
     bytes += Math.ceil((b.capacity * BYTES[b.dtype]) / LAYOUT_ALIGN) * LAYOUT_ALIGN;
-  }
+  });
   return { offsets, bytes };
 }
 

@@ -67,6 +67,13 @@ export class ArenaPlacement {
     this.kernels.releaseWhenIdle();
   }
 
+  /** Makes `owner` the block's owner (its collection frees the block): a block that moved to a variable or a plan. */
+  transfer(block: ArenaBlock, owner: object): void {
+    if (block.freed) return;
+    orphans.unregister(block);
+    orphans.register(owner, { kernels: this.kernels, block }, block);
+  }
+
   /** Gives the arena's memory back now if no block is live (WasmBufKernels.releaseMemory); true if it went. */
   releaseMemory(): boolean {
     return this.kernels.releaseMemory();

@@ -76,6 +76,25 @@ export class VariableStore {
   }
 
   /**
+   * An assign's result that lives in an arena block of its own (updates.ts): an arena-held variable of the same size
+   * takes that block as its value (no copy) and its old block is returned, for the plan to write the next update
+   * into. Otherwise the value is copied (`write`) and null is returned.
+   */
+  exchange(id: number, block: ArenaBlock, value: NDArray): ArenaBlock | null {
+    const stored = this.values.get(id);
+    const own = this.placed.get(id);
+    const placement = this.placement;
+    if (placement === null || stored === undefined || own === undefined || own.bytes !== block.bytes) {
+      this.write(id, value);
+      return null;
+    }
+    placement.transfer(block, this.owner);
+    this.placed.set(id, block);
+    this.values.set(id, placement.view(block, stored.shape, stored.dtype));
+    return own;
+  }
+
+  /**
    * Before a run, the part that may grow the arena: a block for each variable it reads that is not in the arena yet
    * (its stored value moves there, or its initial value is copied there on first use). `settle` must follow once
    * every other allocation of the run is done.
