@@ -3,7 +3,7 @@
  * 128, SGD through `assign`, fetched as the loss and one `group`), counted by wrapping Float32Array.prototype.set
  * (every copy in the session's code goes through it), and the step's median time: with the update blocks exchanged
  * (now) and with the exchange switched off (the value copied into the variable's block, as before issue 20), the
- * peer in the same process. Also the bytes of a fetched result with `{ copy: false }` against a copying run.
+ * peer in the same process, in ABBA order. Also the bytes of a fetched result with `{ copy: false }` against a copying run.
  *
  *   npm run bench -- --only arena
  */
@@ -116,7 +116,7 @@ function chainTimes(rounds: number): [number, number] {
   const s = new Session(g, { backend: 'wasm' });
   const times: [number[], number[]] = [[], []];
   for (let r = 0; r < rounds + 3; r++) {
-    for (const copy of [true, false]) {
+    for (const copy of r % 2 === 0 ? [true, false] : [false, true]) {
       const start = nowMs();
       s.run(y, feeds, { copy });
       if (r >= 3) times[copy ? 0 : 1].push(nowMs() - start);
@@ -138,11 +138,12 @@ export function updateCopies(rounds: number): UpdateCopies {
   const bytes = [exchanged, copied].map((s) => copiedBy(() => s.run(fetches, feeds)));
   const times: [number[], number[]] = [[], []];
   for (let r = 0; r < rounds; r++) {
-    [exchanged, copied].forEach((s, i) => {
+    // ABBA order: neither session always runs first.
+    for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
       const start = nowMs();
-      s.run(fetches, feeds);
+      [exchanged, copied][i].run(fetches, feeds);
       times[i].push(nowMs() - start);
-    });
+    }
   }
   exchanged.run(hidden, feeds);
   exchanged.run(hidden, feeds, { copy: false });
@@ -172,7 +173,7 @@ export function updateLines(u: UpdateCopies): string[] {
     `  bytes copied per step: ${kB(u.exchanged)} with the update blocks exchanged, ${kB(u.copied)} with the ` +
       `update copied (saved ${kB(u.copied - u.exchanged)} per step)`,
     `  step time: ${u.exchangedMs.toFixed(2)} ms exchanged vs ${u.copiedMs.toFixed(2)} ms copied ` +
-      `(${(u.copiedMs / u.exchangedMs).toFixed(2)}×, same process, alternating)`,
+      `(${(u.copiedMs / u.exchangedMs).toFixed(2)}×, same process, ABBA order)`,
     `  fetching the 128×256 hidden layer: ${kB(u.resultCopy)} copied per run, ${kB(u.resultView)} with { copy: false }`,
     `  a 4-op chain over 1M floats, fetched: ${u.chainCopyMs.toFixed(2)} ms copied vs ${u.chainViewMs.toFixed(2)} ms ` +
       `with { copy: false } (${(u.chainCopyMs / u.chainViewMs).toFixed(2)}×)`,

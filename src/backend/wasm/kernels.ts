@@ -200,6 +200,8 @@ export class WasmKernels {
   /** Starts a helper over each memory (null: one thread, or the helper was stopped by `dispose`). */
   private startWorker: StartWorker | null;
   private readonly controlAt: number;
+  /** The last released memory, until the engine collects it: taken back rather than a second memory made. */
+  private releasedMemory: WeakRef<WasmMemory> | null = null;
 
   constructor(
     raw: KernelExports,
@@ -240,15 +242,18 @@ export class WasmKernels {
   /**
    * Gives the memory back when the arena holds no live block: the memory, this module's instance over it and the
    * helper worker (whose instance imports it) are dropped, so the engine can free them at its next garbage
-   * collection. The next allocation or kernel call makes a new memory (`initialBytes` again), instantiates the
-   * module over it and starts a new helper. False, and nothing changes, while a block is live.
+   * collection. The next allocation or kernel call takes a memory again (the released one if the engine has not
+   * collected it yet, else a new one of `initialBytes`), instantiates the module over it and starts a new helper.
+   * False, and nothing changes, while a block is live.
    */
   releaseMemory(): boolean {
     if (this.arena.released) return true;
     if (this.arena.blocks > 0) return false;
+    const memory = this.arena.memory;
     this.helperHandle?.terminate();
     this.helperHandle = null;
     if (!this.arena.releaseMemory()) return false;
+    this.releasedMemory = new WeakRef(memory);
     this.exports = null;
     this.fusedLoaded = null;
     this.heapI32 = new Int32Array(0);
@@ -259,7 +264,11 @@ export class WasmKernels {
   private renewMemory(maximumBytes: number): WasmMemory {
     const startWorker = this.startWorker;
     const shared = this.kind.startsWith('shared');
-    const memory = createMemory(this.initialPages, Math.floor(maximumBytes / PAGE_BYTES), shared);
+    // Until the engine has collected the released memory it still holds its pages: taking it back costs nothing,
+    // while a second memory would add to the process's peak.
+    const memory =
+      this.releasedMemory?.deref() ?? createMemory(this.initialPages, Math.floor(maximumBytes / PAGE_BYTES), shared);
+    this.releasedMemory = null;
     this.exports = instantiate(this.module, memory);
     this.fusedLoaded = null;
     this.helperHandle =
