@@ -3,7 +3,7 @@
  *
  *   npm run bench                      every workload, full mode (a few minutes)
  *   npm run bench -- --quick           fewer samples (under two minutes)
- *   npm run bench -- --only chain,xent one workload, or several (ids or prefixes: matmul, compile, memory)
+ *   npm run bench -- --only chain,xent one workload, or several (ids or prefixes: matmul, compile, memory, arena)
  *   npm run bench -- --profile mlp-train       where lazygrad's time goes, per plan step
  *   npm run bench -- --profile chain:unfused   the same with fusion off
  *
@@ -14,6 +14,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { loadavg } from 'os';
 import { join } from 'path';
 import { analyzeHere, analyzeInWorker, memoryOf, MemoryResult, SizeResult } from './analyses';
+import { arenaAnalysis, arenaLines } from './arena-memory';
+import { updateCopies, updateLines } from './arena-updates';
 import { FULL, Host, LocalHost, measureWorkload, Policy, QUICK, WorkerHost, WorkloadResult } from './harness';
 import { describeMachine, typedArrayProbe } from './machine';
 import { scanCompile, scanCompileLines } from './lstm';
@@ -64,7 +66,7 @@ function selected(only: readonly string[] | null, id: string): boolean {
   return only === null || only.some((o) => id === o || id.startsWith(`${o}-`));
 }
 
-const ANALYSES = ['compile', 'memory', 'lstm-compile', 'remat'];
+const ANALYSES = ['compile', 'memory', 'lstm-compile', 'remat', 'arena'];
 
 /** Graph sizes for the compile analysis; the largest runs in a worker under a time limit (see analyses.ts). */
 const COMPILE_SIZES = [1000, 10_000, 100_000];
@@ -155,6 +157,12 @@ async function main(): Promise<void> {
   if (selected(args.only, 'compile')) {
     log(compileLines([])[0]);
     compile = await runCompile(policy, log);
+  }
+
+  if (selected(args.only, 'arena')) {
+    // Issue 20: RSS before sessions, at their peak and after dispose / collection, each scenario in a child process.
+    for (const line of arenaLines(arenaAnalysis(policy.name === 'quick'))) log(line);
+    for (const line of updateLines(updateCopies(policy.name === 'quick' ? 50 : 300))) log(line);
   }
 
   if (selected(args.only, 'lstm-compile')) {

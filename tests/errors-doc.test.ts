@@ -276,6 +276,27 @@ const CASES: { readonly [id: string]: Case } = {
     trigger: () => new Graph().constant([1, 2 ** 31], 'int32', 'c'),
     says: ["constant 'c'", 'int32 value 2147483648 at index 1', '-2147483648 to 2147483647'],
   },
+  'runtime-memory-limit': {
+    errorClass: RuntimeError,
+    trigger: () => {
+      const g = new Graph();
+      const x = g.placeholder('x', [null]);
+      new Session(g, { memoryLimit: 1024 }).run(sum(tile(x, [1024])), { x: [1, 2, 3, 4] });
+    },
+    says: ["the plan for 'sum'", 'reused buffers', 'results 4 B', 'memoryLimit of 1 KiB (1024 bytes)', 'at least'],
+  },
+  'runtime-stale-view': {
+    errorClass: RuntimeError,
+    trigger: () => {
+      const g = new Graph();
+      const x = g.placeholder('x', [3]);
+      const s = new Session(g);
+      const view = s.run(x.mul(2), { x: [1, 2, 3] }, { copy: false });
+      s.run(x.mul(2), { x: [4, 5, 6] });
+      return view.data;
+    },
+    says: ['{ copy: false }', 'valid until the session’s next run or dispose()', 'clone()'],
+  },
   'resource-run': {
     errorClass: ResourceExhaustedError,
     trigger: () => {

@@ -3,10 +3,20 @@
  * writes after it. A session owns one Executor; plans come from compile.ts.
  */
 import { allocate, formatShape, LazygradError, NDArray, RuntimeError, SessionError, sizeOf } from '../graph';
-import { allocateViews, BufferLayout, layoutBuffers, OutputViews, viewsIn } from './memory';
+import {
+  allocateViews,
+  BufferLayout,
+  bytesOf,
+  layoutBuffers,
+  MemoryPlan,
+  OutputViews,
+  typedView,
+  viewsIn,
+} from './memory';
 import { ProbedSteps, probedSteps, TraceEntry } from './numerics';
 import { ArenaBlock, ArenaPlacement, stagingBytes } from './placement';
 import { Plan, plannedStep, RegionPlan, RegionRunner, Step } from './plan';
+import { exchangeable } from './updates';
 import { VariableStore } from './variables';
 
 /** What a plan's runs reuse: one slot per node, one argument list per step, the planned output arrays. */
@@ -21,6 +31,8 @@ interface RunState {
   /** The arena block holding the planned buffers (wasm backend), laid out by `layout`; null: JS memory. */
   readonly block: ArenaBlock | null;
   readonly layout: BufferLayout | null;
+  /** Assigns' value buffers in blocks of their own, exchanged with their variables' blocks after a run (updates.ts). */
+  readonly apart: { readonly variable: number; readonly buffer: number; readonly steps: number[]; block: ArenaBlock }[];
   /** The memory the views were taken from: they are re-taken when the arena's memory moved (grew). */
   viewsOf: ArrayBufferLike | null;
   /** The most bytes one wasm step copies in and out (arguments that are not arena views): reserved before a run. */
@@ -112,8 +124,9 @@ export class Executor {
       return node.op === 'constant' || node.op === 'variable' ? value.clone() : value;
     });
     this.store.commit();
-    // An arena-held variable is overwritten in place: no allocation per training step.
-    for (const { variable, slot } of plan.assigns) this.store.write(variable, slots[slot] as NDArray);
+    // An update computed in a block of its own becomes the variable's block (no copy); any other overwrites the
+    // arena-held variable in place (one copy, no allocation).
+    for (const { variable, slot } of plan.assigns) this.writeVariable(plan, state, variable, slots[slot] as NDArray);
     const counts = this.runCounts;
     for (const step of plan.steps) {
       if (step.stateOf !== undefined) counts.set(step.stateOf, (counts.get(step.stateOf) ?? 0) + 1);
@@ -190,12 +203,48 @@ export class Executor {
     },
   };
 
-  /** Frees a plan's arena block (when it leaves the cache); its run state is rebuilt if it runs again. */
+  /** The staging bytes a run of `plan` reserves on the wasm backend (0 on the JS backend). */
+  stagingOf(plan: Plan): number {
+    if (this.placement === null) return 0;
+    let most = stagingBytes(plan, this.bound);
+    for (const region of regionPlans(plan)) most = Math.max(most, stagingBytes(region, this.bound));
+    return most;
+  }
+
+  /** Writes an assign's value to its variable: by exchanging blocks when the value is in a block of its own. */
+  private writeVariable(plan: Plan, state: RunState, variable: number, value: NDArray): void {
+    const placement = this.placement;
+    const entry = state.apart.find((a) => a.variable === variable);
+    // A checked run computes into fresh arrays: the value is then not in the block, and is copied.
+    const inBlock =
+      entry !== undefined &&
+      placement !== null &&
+      placement.holds(value.data) &&
+      value.data.byteOffset === entry.block.offset;
+    if (!inBlock) {
+      this.store.write(variable, value);
+      return;
+    }
+    const old = this.store.exchange(variable, entry.block, value);
+    if (old === null) return;
+    (placement as ArenaPlacement).transfer(old, plan);
+    entry.block = old;
+    // The plan's views of that buffer now point into the variable: the steps writing it get views of the old block.
+    const views = state.views as (NDArray | null)[];
+    const arena = (placement as ArenaPlacement).arena.memory.buffer;
+    for (const index of entry.steps) {
+      const step = plan.steps[index];
+      views[index] = new NDArray(typedView(step.dtype, arena, old.offset, sizeOf(step.shape)), step.shape, step.dtype);
+    }
+  }
+
+  /** Frees a plan's arena blocks (when it leaves the cache); its run state is rebuilt if it runs again. */
   drop(plan: Plan): void {
     for (const region of regionPlans(plan)) this.drop(region);
     const state = this.runStates.get(plan);
     if (state === undefined) return;
     if (state.block !== null) this.placement?.free(state.block);
+    for (const { block } of state.apart) this.placement?.free(block);
     this.runStates.delete(plan);
   }
 
@@ -204,9 +253,35 @@ export class Executor {
     let state = this.runStates.get(plan);
     if (state === undefined) {
       const placement = this.placement;
-      const layout = placement !== null && plan.memory !== null ? layoutBuffers(plan.memory) : null;
-      // The block's owner is the plan: a plan dropped without dispose() gives its block back when collected.
-      const block = layout === null ? null : (placement as ArenaPlacement).allocate(layout.bytes, plan);
+      const memory = placement === null ? null : plan.memory;
+      const exchanges = memory === null ? [] : exchangeable(plan, memory);
+      let layout = memory === null ? null : layoutBuffers(memory, new Set(exchanges.map((e) => e.buffer)));
+      // The blocks' owner is the plan: a plan dropped without dispose() gives its blocks back when collected.
+      // A plan with no buffers takes no block (a released arena memory stays released).
+      let block =
+        memory === null || memory.buffers.length === 0
+          ? null
+          : (placement as ArenaPlacement).allocate((layout as BufferLayout).bytes, plan);
+      const apart: RunState['apart'] = [];
+      for (const { variable, buffer } of exchanges) {
+        if (block === null) break;
+        const planned = (memory as MemoryPlan).buffers[buffer];
+        const own = (placement as ArenaPlacement).allocate(planned.capacity * bytesOf(planned.dtype), plan);
+        if (own === null) {
+          // The arena is full: everything goes back, and the plan's buffers live in JS memory.
+          for (const a of apart) placement?.free(a.block);
+          apart.length = 0;
+          placement?.free(block);
+          block = null;
+          layout = null;
+        } else {
+          const steps: number[] = [];
+          (memory as MemoryPlan).stepBuffer.forEach((b, index) => {
+            if (b === buffer) steps.push(index);
+          });
+          apart.push({ variable, buffer, steps, block: own });
+        }
+      }
       const fresh = plan.steps.map(() => null);
       let views: (NDArray | null)[] = [];
       let outputs: OutputViews | null = null;
@@ -220,6 +295,7 @@ export class Executor {
         fresh,
         block,
         layout: block === null ? null : layout,
+        apart,
         viewsOf: null,
         stagingBytes: placement === null ? 0 : stagingBytes(plan, this.bound),
         probed: [],
@@ -255,17 +331,18 @@ export class Executor {
       this.initialValue,
     );
     // No allocation below this line: views taken now stay valid for the run.
-    const buffer = placement.arena.memory.buffer;
+    // A released memory stays released when this run allocates nothing in the arena (no block then needs views).
+    const buffer = placement.arena.released ? null : placement.arena.memory.buffer;
     for (const p of [plan, ...regions]) {
       const s = p === plan ? state : (this.runStates.get(p) as RunState);
       const memory = p.memory;
-      if (s.block !== null && s.layout !== null && memory !== null && s.viewsOf !== buffer) {
+      if (buffer !== null && s.block !== null && s.layout !== null && memory !== null && s.viewsOf !== buffer) {
         ({ views: s.views, outputs: s.outputs } = viewsIn(
           memory,
           p.steps.map(plannedStep),
-          s.layout,
+          placedLayout(s),
           buffer,
-          s.block.offset,
+          0,
         ));
         s.viewsOf = buffer;
       }
@@ -274,10 +351,19 @@ export class Executor {
   }
 }
 
+/** Each planned buffer's byte offset in the arena: in the plan's block, or in a block of its own. */
+function placedLayout(state: RunState): BufferLayout {
+  const layout = state.layout as BufferLayout;
+  const base = (state.block as ArenaBlock).offset;
+  const offsets = layout.offsets.map((offset) => base + offset);
+  for (const { buffer, block } of state.apart) offsets[buffer] = block.offset;
+  return { offsets, bytes: layout.bytes };
+}
+
 const regionCache = new WeakMap<Plan, Plan[]>();
 
 /** Every region plan a plan's control steps run, nested ones included (an explicit stack, no recursion). */
-function regionPlans(plan: Plan): Plan[] {
+export function regionPlans(plan: Plan): Plan[] {
   const cached = regionCache.get(plan);
   if (cached !== undefined) return cached;
   const found: Plan[] = [];

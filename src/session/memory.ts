@@ -50,10 +50,19 @@ function runsInPlace(op: string): boolean {
  * or the buffer of a same-size input dying at this step when the op can run in place; buffers return to the
  * free list after the last reader of every value they hold. An `assign`'s output is its new value itself (the
  * value's buffer, held to the end of the run, when the session writes it to the variable): no copy, no buffer.
- * Fetched results always get fresh arrays, so what a user holds is never overwritten by a later step or run.
+ * Fetched results get fresh arrays, so what a user holds is never overwritten by a later step or run, unless
+ * `resultsInBuffers` (a run with `{ copy: false }`): then they get buffers too (never released, so no later step of
+ * the run reuses them), and the session hands out views valid until its next run (views.ts).
  */
-export function planMemory(graph: Graph, steps: readonly PlannedStep[], outputs: readonly number[]): MemoryPlan {
-  const fetched = new Set(outputs);
+export function planMemory(
+  graph: Graph,
+  steps: readonly PlannedStep[],
+  outputs: readonly number[],
+  resultsInBuffers = false,
+): MemoryPlan {
+  // Results in buffers (a run with { copy: false }): fetched values are planned like intermediates that live to the
+  // end of the run, and handed out as views of their buffers.
+  const fetched = new Set(resultsInBuffers ? [] : outputs);
   const bufferOfSlot = new Int32Array(graph.size).fill(-1);
   const stepBuffer = new Int32Array(steps.length).fill(-1);
   const buffers: { dtype: DType; capacity: number }[] = [];
@@ -197,14 +206,21 @@ export interface BufferLayout {
 
 const LAYOUT_ALIGN = 64;
 
-/** The planner's offsets for its buffers inside one block (the block a session takes from the wasm arena). */
-export function layoutBuffers(memory: MemoryPlan): BufferLayout {
+/**
+ * The planner's offsets for its buffers inside one block (the block a session takes from the wasm arena); the
+ * buffers in `apart` (each in a block of its own: see updates.ts) get offset -1 and take no room.
+ */
+export function layoutBuffers(memory: MemoryPlan, apart?: ReadonlySet<number>): BufferLayout {
   const offsets: number[] = [];
   let bytes = 0;
-  for (const b of memory.buffers) {
+  memory.buffers.forEach((b, i) => {
+    if (apart?.has(i) === true) {
+      offsets.push(-1);
+      return;
+    }
     offsets.push(bytes);
     bytes += Math.ceil((b.capacity * BYTES[b.dtype]) / LAYOUT_ALIGN) * LAYOUT_ALIGN;
-  }
+  });
   return { offsets, bytes };
 }
 

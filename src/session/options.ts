@@ -51,6 +51,13 @@ export interface SessionOptions {
    * also recomputes cheap values (elementwise, movement) that are live across the plan's peak (the `remat` pass).
    */
   remat?: 'graph' | 'none' | 'auto';
+  /**
+   * A cap on the bytes this session holds while a run runs: the plan's reused buffers, its results, the wasm staging
+   * it reserves, the session's variables and other cached plans' buffers (dropped, oldest first, to make room). A
+   * plan that would exceed it is a RuntimeError naming its need and the cap, before anything is allocated. Default:
+   * none (only `maxBytes` per allocation).
+   */
+  memoryLimit?: number;
 }
 
 /** Per-run options of `Session.run`. */
@@ -61,6 +68,12 @@ export interface RunOptions {
   trace?: boolean;
   /** Called with the trace of the run (implies `trace`). */
   onTrace?: (trace: Trace) => void;
+  /**
+   * `false` hands out computed results as views of the plan's buffers (the wasm arena: no copy out of it, no fresh
+   * array), valid until this session's next run or `dispose()`; reading one after that throws a RuntimeError.
+   * Default `true`: fresh arrays that no later run touches.
+   */
+  copy?: boolean;
 }
 
 /** Checks one option's value; returns what is valid when the value is not (null when it is). */
@@ -149,6 +162,7 @@ const SESSION_OPTIONS: { readonly [K in keyof Required<SessionOptions>]: OptionC
   maxBytes: isPositiveNumber,
   jit: isBoolean,
   remat: oneOf(['graph', 'none', 'auto']),
+  memoryLimit: isPositiveNumber,
 };
 
 /** Every option of `Session.run`. */
@@ -156,6 +170,7 @@ const RUN_OPTIONS: { readonly [K in keyof Required<RunOptions>]: OptionCheck } =
   checkNumerics: isBoolean,
   trace: isBoolean,
   onTrace: isFunction,
+  copy: isBoolean,
 };
 
 /** Checks an options object against a table; `undefined` values mean the default. Throws a SessionError. */

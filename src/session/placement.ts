@@ -11,22 +11,28 @@ export interface ArenaBlock {
 }
 
 interface Held {
-  readonly arena: WasmArena;
+  readonly kernels: WasmBufKernels;
   readonly block: ArenaBlock;
 }
 
-function release({ arena, block }: Held): void {
+function release({ kernels, block }: Held): void {
   if (block.freed) return;
   block.freed = true;
   try {
-    arena.free(block.offset);
+    kernels.wasm.arena.free(block.offset);
   } catch {
     // The arena was reset under us (only tests do that); nothing is left to give back.
   }
 }
 
-/** Blocks whose owner (a plan's run state, a session) was collected without freeing them go back to the arena. */
-const orphans = new FinalizationRegistry<Held>(release);
+/**
+ * Blocks whose owner (a plan's run state, a session) was collected without freeing them go back to the arena; once
+ * the last one is back, the arena's memory is released at the next turn of the event loop.
+ */
+const orphans = new FinalizationRegistry<Held>((held) => {
+  release(held);
+  held.kernels.releaseWhenIdle();
+});
 
 /**
  * Where a wasm-backed session keeps its memory: blocks of the kernels' arena, so JS kernels and wasm kernels read and
@@ -49,14 +55,28 @@ export class ArenaPlacement {
       return null;
     }
     const block: ArenaBlock = { offset, bytes, freed: false };
-    orphans.register(owner, { arena: this.arena, block }, block);
+    orphans.register(owner, { kernels: this.kernels, block }, block);
     return block;
   }
 
+  /** Gives a block back; the arena's memory goes at the next turn of the event loop if it was the last one. */
   free(block: ArenaBlock): void {
     if (block.freed) return;
     orphans.unregister(block);
-    release({ arena: this.arena, block });
+    release({ kernels: this.kernels, block });
+    this.kernels.releaseWhenIdle();
+  }
+
+  /** Makes `owner` the block's owner (its collection frees the block): a block that moved to a variable or a plan. */
+  transfer(block: ArenaBlock, owner: object): void {
+    if (block.freed) return;
+    orphans.unregister(block);
+    orphans.register(owner, { kernels: this.kernels, block }, block);
+  }
+
+  /** Gives the arena's memory back now if no block is live (WasmBufKernels.releaseMemory); true if it went. */
+  releaseMemory(): boolean {
+    return this.kernels.releaseMemory();
   }
 
   /** Whether a typed array is a current view of the arena. */

@@ -8,12 +8,15 @@ import { OptimizeOptions } from '../passes';
 import { Backend, sessionKernels, unfusedUnder, type WasmKernels } from '../backend';
 import { decodeVariables, encodeVariables, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { checkOpTable, compilePlan } from './compile';
-import { Executor } from './execute';
+import { checkMemoryLimit, plannedBytes, planNeed, variableBytes } from './budget';
+import { Executor, regionPlans } from './execute';
 import { buildResult, checkGraph, Fetch, FetchResult, Feeds, normalizeFeeds, readFetches } from './fetches';
 import { checkRunOptions, checkSessionArguments, RunOptions, SessionOptions } from './options';
 import { ArenaPlacement } from './placement';
-import { formatPlan, Plan } from './plan';
+import { planMemory } from './memory';
+import { checkPlanSize, formatPlan, Plan, plannedStep } from './plan';
 import { rematLines, withoutRemat } from './remat-report';
+import { guardView } from './views';
 import { VariableStore } from './variables';
 import { makeTrace, Trace, TraceEntry } from './numerics';
 
@@ -28,6 +31,9 @@ export type { Fetch, FetchResult, Feeds } from './fetches';
 export type { RunOptions, SessionOptions } from './options';
 
 const PLAN_CACHE_LIMIT = 64;
+
+/** Results that are never views of a planned buffer: fed arrays, and copies of constants and variables. */
+const OWN_VALUES = new Set(['placeholder', 'constant', 'variable']);
 
 /**
  * Runs fetches of a graph with feeds. Each distinct (fetches, fed tensors, fed shapes) is compiled once into
@@ -52,8 +58,12 @@ export class Session {
   private readonly executor: Executor;
   private readonly checkNumerics: boolean;
   private readonly maxBytes: number;
+  /** The session's memory cap (SessionOptions.memoryLimit), or undefined for none. */
+  private readonly memoryLimit: number | undefined;
   /** The trace of the last run made with `{ trace: true }` or `onTrace`, even one that threw. */
   lastTrace: Trace | undefined = undefined;
+  /** Runs started (and disposals): a `{ copy: false }` result is valid while this has not moved (views.ts). */
+  private readonly clock = { runs: 0 };
   /** True while `run` runs: a feed's getter or a callback that calls back into the session must not disturb it. */
   private running = false;
 
@@ -62,6 +72,7 @@ export class Session {
     options = checkSessionArguments(graph, options);
     checkOpTable();
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.memoryLimit = options.memoryLimit;
     this.graph = graph;
     const optimize = options.optimize ?? true;
     let chosen: OptimizeOptions = typeof optimize === 'boolean' ? { level: optimize ? 2 : 0 } : optimize;
@@ -111,6 +122,7 @@ export class Session {
   // `const F`: an array literal of fetches is a tuple, so `const [a, b] = sess.run([x, y])` gives two NDArrays.
   run<const F extends Fetch>(fetches: F, feeds?: Feeds, options?: RunOptions): FetchResult<F> {
     this.refuseDuringRun('Session.run');
+    this.clock.runs++;
     this.running = true;
     try {
       return this.runOnce(fetches, feeds, checkRunOptions(options)) as FetchResult<F>;
@@ -125,10 +137,12 @@ export class Session {
     const unique = [...new Set(tensors.map((t) => t.id))];
     for (const t of tensors) checkGraph(this.graph, t, 'fetch');
     const fed = normalizeFeeds(this.graph, feeds);
-    const { key, plan, cached } = this.planFor(unique, fed);
+    const views = options?.copy === false;
+    const { key, plan, cached } = this.planFor(unique, fed, views);
     const check = options?.checkNumerics ?? this.checkNumerics;
     const traced = options !== undefined && (options.trace === true || options.onTrace !== undefined);
     const entries: TraceEntry[] | null = traced ? [] : null;
+    if (!cached && this.memoryLimit !== undefined) this.fitMemoryLimit(plan, tensors, this.memoryLimit);
     let values: NDArray[];
     try {
       values = this.executor.execute(plan, fed, check || traced ? { check, entries } : null);
@@ -143,7 +157,11 @@ export class Session {
     // A plan enters the cache only once a run with it succeeded, so a failed run leaves the cache as it was.
     if (!cached) this.cachePlan(key, plan);
     const byId = new Map<number, NDArray>();
-    unique.forEach((id, i) => byId.set(id, values[i]));
+    unique.forEach((id, i) => {
+      // With { copy: false }, a computed result is a view of its planned buffer, valid until the next run.
+      const computed = views && plan.memory !== null && !OWN_VALUES.has(plan.graph.node(plan.outputs[i]).op);
+      byId.set(id, computed ? guardView(values[i], this.clock, this.placement) : values[i]);
+    });
     return buildResult(tree, byId);
   }
 
@@ -236,14 +254,18 @@ export class Session {
 
   /**
    * Gives the session's wasm arena memory back now (planned buffers, variables) instead of when the session is
-   * collected. The session stays usable: its variables keep their values, and a later run takes memory again.
+   * collected; when no other session holds blocks there, the WebAssembly.Memory itself is released (freed at the
+   * engine's next garbage collection; a later run anywhere makes a new one). The session stays usable: its variables
+   * keep their values, and a later run takes memory again.
    */
   dispose(): void {
     this.refuseDuringRun('Session.dispose');
+    this.clock.runs++;
     if (this.placement === null) return;
     this.store.release();
     for (const plan of this.plans.values()) this.executor.drop(plan);
     this.plans.clear();
+    this.placement.releaseMemory();
   }
 
   /** A variable's initial value, from the user's graph. */
@@ -255,17 +277,45 @@ export class Session {
   private planFor(
     fetchIds: readonly number[],
     feeds: ReadonlyMap<number, NDArray>,
+    views = false,
   ): { key: string; plan: Plan; cached: boolean } {
     const fedIds = [...feeds.keys()].sort((a, b) => a - b);
     const fed = fedIds.map((id) => `${id}:${(feeds.get(id) as NDArray).shape.join('x')}`);
-    const key = `${fetchIds.join(',')}|${fed.join(',')}`;
-    const plan = this.plans.get(key);
-    if (plan !== undefined) return { key, plan, cached: true };
-    return {
-      key,
-      plan: compilePlan(this.graph, fetchIds, feeds, this.optimizeOptions, this.kernels, false, this.maxBytes),
-      cached: false,
-    };
+    const key = `${fetchIds.join(',')}|${fed.join(',')}${views ? '|views' : ''}`;
+    const cachedPlan = this.plans.get(key);
+    if (cachedPlan !== undefined) return { key, plan: cachedPlan, cached: true };
+    let plan = compilePlan(this.graph, fetchIds, feeds, this.optimizeOptions, this.kernels, false, this.maxBytes);
+    if (views && plan.memory !== null) {
+      // The results get planned buffers too (handed out as views): the same plan with its memory planned again.
+      plan = { ...plan, memory: planMemory(plan.graph, plan.steps.map(plannedStep), plan.outputs, true) };
+      checkPlanSize(plan, this.maxBytes);
+    }
+    return { key, plan, cached: false };
+  }
+
+  /**
+   * Before a new plan's first run under `memoryLimit`: what it needs (buffers, results, staging) plus the session's
+   * variables must fit the cap; other cached plans' buffers are a cache and go first (oldest first) to make room.
+   * Throws a RuntimeError naming each part and the cap when even that does not fit; nothing is allocated then.
+   */
+  private fitMemoryLimit(plan: Plan, fetched: readonly Tensor[], limit: number): void {
+    const need = planNeed(plan, regionPlans(plan), this.executor.stagingOf(plan));
+    const ids = new Set(this.store.ids());
+    for (const { variable } of plan.variables) ids.add(variable);
+    const variables = variableBytes(this.graph, ids);
+    const own = need.planned + need.results + need.staging + variables;
+    const names = fetched.slice(0, 4).map((t) => `'${t.name}'`);
+    const what = `${names.join(', ')}${fetched.length > 4 ? ` and ${fetched.length - 4} more` : ''}`;
+    if (own > limit) checkMemoryLimit(what, need, variables, 0, limit);
+    const held = new Map([...this.plans].map(([key, p]) => [key, plannedBytes(p, regionPlans(p))]));
+    let cached = [...held.values()].reduce((a, b) => a + b, 0);
+    for (const [key, bytes] of held) {
+      if (own + cached <= limit) break;
+      this.executor.drop(this.plans.get(key) as Plan);
+      this.plans.delete(key);
+      cached -= bytes;
+    }
+    checkMemoryLimit(what, need, variables, cached, limit);
   }
 
   private cachePlan(key: string, plan: Plan): void {

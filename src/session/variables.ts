@@ -35,6 +35,11 @@ export class VariableStore {
     private readonly owner: object,
   ) {}
 
+  /** The variables that have a value in this session (in the arena or in JS memory). */
+  ids(): IterableIterator<number> {
+    return this.values.keys();
+  }
+
   /** Variables held in arena blocks. */
   get placedCount(): number {
     return this.placed.size;
@@ -68,6 +73,25 @@ export class VariableStore {
     if (stored !== undefined && this.placed.has(id) && stored.data.length === value.data.length) {
       stored.data.set(value.data);
     } else this.set(id, value.clone());
+  }
+
+  /**
+   * An assign's result that lives in an arena block of its own (updates.ts): an arena-held variable of the same size
+   * takes that block as its value (no copy) and its old block is returned, for the plan to write the next update
+   * into. Otherwise the value is copied (`write`) and null is returned.
+   */
+  exchange(id: number, block: ArenaBlock, value: NDArray): ArenaBlock | null {
+    const stored = this.values.get(id);
+    const own = this.placed.get(id);
+    const placement = this.placement;
+    if (placement === null || stored === undefined || own === undefined || own.bytes !== block.bytes) {
+      this.write(id, value);
+      return null;
+    }
+    placement.transfer(block, this.owner);
+    this.placed.set(id, block);
+    this.values.set(id, placement.view(block, stored.shape, stored.dtype));
+    return own;
   }
 
   /**

@@ -1,9 +1,12 @@
 /**
  * The arena: one WebAssembly.Memory that holds every buffer the wasm kernels touch: a session's planned buffers (one
- * block per plan, laid out by the memory planner), its variables, and the kernels' staging area. A first-fit
- * allocator over few, long-lived blocks. Growing a WebAssembly.Memory
+ * block per plan, laid out by the memory planner), its variables, and the kernels' staging area. A best-fit
+ * allocator over few, long-lived blocks, free neighbours merged. Growing a WebAssembly.Memory
  * detaches its old ArrayBuffer, which leaves every typed-array loop in the V8 process slower afterwards (see
  * PERF-NOTES), so the arena is sized up front and grows only when an allocation does not fit.
+ *
+ * A WebAssembly.Memory never shrinks, so an arena with no live block can `releaseMemory`: the owner
+ * (WasmKernels) drops it with its instances, and the next use installs a new one from `renew` (docs/wasm.md, Memory).
  */
 import { PAGE_BYTES, type WasmMemory } from './instance';
 
@@ -28,20 +31,88 @@ export class WasmArena {
   private liveBytes = 0;
   private f32View: Float32Array;
   private growths = 0;
+  /** The memory now; null once released (the next use installs a new one). */
+  private current: WasmMemory | null;
+  private replaced = 0;
+  private readonly listeners = new Set<(memory: WasmMemory) => void>();
 
+  /**
+   * `renew` makes the memory that replaces a released one (the owner re-instantiates its modules over it); without
+   * it the arena cannot release its memory.
+   */
   constructor(
-    readonly memory: WasmMemory,
+    memory: WasmMemory,
     base: number,
     private readonly maximumBytes: number,
+    private readonly renew: (() => WasmMemory) | null = null,
   ) {
     this.base = alignUp(base);
     this.top = this.base;
+    this.current = memory;
     this.f32View = new Float32Array(memory.buffer);
   }
 
-  /** Bytes the memory holds now. */
+  /** The memory the kernels use: a new one is made here if the last one was released (see `releaseMemory`). */
+  get memory(): WasmMemory {
+    return this.current ?? this.revive();
+  }
+
+  /** Whether the memory is released (no memory held until the next allocation or kernel call). */
+  get released(): boolean {
+    return this.current === null;
+  }
+
+  /** Bytes the memory holds now (0 while released). */
   get capacity(): number {
-    return this.memory.buffer.byteLength;
+    return this.current === null ? 0 : this.current.buffer.byteLength;
+  }
+
+  /** Live blocks. */
+  get blocks(): number {
+    return this.live.size;
+  }
+
+  /**
+   * How many times the memory was replaced by a new one after a `releaseMemory`. Whatever was instantiated over the old
+   * memory (another module importing it, a view, an offset) is stale once this changes: `onReplace` tells when.
+   */
+  get replacements(): number {
+    return this.replaced;
+  }
+
+  /**
+   * Calls `listener(memory)` every time a new memory replaces a released one (after the kernels' own module was
+   * instantiated over it), e.g. to instantiate another module that imports the arena's memory. Returns the way to
+   * stop listening.
+   */
+  onReplace(listener: (memory: WasmMemory) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Drops the memory when no block is live: the last reference the arena holds goes (the engine frees it once
+   * nothing else refers to it, at a garbage collection). False, and nothing changes, while any block is live or the
+   * arena cannot make a new memory.
+   */
+  releaseMemory(): boolean {
+    if (this.live.size > 0 || this.renew === null || this.current === null) return this.current === null;
+    this.current = null;
+    this.holes.length = 0;
+    this.top = this.base;
+    this.f32View = new Float32Array(0);
+    return true;
+  }
+
+  private revive(): WasmMemory {
+    if (this.renew === null) throw new Error('WasmArena: the memory was released and cannot be renewed');
+    const memory = this.renew();
+    this.current = memory;
+    this.replaced++;
+    this.f32View = new Float32Array(memory.buffer);
+    this.ensure(this.base);
+    for (const listener of this.listeners) listener(memory);
+    return memory;
   }
 
   /** Bytes in live blocks (each rounded up to the alignment). */
@@ -56,27 +127,33 @@ export class WasmArena {
 
   /** Whether `data` is a view of this arena's memory as it is now (a view taken before a growth is not). */
   holds(data: { readonly buffer: ArrayBufferLike }): boolean {
-    return data.buffer === this.memory.buffer;
+    return this.current !== null && data.buffer === this.current.buffer;
   }
 
   /**
-   * Reserves `bytes` and returns their byte offset (64-byte aligned): the first free hole that fits, else above
-   * everything. May grow the memory (see `generation`); throws when the arena's maximum would be exceeded.
+   * Reserves `bytes` and returns their byte offset (64-byte aligned): the smallest free hole that fits (the lowest
+   * of equal ones), else above everything. A freed block is thus reused before the memory grows, and a small block
+   * does not split the large hole a large one left. May grow the memory (see `generation`), or make a new one if it
+   * was released; throws when the arena's maximum would be exceeded.
    */
   alloc(bytes: number): number {
     if (!(bytes >= 0) || !Number.isFinite(bytes)) throw new Error(`WasmArena.alloc: invalid size ${bytes}`);
     const size = Math.max(ALIGN, alignUp(bytes));
-    let offset = -1;
+    if (this.current === null) this.revive();
+    let best = -1;
     for (let i = 0; i < this.holes.length; i++) {
       const hole = this.holes[i];
-      if (hole.size < size) continue;
+      if (hole.size >= size && (best < 0 || hole.size < this.holes[best].size)) best = i;
+    }
+    let offset = -1;
+    if (best >= 0) {
+      const hole = this.holes[best];
       offset = hole.offset;
-      if (hole.size === size) this.holes.splice(i, 1);
+      if (hole.size === size) this.holes.splice(best, 1);
       else {
         hole.offset += size;
         hole.size -= size;
       }
-      break;
     }
     if (offset < 0) {
       this.ensure(this.top + size);
@@ -139,20 +216,22 @@ export class WasmArena {
 
   /** Makes the memory at least `end` bytes long, growing it (rarely: each growth detaches the old buffer). */
   ensure(end: number): void {
-    const have = this.memory.buffer.byteLength;
+    const memory = this.memory;
+    const have = memory.buffer.byteLength;
     if (end <= have) return;
     if (end > this.maximumBytes) {
       throw new Error(`WasmArena: ${end} bytes needed, the arena's maximum is ${this.maximumBytes}`);
     }
     // At least double, so that a run of growing allocations detaches O(log n) times, not once per allocation.
     const target = Math.min(this.maximumBytes, Math.max(end, 2 * have));
-    this.memory.grow(Math.ceil((target - have) / PAGE_BYTES));
+    memory.grow(Math.ceil((target - have) / PAGE_BYTES));
     this.growths++;
   }
 
   /** A Float32Array over the whole memory, re-created after a growth (a stale view has length 0). */
   get heapF32(): Float32Array {
-    if (this.f32View.buffer !== this.memory.buffer) this.f32View = new Float32Array(this.memory.buffer);
+    const buffer = this.memory.buffer;
+    if (this.f32View.buffer !== buffer) this.f32View = new Float32Array(buffer);
     return this.f32View;
   }
 

@@ -109,7 +109,46 @@ export class WasmBufKernels {
   private locks = 0;
   private readonly programs = new WeakMap<object, Map<string, Int32Array | null>>();
 
+  /** The pending idle check of `releaseWhenIdle` (a timer handle), or null. */
+  private idleTimer: unknown = null;
+
   constructor(readonly wasm: WasmKernels) {}
+
+  /**
+   * Gives the arena's memory back now if no block but the staging area is live and no run is in progress (see
+   * WasmKernels.releaseMemory): the staging block is freed first, then the memory, its instance and the helper go.
+   * True when the memory is released (or already was).
+   */
+  releaseMemory(): boolean {
+    const arena = this.wasm.arena;
+    if (arena.released) return true;
+    if (this.locks > 0 || arena.blocks > (this.staging >= 0 ? 1 : 0)) return false;
+    if (this.staging >= 0) arena.free(this.staging);
+    this.staging = -1;
+    this.stagingBytes = 0;
+    return this.wasm.releaseMemory();
+  }
+
+  /**
+   * Releases the memory at the next turn of the event loop if by then no block but the staging area is live: what a
+   * session calls when it frees blocks outside a run (a finalizer, plan eviction). Waiting a turn lets a program that
+   * frees and allocates in one synchronous stretch keep the same memory instead of making a new one each time.
+   */
+  releaseWhenIdle(): void {
+    const arena = this.wasm.arena;
+    if (this.idleTimer !== null || arena.released || arena.blocks > (this.staging >= 0 ? 1 : 0)) return;
+    const timers = globalThis as unknown as {
+      setTimeout?: (callback: () => void, ms: number) => { unref?: () => void } | number;
+    };
+    if (timers.setTimeout === undefined) return;
+    const handle = timers.setTimeout(() => {
+      this.idleTimer = null;
+      this.releaseMemory();
+    }, 0);
+    // A pending check never keeps a Node process alive.
+    if (typeof handle === 'object') handle.unref?.();
+    this.idleTimer = handle;
+  }
 
   /**
    * Makes the staging area hold at least `bytes`, which may grow the memory: a session calls it before it takes its

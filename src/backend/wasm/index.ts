@@ -4,7 +4,7 @@
  */
 export { WasmArena, ALIGN, alignUp } from './arena';
 export { wasmSupported, sharedMemorySupported } from './instance';
-export type { ModuleKind } from './instance';
+export type { ModuleKind, WasmMemory } from './instance';
 export { chooseModuleKind, withSharedMemory } from './variants';
 export type { WasmFeatures } from './variants';
 export { WORKER_SOURCE } from './helper';

@@ -230,14 +230,25 @@ export class WasmKernels {
   /** Calls of jitted groups: on this thread, and halves run by the helper worker. */
   readonly jitStats = { runs: 0, helperRuns: 0, instances: 0, helperLoads: 0, interpreted: 0 };
 
+  /** The kernel module's exports over the current memory; null while the arena's memory is released. */
+  private exports: KernelExports | null;
+  /** Starts a helper over each memory (null: one thread, or the helper was stopped by `dispose`). */
+  private startWorker: StartWorker | null;
+  private readonly controlAt: number;
+  /** The last released memory, until the engine collects it: taken back rather than a second memory made. */
+  private releasedMemory: WeakRef<WasmMemory> | null = null;
+
   constructor(
-    private readonly raw: KernelExports,
+    raw: KernelExports,
     private readonly kind: ModuleKind,
-    module: object,
+    private readonly module: object,
     memory: WasmMemory,
     maximumBytes: number,
     startWorker: StartWorker | null,
+    private readonly initialPages = Math.ceil(memory.buffer.byteLength / PAGE_BYTES),
   ) {
+    this.exports = raw;
+    this.startWorker = startWorker;
     // Below the arena: each thread's scratch (matMul's packing buffers or the fused interpreter's registers: one
     // kernel runs at a time per thread), the fused program area and the helper's control block.
     const scratchBytes = alignUp(
@@ -251,10 +262,55 @@ export class WasmKernels {
     this.geometryAt = alignUp(this.fusedTableAt + FUSED_TABLE_BYTES);
     this.scratchBytes = scratchBytes;
     const control = alignUp(this.geometryAt + GEOMETRY_BYTES);
-    this.arena = new WasmArena(memory, control + (startWorker === null ? 0 : CONTROL_BYTES), maximumBytes);
+    this.controlAt = control;
+    const base = control + (startWorker === null ? 0 : CONTROL_BYTES);
+    this.arena = new WasmArena(memory, base, maximumBytes, () => this.renewMemory(maximumBytes));
     this.arena.ensure(this.arena.base);
     this.helperHandle =
       startWorker === null ? null : new WasmHelper(startWorker, module, memory, control, HELPER_EXPORTS);
+  }
+
+  /** The exports over the current memory (a released memory is replaced first: see `releaseMemory`). */
+  private get raw(): KernelExports {
+    if (this.exports === null) void this.arena.memory;
+    return this.exports as KernelExports;
+  }
+
+  /**
+   * Gives the memory back when the arena holds no live block: the memory, this module's instance over it and the
+   * helper worker (whose instance imports it) are dropped, so the engine can free them at its next garbage
+   * collection. The next allocation or kernel call takes a memory again (the released one if the engine has not
+   * collected it yet, else a new one of `initialBytes`), instantiates the module over it and starts a new helper.
+   * False, and nothing changes, while a block is live.
+   */
+  releaseMemory(): boolean {
+    if (this.arena.released) return true;
+    if (this.arena.blocks > 0) return false;
+    const memory = this.arena.memory;
+    this.helperHandle?.terminate();
+    this.helperHandle = null;
+    if (!this.arena.releaseMemory()) return false;
+    this.releasedMemory = new WeakRef(memory);
+    this.exports = null;
+    this.fusedLoaded = null;
+    this.heapI32 = new Int32Array(0);
+    return true;
+  }
+
+  /** A new memory for the arena, with this module instantiated over it and a new helper (the arena's `renew`). */
+  private renewMemory(maximumBytes: number): WasmMemory {
+    const startWorker = this.startWorker;
+    const shared = this.kind.startsWith('shared');
+    // Until the engine has collected the released memory it still holds its pages: taking it back costs nothing,
+    // while a second memory would add to the process's peak.
+    const memory =
+      this.releasedMemory?.deref() ?? createMemory(this.initialPages, Math.floor(maximumBytes / PAGE_BYTES), shared);
+    this.releasedMemory = null;
+    this.exports = instantiate(this.module, memory);
+    this.fusedLoaded = null;
+    this.helperHandle =
+      startWorker === null ? null : new WasmHelper(startWorker, this.module, memory, this.controlAt, HELPER_EXPORTS);
+    return memory;
   }
 
   /** The helper when it can take a job: until a browser worker has started, the kernels run on this thread. */
@@ -302,6 +358,7 @@ export class WasmKernels {
   dispose(): void {
     this.helperHandle?.terminate();
     this.helperHandle = null;
+    this.startWorker = null;
   }
 
   /** Runs `mine` here and the helper's half there, waiting for both (also when `mine` throws). */
