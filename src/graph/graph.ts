@@ -330,6 +330,56 @@ export class Graph {
     return this.tensor(id);
   }
 
+  /**
+   * Adds a copy of `node`, a node of another graph (checked when it was added there), reading `inputs` of this graph,
+   * with the node's own dtype and shape; returns its id. For the passes' rebuilds, which call it only where the inputs
+   * have the dtypes and shapes the node was inferred from (so re-inferring would give the same). Equal nodes merge as
+   * in addNode, unless `stateful`. Cheaper than addNode: no Tensor handle, the attrs' rules and key not recomputed.
+   */
+  copyNode(node: Node, inputs: readonly number[], stateful: boolean): number {
+    const id = this.nodeList.length;
+    for (const input of inputs) {
+      if (!Number.isInteger(input) || input < 0 || input >= id) {
+        throw new GraphError(`Graph: node '${node.op}' has input id ${input}, which is not an earlier node`);
+      }
+    }
+    const spec: NodeSpec = { op: node.op, inputs, attrs: node.attrs, dtype: node.dtype, shape: node.shape, name: node.name };
+    let key: string | undefined;
+    if (!stateful) {
+      key = internKey(spec, node.attrs, attrsKeyOf(node.attrs));
+      const existing = this.interned.get(key);
+      if (existing !== undefined) return existing;
+    }
+    const name = this.uniqueName(spec, false);
+    if (name !== node.name) {
+      const badName = nameProblem(name);
+      if (badName !== null) throw new GraphError(`Graph: the name of ${node.op} ${quoteName(name.slice(0, 200))} ${badName}`);
+    }
+    const copy: Node = {
+      id,
+      op: node.op,
+      inputs: [...inputs],
+      attrs: node.attrs,
+      dtype: node.dtype,
+      shape: node.shape,
+      name,
+      value: node.value,
+    };
+    this.nodeList.push(copy);
+    this.names.set(name, id);
+    if (key !== undefined) this.interned.set(key, id);
+    return id;
+  }
+
+  /**
+   * The node addNode would return for a stateless node of this op, inputs, attrs and type, if one exists (a lookup
+   * in the intern table; nothing is added). Passes use it to tell whether a rewrite would merge nodes.
+   */
+  findNode(spec: Pick<NodeSpec, 'op' | 'inputs' | 'attrs' | 'dtype' | 'shape' | 'value'>): number | undefined {
+    const attrs = spec.attrs ?? {};
+    return this.interned.get(internKey(spec as NodeSpec, attrs, attrsKeyOf(attrs)));
+  }
+
   private uniqueName(spec: NodeSpec, exact: boolean): string {
     const base = `${this.scopePrefix}${spec.name ?? spec.op}`;
     if (!this.names.has(base)) return base;
@@ -440,8 +490,19 @@ export class Graph {
   }
 }
 
-function internKey(spec: NodeSpec, attrs: Attrs): string {
-  let key = `${spec.op}|${spec.inputs.join(',')}|${canonicalJSON(attrs)}|${spec.dtype}|${spec.shape.join(',')}`;
+/** The canonical JSON of a node's attrs, computed once per attrs object (a node's attrs are never mutated). */
+const attrsKeys = new WeakMap<Attrs, string>();
+function attrsKeyOf(attrs: Attrs): string {
+  let key = attrsKeys.get(attrs);
+  if (key === undefined) {
+    key = canonicalJSON(attrs);
+    attrsKeys.set(attrs, key);
+  }
+  return key;
+}
+
+function internKey(spec: NodeSpec, attrs: Attrs, attrsKey = canonicalJSON(attrs)): string {
+  let key = `${spec.op}|${spec.inputs.join(',')}|${attrsKey}|${spec.dtype}|${spec.shape.join(',')}`;
   // Object.is tells -0 from 0 (join would print both as "0", and x / -0 differs from x / 0).
   if (spec.value !== undefined)
     key += `|${Array.from(spec.value.data, (v) => (Object.is(v, -0) ? '-0' : v)).join(',')}`;

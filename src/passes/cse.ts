@@ -1,7 +1,8 @@
-import { Graph, Node } from '../graph';
+import { canonicalJSON, Graph, Node } from '../graph';
 import { addOp, opRecord } from '../ops';
 import { Pass } from './pass';
-import { liveNodes, rebuild } from './slice';
+import { liveNodes, rebuild, Slice } from './slice';
+import { passVisits } from './visits';
 
 /**
  * Common subexpression elimination: rebuilding re-interns every node (equal op, inputs and attrs give one
@@ -11,6 +12,7 @@ import { liveNodes, rebuild } from './slice';
 export const cse: Pass = {
   name: 'cse',
   run(slice) {
+    if (!mayMerge(slice)) return { slice, changes: { merged: 0 } };
     const result = rebuild(slice, (node: Node, inputs: readonly number[], target: Graph) => {
       const record = opRecord(node.op);
       if (record.commutative !== true) return undefined;
@@ -25,3 +27,29 @@ export const cse: Pass = {
     return { slice: result, changes: { merged } };
   },
 };
+
+/**
+ * Whether the rebuild can merge anything. A slice is hash-consed (built by interning: no two live stateless nodes
+ * have one op, inputs and attrs), so the first merge of a rebuild is a commutative node whose inputs, put in order,
+ * make it equal to another live node (an existing node, or another reordered one); without such a node, no merge
+ * happens at all (by induction over the ids, each node maps to its own). One look at the commutative nodes.
+ */
+function mayMerge(slice: Slice): boolean {
+  const graph = slice.graph;
+  const live = liveNodes(graph, slice.outputs);
+  const keys = new Set<string>();
+  for (const node of graph.nodes) {
+    if (live[node.id] === 0 || opRecord(node.op).commutative !== true) continue;
+    passVisits.cseChecks++;
+    let sortedAlready = true;
+    for (let k = 1; k < node.inputs.length; k++) if (node.inputs[k - 1] > node.inputs[k]) sortedAlready = false;
+    if (sortedAlready) continue;
+    const inputs = [...node.inputs].sort((a, b) => a - b);
+    const existing = graph.findNode({ op: node.op, inputs, attrs: node.attrs, dtype: node.dtype, shape: node.shape });
+    if (existing !== undefined && live[existing] === 1) return true;
+    const key = `${node.op}|${inputs.join(',')}|${canonicalJSON(node.attrs)}|${node.dtype}|${node.shape.join(',')}`;
+    if (keys.has(key)) return true;
+    keys.add(key);
+  }
+  return false;
+}
