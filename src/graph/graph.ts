@@ -81,6 +81,10 @@ export class Graph {
   private readonly nodeList: Node[] = [];
   private readonly interned = new Map<string, number>();
   private readonly names = new Map<string, number>();
+  /** Per node: 1 when it is interned (not stateful). */
+  private readonly stateless: number[] = [];
+  /** Nodes below this id are in `names` and `interned` (a compacted graph fills them on first use). */
+  private indexedUpTo = 0;
   private readonly nameCounters = new Map<string, number>();
   private readonly scopes: string[] = [];
   private prefix = '';
@@ -143,6 +147,7 @@ export class Graph {
 
   /** Looks a node up by its unique name. */
   byName(name: string): Tensor | undefined {
+    this.index();
     const id = this.names.get(name);
     return id === undefined ? undefined : this.tensor(id);
   }
@@ -285,6 +290,7 @@ export class Graph {
    * inferring dtype and shape; the graph itself knows nothing of op semantics.
    */
   addNode(spec: NodeSpec): Tensor {
+    this.index();
     const id = this.nodeList.length;
     for (const input of spec.inputs) {
       if (!Number.isInteger(input) || input < 0 || input >= id) {
@@ -325,8 +331,10 @@ export class Graph {
       value: spec.value,
     };
     this.nodeList.push(node);
+    this.stateless.push(key === undefined ? 0 : 1);
     this.names.set(name, id);
     if (key !== undefined) this.interned.set(key, id);
+    this.indexedUpTo = id + 1;
     return this.tensor(id);
   }
 
@@ -337,20 +345,24 @@ export class Graph {
    * in addNode, unless `stateful`. Cheaper than addNode: no Tensor handle, the attrs' rules and key not recomputed.
    */
   copyNode(node: Node, inputs: readonly number[], stateful: boolean): number {
+    this.index();
     const id = this.nodeList.length;
     for (const input of inputs) {
       if (!Number.isInteger(input) || input < 0 || input >= id) {
         throw new GraphError(`Graph: node '${node.op}' has input id ${input}, which is not an earlier node`);
       }
     }
-    const spec: NodeSpec = { op: node.op, inputs, attrs: node.attrs, dtype: node.dtype, shape: node.shape, name: node.name };
     let key: string | undefined;
     if (!stateful) {
-      key = internKey(spec, node.attrs, attrsKeyOf(node.attrs));
+      // internKey's format (a node with a value, a constant, also keys its data).
+      key =
+        node.value === undefined
+          ? `${node.op}|${inputs.join(',')}|${attrsKeyOf(node.attrs)}|${node.dtype}|${node.shape.join(',')}`
+          : internKey({ ...node, inputs }, node.attrs, attrsKeyOf(node.attrs));
       const existing = this.interned.get(key);
       if (existing !== undefined) return existing;
     }
-    const name = this.uniqueName(spec, false);
+    const name = this.uniqueName(node, false);
     if (name !== node.name) {
       const badName = nameProblem(name);
       if (badName !== null) throw new GraphError(`Graph: the name of ${node.op} ${quoteName(name.slice(0, 200))} ${badName}`);
@@ -366,18 +378,49 @@ export class Graph {
       value: node.value,
     };
     this.nodeList.push(copy);
+    this.stateless.push(key === undefined ? 0 : 1);
     this.names.set(name, id);
     if (key !== undefined) this.interned.set(key, id);
+    this.indexedUpTo = id + 1;
     return id;
   }
 
   /**
-   * The node addNode would return for a stateless node of this op, inputs, attrs and type, if one exists (a lookup
-   * in the intern table; nothing is added). Passes use it to tell whether a rewrite would merge nodes.
+   * A copy of this top-level graph holding only the nodes flagged in `keep` (which must hold every input of a kept
+   * node), in id order, with the same names, attrs and values; `mapped[id]` is a kept node's new id (-1 if dropped).
+   * What a rebuild of a graph built by interning gives when it keeps every node as it is, without re-keying
+   * anything: the name and intern tables are filled on first use. (The passes drop dead nodes with it.)
    */
-  findNode(spec: Pick<NodeSpec, 'op' | 'inputs' | 'attrs' | 'dtype' | 'shape' | 'value'>): number | undefined {
-    const attrs = spec.attrs ?? {};
-    return this.interned.get(internKey(spec as NodeSpec, attrs, attrsKeyOf(attrs)));
+  compacted(keep: Uint8Array): { graph: Graph; mapped: Int32Array } {
+    if (this.parent !== null) throw new GraphError('Graph.compacted: a region cannot be compacted on its own');
+    const out = new Graph();
+    const mapped = new Int32Array(this.nodeList.length).fill(-1);
+    for (const node of this.nodeList) {
+      if (keep[node.id] !== 1) continue;
+      const id = out.nodeList.length;
+      const inputs = node.inputs.map((input) => {
+        const to = mapped[input];
+        if (to < 0) throw new GraphError(`Graph.compacted: node %${node.id} is kept but its input %${input} is not`);
+        return to;
+      });
+      out.nodeList.push({ ...node, id, inputs });
+      out.stateless.push(this.stateless[node.id]);
+      mapped[node.id] = id;
+    }
+    return { graph: out, mapped };
+  }
+
+  /** Fills the name and intern tables for the nodes a compacted graph was made with. */
+  private index(): void {
+    for (let id = this.indexedUpTo; id < this.nodeList.length; id++) {
+      const node = this.nodeList[id];
+      this.names.set(node.name, id);
+      if (this.stateless[id] === 1) {
+        const key = internKey(node as NodeSpec, node.attrs, attrsKeyOf(node.attrs));
+        if (!this.interned.has(key)) this.interned.set(key, id);
+      }
+    }
+    this.indexedUpTo = this.nodeList.length;
   }
 
   private uniqueName(spec: NodeSpec, exact: boolean): string {

@@ -30,9 +30,10 @@ export const cse: Pass = {
 
 /**
  * Whether the rebuild can merge anything. A slice is hash-consed (built by interning: no two live stateless nodes
- * have one op, inputs and attrs), so the first merge of a rebuild is a commutative node whose inputs, put in order,
- * make it equal to another live node (an existing node, or another reordered one); without such a node, no merge
- * happens at all (by induction over the ids, each node maps to its own). One look at the commutative nodes.
+ * have one op, inputs and attrs), so the first merge of a rebuild is of a commutative node whose inputs, put in
+ * order, make it equal to another live node of its op; without such a pair no merge happens at all (by induction
+ * over the ids, each node maps to its own). One key per live commutative node (op, inputs in order, attrs: these
+ * determine the dtype and shape).
  */
 function mayMerge(slice: Slice): boolean {
   const graph = slice.graph;
@@ -41,13 +42,14 @@ function mayMerge(slice: Slice): boolean {
   for (const node of graph.nodes) {
     if (live[node.id] === 0 || opRecord(node.op).commutative !== true) continue;
     passVisits.cseChecks++;
-    let sortedAlready = true;
-    for (let k = 1; k < node.inputs.length; k++) if (node.inputs[k - 1] > node.inputs[k]) sortedAlready = false;
-    if (sortedAlready) continue;
-    const inputs = [...node.inputs].sort((a, b) => a - b);
-    const existing = graph.findNode({ op: node.op, inputs, attrs: node.attrs, dtype: node.dtype, shape: node.shape });
-    if (existing !== undefined && live[existing] === 1) return true;
-    const key = `${node.op}|${inputs.join(',')}|${canonicalJSON(node.attrs)}|${node.dtype}|${node.shape.join(',')}`;
+    let inputs = node.inputs;
+    for (let k = 1; k < inputs.length; k++) {
+      if (inputs[k - 1] > inputs[k]) {
+        inputs = [...inputs].sort((a, b) => a - b);
+        break;
+      }
+    }
+    const key = `${node.op}|${inputs.join(',')}|${canonicalJSON(node.attrs)}`;
     if (keys.has(key)) return true;
     keys.add(key);
   }

@@ -92,5 +92,11 @@ export function rebuild(slice: Slice, rewrite?: Rewriter): Slice {
 
 /** The slice without nodes no output needs (a rewrite leaves the nodes it bypassed behind); itself if none. */
 export function dropDead(slice: Slice): Slice {
-  return liveNodes(slice.graph, slice.outputs).every((flag) => flag === 1) ? slice : rebuild(slice);
+  const live = liveNodes(slice.graph, slice.outputs);
+  if (live.every((flag) => flag === 1)) return slice;
+  // The graph was built by interning, so a rebuild would keep every live node as it is: copy them instead.
+  const { graph, mapped } = slice.graph.compacted(live);
+  const bindings = new Map<number, number>();
+  for (const [id, bound] of slice.bindings) if (mapped[id] >= 0) bindings.set(mapped[id], bound);
+  return { graph, outputs: slice.outputs.map((id) => mapped[id]), bindings };
 }
