@@ -365,7 +365,8 @@ export class Graph {
     const name = this.uniqueName(node, false);
     if (name !== node.name) {
       const badName = nameProblem(name);
-      if (badName !== null) throw new GraphError(`Graph: the name of ${node.op} ${quoteName(name.slice(0, 200))} ${badName}`);
+      if (badName !== null)
+        throw new GraphError(`Graph: the name of ${node.op} ${quoteName(name.slice(0, 200))} ${badName}`);
     }
     const copy: Node = {
       id,

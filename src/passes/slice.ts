@@ -82,7 +82,8 @@ export function rebuild(slice: Slice, rewrite?: Rewriter): Slice {
     const node = source.node(id);
     const inputs = node.inputs.map((i) => mapped[i]);
     let result = rewrite?.(node, inputs, target, lookup);
-    if (result === undefined) result = isLeafOp(node.op) ? copyLeaf(node, target) : copyOp(source, node, inputs, target);
+    if (result === undefined)
+      result = isLeafOp(node.op) ? copyLeaf(node, target) : copyOp(source, node, inputs, target);
     mapped[id] = result;
     const bound = slice.bindings.get(id);
     if (bound !== undefined) bindings.set(result, bound);
