@@ -69,9 +69,9 @@ const ANALYSES = ['compile', 'memory', 'lstm-compile'];
 const COMPILE_SIZES = [1000, 10_000, 50_000, 100_000, 200_000];
 /** The time limit of a size's worker, by size, in quick and full mode. */
 const COMPILE_LIMIT_MS: { readonly [nodes: number]: readonly [number, number] } = {
-  50_000: [60_000, 120_000],
-  100_000: [120_000, 240_000],
-  200_000: [240_000, 480_000],
+  50_000: [120_000, 180_000],
+  100_000: [240_000, 360_000],
+  200_000: [480_000, 720_000],
 };
 
 async function runCompile(policy: Policy, log: (line: string) => void): Promise<SizeResult[]> {

@@ -210,7 +210,15 @@ function gradCell(r: SizeResult): string {
   };
   const ratio =
     optimized !== undefined && plain !== undefined && plain > 0 ? `, ${(optimized / plain).toFixed(2)}×` : '';
-  return `${shown(optimized, 'gradCompile')} vs optimize:false ${shown(plain, 'gradCompileUnoptimized')}${ratio}`;
+  const cpu =
+    r.gradCompileCpuMs !== undefined && r.gradCompileUnoptimizedCpuMs !== undefined && r.gradCompileUnoptimizedCpuMs > 0
+      ? `; CPU ${formatMs(r.gradCompileCpuMs)} vs ${formatMs(r.gradCompileUnoptimizedCpuMs)} ms, ${(r.gradCompileCpuMs / r.gradCompileUnoptimizedCpuMs).toFixed(2)}×`
+      : '';
+  const first =
+    r.gradFirstRunMs !== undefined && r.gradFirstRunUnoptimizedMs !== undefined
+      ? `; first run ${formatMs(r.gradFirstRunMs)} vs ${formatMs(r.gradFirstRunUnoptimizedMs)} ms`
+      : '';
+  return `${shown(optimized, 'gradCompile')} vs optimize:false ${shown(plain, 'gradCompileUnoptimized')}${ratio}${cpu}${first}`;
 }
 
 export function compileLines(rows: readonly SizeResult[]): string[] {
@@ -318,9 +326,9 @@ export function markdown(run: RunResult): string {
     out.push('');
     out.push(
       '| nodes | optimize ms | growth | session compile ms | growth | µs/node | optimize:false ms | steady run ms | ' +
-        'gradients ms | gradient nodes / forward | gradient graph: nodes | compile ms (µs/node) | optimize:false ms (µs/node) | ratio |',
+        'gradients ms | gradient nodes / forward | gradient graph: nodes | compile ms (µs/node) | optimize:false ms (µs/node) | ratio | CPU ratio | first run ms, optimized / not |',
     );
-    out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     run.compile.forEach((r, i) => {
       const ms = (v: number | undefined, key?: SizeResult['running']): string => {
         if (v !== undefined) return formatMs(v);
@@ -338,7 +346,9 @@ export function markdown(run: RunResult): string {
           `${ms(r.compileUnoptimizedMs)} | ${ms(r.steadyRunMs)} | ${ms(r.gradientMs)} | ${size} | ` +
           `${r.gradGraphNodes ?? '—'} | ${ms(r.gradCompileMs)} (${perNode(r.gradCompileMs, r.gradGraphNodes)}) | ` +
           `${ms(r.gradCompileUnoptimizedMs)} (${perNode(r.gradCompileUnoptimizedMs, r.gradGraphNodes)}) | ` +
-          `${r.gradCompileMs !== undefined && r.gradCompileUnoptimizedMs ? `${(r.gradCompileMs / r.gradCompileUnoptimizedMs).toFixed(2)}×` : '—'} |`,
+          `${r.gradCompileMs !== undefined && r.gradCompileUnoptimizedMs ? `${(r.gradCompileMs / r.gradCompileUnoptimizedMs).toFixed(2)}×` : '—'} | ` +
+          `${r.gradCompileCpuMs !== undefined && r.gradCompileUnoptimizedCpuMs ? `${(r.gradCompileCpuMs / r.gradCompileUnoptimizedCpuMs).toFixed(2)}×` : '—'} | ` +
+          `${ms(r.gradFirstRunMs)} / ${ms(r.gradFirstRunUnoptimizedMs)} |`,
       );
     });
   }

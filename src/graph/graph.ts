@@ -342,7 +342,8 @@ export class Graph {
    * Adds a copy of `node`, a node of another graph (checked when it was added there), reading `inputs` of this graph,
    * with the node's own dtype and shape; returns its id. For the passes' rebuilds, which call it only where the inputs
    * have the dtypes and shapes the node was inferred from (so re-inferring would give the same). Equal nodes merge as
-   * in addNode, unless `stateful`. Cheaper than addNode: no Tensor handle, the attrs' rules and key not recomputed.
+   * in addNode, unless `stateful`. Cheaper than addNode: no Tensor handle, the attrs' rules and key not recomputed,
+   * and `inputs` is kept as the node's own array (the caller gives it up).
    */
   copyNode(node: Node, inputs: readonly number[], stateful: boolean): number {
     this.index();
@@ -371,7 +372,8 @@ export class Graph {
     const copy: Node = {
       id,
       op: node.op,
-      inputs: [...inputs],
+      // The caller's array, kept: copyNode's callers build a fresh one per node and never touch it again.
+      inputs,
       attrs: node.attrs,
       dtype: node.dtype,
       shape: node.shape,
@@ -404,7 +406,16 @@ export class Graph {
         if (to < 0) throw new GraphError(`Graph.compacted: node %${node.id} is kept but its input %${input} is not`);
         return to;
       });
-      out.nodeList.push({ ...node, id, inputs });
+      out.nodeList.push({
+        id,
+        op: node.op,
+        inputs,
+        attrs: node.attrs,
+        dtype: node.dtype,
+        shape: node.shape,
+        name: node.name,
+        value: node.value,
+      });
       out.stateless.push(this.stateless[node.id]);
       mapped[node.id] = id;
     }
