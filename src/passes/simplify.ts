@@ -1,5 +1,5 @@
 import { Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
-import { addOp, attrsOf, isLeafOp, opRecord, SUM, TRANSPOSE } from '../ops';
+import { attrsOf, isLeafOp, SUM, TRANSPOSE } from '../ops';
 import { Pass } from './pass';
 import { capture, Captures, commuted, emit, literal, match, op, Rule, sameType } from './pattern';
 import { copyOp, dropDead, liveNodes, rebuild, Slice } from './slice';

@@ -92,7 +92,7 @@ describe('addn (linear)', () => {
       const g = new Graph();
       const x = g.placeholder('x', [3]);
       let total = exp(x);
-      for (let i = 1; i < n; i++) total = add(total, sin(mul2(x, i)));
+      for (let i = 1; i < n; i++) total = add(total, sin(plus(x, i)));
       resetPassVisits();
       const { slice, changes } = addNPass.run(sliceOf(g, [total]));
       // The first add reads no sum (not flattened); each later one flattens the sum before it.
@@ -194,7 +194,7 @@ describe('a 100,000-node chain', () => {
     const g = new Graph();
     const x = g.placeholder('x', [4]);
     let h = x;
-    while (g.size < 100_000) h = add(h, exp(mul2(h, -1)));
+    while (g.size < 100_000) h = add(h, exp(plus(h, -1)));
     const loss = sum(h);
     const { graph, report } = optimize(g, [loss]);
     expect(report.find((r) => r.pass === 'addn')).toBeDefined();
@@ -206,6 +206,6 @@ describe('a 100,000-node chain', () => {
   }, 300_000);
 });
 
-function mul2(t: Tensor, k: number): Tensor {
+function plus(t: Tensor, k: number): Tensor {
   return add(t, k);
 }
