@@ -189,6 +189,38 @@ describe('the pipeline on a deep chain', () => {
   });
 });
 
+describe('interning by structural hash', () => {
+  test('equal nodes merge; -0 and 0, other attrs, dtypes or shapes do not; NaN constants do', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [2]);
+    expect(add(x, 1).id).toBe(add(x, 1).id);
+    expect(g.constant(-0).id).not.toBe(g.constant(0).id);
+    expect(g.constant(NaN).id).toBe(g.constant(NaN).id);
+    expect(g.constant([1, 2]).id).not.toBe(g.constant([2, 1]).id);
+    expect(g.constant(1, 'int32').id).not.toBe(g.constant(1, 'float32').id);
+    expect(g.constant([1]).id).not.toBe(g.constant(1).id);
+    expect(sum(x, [0]).id).not.toBe(sum(x, [0], true).id);
+    expect(sum(x, [0], true).id).toBe(sum(x, [0], true).id);
+  });
+
+  test('a compacted graph (what dropDead returns) finds its nodes by name and merges equal nodes added later', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [2]);
+    const dead = exp(x);
+    const y = add(sin(x), 2);
+    const keep = new Uint8Array(g.size).fill(1);
+    keep[dead.id] = 0;
+    const { graph, mapped } = g.compacted(keep);
+    expect(graph.size).toBe(g.size - 1);
+    expect(mapped[dead.id]).toBe(-1);
+    expect(graph.byName(y.name)?.id).toBe(mapped[y.id]);
+    const again = add(sin(graph.tensor(mapped[x.id])), 2);
+    expect(again.id).toBe(mapped[y.id]);
+    expect(graph.size).toBe(g.size - 1);
+    expect(exp(graph.tensor(mapped[x.id])).id).toBe(graph.size - 1); // the dropped node is built anew
+  });
+});
+
 describe('a 100,000-node chain', () => {
   test('optimizes and runs without overflowing the stack (every pass iterative)', () => {
     const g = new Graph();
