@@ -24,7 +24,10 @@ export interface OptimizeOptions {
   disable?: readonly string[];
   /** Ops that fusion leaves to their own kernels (a backend's faster kernels for them, e.g. wasm exp). */
   keepUnfused?: readonly string[];
-  /** Re-infer every node after every pass (the rebuild does this as it goes; this also checks the outputs). */
+  /**
+   * Re-infer every node after every pass (the rebuild does this for every node whose inputs changed; this also
+   * checks the outputs).
+   */
   verify?: boolean;
 }
 
