@@ -1,6 +1,6 @@
 /**
- * lazygrad-only figures: graph compile time (optimize + plan) and gradient-graph build time and size at 1k, 10k
- * and 100k nodes, and the memory planner's planned bytes against the unplanned sum of intermediates.
+ * lazygrad-only figures: graph compile time (optimize + plan, against `optimize: false`) and gradient-graph build
+ * time and size from 1k to 200k nodes, the compile of a gradient graph of about that many nodes, and the memory planner's planned bytes against the unplanned sum of intermediates.
  */
 import { Worker } from 'worker_threads';
 import { join } from 'path';
@@ -40,10 +40,23 @@ export interface SizeResult {
   forwardNodes?: number;
   gradientMs?: number;
   gradientNodes?: number;
+  /** A fresh session's compile with `optimize: false` (slice, plan, memory plan, kernel binding; no passes). */
+  compileUnoptimizedMs?: number;
+  /** A gradient graph of about `nodes` nodes in all (loss and gradients of a shorter chain): its size, and the
+   * compile of its loss and gradients with and without the passes. */
+  gradGraphNodes?: number;
+  gradCompileMs?: number;
+  gradCompileUnoptimizedMs?: number;
+  /** The same in CPU time of the process (what the compile did, whatever else runs on the machine). */
+  gradCompileCpuMs?: number;
+  gradCompileUnoptimizedCpuMs?: number;
+  /** The first run (compile and run: the issue-20 figure) of the gradient graph, with and without the passes. */
+  gradFirstRunMs?: number;
+  gradFirstRunUnoptimizedMs?: number;
   /** Set when the time limit stopped this size. */
   stoppedAfterMs?: number;
   /** What was running when the limit struck, and since when (nowMs; one clock for every thread). */
-  running?: 'optimize' | 'compile';
+  running?: 'optimize' | 'compile' | 'compileUnoptimized' | 'gradCompileUnoptimized' | 'gradCompile';
   runningSince?: number;
   /** For a stopped size: how long the interrupted measurement had run, a lower bound on its time. */
   atLeastMs?: number;
@@ -94,7 +107,75 @@ export function analyzeSize(nodes: number, repeats: number, report: (partial: Pa
     compileTimes.push(firstMs - median(steady));
     report({ compileMs: median(compileTimes), steadyRunMs: median(steadyTimes) });
   }
+  const plainTimes: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    report({ running: 'compileUnoptimized', runningSince: nowMs() });
+    plainTimes.push(compileTime(graph, [y], feeds, false).compileMs);
+    report({ compileUnoptimizedMs: median(plainTimes) });
+  }
+  // The gradient graph of a chain a third as long (the backward pass about doubles it): about `nodes` in all.
+  const chain = blockChain(Math.max(100, Math.round(nodes / GRADIENT_GRAPH_GROWTH)));
+  const loss = sum(chain.y);
+  const fetches = [loss, ...(gradients(loss, chain.params) as Tensor[])];
+  report({ gradGraphNodes: chain.graph.size });
+  const plain: CompileTime[] = [];
+  const optimized: CompileTime[] = [];
+  const medianOf = (times: CompileTime[], key: keyof CompileTime): number => median(times.map((t) => t[key]));
+  for (let r = 0; r < repeats; r++) {
+    report({ running: 'gradCompileUnoptimized', runningSince: nowMs() });
+    plain.push(compileTime(chain.graph, fetches, chain.feeds, false));
+    report({
+      gradCompileUnoptimizedMs: medianOf(plain, 'compileMs'),
+      gradCompileUnoptimizedCpuMs: medianOf(plain, 'cpuMs'),
+      gradFirstRunUnoptimizedMs: medianOf(plain, 'firstMs'),
+      running: 'gradCompile',
+      runningSince: nowMs(),
+    });
+    optimized.push(compileTime(chain.graph, fetches, chain.feeds, true));
+    report({
+      gradCompileMs: medianOf(optimized, 'compileMs'),
+      gradCompileCpuMs: medianOf(optimized, 'cpuMs'),
+      gradFirstRunMs: medianOf(optimized, 'firstMs'),
+    });
+  }
   report({ running: undefined, runningSince: undefined });
+}
+
+/** Nodes of a chain's gradient graph (forward, loss and gradients) per node of its forward chain. */
+const GRADIENT_GRAPH_GROWTH = 3.25;
+
+/** A fresh session's first run, and its compile: the first run minus the median steady run, in wall and CPU time. */
+interface CompileTime {
+  firstMs: number;
+  compileMs: number;
+  cpuMs: number;
+}
+
+function compileTime(graph: Graph, fetches: Tensor[], feeds: Map<Tensor, NDArray>, optimized: boolean): CompileTime {
+  const session = new Session(graph, { optimize: optimized });
+  const cpuMs = (since: NodeJS.CpuUsage): number => {
+    const used = process.cpuUsage(since);
+    return (used.user + used.system) / 1000;
+  };
+  const cpuStart = process.cpuUsage();
+  const first = nowMs();
+  session.run(fetches, feeds);
+  const firstMs = nowMs() - first;
+  const firstCpu = cpuMs(cpuStart);
+  const steady: number[] = [];
+  const steadyCpu: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    const cpu = process.cpuUsage();
+    const start = nowMs();
+    session.run(fetches, feeds);
+    steady.push(nowMs() - start);
+    steadyCpu.push(cpuMs(cpu));
+  }
+  return {
+    firstMs,
+    compileMs: Math.max(0, firstMs - median(steady)),
+    cpuMs: Math.max(0, firstCpu - median(steadyCpu)),
+  };
 }
 
 /** Runs `analyzeSize` in this thread. */

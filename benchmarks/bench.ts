@@ -68,8 +68,14 @@ function selected(only: readonly string[] | null, id: string): boolean {
 
 const ANALYSES = ['compile', 'memory', 'lstm-compile', 'remat', 'arena'];
 
-/** Graph sizes for the compile analysis; the largest runs in a worker under a time limit (see analyses.ts). */
-const COMPILE_SIZES = [1000, 10_000, 100_000];
+/** Graph sizes for the compile analysis; from 50k on, each runs in a worker under a time limit (see analyses.ts). */
+const COMPILE_SIZES = [1000, 10_000, 50_000, 100_000, 200_000];
+/** The time limit of a size's worker, by size, in quick and full mode. */
+const COMPILE_LIMIT_MS: { readonly [nodes: number]: readonly [number, number] } = {
+  50_000: [120_000, 180_000],
+  100_000: [240_000, 360_000],
+  200_000: [480_000, 720_000],
+};
 
 async function runCompile(policy: Policy, log: (line: string) => void): Promise<SizeResult[]> {
   analyzeHere(300, 1); // warm the compiler's code before timing it
@@ -78,7 +84,9 @@ async function runCompile(policy: Policy, log: (line: string) => void): Promise<
   for (const nodes of COMPILE_SIZES) {
     const repeats = nodes <= 1000 ? (quick ? 3 : 5) : nodes <= 10_000 ? (quick ? 1 : 2) : 1;
     const row =
-      nodes < 100_000 ? analyzeHere(nodes, repeats) : await analyzeInWorker(nodes, repeats, quick ? 15_000 : 60_000);
+      nodes < 50_000
+        ? analyzeHere(nodes, repeats)
+        : await analyzeInWorker(nodes, repeats, COMPILE_LIMIT_MS[nodes][quick ? 0 : 1]);
     rows.push(row);
     log(compileLines(rows)[rows.length]);
   }

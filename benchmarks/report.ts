@@ -179,8 +179,8 @@ function sizeLabel(nodes: number): string {
 }
 
 /**
- * Growth of a compile figure per 10× nodes: this row's over the previous row's (10 means linear). For a row the
- * time limit stopped while measuring that figure, a lower bound: how long it had run when stopped.
+ * Growth of a compile figure: this row's over the previous row's (linear when it equals the ratio of the sizes). For
+ * a row the time limit stopped while measuring that figure, a lower bound: how long it had run when stopped.
  */
 function growth(rows: readonly SizeResult[], index: number, key: 'optimize' | 'compile'): string {
   if (index === 0) return '';
@@ -194,10 +194,37 @@ function growth(rows: readonly SizeResult[], index: number, key: 'optimize' | 'c
   return '';
 }
 
+/** µs per node of a compile figure. */
+function perNode(ms: number | undefined, nodes: number | undefined): string {
+  return ms === undefined || nodes === undefined ? '— µs/node' : `${((1000 * ms) / nodes).toFixed(1)} µs/node`;
+}
+
+/** The gradient graph's compile with the passes and without (per node), and their ratio. */
+function gradCell(r: SizeResult): string {
+  const optimized = r.gradCompileMs;
+  const plain = r.gradCompileUnoptimizedMs;
+  const shown = (v: number | undefined, key: SizeResult['running']): string => {
+    if (v !== undefined) return `${formatMs(v)} ms (${perNode(v, r.gradGraphNodes)})`;
+    if (r.running === key && r.atLeastMs !== undefined) return `> ${formatMs(r.atLeastMs)} ms`;
+    return '—';
+  };
+  const ratio =
+    optimized !== undefined && plain !== undefined && plain > 0 ? `, ${(optimized / plain).toFixed(2)}×` : '';
+  const cpu =
+    r.gradCompileCpuMs !== undefined && r.gradCompileUnoptimizedCpuMs !== undefined && r.gradCompileUnoptimizedCpuMs > 0
+      ? `; CPU ${formatMs(r.gradCompileCpuMs)} vs ${formatMs(r.gradCompileUnoptimizedCpuMs)} ms, ${(r.gradCompileCpuMs / r.gradCompileUnoptimizedCpuMs).toFixed(2)}×`
+      : '';
+  const first =
+    r.gradFirstRunMs !== undefined && r.gradFirstRunUnoptimizedMs !== undefined
+      ? `; first run ${formatMs(r.gradFirstRunMs)} vs ${formatMs(r.gradFirstRunUnoptimizedMs)} ms`
+      : '';
+  return `${shown(optimized, 'gradCompile')} vs optimize:false ${shown(plain, 'gradCompileUnoptimized')}${ratio}${cpu}${first}`;
+}
+
 export function compileLines(rows: readonly SizeResult[]): string[] {
   const lines = ['graph compile (residual chain h ← h + tanh(h·W + b), shapes [2, 8]):'];
   rows.forEach((r, i) => {
-    const ms = (v: number | undefined, key?: 'optimize' | 'compile'): string => {
+    const ms = (v: number | undefined, key?: SizeResult['running']): string => {
       if (v !== undefined) return `${formatMs(v)} ms`;
       if (key !== undefined && r.running === key && r.atLeastMs !== undefined) return `> ${formatMs(r.atLeastMs)} ms`;
       return '—';
@@ -206,9 +233,10 @@ export function compileLines(rows: readonly SizeResult[]): string[] {
     const error = r.error === undefined ? '' : ` [error: ${r.error}]`;
     lines.push(
       `  ${pad(sizeLabel(r.nodes), 5)} build ${ms(r.buildMs)}, optimize ${ms(r.optimizeMs, 'optimize')} (growth ${growth(rows, i, 'optimize') || '—'}), ` +
-        `compile ${ms(r.compileMs, 'compile')} (growth ${growth(rows, i, 'compile') || '—'}), steady run ${ms(r.steadyRunMs)}; ` +
-        `gradients ${ms(r.gradientMs)} adding ${r.gradientNodes ?? '—'} nodes to ${r.forwardNodes ?? '—'}` +
-        `${stop}${error}`,
+        `compile ${ms(r.compileMs, 'compile')} (growth ${growth(rows, i, 'compile') || '—'}; ${perNode(r.compileMs, r.nodes)}), ` +
+        `optimize:false ${ms(r.compileUnoptimizedMs)}, steady run ${ms(r.steadyRunMs)}; ` +
+        `gradients ${ms(r.gradientMs)} adding ${r.gradientNodes ?? '—'} nodes to ${r.forwardNodes ?? '—'}; ` +
+        `gradient graph ${r.gradGraphNodes ?? '—'} nodes: compile ${gradCell(r)}${stop}${error}`,
     );
   });
   return lines;
@@ -292,15 +320,17 @@ export function markdown(run: RunResult): string {
     out.push('');
     out.push(
       'lazygrad graph compile and gradient build, residual chain h ← h + tanh(h·W + b) with shapes [2, 8] ' +
-        '(growth: time over the previous row’s, 10 is linear):',
+        '(growth: time over the previous row’s, linear when it equals the ratio of the sizes; the gradient graph is ' +
+        'the loss and gradients of a chain a third as long, about as many nodes in all):',
     );
     out.push('');
     out.push(
-      '| nodes | optimize ms | growth | session compile ms | growth | steady run ms | gradients ms | gradient nodes / forward |',
+      '| nodes | optimize ms | growth | session compile ms | growth | µs/node | optimize:false ms | steady run ms | ' +
+        'gradients ms | gradient nodes / forward | gradient graph: nodes | compile ms (µs/node) | optimize:false ms (µs/node) | ratio | CPU ratio | first run ms, optimized / not |',
     );
-    out.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
+    out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     run.compile.forEach((r, i) => {
-      const ms = (v: number | undefined, key?: 'optimize' | 'compile'): string => {
+      const ms = (v: number | undefined, key?: SizeResult['running']): string => {
         if (v !== undefined) return formatMs(v);
         if (key !== undefined && r.running === key && r.atLeastMs !== undefined) return `> ${formatMs(r.atLeastMs)}`;
         return r.stoppedAfterMs !== undefined ? 'not reached' : '—';
@@ -312,8 +342,13 @@ export function markdown(run: RunResult): string {
       const note = r.stoppedAfterMs !== undefined ? ` (stopped after ${(r.stoppedAfterMs / 1000).toFixed(0)} s)` : '';
       out.push(
         `| ${sizeLabel(r.nodes)}${note} | ${ms(r.optimizeMs, 'optimize')} | ${growth(run.compile, i, 'optimize')} | ` +
-          `${ms(r.compileMs, 'compile')} | ${growth(run.compile, i, 'compile')} | ${ms(r.steadyRunMs)} | ` +
-          `${ms(r.gradientMs)} | ${size} |`,
+          `${ms(r.compileMs, 'compile')} | ${growth(run.compile, i, 'compile')} | ${perNode(r.compileMs, r.nodes)} | ` +
+          `${ms(r.compileUnoptimizedMs)} | ${ms(r.steadyRunMs)} | ${ms(r.gradientMs)} | ${size} | ` +
+          `${r.gradGraphNodes ?? '—'} | ${ms(r.gradCompileMs)} (${perNode(r.gradCompileMs, r.gradGraphNodes)}) | ` +
+          `${ms(r.gradCompileUnoptimizedMs)} (${perNode(r.gradCompileUnoptimizedMs, r.gradGraphNodes)}) | ` +
+          `${r.gradCompileMs !== undefined && r.gradCompileUnoptimizedMs ? `${(r.gradCompileMs / r.gradCompileUnoptimizedMs).toFixed(2)}×` : '—'} | ` +
+          `${r.gradCompileCpuMs !== undefined && r.gradCompileUnoptimizedCpuMs ? `${(r.gradCompileCpuMs / r.gradCompileUnoptimizedCpuMs).toFixed(2)}×` : '—'} | ` +
+          `${ms(r.gradFirstRunMs)} / ${ms(r.gradFirstRunUnoptimizedMs)} |`,
       );
     });
   }

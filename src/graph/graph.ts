@@ -79,8 +79,17 @@ const INTERN_CONSTANT_LIMIT = 64;
  */
 export class Graph {
   private readonly nodeList: Node[] = [];
-  private readonly interned = new Map<string, number>();
+  /**
+   * The intern table: a structural hash of each stateless node (op, inputs, attrs, dtype, shape, value) to its id,
+   * more ids with the same hash in `internedMore`. Lookups compare the candidates field by field.
+   */
+  private readonly interned = new Map<number, number>();
+  private readonly internedMore = new Map<number, number[]>();
   private readonly names = new Map<string, number>();
+  /** Per node: 1 when it is interned (not stateful). */
+  private readonly stateless: number[] = [];
+  /** Nodes below this id are in `names` and `interned` (a compacted graph fills them on first use). */
+  private indexedUpTo = 0;
   private readonly nameCounters = new Map<string, number>();
   private readonly scopes: string[] = [];
   private prefix = '';
@@ -143,6 +152,7 @@ export class Graph {
 
   /** Looks a node up by its unique name. */
   byName(name: string): Tensor | undefined {
+    this.index();
     const id = this.names.get(name);
     return id === undefined ? undefined : this.tensor(id);
   }
@@ -285,6 +295,7 @@ export class Graph {
    * inferring dtype and shape; the graph itself knows nothing of op semantics.
    */
   addNode(spec: NodeSpec): Tensor {
+    this.index();
     const id = this.nodeList.length;
     for (const input of spec.inputs) {
       if (!Number.isInteger(input) || input < 0 || input >= id) {
@@ -298,10 +309,11 @@ export class Graph {
     if (badShape !== null) throw new ShapeError(`${what}: shape ${formatBadShape(spec.shape)} ${badShape}`);
     const badAttrs = attrsProblem(attrs);
     if (badAttrs !== null) throw new GraphError(`${what}: ${badAttrs.path} ${badAttrs.message}`);
-    let key: string | undefined;
+    let key: number | undefined;
     if (spec.stateful !== true) {
-      key = internKey(spec, attrs);
-      const existing = this.interned.get(key);
+      const attrsKey = canonicalJSON(attrs);
+      key = internHash(spec, attrsKey);
+      const existing = this.findInterned(key, spec, attrs, attrsKey);
       if (existing !== undefined) return this.tensor(existing);
     }
     const name = this.uniqueName(
@@ -325,9 +337,135 @@ export class Graph {
       value: spec.value,
     };
     this.nodeList.push(node);
+    this.stateless.push(key === undefined ? 0 : 1);
     this.names.set(name, id);
-    if (key !== undefined) this.interned.set(key, id);
+    if (key !== undefined) this.intern(key, id);
+    this.indexedUpTo = id + 1;
     return this.tensor(id);
+  }
+
+  /**
+   * Adds a copy of `node`, a node of another graph (checked when it was added there), reading `inputs` of this graph,
+   * with the node's own dtype and shape; returns its id. For the passes' rebuilds, which call it only where the inputs
+   * have the dtypes and shapes the node was inferred from (so re-inferring would give the same). Equal nodes merge as
+   * in addNode, unless `stateful`. Cheaper than addNode: no Tensor handle, the attrs' rules and key not recomputed,
+   * and `inputs` is kept as the node's own array (the caller gives it up).
+   */
+  copyNode(node: Node, inputs: readonly number[], stateful: boolean): number {
+    this.index();
+    const id = this.nodeList.length;
+    for (const input of inputs) {
+      if (!Number.isInteger(input) || input < 0 || input >= id) {
+        throw new GraphError(`Graph: node '${node.op}' has input id ${input}, which is not an earlier node`);
+      }
+    }
+    let key: number | undefined;
+    if (!stateful) {
+      const probe = { op: node.op, inputs, dtype: node.dtype, shape: node.shape, value: node.value };
+      const attrsKey = attrsKeyOf(node.attrs);
+      key = internHash(probe, attrsKey);
+      const existing = this.findInterned(key, probe, node.attrs, attrsKey);
+      if (existing !== undefined) return existing;
+    }
+    const name = this.uniqueName(node, false);
+    if (name !== node.name) {
+      const badName = nameProblem(name);
+      if (badName !== null)
+        throw new GraphError(`Graph: the name of ${node.op} ${quoteName(name.slice(0, 200))} ${badName}`);
+    }
+    const copy: Node = {
+      id,
+      op: node.op,
+      // The caller's array, kept: copyNode's callers build a fresh one per node and never touch it again.
+      inputs,
+      attrs: node.attrs,
+      dtype: node.dtype,
+      shape: node.shape,
+      name,
+      value: node.value,
+    };
+    this.nodeList.push(copy);
+    this.stateless.push(key === undefined ? 0 : 1);
+    this.names.set(name, id);
+    if (key !== undefined) this.intern(key, id);
+    this.indexedUpTo = id + 1;
+    return id;
+  }
+
+  /**
+   * A copy of this top-level graph holding only the nodes flagged in `keep` (which must hold every input of a kept
+   * node), in id order, with the same names, attrs and values; `mapped[id]` is a kept node's new id (-1 if dropped).
+   * What a rebuild of a graph built by interning gives when it keeps every node as it is, without re-keying
+   * anything: the name and intern tables are filled on first use. (The passes drop dead nodes with it.)
+   */
+  compacted(keep: Uint8Array): { graph: Graph; mapped: Int32Array } {
+    if (this.parent !== null) throw new GraphError('Graph.compacted: a region cannot be compacted on its own');
+    const out = new Graph();
+    const mapped = new Int32Array(this.nodeList.length).fill(-1);
+    for (const node of this.nodeList) {
+      if (keep[node.id] !== 1) continue;
+      const id = out.nodeList.length;
+      const inputs = node.inputs.map((input) => {
+        const to = mapped[input];
+        if (to < 0) throw new GraphError(`Graph.compacted: node %${node.id} is kept but its input %${input} is not`);
+        return to;
+      });
+      out.nodeList.push({
+        id,
+        op: node.op,
+        inputs,
+        attrs: node.attrs,
+        dtype: node.dtype,
+        shape: node.shape,
+        name: node.name,
+        value: node.value,
+      });
+      out.stateless.push(this.stateless[node.id]);
+      mapped[node.id] = id;
+    }
+    return { graph: out, mapped };
+  }
+
+  /** The interned node equal to the probe (same op, inputs, attrs, dtype, shape and value), if any. */
+  private findInterned(hash: number, probe: InternProbe, attrs: Attrs, attrsKey: string): number | undefined {
+    const first = this.interned.get(hash);
+    if (first === undefined) return undefined;
+    if (this.equalNode(first, probe, attrs, attrsKey)) return first;
+    const more = this.internedMore.get(hash);
+    if (more !== undefined) for (const id of more) if (this.equalNode(id, probe, attrs, attrsKey)) return id;
+    return undefined;
+  }
+
+  private equalNode(id: number, probe: InternProbe, attrs: Attrs, attrsKey: string): boolean {
+    const node = this.nodeList[id];
+    if (node.op !== probe.op || node.dtype !== probe.dtype) return false;
+    if (!sameNumbers(node.inputs, probe.inputs) || !sameDims(node.shape, probe.shape)) return false;
+    if (node.attrs !== attrs && attrsKeyOf(node.attrs) !== attrsKey) return false;
+    return sameValue(node.value, probe.value);
+  }
+
+  private intern(hash: number, id: number): void {
+    if (!this.interned.has(hash)) {
+      this.interned.set(hash, id);
+      return;
+    }
+    const more = this.internedMore.get(hash);
+    if (more === undefined) this.internedMore.set(hash, [id]);
+    else more.push(id);
+  }
+
+  /** Fills the name and intern tables for the nodes a compacted graph was made with. */
+  private index(): void {
+    for (let id = this.indexedUpTo; id < this.nodeList.length; id++) {
+      const node = this.nodeList[id];
+      this.names.set(node.name, id);
+      if (this.stateless[id] === 1) {
+        const attrsKey = attrsKeyOf(node.attrs);
+        const key = internHash(node, attrsKey);
+        if (this.findInterned(key, node, node.attrs, attrsKey) === undefined) this.intern(key, id);
+      }
+    }
+    this.indexedUpTo = this.nodeList.length;
   }
 
   private uniqueName(spec: NodeSpec, exact: boolean): string {
@@ -440,12 +578,92 @@ export class Graph {
   }
 }
 
-function internKey(spec: NodeSpec, attrs: Attrs): string {
-  let key = `${spec.op}|${spec.inputs.join(',')}|${canonicalJSON(attrs)}|${spec.dtype}|${spec.shape.join(',')}`;
-  // Object.is tells -0 from 0 (join would print both as "0", and x / -0 differs from x / 0).
-  if (spec.value !== undefined)
-    key += `|${Array.from(spec.value.data, (v) => (Object.is(v, -0) ? '-0' : v)).join(',')}`;
+/** The canonical JSON of a node's attrs, computed once per attrs object (a node's attrs are never mutated). */
+const attrsKeys = new WeakMap<Attrs, string>();
+function attrsKeyOf(attrs: Attrs): string {
+  let key = attrsKeys.get(attrs);
+  if (key === undefined) {
+    key = canonicalJSON(attrs);
+    attrsKeys.set(attrs, key);
+  }
   return key;
+}
+
+/** What interning compares: a node, or the spec of one about to be added. */
+interface InternProbe {
+  readonly op: string;
+  readonly inputs: readonly number[];
+  readonly dtype: DType;
+  readonly shape: Shape;
+  readonly value?: NDArray;
+}
+
+const hashBits = new Float64Array(1);
+const hashWords = new Int32Array(hashBits.buffer);
+
+function mix(hash: number, word: number): number {
+  const h = Math.imul(hash ^ word, 0x9e3779b1);
+  return (h << 13) | (h >>> 19);
+}
+
+function mixString(hash: number, text: string): number {
+  let h = hash;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return mix(h, text.length);
+}
+
+/** The hash of the attrs' canonical JSON, once per string (attrs objects are shared by the copies of a node). */
+const attrsHashes = new Map<string, number>();
+
+/**
+ * A structural hash of a node: equal nodes (op, inputs, attrs, dtype, shape and, for a constant, its elements, -0
+ * told from 0 and every NaN alike) hash equal. Numbers, not a string key per node: interning is most of what a
+ * rebuild costs.
+ */
+function internHash(probe: InternProbe, attrsKey: string): number {
+  let h = mixString(0x811c9dc5, probe.op);
+  h = mixString(h, probe.dtype);
+  for (const input of probe.inputs) h = mix(h, input);
+  h = mix(h, probe.inputs.length);
+  for (const d of probe.shape) h = mix(h, d === null ? -1 : d);
+  h = mix(h, probe.shape.length);
+  let attrsHash = attrsHashes.get(attrsKey);
+  if (attrsHash === undefined) {
+    attrsHash = mixString(0, attrsKey);
+    if (attrsKey.length <= 256) attrsHashes.set(attrsKey, attrsHash);
+  }
+  h = mix(h, attrsHash);
+  if (probe.value !== undefined) {
+    for (const v of probe.value.data) {
+      hashBits[0] = Number.isNaN(v) ? NaN : v;
+      h = mix(mix(h, hashWords[0]), hashWords[1]);
+    }
+  }
+  return h;
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameDims(a: Shape, b: Shape): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Constant values equal element by element as the old string keys had it: -0 is not 0, NaN is NaN. */
+function sameValue(a: NDArray | undefined, b: NDArray | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.data.length !== b.data.length) return false;
+  for (let i = 0; i < a.data.length; i++) {
+    const x = a.data[i];
+    const y = b.data[i];
+    if (!Object.is(x, y) && !(Number.isNaN(x) && Number.isNaN(y))) return false;
+  }
+  return true;
 }
 
 /** NDArray.from for a constant's or variable's value, its errors prefixed with the node (`constant 'c'`). */

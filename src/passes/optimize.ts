@@ -25,7 +25,10 @@ export interface OptimizeOptions {
   disable?: readonly string[];
   /** Ops that fusion leaves to their own kernels (a backend's faster kernels for them, e.g. wasm exp). */
   keepUnfused?: readonly string[];
-  /** Re-infer every node after every pass (the rebuild does this as it goes; this also checks the outputs). */
+  /**
+   * Re-infer every node after every pass (the rebuild does this for every node whose inputs changed; this also
+   * checks the outputs).
+   */
   verify?: boolean;
   /**
    * What to do with the recomputation built by `gradients(…, { remat })` and `checkpoint(fn)`: 'graph' (default)

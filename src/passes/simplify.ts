@@ -1,8 +1,9 @@
 import { Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
-import { addOp, attrsOf, isLeafOp, opRecord, SUM, TRANSPOSE } from '../ops';
+import { attrsOf, isLeafOp, SUM, TRANSPOSE } from '../ops';
 import { Pass } from './pass';
 import { capture, Captures, commuted, emit, literal, match, op, Rule, sameType } from './pattern';
-import { dropDead, rebuild } from './slice';
+import { copyOp, dropDead, liveNodes, rebuild, Slice } from './slice';
+import { passVisits } from './visits';
 
 const keep =
   (name: string) =>
@@ -258,19 +259,54 @@ function checkEmitted(rule: Rule, graph: Graph, sizeBefore: number): void {
   }
 }
 
+/** Whether a rule (pattern and condition) matches some live node of the slice as it is. */
+function anyRuleMatches(slice: Slice, rulesFor: (op: string) => readonly Rule[]): boolean {
+  const graph = slice.graph;
+  const live = liveNodes(graph, slice.outputs);
+  for (const node of graph.nodes) {
+    if (live[node.id] === 0 || isLeafOp(node.op)) continue;
+    for (const rule of rulesFor(node.op)) {
+      passVisits.ruleTrials++;
+      const captures: Captures = {};
+      if (!match(graph, node.id, rule.pattern, captures)) continue;
+      if (rule.when === undefined || rule.when(captures, node, graph)) return true;
+    }
+  }
+  return false;
+}
+
 /** A pass that applies a rule table bottom-up in one sweep; the pipeline repeats it to a fixed point. */
 export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPerNode = 8): Pass {
+  // The rules by the op their pattern's root matches (a root without an op matches any node: listed for every op).
+  const byOp = new Map<string, Rule[]>();
+  const rulesFor = (op: string): readonly Rule[] => {
+    let list = byOp.get(op);
+    if (list === undefined) {
+      list = rules.filter((rule) => {
+        const root = rule.pattern.op;
+        return root === undefined || root === op || (typeof root !== 'string' && root.includes(op));
+      });
+      byOp.set(op, list);
+    }
+    return list;
+  };
   return {
     name,
     run(slice) {
       const counts: { [rule: string]: number } = {};
+      const source = slice.graph;
+      // The sweep rewrites nothing when no node matches a rule: a slice is hash-consed (built by interning), so the
+      // rebuilt graph would be the same graph, matching the same rules. Then skip it (one look at each node).
+      if (!anyRuleMatches(slice, rulesFor)) return { slice, changes: counts };
       const result = rebuild(slice, (node: Node, inputs: readonly number[], target: Graph) => {
         if (isLeafOp(node.op)) return undefined;
-        let id = addOp(target, opRecord(node.op), inputs, node.attrs, node.name).id;
+        let id = copyOp(source, node, inputs, target);
         for (let round = 0; round < maxRewritesPerNode; round++) {
           const current = target.node(id);
           let rewritten = false;
-          for (const rule of rules) {
+          // Only the rules whose pattern can match the node's op, in table order.
+          for (const rule of rulesFor(current.op)) {
+            passVisits.ruleTrials++;
             const captures: Captures = {};
             if (!match(target, id, rule.pattern, captures)) continue;
             if (rule.when !== undefined && !rule.when(captures, current, target)) continue;
@@ -308,33 +344,69 @@ export const simplify: Pass = rewritePass('simplify', EXACT_RULES);
  * reads. (Flattening a shared inner sum would copy its terms into every consumer: a residual chain h ← h + f(h)
  * became addNs over all earlier terms, quadratic in size.) Its own pass, because "read by one node" is a property
  * of the whole graph, not of a pattern.
+ *
+ * Linear in the graph: which adds flatten, and which flattened adds are absorbed into the add that reads them, is
+ * decided first on the source slice (types there are the rebuilt nodes' types: rebuilding re-infers to the same
+ * dtype and shape). Only the outermost addN of a flattened chain is then built, its terms gathered once; the old
+ * sweep built every intermediate addN (k terms for the k-th add of a chain of n: O(n²) inputs) and dropped them.
  */
 export const addNPass: Pass = {
   name: 'addn',
   run(slice) {
     const source = slice.graph;
-    const uses = new Int32Array(source.size);
+    const size = source.size;
+    const uses = new Int32Array(size);
     for (const node of source.nodes) for (const input of node.inputs) uses[input]++;
     for (const id of slice.outputs) uses[id]++;
+    // flattened[id]: the add becomes an addN over its terms; absorbedBy[id]: the flattened add whose terms include
+    // this sum's terms (-1: none; the sum is then built, and read as one term).
+    const flattened = new Uint8Array(size);
+    const absorbedBy = new Int32Array(size).fill(-1);
+    const absorbable = (id: number): boolean => {
+      const op = source.node(id).op;
+      return uses[id] === 1 && (op === 'add' || op === 'addN');
+    };
+    const live = liveNodes(source, slice.outputs);
     let count = 0;
-    const result = rebuild(slice, (node, inputs, target) => {
-      if (node.op !== 'add') return undefined;
-      const terms: number[] = [];
-      let flattened = false;
-      node.inputs.forEach((sourceId, k) => {
-        const inner = target.node(inputs[k]);
-        if (uses[sourceId] === 1 && (inner.op === 'add' || inner.op === 'addN')) {
-          terms.push(...inner.inputs);
-          flattened = true;
-        } else {
-          terms.push(inputs[k]);
+    for (const node of source.nodes) {
+      if (node.op !== 'add' || live[node.id] === 0) continue;
+      let absorbs = false;
+      let uniform = true;
+      for (const input of node.inputs) {
+        if (!absorbable(input)) {
+          uniform &&= sameType(source.node(input), node);
+          continue;
         }
-      });
-      if (!flattened || !terms.every((id) => sameType(target.node(id), node))) return undefined;
+        absorbs = true;
+        // A flattened inner sum's terms all have its type; any other inner sum's terms are its inputs.
+        if (flattened[input] === 1) uniform &&= sameType(source.node(input), node);
+        else for (const term of source.node(input).inputs) uniform &&= sameType(source.node(term), node);
+      }
+      if (!absorbs || !uniform) continue;
+      flattened[node.id] = 1;
       count++;
+      for (const input of node.inputs) if (absorbable(input)) absorbedBy[input] = node.id;
+    }
+    if (count === 0) return { slice, changes: { 'add-chain-addn': 0 } };
+    const result = rebuild(slice, (node, _inputs, target, mapped) => {
+      if (flattened[node.id] === 0) return undefined;
+      // Absorbed into the add that reads it: never built (nothing else reads it), so no mapped id.
+      if (absorbedBy[node.id] !== -1) return -1;
+      // The terms, left to right: an explicit stack over the absorbed sums (a chain of 100,000 adds is deep).
+      const terms: number[] = [];
+      const stack: number[] = [];
+      for (let k = node.inputs.length - 1; k >= 0; k--) stack.push(node.inputs[k]);
+      while (stack.length > 0) {
+        const id = stack.pop() as number;
+        passVisits.addnTerms++;
+        if (absorbedBy[id] === -1) terms.push(mapped(id));
+        else if (flattened[id] === 1) {
+          const inner = source.node(id).inputs;
+          for (let k = inner.length - 1; k >= 0; k--) stack.push(inner[k]);
+        } else terms.push(...target.node(mapped(id)).inputs);
+      }
       return emit(target, 'addN', terms, {}, node.name);
     });
-    if (count === 0) return { slice, changes: { 'add-chain-addn': 0 } };
     return { slice: dropDead(result), changes: { 'add-chain-addn': count } };
   },
 };

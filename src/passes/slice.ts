@@ -1,5 +1,6 @@
-import { Graph, NDArray, Node } from '../graph';
+import { Graph, NDArray, Node, shapesEqual } from '../graph';
 import { addOp, isLeafOp, opRecord } from '../ops';
+import { passVisits } from './visits';
 
 /**
  * A session's private piece of graph: the nodes that compute `outputs`. `bindings` maps a private placeholder,
@@ -47,8 +48,27 @@ export function copyLeaf(node: Node, target: Graph, shape: readonly number[] | n
 }
 
 /**
- * Rebuilds a slice into a fresh graph, visiting live nodes in id order. Every rebuilt node is re-inferred
- * by its op's rule (so each rewrite is verified) and re-interned (so equal nodes merge: CSE for free).
+ * Adds `node` of `source` (not a leaf) to `target` reading `inputs` (ids in `target`): copied as it is when every
+ * input has the dtype and shape the node was inferred from (its op's rule would infer the same again), else built
+ * and re-inferred by its op's rule. Equal nodes merge either way.
+ */
+export function copyOp(source: Graph, node: Node, inputs: readonly number[], target: Graph): number {
+  passVisits.copies++;
+  const record = opRecord(node.op);
+  for (let k = 0; k < inputs.length; k++) {
+    const before = source.node(node.inputs[k]);
+    const after = target.node(inputs[k]);
+    if (before.dtype !== after.dtype || !shapesEqual(before.shape, after.shape)) {
+      return addOp(target, record, inputs, node.attrs, node.name).id;
+    }
+  }
+  return target.copyNode(node, inputs, record.stateful === true);
+}
+
+/**
+ * Rebuilds a slice into a fresh graph, visiting live nodes in id order. Every node whose inputs changed type is
+ * re-inferred by its op's rule (so each rewrite is verified), and every node is re-interned (so equal nodes merge:
+ * CSE for free). Linear in the slice: one visit per live node.
  */
 export function rebuild(slice: Slice, rewrite?: Rewriter): Slice {
   const source = slice.graph;
@@ -62,11 +82,8 @@ export function rebuild(slice: Slice, rewrite?: Rewriter): Slice {
     const node = source.node(id);
     const inputs = node.inputs.map((i) => mapped[i]);
     let result = rewrite?.(node, inputs, target, lookup);
-    if (result === undefined) {
-      result = isLeafOp(node.op)
-        ? copyLeaf(node, target)
-        : addOp(target, opRecord(node.op), inputs, node.attrs, node.name).id;
-    }
+    if (result === undefined)
+      result = isLeafOp(node.op) ? copyLeaf(node, target) : copyOp(source, node, inputs, target);
     mapped[id] = result;
     const bound = slice.bindings.get(id);
     if (bound !== undefined) bindings.set(result, bound);
@@ -76,5 +93,11 @@ export function rebuild(slice: Slice, rewrite?: Rewriter): Slice {
 
 /** The slice without nodes no output needs (a rewrite leaves the nodes it bypassed behind); itself if none. */
 export function dropDead(slice: Slice): Slice {
-  return liveNodes(slice.graph, slice.outputs).every((flag) => flag === 1) ? slice : rebuild(slice);
+  const live = liveNodes(slice.graph, slice.outputs);
+  if (live.every((flag) => flag === 1)) return slice;
+  // The graph was built by interning, so a rebuild would keep every live node as it is: copy them instead.
+  const { graph, mapped } = slice.graph.compacted(live);
+  const bindings = new Map<number, number>();
+  for (const [id, bound] of slice.bindings) if (mapped[id] >= 0) bindings.set(mapped[id], bound);
+  return { graph, outputs: slice.outputs.map((id) => mapped[id]), bindings };
 }
