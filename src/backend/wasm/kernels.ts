@@ -44,6 +44,7 @@ import {
   OP_FILL_LITERAL,
   OP_FILL_ROW,
   OP_FILL_SCALAR,
+  SKINNY_M,
   UN_CODES,
 } from './opcodes.generated';
 import { FUSED_MAX_INSTRUCTIONS } from './program';
@@ -79,11 +80,14 @@ const MiB = 1 << 20;
 // Below these sizes a job hand-off (~1 µs polling, tens of µs after the helper sleeps) costs more than it saves.
 const SPLIT_FLOPS = 1 << 21;
 const SPLIT_ELEMENTS = 1 << 15;
+// The skinny kernels read B once and are bound by that read: two threads pay from this many bytes of B.
+const SPLIT_SKINNY_BYTES = 1 << 17;
 // MR x NR is assembly/matmul.ts's tile: split points on tile bounds keep both halves' tiles full.
 
 /** The exports the helper worker may run. */
 const HELPER_EXPORTS = [
   'matmul',
+  'skinny',
   'unary',
   'binary',
   'binaryRow',
@@ -194,6 +198,7 @@ export class WasmKernels {
   private readonly scratchBytes: number;
   /** The conv kernels' geometry block: the tail of the calling thread's scratch, read by both threads. */
   private readonly convGeometryAt: number;
+  private skinnyCount = 0;
 
   constructor(
     private readonly raw: KernelExports,
@@ -254,6 +259,11 @@ export class WasmKernels {
   /** 2 when a helper worker was started (it may still be starting in a browser), else 1. */
   get threadsStarted(): number {
     return this.helperHandle === null ? 1 : 2;
+  }
+
+  /** How many products ran the skinny kernels (M ≤ SKINNY_M, assembly/skinny.ts): what tests check. */
+  get skinnyRuns(): number {
+    return this.skinnyCount;
   }
 
   /** Jobs the helper worker has finished so far (0 without one). */
@@ -334,6 +344,10 @@ export class WasmKernels {
     checkCount('gemm', M, N, K, ldOut);
     const act = ACTIVATION[activation];
     const raw = this.raw;
+    if (this.skinnyTakes(M, K, csA, rsB, csB)) {
+      this.skinny(a, rsA, csA, b, rsB, csB, out, ldOut, M, N, K, bias, act);
+      return;
+    }
     if (this.helper === null || 2 * M * N * K < SPLIT_FLOPS || (M < 2 * MR && N < 2 * NR)) {
       raw.matmul(a, rsA, csA, b, rsB, csB, out, ldOut, M, N, K, bias, act, this.scratch);
       return;
@@ -354,6 +368,47 @@ export class WasmKernels {
         raw.matmul(a, rsA, csA, b, rsB, csB, out, ldOut, M, n, K, bias, act, this.scratch),
       );
     }
+  }
+
+  /**
+   * Whether the skinny kernels take a product: M ≤ SKINNY_M rows, B row-major or stored transposed (then a
+   * transposed A is gathered into the scratch, which must hold its M·K floats).
+   */
+  private skinnyTakes(M: number, K: number, csA: number, rsB: number, csB: number): boolean {
+    if (M < 1 || M > SKINNY_M) return false;
+    if (csB === 1) return true;
+    return rsB === 1 && (csA === 1 || M * K * 4 <= this.scratchBytes);
+  }
+
+  /** A skinny product, split by output columns when B is large enough for two threads to pay. */
+  private skinny(
+    a: number,
+    rsA: number,
+    csA: number,
+    b: number,
+    rsB: number,
+    csB: number,
+    out: number,
+    ldOut: number,
+    M: number,
+    N: number,
+    K: number,
+    bias: number,
+    act: number,
+  ): void {
+    this.skinnyCount++;
+    const raw = this.raw;
+    if (this.helper === null || 4 * N * K < SPLIT_SKINNY_BYTES || N < 64) {
+      raw.skinny(a, rsA, csA, b, rsB, csB, out, ldOut, M, N, K, bias, act, this.scratch);
+      return;
+    }
+    // Columns on 32-wide bounds: the widest column block (M = 1) stays whole on both sides.
+    const n = half(N, 32);
+    const biasN = bias === 0 ? 0 : bias + 4 * n;
+    const theirs = [a, rsA, csA, b + 4 * n * csB, rsB, csB, out + 4 * n, ldOut, M, N - n, K, biasN, act];
+    this.split('skinny', [...theirs, this.helperScratch], () =>
+      raw.skinny(a, rsA, csA, b, rsB, csB, out, ldOut, M, n, K, bias, act, this.scratch),
+    );
   }
 
   /** out[i] = a[i] op b[i] for i < n; `scalar` names an operand that is one float broadcast to all n. */
