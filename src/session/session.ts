@@ -47,6 +47,8 @@ export class Session {
   /** The wasm kernels (their helper thread) behind the arena; null with the JS backend. */
   private readonly wasmKernels: WasmKernels | null;
   private readonly plans = new Map<string, Plan>();
+  /** The last cached plan looked up and what it was for: a run repeating it skips building the key string. */
+  private lastLookup: Signature | null = null;
   private readonly store: VariableStore;
   private readonly executor: Executor;
   private readonly checkNumerics: boolean;
@@ -118,10 +120,17 @@ export class Session {
   }
 
   private runOnce(fetches: Fetch, feeds: Feeds | undefined, options: RunOptions | undefined): unknown {
-    const tree = readFetches(fetches);
-    const tensors = tree.tensors;
-    const unique = [...new Set(tensors.map((t) => t.id))];
-    for (const t of tensors) checkGraph(this.graph, t, 'fetch');
+    // One tensor (the common case, e.g. a model's output): no fetch structure to read or rebuild.
+    const single = fetches instanceof Tensor ? fetches : null;
+    const tree = single === null ? readFetches(fetches) : null;
+    let unique: number[];
+    if (tree === null) {
+      checkGraph(this.graph, single as Tensor, 'fetch');
+      unique = [(single as Tensor).id];
+    } else {
+      unique = [...new Set(tree.tensors.map((t) => t.id))];
+      for (const t of tree.tensors) checkGraph(this.graph, t, 'fetch');
+    }
     const fed = normalizeFeeds(this.graph, feeds);
     const { key, plan, cached } = this.planFor(unique, fed);
     const check = options?.checkNumerics ?? this.checkNumerics;
@@ -140,6 +149,7 @@ export class Session {
     if (entries !== null) options?.onTrace?.(this.lastTrace as Trace);
     // A plan enters the cache only once a run with it succeeded, so a failed run leaves the cache as it was.
     if (!cached) this.cachePlan(key, plan);
+    if (tree === null) return values[0];
     const byId = new Map<number, NDArray>();
     unique.forEach((id, i) => byId.set(id, values[i]));
     return buildResult(tree, byId);
@@ -250,11 +260,18 @@ export class Session {
     fetchIds: readonly number[],
     feeds: ReadonlyMap<number, NDArray>,
   ): { key: string; plan: Plan; cached: boolean } {
+    const last = this.lastLookup;
+    if (last !== null && sameSignature(last, fetchIds, feeds) && this.plans.get(last.key) === last.plan) {
+      return { key: last.key, plan: last.plan, cached: true };
+    }
     const fedIds = [...feeds.keys()].sort((a, b) => a - b);
     const fed = fedIds.map((id) => `${id}:${(feeds.get(id) as NDArray).shape.join('x')}`);
     const key = `${fetchIds.join(',')}|${fed.join(',')}`;
     const plan = this.plans.get(key);
-    if (plan !== undefined) return { key, plan, cached: true };
+    if (plan !== undefined) {
+      this.lastLookup = signatureOf(fetchIds, feeds, fedIds, key, plan);
+      return { key, plan, cached: true };
+    }
     return {
       key,
       plan: compilePlan(this.graph, fetchIds, feeds, this.optimizeOptions, this.kernels, false, this.maxBytes),
@@ -270,4 +287,44 @@ export class Session {
     }
     this.plans.set(key, plan);
   }
+}
+
+/** A plan's signature: the fetch ids and the fed ids with their shapes (what its cache key is made of). */
+interface Signature {
+  readonly fetchIds: readonly number[];
+  readonly fedIds: readonly number[];
+  readonly fedShapes: readonly (readonly number[])[];
+  readonly key: string;
+  readonly plan: Plan;
+}
+
+function signatureOf(
+  fetchIds: readonly number[],
+  feeds: ReadonlyMap<number, NDArray>,
+  fedIds: readonly number[],
+  key: string,
+  plan: Plan,
+): Signature {
+  const fedShapes = fedIds.map((id) => [...(feeds.get(id) as NDArray).shape]);
+  return { fetchIds: [...fetchIds], fedIds: [...fedIds], fedShapes, key, plan };
+}
+
+/** Whether a lookup has `signature`'s fetch ids (in order) and fed ids and shapes: the same key, not rebuilt. */
+function sameSignature(
+  signature: Signature,
+  fetchIds: readonly number[],
+  feeds: ReadonlyMap<number, NDArray>,
+): boolean {
+  const ids = signature.fetchIds;
+  if (ids.length !== fetchIds.length || signature.fedIds.length !== feeds.size) return false;
+  for (let i = 0; i < ids.length; i++) if (ids[i] !== fetchIds[i]) return false;
+  for (let i = 0; i < signature.fedIds.length; i++) {
+    const value = feeds.get(signature.fedIds[i]);
+    if (value === undefined) return false;
+    const shape = value.shape;
+    const expected = signature.fedShapes[i];
+    if (shape.length !== expected.length) return false;
+    for (let d = 0; d < shape.length; d++) if (shape[d] !== expected[d]) return false;
+  }
+  return true;
 }
