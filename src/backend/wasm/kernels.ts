@@ -81,7 +81,7 @@ const MiB = 1 << 20;
 const SPLIT_FLOPS = 1 << 21;
 const SPLIT_ELEMENTS = 1 << 15;
 // The skinny kernels read B once and are bound by that read: two threads pay from this many bytes of B.
-const SPLIT_SKINNY_BYTES = 1 << 17;
+const SPLIT_SKINNY_BYTES = 1 << 20;
 // MR x NR is assembly/matmul.ts's tile: split points on tile bounds keep both halves' tiles full.
 
 /** The exports the helper worker may run. */
