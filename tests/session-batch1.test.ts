@@ -74,6 +74,7 @@ describe('constants in the arena', () => {
     new Session(warm, { backend: 'wasm' }).run(mul(warm.placeholder('v', [4]), 2), { v: new Float32Array(4) });
     const before = arena.used;
     const skinny = kernels.wasm.skinnyRuns;
+    const packs = kernels.wasm.packedCopies;
     expectClose(sess.run(y, feeds).data, expected);
     const afterFirst = arena.used;
     // The weights (and the bias) now have a block of their own.
@@ -81,10 +82,51 @@ describe('constants in the arena', () => {
     for (let r = 0; r < 5; r++) expectClose(sess.run(y, feeds).data, expected);
     expect(arena.used).toBe(afterFirst);
     expect(kernels.wasm.skinnyRuns - skinny).toBe(6);
+    // The weights were packed once, at the first run (the bias is no matMul operand).
+    expect(kernels.wasm.packedCopies - packs).toBe(1);
     sess.dispose();
     expect(afterFirst - arena.used).toBeGreaterThanOrEqual(K * N * 4 + N * 4);
     expect(arena.used).toBeLessThanOrEqual(before);
   });
+
+  test.each([
+    [301, 67, 'relu', false],
+    [301, 67, 'relu', true],
+    [17, 5, 'sigmoid', false],
+    [17, 5, 'sigmoid', true],
+    [2, 130, 'none', true],
+    [1030, 1000, 'tanh', false],
+    [1030, 1001, 'tanh', true],
+  ] as const)(
+    'a packed %d x %d weight (tails of rows and columns), %s epilogue, stored transposed: %s',
+    (k, n, act, tB) => {
+      const r = new Rng(k + n);
+      const weights = uniform(r, k * n);
+      const b = uniform(r, n);
+      const input = uniform(r, k);
+      // Stored as [n, k] when read transposed: the same matrix.
+      const stored = tB
+        ? Float32Array.from({ length: k * n }, (_, i) => weights[(i % k) * n + Math.floor(i / k)])
+        : weights;
+      const g = new Graph();
+      const xt = g.placeholder('x', [1, k]);
+      const w = g.constant(new NDArray(stored, tB ? [n, k] : [k, n]));
+      const y = fusedMatMul({ a: xt, b: w, bias: g.constant(b), activation: act, transposeB: tB });
+      const sess = new Session(g, { backend: 'wasm' });
+      const f = {
+        none: (v: number) => v,
+        relu: (v: number) => Math.max(v, 0),
+        tanh: Math.tanh,
+        sigmoid: (v: number) => 1 / (1 + Math.exp(-v)),
+      }[act];
+      const expected = Array.from(reference(input, weights, k, n, b), f);
+      const packs = kernels.wasm.packedCopies;
+      for (let run = 0; run < 2; run++)
+        expectClose(sess.run(y, { x: new NDArray(input, [1, k]) }).data, expected, 2e-5);
+      expect(kernels.wasm.packedCopies - packs).toBe(1);
+      sess.dispose();
+    },
+  );
 
   test('a fetched constant is a copy: writing into it changes neither the graph nor the next run', () => {
     const g = new Graph();

@@ -5,7 +5,7 @@
  */
 import { matMul, type Buf } from '../../src/ops/kernels';
 import type { FusedActivation as Activation } from '../../src/ops';
-import { WasmBufKernels, loadWasmKernels } from '../../src/backend/wasm';
+import { WasmBufKernels, WasmKernels, loadWasmKernels } from '../../src/backend/wasm';
 import { sessionKernels } from '../../src/backend';
 import { fusedMatMul, Graph, NDArray, Session } from '../../src';
 import { Rng, absF64, expectWithin, nodeStartWorker, outF32, randF32, sizeOf, toF64 } from './helpers';
@@ -168,6 +168,52 @@ describe('skinny matMul (M ≤ 8) against float64', () => {
     const exact: Buf = { data: new Float64Array(sizeOf([2, 3, 24])), shape: [2, 3, 24] };
     matMul(toF64(a), toF64(b), exact, false, false);
     expectWithin(out.data, exact.data, () => 1e-4);
+  });
+});
+
+describe('one row against a packed copy of B (packRows4, matVecPacked)', () => {
+  /** B as an arena view with its packed copy registered, as a session does for its constant weights. */
+  function packedB(rng: Rng, K: number, N: number, transposed: boolean, values?: Float32Array): Buf {
+    const wasm = one.wasm;
+    const at = wasm.arena.alloc(K * N * 4);
+    const view = wasm.arena.f32(at, K * N);
+    view.set(values ?? randF32(rng, [K * N]).data);
+    const packed = wasm.arena.alloc(Math.max(64, WasmKernels.packedBytes(K, N)));
+    wasm.packRows4(at, transposed ? 1 : N, transposed ? K : 1, K, N, packed);
+    one.setPacked(view, packed, K, N, transposed);
+    return { data: view, shape: transposed ? [N, K] : [K, N] };
+  }
+
+  test.each([false, true])('matches float64 for K and N off multiples of 4, every epilogue (Bᵀ stored: %s)', (tB) => {
+    const rng = new Rng(tB ? 31 : 30);
+    for (const [K, N] of [
+      [1, 1],
+      [3, 5],
+      [4, 4],
+      [17, 33],
+      [130, 67],
+      [257, 1030],
+    ]) {
+      const b = packedB(rng, K, N, tB);
+      for (const activation of ['none', 'relu', 'sigmoid', 'tanh'] as const) {
+        const runs = one.wasm.skinnyRuns;
+        check(one, rng, { M: 1, K, N, transposeA: false, transposeB: tB, bias: true, activation }, undefined, b);
+        expect(one.wasm.skinnyRuns - runs).toBe(1);
+      }
+    }
+  });
+
+  test('an infinite weight in a K tail gives infinity, not NaN', () => {
+    const K = 7;
+    const N = 6;
+    const values = new Float32Array(K * N).fill(0.5);
+    values[(K - 1) * N + 2] = Infinity;
+    const b = packedB(new Rng(32), K, N, false, values);
+    const a: Buf = { data: new Float32Array(K).fill(1), shape: [1, K] };
+    const out = outF32([1, N]);
+    one.matMul(a, b, out, false, false);
+    expect(out.data[2]).toBe(Infinity);
+    expect(out.data[1]).toBe(0.5 * K);
   });
 });
 

@@ -62,6 +62,18 @@ export interface KernelExports {
     act: number,
     scratch: number,
   ): void;
+  packRows4(b: number, rsB: number, csB: number, K: number, N: number, dst: number): void;
+  skinnyPacked(
+    a: number,
+    csA: number,
+    b4: number,
+    c: number,
+    N: number,
+    K: number,
+    bias: number,
+    act: number,
+    scratch: number,
+  ): void;
   binary(op: number, a: number, sa: number, b: number, sb: number, out: number, n: number): void;
   binaryRow(op: number, a: number, row: number, out: number, rows: number, cols: number, rowFirst: number): void;
   unary(op: number, x: number, out: number, n: number): void;
@@ -104,6 +116,8 @@ const EXPORTED: readonly (keyof KernelExports)[] = [
   'matmulScratchBytes',
   'matmul',
   'skinny',
+  'packRows4',
+  'skinnyPacked',
   'binary',
   'binaryRow',
   'unary',

@@ -199,6 +199,7 @@ export class WasmKernels {
   /** The conv kernels' geometry block: the tail of the calling thread's scratch, read by both threads. */
   private readonly convGeometryAt: number;
   private skinnyCount = 0;
+  private packCount = 0;
 
   constructor(
     private readonly raw: KernelExports,
@@ -264,6 +265,47 @@ export class WasmKernels {
   /** How many products ran the skinny kernels (M ≤ SKINNY_M, assembly/skinny.ts): what tests check. */
   get skinnyRuns(): number {
     return this.skinnyCount;
+  }
+
+  /** How many B matrices were packed for the one-row kernel (`packRows4`): what tests check. */
+  get packedCopies(): number {
+    return this.packCount;
+  }
+
+  /** Bytes a packRows4 copy of a K x N matrix takes (rows and columns rounded up to multiples of 4). */
+  static packedBytes(K: number, N: number): number {
+    return ((K + 3) & ~3) * ((N + 3) & ~3) * 4;
+  }
+
+  /**
+   * Writes the interleaved copy `matVecPacked` reads of B [K, N] (its element (k, j) at b + 4(k·rsB + j·csB):
+   * row-major, or a stored Bᵀ) at `dst` (`packedBytes(K, N)` bytes): rows four at a time, [K/4][N/4][4][4].
+   */
+  packRows4(b: number, rsB: number, csB: number, K: number, N: number, dst: number): void {
+    checkCount('packRows4', K, N);
+    this.packCount++;
+    this.raw.packRows4(b, rsB, csB, K, N, dst);
+  }
+
+  /**
+   * out[1 x N] = act(a·B + bias) for one row a (element stride csA) and B's packRows4 copy at b4: the skinny kernel
+   * for M = 1 on pre-packed weights (one thread). False (nothing written) when N does not fit the scratch.
+   */
+  matVecPacked(
+    a: number,
+    csA: number,
+    b4: number,
+    out: number,
+    N: number,
+    K: number,
+    bias = 0,
+    activation: FusedActivation = 'none',
+  ): boolean {
+    checkCount('matVecPacked', N, K);
+    if (N % 4 !== 0 && ((N + 3) & ~3) * 4 > this.scratchBytes) return false;
+    this.skinnyCount++;
+    this.raw.skinnyPacked(a, csA, b4, out, N, K, bias, ACTIVATION[activation], this.scratch);
+    return true;
   }
 
   /** Jobs the helper worker has finished so far (0 without one). */
@@ -380,6 +422,11 @@ export class WasmKernels {
     return rsB === 1 && (csA === 1 || M * K * 4 <= this.scratchBytes);
   }
 
+  /** Whether a skinny product of [K, N] runs on two threads (a helper runs and B is large enough to pay). */
+  skinnySplits(N: number, K: number): boolean {
+    return this.helper !== null && 4 * N * K >= SPLIT_SKINNY_BYTES && N >= 64;
+  }
+
   /** A skinny product, split by output columns when B is large enough for two threads to pay. */
   private skinny(
     a: number,
@@ -398,7 +445,7 @@ export class WasmKernels {
   ): void {
     this.skinnyCount++;
     const raw = this.raw;
-    if (this.helper === null || 4 * N * K < SPLIT_SKINNY_BYTES || N < 64) {
+    if (!this.skinnySplits(N, K)) {
       raw.skinny(a, rsA, csA, b, rsB, csB, out, ldOut, M, N, K, bias, act, this.scratch);
       return;
     }
