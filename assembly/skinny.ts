@@ -591,8 +591,8 @@ export function skinny(
 // For M = 1 the row-streaming loop above is bound by instructions, not bytes: each B vector it loads needs its own
 // address (four rows a runtime stride apart), and Bᵀ's dot products end in a lane reduction per output. With B's rows
 // interleaved four at a time, [K/4][N/4][4 rows][4 cols] (zero-padded to multiples of 4), the four vectors a step
-// multiplies are 64 consecutive bytes read through one pointer with immediate offsets: measured 1.3–1.8x over row-
-// major B (and ~2.5x over Bᵀ) on 1 x K · K x N with B in L2. A session packs its constant weights so once
+// multiplies are 64 consecutive bytes read through one pointer with immediate offsets: measured 1.2–1.8x over row-
+// major B (1.6–4.9x over Bᵀ) on 1 x K · K x N with B in L2. A session packs its constant weights so once
 // (src/session/constants.ts), from either storage.
 
 /** Bytes of packRows4's copy of a K x N matrix. */
