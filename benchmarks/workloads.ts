@@ -25,6 +25,7 @@ import {
   tanh,
   Tensor,
 } from '../src';
+import { batch1Workloads } from './batch1';
 import { lenetWorkloads } from './lenet';
 import { lstmWorkloads } from './lstm';
 import { modelCandidates, OnnxBuilder } from './onnx';
@@ -222,7 +223,7 @@ interface Feed {
  * ORT's `run` is asynchronous (it hops through setImmediate before its synchronous native run); the timed call
  * awaits it, which adds that hop (a few µs) to every call.
  */
-async function ortInstance(
+export async function ortInstance(
   threads: number,
   models: { bytes: Uint8Array; source: string }[],
   feeds: { [name: string]: Feed },
@@ -749,5 +750,6 @@ export function workloads(scale: Scale): Workload[] {
     ...crossEntropyWorkloads(sizes.crossEntropy[0], sizes.crossEntropy[1]),
     ...lenetWorkloads(scale, { lazygradInstance, tfjsInstance, useTfBackend }),
     ...lstmWorkloads(scale, { lazygradInstance, tfjsInstance, useTfBackend }),
+    ...batch1Workloads(scale, { lazygradInstance, twoThreads, ortInstance }),
   ];
 }

@@ -52,7 +52,7 @@ describe('benchmark workloads at toy sizes', () => {
     for (const w of toy) expect(w.contenders[0]).toBe('lazygrad');
   });
 
-  test('the benchmark sizes are the ones issues 7 and 16 name', () => {
+  test('the benchmark sizes are the ones issues 7, 16 and 20 name', () => {
     const ids = workloads('bench').map((w) => w.id);
     expect(ids).toEqual([
       'matmul-64',
@@ -70,6 +70,14 @@ describe('benchmark workloads at toy sizes', () => {
       'lenet-train',
       'lenet-infer',
       'lstm-train',
+      'batch1-dense-128',
+      'batch1-dense-512',
+      'batch1-dense-2048',
+      'batch1-heyjarvis',
+      'batch1-alexa',
+      'batch1-heymycroft',
+      'batch1-heyrhasspy',
+      'batch1-timer',
     ]);
   });
 });

@@ -80,7 +80,8 @@ export class NDArray {
       );
     }
     this.data = data;
-    this.shape = Object.freeze([...shape]);
+    // A frozen shape (a plan step's, another array's) is immutable already: shared, not copied.
+    this.shape = Object.isFrozen(shape) ? shape : Object.freeze([...shape]);
     this.dtype = resolved;
   }
 

@@ -14,6 +14,7 @@ import {
   viewsIn,
 } from './memory';
 import { ProbedSteps, probedSteps, TraceEntry } from './numerics';
+import { PlacedConstants } from './constants';
 import { ArenaBlock, ArenaPlacement, stagingBytes } from './placement';
 import { Plan, plannedStep, RegionPlan, RegionRunner, Step } from './plan';
 import { exchangeable } from './updates';
@@ -39,6 +40,10 @@ interface RunState {
   readonly stagingBytes: number;
   /** The steps wrapped for debugging runs, by kind (1: checkNumerics, 2: trace, 3: both), built on first use. */
   readonly probed: (ProbedSteps | undefined)[];
+  /** The variables the plan reads (user-graph ids), listed once rather than per run. */
+  readonly variableIds: readonly number[];
+  /** The plan's constants, float32 ones copied into the arena once (wasm backend; constants.ts). */
+  readonly constants: PlacedConstants | null;
 }
 
 /** What a debugging run does after each step: scan for NaN/Inf, and/or record a trace entry into `entries`. */
@@ -96,7 +101,7 @@ export class Executor {
     if (this.placement !== null) this.prepareArena(plan, state, regions);
     const { slots, args } = state;
     for (const { slot, source } of plan.feeds) slots[slot] = feeds.get(source) as NDArray;
-    for (const id of plan.constants) slots[id] = plan.graph.node(id).value as NDArray;
+    setConstants(plan, state);
     // A variable read for the first time starts from its initial value, committed only if the run succeeds.
     for (const { slot, variable } of plan.variables) slots[slot] = this.store.read(variable, this.initialValue);
     const steps = probe === null ? plan.steps : this.probedFor(plan, state, probe);
@@ -189,7 +194,7 @@ export class Executor {
       const slots = state.slots;
       const feeds = plan.feeds;
       for (let k = 0; k < feeds.length; k++) slots[feeds[k].slot] = values[region.feedParams[k]];
-      for (const id of plan.constants) slots[id] = plan.graph.node(id).value as NDArray;
+      setConstants(plan, state);
       const probe = this.regionProbe;
       // A checked run allocates every output afresh (a step computed in place would overwrite what its report reads).
       if (probe === null) this.runSteps(plan.steps, state, state.views, state.outputs);
@@ -245,6 +250,7 @@ export class Executor {
     if (state === undefined) return;
     if (state.block !== null) this.placement?.free(state.block);
     for (const { block } of state.apart) this.placement?.free(block);
+    state.constants?.free(this.placement);
     this.runStates.delete(plan);
   }
 
@@ -299,6 +305,8 @@ export class Executor {
         viewsOf: null,
         stagingBytes: placement === null ? 0 : stagingBytes(plan, this.bound),
         probed: [],
+        variableIds: plan.variables.map((v) => v.variable),
+        constants: placement === null ? null : new PlacedConstants(plan),
       };
       this.runStates.set(plan, state);
     }
@@ -326,15 +334,16 @@ export class Executor {
     let staging = state.stagingBytes;
     for (const region of regions) staging = Math.max(staging, (this.runStates.get(region) as RunState).stagingBytes);
     placement.kernels.reserve(staging);
-    this.store.reserve(
-      plan.variables.map((v) => v.variable),
-      this.initialValue,
-    );
+    this.store.reserve(state.variableIds, this.initialValue);
+    state.constants?.reserve(placement, plan);
+    for (const region of regions) this.runStates.get(region)?.constants?.reserve(placement, region);
     // No allocation below this line: views taken now stay valid for the run.
     // A released memory stays released when this run allocates nothing in the arena (no block then needs views).
     const buffer = placement.arena.released ? null : placement.arena.memory.buffer;
-    for (const p of [plan, ...regions]) {
-      const s = p === plan ? state : (this.runStates.get(p) as RunState);
+    for (let r = -1; r < regions.length; r++) {
+      const p = r < 0 ? plan : regions[r];
+      const s = r < 0 ? state : (this.runStates.get(p) as RunState);
+      s.constants?.settle(placement);
       const memory = p.memory;
       if (buffer !== null && s.block !== null && s.layout !== null && memory !== null && s.viewsOf !== buffer) {
         ({ views: s.views, outputs: s.outputs } = viewsIn(
@@ -358,6 +367,18 @@ function placedLayout(state: RunState): BufferLayout {
   const offsets = layout.offsets.map((offset) => base + offset);
   for (const { buffer, block } of state.apart) offsets[buffer] = block.offset;
   return { offsets, bytes: layout.bytes };
+}
+
+/** A plan's constants into its slots: arena views where they were placed (wasm backend), else the graph's arrays. */
+function setConstants(plan: Plan, state: RunState): void {
+  const { slots, constants } = state;
+  const ids = plan.constants;
+  if (constants === null) {
+    for (let k = 0; k < ids.length; k++) slots[ids[k]] = plan.graph.node(ids[k]).value as NDArray;
+  } else {
+    const values = constants.values;
+    for (let k = 0; k < ids.length; k++) slots[ids[k]] = values[k];
+  }
 }
 
 const regionCache = new WeakMap<Plan, Plan[]>();

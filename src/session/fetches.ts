@@ -47,8 +47,9 @@ export function checkGraph(graph: Graph, t: Tensor, role: string): void {
 export function normalizeFeeds(graph: Graph, feeds: Feeds | undefined): Map<number, NDArray> {
   const out = new Map<number, NDArray>();
   if (feeds === undefined) return out;
-  const entries: [Tensor | string, ArrayValue][] =
-    feeds instanceof Map ? [...feeds.entries()] : Object.entries(feeds as { [name: string]: ArrayValue });
+  // A Map is read as it is (no copy of its entries per run).
+  const entries: Iterable<[Tensor | string, ArrayValue]> =
+    feeds instanceof Map ? feeds.entries() : Object.entries(feeds as { [name: string]: ArrayValue });
   for (const [key, value] of entries) {
     let tensor: Tensor | undefined;
     if (typeof key === 'string') {

@@ -54,6 +54,8 @@ export class Session {
   /** The wasm kernels (their helper thread) behind the arena; null with the JS backend. */
   private readonly wasmKernels: WasmKernels | null;
   private readonly plans = new Map<string, Plan>();
+  /** The last cached plan looked up and what it was for: a run repeating it skips building the key string. */
+  private lastLookup: Signature | null = null;
   private readonly store: VariableStore;
   private readonly executor: Executor;
   private readonly checkNumerics: boolean;
@@ -132,17 +134,25 @@ export class Session {
   }
 
   private runOnce(fetches: Fetch, feeds: Feeds | undefined, options: RunOptions | undefined): unknown {
-    const tree = readFetches(fetches);
-    const tensors = tree.tensors;
-    const unique = [...new Set(tensors.map((t) => t.id))];
-    for (const t of tensors) checkGraph(this.graph, t, 'fetch');
+    // One tensor (the common case, e.g. a model's output): no fetch structure to read or rebuild.
+    const single = fetches instanceof Tensor ? fetches : null;
+    const tree = single === null ? readFetches(fetches) : null;
+    let unique: number[];
+    if (tree === null) {
+      checkGraph(this.graph, single as Tensor, 'fetch');
+      unique = [(single as Tensor).id];
+    } else {
+      unique = [...new Set(tree.tensors.map((t) => t.id))];
+      for (const t of tree.tensors) checkGraph(this.graph, t, 'fetch');
+    }
     const fed = normalizeFeeds(this.graph, feeds);
     const views = options?.copy === false;
     const { key, plan, cached } = this.planFor(unique, fed, views);
     const check = options?.checkNumerics ?? this.checkNumerics;
     const traced = options !== undefined && (options.trace === true || options.onTrace !== undefined);
     const entries: TraceEntry[] | null = traced ? [] : null;
-    if (!cached && this.memoryLimit !== undefined) this.fitMemoryLimit(plan, tensors, this.memoryLimit);
+    if (!cached && this.memoryLimit !== undefined)
+      this.fitMemoryLimit(plan, tree === null ? [single as Tensor] : tree.tensors, this.memoryLimit);
     let values: NDArray[];
     try {
       values = this.executor.execute(plan, fed, check || traced ? { check, entries } : null);
@@ -156,12 +166,13 @@ export class Session {
     if (entries !== null) options?.onTrace?.(this.lastTrace as Trace);
     // A plan enters the cache only once a run with it succeeded, so a failed run leaves the cache as it was.
     if (!cached) this.cachePlan(key, plan);
+    const own = (i: number): boolean => OWN_VALUES.has(plan.graph.node(plan.outputs[i]).op);
+    // With { copy: false }, a computed result is a view of its planned buffer, valid until the next run.
+    const guarded = (i: number): NDArray =>
+      views && plan.memory !== null && !own(i) ? guardView(values[i], this.clock, this.placement) : values[i];
+    if (tree === null) return guarded(0);
     const byId = new Map<number, NDArray>();
-    unique.forEach((id, i) => {
-      // With { copy: false }, a computed result is a view of its planned buffer, valid until the next run.
-      const computed = views && plan.memory !== null && !OWN_VALUES.has(plan.graph.node(plan.outputs[i]).op);
-      byId.set(id, computed ? guardView(values[i], this.clock, this.placement) : values[i]);
-    });
+    unique.forEach((id, i) => byId.set(id, guarded(i)));
     return buildResult(tree, byId);
   }
 
@@ -279,11 +290,18 @@ export class Session {
     feeds: ReadonlyMap<number, NDArray>,
     views = false,
   ): { key: string; plan: Plan; cached: boolean } {
+    const last = this.lastLookup;
+    if (!views && last !== null && sameSignature(last, fetchIds, feeds) && this.plans.get(last.key) === last.plan) {
+      return { key: last.key, plan: last.plan, cached: true };
+    }
     const fedIds = [...feeds.keys()].sort((a, b) => a - b);
     const fed = fedIds.map((id) => `${id}:${(feeds.get(id) as NDArray).shape.join('x')}`);
     const key = `${fetchIds.join(',')}|${fed.join(',')}${views ? '|views' : ''}`;
     const cachedPlan = this.plans.get(key);
-    if (cachedPlan !== undefined) return { key, plan: cachedPlan, cached: true };
+    if (cachedPlan !== undefined) {
+      if (!views) this.lastLookup = signatureOf(fetchIds, feeds, fedIds, key, cachedPlan);
+      return { key, plan: cachedPlan, cached: true };
+    }
     let plan = compilePlan(this.graph, fetchIds, feeds, this.optimizeOptions, this.kernels, false, this.maxBytes);
     if (views && plan.memory !== null) {
       // The results get planned buffers too (handed out as views): the same plan with its memory planned again.
@@ -326,4 +344,44 @@ export class Session {
     }
     this.plans.set(key, plan);
   }
+}
+
+/** A plan's signature: the fetch ids and the fed ids with their shapes (what its cache key is made of). */
+interface Signature {
+  readonly fetchIds: readonly number[];
+  readonly fedIds: readonly number[];
+  readonly fedShapes: readonly (readonly number[])[];
+  readonly key: string;
+  readonly plan: Plan;
+}
+
+function signatureOf(
+  fetchIds: readonly number[],
+  feeds: ReadonlyMap<number, NDArray>,
+  fedIds: readonly number[],
+  key: string,
+  plan: Plan,
+): Signature {
+  const fedShapes = fedIds.map((id) => [...(feeds.get(id) as NDArray).shape]);
+  return { fetchIds: [...fetchIds], fedIds: [...fedIds], fedShapes, key, plan };
+}
+
+/** Whether a lookup has `signature`'s fetch ids (in order) and fed ids and shapes: the same key, not rebuilt. */
+function sameSignature(
+  signature: Signature,
+  fetchIds: readonly number[],
+  feeds: ReadonlyMap<number, NDArray>,
+): boolean {
+  const ids = signature.fetchIds;
+  if (ids.length !== fetchIds.length || signature.fedIds.length !== feeds.size) return false;
+  for (let i = 0; i < ids.length; i++) if (ids[i] !== fetchIds[i]) return false;
+  for (let i = 0; i < signature.fedIds.length; i++) {
+    const value = feeds.get(signature.fedIds[i]);
+    if (value === undefined) return false;
+    const shape = value.shape;
+    const expected = signature.fedShapes[i];
+    if (shape.length !== expected.length) return false;
+    for (let d = 0; d < shape.length; d++) if (shape[d] !== expected[d]) return false;
+  }
+  return true;
 }

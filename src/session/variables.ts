@@ -140,6 +140,7 @@ export class VariableStore {
 
   /** After a successful run: the first values read become the variables' values. */
   commit(): void {
+    if (this.pending.size === 0) return;
     for (const [id, { value, block }] of this.pending) {
       this.values.set(id, value);
       if (block !== null) this.placed.set(id, block);

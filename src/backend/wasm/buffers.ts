@@ -101,6 +101,14 @@ function depthwiseGeometry(
   return { geometry, multiplier: oc / channels };
 }
 
+/** A packRows4 copy of a matrix: where, its product shape, and whether the matrix is stored as Bᵀ. */
+interface PackedCopy {
+  readonly offset: number;
+  readonly K: number;
+  readonly N: number;
+  readonly transposed: boolean;
+}
+
 export class WasmBufKernels {
   /** The staging block: where arguments that are not arena views are copied for one call (-1: none yet). */
   private staging = -1;
@@ -108,6 +116,8 @@ export class WasmBufKernels {
   private stagingTop = 0;
   private locks = 0;
   private readonly programs = new WeakMap<object, Map<string, Int32Array | null>>();
+  /** Arena views of [K, N] matrices with a packRows4 copy (a session's constant weights): used for one-row products. */
+  private readonly packed = new WeakMap<TypedArray, PackedCopy>();
 
   /** The pending idle check of `releaseWhenIdle` (a timer handle), or null. */
   private idleTimer: unknown = null;
@@ -188,6 +198,19 @@ export class WasmBufKernels {
   }
 
   /**
+   * Says that `view` (an arena view holding B [K, N], or Bᵀ [N, K] when `transposed`) has a packRows4 copy at byte
+   * offset `packed` (WasmKernels.packRows4): a one-row product with it as B (transposed as said) reads that copy. The
+   * owner calls `unpack` before the copy's memory is freed; an entry also dies with its view.
+   */
+  setPacked(view: TypedArray, packed: number, K: number, N: number, transposed: boolean): void {
+    this.packed.set(view, { offset: packed, K, N, transposed });
+  }
+
+  unpack(view: TypedArray): void {
+    this.packed.delete(view);
+  }
+
+  /**
    * Prepares a call over `datas`: arena views are used in place, the others get staging room. False when they do not
    * fit and the staging area cannot grow now (locked, or growing would detach an argument that is an arena view).
    */
@@ -252,7 +275,17 @@ export class WasmBufKernels {
     const biasOff = bias === null ? 0 : this.at(bias.data, true);
     const oOff = this.at(out.data, false);
     const aSize = sizeOf(aBatch);
-    if (!transposeA && sizeOf(bBatch) === 1 && aSize === batch) {
+    const packed = batch * M === 1 ? this.packed.get(b.data) : undefined;
+    if (
+      packed !== undefined &&
+      packed.transposed === transposeB &&
+      packed.K === K &&
+      packed.N === N &&
+      !wasm.skinnySplits(N, K) &&
+      wasm.matVecPacked(aOff, 1, packed.offset, oOff, N, K, biasOff, activation)
+    ) {
+      // One row times a matrix with a packed copy (the constant weights of a batch-1 layer): done.
+    } else if (!transposeA && sizeOf(bBatch) === 1 && aSize === batch) {
       // A batch of rows times one matrix is one tall product: [batch·M, K]·[K, N].
       wasm.matMul(aOff, bOff, oOff, batch * M, N, K, false, transposeB, biasOff, activation);
     } else {

@@ -45,6 +45,35 @@ export interface KernelExports {
     act: number,
     scratch: number,
   ): void;
+  /** assembly/skinny.ts: matmul's arguments for M ≤ SKINNY_M with B row-major or stored transposed. */
+  skinny(
+    a: number,
+    rsA: number,
+    csA: number,
+    b: number,
+    rsB: number,
+    csB: number,
+    c: number,
+    ldc: number,
+    M: number,
+    N: number,
+    K: number,
+    bias: number,
+    act: number,
+    scratch: number,
+  ): void;
+  packRows4(b: number, rsB: number, csB: number, K: number, N: number, dst: number): void;
+  skinnyPacked(
+    a: number,
+    csA: number,
+    b4: number,
+    c: number,
+    N: number,
+    K: number,
+    bias: number,
+    act: number,
+    scratch: number,
+  ): void;
   binary(op: number, a: number, sa: number, b: number, sb: number, out: number, n: number): void;
   binaryRow(op: number, a: number, row: number, out: number, rows: number, cols: number, rowFirst: number): void;
   unary(op: number, x: number, out: number, n: number): void;
@@ -86,6 +115,9 @@ const EXPORTED: readonly (keyof KernelExports)[] = [
   'heapBase',
   'matmulScratchBytes',
   'matmul',
+  'skinny',
+  'packRows4',
+  'skinnyPacked',
   'binary',
   'binaryRow',
   'unary',

@@ -45,6 +45,7 @@ import {
   OP_FILL_LITERAL,
   OP_FILL_ROW,
   OP_FILL_SCALAR,
+  SKINNY_M,
   UN_CODES,
 } from './opcodes.generated';
 import { FUSED_MAX_INSTRUCTIONS } from './program';
@@ -82,11 +83,14 @@ const MiB = 1 << 20;
 // Below these sizes a job hand-off (~1 µs polling, tens of µs after the helper sleeps) costs more than it saves.
 const SPLIT_FLOPS = 1 << 21;
 const SPLIT_ELEMENTS = 1 << 15;
+// The skinny kernels read B once and are bound by that read: two threads pay from this many bytes of B.
+const SPLIT_SKINNY_BYTES = 1 << 20;
 // MR x NR is assembly/matmul.ts's tile: split points on tile bounds keep both halves' tiles full.
 
 /** The exports the helper worker may run. */
 const HELPER_EXPORTS = [
   'matmul',
+  'skinny',
   'unary',
   'binary',
   'binaryRow',
@@ -237,6 +241,8 @@ export class WasmKernels {
   private readonly controlAt: number;
   /** The last released memory, until the engine collects it: taken back rather than a second memory made. */
   private releasedMemory: WeakRef<WasmMemory> | null = null;
+  private skinnyCount = 0;
+  private packCount = 0;
 
   constructor(
     raw: KernelExports,
@@ -349,6 +355,52 @@ export class WasmKernels {
     return this.helperHandle === null ? 1 : 2;
   }
 
+  /** How many products ran the skinny kernels (M ≤ SKINNY_M, assembly/skinny.ts): what tests check. */
+  get skinnyRuns(): number {
+    return this.skinnyCount;
+  }
+
+  /** How many B matrices were packed for the one-row kernel (`packRows4`): what tests check. */
+  get packedCopies(): number {
+    return this.packCount;
+  }
+
+  /** Bytes a packRows4 copy of a K x N matrix takes (rows and columns rounded up to multiples of 4). */
+  static packedBytes(K: number, N: number): number {
+    return ((K + 3) & ~3) * ((N + 3) & ~3) * 4;
+  }
+
+  /**
+   * Writes the interleaved copy `matVecPacked` reads of B [K, N] (its element (k, j) at b + 4(k·rsB + j·csB):
+   * row-major, or a stored Bᵀ) at `dst` (`packedBytes(K, N)` bytes): rows four at a time, [K/4][N/4][4][4].
+   */
+  packRows4(b: number, rsB: number, csB: number, K: number, N: number, dst: number): void {
+    checkCount('packRows4', K, N);
+    this.packCount++;
+    this.raw.packRows4(b, rsB, csB, K, N, dst);
+  }
+
+  /**
+   * out[1 x N] = act(a·B + bias) for one row a (element stride csA) and B's packRows4 copy at b4: the skinny kernel
+   * for M = 1 on pre-packed weights (one thread). False (nothing written) when N does not fit the scratch.
+   */
+  matVecPacked(
+    a: number,
+    csA: number,
+    b4: number,
+    out: number,
+    N: number,
+    K: number,
+    bias = 0,
+    activation: FusedActivation = 'none',
+  ): boolean {
+    checkCount('matVecPacked', N, K);
+    if (N % 4 !== 0 && ((N + 3) & ~3) * 4 > this.scratchBytes) return false;
+    this.skinnyCount++;
+    this.raw.skinnyPacked(a, csA, b4, out, N, K, bias, ACTIVATION[activation], this.scratch);
+    return true;
+  }
+
   /** Jobs the helper worker has finished so far (0 without one). */
   get helperJobs(): number {
     return this.helperHandle?.jobsDone ?? 0;
@@ -428,6 +480,10 @@ export class WasmKernels {
     checkCount('gemm', M, N, K, ldOut);
     const act = ACTIVATION[activation];
     const raw = this.raw;
+    if (this.skinnyTakes(M, K, csA, rsB, csB)) {
+      this.skinny(a, rsA, csA, b, rsB, csB, out, ldOut, M, N, K, bias, act);
+      return;
+    }
     if (this.helper === null || 2 * M * N * K < SPLIT_FLOPS || (M < 2 * MR && N < 2 * NR)) {
       raw.matmul(a, rsA, csA, b, rsB, csB, out, ldOut, M, N, K, bias, act, this.scratch);
       return;
@@ -448,6 +504,52 @@ export class WasmKernels {
         raw.matmul(a, rsA, csA, b, rsB, csB, out, ldOut, M, n, K, bias, act, this.scratch),
       );
     }
+  }
+
+  /**
+   * Whether the skinny kernels take a product: M ≤ SKINNY_M rows, B row-major or stored transposed (then a
+   * transposed A is gathered into the scratch, which must hold its M·K floats).
+   */
+  private skinnyTakes(M: number, K: number, csA: number, rsB: number, csB: number): boolean {
+    if (M < 1 || M > SKINNY_M) return false;
+    if (csB === 1) return true;
+    return rsB === 1 && (csA === 1 || M * K * 4 <= this.scratchBytes);
+  }
+
+  /** Whether a skinny product of [K, N] runs on two threads (a helper runs and B is large enough to pay). */
+  skinnySplits(N: number, K: number): boolean {
+    return this.helper !== null && 4 * N * K >= SPLIT_SKINNY_BYTES && N >= 64;
+  }
+
+  /** A skinny product, split by output columns when B is large enough for two threads to pay. */
+  private skinny(
+    a: number,
+    rsA: number,
+    csA: number,
+    b: number,
+    rsB: number,
+    csB: number,
+    out: number,
+    ldOut: number,
+    M: number,
+    N: number,
+    K: number,
+    bias: number,
+    act: number,
+  ): void {
+    this.skinnyCount++;
+    const raw = this.raw;
+    if (!this.skinnySplits(N, K)) {
+      raw.skinny(a, rsA, csA, b, rsB, csB, out, ldOut, M, N, K, bias, act, this.scratch);
+      return;
+    }
+    // Columns on 32-wide bounds: the widest column block (M = 1) stays whole on both sides.
+    const n = half(N, 32);
+    const biasN = bias === 0 ? 0 : bias + 4 * n;
+    const theirs = [a, rsA, csA, b + 4 * n * csB, rsB, csB, out + 4 * n, ldOut, M, N - n, K, biasN, act];
+    this.split('skinny', [...theirs, this.helperScratch], () =>
+      raw.skinny(a, rsA, csA, b, rsB, csB, out, ldOut, M, n, K, bias, act, this.scratch),
+    );
   }
 
   /** out[i] = a[i] op b[i] for i < n; `scalar` names an operand that is one float broadcast to all n. */

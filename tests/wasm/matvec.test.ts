@@ -1,0 +1,236 @@
+/**
+ * The skinny matMul kernels (assembly/skinny.ts: M ≤ 8 rows of A, batch-1 dense layers) against the JS kernel run in
+ * float64 on the same float32 inputs, for every transpose form matMul and fusedMatMul take, with the epilogue, on one
+ * and two threads; and that products with M ≤ 8 run them (a count the kernels keep).
+ */
+import { matMul, type Buf } from '../../src/ops/kernels';
+import type { FusedActivation as Activation } from '../../src/ops';
+import { WasmBufKernels, WasmKernels, loadWasmKernels } from '../../src/backend/wasm';
+import { sessionKernels } from '../../src/backend';
+import { fusedMatMul, Graph, NDArray, Session } from '../../src';
+import { Rng, absF64, expectWithin, nodeStartWorker, outF32, randF32, sizeOf, toF64 } from './helpers';
+
+const one = new WasmBufKernels(loadWasmKernels({ initialBytes: 64 << 20 }));
+const twoWasm = loadWasmKernels({ initialBytes: 64 << 20, threads: 2, startWorker: nodeStartWorker });
+const two = new WasmBufKernels(twoWasm);
+
+afterAll(() => twoWasm.dispose());
+
+const ACT: Record<Activation, (x: number) => number> = {
+  none: (x) => x,
+  relu: (x) => Math.max(x, 0),
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  tanh: Math.tanh,
+};
+
+interface Case {
+  M: number;
+  K: number;
+  N: number;
+  transposeA: boolean;
+  transposeB: boolean;
+  bias: boolean;
+  activation: Activation;
+}
+
+const name = (c: Case): string =>
+  `${c.M}x${c.K} · ${c.K}x${c.N} tA=${c.transposeA} tB=${c.transposeB} bias=${c.bias} ${c.activation}`;
+
+/**
+ * Runs `kernels.matMul` and checks it against float64 with float32's worst-case bound for a K-term dot product,
+ * (K + 2)·2⁻²⁴·Σ|a||b| (any summation order meets it), plus a few ulps for the epilogue. Returns how many products
+ * ran the skinny kernels.
+ */
+function check(kernels: WasmBufKernels, rng: Rng, c: Case, a?: Buf, b?: Buf): number {
+  const { M, K, N, transposeA, transposeB } = c;
+  a ??= randF32(rng, transposeA ? [K, M] : [M, K]);
+  b ??= randF32(rng, transposeB ? [N, K] : [K, N]);
+  const shape = [M, N];
+  const exact: Buf = { data: new Float64Array(M * N), shape };
+  const magnitude: Buf = { data: new Float64Array(M * N), shape };
+  matMul(toF64(a), toF64(b), exact, transposeA, transposeB);
+  matMul(absF64(a), absF64(b), magnitude, transposeA, transposeB);
+  const biasBuf = c.bias ? randF32(rng, [N]) : null;
+  const out = outF32(shape);
+  const before = kernels.wasm.skinnyRuns;
+  expect(kernels.matMul(a, b, out, transposeA, transposeB, biasBuf, c.activation)).toBe(true);
+  const act = ACT[c.activation];
+  const expected = exact.data.map((v, i) => act(v + (biasBuf === null ? 0 : biasBuf.data[i % N])));
+  const bound = (i: number): number =>
+    (K + 2) * 2 ** -24 * (magnitude.data[i] + (biasBuf === null ? 0 : Math.abs(biasBuf.data[i % N]))) +
+    4 * 2 ** -24 * Math.abs(expected[i]) +
+    1e-37;
+  expectWithin(out.data, expected, bound, name(c));
+  return kernels.wasm.skinnyRuns - before;
+}
+
+const FORMS: readonly [boolean, boolean][] = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
+
+describe('skinny matMul (M ≤ 8) against float64', () => {
+  // K and N off multiples of 4 and 8 (and below them), around the kernels' column blocks (4, 8, 16, 32).
+  const KS = [1, 3, 4, 7, 33, 130];
+  const NS = [1, 2, 3, 5, 8, 13, 31, 33, 67];
+  test.each([1, 2, 3, 4, 5, 6, 7, 8])('M = %d: every K, N and transpose form runs the skinny kernel', (M) => {
+    const rng = new Rng(100 + M);
+    for (const [transposeA, transposeB] of FORMS) {
+      for (const K of KS) {
+        for (const N of NS) {
+          const ran = check(one, rng, { M, K, N, transposeA, transposeB, bias: false, activation: 'none' });
+          expect(ran).toBe(1);
+        }
+      }
+    }
+  });
+
+  test.each(['none', 'relu', 'sigmoid', 'tanh'] as const)('bias and %s epilogue, every form', (activation) => {
+    const rng = new Rng(7);
+    for (const [transposeA, transposeB] of FORMS) {
+      for (const [M, K, N] of [
+        [1, 37, 45],
+        [2, 64, 17],
+        [3, 5, 70],
+        [8, 129, 35],
+      ]) {
+        check(one, rng, { M, K, N, transposeA, transposeB, bias: true, activation });
+      }
+    }
+  });
+
+  test('row streaming (a B past the caches) for M = 1 and M > 1, with K tails of 1 to 3 rows', () => {
+    const rng = new Rng(3);
+    for (const [M, K, N] of [
+      [1, 1027, 129],
+      [1, 1, 64],
+      [3, 1030, 1021],
+      [8, 1025, 1026],
+    ]) {
+      expect(check(one, rng, { M, K, N, transposeA: false, transposeB: false, bias: true, activation: 'relu' })).toBe(
+        1,
+      );
+    }
+  });
+
+  test('K = 0 writes act(bias)', () => {
+    const rng = new Rng(4);
+    check(one, rng, { M: 2, K: 0, N: 9, transposeA: false, transposeB: false, bias: true, activation: 'sigmoid' });
+  });
+
+  test('an infinite weight in the last rows of a K tail gives infinity, not NaN', () => {
+    // M = 1 streams four rows of B per step; the 1–3 rows of a tail must not be padded with zero weights (0·∞).
+    for (const K of [5, 6, 7, 1025, 1026]) {
+      const N = 8;
+      const a: Buf = { data: new Float32Array(K).fill(1), shape: [1, K] };
+      const b: Buf = { data: new Float32Array(K * N).fill(0.5), shape: [K, N] };
+      b.data[(K - 1) * N + 3] = Infinity;
+      const out = outF32([1, N]);
+      one.matMul(a, b, out, false, false);
+      expect(out.data[3]).toBe(Infinity);
+      expect(out.data[2]).toBe(0.5 * K);
+    }
+  });
+
+  test('two threads split N and agree with float64', () => {
+    const rng = new Rng(9);
+    const jobs = twoWasm.helperJobs;
+    for (const [transposeA, transposeB] of FORMS) {
+      for (const [M, K, N] of [
+        [1, 300, 130],
+        [1, 1030, 257],
+        [4, 301, 259],
+        [8, 300, 333],
+      ]) {
+        expect(check(two, rng, { M, K, N, transposeA, transposeB, bias: true, activation: 'tanh' })).toBe(1);
+      }
+    }
+    expect(twoWasm.helperJobs).toBeGreaterThan(jobs);
+  });
+
+  test('M = 9 and more run the packed kernel', () => {
+    const rng = new Rng(11);
+    expect(
+      check(one, rng, { M: 9, K: 20, N: 30, transposeA: false, transposeB: true, bias: false, activation: 'none' }),
+    ).toBe(0);
+  });
+
+  test('a batched matMul whose rows fold into M ≤ 8 runs the skinny kernel once', () => {
+    const rng = new Rng(12);
+    const a = randF32(rng, [2, 3, 40]);
+    const b = randF32(rng, [40, 24]);
+    const out = outF32([2, 3, 24]);
+    const before = one.wasm.skinnyRuns;
+    one.matMul(a, b, out, false, false);
+    expect(one.wasm.skinnyRuns - before).toBe(1);
+    const exact: Buf = { data: new Float64Array(sizeOf([2, 3, 24])), shape: [2, 3, 24] };
+    matMul(toF64(a), toF64(b), exact, false, false);
+    expectWithin(out.data, exact.data, () => 1e-4);
+  });
+});
+
+describe('one row against a packed copy of B (packRows4, matVecPacked)', () => {
+  /** B as an arena view with its packed copy registered, as a session does for its constant weights. */
+  function packedB(rng: Rng, K: number, N: number, transposed: boolean, values?: Float32Array): Buf {
+    const wasm = one.wasm;
+    const at = wasm.arena.alloc(K * N * 4);
+    const view = wasm.arena.f32(at, K * N);
+    view.set(values ?? randF32(rng, [K * N]).data);
+    const packed = wasm.arena.alloc(Math.max(64, WasmKernels.packedBytes(K, N)));
+    wasm.packRows4(at, transposed ? 1 : N, transposed ? K : 1, K, N, packed);
+    one.setPacked(view, packed, K, N, transposed);
+    return { data: view, shape: transposed ? [N, K] : [K, N] };
+  }
+
+  test.each([false, true])('matches float64 for K and N off multiples of 4, every epilogue (Bᵀ stored: %s)', (tB) => {
+    const rng = new Rng(tB ? 31 : 30);
+    for (const [K, N] of [
+      [1, 1],
+      [3, 5],
+      [4, 4],
+      [17, 33],
+      [130, 67],
+      [257, 1030],
+    ]) {
+      const b = packedB(rng, K, N, tB);
+      for (const activation of ['none', 'relu', 'sigmoid', 'tanh'] as const) {
+        const runs = one.wasm.skinnyRuns;
+        check(one, rng, { M: 1, K, N, transposeA: false, transposeB: tB, bias: true, activation }, undefined, b);
+        expect(one.wasm.skinnyRuns - runs).toBe(1);
+      }
+    }
+  });
+
+  test('an infinite weight in a K tail gives infinity, not NaN', () => {
+    const K = 7;
+    const N = 6;
+    const values = new Float32Array(K * N).fill(0.5);
+    values[(K - 1) * N + 2] = Infinity;
+    const b = packedB(new Rng(32), K, N, false, values);
+    const a: Buf = { data: new Float32Array(K).fill(1), shape: [1, K] };
+    const out = outF32([1, N]);
+    one.matMul(a, b, out, false, false);
+    expect(out.data[2]).toBe(Infinity);
+    expect(out.data[1]).toBe(0.5 * K);
+  });
+});
+
+describe('in a session', () => {
+  test('a batch-1 fusedMatMul on the wasm backend runs the skinny kernel and matches the js backend', () => {
+    const g = new Graph();
+    const rng = new Rng(13);
+    const x = g.placeholder('x', [1, 96]);
+    const w = g.constant(new NDArray(randF32(rng, [96, 40]).data, [96, 40]));
+    const bias = g.constant(new NDArray(randF32(rng, [40]).data, [40]));
+    const y = fusedMatMul({ a: x, b: w, bias, activation: 'relu' });
+    const feed = new Map([[x, new NDArray(randF32(rng, [1, 96]).data, [1, 96])]]);
+    const wasm = sessionKernels('wasm').wasm;
+    const before = wasm?.wasm.skinnyRuns ?? 0;
+    const fast = new Session(g, { backend: 'wasm' }).run(y, feed) as NDArray;
+    expect((wasm?.wasm.skinnyRuns ?? 0) - before).toBe(1);
+    const reference = new Session(g, { backend: 'js' }).run(y, feed) as NDArray;
+    expectWithin(fast.data, reference.data, (i) => 1e-5 * (1 + Math.abs(reference.data[i])));
+  });
+});
