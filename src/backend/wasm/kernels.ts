@@ -192,8 +192,11 @@ interface JitInstance {
   readonly module: JitModule;
   readonly run: (table: number, out: number, start: number, end: number, scratch: number) => void;
   readonly slot: number;
-  /** True once the helper worker has instantiated it. */
-  onHelper: boolean;
+  /**
+   * The helper worker that has instantiated it (null: none yet). A released memory that is taken back keeps its
+   * instances here, but its helper is a new worker that has loaded nothing.
+   */
+  onHelper: WasmHelper | null;
   /** How many inputs the program reads. */
   readonly inputs: number;
 }
@@ -675,7 +678,7 @@ export class WasmKernels {
         const run = instantiateJit(module.module, memory);
         if (run !== null) {
           if (this.jitByKey.size >= MAX_JIT_INSTANCES) this.jitByKey.clear();
-          instance = { module, run, slot: this.jitSlots++, onHelper: false, inputs: fusedInputCount(program) };
+          instance = { module, run, slot: this.jitSlots++, onHelper: null, inputs: fusedInputCount(program) };
           this.jitByKey.set(module.key, instance);
           this.jitStats.instances++;
         }
@@ -689,13 +692,14 @@ export class WasmKernels {
   private jitOnHelper(instance: JitInstance): boolean {
     const helper = this.helper;
     if (helper === null) return false;
-    if (instance.onHelper) return true;
+    if (instance.onHelper === helper) return true;
     const bytes = instance.module.bytes;
     if (bytes.length > this.scratchBytes) return false;
     new Uint8Array(this.arena.memory.buffer, this.helperScratch, bytes.length).set(bytes);
-    instance.onHelper = helper.loadJit(instance.slot, this.helperScratch, bytes.length);
-    if (instance.onHelper) this.jitStats.helperLoads++;
-    return instance.onHelper;
+    const loaded = helper.loadJit(instance.slot, this.helperScratch, bytes.length);
+    instance.onHelper = loaded ? helper : null;
+    if (loaded) this.jitStats.helperLoads++;
+    return loaded;
   }
 
   /** Runs `mine` here and a jitted function's other half on the helper. */
