@@ -141,7 +141,9 @@ describe('skinny matMul (M ≤ 8) against float64', () => {
       for (const [M, K, N] of [
         [1, 300, 130],
         [1, 1030, 257],
+        [1, 2050, 520],
         [4, 301, 259],
+        [6, 1031, 1029],
         [8, 300, 333],
       ]) {
         expect(check(two, rng, { M, K, N, transposeA, transposeB, bias: true, activation: 'tanh' })).toBe(1);

@@ -83,8 +83,10 @@ const MiB = 1 << 20;
 // Below these sizes a job hand-off (~1 µs polling, tens of µs after the helper sleeps) costs more than it saves.
 const SPLIT_FLOPS = 1 << 21;
 const SPLIT_ELEMENTS = 1 << 15;
-// The skinny kernels read B once and are bound by that read: two threads pay from this many bytes of B.
-const SPLIT_SKINNY_BYTES = 1 << 20;
+// The skinny kernels read B once and are bound by that read: two threads pay from this many bytes of B. A batch-1
+// model runs once per input frame, so its helper is asleep at each call and waking it costs tens of µs (hundreds on
+// a loaded machine): at 1 MiB (the wake-word 'timer' model, a 512 × 512 layer) two threads measured 4–7× slower.
+const SPLIT_SKINNY_BYTES = 4 * MiB;
 // MR x NR is assembly/matmul.ts's tile: split points on tile bounds keep both halves' tiles full.
 
 /** The exports the helper worker may run. */
