@@ -5,7 +5,7 @@
  */
 import { setFlagsFromString } from 'v8';
 import { runInNewContext } from 'vm';
-import { add, Graph, matMul, NDArray, relu, Session, sum, Tensor } from '../../src';
+import { add, exp, Graph, matMul, mul, NDArray, neg, relu, Session, sqrt, square, sum, tanh, Tensor } from '../../src';
 import { loadWasmKernels, type WasmArena, type WasmBufKernels, type WasmMemory } from '../../src/backend/wasm';
 import { Rng, nodeStartWorker, randF32 } from './helpers';
 
@@ -231,5 +231,30 @@ describe('sessions give the memory back', () => {
     expect(arena.released).toBe(true);
     s.run([]);
     expect(arena.released).toBe(true);
+  });
+});
+
+describe('jitted fused groups do not keep a released memory alive', () => {
+  test('after a session ran a jitted group and was disposed, the engine can collect the released memory', async () => {
+    const memoryRef = ((): WeakRef<WasmMemory> => {
+      const g = new Graph();
+      const x = g.placeholder('x', [1 << 16]);
+      const y = sqrt(add(exp(neg(square(tanh(add(mul(x, 0.5), 0.1))))), 1));
+      const s = new Session(g, { backend: 'wasm' });
+      const kernels = (placementOf(s).kernels as unknown as { wasm: { jitStats: { runs: number } } }).wasm;
+      const runs = kernels.jitStats.runs;
+      s.run(y, new Map([[x, new NDArray(new Float32Array(1 << 16).fill(0.25), [1 << 16])]]));
+      expect(kernels.jitStats.runs).toBeGreaterThan(runs); // the group ran jitted, over this memory
+      const { arena } = placementOf(s);
+      const ref = new WeakRef(arena.memory);
+      s.dispose();
+      expect(arena.released).toBe(true);
+      return ref;
+    })();
+    for (let round = 0; round < 50 && memoryRef.deref() !== undefined; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      gc();
+    }
+    expect(memoryRef.deref()).toBeUndefined();
   });
 });

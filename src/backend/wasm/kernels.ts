@@ -305,6 +305,11 @@ export class WasmKernels {
     this.exports = null;
     this.fusedLoaded = null;
     this.heapI32 = new Int32Array(0);
+    // Jitted instances import the memory: holding them would keep it alive (they are made again on demand; the
+    // compiled modules stay cached per structure).
+    this.jitMemory = null;
+    this.jitByProgram = new WeakMap();
+    this.jitByKey = new Map();
     return true;
   }
 
