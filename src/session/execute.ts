@@ -62,6 +62,8 @@ export class Executor {
   private readonly runCounts = new Map<number, number>();
   /** During a checkNumerics run: the probe region plans run with (checks only; a trace records control steps). */
   private regionProbe: Probe | null = null;
+  /** In a checked run: the values of the assigns otherwise written at their steps, written after the run. */
+  private deferred: { readonly variable: number; readonly value: NDArray }[] = [];
 
   /**
    * `bound`: the ops the backend replaced (their steps may stage arguments); `initialValue`: a variable's value
@@ -110,6 +112,7 @@ export class Executor {
       this.runSteps(steps, state, views, probe?.check === true ? null : state.outputs, probe?.check !== true);
     } catch (error) {
       slots.fill(null);
+      this.deferred = [];
       for (const region of regions) this.runStates.get(region)?.slots.fill(null);
       this.store.abandon();
       throw error;
@@ -127,10 +130,11 @@ export class Executor {
     // An update computed in a block of its own becomes the variable's block (no copy); any other overwrites the
     // arena-held variable in place (one copy, no allocation).
     // Updates written at their steps are done (not in a checked run: any step may throw there, so all wait).
-    const wroteEarly = probe?.check !== true;
     for (const { variable, slot, early } of plan.assigns) {
-      if (!(early && wroteEarly)) this.writeVariable(plan, state, variable, slots[slot] as NDArray);
+      if (!early) this.writeVariable(plan, state, variable, slots[slot] as NDArray);
     }
+    for (const { variable, value } of this.deferred) this.store.write(variable, value);
+    this.deferred = [];
     const counts = this.runCounts;
     for (const step of plan.steps) {
       if (step.stateOf !== undefined) counts.set(step.stateOf, (counts.get(step.stateOf) ?? 0) + 1);
@@ -168,8 +172,9 @@ export class Executor {
           const values = control.run(inputs, this.regionRunner, outputs?.get(index));
           const targets = control.slots;
           for (let k = 0; k < targets.length; k++) slots[targets[k]] = values[k];
-        } else if (early && step.early !== undefined) {
-          this.writeEarly(step, inputs, views[index], slots);
+        } else if (step.early !== undefined) {
+          if (early) this.writeEarly(step, inputs, views[index], slots);
+          else this.computeDeferred(step, inputs, views[index], slots);
         } else {
           const out = views[index] ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
           if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
@@ -233,6 +238,17 @@ export class Executor {
     step.kernel(inputs, out, step.node.attrs);
     this.store.writeEarly(variable, value);
     slots[step.output] = fetched ? out : (this.store.get(variable) as NDArray);
+  }
+
+  /**
+   * An assign marked to be written at its step, in a run where any step may throw (checkNumerics): computed like any
+   * step (into a fresh array: a checked run plans no buffers) and written after the run.
+   */
+  private computeDeferred(step: Step, inputs: NDArray[], view: NDArray | null, slots: (NDArray | null)[]): void {
+    const out = view ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
+    step.kernel(inputs, out, step.node.attrs);
+    slots[step.output] = out;
+    this.deferred.push({ variable: (step.early as NonNullable<Step['early']>).variable, value: out });
   }
 
   /** Writes an assign's value to its variable: by exchanging blocks when the value is in a block of its own. */

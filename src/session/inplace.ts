@@ -12,7 +12,7 @@
  * value's buffer goes back to the free list there instead of being held to the end of the run.
  */
 import { Graph, Node } from '../graph';
-import { isControlOp, isLeafOp, opRecord } from '../ops';
+import { allOps, isControlOp, isLeafOp, opRecord } from '../ops';
 
 /**
  * Ops whose kernel can throw for planned, shape-checked inputs, or whose work is not a kernel's: index checks made at
@@ -104,6 +104,33 @@ export function canFail(op: string): boolean {
   return opRecord(op).inPlace !== true;
 }
 
+/** Each op's kernel as the engine registered it: a kernel replaced since (a test's, a user's) may throw. */
+const REGISTERED = new Map(allOps().map((record) => [record.name, record.kernel]));
+
+/**
+ * Whether a node's step may throw: its op can fail ({@link canFail}), or its kernel is not the one the engine registered
+ * (a backend's kernel falls back on it), or it checks indices that no earlier step checked the
+ * same way (a gather or scatterAdd at the same indices, axis and size as an earlier one cannot fail once that one
+ * ran: the gradient of an embedding lookup).
+ */
+function failingSteps(graph: Graph): Uint8Array {
+  const fails = new Uint8Array(graph.size);
+  const checked = new Set<string>();
+  for (const node of graph.nodes) {
+    if (isLeafOp(node.op)) continue;
+    if (node.op === 'gather' || node.op === 'scatterAdd') {
+      const { axis, batchDims } = node.attrs as { axis: number; batchDims: number };
+      const like = graph.node(node.op === 'gather' ? node.inputs[0] : node.inputs[2]);
+      const key = `${node.inputs[1]}|${axis}|${batchDims}|${String(like.shape[axis])}`;
+      if (!checked.has(key)) fails[node.id] = 1;
+      checked.add(key);
+    } else if (canFail(node.op)) fails[node.id] = 1;
+    // A backend's kernel falls back on the registered one for the cases it does not take: both must be the engine's.
+    if (opRecord(node.op).kernel !== REGISTERED.get(node.op)) fails[node.id] = 1;
+  }
+  return fails;
+}
+
 /** Where each update of a plan runs and which are written into their variables as soon as computed. */
 export interface UpdateSchedule {
   /** The nodes in the order the plan runs them (a topological order; the graph's id order but for moved updates). */
@@ -116,8 +143,7 @@ export interface UpdateSchedule {
 
 /**
  * Schedules a plan's updates (see the file comment). `bindings` maps the slice's variable nodes to the user's
- * variables (several slice nodes of one variable count as one); `stepOf` maps a control-flow node to the first
- * sibling, whose step runs the group. With `enabled` false every assign is written at the end of the run and the
+ * variables (several slice nodes of one variable count as one). With `enabled` false every assign is written at the end of the run and the
  * order is the graph's.
  */
 export function scheduleUpdates(
@@ -131,9 +157,9 @@ export function scheduleUpdates(
   const nodes = graph.nodes;
   let lastFallible = -1;
   const assigns: Node[] = [];
+  const fails = failingSteps(graph);
   for (const node of nodes) {
-    if (isLeafOp(node.op)) continue;
-    if (canFail(node.op)) lastFallible = node.id;
+    if (fails[node.id] === 1) lastFallible = node.id;
     if (node.op === 'assign') assigns.push(node);
   }
   const none: UpdateSchedule = { order: idOrder, early: new Set(), lastFallible };
@@ -170,7 +196,7 @@ export function scheduleUpdates(
       const id = stack.pop() as number;
       const node = graph.node(id);
       if (chainOf[id] >= 0 || isOutput[id] === 1 || isLeafOp(node.op) || opRecord(node.op).stateful === true) continue;
-      if (canFail(node.op) || !users[id].every((user) => chainOf[user] === index)) continue;
+      if (fails[id] === 1 || !users[id].every((user) => chainOf[user] === index)) continue;
       chainOf[id] = index;
       members.push(id);
       for (const input of node.inputs) stack.push(input);
