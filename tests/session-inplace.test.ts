@@ -115,7 +115,9 @@ describe('updates written as computed: planned memory and explain', () => {
     const m = mlp(6, 64, 16);
     const early = new Session(m.g).explain([m.loss, m.step], m.feeds);
     const end = new Session(m.g, { writeUpdates: 'end-of-run' }).explain([m.loss, m.step], m.feeds);
-    expect(updatesLine(early)).toMatch(/^updates: 12 of 12 written as computed \(no step can fail\): %\d+ 'assign'/);
+    expect(updatesLine(early)).toMatch(
+      /^updates: 12 of 12 written as computed \(no step can fail; 12 computed in the variable's memory\): %\d+ 'assign'/,
+    );
     expect(updatesLine(end)).toMatch(/^updates: 0 of 12 written as computed .*; at the end of the run: %\d+ 'assign'/);
     // Without early writes every weight gradient (or new weight) is alive at the start of the update section.
     expect(plannedBytes(early)).toBeLessThan(0.6 * plannedBytes(end));
@@ -170,7 +172,7 @@ describe('updates written as computed: planned memory and explain', () => {
     const sess = new Session(m.g);
     const text = sess.explain([m.loss, m.step], m.feeds);
     expect(updatesLine(text)).toMatch(
-      /^updates: 7 of 7 written as computed \(after the last step that can fail, gather %\d+ .gather.\): /,
+      /^updates: 7 of 7 written as computed \(after the last step that can fail, gather %\d+ .gather.; 7 computed in the variable's memory\): /,
     );
     const before = m.params.map((p) => Float32Array.from(sess.run(p).data));
     const ids = [...m.feeds.keys()].find((t) => t.name === 'ids') as Tensor;
@@ -259,4 +261,46 @@ describe('updates written as computed: reads of the old value', () => {
       }
     });
   }
+});
+
+describe('updates computed in the variables’ memory (wasm)', () => {
+  interface Internals {
+    store: { get(id: number): NDArray | undefined; onWritten(listener: (id: number) => void): void };
+  }
+  /** Bytes that pass through Float32Array.prototype.set while `body` runs. */
+  function copiedBy(body: () => void): number {
+    const set = Float32Array.prototype.set;
+    let bytes = 0;
+    Float32Array.prototype.set = function (this: Float32Array, source: ArrayLike<number>, offset?: number): void {
+      bytes += source.length * 4;
+      set.call(this, source, offset);
+    } as typeof set;
+    try {
+      body();
+    } finally {
+      Float32Array.prototype.set = set;
+    }
+    return bytes;
+  }
+
+  test('no weight or bias is copied; each variable keeps its block; the store tells each write', () => {
+    const m = mlp(3, 32, 8);
+    const sess = new Session(m.g, { backend: 'wasm' });
+    sess.run([m.loss, m.step], m.feeds);
+    const store = (sess as unknown as Internals).store;
+    const written: number[] = [];
+    store.onWritten((id) => written.push(id));
+    const before = m.params.map((p) => (store.get(p.id) as NDArray).data.byteOffset);
+    const copied = copiedBy(() => sess.run([m.loss, m.step], m.feeds));
+    // Only the feeds are staged (x for its two wasm matMuls, the labels): 32·(32 + 5)·4 + … bytes, no parameter.
+    const params = m.params.reduce((n, p) => n + (store.get(p.id) as NDArray).size, 0) * 4;
+    const end = new Session(m.g, { backend: 'wasm', writeUpdates: 'end-of-run' });
+    end.run([m.loss, m.step], m.feeds);
+    const copiedEnd = copiedBy(() => end.run([m.loss, m.step], m.feeds));
+    expect(copied).toBeLessThan(copiedEnd);
+    expect(copied).toBeLessThan(params);
+    m.params.forEach((p, i) => expect((store.get(p.id) as NDArray).data.byteOffset).toBe(before[i]));
+    expect([...written].sort((a, b) => a - b)).toEqual(m.params.map((p) => p.id).sort((a, b) => a - b));
+    m.params.forEach((p) => expect(sess.run(p).data).toEqual(end.run(p).data));
+  });
 });

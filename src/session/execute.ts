@@ -173,7 +173,13 @@ export class Executor {
           const targets = control.slots;
           for (let k = 0; k < targets.length; k++) slots[targets[k]] = values[k];
         } else if (step.early !== undefined) {
-          if (early) this.writeEarly(step, inputs, views[index], slots);
+          const input = step.early.input;
+          if (early && input !== undefined) {
+            // An update's value computed straight into its variable's memory (an elementwise step, in place).
+            const out = inputs[input];
+            step.kernel(inputs, out, step.node.attrs);
+            slots[step.output] = out;
+          } else if (early) this.writeEarly(step, inputs, views[index], slots);
           else this.computeDeferred(step, inputs, views[index], slots);
         } else {
           const out = views[index] ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
@@ -248,7 +254,8 @@ export class Executor {
     const out = view ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
     step.kernel(inputs, out, step.node.attrs);
     slots[step.output] = out;
-    this.deferred.push({ variable: (step.early as NonNullable<Step['early']>).variable, value: out });
+    const early = step.early as NonNullable<Step['early']>;
+    if (early.input === undefined) this.deferred.push({ variable: early.variable, value: out });
   }
 
   /** Writes an assign's value to its variable: by exchanging blocks when the value is in a block of its own. */

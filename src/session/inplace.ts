@@ -139,6 +139,11 @@ export interface UpdateSchedule {
   readonly early: ReadonlySet<number>;
   /** The last node whose step can fail (-1: none): the updates written early all run after it. */
   readonly lastFallible: number;
+  /**
+   * Values of updates written early that are computed straight into their variable's memory (value node id → the
+   * index of its input that is the variable): an elementwise step (SGD's `w − lr·g`) may write over an input.
+   */
+  readonly into: ReadonlyMap<number, number>;
 }
 
 /**
@@ -162,7 +167,7 @@ export function scheduleUpdates(
     if (fails[node.id] === 1) lastFallible = node.id;
     if (node.op === 'assign') assigns.push(node);
   }
-  const none: UpdateSchedule = { order: idOrder, early: new Set(), lastFallible };
+  const none: UpdateSchedule = { order: idOrder, early: new Set(), lastFallible, into: new Map() };
   if (!enabled || assigns.every((a) => a.id < lastFallible)) return none;
 
   const isOutput = new Uint8Array(size);
@@ -237,12 +242,27 @@ export function scheduleUpdates(
   // Written early when every other reader of the variable's old value runs before the assign (a reader inside
   // another update may have moved after it: that update is then written at the end of the run).
   const early = new Set<number>();
+  const into = new Map<number, number>();
   for (let c = 0; c < chains.length; c++) {
     const { assign, variable } = chains[c];
-    const readers = (slotsOf.get(variable) ?? []).flatMap((slot) => users[slot]);
-    if (readers.every((reader) => chainOf[reader] === c || position[reader] < position[assign.id])) {
-      early.add(assign.id);
-    }
+    const slots = slotsOf.get(variable) ?? [];
+    const readers = slots.flatMap((slot) => users[slot]);
+    if (!readers.every((reader) => chainOf[reader] === c || position[reader] < position[assign.id])) continue;
+    early.add(assign.id);
+    // The value's step may write over the variable when it runs in place, reads the variable at full size, and is
+    // the variable's last reader but the assign (its chain's other members are its producers, so run before it).
+    const value = graph.node(assign.inputs[1]);
+    if (chainOf[value.id] !== c || opRecord(value.op).inPlace !== true) continue;
+    const k = value.inputs.findIndex((input) => slots.includes(input));
+    const variableNode = k < 0 ? null : graph.node(value.inputs[k]);
+    if (variableNode === null || variableNode.dtype !== value.dtype) continue;
+    if (!sameShape(variableNode.shape, value.shape)) continue;
+    if (readers.some((reader) => reader !== assign.id && position[reader] > position[value.id])) continue;
+    into.set(value.id, k);
   }
-  return { order, early, lastFallible };
+  return { order, early, lastFallible, into };
+}
+
+function sameShape(a: readonly (number | null)[], b: readonly (number | null)[]): boolean {
+  return a.length === b.length && a.every((d, i) => d !== null && d === b[i]);
 }

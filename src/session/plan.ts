@@ -30,9 +30,10 @@ export interface Step {
   readonly control?: ControlStep;
   /**
    * For an assign written into its variable at its step (inplace.ts): the variable (user-graph id), and whether the
-   * assign is fetched (its value is then also computed into the step's output).
+   * assign is fetched (its value is then also computed into the step's output). For the step computing such an
+   * update's value straight into the variable's memory: `input`, the index of its input that is the variable.
    */
-  readonly early?: { readonly variable: number; readonly fetched: boolean };
+  readonly early?: { readonly variable: number; readonly fetched: boolean; readonly input?: number };
 }
 
 /** A region's compiled plan, and which of the region's parameters feeds each of the plan's feeds. */
@@ -209,6 +210,7 @@ export function buildPlan(
         continue;
       }
     }
+    const input = schedule.into.get(node.id);
     steps.push({
       node,
       kernel: overrides.get(node.op) ?? record.kernel,
@@ -218,6 +220,10 @@ export function buildPlan(
       dtype: node.dtype,
       release: releaseAt.get(node.id) ?? [],
       stateOf: bindings.get(node.id),
+      early:
+        input === undefined
+          ? undefined
+          : { variable: bindings.get(node.inputs[input]) as number, fetched: false, input },
     });
   }
   const memory = planBuffers ? planMemory(graph, steps.map(plannedStep), outputs) : null;
@@ -268,7 +274,9 @@ export function updatesLine(plan: Plan): string | null {
   const fallible = plan.lastFallible < 0 ? null : plan.graph.node(plan.lastFallible);
   const after =
     fallible === null ? 'no step can fail' : `after the last step that can fail, ${fallible.op} ${name(fallible.id)}`;
-  let text = `updates: ${early.length} of ${plan.assigns.length} written as computed (${after})`;
+  const into = plan.steps.filter((step) => step.early?.input !== undefined).length;
+  let text = `updates: ${early.length} of ${plan.assigns.length} written as computed (${after}`;
+  text += into > 0 ? `; ${into} computed in the variable's memory)` : ')';
   if (early.length > 0) text += `: ${early.map((a) => name(a.slot)).join(', ')}`;
   if (late.length > 0) text += `; at the end of the run: ${late.map((a) => name(a.slot)).join(', ')}`;
   return text;

@@ -85,8 +85,10 @@ export class VariableStore {
   /** An assign's result after a successful run: an arena-held value of the same size is overwritten in place. */
   write(id: number, value: NDArray): void {
     const stored = this.values.get(id);
-    if (stored !== undefined && this.placed.has(id) && stored.data.length === value.data.length) {
-      if (stored.data !== value.data) stored.data.set(value.data);
+    if (stored !== undefined && stored.data === value.data)
+      this.written(id); // computed in place (inplace.ts)
+    else if (stored !== undefined && this.placed.has(id) && stored.data.length === value.data.length) {
+      stored.data.set(value.data);
       this.written(id);
     } else this.set(id, value.clone());
   }
