@@ -203,6 +203,17 @@ describe('updates written as computed: the same values as writing at the end of 
     }
   });
 
+  test.each(cases)('%s: a traced run writes early too, and its trace lists every step', (_, options) => {
+    const m = mlp(3, 32, 8);
+    const traced = new Session(m.g, options);
+    const plain = new Session(m.g, { ...options, writeUpdates: 'end-of-run' });
+    traced.run([m.loss, m.step], m.feeds, { trace: true });
+    plain.run([m.loss, m.step], m.feeds);
+    const steps = traced.lastTrace?.steps ?? [];
+    expect(steps.filter((entry) => entry.op === 'assign')).toHaveLength(6);
+    m.params.forEach((p) => expect(traced.run(p).data).toEqual(plain.run(p).data));
+  });
+
   test.each(cases)('%s: a checkNumerics run (any step may throw) still writes the same values', (_, options) => {
     const m = mlp(3, 32, 8);
     const checked = new Session(m.g, options);
