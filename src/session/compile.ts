@@ -40,6 +40,7 @@ export function compilePlan(
   kernels: ReadonlyMap<string, NonNullable<OpRecord['kernel']>>,
   forDisplay: boolean,
   maxBytes = DEFAULT_MAX_BYTES,
+  earlyUpdates = true,
 ): Plan {
   const shapes = new Map<number, readonly number[]>();
   for (const [id, value] of feeds) shapes.set(id, value.shape);
@@ -54,7 +55,8 @@ export function compilePlan(
   const { slice, report } = sliced;
   const compiled = compileSlice(slice, report, options);
   const regions = { compile: regionCompiler(options, kernels, forDisplay, maxBytes), build: buildControlStep };
-  const plan = buildPlan(compiled.slice, compiled.reports, (options.level ?? 2) >= 2, kernels, regions);
+  const level = options.level ?? 2;
+  const plan = buildPlan(compiled.slice, compiled.reports, level >= 2, kernels, regions, earlyUpdates);
   if (!forDisplay) checkPlanSize(plan, maxBytes);
   return plan;
 }

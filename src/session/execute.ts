@@ -67,6 +67,8 @@ export class Executor {
   private readonly runCounts = new Map<number, number>();
   /** During a checkNumerics run: the probe region plans run with (checks only; a trace records control steps). */
   private regionProbe: Probe | null = null;
+  /** In a checked run: the values of the assigns otherwise written at their steps, written after the run. */
+  private deferred: { readonly variable: number; readonly value: NDArray }[] = [];
 
   /**
    * `bound`: the ops the backend replaced (their steps may stage arguments); `initialValue`: a variable's value
@@ -112,9 +114,10 @@ export class Executor {
     wasm?.lock();
     // The step loop: no closures, no Map lookups for ordinary steps, no per-step arrays (args are preallocated).
     try {
-      this.runSteps(steps, state, views, probe?.check === true ? null : state.outputs);
+      this.runSteps(steps, state, views, probe?.check === true ? null : state.outputs, probe?.check !== true);
     } catch (error) {
       slots.fill(null);
+      this.deferred = [];
       for (const region of regions) this.runStates.get(region)?.slots.fill(null);
       this.store.abandon();
       throw error;
@@ -131,7 +134,12 @@ export class Executor {
     this.store.commit();
     // An update computed in a block of its own becomes the variable's block (no copy); any other overwrites the
     // arena-held variable in place (one copy, no allocation).
-    for (const { variable, slot } of plan.assigns) this.writeVariable(plan, state, variable, slots[slot] as NDArray);
+    // Updates written at their steps are done (not in a checked run: any step may throw there, so all wait).
+    for (const { variable, slot, early } of plan.assigns) {
+      if (!early) this.writeVariable(plan, state, variable, slots[slot] as NDArray);
+    }
+    for (const { variable, value } of this.deferred) this.store.write(variable, value);
+    this.deferred = [];
     const counts = this.runCounts;
     for (const step of plan.steps) {
       if (step.stateOf !== undefined) counts.set(step.stateOf, (counts.get(step.stateOf) ?? 0) + 1);
@@ -145,13 +153,15 @@ export class Executor {
   /**
    * The step loop over one plan's slots (a top-level plan, or a region's plan run by a control step): no closures, no
    * Map lookups for ordinary steps, no per-step arrays (args are preallocated). A kernel's own failure becomes a
-   * RuntimeError naming the step.
+   * RuntimeError naming the step. `early`: assigns marked so are written into their variables at their step
+   * (inplace.ts); otherwise they are computed like any step and written after the run.
    */
   private runSteps(
     steps: readonly Step[],
     state: RunState,
     views: readonly (NDArray | null)[],
     outputs: OutputViews | null,
+    early = false,
   ): void {
     const { slots, args } = state;
     const counts = this.runCounts;
@@ -167,6 +177,15 @@ export class Executor {
           const values = control.run(inputs, this.regionRunner, outputs?.get(index));
           const targets = control.slots;
           for (let k = 0; k < targets.length; k++) slots[targets[k]] = values[k];
+        } else if (step.early !== undefined) {
+          const input = step.early.input;
+          if (early && input !== undefined) {
+            // An update's value computed straight into its variable's memory (an elementwise step, in place).
+            const out = inputs[input];
+            step.kernel(inputs, out, step.node.attrs);
+            slots[step.output] = out;
+          } else if (early) this.writeEarly(step, inputs, views[index], slots);
+          else this.computeDeferred(step, inputs, views[index], slots);
         } else {
           const out = views[index] ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
           if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
@@ -214,6 +233,34 @@ export class Executor {
     let most = stagingBytes(plan, this.bound);
     for (const region of regionPlans(plan)) most = Math.max(most, stagingBytes(region, this.bound));
     return most;
+  }
+
+  /**
+   * An assign written at its step (no later step can fail: inplace.ts): a fetched one computes its output as usual;
+   * the value goes into the variable now, and the assign's output is the variable's new value (no buffer of its own).
+   */
+  private writeEarly(step: Step, inputs: NDArray[], view: NDArray | null, slots: (NDArray | null)[]): void {
+    const { variable, fetched } = step.early as NonNullable<Step['early']>;
+    const value = inputs[1];
+    // Not fetched: the kernel runs over the value itself (nothing to copy), so a traced run still records the step.
+    const out = !fetched
+      ? value
+      : (view ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype));
+    step.kernel(inputs, out, step.node.attrs);
+    this.store.writeEarly(variable, value);
+    slots[step.output] = fetched ? out : (this.store.get(variable) as NDArray);
+  }
+
+  /**
+   * An assign marked to be written at its step, in a run where any step may throw (checkNumerics): computed like any
+   * step (into a fresh array: a checked run plans no buffers) and written after the run.
+   */
+  private computeDeferred(step: Step, inputs: NDArray[], view: NDArray | null, slots: (NDArray | null)[]): void {
+    const out = view ?? new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
+    step.kernel(inputs, out, step.node.attrs);
+    slots[step.output] = out;
+    const early = step.early as NonNullable<Step['early']>;
+    if (early.input === undefined) this.deferred.push({ variable: early.variable, value: out });
   }
 
   /** Writes an assign's value to its variable: by exchanging blocks when the value is in a block of its own. */

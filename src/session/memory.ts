@@ -35,6 +35,8 @@ export interface PlannedStep {
   readonly op: string;
   /** A control-flow step writes several slots (its sibling nodes' outputs), each with its own shape. */
   readonly outputs?: readonly { readonly slot: number; readonly shape: readonly number[]; readonly dtype: DType }[];
+  /** An assign written into its variable at its step and not fetched (inplace.ts): its output takes no buffer. */
+  readonly writtenEarly?: boolean;
 }
 
 /**
@@ -49,7 +51,8 @@ function runsInPlace(op: string): boolean {
  * Buffer lifetimes over the step list: a step's output takes the smallest free buffer of its dtype that fits,
  * or the buffer of a same-size input dying at this step when the op can run in place; buffers return to the
  * free list after the last reader of every value they hold. An `assign`'s output is its new value itself (the
- * value's buffer, held to the end of the run, when the session writes it to the variable): no copy, no buffer.
+ * value's buffer, held to the end of the run, when the session writes it to the variable): no copy, no buffer. An
+ * assign written at its step (inplace.ts) holds nothing: its value's buffer is free once the assign has run.
  * Fetched results get fresh arrays, so what a user holds is never overwritten by a later step or run, unless
  * `resultsInBuffers` (a run with `{ copy: false }`): then they get buffers too (never released, so no later step of
  * the run reuses them), and the session hands out views valid until its next run (views.ts).
@@ -140,6 +143,8 @@ export function planMemory(
         bufferOfSlot[out.slot] = chosen[k];
       });
       outputBuffers.set(index, chosen);
+    } else if (step.writtenEarly === true) {
+      // Written into the variable at this step: its output is the variable's value, not a planned buffer.
     } else if (fetched.has(step.output)) {
       outputBytes += bytes;
     } else {

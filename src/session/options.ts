@@ -58,6 +58,13 @@ export interface SessionOptions {
    * none (only `maxBytes` per allocation).
    */
   memoryLimit?: number;
+  /**
+   * When an assign's value goes into its variable: 'early' (default) writes a training update as soon as it is
+   * computed once no later step of the run can fail and nothing later reads the variable's old value (its buffer is
+   * then free for the rest of the step; other updates wait for the end); 'end-of-run' writes every assign after the
+   * last step. Either way a run that throws changes no variable, and the values are the same bit for bit.
+   */
+  writeUpdates?: 'early' | 'end-of-run';
 }
 
 /** Per-run options of `Session.run`. */
@@ -163,6 +170,7 @@ const SESSION_OPTIONS: { readonly [K in keyof Required<SessionOptions>]: OptionC
   jit: isBoolean,
   remat: oneOf(['graph', 'none', 'auto']),
   memoryLimit: isPositiveNumber,
+  writeUpdates: oneOf(['early', 'end-of-run']),
 };
 
 /** Every option of `Session.run`. */

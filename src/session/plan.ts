@@ -12,6 +12,7 @@ import {
 } from '../graph';
 import { controlGroupKey, isControlOp, opRecord, OpRecord } from '../ops';
 import { formatReport, PassReport, Slice } from '../passes';
+import { scheduleUpdates } from './inplace';
 import { formatBytes, layoutBuffers, MemoryPlan, PlannedStep, planMemory } from './memory';
 
 /** One kernel call: read input slots, write the output slot, then free slots whose last use this was. */
@@ -27,6 +28,12 @@ export interface Step {
   readonly stateOf?: number;
   /** For a control-flow construct (cond, whileLoop, scan): the step that runs its regions' plans (control.ts). */
   readonly control?: ControlStep;
+  /**
+   * For an assign written into its variable at its step (inplace.ts): the variable (user-graph id), and whether the
+   * assign is fetched (its value is then also computed into the step's output). For the step computing such an
+   * update's value straight into the variable's memory: `input`, the index of its input that is the variable.
+   */
+  readonly early?: { readonly variable: number; readonly fetched: boolean; readonly input?: number };
 }
 
 /** A region's compiled plan, and which of the region's parameters feeds each of the plan's feeds. */
@@ -73,20 +80,31 @@ export interface Plan {
   readonly constants: readonly number[];
   /** Slot holding each requested fetch, in the order given. */
   readonly outputs: readonly number[];
-  /** Variable writes to apply after every step succeeded. */
-  readonly assigns: readonly { readonly variable: number; readonly slot: number }[];
+  /**
+   * Variable writes: applied after every step succeeded, or (`early`) at the assign's step, once no later step can
+   * fail (inplace.ts).
+   */
+  readonly assigns: readonly { readonly variable: number; readonly slot: number; readonly early: boolean }[];
+  /** The last step that can fail (its output slot), or -1: the updates written early run after it. */
+  readonly lastFallible: number;
+  /** The nodes in the order the steps run (the graph's, but for updates moved to run early: inplace.ts). */
+  readonly order: readonly number[];
   readonly reports: readonly PassReport[];
   /** Where each step's output lives (see memory.ts); null when planning is off. */
   readonly memory: MemoryPlan | null;
 }
 
-/** Lowers an optimized slice to a plan: steps in id order, each slot released after its last reader. */
+/**
+ * Lowers an optimized slice to a plan: steps in id order (but for updates written early, moved to just after what
+ * they need: inplace.ts), each slot released after its last reader.
+ */
 export function buildPlan(
   slice: Slice,
   reports: readonly PassReport[],
   planBuffers = true,
   overrides: ReadonlyMap<string, NonNullable<OpRecord['kernel']>> = new Map(),
   regions?: { readonly compile: RegionCompiler; readonly build: ControlBuilder },
+  earlyUpdates = true,
 ): Plan {
   const { graph, outputs, bindings } = slice;
   const keep = new Uint8Array(graph.size);
@@ -105,28 +123,37 @@ export function buildPlan(
       stepOf[node.id] = group[0].id;
     }
   }
+  const schedule = scheduleUpdates(graph, outputs, bindings, earlyUpdates);
+  const position = new Int32Array(graph.size);
+  schedule.order.forEach((id, p) => (position[id] = p));
   const lastUse = new Int32Array(graph.size).fill(-1);
   for (const node of graph.nodes) {
-    for (const input of node.inputs) lastUse[input] = Math.max(lastUse[input], stepOf[node.id]);
+    const reader = stepOf[node.id];
+    for (const input of node.inputs) {
+      if (lastUse[input] < 0 || position[reader] > position[lastUse[input]]) lastUse[input] = reader;
+    }
   }
 
   const feeds: { slot: number; source: number }[] = [];
   const variables: { slot: number; variable: number }[] = [];
   const constants: number[] = [];
-  const assigns: { variable: number; slot: number }[] = [];
+  const assigns: { variable: number; slot: number; early: boolean }[] = [];
   const releaseAt = new Map<number, number[]>();
   for (let id = 0; id < graph.size; id++) {
     const user = lastUse[id];
     const op = graph.node(id).op;
-    // An assign's output is written to its variable after the last step, so it must outlive its readers.
-    if (user >= 0 && keep[id] === 0 && op !== 'constant' && op !== 'variable' && op !== 'assign') {
+    // An assign's output is written to its variable after the last step, so it must outlive its readers (unless it
+    // is written at its step).
+    const held = op === 'constant' || op === 'variable' || (op === 'assign' && !schedule.early.has(id));
+    if (user >= 0 && keep[id] === 0 && !held) {
       const list = releaseAt.get(user);
       if (list === undefined) releaseAt.set(user, [id]);
       else list.push(id);
     }
   }
   const steps: Step[] = [];
-  for (const node of graph.nodes) {
+  for (const id of schedule.order) {
+    const node = graph.node(id);
     if (node.op === 'placeholder') {
       feeds.push({ slot: node.id, source: bindings.get(node.id) as number });
       continue;
@@ -166,8 +193,24 @@ export function buildPlan(
             `${quoteName(graph.node(earlier.slot).name)} and ${quoteName(node.name)}); fetch at most one assign per variable per run`,
         );
       }
-      assigns.push({ variable, slot: node.id });
+      const early = schedule.early.has(node.id);
+      assigns.push({ variable, slot: node.id, early });
+      if (early) {
+        steps.push({
+          node,
+          kernel: overrides.get(node.op) ?? record.kernel,
+          inputs: node.inputs,
+          output: node.id,
+          shape: node.shape as number[],
+          dtype: node.dtype,
+          release: releaseAt.get(node.id) ?? [],
+          stateOf: bindings.get(node.id),
+          early: { variable, fetched: keep[node.id] === 1 },
+        });
+        continue;
+      }
     }
+    const input = schedule.into.get(node.id);
     steps.push({
       node,
       kernel: overrides.get(node.op) ?? record.kernel,
@@ -177,10 +220,15 @@ export function buildPlan(
       dtype: node.dtype,
       release: releaseAt.get(node.id) ?? [],
       stateOf: bindings.get(node.id),
+      early:
+        input === undefined
+          ? undefined
+          : { variable: bindings.get(node.inputs[input]) as number, fetched: false, input },
     });
   }
   const memory = planBuffers ? planMemory(graph, steps.map(plannedStep), outputs) : null;
-  return { graph, steps, feeds, variables, constants, outputs, assigns, reports, memory };
+  const { lastFallible, order } = schedule;
+  return { graph, steps, feeds, variables, constants, outputs, assigns, lastFallible, order, reports, memory };
 }
 
 const RAISE_LIMIT = '; raise it with new Session(g, { maxBytes }) if the memory is there';
@@ -209,7 +257,29 @@ export function checkPlanSize(plan: Plan, maxBytes: number): void {
 }
 
 export function plannedStep(step: Step): PlannedStep {
-  return { ...step, op: step.node.op, outputs: step.control?.outputs };
+  const writtenEarly = step.early !== undefined && !step.early.fetched;
+  return { ...step, op: step.node.op, outputs: step.control?.outputs, writtenEarly };
+}
+
+/**
+ * Which assigns are written into their variables as soon as computed (inplace.ts) and which at the end of the run,
+ * and why: the last step that can fail (null: the plan assigns nothing).
+ */
+export function updatesLine(plan: Plan): string | null {
+  if (plan.assigns.length === 0) return null;
+  const name = (slot: number): string => `%${slot} ${quoteName(plan.graph.node(slot).name)}`;
+  const assigns = [...plan.assigns].sort((a, b) => a.slot - b.slot);
+  const early = assigns.filter((a) => a.early);
+  const late = assigns.filter((a) => !a.early);
+  const fallible = plan.lastFallible < 0 ? null : plan.graph.node(plan.lastFallible);
+  const after =
+    fallible === null ? 'no step can fail' : `after the last step that can fail, ${fallible.op} ${name(fallible.id)}`;
+  const into = plan.steps.filter((step) => step.early?.input !== undefined).length;
+  let text = `updates: ${early.length} of ${plan.assigns.length} written as computed (${after}`;
+  text += into > 0 ? `; ${into} computed in the variable's memory)` : ')';
+  if (early.length > 0) text += `: ${early.map((a) => name(a.slot)).join(', ')}`;
+  if (late.length > 0) text += `; at the end of the run: ${late.map((a) => name(a.slot)).join(', ')}`;
+  return text;
 }
 
 /** What a control step's region plans are, in order (control.ts builds them in this order). */
@@ -243,8 +313,11 @@ export function formatPlan(plan: Plan, onlyChanges = false): string {
         .map((text) => `  ${text}`),
     ]);
   };
-  for (const text of formatNodeLines(plan.graph.nodes, { regions })) lines.push(`  ${text}`);
+  const nodes = plan.order.map((id) => plan.graph.node(id));
+  for (const text of formatNodeLines(nodes, { regions })) lines.push(`  ${text}`);
   lines.push(`outputs: ${plan.outputs.map((id) => `%${id}`).join(', ')}`);
+  const updates = updatesLine(plan);
+  if (updates !== null) lines.push(updates);
   const memory = plan.memory;
   if (memory !== null) {
     lines.push(

@@ -60,6 +60,8 @@ export class Session {
   private readonly executor: Executor;
   private readonly checkNumerics: boolean;
   private readonly maxBytes: number;
+  /** Training updates written as soon as computed where safe (SessionOptions.writeUpdates). */
+  private readonly earlyUpdates: boolean;
   /** The session's memory cap (SessionOptions.memoryLimit), or undefined for none. */
   private readonly memoryLimit: number | undefined;
   /** The trace of the last run made with `{ trace: true }` or `onTrace`, even one that threw. */
@@ -89,6 +91,7 @@ export class Session {
     const keepUnfused = unfusedUnder(this.kernels);
     this.optimizeOptions = keepUnfused.length === 0 ? chosen : { ...chosen, keepUnfused };
     this.checkNumerics = options.checkNumerics === true;
+    this.earlyUpdates = options.writeUpdates !== 'end-of-run';
   }
 
   /**
@@ -197,10 +200,30 @@ export class Session {
     const tensors = readFetches(fetches).tensors;
     const fed = normalizeFeeds(this.graph, feeds);
     const ids = [...new Set(tensors.map((t) => t.id))];
-    const plan = compilePlan(this.graph, ids, fed, this.optimizeOptions, this.kernels, true);
+    const plan = compilePlan(
+      this.graph,
+      ids,
+      fed,
+      this.optimizeOptions,
+      this.kernels,
+      true,
+      undefined,
+      this.earlyUpdates,
+    );
     return (
       formatPlan(plan) +
-      rematLines(plan, () => compilePlan(this.graph, ids, fed, withoutRemat(this.optimizeOptions), this.kernels, true))
+      rematLines(plan, () =>
+        compilePlan(
+          this.graph,
+          ids,
+          fed,
+          withoutRemat(this.optimizeOptions),
+          this.kernels,
+          true,
+          undefined,
+          this.earlyUpdates,
+        ),
+      )
     );
   }
 
@@ -302,7 +325,16 @@ export class Session {
       if (!views) this.lastLookup = signatureOf(fetchIds, feeds, fedIds, key, cachedPlan);
       return { key, plan: cachedPlan, cached: true };
     }
-    let plan = compilePlan(this.graph, fetchIds, feeds, this.optimizeOptions, this.kernels, false, this.maxBytes);
+    let plan = compilePlan(
+      this.graph,
+      fetchIds,
+      feeds,
+      this.optimizeOptions,
+      this.kernels,
+      false,
+      this.maxBytes,
+      this.earlyUpdates,
+    );
     if (views && plan.memory !== null) {
       // The results get planned buffers too (handed out as views): the same plan with its memory planned again.
       plan = { ...plan, memory: planMemory(plan.graph, plan.steps.map(plannedStep), plan.outputs, true) };

@@ -28,6 +28,8 @@ export class VariableStore {
   /** Values first read in the current run, and moves waiting for the run's allocations to finish. */
   private readonly pending = new Map<number, Initialization>();
   private moves: Move[] = [];
+  /** Called with a variable's id whenever its value changes (a write, an exchange, a new value). */
+  private readonly listeners: ((id: number) => void)[] = [];
 
   /** `owner`: the session; its variables' blocks go back to the arena when it is collected. */
   constructor(
@@ -57,6 +59,18 @@ export class VariableStore {
     return fresh;
   }
 
+  /**
+   * Registers a listener told the id of every variable whose value changes (a write in place, an exchange of blocks,
+   * a new value): for anything that caches a variable's bytes (a packed copy of a weight) to drop its copy.
+   */
+  onWritten(listener: (id: number) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private written(id: number): void {
+    for (const listener of this.listeners) listener(id);
+  }
+
   /** Stores a value (taking ownership), giving back the arena block of the one it replaces. */
   set(id: number, value: NDArray): void {
     const block = this.placed.get(id);
@@ -65,14 +79,32 @@ export class VariableStore {
       this.placement?.free(block);
     }
     this.values.set(id, value);
+    this.written(id);
   }
 
   /** An assign's result after a successful run: an arena-held value of the same size is overwritten in place. */
   write(id: number, value: NDArray): void {
     const stored = this.values.get(id);
-    if (stored !== undefined && this.placed.has(id) && stored.data.length === value.data.length) {
+    if (stored !== undefined && stored.data === value.data)
+      this.written(id); // computed in place (inplace.ts)
+    else if (stored !== undefined && this.placed.has(id) && stored.data.length === value.data.length) {
       stored.data.set(value.data);
+      this.written(id);
     } else this.set(id, value.clone());
+  }
+
+  /**
+   * An assign's result during a run, once no later step of the run can fail (inplace.ts): a first value read in
+   * this run becomes the variable's value now (the run will succeed), then the result is written like `write`.
+   */
+  writeEarly(id: number, value: NDArray): void {
+    const first = this.pending.get(id);
+    if (first !== undefined) {
+      this.pending.delete(id);
+      this.values.set(id, first.value);
+      if (first.block !== null) this.placed.set(id, first.block);
+    }
+    this.write(id, value);
   }
 
   /**
@@ -91,6 +123,7 @@ export class VariableStore {
     placement.transfer(block, this.owner);
     this.placed.set(id, block);
     this.values.set(id, placement.view(block, stored.shape, stored.dtype));
+    this.written(id);
     return own;
   }
 

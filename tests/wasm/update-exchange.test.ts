@@ -78,7 +78,9 @@ function copiedBy(body: () => void): number {
 describe('SGD updates on the wasm backend are not copied into the variables', () => {
   test('a step copies only the staged feeds; each variable moves to the block its update was written to', () => {
     const { g, loss, step, params, feeds } = classifier(1);
-    const s = new Session(g, { backend: 'wasm' });
+    // Updates written at the end of the run (by default they are computed in the variables' memory as they come:
+    // tests/session-inplace.test.ts).
+    const s = new Session(g, { backend: 'wasm', writeUpdates: 'end-of-run' });
     s.run([loss, step], feeds);
     const { store, placement } = internals(s);
     const before = params.map((p) => (store.get(p.id) as NDArray).data.byteOffset);
