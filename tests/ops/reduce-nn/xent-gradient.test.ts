@@ -168,4 +168,45 @@ describe('the cross-entropy gradient reads the forward log-softmax', () => {
     }
     expectClose(got, { shape: [3], data: want }, 1e-12);
   });
+
+  test('a loss fetched without its gradient runs the one-kernel primitive (the xent pass)', () => {
+    const { g, loss } = mlpStep(twoNodes, [32, 16, 10], 8);
+    const { graph, report } = optimize(g, [loss]);
+    expect(graph.nodes.filter((n) => ROW_EXP_OPS.includes(n.op)).map((n) => n.op)).toEqual([
+      'softmaxCrossEntropyWithLogits',
+    ]);
+    expect(report.find((r) => r.pass === 'xent')?.changes).toEqual({ 'loss-without-gradient': 1 });
+    // The log-softmax fetched too: it is computed anyway, and the loss reads it.
+    const ls = g.nodes.find((n) => n.op === 'logSoftmax');
+    const both = optimize(g, [loss, g.tensor(ls?.id ?? -1)]).graph;
+    expect(both.nodes.filter((n) => ROW_EXP_OPS.includes(n.op)).map((n) => n.op)).toEqual(['logSoftmax']);
+  });
+
+  test('the wasm kernel of the loss agrees with the JS one, masked classes (−∞ logits) included', () => {
+    const rng = new Rng(13);
+    const [rows, classes] = [9, 37];
+    const logitsValue = randomArray(rng, [rows, classes], 'float32', { lo: -4, hi: 4 });
+    const labelsValue = softLabels(rng, [rows, classes]);
+    for (let r = 0; r < rows; r++) {
+      const masked = r * classes + ((r * 5) % classes);
+      logitsValue.data[masked] = -Infinity;
+      labelsValue.data[masked] = 0;
+    }
+    const [js, wasm] = (['js', 'wasm'] as const).map((backend) => {
+      const g = new Graph();
+      const logits = g.placeholder('logits', [rows, classes]);
+      const labels = g.placeholder('labels', [rows, classes]);
+      const loss = softmaxCrossEntropyWithLogits(labels, logits);
+      const [grad] = gradients(sum(loss), [logits]) as Tensor[];
+      const feeds = new Map([
+        [logits, logitsValue],
+        [labels, labelsValue],
+      ]);
+      return new Session(g, { backend }).run([loss, grad], feeds);
+    });
+    expect(js[0].data.every((v) => Number.isFinite(v))).toBe(true);
+    expect(js[1].data.every((v) => Number.isFinite(v))).toBe(true);
+    expectClose(wasm[0], js[0], 1e-6);
+    expectClose(wasm[1], js[1], 1e-6);
+  });
 });
