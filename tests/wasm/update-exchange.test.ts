@@ -84,10 +84,9 @@ describe('SGD updates on the wasm backend are not copied into the variables', ()
     const before = params.map((p) => (store.get(p.id) as NDArray).data.byteOffset);
     const copied = copiedBy(() => s.run([loss, step], feeds));
     const after = params.map((p) => (store.get(p.id) as NDArray).data.byteOffset);
-    // Only the feeds are staged into the arena, x for each of its two wasm matMuls (the forward one and dW1's); the
-    // labels are read in JS here (the loss from the log-softmax and the small fused gradient group), so they are not
-    // staged. No weight (48×40 + 40×6 floats) is copied.
-    expect(copied).toBe(2 * 16 * 48 * 4);
+    // Only the feeds are staged into the arena, x for each of its two wasm matMuls (the forward one and dW1's), the
+    // labels once; no weight (48×40 + 40×6 floats) is copied.
+    expect(copied).toBe((2 * 16 * 48 + 16 * 6) * 4);
     after.forEach((offset, i) => expect(offset).not.toBe(before[i]));
     for (const p of params) expect(placement.arena.holds((store.get(p.id) as NDArray).data)).toBe(true);
     // The next step writes its update into the variable's previous block: the two alternate.
