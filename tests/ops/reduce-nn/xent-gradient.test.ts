@@ -11,9 +11,11 @@ import {
   gradients,
   Graph,
   jvp,
+  logSoftmax,
   matMul,
   mean,
   mul,
+  neg,
   NDArray,
   optimize,
   relu,
@@ -208,5 +210,29 @@ describe('the cross-entropy gradient reads the forward log-softmax', () => {
     expect(js[1].data.every((v) => Number.isFinite(v))).toBe(true);
     expectClose(wasm[0], js[0], 1e-6);
     expectClose(wasm[1], js[1], 1e-6);
+  });
+
+  test('a written-out −Σ labels·logSoftmax(x) with its gradient keeps one log-softmax (stabilize + xent)', () => {
+    const g = new Graph();
+    const logits = g.placeholder('logits', [4, 5]);
+    const labels = g.placeholder('labels', [4, 5]);
+    const loss = mean(neg(sum(mul(labels, logSoftmax(logits)), -1)));
+    const [grad] = gradients(loss, [logits]) as Tensor[];
+    const rowExp = (fetches: Tensor[]): string[] =>
+      optimize(g, fetches)
+        .graph.nodes.filter((n) => ROW_EXP_OPS.includes(n.op))
+        .map((n) => n.op);
+    expect(rowExp([loss, grad])).toEqual(['logSoftmax']);
+    expect(rowExp([loss])).toEqual(['softmaxCrossEntropyWithLogits']);
+    const rng = new Rng(14);
+    const feeds = new Map([
+      [logits, randomArray(rng, [4, 5], 'float32', { lo: -3, hi: 3 })],
+      [labels, softLabels(rng, [4, 5])],
+    ]);
+    const [optimized, plain] = [2, 0].map((level) =>
+      new Session(g, { optimize: { level: level as 0 | 2 } }).run([loss, grad], feeds),
+    );
+    expectClose(optimized[0], plain[0], 1e-6);
+    expectClose(optimized[1], plain[1], 1e-6);
   });
 });
