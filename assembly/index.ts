@@ -4,7 +4,7 @@
 export { matmul, matmulScratchBytes } from './matmul';
 export { binary, binaryRow, unary, reluGrad } from './elementwise';
 export { fusedRun, fusedScratchBytes, tileRow } from './fused';
-export { softmax, logSoftmax, softmaxCrossEntropy, rowSum, rowMax, colSum } from './rows';
+export { softmax, logSoftmax, softmaxCrossEntropy, crossEntropyFromLogSoftmax, rowSum, rowMax, colSum } from './rows';
 
 /** First byte past the module's static data: the JS side lays its scratch and arena out from here. */
 export function heapBase(): usize {

@@ -255,3 +255,36 @@ export function softmaxCrossEntropy(labels: usize, logits: usize, out: usize, ro
     out += 4;
   }
 }
+
+/**
+ * loss[r] = −Σ_j labels[r, j] · ls[r, j], in f64, with ls a log-softmax computed already (no max or exp here).
+ * Classes with a zero label are skipped, so a masked ls of −∞ does not turn the loss into 0 · ∞ = NaN.
+ */
+export function crossEntropyFromLogSoftmax(labels: usize, ls: usize, out: usize, rows: i32, cols: i32): void {
+  const zero = f64x2.splat(0);
+  for (let r = 0; r < rows; r++) {
+    let acc = f64x2.splat(0);
+    let i = 0;
+    for (; i + 4 <= cols; i += 4) {
+      const yv = v128.load(labels);
+      const xv = v128.load(ls);
+      const ylo = f64x2.promote_low_f32x4(yv);
+      const yhi = f64x2.promote_low_f32x4(f32x4.shuffle(yv, yv, 2, 3, 0, 1));
+      const tlo = f64x2.mul(ylo, f64x2.promote_low_f32x4(xv));
+      const thi = f64x2.mul(yhi, f64x2.promote_low_f32x4(f32x4.shuffle(xv, xv, 2, 3, 0, 1)));
+      acc = f64x2.sub(acc, v128.and(tlo, f64x2.ne(ylo, zero)));
+      acc = f64x2.sub(acc, v128.and(thi, f64x2.ne(yhi, zero)));
+      labels += 16;
+      ls += 16;
+    }
+    let loss = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+    for (; i < cols; i++) {
+      const yi = <f64>load<f32>(labels);
+      if (yi != 0) loss -= yi * <f64>load<f32>(ls);
+      labels += 4;
+      ls += 4;
+    }
+    store<f32>(out, <f32>loss);
+    out += 4;
+  }
+}

@@ -1,6 +1,7 @@
 import {
   addOp,
   allOps,
+  apply,
   AttrKind,
   Attrs,
   cast,
@@ -64,6 +65,7 @@ import {
   sin,
   square,
   groupedConv2d,
+  SOFTMAX_CROSS_ENTROPY,
 } from '../src';
 import { reshapeDims, resizeBilinear, resizeNearestNeighbor } from '../src';
 import { avgPool3d, conv3d, maxPool3d } from '../src';
@@ -302,6 +304,7 @@ function everyOpGraph(): Graph {
     softmax(x),
     logSoftmax(x),
     softmaxCrossEntropyWithLogits(x, x),
+    apply(SOFTMAX_CROSS_ENTROPY, [x, x], { axis: 1 }),
     randomUniform([2], 0, 1, 'float32', 3, g),
     randomUniform([2], 0, 1, 'float32', undefined, g),
     randomNormal([2], 0, 1, 'float32', 'seed', g),

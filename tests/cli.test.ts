@@ -130,7 +130,7 @@ describe('inspect mlp', () => {
     // Every node is needed by the loss, the accuracy count or a gradient: the text IR prints the same nodes.
     const text = (await cli('inspect', 'mlp')).out.split('\n').filter((line) => line.startsWith('%'));
     expect(nodes.length).toBe(text.length);
-    expect(nodes.length).toBe(40);
+    expect(nodes.length).toBe(41);
   });
 
   test('cnn is the demo CNN’s loss, accuracy and gradient graph', async () => {

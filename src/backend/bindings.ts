@@ -35,6 +35,7 @@ import {
   SIGMOID,
   SOFTMAX,
   SOFTMAX_CROSS_ENTROPY,
+  SOFTMAX_CROSS_ENTROPY_FROM_LOG_SOFTMAX,
   SQRT,
   SQUARE,
   SUB,
@@ -145,6 +146,9 @@ const ROWS: readonly WasmBinding[] = [
   bind(LOG_SOFTMAX, ANY, (wasm, [x], out, { axis }) => wasm.logSoftmax(x, axis, out)),
   bind(SOFTMAX_CROSS_ENTROPY, ANY, (wasm, [labels, logits], out, { axis }) =>
     wasm.softmaxCrossEntropy(labels, logits, axis, out),
+  ),
+  bind(SOFTMAX_CROSS_ENTROPY_FROM_LOG_SOFTMAX, ANY, (wasm, [labels, , ls], out, { axis }) =>
+    wasm.crossEntropyFromLogSoftmax(labels, ls, axis, out),
   ),
   // A small group (a chain of scalar ops, say) costs less in the generated JS loop than a wasm call's setup.
   fusedRow(true),

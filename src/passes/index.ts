@@ -10,5 +10,6 @@ export * from './optimize';
 export * from './fuse';
 export * from './convbn';
 export * from './epilogue';
+export * from './xent';
 export * from './control';
 export * from './remat';

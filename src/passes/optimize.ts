@@ -11,6 +11,7 @@ import { prune } from './prune';
 import { rematPass, unremat } from './remat';
 import { addNPass, simplify, stabilize } from './simplify';
 import { copyLeaf, Slice } from './slice';
+import { crossEntropyFusion } from './xent';
 
 /**
  * 0: nothing; 1: prune, fold, CSE and exact simplifications (and, with control flow, cond inlining, loop-invariant
@@ -55,7 +56,8 @@ export function pipelineFor(options: OptimizeOptions = {}, controlFlow = false):
   if (level >= 1 && controlFlow) rewrite.push(...CONTROL_PASSES);
   // Epilogue fusion first: elementwise fusion would otherwise take the bias-add and activation into its groups. A
   // batchNorm folds into its conv before that, so the epilogue then gives the folded conv its activation.
-  if (level >= 2) lower.push(convBatchNorm, epilogue, elementwiseFusion(options.keepUnfused));
+  // The cross-entropy pair of a loss fetched without its gradient back to the one-kernel primitive, first.
+  if (level >= 2) lower.push(crossEntropyFusion, convBatchNorm, epilogue, elementwiseFusion(options.keepUnfused));
   // Last, so that no later rewrite merges its copies back (they are nodes of their own, not interned).
   if (level >= 2 && options.remat === 'auto') lower.push(rematPass);
   const enabled = (p: Pass): boolean => !disabled.has(p.name);

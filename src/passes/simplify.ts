@@ -199,15 +199,16 @@ export const STABILIZING_RULES: readonly Rule[] = [
     emits: ['sum', 'mul', 'sub'],
   },
   {
-    // −Σ labels·logSoftmax(x) over the softmax axis: the fused, stable cross-entropy op.
+    // −Σ labels·logSoftmax(x) over the softmax axis: the stable cross-entropy op, reading the log-softmax (which a
+    // gradient may read too); the xent lowering pass makes it the one-kernel primitive where nothing else does.
     name: 'softmax-cross-entropy',
     pattern: op('neg', [
       op('sum', [commuted('mul', [capture('labels'), op('logSoftmax', [capture('x')], 'ls')])], 'total'),
     ]),
     when: (c) => sameAxis(c.total, c.ls) && c.total.attrs.keepDims !== true && sameType(c.labels, c.x),
     rewrite: (c, r, g) =>
-      emit(g, 'softmaxCrossEntropyWithLogits', [c.labels.id, c.x.id], { axis: c.ls.attrs.axis }, r.name),
-    emits: ['softmaxCrossEntropyWithLogits'],
+      emit(g, 'softmaxCrossEntropyFromLogSoftmax', [c.labels.id, c.x.id, c.ls.id], { axis: c.ls.attrs.axis }, r.name),
+    emits: ['softmaxCrossEntropyFromLogSoftmax'],
   },
   {
     // A sigmoid written out as 1 / (1 + exp(−x)): one stable op.

@@ -483,6 +483,21 @@ export class WasmBufKernels {
     return true;
   }
 
+  /** −Σ labels · ls along `axis` (the last axis only), ls a log-softmax; out drops `axis`. */
+  crossEntropyFromLogSoftmax(labels: Buf, ls: Buf, axis: number, out: Buf): boolean {
+    const cols = ls.shape[ls.shape.length - 1];
+    const rc = this.lastAxis(ls, axis, out, (n) => n / cols);
+    if (rc === null || !sameShape(labels.shape, ls.shape) || !this.stageFor([labels.data, ls.data, out.data])) {
+      return false;
+    }
+    const yOff = this.at(labels.data, true);
+    const xOff = this.at(ls.data, true);
+    const oOff = this.at(out.data, false);
+    this.wasm.crossEntropyFromLogSoftmax(yOff, xOff, oOff, rc[0], rc[1]);
+    this.done(oOff, out.data);
+    return true;
+  }
+
   /**
    * The JS reduce for 'sum' and 'max' (axes sorted, unique) when the axes are the trailing dims (a reduction of each
    * row, or of everything) or, for sums, the leading dims (column sums); false otherwise.

@@ -81,6 +81,7 @@ export interface KernelExports {
   softmax(x: number, out: number, rows: number, cols: number): void;
   logSoftmax(x: number, out: number, rows: number, cols: number): void;
   softmaxCrossEntropy(labels: number, logits: number, out: number, rows: number, cols: number): void;
+  crossEntropyFromLogSoftmax(labels: number, ls: number, out: number, rows: number, cols: number): void;
   rowSum(x: number, out: number, rows: number, cols: number): void;
   rowMax(x: number, out: number, rows: number, cols: number): void;
   colSum(x: number, out: number, rows: number, cols: number): void;
@@ -125,6 +126,7 @@ const EXPORTED: readonly (keyof KernelExports)[] = [
   'softmax',
   'logSoftmax',
   'softmaxCrossEntropy',
+  'crossEntropyFromLogSoftmax',
   'rowSum',
   'rowMax',
   'colSum',

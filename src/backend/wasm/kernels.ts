@@ -760,6 +760,12 @@ export class WasmKernels {
     this.raw.softmaxCrossEntropy(labels, logits, out, rows, cols);
   }
 
+  /** out[r] = −Σ_j labels[r, j] · ls[r, j] over [rows, cols], ls a log-softmax; zero labels are skipped. */
+  crossEntropyFromLogSoftmax(labels: number, ls: number, out: number, rows: number, cols: number): void {
+    checkCount('crossEntropyFromLogSoftmax', rows, cols);
+    this.raw.crossEntropyFromLogSoftmax(labels, ls, out, rows, cols);
+  }
+
   /** out[r] = Σ_j x[r, j] (accumulated in float64); rows = 1 sums everything. */
   rowSum(x: number, out: number, rows: number, cols: number): void {
     checkCount('rowSum', rows, cols);

@@ -41,6 +41,7 @@ import {
   SliceSpec,
   SOFTMAX,
   SOFTMAX_CROSS_ENTROPY,
+  SOFTMAX_CROSS_ENTROPY_FROM_LOG_SOFTMAX,
   SQUEEZE,
   STACK,
   STRIDED_SLICE,
@@ -612,6 +613,13 @@ const softmaxCrossEntropyRule: Rule = ({ w, node, inputs: [labels, logits], out 
   return w.node('Neg', [summed], {}, out);
 };
 
+/** −ReduceSum(labels · ls) over the axis, reading the log-softmax the graph already exports (logits: gradient only). */
+const crossEntropyFromLogSoftmaxRule: Rule = ({ w, node, inputs: [labels, , logProbabilities], out }) => {
+  const { axis } = attrsOf(SOFTMAX_CROSS_ENTROPY_FROM_LOG_SOFTMAX, node);
+  const summed = reduce(w, 'ReduceSum', w.node('Mul', [labels, logProbabilities]), [axis], false);
+  return w.node('Neg', [summed], {}, out);
+};
+
 /** max(x, 0) − x·z + log(1 + e^−|x|), with z the labels and x the logits. */
 const sigmoidCrossEntropyRule: Rule = ({ w, inputs: [labels, logits], out }) => {
   const linear = w.node('Sub', [w.node('Relu', [logits]), w.node('Mul', [logits, labels])]);
@@ -902,6 +910,7 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   logSoftmax: ({ w, node, inputs: [x], out }) =>
     w.node('LogSoftmax', [x], { axis: { int: attrsOf(LOG_SOFTMAX, node).axis } }, out),
   softmaxCrossEntropyWithLogits: softmaxCrossEntropyRule,
+  softmaxCrossEntropyFromLogSoftmax: crossEntropyFromLogSoftmaxRule,
   sigmoidCrossEntropyWithLogits: sigmoidCrossEntropyRule,
   windowSum: windowSumRule,
   localResponseNormalization: lrnRule,

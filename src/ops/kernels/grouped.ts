@@ -200,3 +200,39 @@ export function softmaxCrossEntropy(labels: Buf, logits: Buf, axis: number, out:
     }
   }
 }
+
+/**
+ * loss = −Σ labels · ls along `axis`, with ls a log-softmax the graph already computed (out drops `axis`). As in
+ * softmaxCrossEntropy, classes with a zero label are skipped, so an ls of −∞ (a masked class) gives no NaN.
+ */
+export function crossEntropyFromLogSoftmax(labels: Buf, ls: Buf, axis: number, out: Buf): void {
+  const shape = ls.shape;
+  const size = checkSize('crossEntropyFromLogSoftmax', ls);
+  if (labels.data.length !== size || labels.shape.length !== shape.length) {
+    throw new Error(`crossEntropyFromLogSoftmax: labels ${shapeStr(labels.shape)} vs log-softmax ${shapeStr(shape)}`);
+  }
+  if (!(axis >= 0 && axis < shape.length)) {
+    throw new Error(`crossEntropyFromLogSoftmax: axis ${axis} out of range for ${shapeStr(shape)}`);
+  }
+  let outer = 1;
+  for (let d = 0; d < axis; d++) outer *= shape[d];
+  let inner = 1;
+  for (let d = axis + 1; d < shape.length; d++) inner *= shape[d];
+  const n = shape[axis];
+  const yd = labels.data;
+  const ld = ls.data;
+  const od = out.data;
+  if (od.length !== outer * inner) throw new Error(`crossEntropyFromLogSoftmax: output ${shapeStr(out.shape)}`);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      const end = base + n * inner;
+      let loss = 0;
+      for (let p = base; p < end; p += inner) {
+        const y = yd[p];
+        if (y !== 0) loss -= y * ld[p];
+      }
+      od[o * inner + i] = loss;
+    }
+  }
+}

@@ -6,7 +6,7 @@ export { matMul, matMulDims } from './linalg';
 export type { MatMulDims } from './linalg';
 export { transpose } from './movement';
 export { softmax, logSoftmax } from './nn';
-export { logSumExp, prodExcept, softmaxCrossEntropy } from './grouped';
+export { crossEntropyFromLogSoftmax, logSumExp, prodExcept, softmaxCrossEntropy } from './grouped';
 export { RandomStream, fillUniform, fillNormal } from './random';
 export {
   stridedSlice,

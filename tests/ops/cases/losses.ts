@@ -65,14 +65,25 @@ function softmaxCase(i: number, shape: number[], axis: number, lo: number, dtype
   };
 }
 
+/** The same case on the one-kernel primitive (what the stabilize pass writes), built directly. */
+function fusedCase(i: number, shape: number[], axis: number, lo: number, dtype: 'float32' | 'float64'): Case {
+  const normalized = axis < 0 ? axis + shape.length : axis;
+  return {
+    ...softmaxCase(i, shape, axis, lo, dtype),
+    build: (y, x) => lg.apply(lg.SOFTMAX_CROSS_ENTROPY, [y, x], { axis: normalized }),
+  };
+}
+
 const sigmoidInputs = (shape: number[], logits: number): Case['inputs'] => [
   { shape, options: { lo: 0, hi: 1 } },
   { shape, options: { lo: -logits, hi: logits } },
 ];
 
 export const LOSS_ROWS: readonly OpRow[] = [
+  // softmaxCrossEntropyWithLogits() builds logSoftmax + softmaxCrossEntropyFromLogSoftmax (the gradient reads the
+  // forward's log-softmax); the one-kernel primitive the stabilize pass writes has its own row below.
   {
-    op: 'softmaxCrossEntropyWithLogits',
+    op: 'softmaxCrossEntropyFromLogSoftmax',
     build: (y, x) => lg.softmaxCrossEntropyWithLogits(y, x),
     tfjs: (y, x) => tf.losses.softmaxCrossEntropy(y, x, undefined, 0, tf.Reduction.NONE),
     forwardLevels: [true, false],
@@ -86,6 +97,22 @@ export const LOSS_ROWS: readonly OpRow[] = [
     gradFd: SOFTMAX_CASES.map(([shape, axis], i) => softmaxCase(i, shape, axis, 3, 'float64')),
     gradTfjs: SOFTMAX_CASES.map(([shape, axis], i) => softmaxCase(i, shape, axis, 4, 'float32')),
     secondOrder: SOFTMAX_CASES.slice(1).map(([shape, axis], i) => softmaxCase(i + 1, shape, axis, 3, 'float64')),
+  },
+  {
+    op: 'softmaxCrossEntropyWithLogits',
+    build: (y, x) => lg.apply(lg.SOFTMAX_CROSS_ENTROPY, [y, x], { axis: 1 }),
+    tfjs: (y, x) => tf.losses.softmaxCrossEntropy(y, x, undefined, 0, tf.Reduction.NONE),
+    forwardLevels: [true, false],
+    forward: [
+      ...SOFTMAX_CASES.map(([shape, axis], i) => fusedCase(i, shape, axis, 4, 'float32')),
+      {
+        label: 'one-hot labels, as tf.losses.softmaxCrossEntropy with no reduction',
+        inputs: [{ shape: [6, 4], values: Array.from(oneHotLabels(new Rng(20), 6, 4).data) }, { shape: [6, 4] }],
+      },
+    ],
+    gradFd: SOFTMAX_CASES.map(([shape, axis], i) => fusedCase(i, shape, axis, 3, 'float64')),
+    gradTfjs: SOFTMAX_CASES.map(([shape, axis], i) => fusedCase(i, shape, axis, 4, 'float32')),
+    secondOrder: SOFTMAX_CASES.slice(1).map(([shape, axis], i) => fusedCase(i + 1, shape, axis, 3, 'float64')),
   },
   {
     op: 'sigmoidCrossEntropyWithLogits',
