@@ -63,6 +63,7 @@ const INFALLIBLE = new Set([
   'softmax',
   'logSoftmax',
   'softmaxCrossEntropyWithLogits',
+  'softmaxCrossEntropyFromLogSoftmax',
   'sigmoidCrossEntropyWithLogits',
   'randomUniform',
   'randomNormal',
