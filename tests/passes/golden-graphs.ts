@@ -19,7 +19,6 @@ import {
   neg,
   optimize,
   relu,
-  sigmoid,
   sin,
   softmax,
   sqrt,
