@@ -1,7 +1,7 @@
-import { allocate, isFullyKnown, NDArray, Node, sizeOf } from '../graph';
+import { allocate, isFullyKnown, NDArray, Node, shapesEqual, sizeOf } from '../graph';
 import { foldNode, opRecord } from '../ops';
 import { Pass } from './pass';
-import { dropDead, rebuild } from './slice';
+import { dropDead, liveNodes, rebuild, Slice } from './slice';
 
 /**
  * Results larger than this many elements are not folded, so a huge constant is not materialized twice; the cap is
@@ -30,6 +30,8 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
       ) {
         return { slice, changes: { folded: 0, removed: 0 } };
       }
+      const inPlace = foldInPlace(slice, sizeLimit);
+      if (inPlace !== null) return inPlace;
       let folded = 0;
       const result = rebuild(slice, (node: Node, inputs, target) => {
         const sources = inputs.map((id) => target.node(id));
@@ -62,4 +64,76 @@ function canFold(node: Node, sources: readonly Node[], sizeLimit: number): boole
   const foldable =
     record.shapeOnly === true ? sources.every((s) => isFullyKnown(s.shape)) : sources.every((s) => s.op === 'constant');
   return foldable && isFullyKnown(node.shape) && sizeOf(node.shape) <= sizeLimit;
+}
+
+/** Interned constants (what `Graph.constant` merges) have at most this many elements (graph.ts). */
+const INTERNED_CONSTANT_SIZE = 64;
+
+/**
+ * Folding without a rebuild, for the usual case: a fully live, hash-consed slice where no folded constant equals
+ * another constant. Then the rebuild would keep every other node as it is (the folded node's readers read a constant
+ * of the node's own type that no other node reads, so nothing re-infers or merges), and the result is the slice
+ * with the folded nodes made constants and their dead inputs dropped: one compaction (`Graph.compacted`). Folds in
+ * one ascending sweep, cascading, exactly as the rebuild does; null when the shortcut does not apply (the rebuild
+ * then runs).
+ */
+function foldInPlace(slice: Slice, sizeLimit: number): { slice: Slice; changes: { [rule: string]: number } } | null {
+  const source = slice.graph;
+  const live = liveNodes(source, slice.outputs);
+  for (let id = 0; id < source.size; id++) if (live[id] === 0) return null;
+  const folded = new Map<number, NDArray>();
+  const constantOf = new Map<number, Node>();
+  const current = (id: number): Node => constantOf.get(id) ?? source.node(id);
+  for (const node of source.nodes) {
+    if (node.inputs.length === 0) continue;
+    const sources = node.inputs.map(current);
+    if (!canFold(node, sources, sizeLimit)) continue;
+    const buffers = sources.map((s) => s.value ?? { data: allocate(s.dtype, 0), shape: s.shape as number[] });
+    let out: NDArray;
+    try {
+      out = foldNode(node, buffers);
+    } catch {
+      continue; // left for the run to report, as the rebuild does
+    }
+    let value: NDArray;
+    try {
+      value = NDArray.from(out, node.dtype); // what Graph.constant stores
+    } catch {
+      return null; // the rebuild reports it
+    }
+    if (value.dtype !== node.dtype || !shapesEqual(value.shape, node.shape)) return null;
+    folded.set(node.id, value);
+    constantOf.set(node.id, { ...node, op: 'constant', inputs: [], attrs: {}, shape: [...value.shape], value });
+  }
+  if (folded.size === 0) return { slice, changes: { folded: 0, removed: 0 } };
+  // No folded constant may equal another interned constant (the rebuild would merge them): compared by a key that
+  // only errs towards equal (−0 prints as 0), in which case the rebuild decides.
+  const keys = new Set<string>();
+  const keyOf = (value: NDArray): string =>
+    `${value.dtype}|${value.shape.join(',')}|${Array.from(value.data).join(',')}`;
+  for (const node of source.nodes) {
+    if (node.op === 'constant' && node.value !== undefined && node.value.size <= INTERNED_CONSTANT_SIZE)
+      keys.add(keyOf(node.value));
+  }
+  for (const value of folded.values()) {
+    if (value.size > INTERNED_CONSTANT_SIZE) continue;
+    const key = keyOf(value);
+    if (keys.has(key)) return null;
+    keys.add(key);
+  }
+  // What stays live once the folded nodes read nothing.
+  const keep = new Uint8Array(source.size);
+  for (const id of slice.outputs) keep[id] = 1;
+  for (let id = source.size - 1; id >= 0; id--) {
+    if (keep[id] === 0 || folded.has(id)) continue;
+    for (const input of source.node(id).inputs) keep[input] = 1;
+  }
+  const { graph, mapped } = source.compacted(keep, folded);
+  const bindings = new Map<number, number>();
+  for (const [id, bound] of slice.bindings) if (mapped[id] >= 0) bindings.set(mapped[id], bound);
+  const outputs = slice.outputs.map((id) => mapped[id]);
+  return {
+    slice: { graph, outputs, bindings },
+    changes: { folded: folded.size, removed: source.size - graph.size },
+  };
 }
