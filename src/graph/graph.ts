@@ -398,13 +398,22 @@ export class Graph {
    * What a rebuild of a graph built by interning gives when it keeps every node as it is, without re-keying
    * anything: the name and intern tables are filled on first use. (The passes drop dead nodes with it.) A node in
    * `constants` becomes a constant of that value under its name (constant folding in place: its inputs are then
-   * kept only if `keep` says so).
+   * kept only if `keep` says so); a node in `redirect` is dropped, its readers reading the earlier node it maps to.
    */
-  compacted(keep: Uint8Array, constants?: ReadonlyMap<number, NDArray>): { graph: Graph; mapped: Int32Array } {
+  compacted(
+    keep: Uint8Array,
+    constants?: ReadonlyMap<number, NDArray>,
+    redirect?: ReadonlyMap<number, number>,
+  ): { graph: Graph; mapped: Int32Array } {
     if (this.parent !== null) throw new GraphError('Graph.compacted: a region cannot be compacted on its own');
     const out = new Graph();
     const mapped = new Int32Array(this.nodeList.length).fill(-1);
     for (const node of this.nodeList) {
+      const to = redirect?.get(node.id);
+      if (to !== undefined) {
+        mapped[node.id] = mapped[to];
+        continue;
+      }
       if (keep[node.id] !== 1) continue;
       const id = out.nodeList.length;
       const value = constants?.get(node.id);

@@ -1,7 +1,7 @@
 import { allocate, isFullyKnown, NDArray, Node, shapesEqual, sizeOf } from '../graph';
 import { foldNode, opRecord } from '../ops';
 import { Pass } from './pass';
-import { dropDead, liveNodes, rebuild, Slice } from './slice';
+import { dropDead, liveNodes, patchSlice, rebuild, Slice } from './slice';
 
 /**
  * Results larger than this many elements are not folded, so a huge constant is not materialized twice; the cap is
@@ -70,18 +70,29 @@ function canFold(node: Node, sources: readonly Node[], sizeLimit: number): boole
 const INTERNED_CONSTANT_SIZE = 64;
 
 /**
- * Folding without a rebuild, for the usual case: a fully live, hash-consed slice where no folded constant equals
- * another constant. Then the rebuild would keep every other node as it is (the folded node's readers read a constant
- * of the node's own type that no other node reads, so nothing re-infers or merges), and the result is the slice
- * with the folded nodes made constants and their dead inputs dropped: one compaction (`Graph.compacted`). Folds in
- * one ascending sweep, cascading, exactly as the rebuild does; null when the shortcut does not apply (the rebuild
- * then runs).
+ * Folding without a rebuild, for a fully live slice (hash-consed, as every slice is). Folds in one ascending sweep,
+ * cascading, exactly as the rebuild does; a folded value equal to an earlier constant is that constant (as the
+ * rebuild's interning merges them), and a later constant equal to a folded value is the folded one. Then the rebuild would keep every other node as it is unless a reader of a
+ * merged constant now equals another node, and the result is one compaction (`patchSlice`). Null when the shortcut
+ * does not apply (such readers, a value that is no constant): the rebuild runs.
  */
 function foldInPlace(slice: Slice, sizeLimit: number): { slice: Slice; changes: { [rule: string]: number } } | null {
   const source = slice.graph;
   const live = liveNodes(source, slice.outputs);
   for (let id = 0; id < source.size; id++) if (live[id] === 0) return null;
+  // The interned constants by value: a key that only errs towards equal (−0 prints as 0), then an exact comparison.
+  const keyOf = (value: NDArray): string =>
+    `${value.dtype}|${value.shape.join(',')}|${Array.from(value.data).join(',')}`;
+  const interned = new Map<string, Node>();
+  for (const node of source.nodes) {
+    const value = node.value;
+    if (node.op !== 'constant' || value === undefined || value.size > INTERNED_CONSTANT_SIZE) continue;
+    const key = keyOf(value);
+    if (!interned.has(key)) interned.set(key, node);
+  }
   const folded = new Map<number, NDArray>();
+  let merged = 0;
+  const redirect = new Map<number, number>();
   const constantOf = new Map<number, Node>();
   const current = (id: number): Node => constantOf.get(id) ?? source.node(id);
   for (const node of source.nodes) {
@@ -102,38 +113,42 @@ function foldInPlace(slice: Slice, sizeLimit: number): { slice: Slice; changes: 
       return null; // the rebuild reports it
     }
     if (value.dtype !== node.dtype || !shapesEqual(value.shape, node.shape)) return null;
+    if (value.size <= INTERNED_CONSTANT_SIZE) {
+      const key = keyOf(value);
+      const equal = interned.get(key);
+      if (equal !== undefined) {
+        if (!sameElements(equal.value as NDArray, value)) return null;
+        if (equal.id < node.id) {
+          redirect.set(node.id, equal.id);
+          constantOf.set(node.id, equal);
+          merged++;
+          continue;
+        }
+        // A later constant of this value: the rebuild builds this one first and merges that one into it.
+        redirect.set(equal.id, node.id);
+      }
+    }
+    const constant: Node = { ...node, op: 'constant', inputs: [], attrs: {}, shape: [...value.shape], value };
     folded.set(node.id, value);
-    constantOf.set(node.id, { ...node, op: 'constant', inputs: [], attrs: {}, shape: [...value.shape], value });
+    constantOf.set(node.id, constant);
+    if (value.size <= INTERNED_CONSTANT_SIZE) interned.set(keyOf(value), constant);
   }
-  if (folded.size === 0) return { slice, changes: { folded: 0, removed: 0 } };
-  // No folded constant may equal another interned constant (the rebuild would merge them): compared by a key that
-  // only errs towards equal (−0 prints as 0), in which case the rebuild decides.
-  const keys = new Set<string>();
-  const keyOf = (value: NDArray): string =>
-    `${value.dtype}|${value.shape.join(',')}|${Array.from(value.data).join(',')}`;
-  for (const node of source.nodes) {
-    if (node.op === 'constant' && node.value !== undefined && node.value.size <= INTERNED_CONSTANT_SIZE)
-      keys.add(keyOf(node.value));
-  }
-  for (const value of folded.values()) {
-    if (value.size > INTERNED_CONSTANT_SIZE) continue;
-    const key = keyOf(value);
-    if (keys.has(key)) return null;
-    keys.add(key);
-  }
-  // What stays live once the folded nodes read nothing.
-  const keep = new Uint8Array(source.size);
-  for (const id of slice.outputs) keep[id] = 1;
-  for (let id = source.size - 1; id >= 0; id--) {
-    if (keep[id] === 0 || folded.has(id)) continue;
-    for (const input of source.node(id).inputs) keep[input] = 1;
-  }
-  const { graph, mapped } = source.compacted(keep, folded);
-  const bindings = new Map<number, number>();
-  for (const [id, bound] of slice.bindings) if (mapped[id] >= 0) bindings.set(mapped[id], bound);
-  const outputs = slice.outputs.map((id) => mapped[id]);
+  if (folded.size === 0 && redirect.size === 0) return { slice, changes: { folded: 0, removed: 0 } };
+  const patched = patchSlice(slice, redirect, folded);
+  if (patched === null) return null;
   return {
-    slice: { graph, outputs, bindings },
-    changes: { folded: folded.size, removed: source.size - graph.size },
+    slice: patched.slice,
+    changes: { folded: folded.size + merged, removed: patched.rebuiltSize - patched.slice.graph.size },
   };
+}
+
+/** Constant values equal as interning has it: element by element, −0 not 0, NaN equal to NaN. */
+function sameElements(a: NDArray, b: NDArray): boolean {
+  if (a.data.length !== b.data.length) return false;
+  for (let i = 0; i < a.data.length; i++) {
+    const x = a.data[i];
+    const y = b.data[i];
+    if (!Object.is(x, y) && !(Number.isNaN(x) && Number.isNaN(y))) return false;
+  }
+  return true;
 }

@@ -90,6 +90,23 @@ describe('fold in place', () => {
     );
   });
 
+  test('a folded value equal to a constant merges with it, and readers that then equal other nodes merge too', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [2]);
+    const two = g.constant(2);
+    const early = mul(x, two);
+    const folded = add(g.constant(1), 1); // 2 once folded, the constant above
+    const late = mul(x, folded); // then equal to `early`: the rebuild merges them
+    const other = sin(add(folded, x));
+    const y = add(add(early, late), other);
+    const slice = sliceOf(g, [y]);
+    const expected = referenceFold(slice);
+    const actual = constantFolding().run(slice);
+    expect(actual.changes).toEqual({ folded: expected.folded, removed: expected.removed });
+    expect(actual.slice.graph.toString()).toBe(expected.slice.graph.toString());
+    expect(actual.slice.graph.nodes.filter((n) => n.op === 'mul')).toHaveLength(1);
+  });
+
   test('a fold whose value is new is done in place: one compaction, the other nodes as they were', () => {
     const g = new Graph();
     const x = g.placeholder('x', [3]);
