@@ -312,7 +312,8 @@ function rewriteInPlace(
   for (let id = 0; id < source.size; id++) if (live[id] === 0) return null;
   const sizeBefore = source.size;
   const next = rule.rewrite(captures, node, source);
-  if (source.size !== sizeBefore) throw new Error(`rule ${rule.name} built a node but declares no emits`);
+  // A rule that builds a node anyway is a bug, reported as the rebuild reports it (the slice is the pass's own copy).
+  checkEmitted(rule, source, sizeBefore);
   if (next >= node.id) return null;
   const replacement = source.node(next);
   if (replacement.dtype !== node.dtype || !shapesEqual(replacement.shape, node.shape)) return null;
