@@ -1,7 +1,7 @@
 import { Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
 import { attrsOf, isLeafOp, SUM, TRANSPOSE } from '../ops';
 import { Pass } from './pass';
-import { capture, Captures, commuted, emit, literal, match, op, Rule, sameType } from './pattern';
+import { capture, Captures, commuted, emit, literal, match, op, patternDepth, Rule, sameType } from './pattern';
 import { copyOp, dropDead, liveNodes, patchSlice, rebuild, Slice } from './slice';
 import { passVisits } from './visits';
 
@@ -303,6 +303,7 @@ function rewriteInPlace(
   slice: Slice,
   only: RuleMatch,
   rulesFor: (op: string) => readonly Rule[],
+  depth: number,
 ): { slice: Slice; changes: { [rule: string]: number } } | null {
   const { node, rule, captures } = only;
   const source = slice.graph;
@@ -319,8 +320,23 @@ function rewriteInPlace(
   if (replacement.dtype !== node.dtype || !shapesEqual(replacement.shape, node.shape)) return null;
   const patched = patchSlice(slice, new Map([[node.id, next]]));
   if (patched === null) return null;
-  // The rebuild tries the rules again on every node reading the replacement: none may match now.
-  if (ruleMatches(patched.slice, rulesFor, 0).more) return null;
+  // The rebuild tries the rules again on every node: none may match now. Only a node that sees a former reader of
+  // the rewritten node within `depth` levels looks different from before (and no other node matched before).
+  const graph = patched.slice.graph;
+  const near = new Int32Array(graph.size).fill(depth + 1);
+  for (const reader of source.nodes) {
+    if (reader.inputs.includes(node.id) && patched.mapped[reader.id] >= 0) near[patched.mapped[reader.id]] = 0;
+  }
+  for (const candidate of graph.nodes) {
+    for (const input of candidate.inputs) near[candidate.id] = Math.min(near[candidate.id], near[input] + 1);
+    if (near[candidate.id] > depth || isLeafOp(candidate.op)) continue;
+    for (const other of rulesFor(candidate.op)) {
+      passVisits.ruleTrials++;
+      const found: Captures = {};
+      if (!match(graph, candidate.id, other.pattern, found)) continue;
+      if (other.when === undefined || other.when(found, candidate, graph)) return null;
+    }
+  }
   return { slice: patched.slice, changes: { [rule.name]: 1 } };
 }
 
@@ -342,6 +358,10 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
     }
     return list;
   };
+  // How many levels below a node a rule looks: its pattern, and one more for conditions that read the inputs of a
+  // pattern's node (broadcast-same reads its root's first input).
+  let depth = 0;
+  for (const rule of rules) depth = Math.max(depth, patternDepth(rule.pattern) + 1);
   return {
     name,
     run(slice) {
@@ -352,7 +372,7 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
       const { found, more } = ruleMatches(slice, rulesFor, 1);
       if (found.length === 0) return { slice, changes: counts };
       if (inPlace && !more) {
-        const inPlace = rewriteInPlace(slice, found[0], rulesFor);
+        const inPlace = rewriteInPlace(slice, found[0], rulesFor, depth);
         if (inPlace !== null) return inPlace;
       }
       const result = rebuild(slice, (node: Node, inputs: readonly number[], target: Graph) => {

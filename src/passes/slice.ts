@@ -107,13 +107,14 @@ export function dropDead(slice: Slice): Slice {
  * its own type), each node of `constants` a new constant of its value and type that equals no other constant; the
  * nodes left dead dropped. A rebuild would then keep every other node as it is, unless a reader of a redirected node
  * now equals another node (it would merge them): null in that case, else the patched slice (one compaction) and
- * how many nodes the rebuild would have built before dropping the dead ones. The slice must be fully live.
+ * how many nodes the rebuild would have built before dropping the dead ones, and where each old node went. The slice
+ * must be fully live.
  */
 export function patchSlice(
   slice: Slice,
   redirect: ReadonlyMap<number, number>,
   constants?: ReadonlyMap<number, NDArray>,
-): { slice: Slice; rebuiltSize: number } | null {
+): { slice: Slice; rebuiltSize: number; mapped: Int32Array } | null {
   const source = slice.graph;
   const final = (id: number): number => {
     let to = id;
@@ -146,5 +147,5 @@ export function patchSlice(
   const bindings = new Map<number, number>();
   for (const [id, bound] of slice.bindings) if (mapped[id] >= 0) bindings.set(mapped[id], bound);
   const outputs = slice.outputs.map((id) => mapped[id]);
-  return { slice: { graph, outputs, bindings }, rebuiltSize: source.size - redirect.size };
+  return { slice: { graph, outputs, bindings }, rebuiltSize: source.size - redirect.size, mapped };
 }
