@@ -396,15 +396,43 @@ export class Graph {
    * A copy of this top-level graph holding only the nodes flagged in `keep` (which must hold every input of a kept
    * node), in id order, with the same names, attrs and values; `mapped[id]` is a kept node's new id (-1 if dropped).
    * What a rebuild of a graph built by interning gives when it keeps every node as it is, without re-keying
-   * anything: the name and intern tables are filled on first use. (The passes drop dead nodes with it.)
+   * anything: the name and intern tables are filled on first use. (The passes drop dead nodes with it.) A node in
+   * `constants` becomes a constant of that value under its name (constant folding in place: its inputs are then
+   * kept only if `keep` says so); a node in `redirect` is dropped, its readers reading the earlier node it maps to.
    */
-  compacted(keep: Uint8Array): { graph: Graph; mapped: Int32Array } {
+  compacted(
+    keep: Uint8Array,
+    constants?: ReadonlyMap<number, NDArray>,
+    redirect?: ReadonlyMap<number, number>,
+  ): { graph: Graph; mapped: Int32Array } {
     if (this.parent !== null) throw new GraphError('Graph.compacted: a region cannot be compacted on its own');
     const out = new Graph();
     const mapped = new Int32Array(this.nodeList.length).fill(-1);
     for (const node of this.nodeList) {
+      const to = redirect?.get(node.id);
+      if (to !== undefined) {
+        mapped[node.id] = mapped[to];
+        continue;
+      }
       if (keep[node.id] !== 1) continue;
       const id = out.nodeList.length;
+      const value = constants?.get(node.id);
+      if (value !== undefined) {
+        // What `constant(value, node.dtype, node.name)` adds (the caller checked that it would be a new node).
+        out.nodeList.push({
+          id,
+          op: 'constant',
+          inputs: [],
+          attrs: {},
+          dtype: value.dtype,
+          shape: [...value.shape],
+          name: node.name,
+          value,
+        });
+        out.stateless.push(value.size > INTERN_CONSTANT_LIMIT ? 0 : 1);
+        mapped[node.id] = id;
+        continue;
+      }
       const inputs = node.inputs.map((input) => {
         const to = mapped[input];
         if (to < 0) throw new GraphError(`Graph.compacted: node %${node.id} is kept but its input %${input} is not`);
@@ -469,7 +497,8 @@ export class Graph {
   }
 
   private uniqueName(spec: NodeSpec, exact: boolean): string {
-    const base = `${this.scopePrefix}${spec.name ?? spec.op}`;
+    // Without a scope the name is the spec's own string (whose hash the engine has cached), not a new concatenation.
+    const base = this.prefix === '' ? (spec.name ?? spec.op) : `${this.prefix}${spec.name ?? spec.op}`;
     if (!this.names.has(base)) return base;
     if (exact) {
       throw new GraphError(
@@ -620,9 +649,24 @@ const attrsHashes = new Map<string, number>();
  * told from 0 and every NaN alike) hash equal. Numbers, not a string key per node: interning is most of what a
  * rebuild costs.
  */
+/** The hash of an op name and dtype pair, once per pair. */
+const opHashes = new Map<string, Map<string, number>>();
+function opHash(op: string, dtype: string): number {
+  let byDType = opHashes.get(op);
+  if (byDType === undefined) {
+    byDType = new Map();
+    opHashes.set(op, byDType);
+  }
+  let h = byDType.get(dtype);
+  if (h === undefined) {
+    h = mixString(mixString(0x811c9dc5, op), dtype);
+    byDType.set(dtype, h);
+  }
+  return h;
+}
+
 function internHash(probe: InternProbe, attrsKey: string): number {
-  let h = mixString(0x811c9dc5, probe.op);
-  h = mixString(h, probe.dtype);
+  let h = opHash(probe.op, probe.dtype);
   for (const input of probe.inputs) h = mix(h, input);
   h = mix(h, probe.inputs.length);
   for (const d of probe.shape) h = mix(h, d === null ? -1 : d);

@@ -47,6 +47,13 @@ export function ruleOps(rule: Rule): string[] {
   return [...names];
 }
 
+/** How many levels below its root a pattern looks (0: the root only). Patterns are a few levels deep. */
+export function patternDepth(pattern: Pattern): number {
+  let deepest = 0;
+  for (const input of pattern.inputs ?? []) deepest = Math.max(deepest, 1 + patternDepth(input));
+  return deepest;
+}
+
 /** Shorthand constructors so a rule table reads like the math it rewrites. */
 export const capture = (name: string): Pattern => ({ capture: name });
 export const literal = (value: number): Pattern => ({ constant: value });

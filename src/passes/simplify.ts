@@ -1,8 +1,8 @@
 import { Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
 import { attrsOf, isLeafOp, SUM, TRANSPOSE } from '../ops';
 import { Pass } from './pass';
-import { capture, Captures, commuted, emit, literal, match, op, Rule, sameType } from './pattern';
-import { copyOp, dropDead, liveNodes, rebuild, Slice } from './slice';
+import { capture, Captures, commuted, emit, literal, match, op, patternDepth, Rule, sameType } from './pattern';
+import { copyOp, dropDead, liveNodes, patchSlice, rebuild, Slice } from './slice';
 import { passVisits } from './visits';
 
 const keep =
@@ -260,24 +260,92 @@ function checkEmitted(rule: Rule, graph: Graph, sizeBefore: number): void {
   }
 }
 
-/** Whether a rule (pattern and condition) matches some live node of the slice as it is. */
-function anyRuleMatches(slice: Slice, rulesFor: (op: string) => readonly Rule[]): boolean {
+/** The first live node of the slice, as it is, that a rule (pattern and condition) matches, if any. */
+interface RuleMatch {
+  node: Node;
+  rule: Rule;
+  captures: Captures;
+}
+
+/**
+ * The live nodes of the slice, as it is, that a rule (pattern and condition) matches, with the first rule that does
+ * (in table order); at most `limit` of them, and whether there are more.
+ */
+function ruleMatches(
+  slice: Slice,
+  rulesFor: (op: string) => readonly Rule[],
+  limit: number,
+): { found: RuleMatch[]; more: boolean } {
   const graph = slice.graph;
   const live = liveNodes(graph, slice.outputs);
+  const found: RuleMatch[] = [];
   for (const node of graph.nodes) {
     if (live[node.id] === 0 || isLeafOp(node.op)) continue;
     for (const rule of rulesFor(node.op)) {
       passVisits.ruleTrials++;
       const captures: Captures = {};
       if (!match(graph, node.id, rule.pattern, captures)) continue;
-      if (rule.when === undefined || rule.when(captures, node, graph)) return true;
+      if (rule.when === undefined || rule.when(captures, node, graph)) {
+        if (found.length === limit) return { found, more: true };
+        found.push({ node, rule, captures });
+        break;
+      }
     }
   }
-  return false;
+  return { found, more: false };
 }
 
-/** A pass that applies a rule table bottom-up in one sweep; the pipeline repeats it to a fixed point. */
-export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPerNode = 8): Pass {
+/**
+ * The sweep when one node only matches a rule (the usual second round: one rewrite left over) and the rule returns
+ * an existing earlier node: the rebuild would keep every other node as it is unless a reader then merges or matches
+ * a rule. Then the result is one compaction (`patchSlice`) in place of a rebuild; null when it does not apply.
+ */
+function rewriteInPlace(
+  slice: Slice,
+  only: RuleMatch,
+  rulesFor: (op: string) => readonly Rule[],
+  depth: number,
+): { slice: Slice; changes: { [rule: string]: number } } | null {
+  const { node, rule, captures } = only;
+  const source = slice.graph;
+  // A rule that builds nothing returns an existing node; others would add to the source: leave them to the rebuild.
+  if (rule.emits !== undefined) return null;
+  const live = liveNodes(source, slice.outputs);
+  for (let id = 0; id < source.size; id++) if (live[id] === 0) return null;
+  const sizeBefore = source.size;
+  const next = rule.rewrite(captures, node, source);
+  // A rule that builds a node anyway is a bug, reported as the rebuild reports it (the slice is the pass's own copy).
+  checkEmitted(rule, source, sizeBefore);
+  if (next >= node.id) return null;
+  const replacement = source.node(next);
+  if (replacement.dtype !== node.dtype || !shapesEqual(replacement.shape, node.shape)) return null;
+  const patched = patchSlice(slice, new Map([[node.id, next]]));
+  if (patched === null) return null;
+  // The rebuild tries the rules again on every node: none may match now. Only a node that sees a former reader of
+  // the rewritten node within `depth` levels looks different from before (and no other node matched before).
+  const graph = patched.slice.graph;
+  const near = new Int32Array(graph.size).fill(depth + 1);
+  for (const reader of source.nodes) {
+    if (reader.inputs.includes(node.id) && patched.mapped[reader.id] >= 0) near[patched.mapped[reader.id]] = 0;
+  }
+  for (const candidate of graph.nodes) {
+    for (const input of candidate.inputs) near[candidate.id] = Math.min(near[candidate.id], near[input] + 1);
+    if (near[candidate.id] > depth || isLeafOp(candidate.op)) continue;
+    for (const other of rulesFor(candidate.op)) {
+      passVisits.ruleTrials++;
+      const found: Captures = {};
+      if (!match(graph, candidate.id, other.pattern, found)) continue;
+      if (other.when === undefined || other.when(found, candidate, graph)) return null;
+    }
+  }
+  return { slice: patched.slice, changes: { [rule.name]: 1 } };
+}
+
+/**
+ * A pass that applies a rule table bottom-up in one sweep; the pipeline repeats it to a fixed point. `inPlace: false`
+ * always rebuilds (the reference the tests compare the in-place shortcut with).
+ */
+export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPerNode = 8, inPlace = true): Pass {
   // The rules by the op their pattern's root matches (a root without an op matches any node: listed for every op).
   const byOp = new Map<string, Rule[]>();
   const rulesFor = (op: string): readonly Rule[] => {
@@ -291,6 +359,10 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
     }
     return list;
   };
+  // How many levels below a node a rule looks: its pattern, and one more for conditions that read the inputs of a
+  // pattern's node (broadcast-same reads its root's first input).
+  let depth = 0;
+  for (const rule of rules) depth = Math.max(depth, patternDepth(rule.pattern) + 1);
   return {
     name,
     run(slice) {
@@ -298,7 +370,12 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
       const source = slice.graph;
       // The sweep rewrites nothing when no node matches a rule: a slice is hash-consed (built by interning), so the
       // rebuilt graph would be the same graph, matching the same rules. Then skip it (one look at each node).
-      if (!anyRuleMatches(slice, rulesFor)) return { slice, changes: counts };
+      const { found, more } = ruleMatches(slice, rulesFor, 1);
+      if (found.length === 0) return { slice, changes: counts };
+      if (inPlace && !more) {
+        const inPlace = rewriteInPlace(slice, found[0], rulesFor, depth);
+        if (inPlace !== null) return inPlace;
+      }
       const result = rebuild(slice, (node: Node, inputs: readonly number[], target: Graph) => {
         if (isLeafOp(node.op)) return undefined;
         let id = copyOp(source, node, inputs, target);

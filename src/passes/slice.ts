@@ -1,4 +1,4 @@
-import { Graph, NDArray, Node, shapesEqual } from '../graph';
+import { canonicalJSON, Graph, NDArray, Node, shapesEqual } from '../graph';
 import { addOp, isLeafOp, opRecord } from '../ops';
 import { passVisits } from './visits';
 
@@ -100,4 +100,52 @@ export function dropDead(slice: Slice): Slice {
   const bindings = new Map<number, number>();
   for (const [id, bound] of slice.bindings) if (mapped[id] >= 0) bindings.set(mapped[id], bound);
   return { graph, outputs: slice.outputs.map((id) => mapped[id]), bindings };
+}
+
+/**
+ * What a rebuild gives when the only rewrites are: each node of `redirect` becomes the earlier node it maps to (of
+ * its own type), each node of `constants` a new constant of its value and type that equals no other constant; the
+ * nodes left dead dropped. A rebuild would then keep every other node as it is, unless a reader of a redirected node
+ * now equals another node (it would merge them): null in that case, else the patched slice (one compaction) and
+ * how many nodes the rebuild would have built before dropping the dead ones, and where each old node went. The slice
+ * must be fully live.
+ */
+export function patchSlice(
+  slice: Slice,
+  redirect: ReadonlyMap<number, number>,
+  constants?: ReadonlyMap<number, NDArray>,
+): { slice: Slice; rebuiltSize: number; mapped: Int32Array } | null {
+  const source = slice.graph;
+  const final = (id: number): number => {
+    let to = id;
+    for (let next = redirect.get(to); next !== undefined; next = redirect.get(to)) to = next;
+    return to;
+  };
+  // Readers of a redirected node, and readers of what it now is: equal ones would merge.
+  const touched = new Set<number>();
+  for (const [from, to] of redirect) {
+    touched.add(from);
+    touched.add(final(to));
+  }
+  const seen = new Set<string>();
+  for (const node of source.nodes) {
+    if (redirect.has(node.id) || constants?.has(node.id) === true) continue;
+    if (!node.inputs.some((input) => touched.has(input))) continue;
+    if (opRecord(node.op).stateful === true) continue;
+    const inputs = node.inputs.map(final);
+    const key = `${node.op}|${inputs.join(',')}|${canonicalJSON(node.attrs)}|${node.dtype}|${node.shape.join(',')}`;
+    if (seen.has(key)) return null;
+    seen.add(key);
+  }
+  const keep = new Uint8Array(source.size);
+  for (const id of slice.outputs) keep[final(id)] = 1;
+  for (let id = source.size - 1; id >= 0; id--) {
+    if (keep[id] === 0 || constants?.has(id) === true) continue;
+    for (const input of source.node(id).inputs) keep[final(input)] = 1;
+  }
+  const { graph, mapped } = source.compacted(keep, constants, redirect);
+  const bindings = new Map<number, number>();
+  for (const [id, bound] of slice.bindings) if (mapped[id] >= 0) bindings.set(mapped[id], bound);
+  const outputs = slice.outputs.map((id) => mapped[id]);
+  return { slice: { graph, outputs, bindings }, rebuiltSize: source.size - redirect.size, mapped };
 }
