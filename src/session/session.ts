@@ -169,14 +169,18 @@ export class Session {
     if (entries !== null) options?.onTrace?.(this.lastTrace as Trace);
     // A plan enters the cache only once a run with it succeeded, so a failed run leaves the cache as it was.
     if (!cached) this.cachePlan(key, plan);
-    const own = (i: number): boolean => OWN_VALUES.has(plan.graph.node(plan.outputs[i]).op);
-    // With { copy: false }, a computed result is a view of its planned buffer, valid until the next run.
-    const guarded = (i: number): NDArray =>
-      views && plan.memory !== null && !own(i) ? guardView(values[i], this.clock, this.placement) : values[i];
-    if (tree === null) return guarded(0);
+    // With { copy: false }, computed results are views of their planned buffers, valid until the next run.
+    if (views && plan.memory !== null) values = values.map((value, i) => this.guardedResult(plan, value, i));
+    if (tree === null) return values[0];
     const byId = new Map<number, NDArray>();
-    unique.forEach((id, i) => byId.set(id, guarded(i)));
+    unique.forEach((id, i) => byId.set(id, values[i]));
     return buildResult(tree, byId);
+  }
+
+  /** A `{ copy: false }` run's i-th result: a guarded view when computed into a planned buffer, else as it is. */
+  private guardedResult(plan: Plan, value: NDArray, i: number): NDArray {
+    if (OWN_VALUES.has(plan.graph.node(plan.outputs[i]).op)) return value;
+    return guardView(value, this.clock, this.placement);
   }
 
   /**
