@@ -307,9 +307,7 @@ export class WasmKernels {
     this.heapI32 = new Int32Array(0);
     // Jitted instances import the memory: holding them would keep it alive (they are made again on demand; the
     // compiled modules stay cached per structure).
-    this.jitMemory = null;
-    this.jitByProgram = new WeakMap();
-    this.jitByKey = new Map();
+    this.resetJit(null);
     return true;
   }
 
@@ -669,9 +667,7 @@ export class WasmKernels {
     const memory = this.arena.memory;
     if (this.jitMemory !== memory) {
       // A new memory (or the first call): instances import the old one, so they are made again on demand.
-      this.jitMemory = memory;
-      this.jitByProgram = new WeakMap();
-      this.jitByKey = new Map();
+      this.resetJit(memory);
     }
     const known = this.jitByProgram.get(program);
     if (known !== undefined) return known;
@@ -693,6 +689,13 @@ export class WasmKernels {
     }
     this.jitByProgram.set(program, instance);
     return instance;
+  }
+
+  /** Forgets every jitted instance (they import the old memory) and records the memory new ones will import. */
+  private resetJit(memory: WasmMemory | null): void {
+    this.jitMemory = memory;
+    this.jitByProgram = new WeakMap();
+    this.jitByKey = new Map();
   }
 
   /** Whether the helper worker holds the instance (loading it there on first use: its bytes go through scratch). */
