@@ -63,6 +63,57 @@ describe.each(['wasm', 'js'] as const)('{ copy: false } on the %s backend', (bac
   });
 });
 
+describe.each(['wasm', 'js'] as const)('a { copy: false } result fed back on the %s backend', (backend) => {
+  // A loop that carries its state through views: each run's result is the next run's feed (x ← tanh(x·w + 0.5)).
+  function square(): { g: Graph; x: Tensor; y: Tensor } {
+    const g = new Graph();
+    const x = g.placeholder('x', [4, 4]);
+    const w = g.constant(
+      new NDArray(
+        Float32Array.from({ length: 16 }, (_, i) => ((i % 5) - 2) / 4),
+        [4, 4],
+      ),
+    );
+    return { g, x, y: tanh(add(matMul(x, w), 0.5)) };
+  }
+  const start = (): NDArray =>
+    new NDArray(
+      Float32Array.from({ length: 16 }, (_, i) => i / 16 - 0.5),
+      [4, 4],
+    );
+
+  test('into the same session: read before the run writes over it, the same values as copies', () => {
+    const { g, x, y } = square();
+    const copying = new Session(g, { backend });
+    const viewing = new Session(g, { backend });
+    let a = start();
+    let b = start();
+    for (let i = 0; i < 5; i++) {
+      a = copying.run(y, new Map([[x, a]]));
+      b = viewing.run(y, new Map([[x, b]]), { copy: false });
+      expect(Array.from(b.data)).toEqual(Array.from(a.data));
+    }
+  });
+
+  test('into another session: read as it is while its own session has not run again', () => {
+    const { g, x, y } = square();
+    const first = new Session(g, { backend });
+    const second = new Session(g, { backend });
+    const view = first.run(y, new Map([[x, start()]]), { copy: false });
+    const expected = new Session(g, { backend }).run(y, new Map([[x, view.clone()]]));
+    expect(Array.from(second.run(y, new Map([[x, view]])).data)).toEqual(Array.from(expected.data));
+  });
+
+  test('a feed error leaves the views valid (nothing ran)', () => {
+    const { g, x, y } = square();
+    const s = new Session(g, { backend });
+    const view = s.run(y, new Map([[x, start()]]), { copy: false });
+    const values = Array.from(view.data);
+    expect(() => s.run(y, { nope: start() })).toThrow(/names no node/);
+    expect(Array.from(view.data)).toEqual(values);
+  });
+});
+
 describe('{ copy: false } on the wasm backend', () => {
   test('results are arena views: a wasm kernel wrote them in place, nothing was copied out', () => {
     const { g, y } = model();

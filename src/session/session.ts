@@ -16,7 +16,7 @@ import { ArenaPlacement } from './placement';
 import { planMemory } from './memory';
 import { checkPlanSize, formatPlan, Plan, plannedStep } from './plan';
 import { rematLines, withoutRemat } from './remat-report';
-import { guardView } from './views';
+import { copyOwnViews, guardView } from './views';
 import { VariableStore } from './variables';
 import { makeTrace, Trace, TraceEntry } from './numerics';
 
@@ -68,6 +68,8 @@ export class Session {
   lastTrace: Trace | undefined = undefined;
   /** Runs started (and disposals): a `{ copy: false }` result is valid while this has not moved (views.ts). */
   private readonly clock = { runs: 0 };
+  /** The clock's value at the last run that handed out views of its buffers (`{ copy: false }`); −1 before any. */
+  private viewsAt = -1;
   /** True while `run` runs: a feed's getter or a callback that calls back into the session must not disturb it. */
   private running = false;
 
@@ -127,16 +129,19 @@ export class Session {
   // `const F`: an array literal of fetches is a tuple, so `const [a, b] = sess.run([x, y])` gives two NDArrays.
   run<const F extends Fetch>(fetches: F, feeds?: Feeds, options?: RunOptions): FetchResult<F> {
     this.refuseDuringRun('Session.run');
-    this.clock.runs++;
     this.running = true;
     try {
-      return this.runOnce(fetches, feeds, checkRunOptions(options)) as FetchResult<F>;
+      const fed = normalizeFeeds(this.graph, feeds);
+      // The last run handed out views: one fed back is copied now, before this run moves the clock and writes over it.
+      if (this.viewsAt === this.clock.runs) copyOwnViews(fed, this.clock);
+      this.clock.runs++;
+      return this.runOnce(fetches, fed, checkRunOptions(options)) as FetchResult<F>;
     } finally {
       this.running = false;
     }
   }
 
-  private runOnce(fetches: Fetch, feeds: Feeds | undefined, options: RunOptions | undefined): unknown {
+  private runOnce(fetches: Fetch, fed: Map<number, NDArray>, options: RunOptions | undefined): unknown {
     // One tensor (the common case, e.g. a model's output): no fetch structure to read or rebuild.
     const single = fetches instanceof Tensor ? fetches : null;
     const tree = single === null ? readFetches(fetches) : null;
@@ -148,7 +153,6 @@ export class Session {
       unique = [...new Set(tree.tensors.map((t) => t.id))];
       for (const t of tree.tensors) checkGraph(this.graph, t, 'fetch');
     }
-    const fed = normalizeFeeds(this.graph, feeds);
     const views = options?.copy === false;
     const { key, plan, cached } = this.planFor(unique, fed, views);
     const check = options?.checkNumerics ?? this.checkNumerics;
@@ -170,7 +174,10 @@ export class Session {
     // A plan enters the cache only once a run with it succeeded, so a failed run leaves the cache as it was.
     if (!cached) this.cachePlan(key, plan);
     // With { copy: false }, computed results are views of their planned buffers, valid until the next run.
-    if (views && plan.memory !== null) values = values.map((value, i) => this.guardedResult(plan, value, i));
+    if (views && plan.memory !== null) {
+      values = values.map((value, i) => this.guardedResult(plan, value, i));
+      this.viewsAt = this.clock.runs;
+    }
     if (tree === null) return values[0];
     const byId = new Map<number, NDArray>();
     unique.forEach((id, i) => byId.set(id, values[i]));

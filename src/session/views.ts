@@ -19,6 +19,23 @@ const STALE =
   'session’s next run or dispose(), and the session has run since (which wrote over it); call clone() on it ' +
   'before running again, or run without { copy: false } to get copies';
 
+/** Each guarded view's session clock: a run fed one of its own session's views copies it first (ownView). */
+const owners = new WeakMap<NDArray, RunClock>();
+
+/**
+ * Whether `value` is a `{ copy: false }` result of the session whose clock is `clock`. Fed back into that session's
+ * next run, such a view must be copied before the run starts: the run moves the clock (which would make the view
+ * read as stale) and may write the very buffer the view shows before it reads the feed.
+ */
+export function ownView(value: NDArray, clock: RunClock): boolean {
+  return owners.get(value) === clock;
+}
+
+/** Replaces each fed value that is a view handed out by the session of `clock` with a copy of it (read now). */
+export function copyOwnViews(fed: Map<number, NDArray>, clock: RunClock): void {
+  for (const [id, value] of fed) if (ownView(value, clock)) fed.set(id, value.clone());
+}
+
 /**
  * A new NDArray over `planned` (a view of a planned buffer) that checks, on every read of its `data`, that `clock` has not moved since
  * `runs`, and re-take its view from the arena's current memory when a growth detached it.
@@ -31,6 +48,7 @@ export function guardView(planned: NDArray, clock: RunClock, placement: ArenaPla
   const inArena = placement !== null && placement.holds(data);
   const offset = data.byteOffset;
   const length = data.length;
+  owners.set(value, clock);
   Object.defineProperty(value, 'data', {
     configurable: false,
     enumerable: true,
