@@ -281,7 +281,6 @@ export class WasmBufKernels {
       packed.transposed === transposeB &&
       packed.K === K &&
       packed.N === N &&
-      !wasm.skinnySplits(N, K) &&
       wasm.matVecPacked(aOff, 1, packed.offset, oOff, N, K, biasOff, activation)
     ) {
       // One row times a matrix with a packed copy (the constant weights of a batch-1 layer): done.
