@@ -328,24 +328,28 @@ describe('operands that are all arena views (a session run): the 2-D path', () =
     [3, 64, 17],
     [8, 129, 35],
     [12, 33, 20],
-  ])('M = %d, K = %d, N = %d: every transpose form, bias and epilogue, against float64', (M, K, N) => {
-    const rng = new Rng(40 + M);
-    for (const [transposeA, transposeB] of FORMS) {
-      const a = inArena(one, randF32(rng, transposeA ? [K, M] : [M, K]));
-      const b = inArena(one, randF32(rng, transposeB ? [N, K] : [K, N]));
-      const bias = inArena(one, randF32(rng, [N]));
-      const out = inArena(one, outF32([M, N]));
-      expect(one.matMul(a, b, out, transposeA, transposeB, bias, 'relu')).toBe(true);
-      const exact: Buf = { data: new Float64Array(M * N), shape: [M, N] };
-      const magnitude: Buf = { data: new Float64Array(M * N), shape: [M, N] };
-      matMul(toF64(a), toF64(b), exact, transposeA, transposeB);
-      matMul(absF64(a), absF64(b), magnitude, transposeA, transposeB);
-      const expected = exact.data.map((v, i) => Math.max(0, v + bias.data[i % N]));
-      const bound = (i: number): number =>
-        (K + 2) * 2 ** -24 * (magnitude.data[i] + Math.abs(bias.data[i % N])) + 4 * 2 ** -24 * expected[i] + 1e-37;
-      expectWithin(out.data, expected, bound, `${M}x${K}x${N} tA=${transposeA} tB=${transposeB}`);
-    }
-  });
+  ])(
+    'M = %d, K = %d, N = %d: every transpose form, bias (staged or a view) and epilogue, against float64',
+    (M, K, N) => {
+      const rng = new Rng(40 + M);
+      for (const [transposeA, transposeB] of FORMS) {
+        const a = inArena(one, randF32(rng, transposeA ? [K, M] : [M, K]));
+        const b = inArena(one, randF32(rng, transposeB ? [N, K] : [K, N]));
+        // A small bias is not placed with the constants: staged (with Aᵀ here), else an arena view.
+        const bias = transposeA ? randF32(rng, [N]) : inArena(one, randF32(rng, [N]));
+        const out = inArena(one, outF32([M, N]));
+        expect(one.matMul(a, b, out, transposeA, transposeB, bias, 'relu')).toBe(true);
+        const exact: Buf = { data: new Float64Array(M * N), shape: [M, N] };
+        const magnitude: Buf = { data: new Float64Array(M * N), shape: [M, N] };
+        matMul(toF64(a), toF64(b), exact, transposeA, transposeB);
+        matMul(absF64(a), absF64(b), magnitude, transposeA, transposeB);
+        const expected = exact.data.map((v, i) => Math.max(0, v + bias.data[i % N]));
+        const bound = (i: number): number =>
+          (K + 2) * 2 ** -24 * (magnitude.data[i] + Math.abs(bias.data[i % N])) + 4 * 2 ** -24 * expected[i] + 1e-37;
+        expectWithin(out.data, expected, bound, `${M}x${K}x${N} tA=${transposeA} tB=${transposeB}`);
+      }
+    },
+  );
 
   test('shapes that do not fit still throw the general path’s error', () => {
     const rng = new Rng(45);

@@ -248,7 +248,7 @@ export class WasmBufKernels {
 
   /**
    * matMul's common case in a session run, with no allocation and no staging: 2-D operands that are all arena views
-   * (planned buffers, placed constants) and fit each other. The same kernel calls as the general path; false leaves
+   * (planned buffers, placed constants; a small bias may be staged) and fit each other. The same kernel calls as the general path; false leaves
    * everything to it (which also throws for shapes that do not fit). A batch-1 model's matMul steps spent about a
    * third of their dispatch in the general path's checks (batch dims, broadcasts, staging lookups).
    */
@@ -267,7 +267,7 @@ export class WasmBufKernels {
     const buffer = A.buffer;
     const B = b.data;
     const O = out.data;
-    if (B.buffer !== buffer || O.buffer !== buffer || (bias !== null && bias.data.buffer !== buffer)) return false;
+    if (B.buffer !== buffer || O.buffer !== buffer) return false;
     const M = transposeA ? a.shape[1] : a.shape[0];
     const K = transposeA ? a.shape[0] : a.shape[1];
     const N = transposeB ? b.shape[0] : b.shape[1];
@@ -275,7 +275,13 @@ export class WasmBufKernels {
     if (K !== Kb || out.shape[0] !== M || out.shape[1] !== N || M === 0 || N === 0) return false;
     if (A.length !== M * K || B.length !== K * N || O.length !== M * N) return false;
     if (bias !== null && (bias.shape.length !== 1 || bias.shape[0] !== N || bias.data.length !== N)) return false;
-    const biasOff = bias === null ? 0 : bias.data.byteOffset;
+    // A bias too small to be placed with the constants (a few floats) is staged.
+    let biasOff = 0;
+    if (bias !== null) {
+      if (bias.data.buffer === buffer) biasOff = bias.data.byteOffset;
+      else if (this.stageFor([bias.data])) biasOff = this.at(bias.data, true);
+      else return false;
+    }
     const packed = M === 1 ? this.packed.get(B) : undefined;
     if (
       packed !== undefined &&
