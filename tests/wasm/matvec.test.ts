@@ -185,6 +185,8 @@ describe('one row against a packed copy of B (packRows4, matVecPacked)', () => {
     kernels: WasmBufKernels = one,
   ): Buf {
     const wasm = kernels.wasm;
+    // Staging room for the row, bias and output, taken before B's view (as a session reserves before its views).
+    kernels.reserve(4 * (K + 2 * N) + 1024);
     const at = wasm.arena.alloc(K * N * 4);
     const view = wasm.arena.f32(at, K * N);
     view.set(values ?? randF32(rng, [K * N]).data);

@@ -247,10 +247,11 @@ export class WasmBufKernels {
   }
 
   /**
-   * matMul's common case in a session run, with no allocation and no staging: 2-D operands that are all arena views
-   * (planned buffers, placed constants; a small bias may be staged) and fit each other. The same kernel calls as the general path; false leaves
-   * everything to it (which also throws for shapes that do not fit). A batch-1 model's matMul steps spent about a
-   * third of their dispatch in the general path's checks (batch dims, broadcasts, staging lookups).
+   * matMul of 2-D operands that fit each other: the general path's kernel calls without its batch-dim arrays and
+   * broadcasts, and with no staging lookups when every operand is an arena view (a session run's planned buffers and
+   * placed constants; otherwise, e.g. a fetched result or a small bias, the others are staged as usual). False leaves
+   * everything to the general path (which also throws for shapes that do not fit). A batch-1 layer's dispatch went
+   * from 0.45 to 0.15 µs.
    */
   private matMul2d(
     a: Buf,
@@ -261,13 +262,9 @@ export class WasmBufKernels {
     bias: Buf | null,
     activation: FusedActivation,
   ): boolean {
-    const wasm = this.wasm;
     const A = a.data;
-    if (!wasm.arena.holds(A)) return false;
-    const buffer = A.buffer;
     const B = b.data;
     const O = out.data;
-    if (B.buffer !== buffer || O.buffer !== buffer) return false;
     const M = transposeA ? a.shape[1] : a.shape[0];
     const K = transposeA ? a.shape[0] : a.shape[1];
     const N = transposeB ? b.shape[0] : b.shape[1];
@@ -275,24 +272,27 @@ export class WasmBufKernels {
     if (K !== Kb || out.shape[0] !== M || out.shape[1] !== N || M === 0 || N === 0) return false;
     if (A.length !== M * K || B.length !== K * N || O.length !== M * N) return false;
     if (bias !== null && (bias.shape.length !== 1 || bias.shape[0] !== N || bias.data.length !== N)) return false;
-    // A bias too small to be placed with the constants (a few floats) is staged.
-    let biasOff = 0;
-    if (bias !== null) {
-      if (bias.data.buffer === buffer) biasOff = bias.data.byteOffset;
-      else if (this.stageFor([bias.data])) biasOff = this.at(bias.data, true);
-      else return false;
-    }
+    const wasm = this.wasm;
+    const buffer = wasm.arena.holds(A) ? A.buffer : null;
+    const views =
+      buffer !== null && B.buffer === buffer && O.buffer === buffer && (bias === null || bias.data.buffer === buffer);
+    // Otherwise (a fetched result, a small bias not placed with the constants, a feed) the others are staged.
+    if (!views && !this.stageFor(bias === null ? [A, B, O] : [A, B, bias.data, O])) return false;
+    const aOff = views ? A.byteOffset : this.at(A, true);
+    const bOff = views ? B.byteOffset : this.at(B, true);
+    const biasOff = bias === null ? 0 : views ? bias.data.byteOffset : this.at(bias.data, true);
+    const oOff = views ? O.byteOffset : this.at(O, false);
     const packed = M === 1 ? this.packed.get(B) : undefined;
-    if (
+    if (!(
       packed !== undefined &&
       packed.transposed === transposeB &&
       packed.K === K &&
       packed.N === N &&
-      wasm.matVecPacked(A.byteOffset, 1, packed.offset, O.byteOffset, N, K, biasOff, activation)
-    ) {
-      return true;
+      wasm.matVecPacked(aOff, 1, packed.offset, oOff, N, K, biasOff, activation)
+    )) {
+      wasm.matMul(aOff, bOff, oOff, M, N, K, transposeA, transposeB, biasOff, activation);
     }
-    wasm.matMul(A.byteOffset, B.byteOffset, O.byteOffset, M, N, K, transposeA, transposeB, biasOff, activation);
+    if (!views) this.done(oOff, O);
     return true;
   }
 
