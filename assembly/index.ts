@@ -13,4 +13,4 @@ export function heapBase(): usize {
 export { convGemm, convFilterGemm, convCol2im, convScratchBytes } from './conv';
 export { maxPool, maxPoolGrad, maxPoolGradGrad, avgPool, avgPoolGrad } from './pool';
 export { dwConv2d, dwConv2dInput, dwConv2dFilter } from './depthwise';
-export { skinny, SKINNY_M, packRows4, packedRows4Bytes, skinnyPacked } from './skinny';
+export { skinny, SKINNY_M, PACKED_CHUNK, packRows4, packedRows4Bytes, skinnyPacked } from './skinny';

@@ -590,10 +590,19 @@ export function skinny(
 // ---- One row against a pre-packed B ----
 // For M = 1 the row-streaming loop above is bound by instructions, not bytes: each B vector it loads needs its own
 // address (four rows a runtime stride apart), and Bᵀ's dot products end in a lane reduction per output. With B's rows
-// interleaved four at a time, [K/4][N/4][4 rows][4 cols] (zero-padded to multiples of 4), the four vectors a step
-// multiplies are 64 consecutive bytes read through one pointer with immediate offsets: measured 1.2–1.8x over row-
-// major B (1.6–4.9x over Bᵀ) on 1 x K · K x N with B in L2. A session packs its constant weights so once
-// (src/session/constants.ts), from either storage.
+// interleaved four at a time (zero-padded to multiples of 4), the four vectors a step multiplies are 64 consecutive
+// bytes read through one pointer with immediate offsets: measured 1.2–1.8x over row-major B (1.6–4.9x over Bᵀ) on
+// 1 x K · K x N with B in L2. A session packs its constant weights so once (src/session/constants.ts), from either
+// storage.
+// The copy is laid out in the order the kernel reads it: column chunks of PACKED_CHUNK floats (the output row segment
+// a pass accumulates in L1), each chunk [K/4][w/4][4 rows][4 cols], chunk after chunk. So a product reads the whole
+// copy as one contiguous stream, which the hardware prefetcher follows past L2: at 2048 x 2048 (16 MB) the earlier
+// layout ([K/4][N/4][4][4] for all N, read by two passes each taking every other 16 KB) ran at 5–12 GFLOPS and this
+// one at 19–26 on the same loaded machine, against a pure read of B at 53 GB/s (a 27 GFLOPS ceiling).
+// A chunk-aligned column range of the copy is itself the copy of those columns, so two threads split it there.
+
+/** Columns of a packed chunk (a multiple of 8): its output segment (4 KB) stays in L1 while the chunk streams. */
+export const PACKED_CHUNK = 1024;
 
 /** Bytes of packRows4's copy of a K x N matrix. */
 export function packedRows4Bytes(K: i32, N: i32): i32 {
@@ -601,32 +610,54 @@ export function packedRows4Bytes(K: i32, N: i32): i32 {
 }
 
 /**
- * Packs B (element (k, j) at b + 4(k·rsB + j·csB): row-major or stored transposed) as [K/4][N/4][4][4], rows and
- * columns zero-padded to multiples of 4.
+ * Packs B (element (k, j) at b + 4(k·rsB + j·csB): row-major or stored transposed) in column chunks of PACKED_CHUNK,
+ * each [K/4][w/4][4][4], rows and columns zero-padded to multiples of 4.
  */
 export function packRows4(b: usize, rsB: i32, csB: i32, K: i32, N: i32, dst: usize): void {
   let d = dst;
-  for (let k = 0; k < K; k += 4) {
-    for (let j = 0; j < N; j += 4) {
-      if (csB == 1 && k + 4 <= K && j + 4 <= N) {
-        const r0 = b + <usize>((k * rsB + j) * 4);
-        const rowBytes = <usize>(rsB * 4);
-        v128.store(d, v128.load(r0));
-        v128.store(d, v128.load(r0 + rowBytes), 16);
-        v128.store(d, v128.load(r0 + 2 * rowBytes), 32);
-        v128.store(d, v128.load(r0 + 3 * rowBytes), 48);
-      } else {
-        for (let r = 0; r < 4; r++) {
-          for (let q = 0; q < 4; q++) {
-            const kk = k + r;
-            const jj = j + q;
-            const v: f32 = kk < K && jj < N ? load<f32>(b + <usize>((kk * rsB + jj * csB) * 4)) : 0;
-            store<f32>(d + <usize>((r * 4 + q) * 4), v);
+  const rowBytes = <usize>(rsB * 4);
+  for (let j0 = 0; j0 < N; j0 += PACKED_CHUNK) {
+    const je = min(N, j0 + PACKED_CHUNK);
+    for (let k = 0; k < K; k += 4) {
+      for (let j = j0; j < je; j += 4) {
+        if (csB == 1 && k + 4 <= K && j + 4 <= N) {
+          const r0 = b + <usize>((k * rsB + j) * 4);
+          v128.store(d, v128.load(r0));
+          v128.store(d, v128.load(r0 + rowBytes), 16);
+          v128.store(d, v128.load(r0 + 2 * rowBytes), 32);
+          v128.store(d, v128.load(r0 + 3 * rowBytes), 48);
+        } else {
+          for (let r = 0; r < 4; r++) {
+            for (let q = 0; q < 4; q++) {
+              const kk = k + r;
+              const jj = j + q;
+              const v: f32 = kk < K && jj < N ? load<f32>(b + <usize>((kk * rsB + jj * csB) * 4)) : 0;
+              store<f32>(d + <usize>((r * 4 + q) * 4), v);
+            }
           }
         }
+        d += 64;
       }
-      d += 64;
     }
+  }
+}
+
+/**
+ * acc + Σ_r s_r·B4[r] over one packed group (four rows of four columns at p). Without relaxed FMA the four products
+ * are summed pairwise before the accumulator: two short chains instead of four dependent adds (1.03–1.05x at L2
+ * sizes); with it, four fused steps.
+ */
+class Packed {
+  @inline static group4(acc: v128, s0: v128, s1: v128, s2: v128, s3: v128, p: usize): v128 {
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      acc = VMath.madd(s0, v128.load(p), acc);
+      acc = VMath.madd(s1, v128.load(p, 16), acc);
+      acc = VMath.madd(s2, v128.load(p, 32), acc);
+      return VMath.madd(s3, v128.load(p, 48), acc);
+    }
+    const x01 = f32x4.add(f32x4.mul(s0, v128.load(p)), f32x4.mul(s1, v128.load(p, 16)));
+    const x23 = f32x4.add(f32x4.mul(s2, v128.load(p, 32)), f32x4.mul(s3, v128.load(p, 48)));
+    return f32x4.add(acc, f32x4.add(x01, x23));
   }
 }
 
@@ -652,14 +683,14 @@ export function skinnyPacked(
   }
   const sa = <usize>(csA * 4);
   const Np = (N + 3) & ~3;
-  const groupBytes = <usize>(Np * 16);
   const row = (N & 3) == 0 ? c : scratch;
-  for (let j0 = 0; j0 < Np; j0 += 1024) {
-    const w = min(1024, Np - j0);
+  let p = b4;
+  for (let j0 = 0; j0 < Np; j0 += PACKED_CHUNK) {
+    const w = min(PACKED_CHUNK, Np - j0);
     const cj = row + <usize>(j0 * 4);
     const end = <usize>(w * 4);
+    const end8 = <usize>((w & ~7) * 4);
     memory.fill(cj, 0, end);
-    let pg = b4 + <usize>(j0 * 16);
     for (let k = 0; k < K; k += 4) {
       const pa = a + <usize>k * sa;
       // The rows of a last partial group are zero in the copy; their A values (past the row) are never read.
@@ -667,17 +698,19 @@ export function skinnyPacked(
       const s1 = k + 1 < K ? v128.load32_splat(pa + sa) : f32x4.splat(0);
       const s2 = k + 2 < K ? v128.load32_splat(pa + 2 * sa) : f32x4.splat(0);
       const s3 = k + 3 < K ? v128.load32_splat(pa + 3 * sa) : f32x4.splat(0);
-      let p = pg;
-      for (let o: usize = 0; o < end; o += 16) {
-        let acc = v128.load(cj + o);
-        acc = VMath.madd(s0, v128.load(p), acc);
-        acc = VMath.madd(s1, v128.load(p, 16), acc);
-        acc = VMath.madd(s2, v128.load(p, 32), acc);
-        acc = VMath.madd(s3, v128.load(p, 48), acc);
-        v128.store(cj + o, acc);
+      // Two column groups per step (two independent accumulators in flight).
+      let o: usize = 0;
+      for (; o < end8; o += 32) {
+        const q = cj + o;
+        v128.store(q, Packed.group4(v128.load(q), s0, s1, s2, s3, p));
+        v128.store(q, Packed.group4(v128.load(q, 16), s0, s1, s2, s3, p + 64), 16);
+        p += 128;
+      }
+      if (o < end) {
+        const q = cj + o;
+        v128.store(q, Packed.group4(v128.load(q), s0, s1, s2, s3, p));
         p += 64;
       }
-      pg += groupBytes;
     }
     if (bias == 0 && act == 0) continue;
     for (let j = 0; j < w; j += 4) {

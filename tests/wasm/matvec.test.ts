@@ -6,6 +6,7 @@
 import { matMul, type Buf } from '../../src/ops/kernels';
 import type { FusedActivation as Activation } from '../../src/ops';
 import { WasmBufKernels, WasmKernels, loadWasmKernels } from '../../src/backend/wasm';
+import { PACKED_CHUNK } from '../../src/backend/wasm/opcodes.generated';
 import { sessionKernels } from '../../src/backend';
 import { fusedMatMul, Graph, NDArray, Session } from '../../src';
 import { Rng, absF64, expectWithin, nodeStartWorker, outF32, randF32, sizeOf, toF64 } from './helpers';
@@ -175,14 +176,23 @@ describe('skinny matMul (M ≤ 8) against float64', () => {
 
 describe('one row against a packed copy of B (packRows4, matVecPacked)', () => {
   /** B as an arena view with its packed copy registered, as a session does for its constant weights. */
-  function packedB(rng: Rng, K: number, N: number, transposed: boolean, values?: Float32Array): Buf {
-    const wasm = one.wasm;
+  function packedB(
+    rng: Rng,
+    K: number,
+    N: number,
+    transposed: boolean,
+    values?: Float32Array,
+    kernels: WasmBufKernels = one,
+  ): Buf {
+    const wasm = kernels.wasm;
+    // Staging room for the row, bias and output, taken before B's view (as a session reserves before its views).
+    kernels.reserve(4 * (K + 2 * N) + 1024);
     const at = wasm.arena.alloc(K * N * 4);
     const view = wasm.arena.f32(at, K * N);
     view.set(values ?? randF32(rng, [K * N]).data);
     const packed = wasm.arena.alloc(Math.max(64, WasmKernels.packedBytes(K, N)));
     wasm.packRows4(at, transposed ? 1 : N, transposed ? K : 1, K, N, packed);
-    one.setPacked(view, packed, K, N, transposed);
+    kernels.setPacked(view, packed, K, N, transposed);
     return { data: view, shape: transposed ? [N, K] : [K, N] };
   }
 
@@ -205,6 +215,93 @@ describe('one row against a packed copy of B (packRows4, matVecPacked)', () => {
     }
   });
 
+  test('the copy is laid out chunk after chunk of PACKED_CHUNK columns, each [K/4][w/4][4][4], zero-padded', () => {
+    const wasm = one.wasm;
+    const [K, N] = [6, PACKED_CHUNK + 7];
+    const at = wasm.arena.alloc(K * N * 4);
+    const b = wasm.arena.f32(at, K * N);
+    for (let i = 0; i < K * N; i++) b[i] = i + 1;
+    const bytes = WasmKernels.packedBytes(K, N);
+    const packed = wasm.arena.alloc(bytes);
+    wasm.packRows4(at, N, 1, K, N, packed);
+    const copy = wasm.arena.f32(packed, bytes / 4);
+    const [Kp, Np] = [8, PACKED_CHUNK + 8];
+    expect(copy.length).toBe(Kp * Np);
+    for (let k = 0; k < Kp; k++) {
+      for (let j = 0; j < Np; j++) {
+        const j0 = j < PACKED_CHUNK ? 0 : PACKED_CHUNK;
+        const w = Math.min(PACKED_CHUNK, Np - j0);
+        const index = Kp * j0 + ((k >> 2) * (w >> 2) + ((j - j0) >> 2)) * 16 + (k & 3) * 4 + (j & 3);
+        expect(copy[index]).toBe(k < K && j < N ? b[k * N + j] : 0);
+      }
+    }
+    wasm.arena.free(packed);
+    wasm.arena.free(at);
+  });
+
+  test.each([false, true])('several chunks with column tails match float64 (Bᵀ stored: %s)', (tB) => {
+    const rng = new Rng(tB ? 34 : 33);
+    for (const [K, N] of [
+      [5, 2 * PACKED_CHUNK + 1],
+      [9, PACKED_CHUNK + 4],
+      [130, 2 * PACKED_CHUNK + 7],
+      [3, 3 * PACKED_CHUNK + 2],
+    ]) {
+      const b = packedB(rng, K, N, tB);
+      for (const activation of ['none', 'sigmoid'] as const) {
+        const runs = one.wasm.packedRuns;
+        check(
+          one,
+          rng,
+          { M: 1, K, N, transposeA: false, transposeB: tB, bias: activation !== 'none', activation },
+          undefined,
+          b,
+        );
+        expect(one.wasm.packedRuns - runs).toBe(1);
+      }
+    }
+  });
+
+  test('two threads split the copy at a chunk bound (B of 4 MiB or more, N past one chunk) and agree with float64', () => {
+    const rng = new Rng(35);
+    for (const tB of [false, true]) {
+      for (const [K, N] of [
+        [513, 2 * PACKED_CHUNK + 3],
+        [1030, PACKED_CHUNK + 3],
+        [350, 3 * PACKED_CHUNK + 1],
+      ]) {
+        const b = packedB(rng, K, N, tB, undefined, two);
+        const [runs, jobs] = [twoWasm.packedRuns, twoWasm.helperJobs];
+        check(
+          two,
+          rng,
+          { M: 1, K, N, transposeA: false, transposeB: tB, bias: true, activation: 'relu' },
+          undefined,
+          b,
+        );
+        expect(twoWasm.packedRuns - runs).toBe(1);
+        expect(twoWasm.helperJobs - jobs).toBe(1);
+      }
+    }
+  });
+
+  test('two threads and a large B of one chunk: the row-major column split runs instead of the copy', () => {
+    const rng = new Rng(36);
+    const b = packedB(rng, 4100, 260, false, undefined, two);
+    const [runs, jobs] = [twoWasm.packedRuns, twoWasm.helperJobs];
+    const skinny = twoWasm.skinnyRuns;
+    check(
+      two,
+      rng,
+      { M: 1, K: 4100, N: 260, transposeA: false, transposeB: false, bias: false, activation: 'none' },
+      undefined,
+      b,
+    );
+    expect(twoWasm.packedRuns - runs).toBe(0);
+    expect(twoWasm.skinnyRuns - skinny).toBe(1);
+    expect(twoWasm.helperJobs - jobs).toBe(1);
+  });
+
   test('an infinite weight in a K tail gives infinity, not NaN', () => {
     const K = 7;
     const N = 6;
@@ -216,6 +313,52 @@ describe('one row against a packed copy of B (packRows4, matVecPacked)', () => {
     one.matMul(a, b, out, false, false);
     expect(out.data[2]).toBe(Infinity);
     expect(out.data[1]).toBe(0.5 * K);
+  });
+});
+
+describe('operands that are all arena views (a session run): the 2-D path', () => {
+  /** `buf` copied into an arena view of the same shape. */
+  function inArena(kernels: WasmBufKernels, buf: Buf): Buf {
+    const at = kernels.wasm.arena.alloc(Math.max(4, buf.data.length * 4));
+    const view = kernels.wasm.arena.f32(at, buf.data.length);
+    view.set(buf.data);
+    return { data: view, shape: buf.shape };
+  }
+
+  test.each([
+    [1, 37, 45],
+    [3, 64, 17],
+    [8, 129, 35],
+    [12, 33, 20],
+  ])(
+    'M = %d, K = %d, N = %d: every transpose form, bias (staged or a view) and epilogue, against float64',
+    (M, K, N) => {
+      const rng = new Rng(40 + M);
+      for (const [transposeA, transposeB] of FORMS) {
+        const a = inArena(one, randF32(rng, transposeA ? [K, M] : [M, K]));
+        const b = inArena(one, randF32(rng, transposeB ? [N, K] : [K, N]));
+        // A small bias is not placed with the constants: staged (with Aᵀ here), else an arena view.
+        const bias = transposeA ? randF32(rng, [N]) : inArena(one, randF32(rng, [N]));
+        const out = inArena(one, outF32([M, N]));
+        expect(one.matMul(a, b, out, transposeA, transposeB, bias, 'relu')).toBe(true);
+        const exact: Buf = { data: new Float64Array(M * N), shape: [M, N] };
+        const magnitude: Buf = { data: new Float64Array(M * N), shape: [M, N] };
+        matMul(toF64(a), toF64(b), exact, transposeA, transposeB);
+        matMul(absF64(a), absF64(b), magnitude, transposeA, transposeB);
+        const expected = exact.data.map((v, i) => Math.max(0, v + bias.data[i % N]));
+        const bound = (i: number): number =>
+          (K + 2) * 2 ** -24 * (magnitude.data[i] + Math.abs(bias.data[i % N])) + 4 * 2 ** -24 * expected[i] + 1e-37;
+        expectWithin(out.data, expected, bound, `${M}x${K}x${N} tA=${transposeA} tB=${transposeB}`);
+      }
+    },
+  );
+
+  test('shapes that do not fit still throw the general path’s error', () => {
+    const rng = new Rng(45);
+    const a = inArena(one, randF32(rng, [2, 3]));
+    const b = inArena(one, randF32(rng, [4, 5]));
+    const out = inArena(one, outF32([2, 5]));
+    expect(() => one.matMul(a, b, out, false, false)).toThrow(/matMul: incompatible \[2, ?3\] x \[4, ?5\]/);
   });
 });
 

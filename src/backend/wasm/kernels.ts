@@ -45,6 +45,7 @@ import {
   OP_FILL_LITERAL,
   OP_FILL_ROW,
   OP_FILL_SCALAR,
+  PACKED_CHUNK,
   SKINNY_M,
   UN_CODES,
 } from './opcodes.generated';
@@ -93,6 +94,7 @@ const SPLIT_SKINNY_BYTES = 4 * MiB;
 const HELPER_EXPORTS = [
   'matmul',
   'skinny',
+  'skinnyPacked',
   'unary',
   'binary',
   'binaryRow',
@@ -247,6 +249,7 @@ export class WasmKernels {
   /** The last released memory, until the engine collects it: taken back rather than a second memory made. */
   private releasedMemory: WeakRef<WasmMemory> | null = null;
   private skinnyCount = 0;
+  private packedRunCount = 0;
   private packCount = 0;
 
   constructor(
@@ -368,6 +371,11 @@ export class WasmKernels {
     return this.skinnyCount;
   }
 
+  /** How many products ran over a packed copy (`matVecPacked`, each split counted once): what tests check. */
+  get packedRuns(): number {
+    return this.packedRunCount;
+  }
+
   /** How many B matrices were packed for the one-row kernel (`packRows4`): what tests check. */
   get packedCopies(): number {
     return this.packCount;
@@ -390,7 +398,9 @@ export class WasmKernels {
 
   /**
    * out[1 x N] = act(a·B + bias) for one row a (element stride csA) and B's packRows4 copy at b4: the skinny kernel
-   * for M = 1 on pre-packed weights (one thread). False (nothing written) when N does not fit the scratch.
+   * for M = 1 on pre-packed weights. With two threads and B large enough (skinnySplits) the copy's column chunks
+   * split between them (each streams a contiguous half); B with a single chunk (N ≤ PACKED_CHUNK) returns false there,
+   * for the row-major kernel's column split. False (nothing written) also when N does not fit the scratch.
    */
   matVecPacked(
     a: number,
@@ -404,8 +414,20 @@ export class WasmKernels {
   ): boolean {
     checkCount('matVecPacked', N, K);
     if (N % 4 !== 0 && ((N + 3) & ~3) * 4 > this.scratchBytes) return false;
+    const split = this.skinnySplits(N, K);
+    if (split && N <= PACKED_CHUNK) return false;
     this.skinnyCount++;
-    this.raw.skinnyPacked(a, csA, b4, out, N, K, bias, ACTIVATION[activation], this.scratch);
+    this.packedRunCount++;
+    const act = ACTIVATION[activation];
+    if (!split) {
+      this.raw.skinnyPacked(a, csA, b4, out, N, K, bias, act, this.scratch);
+      return true;
+    }
+    // Whole chunks each: a chunk-aligned range of the copy is the copy of those columns, at 4·K₄·n bytes in.
+    const n = half(N, PACKED_CHUNK);
+    const theirB = b4 + 4 * ((K + 3) & ~3) * n;
+    const theirs = [a, csA, theirB, out + 4 * n, N - n, K, bias === 0 ? 0 : bias + 4 * n, act, this.helperScratch];
+    this.split('skinnyPacked', theirs, () => this.raw.skinnyPacked(a, csA, b4, out, n, K, bias, act, this.scratch));
     return true;
   }
 
