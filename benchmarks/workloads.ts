@@ -16,6 +16,7 @@ import {
   NDArray,
   neg,
   relu,
+  RunOptions,
   SessionOptions,
   Session,
   softmaxCrossEntropyWithLogits,
@@ -41,7 +42,9 @@ export type ContenderId =
   | 'ort'
   | 'ort-2t'
   | 'lazygrad-nojit'
-  | 'lazygrad-2t-nojit';
+  | 'lazygrad-2t-nojit'
+  | 'lazygrad-view'
+  | 'lazygrad-2t-view';
 
 /** Every contender, in the order tables list them. */
 export const CONTENDERS: readonly ContenderId[] = [
@@ -55,6 +58,8 @@ export const CONTENDERS: readonly ContenderId[] = [
   'ort-2t',
   'lazygrad-nojit',
   'lazygrad-2t-nojit',
+  'lazygrad-view',
+  'lazygrad-2t-view',
 ];
 
 export const CONTENDER_LABELS: { readonly [id in ContenderId]: string } = {
@@ -68,6 +73,8 @@ export const CONTENDER_LABELS: { readonly [id in ContenderId]: string } = {
   'ort-2t': 'ORT 2 threads',
   'lazygrad-nojit': 'lazygrad, jit off',
   'lazygrad-2t-nojit': 'lazygrad, 2 threads, jit off',
+  'lazygrad-view': 'lazygrad, { copy: false }',
+  'lazygrad-2t-view': 'lazygrad, 2 threads, { copy: false }',
 };
 
 /** One contender set up for one workload. */
@@ -93,6 +100,8 @@ export interface LazygradProgram {
   checked?: number;
   /** Variables whose values after the checked call are part of the check (a training step's updates). */
   checkVariables: Tensor[];
+  /** Options of each timed run (`{ copy: false }`: results handed out as views of the arena, what a user does to go fast). */
+  runOptions?: RunOptions;
 }
 
 export interface Workload {
@@ -149,6 +158,11 @@ function noJit(program: LazygradProgram): LazygradProgram {
   return { ...program, options: { ...program.options, jit: false } };
 }
 
+/** The same program run with `{ copy: false }`: fetched results are views of the session's buffers, not copies. */
+function views(program: LazygradProgram): LazygradProgram {
+  return { ...program, runOptions: { ...program.runOptions, copy: false } };
+}
+
 /** The same program on a session that splits its wasm kernels over two threads. */
 export function twoThreads(program: LazygradProgram): LazygradProgram {
   return { ...program, options: { ...program.options, threads: 2 } };
@@ -156,7 +170,7 @@ export function twoThreads(program: LazygradProgram): LazygradProgram {
 
 export function lazygradInstance(program: LazygradProgram): Instance {
   const session = new Session(program.graph, program.options);
-  const run = (): NDArray[] => session.run(program.fetches, program.feeds);
+  const run = (): NDArray[] => session.run(program.fetches, program.feeds, program.runOptions);
   return {
     run: () => void run(),
     check: async () => {
@@ -529,6 +543,8 @@ function chainWorkloads(size: number): Workload[] {
       'ort-2t',
       'lazygrad-nojit',
       'lazygrad-2t-nojit',
+      'lazygrad-view',
+      'lazygrad-2t-view',
     ],
     tolerance: 1e-5,
     program: (variant) => lazygradChain(variant, false),
@@ -543,6 +559,10 @@ function chainWorkloads(size: number): Workload[] {
           return lazygradInstance(noJit(lazygradChain('lazygrad', false)));
         case 'lazygrad-2t-nojit':
           return lazygradInstance(noJit(twoThreads(lazygradChain('lazygrad', false))));
+        case 'lazygrad-view':
+          return lazygradInstance(views(lazygradChain('lazygrad', false)));
+        case 'lazygrad-2t-view':
+          return lazygradInstance(views(twoThreads(lazygradChain('lazygrad', false))));
         case 'tfjs-cpu':
         case 'tfjs-wasm':
           await useTfBackend(tfBackendOf(contender));
@@ -581,6 +601,8 @@ function chainWorkloads(size: number): Workload[] {
       'ort-2t',
       'lazygrad-nojit',
       'lazygrad-2t-nojit',
+      'lazygrad-view',
+      'lazygrad-2t-view',
     ],
     tolerance: 1e-5,
     program: (variant) => lazygradChain(variant, true),
@@ -595,6 +617,10 @@ function chainWorkloads(size: number): Workload[] {
           return lazygradInstance(noJit(lazygradChain('lazygrad', true)));
         case 'lazygrad-2t-nojit':
           return lazygradInstance(noJit(twoThreads(lazygradChain('lazygrad', true))));
+        case 'lazygrad-view':
+          return lazygradInstance(views(lazygradChain('lazygrad', true)));
+        case 'lazygrad-2t-view':
+          return lazygradInstance(views(twoThreads(lazygradChain('lazygrad', true))));
         case 'ort':
         case 'ort-2t': {
           // ORT has no gradients: the derivative written out, dy/dx = −0.5·e·t·(1 − t²)/y with t = tanh(0.5x + 0.1),
