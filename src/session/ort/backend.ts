@@ -228,7 +228,8 @@ export class OrtBackend {
       intraOpNumThreads: this.options.threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
+      // Failures reach the caller as errors with ONNX Runtime's message: no second copy on the console.
+      logSeverityLevel: 4,
     };
     if (this.options.executionProviders !== undefined)
       options.executionProviders = [...this.options.executionProviders];
