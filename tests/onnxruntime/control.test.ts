@@ -107,6 +107,7 @@ test('a random op captured by a construct: drawn in lazygrad, the construct run 
   );
   const ort = new Session(g, { backend: 'onnxruntime' });
   const js = new Session(g, { backend: 'js' });
+  await ort.ready();
   const text = ort.explain(y, { x: [1, 2] });
   expect(text).toContain('2 segments (1 in ONNX Runtime, 1 in lazygrad kernels)');
   expect(text).toMatch(/segment 0: lazygrad kernels, 1 node\n {4}nodes: %\d+ randomNormal\[2\]/);

@@ -211,6 +211,10 @@ describe('the split into ONNX Runtime and lazygrad segments', () => {
         ]),
       ],
     ]);
+    // explain needs the backend's compiler, loaded with ONNX Runtime by ready() or the first runAsync.
+    expect(() => sess.explain(z, feeds)).toThrow(/await sess.ready\(\) \(or a runAsync\) before explain/);
+    expect(sess.cachedPlans).toBe(0);
+    await sess.ready();
     const text = sess.explain(z, feeds);
     expect(text).toContain('3 segments (2 in ONNX Runtime, 1 in lazygrad kernels)');
     expect(text).toMatch(/segment 1: lazygrad kernels, 1 node\n {4}nodes: %\d+ randomUniform\[2, 2\]/);
@@ -228,6 +232,7 @@ describe('the split into ONNX Runtime and lazygrad segments', () => {
     const sess = new Session(g, { backend: 'onnxruntime' });
     const js = new Session(g, { backend: 'js' });
     const feeds = { x: new NDArray(Float64Array.from([0.1, 0.2, 0.3]), [3]) };
+    await sess.ready();
     expect(sess.explain(out, feeds)).toContain("float64, which ONNX Runtime's CPU provider does not run for this op");
     const got = await sess.runAsync(out, feeds);
     expect(got.dtype).toBe('float64');
@@ -311,6 +316,7 @@ describe('options and errors', () => {
     });
     const run = sess.runAsync(y, { x: [[1, 2, 3]] });
     await expect(run).rejects.toThrow(SessionError);
+    await expect(sess.ready()).rejects.toThrow(/npm install onnxruntime-node/);
     await expect(sess.runAsync(y, { x: [[1, 2, 3]] })).rejects.toThrow(
       /needs the 'onnxruntime-node' package .*npm install onnxruntime-node/,
     );

@@ -105,8 +105,6 @@ export class OrtBackend {
   private readonly runCounts = new Map<number, number>();
   /** The last run queued: runs of one session run one after the other, in call order. */
   private tail: Promise<unknown> = Promise.resolve();
-  /** Runs queued or running. */
-  pending = 0;
   /** InferenceSessions created so far (for tests and explain). */
   sessionsCreated = 0;
 
@@ -149,21 +147,13 @@ export class OrtBackend {
    * fetches' values, in the order of `fetchIds`.
    */
   run(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>, probe: OrtProbe | null): Promise<NDArray[]> {
-    this.pending++;
     const task = this.tail.then(() => this.runNow(fetchIds, feeds, probe));
-    const settled = task.then(
-      () => {
-        this.pending--;
-      },
-      () => {
-        this.pending--;
-      },
-    );
-    this.tail = settled;
+    this.tail = task.catch(() => undefined);
     return task;
   }
 
-  private loadModule(): Promise<OnnxRuntimeModule> {
+  /** ONNX Runtime, loaded once (a failed load is tried again at the next call). */
+  loadModule(): Promise<OnnxRuntimeModule> {
     if (this.module === null) {
       const loading = loadOnnxRuntime(this.options.onnxruntime);
       this.module = loading;
