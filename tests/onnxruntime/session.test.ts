@@ -163,6 +163,9 @@ describe('variables and assigns', () => {
     expect(old.toArray()).toEqual([1, 2, 3]);
     expect(next.toArray()).toEqual([2, 3, 4]);
     expect(sess.variableValue(v).toArray()).toEqual([2, 3, 4]);
+    // The fetched new value is the caller's own array, not the variable's.
+    next.data[0] = 99;
+    expect(sess.variableValue(v).toArray()).toEqual([2, 3, 4]);
     // A NaN after the assign's value was computed (checkNumerics): no write.
     await expect(sess.runAsync([update, log(x)], { x: [1, -1, 1] }, { checkNumerics: true })).rejects.toThrow(
       NumericsError,
