@@ -11,14 +11,15 @@ import { ContenderId, useTfBackend, Workload, workloads } from '../benchmarks/wo
 const toy = workloads('toy');
 
 /**
- * ONNX Runtime runs in a worker thread here, as tfjs wasm does in the harness: under jest, a module's typed arrays
- * come from the test's realm, and onnxruntime-common rejects the native Float32Arrays of ORT's outputs.
+ * ONNX Runtime (by hand, and lazygrad's ORT backend) runs in a worker thread here, as tfjs wasm does in the harness:
+ * under jest, a module's typed arrays come from the test's realm, and onnxruntime-common rejects the native
+ * Float32Arrays of ORT's outputs.
  */
 let ortHost: WorkerHost | null = null;
 afterAll(async () => ortHost?.close());
 
 async function outputsOf(workload: Workload, contender: ContenderId): Promise<Float32Array[]> {
-  if (contender === 'ort' || contender === 'ort-2t') {
+  if (contender === 'ort' || contender === 'ort-2t' || contender === 'lazygrad-ort') {
     ortHost ??= new WorkerHost('toy', 1);
     const { outputs } = await ortHost.setup(workload.id, contender);
     await ortHost.time(contender, 1, 1);
@@ -52,7 +53,7 @@ describe('benchmark workloads at toy sizes', () => {
     for (const w of toy) expect(w.contenders[0]).toBe('lazygrad');
   });
 
-  test('the benchmark sizes are the ones issues 7, 16 and 20 name', () => {
+  test('the benchmark sizes are the ones issues 7, 16, 20 and 21 name', () => {
     const ids = workloads('bench').map((w) => w.id);
     expect(ids).toEqual([
       'matmul-64',
@@ -78,6 +79,11 @@ describe('benchmark workloads at toy sizes', () => {
       'batch1-heymycroft',
       'batch1-heyrhasspy',
       'batch1-timer',
+      'ort-mlp-train',
+      'ort-mlp-infer',
+      'ort-lenet-train',
+      'ort-chain',
+      'ort-tiny',
     ]);
   });
 });
