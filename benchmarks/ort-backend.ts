@@ -9,7 +9,7 @@
  * variables fed from ORT tensors, and the new values put back in the feeds for the next call (no copy): what the
  * backend does, minus its own bookkeeping. So backend ÷ by hand is the backend's overhead.
  */
-import { add, exportOnnx, Graph, NDArray, Session, Tensor } from '../src';
+import { add, exportOnnx, Graph, NDArray, optimize, Session, Tensor } from '../src';
 import { Rng, seedOf, uniformArray } from './rng';
 import type { ContenderResult, WorkloadResult } from './harness';
 import type { ContenderId, Instance, LazygradProgram, Scale, Workload } from './workloads';
@@ -29,6 +29,9 @@ const WRAPPED: readonly { base: string; contenders: readonly ContenderId[] }[] =
 
 /** The ids of issue 21's workloads, in the order they run. */
 export const ORT_BACKEND_IDS = [...WRAPPED.map((w) => `ort-${w.base}`), 'ort-tiny'];
+
+/** The passes the ORT backend leaves out (they lower to lazygrad's kernels): src/session/ort/backend.ts. */
+const BACKEND_DISABLED_PASSES = ['xent', 'conv-bn', 'epilogue', 'fuse', 'remat'] as const;
 
 /** Threads of every ORT contender here: the issue's target compares one thread each. */
 const THREADS = 1;
@@ -95,13 +98,19 @@ type OrtTensor = InstanceType<OrtModule['Tensor']>;
  */
 export async function handRunInstance(program: LazygradProgram, threads = THREADS): Promise<Instance> {
   const ort = await import('onnxruntime-node');
-  const graph = program.graph;
   const step = stepOf(program);
+  // The graph the backend exports: the step optimized for the fed shapes, without the passes that lower to
+  // lazygrad's own kernels (src/session/ort/backend.ts, LOWERING_PASSES).
+  const shapes = new Map([...program.feeds].map(([t, a]) => [t, [...a.shape]] as [Tensor, number[]]));
+  const wanted = [...step.values, ...step.assigns.map((a) => a.value)];
+  const optimized = optimize(program.graph, wanted, { shapes, disable: [...BACKEND_DISABLED_PASSES] });
+  const graph = optimized.graph;
   const outputs: { [name: string]: Tensor } = {};
-  step.values.forEach((t, i) => (outputs[`value${i}`] = t));
-  step.assigns.forEach((a, i) => (outputs[`update${i}`] = a.value));
-  const variables = variablesRead(graph, Object.values(outputs));
-  const placeholders = [...program.feeds.keys()];
+  optimized.outputs.forEach((t, i) => {
+    outputs[i < step.values.length ? `value${i}` : `update${i - step.values.length}`] = t;
+  });
+  const variables = variablesRead(graph, optimized.outputs);
+  const placeholders = [...program.feeds.keys()].map((t) => graph.byName(t.name) as Tensor);
   const bytes = exportOnnx(graph, { inputs: [...placeholders, ...variables], outputs });
   const session = await ort.InferenceSession.create(bytes, {
     intraOpNumThreads: threads,
@@ -111,21 +120,25 @@ export async function handRunInstance(program: LazygradProgram, threads = THREAD
   });
   const tensorOf = (a: NDArray): OrtTensor =>
     new ort.Tensor('float32', Float32Array.from(a.data as Float32Array), [...a.shape]);
-  // Initial values as a session computes them (initializers run once), on the js backend: no wasm arena.
-  const initial = new Session(graph, { backend: 'js' });
+  // Initial values as a session computes them (initializers run once), on the js backend: no wasm arena. The
+  // optimized graph's placeholders and variables keep the names of the program's.
+  const initial = new Session(program.graph, { backend: 'js' });
+  const original = (t: Tensor): Tensor => program.graph.byName(t.name) as Tensor;
   const fresh = (): { [name: string]: OrtTensor } => {
     const feeds: { [name: string]: OrtTensor } = {};
-    placeholders.forEach((t, i) => (feeds[session.inputNames[i]] = tensorOf(program.feeds.get(t) as NDArray)));
-    variables.forEach(
-      (v, i) => (feeds[session.inputNames[placeholders.length + i]] = tensorOf(initial.variableValue(v))),
-    );
+    placeholders.forEach((t, i) => {
+      feeds[session.inputNames[i]] = tensorOf(program.feeds.get(original(t)) as NDArray);
+    });
+    variables.forEach((v, i) => {
+      feeds[session.inputNames[placeholders.length + i]] = tensorOf(initial.variableValue(original(v)));
+    });
     return feeds;
   };
-  const nameOf = new Map(variables.map((v, i) => [v.id, session.inputNames[placeholders.length + i]]));
+  const nameOf = new Map(variables.map((v, i) => [v.name, session.inputNames[placeholders.length + i]]));
   let feeds = fresh();
   const run = async (): Promise<{ [name: string]: OrtTensor }> => {
     const out = await session.run(feeds);
-    step.assigns.forEach((a, i) => (feeds[nameOf.get(a.variable.id) as string] = out[`update${i}`]));
+    step.assigns.forEach((a, i) => (feeds[nameOf.get(a.variable.name) as string] = out[`update${i}`]));
     return out;
   };
   return {
@@ -137,14 +150,16 @@ export async function handRunInstance(program: LazygradProgram, threads = THREAD
         .slice(0, program.checked ?? step.values.length)
         .map((_, i) => Float32Array.from(out[`value${i}`].data as Float32Array));
       for (const v of program.checkVariables) {
-        const name = nameOf.get(v.id);
+        const name = nameOf.get(v.name);
         const tensor = name === undefined ? tensorOf(initial.variableValue(v)) : feeds[name];
         values.push(Float32Array.from(tensor.data as Float32Array));
       }
       return values;
     },
     dispose: () => void session.release(),
-    note: `model: lazygrad exportOnnx, ${variables.length} variables as inputs, ${step.assigns.length} updates as outputs`,
+    note:
+      `model: the optimized step by exportOnnx, ${variables.length} variables as inputs, ` +
+      `${step.assigns.length} updates as outputs`,
     isAsync: true,
   };
 }
@@ -246,13 +261,21 @@ export function ortBackendLines(results: readonly WorkloadResult[]): string[] {
   const [wasm, backend, hand] =
     train === undefined ? [] : [get(train, 'lazygrad'), get(train, 'lazygrad-ort'), get(train, 'ort')];
   if (wasm?.medianMs !== undefined && backend?.medianMs !== undefined && hand?.medianMs !== undefined) {
-    const speedup = wasm.medianMs / backend.medianMs;
-    const overhead = backend.medianMs / hand.medianMs;
-    const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+    const verdict = (median: number, min: number, ok: (r: number) => boolean): string =>
+      `×${median.toFixed(2)} ${ok(median) ? 'met' : 'MISSED'} (min ×${min.toFixed(2)} ${ok(min) ? 'met' : 'MISSED'})`;
+    const speedup = verdict(
+      wasm.medianMs / backend.medianMs,
+      (wasm.minMs as number) / (backend.minMs as number),
+      (r) => r >= ORT_TARGETS.speedupOverWasm,
+    );
+    const overhead = verdict(
+      backend.medianMs / hand.medianMs,
+      (backend.minMs as number) / (hand.minMs as number),
+      (r) => r <= ORT_TARGETS.overHandRun,
+    );
     lines.push(
-      `  target: MLP training step ≥ ×${ORT_TARGETS.speedupOverWasm} faster than wasm: ×${speedup.toFixed(2)} ` +
-        `${verdict(speedup >= ORT_TARGETS.speedupOverWasm)}; ≤ ×${ORT_TARGETS.overHandRun} the hand-run ORT: ` +
-        `×${overhead.toFixed(2)} ${verdict(overhead <= ORT_TARGETS.overHandRun)}`,
+      `  target: MLP training step ≥ ×${ORT_TARGETS.speedupOverWasm} faster than wasm: ${speedup}; ` +
+        `≤ ×${ORT_TARGETS.overHandRun} the hand-run ORT: ${overhead}`,
     );
   }
   return lines;

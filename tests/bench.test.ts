@@ -4,6 +4,7 @@
  */
 import { analyzeHere, memoryOf, parseMemoryLine } from '../benchmarks/analyses';
 import { LocalHost, maxNormalizedError, measureWorkload, Policy, WorkerHost } from '../benchmarks/harness';
+import { ortBackendLines } from '../benchmarks/ort-backend';
 import { evaluateTargets, markdown, RunResult } from '../benchmarks/report';
 import { describeMachine } from '../benchmarks/machine';
 import { ContenderId, useTfBackend, Workload, workloads } from '../benchmarks/workloads';
@@ -148,6 +149,40 @@ describe('benchmark harness', () => {
     expect(row.compileMs).toBeDefined();
     expect(row.gradientNodes).toBeGreaterThan(0);
     expect(row.forwardNodes).toBeGreaterThanOrEqual(120);
+  });
+
+  test('issue 21: the ORT backend’s speedup over wasm and overhead over the hand-run, against the targets', () => {
+    const contender = (c: ContenderId, medianMs: number, minMs: number) => ({
+      contender: c,
+      label: c,
+      medianMs,
+      minMs,
+    });
+    const result = (id: string, wasm: number, backend: number, hand: number) => ({
+      id,
+      title: id,
+      tolerance: 1e-4,
+      agree: true,
+      contenders: [
+        contender('lazygrad', wasm, wasm / 2),
+        contender('lazygrad-ort', backend, backend / 2),
+        contender('ort', hand, hand / 4),
+      ],
+    });
+    const lines = ortBackendLines([
+      result('ort-mlp-train', 6, 2, 1.8),
+      result('ort-chain', 4, 2, 2),
+      result('xent', 1, 1, 1),
+    ]);
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toContain('ort-mlp-train: wasm 6.00 ms (min 3.00), ORT backend 2.00 ms (min 1.00)');
+    expect(lines[1]).toContain('speedup ×3.00 (min ×3.00), overhead ×1.11 (min ×2.22)');
+    expect(lines[2]).toContain('ort-chain:');
+    expect(lines[3]).toBe(
+      '  target: MLP training step ≥ ×2.5 faster than wasm: ×3.00 met (min ×3.00 met); ' +
+        '≤ ×1.3 the hand-run ORT: ×1.11 met (min ×2.22 MISSED)',
+    );
+    expect(ortBackendLines([result('xent', 1, 1, 1)])).toEqual([]);
   });
 
   test('renders a run as markdown with the machine and the targets', async () => {
