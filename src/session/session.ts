@@ -19,7 +19,7 @@ import { rematLines, withoutRemat } from './remat-report';
 import { guardView } from './views';
 import { VariableStore } from './variables';
 import { makeTrace, Trace, TraceEntry } from './numerics';
-import { OrtBackend } from './ort/backend';
+import type { OrtBackend, OrtBackendOptions } from './ort/backend';
 
 export { formatTrace } from './numerics';
 export type { Trace, TraceEntry } from './numerics';
@@ -52,8 +52,15 @@ export class Session {
   private readonly placement: ArenaPlacement | null;
   /** The backend this session's plans run on ('js' when wasm was asked for by default but cannot load). */
   readonly backend: Backend | 'onnxruntime';
-  /** With backend 'onnxruntime': the plans ONNX Runtime runs (ort/backend.ts); null otherwise. */
-  private readonly ort: OrtBackend | null = null;
+  /**
+   * With backend 'onnxruntime': the plans ONNX Runtime runs (ort/backend.ts, with the ONNX exporter: imported at the
+   * first runAsync or `ready()`, so that bundlers can split it off the core); null before that and otherwise.
+   */
+  private ort: OrtBackend | null = null;
+  private ortLoading: Promise<OrtBackend> | null = null;
+  private readonly ortOptions: OrtBackendOptions | null = null;
+  /** runAsync calls on the 'onnxruntime' backend not yet settled. */
+  private ortPending = 0;
   /** The wasm kernels (their helper thread) behind the arena; null with the JS backend. */
   private readonly wasmKernels: WasmKernels | null;
   private readonly plans = new Map<string, Plan>();
@@ -103,20 +110,37 @@ export class Session {
     this.earlyUpdates = options.writeUpdates !== 'end-of-run';
     if (onOrt) {
       this.backend = 'onnxruntime';
-      const ortOptions = { ...options, threads: options.threads ?? 1, maxBytes: this.maxBytes, optimize: chosen };
-      this.ort = new OrtBackend(graph, ortOptions, {
-        read: this.currentValue,
-        commit: (writes) => {
-          for (const { variable, value } of writes) this.store.write(variable, value);
-          this.clock.runs++;
-        },
+      this.ortOptions = { ...options, threads: options.threads ?? 1, maxBytes: this.maxBytes, optimize: chosen };
+    }
+  }
+
+  /** The 'onnxruntime' backend's runner, imported on first use (with ONNX Runtime itself when `withRuntime`). */
+  private async ortBackend(withRuntime: boolean): Promise<OrtBackend> {
+    if (this.ortLoading === null) {
+      const options = this.ortOptions as OrtBackendOptions;
+      this.ortLoading = import('./ort/backend').then((module) => {
+        this.ort = new module.OrtBackend(this.graph, options, {
+          read: this.currentValue,
+          commit: (writes) => {
+            for (const { variable, value, owned } of writes) {
+              if (owned) this.store.set(variable, value);
+              else this.store.write(variable, value);
+            }
+            this.clock.runs++;
+          },
+        });
+        return this.ort;
       });
     }
+    const ort = await this.ortLoading;
+    if (withRuntime) await ort.loadModule();
+    return ort;
   }
 
   /**
    * The threads this session's kernels really use: 2 with `threads: 2` where a helper worker runs (Node; a browser
-   * page that is cross-origin isolated, once the worker has started: see `ready`), else 1.
+   * page that is cross-origin isolated, once the worker has started: see `ready`), else 1. With backend
+   * 'onnxruntime', lazygrad's own kernels (its lazygrad segments) use 1; ONNX Runtime uses `options.threads`.
    */
   get threads(): 1 | 2 {
     return this.wasmKernels?.threads === 2 ? 2 : 1;
@@ -124,18 +148,20 @@ export class Session {
 
   /**
    * Resolves once the backend is fully started: in a browser the helper worker of `threads: 2` starts only after
-   * the page returns to its event loop (runs before that use one thread). Resolves to `threads`.
+   * the page returns to its event loop (runs before that use one thread). With backend 'onnxruntime', loads ONNX
+   * Runtime (a missing package is a SessionError here) and the backend's compiler. Resolves to `threads`.
    *
    * @example const sess = new Session(g, { threads: 2 }); await sess.ready(); // sess.threads === 2 where isolated
    */
   async ready(): Promise<1 | 2> {
     await this.wasmKernels?.whenReady();
+    if (this.ortOptions !== null) await this.ortBackend(true);
     return this.threads;
   }
 
   /** Number of plans compiled and cached so far. */
   get cachedPlans(): number {
-    return this.ort?.cachedPlans ?? this.plans.size;
+    return this.ortOptions === null ? this.plans.size : (this.ort?.cachedPlans ?? 0);
   }
 
   /**
@@ -146,7 +172,7 @@ export class Session {
    */
   // `const F`: an array literal of fetches is a tuple, so `const [a, b] = sess.run([x, y])` gives two NDArrays.
   run<const F extends Fetch>(fetches: F, feeds?: Feeds, options?: RunOptions): FetchResult<F> {
-    if (this.ort !== null) {
+    if (this.ortOptions !== null) {
       throw new SessionError(
         "Session.run: backend 'onnxruntime' runs asynchronously (ONNX Runtime's API is): use " +
           'await sess.runAsync(fetches, feeds, options), which takes the same fetches, feeds and options',
@@ -178,7 +204,7 @@ export class Session {
     feeds: Feeds | undefined,
     options: RunOptions | undefined,
   ): Promise<unknown> {
-    if (this.ort === null) return this.run(fetches as Tensor, feeds, options) as unknown;
+    if (this.ortOptions === null) return this.run(fetches as Tensor, feeds, options) as unknown;
     this.refuseDuringRun('Session.runAsync');
     const checked = checkRunOptions(options);
     const tree = readFetches(fetches);
@@ -189,9 +215,13 @@ export class Session {
     const traced = checked !== undefined && (checked.trace === true || checked.onTrace !== undefined);
     const entries: TraceEntry[] | null = traced ? [] : null;
     let values: NDArray[];
+    this.ortPending++;
     try {
-      values = await this.ort.run(unique, fed, check || traced ? { check, entries } : null);
+      // Runs are queued in call order: loading resolves in call order, and the runner queues its runs.
+      const ort = this.ort ?? (await this.ortBackend(false));
+      values = await ort.run(unique, fed, check || traced ? { check, entries } : null);
     } finally {
+      this.ortPending--;
       if (entries !== null) this.lastTrace = makeTrace(entries);
     }
     if (entries !== null) checked?.onTrace?.(this.lastTrace as Trace);
@@ -252,7 +282,7 @@ export class Session {
    * while a run is in progress (from a feed's getter, a Proxy, a callback) is refused instead of corrupting it.
    */
   private refuseDuringRun(what: string): void {
-    if (this.ort !== null && this.ort.pending > 0 && what !== 'Session.runAsync') {
+    if (this.ortPending > 0 && what !== 'Session.runAsync') {
       throw new SessionError(
         `${what} was called while a runAsync of the same session is in flight; await it first (a run's variable ` +
           'writes happen when it ends)',
@@ -274,7 +304,15 @@ export class Session {
     const tensors = readFetches(fetches).tensors;
     const fed = normalizeFeeds(this.graph, feeds);
     const ids = [...new Set(tensors.map((t) => t.id))];
-    if (this.ort !== null) return this.ort.explain(ids, fed);
+    if (this.ortOptions !== null) {
+      if (this.ort === null) {
+        throw new SessionError(
+          "Session.explain: backend 'onnxruntime' loads its compiler with ONNX Runtime: await sess.ready() (or a " +
+            'runAsync) before explain',
+        );
+      }
+      return this.ort.explain(ids, fed);
+    }
     const plan = compilePlan(
       this.graph,
       ids,
@@ -304,7 +342,7 @@ export class Session {
 
   /** The current value of a variable in this session (initialized on first use). */
   variableValue(variable: Tensor): NDArray {
-    if (this.ort !== null) {
+    if (this.ortOptions !== null) {
       checkGraph(this.graph, variable, 'fetch');
       if (variable.op !== 'variable') {
         throw new SessionError(`Session.variableValue: '${variable.name}' is a ${variable.op} node, not a variable`);

@@ -41,16 +41,25 @@ export interface OrtBackendOptions {
   readonly maxBytes: number;
 }
 
+/** A new value for a variable; `owned`: an array of this run that nothing else holds (stored without a copy). */
+export interface VariableWrite {
+  readonly variable: number;
+  readonly value: NDArray;
+  readonly owned: boolean;
+}
+
 /** What a run reads and writes of the session: its variables. */
 export interface OrtVariables {
   /** A variable's current value (its initial value if never written). */
   read(id: number): NDArray;
   /** Writes the new values of a successful run's assigns. */
-  commit(writes: readonly { readonly variable: number; readonly value: NDArray }[]): void;
+  commit(writes: readonly VariableWrite[]): void;
 }
 
 /** A compiled plan: the lazygrad plan, its split, and an InferenceSession per ONNX Runtime segment. */
 interface OrtPlan {
+  /** The ONNX Runtime module its sessions come from. */
+  readonly ort: OnnxRuntimeModule;
   readonly plan: Plan;
   readonly partition: Partition;
   readonly sessions: readonly (OrtInferenceSession | null)[];
@@ -105,8 +114,8 @@ export class OrtBackend {
   private readonly runCounts = new Map<number, number>();
   /** The last run queued: runs of one session run one after the other, in call order. */
   private tail: Promise<unknown> = Promise.resolve();
-  /** Runs queued or running. */
-  pending = 0;
+  /** Runs started and not yet settled. */
+  private queued = 0;
   /** InferenceSessions created so far (for tests and explain). */
   sessionsCreated = 0;
 
@@ -149,21 +158,21 @@ export class OrtBackend {
    * fetches' values, in the order of `fetchIds`.
    */
   run(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>, probe: OrtProbe | null): Promise<NDArray[]> {
-    this.pending++;
-    const task = this.tail.then(() => this.runNow(fetchIds, feeds, probe));
-    const settled = task.then(
-      () => {
-        this.pending--;
-      },
-      () => {
-        this.pending--;
-      },
-    );
-    this.tail = settled;
+    // Nothing queued: start now (no extra turn of the microtask queue); else after the last run queued.
+    const task =
+      this.queued === 0
+        ? this.runNow(fetchIds, feeds, probe)
+        : this.tail.then(() => this.runNow(fetchIds, feeds, probe));
+    this.queued++;
+    const settled = (): void => {
+      this.queued--;
+    };
+    this.tail = task.then(settled, settled);
     return task;
   }
 
-  private loadModule(): Promise<OnnxRuntimeModule> {
+  /** ONNX Runtime, loaded once (a failed load is tried again at the next call). */
+  loadModule(): Promise<OnnxRuntimeModule> {
     if (this.module === null) {
       const loading = loadOnnxRuntime(this.options.onnxruntime);
       this.module = loading;
@@ -196,7 +205,7 @@ export class OrtBackend {
       const ort = await this.loadModule();
       compiled = await this.createSessions(ort, plan, partition);
     }
-    let result: { values: NDArray[]; writes: { variable: number; value: NDArray }[] };
+    let result: { values: NDArray[]; writes: VariableWrite[] };
     try {
       result = await this.execute(compiled, feeds, probe);
     } catch (error) {
@@ -228,11 +237,12 @@ export class OrtBackend {
       intraOpNumThreads: this.options.threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
+      // Failures reach the caller as errors with ONNX Runtime's message: no second copy on the console.
+      logSeverityLevel: 4,
     };
     if (this.options.executionProviders !== undefined)
       options.executionProviders = [...this.options.executionProviders];
-    const created: OrtPlan = { plan, partition, sessions, probed: [] };
+    const created: OrtPlan = { ort, plan, partition, sessions, probed: [] };
     try {
       for (const [k, segment] of partition.segments.entries()) {
         if (segment.kind !== 'onnxruntime') {
@@ -289,8 +299,10 @@ export class OrtBackend {
     compiled: OrtPlan,
     feeds: ReadonlyMap<number, NDArray>,
     probe: OrtProbe | null,
-  ): Promise<{ values: NDArray[]; writes: { variable: number; value: NDArray }[] }> {
+  ): Promise<{ values: NDArray[]; writes: VariableWrite[] }> {
     const { plan, partition, sessions } = compiled;
+    /** Arrays made by this run (ONNX Runtime's outputs, lazygrad steps' outputs). */
+    const fresh = new Set<NDArray>();
     const graph = plan.graph;
     const values: (NDArray | null)[] = new Array<NDArray | null>(graph.size).fill(null);
     for (const { slot, source } of plan.feeds) values[slot] = feeds.get(source) as NDArray;
@@ -298,11 +310,11 @@ export class OrtBackend {
     for (const id of plan.constants) values[id] = graph.node(id).value as NDArray;
     const steps = probe === null ? plan.steps : this.probedFor(compiled, probe).steps;
     const counts = this.runCounts;
-    const ort = await this.loadModule();
+    const ort = compiled.ort;
     for (const [k, segment] of partition.segments.entries()) {
       const session = sessions[k];
       if (session !== null) {
-        await this.runOrtSegment(ort, session, compiled, k, values, probe);
+        await this.runOrtSegment(ort, session, compiled, k, values, probe, fresh);
         continue;
       }
       let index = 0;
@@ -310,11 +322,17 @@ export class OrtBackend {
         for (const s of segment.steps) {
           index = s;
           const step = steps[s];
+          if (probe === null && step.node.op === 'assign') {
+            // The value is written after the run: no copy into an output of its own (a probed run records the step).
+            values[step.output] = values[step.inputs[1]];
+            continue;
+          }
           const inputs = step.inputs.map((id) => values[id] as NDArray);
           const out = new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
           if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
           else step.kernel(inputs, out, step.node.attrs, { counter: counts.get(step.stateOf) ?? 0 });
           values[step.output] = out;
+          fresh.add(out);
         }
       } catch (error) {
         if (error instanceof LazygradError) throw error;
@@ -333,7 +351,14 @@ export class OrtBackend {
       // Fed arrays, constants and variables are the user's, the graph's or the store's: hand out copies.
       return op === 'constant' || op === 'variable' || op === 'placeholder' ? value.clone() : value;
     });
-    const writes = plan.assigns.map(({ variable, slot }) => ({ variable, value: values[slot] as NDArray }));
+    // An array this run made, not handed out nor written to two variables, becomes the variable's value as it is.
+    const taken = new Set<NDArray>(results);
+    const writes = plan.assigns.map(({ variable, slot }) => {
+      const value = values[slot] as NDArray;
+      const owned = fresh.has(value) && !taken.has(value);
+      taken.add(value);
+      return { variable, value, owned };
+    });
     return { values: results, writes };
   }
 
@@ -344,6 +369,7 @@ export class OrtBackend {
     k: number,
     values: (NDArray | null)[],
     probe: OrtProbe | null,
+    fresh: Set<NDArray>,
   ): Promise<void> {
     const { plan, partition } = compiled;
     const graph = plan.graph;
@@ -376,6 +402,7 @@ export class OrtBackend {
         throw new RuntimeError(`Session.runAsync: ONNX Runtime segment ${k} gave no '${node.name}'`);
       const value = toNDArray(tensor, `'${node.name}'`);
       values[id] = value;
+      fresh.add(value);
       bytes += value.data.byteLength;
     }
     if (probe === null) return;

@@ -5,11 +5,10 @@
  * that segment is of its kind, else the next one, so the segments alternate in kind and every segment reads only
  * values of earlier segments (or its own).
  */
-import { formatShape, GraphError, Node, quoteName, SessionError } from '../../graph';
+import { formatShape, GraphError, Node, quoteName } from '../../graph';
 import { isControlOp, opRecord } from '../../ops';
 import { exportedNodes } from '../../interop/onnx/export';
 import { Plan } from '../plan';
-import { regionPlans } from '../execute';
 
 export type SegmentKind = 'onnxruntime' | 'lazygrad';
 
@@ -57,36 +56,23 @@ export const ORT_FLOAT32_ONLY: ReadonlySet<string> = new Set([
 /** The ONNX opset the backend exports with. */
 export const ORT_OPSET = 17;
 
-/** A stateful op other than these three is a seeded random op. */
-const NOT_RANDOM = new Set(['assign', 'group', 'customGradient']);
+/** A stateful op other than these is a seeded random op. */
+const NOT_RANDOM = new Set(['assign', 'group', 'customGradient', 'placeholder', 'variable', 'constant']);
 
 function isRandom(op: string): boolean {
   return opRecord(op).stateful === true && !NOT_RANDOM.has(op);
 }
 
 /**
- * Why lazygrad (not ONNX Runtime) must run a node, or null when ONNX Runtime runs it. A random op or an assign
- * inside a control-flow construct cannot run either way: a SessionError.
+ * Why lazygrad (not ONNX Runtime) must run a node, or null when ONNX Runtime runs it.
  */
-export function lazygradReason(plan: Plan, node: Node, stepIndex: number): string | null {
+export function lazygradReason(plan: Plan, node: Node): string | null {
   const op = node.op;
   if (op === 'assign') return 'writes a variable (the value it writes is an output of the segment computing it)';
   if (op === 'group') return 'groups effects (no ONNX form)';
   if (isRandom(op)) return "a seeded random op: run by lazygrad's generator to keep its stream";
-  if (isControlOp(op)) {
-    const control = plan.steps[stepIndex].control;
-    for (const region of control === undefined ? [] : regionPlansOf(control.plans.map((r) => r.plan))) {
-      const inner = region.graph.nodes.find((n) => isRandom(n.op) || n.op === 'assign');
-      if (inner !== undefined) {
-        throw new SessionError(
-          `Session.runAsync (backend 'onnxruntime'): ${op} '${node.name}' holds ${inner.op} '${inner.name}' in a ` +
-            "region; a control-flow construct runs as a whole in ONNX Runtime, which has neither lazygrad's random " +
-            "streams nor variables: run this graph with backend 'wasm' or 'js'",
-        );
-      }
-    }
-    return null;
-  }
+  // A construct runs as a whole as an ONNX If / Loop / Scan (a region holds no stateful op: the graph refuses them).
+  if (isControlOp(op)) return null;
   if (node.dtype === 'float64' && ORT_FLOAT32_ONLY.has(op)) {
     return "float64, which ONNX Runtime's CPU provider does not run for this op";
   }
@@ -105,20 +91,14 @@ export function lazygradReason(plan: Plan, node: Node, stepIndex: number): strin
   return null;
 }
 
-function regionPlansOf(plans: readonly Plan[]): Plan[] {
-  const all: Plan[] = [...plans];
-  for (const plan of plans) all.push(...regionPlans(plan));
-  return all;
-}
-
 /** Splits a plan's steps into maximal ONNX Runtime and lazygrad segments (see the file comment). */
 export function partitionPlan(plan: Plan): Partition {
   const graph = plan.graph;
   const n = graph.size;
   const segmentOf = new Int32Array(n).fill(-1);
   const reasons = new Map<number, string>();
-  const kinds: SegmentKind[] = plan.steps.map((step, index) => {
-    const reason = lazygradReason(plan, step.node, index);
+  const kinds: SegmentKind[] = plan.steps.map((step) => {
+    const reason = lazygradReason(plan, step.node);
     if (reason === null) return 'onnxruntime';
     reasons.set(step.node.id, reason);
     return 'lazygrad';
