@@ -22,10 +22,11 @@ import {
 } from '../../graph';
 import { OptimizeOptions } from '../../passes';
 import { exportOnnx } from '../../interop/onnx/export';
+import { isControlOp } from '../../ops';
 import { compilePlan } from '../compile';
 import { formatPlan, Plan } from '../plan';
 import { firstNonFinite, probedSteps, ProbedSteps, TraceEntry, unravel } from '../numerics';
-import { formatPartition, ORT_OPSET, Partition, partitionPlan } from './partition';
+import { formatPartition, kernelKey, ORT_OPSET, Partition, partitionPlan, refusedNodes } from './partition';
 import { loadOnnxRuntime, OnnxRuntimeModule, OnnxRuntimeOption, OrtInferenceSession, OrtTensor } from './module';
 
 /** lazygrad's lowering passes: its own kernels' business, left to ONNX Runtime's own optimizer here. */
@@ -118,6 +119,8 @@ export class OrtBackend {
   private queued = 0;
   /** InferenceSessions created so far (for tests and explain). */
   sessionsCreated = 0;
+  /** Kernels ONNX Runtime refused to load (kernelKey → why): their nodes run in lazygrad, in every later plan too. */
+  private readonly refused = new Map<string, string>();
 
   constructor(
     private readonly graph: Graph,
@@ -150,7 +153,7 @@ export class OrtBackend {
   explain(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>): string {
     const plan = this.compileLazygrad(fetchIds, feeds, true);
     const text = formatPlan({ ...plan, memory: null });
-    return `${text}\n${formatPartition(plan, partitionPlan(plan))}`;
+    return `${text}\n${formatPartition(plan, partitionPlan(plan, this.refused))}`;
   }
 
   /**
@@ -201,9 +204,8 @@ export class OrtBackend {
     if (compiled === undefined) {
       // Compiling checks the feeds (a missing one is a FeedError) before ONNX Runtime is even loaded.
       const plan = this.compileLazygrad(fetchIds, feeds, false);
-      const partition = partitionPlan(plan);
       const ort = await this.loadModule();
-      compiled = await this.createSessions(ort, plan, partition);
+      compiled = await this.compileForOrt(ort, plan);
     }
     let result: { values: NDArray[]; writes: VariableWrite[] };
     try {
@@ -230,8 +232,73 @@ export class OrtBackend {
     this.plans.set(key, compiled);
   }
 
-  /** Exports each ONNX Runtime segment and creates its InferenceSession. */
-  private async createSessions(ort: OnnxRuntimeModule, plan: Plan, partition: Partition): Promise<OrtPlan> {
+  /**
+   * Splits the plan and creates its InferenceSessions. When ONNX Runtime refuses a segment for want of a kernel (an
+   * ONNX op for a dtype its providers do not implement), the nodes needing it move to lazygrad and the plan is split
+   * again: each round moves at least one node, so this ends.
+   */
+  private async compileForOrt(ort: OnnxRuntimeModule, plan: Plan): Promise<OrtPlan> {
+    for (;;) {
+      const partition = partitionPlan(plan, this.refused);
+      const created = await this.createSessions(ort, plan, partition);
+      if (!('refusal' in created)) return created;
+      const { segment, message } = created.refusal;
+      const inSegment = partition.segments[segment].nodes;
+      let nodes = refusedNodes(plan, inSegment, message);
+      // The ONNX node it names is none of the exported ones (a function op's body, e.g. HardSwish's HardSigmoid):
+      // each kind of node of the segment is loaded on its own to find the ones ONNX Runtime has no kernel for.
+      if (nodes.length === 0 && /implementation for/.test(message))
+        nodes = await this.probeKernels(ort, plan, inSegment);
+      nodes = nodes.filter((id) => !this.refused.has(kernelKey(plan, plan.graph.node(id))));
+      if (nodes.length === 0) {
+        throw new SessionError(
+          `Session.runAsync (backend 'onnxruntime'): ONNX Runtime refused segment ${segment} ` +
+            `(${partition.segments[segment].nodes.length} nodes; see sess.explain): ${message}`,
+        );
+      }
+      const short = message.split('\n')[0].slice(0, 200);
+      for (const id of nodes)
+        this.refused.set(kernelKey(plan, plan.graph.node(id)), `ONNX Runtime has no kernel: ${short}`);
+    }
+  }
+
+  /** The nodes (one per kernel key) that ONNX Runtime refuses to load as a model of that node alone. */
+  private async probeKernels(ort: OnnxRuntimeModule, plan: Plan, nodes: readonly number[]): Promise<number[]> {
+    const graph = plan.graph;
+    const seen = new Map<string, boolean>();
+    const refused: number[] = [];
+    for (const id of nodes) {
+      const node = graph.node(id);
+      if (isControlOp(node.op)) continue;
+      const key = kernelKey(plan, node);
+      let fails = seen.get(key);
+      if (fails === undefined) {
+        fails = false;
+        try {
+          const bytes = exportOnnx(graph, {
+            outputs: { [node.name]: graph.tensor(id) },
+            inputs: [...new Set(node.inputs)].map((i) => graph.tensor(i)),
+            opset: ORT_OPSET,
+            annotations: false,
+          });
+          const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 4 });
+          await session.release();
+        } catch {
+          fails = true;
+        }
+        seen.set(key, fails);
+      }
+      if (fails) refused.push(id);
+    }
+    return refused;
+  }
+
+  /** Exports each ONNX Runtime segment and creates its InferenceSession (or says which segment it refused). */
+  private async createSessions(
+    ort: OnnxRuntimeModule,
+    plan: Plan,
+    partition: Partition,
+  ): Promise<OrtPlan | { refusal: { segment: number; message: string } }> {
     const sessions: (OrtInferenceSession | null)[] = [];
     const options: { [key: string]: unknown } = {
       intraOpNumThreads: this.options.threads,
@@ -270,10 +337,8 @@ export class OrtBackend {
           sessions.push(await ort.InferenceSession.create(bytes, options));
           this.sessionsCreated++;
         } catch (error) {
-          throw new SessionError(
-            `Session.runAsync (backend 'onnxruntime'): ONNX Runtime refused segment ${k} (${segment.nodes.length} ` +
-              `nodes; see sess.explain): ${(error as Error).message}`,
-          );
+          releaseAll(created);
+          return { refusal: { segment: k, message: String((error as Error)?.message) } };
         }
       }
     } catch (error) {
