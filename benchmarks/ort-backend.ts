@@ -126,8 +126,8 @@ export async function handRunInstance(program: LazygradProgram, threads = THREAD
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
   });
-  const tensorOf = (a: NDArray): OrtTensor =>
-    new ort.Tensor('float32', Float32Array.from(a.data as Float32Array), [...a.shape]);
+  // A copy, so the feeds fed back never alias the program's arrays; the ONNX type names are lazygrad's dtypes.
+  const tensorOf = (a: NDArray): OrtTensor => new ort.Tensor(a.dtype, a.data.slice(), [...a.shape]);
   // Initial values as a session computes them (initializers run once), on the js backend: no wasm arena. The
   // optimized graph's placeholders and variables keep the names of the program's.
   const initial = new Session(program.graph, { backend: 'js' });
