@@ -19,6 +19,7 @@ import { updateCopies, updateLines } from './arena-updates';
 import { FULL, Host, LocalHost, measureWorkload, Policy, QUICK, WorkerHost, WorkloadResult } from './harness';
 import { describeMachine, typedArrayProbe } from './machine';
 import { scanCompile, scanCompileLines } from './lstm';
+import { ortBackendLines } from './ort-backend';
 import { profileProgram } from './profile';
 import { analyzeRemat, REMAT_SHAPE, rematLines } from './remat';
 import { compileLines, evaluateTargets, markdown, memoryLines, RunResult, targetLines, workloadLines } from './report';
@@ -153,6 +154,7 @@ async function main(): Promise<void> {
   }
   await local.close();
   await remote?.close();
+  for (const line of ortBackendLines(results)) log(line);
 
   let memory: MemoryResult[] = [];
   if (selected(args.only, 'memory')) {

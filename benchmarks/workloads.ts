@@ -30,6 +30,7 @@ import { batch1Workloads } from './batch1';
 import { lenetWorkloads } from './lenet';
 import { lstmWorkloads } from './lstm';
 import { modelCandidates, OnnxBuilder } from './onnx';
+import { ortBackendWorkloads } from './ort-backend';
 import { glorot, oneHot, Rng, seedOf, uniformArray } from './rng';
 
 export type ContenderId =
@@ -37,6 +38,7 @@ export type ContenderId =
   | 'lazygrad-unfused'
   | 'lazygrad-2t'
   | 'lazygrad-js'
+  | 'lazygrad-ort'
   | 'tfjs-cpu'
   | 'tfjs-wasm'
   | 'ort'
@@ -52,6 +54,7 @@ export const CONTENDERS: readonly ContenderId[] = [
   'lazygrad-unfused',
   'lazygrad-2t',
   'lazygrad-js',
+  'lazygrad-ort',
   'tfjs-cpu',
   'tfjs-wasm',
   'ort',
@@ -67,6 +70,7 @@ export const CONTENDER_LABELS: { readonly [id in ContenderId]: string } = {
   'lazygrad-unfused': 'lazygrad, fusion off',
   'lazygrad-2t': 'lazygrad, 2 threads',
   'lazygrad-js': 'lazygrad, js backend',
+  'lazygrad-ort': 'lazygrad, ORT backend',
   'tfjs-cpu': 'tfjs cpu',
   'tfjs-wasm': 'tfjs wasm',
   ort: 'ORT 1 thread',
@@ -768,7 +772,7 @@ function crossEntropyWorkloads(rows: number, classes: number): Workload[] {
 /** Every workload at a scale, in the order the harness runs and reports them. */
 export function workloads(scale: Scale): Workload[] {
   const sizes = SIZES[scale];
-  return [
+  const list = [
     ...sizes.matMul.map(matMulWorkload),
     ...mlpWorkloads(sizes.mlp.batch, sizes.mlp.layers),
     ...chainWorkloads(sizes.chain),
@@ -778,4 +782,5 @@ export function workloads(scale: Scale): Workload[] {
     ...lstmWorkloads(scale, { lazygradInstance, tfjsInstance, useTfBackend }),
     ...batch1Workloads(scale, { lazygradInstance, twoThreads, ortInstance }),
   ];
+  return [...list, ...ortBackendWorkloads(scale, list, { lazygradInstance })];
 }

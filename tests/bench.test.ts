@@ -4,6 +4,7 @@
  */
 import { analyzeHere, memoryOf, parseMemoryLine } from '../benchmarks/analyses';
 import { LocalHost, maxNormalizedError, measureWorkload, Policy, WorkerHost } from '../benchmarks/harness';
+import { ortBackendLines } from '../benchmarks/ort-backend';
 import { evaluateTargets, markdown, RunResult } from '../benchmarks/report';
 import { describeMachine } from '../benchmarks/machine';
 import { ContenderId, useTfBackend, Workload, workloads } from '../benchmarks/workloads';
@@ -11,14 +12,15 @@ import { ContenderId, useTfBackend, Workload, workloads } from '../benchmarks/wo
 const toy = workloads('toy');
 
 /**
- * ONNX Runtime runs in a worker thread here, as tfjs wasm does in the harness: under jest, a module's typed arrays
- * come from the test's realm, and onnxruntime-common rejects the native Float32Arrays of ORT's outputs.
+ * ONNX Runtime (by hand, and lazygrad's ORT backend) runs in a worker thread here, as tfjs wasm does in the harness:
+ * under jest, a module's typed arrays come from the test's realm, and onnxruntime-common rejects the native
+ * Float32Arrays of ORT's outputs.
  */
 let ortHost: WorkerHost | null = null;
 afterAll(async () => ortHost?.close());
 
 async function outputsOf(workload: Workload, contender: ContenderId): Promise<Float32Array[]> {
-  if (contender === 'ort' || contender === 'ort-2t') {
+  if (contender === 'ort' || contender === 'ort-2t' || contender === 'lazygrad-ort') {
     ortHost ??= new WorkerHost('toy', 1);
     const { outputs } = await ortHost.setup(workload.id, contender);
     await ortHost.time(contender, 1, 1);
@@ -52,7 +54,7 @@ describe('benchmark workloads at toy sizes', () => {
     for (const w of toy) expect(w.contenders[0]).toBe('lazygrad');
   });
 
-  test('the benchmark sizes are the ones issues 7, 16 and 20 name', () => {
+  test('the benchmark sizes are the ones issues 7, 16, 20 and 21 name', () => {
     const ids = workloads('bench').map((w) => w.id);
     expect(ids).toEqual([
       'matmul-64',
@@ -78,6 +80,11 @@ describe('benchmark workloads at toy sizes', () => {
       'batch1-heymycroft',
       'batch1-heyrhasspy',
       'batch1-timer',
+      'ort-mlp-train',
+      'ort-mlp-infer',
+      'ort-lenet-train',
+      'ort-chain',
+      'ort-tiny',
     ]);
   });
 });
@@ -142,6 +149,40 @@ describe('benchmark harness', () => {
     expect(row.compileMs).toBeDefined();
     expect(row.gradientNodes).toBeGreaterThan(0);
     expect(row.forwardNodes).toBeGreaterThanOrEqual(120);
+  });
+
+  test('issue 21: the ORT backend’s speedup over wasm and overhead over the hand-run, against the targets', () => {
+    const contender = (c: ContenderId, medianMs: number, minMs: number) => ({
+      contender: c,
+      label: c,
+      medianMs,
+      minMs,
+    });
+    const result = (id: string, wasm: number, backend: number, hand: number) => ({
+      id,
+      title: id,
+      tolerance: 1e-4,
+      agree: true,
+      contenders: [
+        contender('lazygrad', wasm, wasm / 2),
+        contender('lazygrad-ort', backend, backend / 2),
+        contender('ort', hand, hand / 4),
+      ],
+    });
+    const lines = ortBackendLines([
+      result('ort-mlp-train', 6, 2, 1.8),
+      result('ort-chain', 4, 2, 2),
+      result('xent', 1, 1, 1),
+    ]);
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toContain('ort-mlp-train: wasm 6.00 ms (min 3.00), ORT backend 2.00 ms (min 1.00)');
+    expect(lines[1]).toContain('speedup ×3.00 (min ×3.00), overhead ×1.11 (min ×2.22)');
+    expect(lines[2]).toContain('ort-chain:');
+    expect(lines[3]).toBe(
+      '  target: MLP training step ≥ ×2.5 faster than wasm: ×3.00 met (min ×3.00 met); ' +
+        '≤ ×1.3 the hand-run ORT: ×1.11 met (min ×2.22 MISSED)',
+    );
+    expect(ortBackendLines([result('xent', 1, 1, 1)])).toEqual([]);
   });
 
   test('renders a run as markdown with the machine and the targets', async () => {

@@ -25,13 +25,13 @@ import {
   DEFAULT_LEARNING_RATE,
   defaultLearningRate,
   describeModel,
-  evaluate,
+  evaluateAsync,
   ModelName,
   MODELS,
   OptimizerName,
   OPTIMIZERS,
   TrainConfig,
-  trainModel,
+  trainModelAsync,
 } from './model';
 import type { NodeApi, OutputStream } from './node';
 import { formatCount, percent, ProgressBar } from './progress';
@@ -54,6 +54,9 @@ const learningRates =
   `; cnn: ${Object.entries(CNN_LEARNING_RATE)
     .map(([name, rate]) => `${name} ${rate}`)
     .join(', ')}`;
+
+/** The backends `--backend` accepts (SessionOptions.backend). */
+const BACKENDS = ['wasm', 'js', 'onnxruntime'] as const;
 
 /** Digits per step of the MNIST models. */
 const MNIST_BATCH = 64;
@@ -129,6 +132,16 @@ const TRAINING_FLAGS: readonly FlagSpec[] = [
     kind: 'boolean',
     default: true,
     description: 'shift training digits by up to one pixel (--augment=false to turn off)',
+  },
+  {
+    name: 'backend',
+    kind: 'string',
+    choices: BACKENDS,
+    placeholder: 'NAME',
+    description:
+      "the session's kernels (default wasm, or js where WebAssembly SIMD is missing): wasm (SIMD kernels), js (the " +
+      'reference kernels) or onnxruntime (ONNX Runtime, native, through the optional package onnxruntime-node; ' +
+      'each step runs with runAsync). MNIST models only',
   },
   ...CHARLM_FLAGS,
 ];
@@ -258,6 +271,7 @@ function trainConfig(args: ParsedArgs, spec: CommandSpec): TrainConfig & { train
     augment: booleanFlag(args, 'augment'),
     trainSamples,
     testSamples,
+    backend: stringFlag(args, 'backend') as (typeof BACKENDS)[number] | undefined,
   };
 }
 
@@ -275,13 +289,22 @@ function commandLine(name: string, config: ReturnType<typeof trainConfig>, outDi
   if (config.trainSamples !== TRAIN_POOL) parts.push(`--train-samples ${config.trainSamples}`);
   if (config.testSamples !== TEST_POOL) parts.push(`--test-samples ${config.testSamples}`);
   if (!config.augment) parts.push('--augment=false');
+  if (config.backend !== undefined) parts.push(`--backend ${config.backend}`);
   if (outDir !== undefined && outDir !== 'out') parts.push(`--out ${outDir}`);
   return parts.join(' ');
 }
 
 /** `demo` and `train`: load the digits, train with a progress bar, report, save. */
 async function runTraining(spec: CommandSpec, args: ParsedArgs, io: Io, node: NodeApi): Promise<number> {
-  if (stringFlag(args, 'model') === 'charlm') return runCharLm(spec, args, io, node);
+  if (stringFlag(args, 'model') === 'charlm') {
+    if (stringFlag(args, 'backend') !== undefined) {
+      throw new UsageError(
+        `${spec.name} --backend: charlm runs on the default backend; --backend is for mlp and cnn`,
+        spec,
+      );
+    }
+    return runCharLm(spec, args, io, node);
+  }
   const config = trainConfig(args, spec);
   const outDir = stringFlag(args, 'out');
   const savePath = stringFlag(args, 'save');
@@ -298,7 +321,7 @@ async function runTraining(spec: CommandSpec, args: ParsedArgs, io: Io, node: No
       `(28×28, from the 'mnist' package), loaded in ${((node.now() - loadStart) / 1000).toFixed(1)} s\n`,
   );
   const bar = new ProgressBar(io.stream, () => node.now());
-  const result = trainModel(data, config, {
+  const result = await trainModelAsync(data, config, {
     onStart: (model, session) => {
       const parameters = model.parameters.reduce((n, p) => n + (p.shape as number[]).reduce((a, b) => a * b, 1), 0);
       io.out(
@@ -309,14 +332,14 @@ async function runTraining(spec: CommandSpec, args: ParsedArgs, io: Io, node: No
       );
       io.out(
         `graph: ${model.graph.size} nodes (forward, gradients and the ${config.optimizer} update), ` +
-          `${model.graph.variables().length} variables\n`,
+          `${model.graph.variables().length} variables; ${session.backend} backend\n`,
       );
-      if (restorePath !== undefined) {
-        session.restore(restorePath);
-        const [, accuracy] = evaluate(model, session, data.test);
-        io.out(`restored ${restorePath}: test accuracy ${percent(accuracy, 2)} before training\n`);
-      }
+      if (restorePath !== undefined) session.restore(restorePath);
     },
+    onStartEvaluated:
+      restorePath === undefined
+        ? undefined
+        : (_, accuracy) => io.out(`restored ${restorePath}: test accuracy ${percent(accuracy, 2)} before training\n`),
     onBatch: (progress) => bar.update(progress),
     onEpoch: (stats) => bar.epoch(stats, config.epochs),
   });
@@ -336,9 +359,9 @@ async function runTraining(spec: CommandSpec, args: ParsedArgs, io: Io, node: No
     const command = commandLine(spec.name, config, outDir);
     const files = await writeReport(outDir, { config, result, trainSamples, testSamples, command }, node);
     // Show that the checkpoint is complete: a fresh session restored from it scores the same.
-    const fresh = new Session(result.model.graph);
+    const fresh = new Session(result.model.graph, { backend: result.session.backend });
     fresh.restore(node.path.join(outDir, 'model.safetensors'));
-    const [, restored] = evaluate(result.model, fresh, data.test);
+    const [, restored] = await evaluateAsync(result.model, fresh, data.test);
     const same = restored === result.testAccuracy ? 'the same' : `DIFFERENT from ${percent(result.testAccuracy, 2)}`;
     io.out(
       `checkpoint ${node.path.join(outDir, 'model.safetensors')} restored into a new session: test accuracy ` +

@@ -20,6 +20,7 @@ import {
   relu,
   reshape,
   Session,
+  SessionOptions,
   softmaxCrossEntropyWithLogits,
   sum,
   Tensor,
@@ -208,6 +209,8 @@ export interface TrainConfig extends MlpOptions {
   readonly learningRate: number;
   /** Shift each training image by up to one pixel in x and y (a new shift each epoch). */
   readonly augment: boolean;
+  /** The session's backend (SessionOptions.backend; its default when absent). 'onnxruntime' needs trainModelAsync. */
+  readonly backend?: SessionOptions['backend'];
 }
 
 /** Where training is, for a progress bar. */
@@ -253,8 +256,37 @@ function copyShifted(source: Float32Array, from: number, target: Float32Array, t
   }
 }
 
-/** Mean loss and accuracy over a dataset, in batches so memory stays bounded. */
-export function evaluate(model: Mlp, session: Session, data: Dataset, batchSize = 1000): [number, number] {
+/** One run a loop asks for: what it fetches and what it feeds. The loop gets the fetched values back. */
+interface RunRequest {
+  readonly fetches: Tensor[];
+  readonly feeds: Map<Tensor, NDArray | number>;
+}
+
+/**
+ * A loop written once for every backend: it yields each run it needs and receives the values. `runSync` drives it
+ * with `session.run` (js and wasm: no promise per step), `runAsync` with `session.runAsync` (ONNX Runtime, whose
+ * API is asynchronous).
+ */
+type RunLoop<T> = Generator<RunRequest, T, NDArray[]>;
+
+function runSync<T>(loop: RunLoop<T>, session: Session): T {
+  let next = loop.next();
+  while (next.done !== true) next = loop.next(session.run(next.value.fetches, next.value.feeds));
+  return next.value;
+}
+
+async function runAsync<T>(loop: RunLoop<T>, session: Session): Promise<T> {
+  let next = loop.next();
+  while (next.done !== true) next = loop.next(await session.runAsync(next.value.fetches, next.value.feeds));
+  return next.value;
+}
+
+/** Whether a session's runs must go through `runAsync`: its backend computes asynchronously (ONNX Runtime). */
+export function runsAsync(session: Session): boolean {
+  return session.backend === 'onnxruntime';
+}
+
+function* evaluation(model: Mlp, data: Dataset, batchSize: number): RunLoop<[number, number]> {
   let lossSum = 0;
   let correct = 0;
   for (let start = 0; start < data.count; start += batchSize) {
@@ -266,11 +298,27 @@ export function evaluate(model: Mlp, session: Session, data: Dataset, batchSize 
       ],
       [model.labels, new NDArray(data.labels.subarray(start, end), [end - start])],
     ]);
-    const [loss, right] = session.run([model.loss, model.correct], feeds);
+    const [loss, right] = yield { fetches: [model.loss, model.correct], feeds };
     lossSum += loss.get() * (end - start);
     correct += right.get();
   }
   return [lossSum / data.count, correct / data.count];
+}
+
+/** Mean loss and accuracy over a dataset, in batches so memory stays bounded (js and wasm backends). */
+export function evaluate(model: Mlp, session: Session, data: Dataset, batchSize = 1000): [number, number] {
+  return runSync(evaluation(model, data, batchSize), session);
+}
+
+/** `evaluate` on any backend: through `runAsync` where the backend needs it (ONNX Runtime). */
+export function evaluateAsync(
+  model: Mlp,
+  session: Session,
+  data: Dataset,
+  batchSize = 1000,
+): Promise<[number, number]> {
+  const loop = evaluation(model, data, batchSize);
+  return runsAsync(session) ? runAsync(loop, session) : Promise.resolve(runSync(loop, session));
 }
 
 /** Called during training, for progress bars and logs. */
@@ -281,16 +329,55 @@ export interface TrainHooks {
   readonly onEpoch?: (stats: EpochStats) => void;
   /** Before the first step, with the fresh session: a place to restore a checkpoint. */
   readonly onStart?: (model: Mlp, session: Session) => void;
+  /** After `onStart`, with the test loss and accuracy before the first step (an extra evaluation, only when given). */
+  readonly onStartEvaluated?: (testLoss: number, testAccuracy: number) => void;
+}
+
+/** The session a training run uses: the config's backend (the Session default when absent). */
+function trainingSession(model: Mlp, config: TrainConfig): Session {
+  return new Session(model.graph, config.backend === undefined ? {} : { backend: config.backend });
 }
 
 /**
- * Trains the model (`config.model`, the MLP by default): each epoch visits the training digits in a seeded random order in batches, one optimizer step
- * per batch, then measures the test accuracy. The same config gives the same numbers.
+ * Trains the model (`config.model`, the MLP by default): each epoch visits the training digits in a seeded random
+ * order in batches, one optimizer step per batch, then measures the test accuracy. The same config gives the same
+ * numbers. On the js and wasm backends; `trainModelAsync` also runs on ONNX Runtime.
  */
 export function trainModel(data: MnistSplit, config: TrainConfig, hooks: TrainHooks = {}): TrainResult {
   const model = buildModel(config);
-  const session = new Session(model.graph);
+  const session = trainingSession(model, config);
+  if (runsAsync(session)) {
+    throw new Error(`trainModel: the ${session.backend} backend runs asynchronously; use trainModelAsync`);
+  }
+  return runSync(training(model, session, data, config, hooks), session);
+}
+
+/**
+ * `trainModel` on any backend: each step through `runAsync` where the backend needs it (ONNX Runtime); on js and
+ * wasm the same synchronous loop as `trainModel`.
+ *
+ * @example const result = await trainModelAsync(data, { ...config, backend: 'onnxruntime' });
+ */
+export async function trainModelAsync(
+  data: MnistSplit,
+  config: TrainConfig,
+  hooks: TrainHooks = {},
+): Promise<TrainResult> {
+  const model = buildModel(config);
+  const session = trainingSession(model, config);
+  const loop = training(model, session, data, config, hooks);
+  return runsAsync(session) ? runAsync(loop, session) : runSync(loop, session);
+}
+
+function* training(
+  model: Mlp,
+  session: Session,
+  data: MnistSplit,
+  config: TrainConfig,
+  hooks: TrainHooks,
+): RunLoop<TrainResult> {
   hooks.onStart?.(model, session);
+  if (hooks.onStartEvaluated !== undefined) hooks.onStartEvaluated(...(yield* evaluation(model, data.test, 1000)));
   const rng = new Rng(config.seed);
   const { count } = data.train;
   const batch = Math.min(config.batchSize, count);
@@ -322,7 +409,7 @@ export function trainModel(data: MnistSplit, config: TrainConfig, hooks: TrainHo
         [model.labels, new NDArray(labels.subarray(0, size), [size])],
         [model.learningRate, rate],
       ]);
-      const [loss, right] = session.run([model.loss, model.correct, model.trainOp], feeds);
+      const [loss, right] = yield { fetches: [model.loss, model.correct, model.trainOp], feeds };
       batchLosses.push(loss.get());
       lossSum += loss.get() * size;
       correct += right.get();
@@ -337,7 +424,7 @@ export function trainModel(data: MnistSplit, config: TrainConfig, hooks: TrainHo
       });
     }
     const seconds = (Date.now() - epochStart) / 1000;
-    const [testLoss, testAccuracy] = evaluate(model, session, data.test);
+    const [testLoss, testAccuracy] = yield* evaluation(model, data.test, 1000);
     const stats: EpochStats = {
       epoch,
       loss: lossSum / count,
@@ -356,7 +443,7 @@ export function trainModel(data: MnistSplit, config: TrainConfig, hooks: TrainHo
     session,
     history,
     batchLosses,
-    testAccuracy: last?.testAccuracy ?? evaluate(model, session, data.test)[1],
+    testAccuracy: last?.testAccuracy ?? (yield* evaluation(model, data.test, 1000))[1],
     seconds: (Date.now() - started) / 1000,
   };
 }
