@@ -8,6 +8,7 @@ import { allOps } from '../ops';
 import { OptimizeOptions, pipelineFor } from '../passes';
 import type { Backend } from '../backend';
 import type { Trace } from './numerics';
+import type { OnnxRuntimeOption } from './ort/module';
 
 export interface SessionOptions {
   /**
@@ -18,16 +19,29 @@ export interface SessionOptions {
   /**
    * The kernels: 'wasm' (default where WebAssembly SIMD loads) runs matMul, softmax, cross-entropy and exp/tanh/
    * sigmoid as wasm SIMD kernels on float32 and everything else in JavaScript; 'js' runs only the JavaScript
-   * kernels (the reference implementation).
+   * kernels (the reference implementation); 'onnxruntime' hands each compiled plan to ONNX Runtime
+   * (onnxruntime-node, or onnxruntime-web in browsers: an optional peer dependency), run with `runAsync`
+   * (docs/backends.md).
    */
-  backend?: Backend;
+  backend?: Backend | 'onnxruntime';
   /**
    * 2 splits large wasm matMuls and elementwise steps with a helper thread over shared memory (Node, and
    * cross-origin-isolated browser pages once `sess.ready()` resolves; runs stay synchronous); 1 (default) keeps to
    * one thread. Falls back to 1, with a console warning once, where shared memory or workers are unavailable;
-   * `sess.threads` says what the session got.
+   * `sess.threads` says what the session got. With backend 'onnxruntime': ONNX Runtime's intra-op threads (any
+   * whole number from 1 to 64; default 1).
    */
-  threads?: 1 | 2;
+  threads?: number;
+  /**
+   * With backend 'onnxruntime': ONNX Runtime's execution providers, in order of preference, as its
+   * `InferenceSession.create` takes them (e.g. `['cuda', 'cpu']`; default: its CPU provider).
+   */
+  executionProviders?: readonly (string | { readonly name: string })[];
+  /**
+   * With backend 'onnxruntime': the ONNX Runtime module itself (e.g. `import * as ort from 'onnxruntime-web'`),
+   * or a function loading it, instead of the package loaded at the first run (for bundlers).
+   */
+  onnxruntime?: OnnxRuntimeOption;
   /**
    * Scan every float step's output; the first NaN or ±Inf throws a NumericsError naming the node, op, inputs and
    * element (slower: for debugging). A run's own `checkNumerics` overrides this.
@@ -153,6 +167,18 @@ const OPTIMIZE_OPTIONS: { readonly [K in keyof Required<OptimizeOptions>]: Optio
   remat: oneOf(['graph', 'none', 'auto']),
 };
 
+/** 1 or 2 threads; with the ONNX Runtime backend up to 64 (checked against the backend by the session). */
+const checkThreads: OptionCheck = (value) =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 64
+    ? null
+    : "1 or 2 (with backend 'onnxruntime': a whole number from 1 to 64)";
+
+const checkProviders: OptionCheck = (value) =>
+  Array.isArray(value) &&
+  value.every((p) => typeof p === 'string' || (isRecord(p) && typeof (p as { name?: unknown }).name === 'string'))
+    ? null
+    : "an array of execution provider names or { name, … } objects, e.g. ['cpu']";
+
 const checkOptimize: OptionCheck = (value, name) => {
   if (typeof value === 'boolean') return null;
   if (!isRecord(value)) return 'true, false or { level, disable, verify }';
@@ -163,8 +189,13 @@ const checkOptimize: OptionCheck = (value, name) => {
 /** Every option of `new Session`, with what it accepts: an option added to SessionOptions needs its row here. */
 const SESSION_OPTIONS: { readonly [K in keyof Required<SessionOptions>]: OptionCheck } = {
   optimize: checkOptimize,
-  backend: oneOf(['wasm', 'js']),
-  threads: oneOf([1, 2]),
+  backend: oneOf(['wasm', 'js', 'onnxruntime']),
+  threads: checkThreads,
+  executionProviders: checkProviders,
+  onnxruntime: (value) =>
+    typeof value === 'function' || (isRecord(value) && 'InferenceSession' in value && 'Tensor' in value)
+      ? null
+      : 'the onnxruntime module (with InferenceSession and Tensor) or a function loading it',
   checkNumerics: isBoolean,
   maxBytes: isPositiveNumber,
   jit: isBoolean,
@@ -211,6 +242,21 @@ export function checkSessionArguments(graph: unknown, options: unknown): Session
     throw new SessionError(`new Session(graph, options): options must be an object, got ${shown(options)}`);
   }
   checkOptions(SESSION_OPTIONS, options, 'new Session', '');
+  const { backend, threads, executionProviders, onnxruntime } = options as SessionOptions;
+  if (backend !== 'onnxruntime') {
+    if (threads !== undefined && threads !== 1 && threads !== 2) {
+      throw new SessionError(
+        `new Session: option threads is ${shown(threads)}; valid: 1 or 2 (more only with backend 'onnxruntime')`,
+      );
+    }
+    const only =
+      executionProviders !== undefined ? 'executionProviders' : onnxruntime !== undefined ? 'onnxruntime' : null;
+    if (only !== null) {
+      throw new SessionError(
+        `new Session: option ${only} applies only to backend 'onnxruntime' (backend is ${shown(backend ?? 'wasm')})`,
+      );
+    }
+  }
   return options as SessionOptions;
 }
 

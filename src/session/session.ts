@@ -19,6 +19,7 @@ import { rematLines, withoutRemat } from './remat-report';
 import { guardView } from './views';
 import { VariableStore } from './variables';
 import { makeTrace, Trace, TraceEntry } from './numerics';
+import type { OrtBackend, OrtBackendOptions } from './ort/backend';
 
 export { formatTrace } from './numerics';
 export type { Trace, TraceEntry } from './numerics';
@@ -50,7 +51,16 @@ export class Session {
   /** Where planned buffers and variables live with the wasm backend; null with the JS backend. */
   private readonly placement: ArenaPlacement | null;
   /** The backend this session's plans run on ('js' when wasm was asked for by default but cannot load). */
-  readonly backend: Backend;
+  readonly backend: Backend | 'onnxruntime';
+  /**
+   * With backend 'onnxruntime': the plans ONNX Runtime runs (ort/backend.ts, with the ONNX exporter: imported at the
+   * first runAsync or `ready()`, so that bundlers can split it off the core); null before that and otherwise.
+   */
+  private ort: OrtBackend | null = null;
+  private ortLoading: Promise<OrtBackend> | null = null;
+  private readonly ortOptions: OrtBackendOptions | null = null;
+  /** runAsync calls on the 'onnxruntime' backend not yet settled. */
+  private ortPending = 0;
   /** The wasm kernels (their helper thread) behind the arena; null with the JS backend. */
   private readonly wasmKernels: WasmKernels | null;
   private readonly plans = new Map<string, Plan>();
@@ -81,7 +91,13 @@ export class Session {
     const optimize = options.optimize ?? true;
     let chosen: OptimizeOptions = typeof optimize === 'boolean' ? { level: optimize ? 2 : 0 } : optimize;
     if (options.remat !== undefined) chosen = { ...chosen, remat: options.remat };
-    const kernels = sessionKernels(options.backend, options.threads ?? 1, options.jit ?? true);
+    const onOrt = options.backend === 'onnxruntime';
+    const threads = onOrt ? 1 : ((options.threads ?? 1) as 1 | 2);
+    const kernels = sessionKernels(
+      onOrt ? 'js' : (options.backend as Backend | undefined),
+      threads,
+      options.jit ?? true,
+    );
     this.kernels = kernels.overrides;
     this.placement = kernels.wasm === null ? null : new ArenaPlacement(kernels.wasm);
     this.store = new VariableStore(this.placement, this);
@@ -92,11 +108,36 @@ export class Session {
     this.optimizeOptions = keepUnfused.length === 0 ? chosen : { ...chosen, keepUnfused };
     this.checkNumerics = options.checkNumerics === true;
     this.earlyUpdates = options.writeUpdates !== 'end-of-run';
+    if (onOrt) {
+      this.backend = 'onnxruntime';
+      this.ortOptions = { ...options, threads: options.threads ?? 1, maxBytes: this.maxBytes, optimize: chosen };
+    }
+  }
+
+  /** The 'onnxruntime' backend's runner, imported on first use (with ONNX Runtime itself when `withRuntime`). */
+  private async ortBackend(withRuntime: boolean): Promise<OrtBackend> {
+    if (this.ortLoading === null) {
+      const options = this.ortOptions as OrtBackendOptions;
+      this.ortLoading = import('./ort/backend').then((module) => {
+        this.ort = new module.OrtBackend(this.graph, options, {
+          read: this.currentValue,
+          commit: (writes) => {
+            for (const { variable, value } of writes) this.store.write(variable, value);
+            this.clock.runs++;
+          },
+        });
+        return this.ort;
+      });
+    }
+    const ort = await this.ortLoading;
+    if (withRuntime) await ort.loadModule();
+    return ort;
   }
 
   /**
    * The threads this session's kernels really use: 2 with `threads: 2` where a helper worker runs (Node; a browser
-   * page that is cross-origin isolated, once the worker has started: see `ready`), else 1.
+   * page that is cross-origin isolated, once the worker has started: see `ready`), else 1. With backend
+   * 'onnxruntime', lazygrad's own kernels (its lazygrad segments) use 1; ONNX Runtime uses `options.threads`.
    */
   get threads(): 1 | 2 {
     return this.wasmKernels?.threads === 2 ? 2 : 1;
@@ -104,18 +145,20 @@ export class Session {
 
   /**
    * Resolves once the backend is fully started: in a browser the helper worker of `threads: 2` starts only after
-   * the page returns to its event loop (runs before that use one thread). Resolves to `threads`.
+   * the page returns to its event loop (runs before that use one thread). With backend 'onnxruntime', loads ONNX
+   * Runtime (a missing package is a SessionError here) and the backend's compiler. Resolves to `threads`.
    *
    * @example const sess = new Session(g, { threads: 2 }); await sess.ready(); // sess.threads === 2 where isolated
    */
   async ready(): Promise<1 | 2> {
     await this.wasmKernels?.whenReady();
+    if (this.ortOptions !== null) await this.ortBackend(true);
     return this.threads;
   }
 
   /** Number of plans compiled and cached so far. */
   get cachedPlans(): number {
-    return this.plans.size;
+    return this.ortOptions === null ? this.plans.size : (this.ort?.cachedPlans ?? 0);
   }
 
   /**
@@ -126,6 +169,12 @@ export class Session {
    */
   // `const F`: an array literal of fetches is a tuple, so `const [a, b] = sess.run([x, y])` gives two NDArrays.
   run<const F extends Fetch>(fetches: F, feeds?: Feeds, options?: RunOptions): FetchResult<F> {
+    if (this.ortOptions !== null) {
+      throw new SessionError(
+        "Session.run: backend 'onnxruntime' runs asynchronously (ONNX Runtime's API is): use " +
+          'await sess.runAsync(fetches, feeds, options), which takes the same fetches, feeds and options',
+      );
+    }
     this.refuseDuringRun('Session.run');
     this.clock.runs++;
     this.running = true;
@@ -134,6 +183,48 @@ export class Session {
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * Computes the fetches, as a promise: the same fetches, feeds, options, results and errors as `run` (on the js
+   * and wasm backends it is `run`, run at once). The backend 'onnxruntime' runs only this way; a session's runs are
+   * queued and run one after the other in call order (a second call while one is in flight waits for it).
+   *
+   * @example const { loss } = await sess.runAsync({ loss, step }, { x, labels })
+   */
+  runAsync<const F extends Fetch>(fetches: F, feeds?: Feeds, options?: RunOptions): Promise<FetchResult<F>> {
+    return this.runAsyncUntyped(fetches, feeds, options) as Promise<FetchResult<F>>;
+  }
+
+  private async runAsyncUntyped(
+    fetches: Fetch,
+    feeds: Feeds | undefined,
+    options: RunOptions | undefined,
+  ): Promise<unknown> {
+    if (this.ortOptions === null) return this.run(fetches as Tensor, feeds, options) as unknown;
+    this.refuseDuringRun('Session.runAsync');
+    const checked = checkRunOptions(options);
+    const tree = readFetches(fetches);
+    for (const t of tree.tensors) checkGraph(this.graph, t, 'fetch');
+    const unique = [...new Set(tree.tensors.map((t) => t.id))];
+    const fed = normalizeFeeds(this.graph, feeds);
+    const check = checked?.checkNumerics ?? this.checkNumerics;
+    const traced = checked !== undefined && (checked.trace === true || checked.onTrace !== undefined);
+    const entries: TraceEntry[] | null = traced ? [] : null;
+    let values: NDArray[];
+    this.ortPending++;
+    try {
+      // Runs are queued in call order: loading resolves in call order, and the runner queues its runs.
+      const ort = this.ort ?? (await this.ortBackend(false));
+      values = await ort.run(unique, fed, check || traced ? { check, entries } : null);
+    } finally {
+      this.ortPending--;
+      if (entries !== null) this.lastTrace = makeTrace(entries);
+    }
+    if (entries !== null) checked?.onTrace?.(this.lastTrace as Trace);
+    const byId = new Map<number, NDArray>();
+    unique.forEach((id, i) => byId.set(id, values[i]));
+    return buildResult(tree, byId);
   }
 
   private runOnce(fetches: Fetch, feeds: Feeds | undefined, options: RunOptions | undefined): unknown {
@@ -188,6 +279,12 @@ export class Session {
    * while a run is in progress (from a feed's getter, a Proxy, a callback) is refused instead of corrupting it.
    */
   private refuseDuringRun(what: string): void {
+    if (this.ortPending > 0 && what !== 'Session.runAsync') {
+      throw new SessionError(
+        `${what} was called while a runAsync of the same session is in flight; await it first (a run's variable ` +
+          'writes happen when it ends)',
+      );
+    }
     if (!this.running) return;
     throw new SessionError(
       `${what} was called during a run of the same session (from a feed's or fetch's getter, a Proxy, or a ` +
@@ -204,6 +301,15 @@ export class Session {
     const tensors = readFetches(fetches).tensors;
     const fed = normalizeFeeds(this.graph, feeds);
     const ids = [...new Set(tensors.map((t) => t.id))];
+    if (this.ortOptions !== null) {
+      if (this.ort === null) {
+        throw new SessionError(
+          "Session.explain: backend 'onnxruntime' loads its compiler with ONNX Runtime: await sess.ready() (or a " +
+            'runAsync) before explain',
+        );
+      }
+      return this.ort.explain(ids, fed);
+    }
     const plan = compilePlan(
       this.graph,
       ids,
@@ -233,6 +339,13 @@ export class Session {
 
   /** The current value of a variable in this session (initialized on first use). */
   variableValue(variable: Tensor): NDArray {
+    if (this.ortOptions !== null) {
+      checkGraph(this.graph, variable, 'fetch');
+      if (variable.op !== 'variable') {
+        throw new SessionError(`Session.variableValue: '${variable.name}' is a ${variable.op} node, not a variable`);
+      }
+      return this.currentValue(variable.id).clone();
+    }
     return this.run(variable);
   }
 
@@ -299,6 +412,7 @@ export class Session {
   dispose(): void {
     this.refuseDuringRun('Session.dispose');
     this.clock.runs++;
+    this.ort?.dispose();
     if (this.placement === null) return;
     this.store.release();
     for (const plan of this.plans.values()) this.executor.drop(plan);

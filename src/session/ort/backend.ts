@@ -1,0 +1,446 @@
+/**
+ * The 'onnxruntime' backend of Session: each plan signature (fetches, fed tensors, fed shapes) is compiled once with
+ * the rewriting passes (fold, cse, simplify, stabilize, prune; not lazygrad's lowering passes — xent, conv-bn,
+ * epilogue, fuse, remat — which serve its own kernels), split into ONNX Runtime and lazygrad segments
+ * (partition.ts), each ONNX Runtime segment exported to an in-memory ONNX model with its inputs (fed values,
+ * variables, values of earlier segments) as graph inputs, and one InferenceSession created per segment and cached
+ * with the plan. A run feeds the segments in order; variables are read from the session's store and the assigns'
+ * values written back only after every segment succeeded.
+ */
+import {
+  allocate,
+  formatShape,
+  Graph,
+  isFloat,
+  LazygradError,
+  NDArray,
+  now,
+  NumericsError,
+  RuntimeError,
+  SessionError,
+  sizeOf,
+} from '../../graph';
+import { OptimizeOptions } from '../../passes';
+import { exportOnnx } from '../../interop/onnx/export';
+import { compilePlan } from '../compile';
+import { formatPlan, Plan } from '../plan';
+import { firstNonFinite, probedSteps, ProbedSteps, TraceEntry, unravel } from '../numerics';
+import { formatPartition, ORT_OPSET, Partition, partitionPlan } from './partition';
+import { loadOnnxRuntime, OnnxRuntimeModule, OnnxRuntimeOption, OrtInferenceSession, OrtTensor } from './module';
+
+/** lazygrad's lowering passes: its own kernels' business, left to ONNX Runtime's own optimizer here. */
+const LOWERING_PASSES = ['xent', 'conv-bn', 'epilogue', 'fuse', 'remat'];
+
+const PLAN_CACHE_LIMIT = 64;
+
+export interface OrtBackendOptions {
+  readonly optimize: OptimizeOptions;
+  readonly threads: number;
+  readonly executionProviders?: readonly (string | { readonly name: string })[];
+  readonly onnxruntime?: OnnxRuntimeOption;
+  readonly maxBytes: number;
+}
+
+/** What a run reads and writes of the session: its variables. */
+export interface OrtVariables {
+  /** A variable's current value (its initial value if never written). */
+  read(id: number): NDArray;
+  /** Writes the new values of a successful run's assigns. */
+  commit(writes: readonly { readonly variable: number; readonly value: NDArray }[]): void;
+}
+
+/** A compiled plan: the lazygrad plan, its split, and an InferenceSession per ONNX Runtime segment. */
+interface OrtPlan {
+  readonly plan: Plan;
+  readonly partition: Partition;
+  readonly sessions: readonly (OrtInferenceSession | null)[];
+  /** The steps wrapped for checkNumerics / trace runs, by kind (1: check, 2: trace, 3: both). */
+  readonly probed: (ProbedSteps | undefined)[];
+}
+
+/** One run's probe: scan outputs for NaN/Inf, record a trace. */
+export interface OrtProbe {
+  readonly check: boolean;
+  readonly entries: TraceEntry[] | null;
+}
+
+const ORT_TYPE: { readonly [dtype: string]: string } = {
+  float32: 'float32',
+  float64: 'float64',
+  int32: 'int32',
+  bool: 'bool',
+};
+
+function toNDArray(tensor: OrtTensor, what: string): NDArray {
+  const dims = tensor.dims.map(Number);
+  const data = tensor.data;
+  if (data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array) {
+    return new NDArray(data, dims);
+  }
+  if (tensor.type === 'bool' && data instanceof Uint8Array) return new NDArray(data, dims, 'bool');
+  if (data instanceof BigInt64Array) return new NDArray(Int32Array.from(data, Number), dims);
+  // Another realm's typed arrays (a test environment, a worker): read by type name.
+  const typed = data as ArrayLike<number>;
+  switch (tensor.type) {
+    case 'float32':
+      return new NDArray(Float32Array.from(typed), dims);
+    case 'float64':
+      return new NDArray(Float64Array.from(typed), dims);
+    case 'int32':
+      return new NDArray(Int32Array.from(typed), dims);
+    case 'bool':
+      return new NDArray(Uint8Array.from(typed), dims, 'bool');
+    default:
+      throw new RuntimeError(
+        `Session.runAsync: ONNX Runtime gave ${what} of type ${tensor.type}, which lazygrad has not`,
+      );
+  }
+}
+
+/** Runs a session's plans in ONNX Runtime (see the file comment); Session owns one when its backend is 'onnxruntime'. */
+export class OrtBackend {
+  private module: Promise<OnnxRuntimeModule> | null = null;
+  private readonly plans = new Map<string, OrtPlan>();
+  /** How many successful runs executed each stateful node (user-graph id): the random ops' stream counters. */
+  private readonly runCounts = new Map<number, number>();
+  /** The last run queued: runs of one session run one after the other, in call order. */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** InferenceSessions created so far (for tests and explain). */
+  sessionsCreated = 0;
+
+  constructor(
+    private readonly graph: Graph,
+    private readonly options: OrtBackendOptions,
+    private readonly variables: OrtVariables,
+  ) {}
+
+  /** Releases every cached plan's InferenceSessions (a later run creates them again). */
+  dispose(): void {
+    for (const compiled of this.plans.values()) releaseAll(compiled);
+    this.plans.clear();
+  }
+
+  /** Plans compiled and cached. */
+  get cachedPlans(): number {
+    return this.plans.size;
+  }
+
+  private get optimize(): OptimizeOptions {
+    const disable = [...(this.options.optimize.disable ?? []), ...LOWERING_PASSES];
+    return { ...this.options.optimize, disable };
+  }
+
+  /** The lazygrad plan of a signature, as this backend compiles it (no lowering passes, no early updates). */
+  private compileLazygrad(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>, forDisplay: boolean): Plan {
+    return compilePlan(this.graph, fetchIds, feeds, this.optimize, new Map(), forDisplay, this.options.maxBytes, false);
+  }
+
+  /** explain: the compiled plan, then its split between ONNX Runtime and lazygrad. */
+  explain(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>): string {
+    const plan = this.compileLazygrad(fetchIds, feeds, true);
+    const text = formatPlan({ ...plan, memory: null });
+    return `${text}\n${formatPartition(plan, partitionPlan(plan))}`;
+  }
+
+  /**
+   * Queues a run after the session's earlier ones (they run one at a time, in call order) and resolves to the
+   * fetches' values, in the order of `fetchIds`.
+   */
+  run(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>, probe: OrtProbe | null): Promise<NDArray[]> {
+    const task = this.tail.then(() => this.runNow(fetchIds, feeds, probe));
+    this.tail = task.catch(() => undefined);
+    return task;
+  }
+
+  /** ONNX Runtime, loaded once (a failed load is tried again at the next call). */
+  loadModule(): Promise<OnnxRuntimeModule> {
+    if (this.module === null) {
+      const loading = loadOnnxRuntime(this.options.onnxruntime);
+      this.module = loading;
+      // A failed load is tried again at the next run (the package may have been installed since).
+      loading.catch(() => {
+        if (this.module === loading) this.module = null;
+      });
+    }
+    return this.module;
+  }
+
+  private keyOf(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>): string {
+    const fedIds = [...feeds.keys()].sort((a, b) => a - b);
+    const fed = fedIds.map((id) => `${id}:${(feeds.get(id) as NDArray).shape.join('x')}`);
+    return `${fetchIds.join(',')}|${fed.join(',')}`;
+  }
+
+  private async runNow(
+    fetchIds: readonly number[],
+    feeds: ReadonlyMap<number, NDArray>,
+    probe: OrtProbe | null,
+  ): Promise<NDArray[]> {
+    const key = this.keyOf(fetchIds, feeds);
+    let compiled = this.plans.get(key);
+    const cached = compiled !== undefined;
+    if (compiled === undefined) {
+      // Compiling checks the feeds (a missing one is a FeedError) before ONNX Runtime is even loaded.
+      const plan = this.compileLazygrad(fetchIds, feeds, false);
+      const partition = partitionPlan(plan);
+      const ort = await this.loadModule();
+      compiled = await this.createSessions(ort, plan, partition);
+    }
+    let result: { values: NDArray[]; writes: { variable: number; value: NDArray }[] };
+    try {
+      result = await this.execute(compiled, feeds, probe);
+    } catch (error) {
+      // A plan that never ran successfully is not cached (as on the other backends).
+      if (!cached) releaseAll(compiled);
+      throw error;
+    }
+    this.variables.commit(result.writes);
+    for (const step of compiled.plan.steps) {
+      if (step.stateOf !== undefined) this.runCounts.set(step.stateOf, (this.runCounts.get(step.stateOf) ?? 0) + 1);
+    }
+    if (!cached) this.cache(key, compiled);
+    return result.values;
+  }
+
+  private cache(key: string, compiled: OrtPlan): void {
+    if (this.plans.size >= PLAN_CACHE_LIMIT) {
+      const oldest = this.plans.keys().next().value as string;
+      releaseAll(this.plans.get(oldest) as OrtPlan);
+      this.plans.delete(oldest);
+    }
+    this.plans.set(key, compiled);
+  }
+
+  /** Exports each ONNX Runtime segment and creates its InferenceSession. */
+  private async createSessions(ort: OnnxRuntimeModule, plan: Plan, partition: Partition): Promise<OrtPlan> {
+    const sessions: (OrtInferenceSession | null)[] = [];
+    const options: { [key: string]: unknown } = {
+      intraOpNumThreads: this.options.threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      // Failures reach the caller as errors with ONNX Runtime's message: no second copy on the console.
+      logSeverityLevel: 4,
+    };
+    if (this.options.executionProviders !== undefined)
+      options.executionProviders = [...this.options.executionProviders];
+    const created: OrtPlan = { plan, partition, sessions, probed: [] };
+    try {
+      for (const [k, segment] of partition.segments.entries()) {
+        if (segment.kind !== 'onnxruntime') {
+          sessions.push(null);
+          continue;
+        }
+        const graph = plan.graph;
+        const outputs: { [name: string]: ReturnType<Graph['tensor']> } = {};
+        for (const id of segment.outputs) outputs[graph.node(id).name] = graph.tensor(id);
+        let bytes: Uint8Array;
+        try {
+          bytes = exportOnnx(graph, {
+            outputs,
+            inputs: segment.inputs.map((id) => graph.tensor(id)),
+            opset: ORT_OPSET,
+            annotations: false,
+            name: `lazygrad_segment_${k}`,
+          });
+        } catch (error) {
+          throw new SessionError(
+            `Session.runAsync (backend 'onnxruntime'): exporting segment ${k} to ONNX failed: ${(error as Error).message}`,
+          );
+        }
+        try {
+          sessions.push(await ort.InferenceSession.create(bytes, options));
+          this.sessionsCreated++;
+        } catch (error) {
+          throw new SessionError(
+            `Session.runAsync (backend 'onnxruntime'): ONNX Runtime refused segment ${k} (${segment.nodes.length} ` +
+              `nodes; see sess.explain): ${(error as Error).message}`,
+          );
+        }
+      }
+    } catch (error) {
+      releaseAll(created);
+      throw error;
+    }
+    return created;
+  }
+
+  private probedFor(compiled: OrtPlan, probe: OrtProbe): ProbedSteps {
+    const kind = (probe.check ? 1 : 0) + (probe.entries !== null ? 2 : 0);
+    let probed = compiled.probed[kind];
+    if (probed === undefined) {
+      probed = probedSteps(compiled.plan, probe.check, probe.entries !== null);
+      compiled.probed[kind] = probed;
+    }
+    probed.entries = probe.entries;
+    return probed;
+  }
+
+  /** One run of a compiled plan: the segments in order; nothing is written to the variables here. */
+  private async execute(
+    compiled: OrtPlan,
+    feeds: ReadonlyMap<number, NDArray>,
+    probe: OrtProbe | null,
+  ): Promise<{ values: NDArray[]; writes: { variable: number; value: NDArray }[] }> {
+    const { plan, partition, sessions } = compiled;
+    const graph = plan.graph;
+    const values: (NDArray | null)[] = new Array<NDArray | null>(graph.size).fill(null);
+    for (const { slot, source } of plan.feeds) values[slot] = feeds.get(source) as NDArray;
+    for (const { slot, variable } of plan.variables) values[slot] = this.variables.read(variable);
+    for (const id of plan.constants) values[id] = graph.node(id).value as NDArray;
+    const steps = probe === null ? plan.steps : this.probedFor(compiled, probe).steps;
+    const counts = this.runCounts;
+    const ort = await this.loadModule();
+    for (const [k, segment] of partition.segments.entries()) {
+      const session = sessions[k];
+      if (session !== null) {
+        await this.runOrtSegment(ort, session, compiled, k, values, probe);
+        continue;
+      }
+      let index = 0;
+      try {
+        for (const s of segment.steps) {
+          index = s;
+          const step = steps[s];
+          const inputs = step.inputs.map((id) => values[id] as NDArray);
+          const out = new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
+          if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
+          else step.kernel(inputs, out, step.node.attrs, { counter: counts.get(step.stateOf) ?? 0 });
+          values[step.output] = out;
+        }
+      } catch (error) {
+        if (error instanceof LazygradError) throw error;
+        const step = plan.steps[index];
+        const described = step.inputs
+          .map((id) => `%${id} ${values[id]?.dtype}${formatShape(values[id]?.shape ?? [])}`)
+          .join(', ');
+        throw new RuntimeError(
+          `Session.runAsync: ${step.node.op} '${step.node.name}' failed on inputs (${described}): ${(error as Error).message}`,
+        );
+      }
+    }
+    const results = plan.outputs.map((slot) => {
+      const value = values[slot] as NDArray;
+      const op = graph.node(slot).op;
+      // Fed arrays, constants and variables are the user's, the graph's or the store's: hand out copies.
+      return op === 'constant' || op === 'variable' || op === 'placeholder' ? value.clone() : value;
+    });
+    const writes = plan.assigns.map(({ variable, slot }) => ({ variable, value: values[slot] as NDArray }));
+    return { values: results, writes };
+  }
+
+  private async runOrtSegment(
+    ort: OnnxRuntimeModule,
+    session: OrtInferenceSession,
+    compiled: OrtPlan,
+    k: number,
+    values: (NDArray | null)[],
+    probe: OrtProbe | null,
+  ): Promise<void> {
+    const { plan, partition } = compiled;
+    const graph = plan.graph;
+    const segment = partition.segments[k];
+    const feeds: { [name: string]: OrtTensor } = {};
+    for (const id of segment.inputs) {
+      const value = values[id] as NDArray;
+      feeds[graph.node(id).name] = new ort.Tensor(ORT_TYPE[value.dtype], value.data, value.shape);
+    }
+    const previews =
+      probe?.entries == null
+        ? []
+        : segment.inputs.map((id) => ({ name: graph.node(id).name, values: preview(values[id] as NDArray) }));
+    const start = now();
+    let results: { [name: string]: OrtTensor };
+    try {
+      results = await session.run(feeds);
+    } catch (error) {
+      throw new RuntimeError(
+        `Session.runAsync: ONNX Runtime segment ${k} (${segment.nodes.length} nodes, ${describeRange(segment.nodes)}; ` +
+          `see sess.explain) failed: ${(error as Error).message}`,
+      );
+    }
+    const ms = now() - start;
+    let bytes = 0;
+    for (const id of segment.outputs) {
+      const node = graph.node(id);
+      const tensor = results[node.name];
+      if (tensor === undefined)
+        throw new RuntimeError(`Session.runAsync: ONNX Runtime segment ${k} gave no '${node.name}'`);
+      const value = toNDArray(tensor, `'${node.name}'`);
+      values[id] = value;
+      bytes += value.data.byteLength;
+    }
+    if (probe === null) return;
+    const first = values[segment.outputs[0]] as NDArray;
+    probe.entries?.push({
+      step: segment.steps[0],
+      node: `onnxruntime segment ${k} (${segment.nodes.length} nodes, as a whole)`,
+      op: 'onnxruntime',
+      shape: first.shape,
+      dtype: first.dtype,
+      ms,
+      bytes,
+      inputs: previews,
+      values: preview(first),
+    });
+    if (probe.check) checkSegment(plan, segment.inputs, segment.outputs, k, values);
+  }
+}
+
+function preview(array: NDArray): number[] {
+  const n = Math.min(8, array.data.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(Number(array.data[i]));
+  return out;
+}
+
+function describeRange(ids: readonly number[]): string {
+  return ids.length === 0 ? 'none' : `%${Math.min(...ids)}..%${Math.max(...ids)}`;
+}
+
+/**
+ * checkNumerics for an ONNX Runtime segment: ONNX Runtime runs it as a whole, so its outputs are checked (and its
+ * inputs, to tell a bad input from a bad step), not each step inside it.
+ */
+function checkSegment(
+  plan: Plan,
+  inputs: readonly number[],
+  outputs: readonly number[],
+  k: number,
+  values: readonly (NDArray | null)[],
+): void {
+  const graph = plan.graph;
+  for (const id of outputs) {
+    const out = values[id] as NDArray;
+    if (!isFloat(out.dtype)) continue;
+    const bad = firstNonFinite(out.data);
+    if (bad < 0) continue;
+    const node = graph.node(id);
+    const assigned = graph.nodes.find((n) => n.op === 'assign' && n.inputs[1] === id);
+    const role =
+      assigned === undefined
+        ? ''
+        : `; it is the new value of variable '${graph.node(assigned.inputs[0]).name}' (assigned by '${assigned.name}')`;
+    const at = `${out.data[bad]} at index ${bad} ${formatShape(unravel(bad, out.shape))}`;
+    let cause =
+      '; ONNX Runtime runs the segment as a whole, so the step inside it that first went non-finite is not known ' +
+      "(run with backend 'wasm' or 'js' to find it)";
+    for (const input of inputs) {
+      const x = values[input] as NDArray;
+      if (!isFloat(x.dtype)) continue;
+      const where = firstNonFinite(x.data);
+      if (where >= 0) {
+        const source = graph.node(input);
+        cause = `, but input was already non-finite: ${source.op} '${source.name}' holds ${x.data[where]} at index ${where}`;
+        break;
+      }
+    }
+    throw new NumericsError(
+      `Session.runAsync (checkNumerics): ONNX Runtime segment ${k}'s output ${node.op} '${node.name}' holds ${at} ` +
+        `of ${out.dtype}${formatShape(out.shape)}${role}${cause}`,
+    );
+  }
+}
+
+function releaseAll(compiled: OrtPlan): void {
+  for (const session of compiled.sessions) session?.release().catch(() => undefined);
+}
