@@ -252,3 +252,13 @@ export async function expectSplitAgrees(built: Built, cut: readonly number[], to
   };
   expectAgree(built, await runExported(split, opset), runJs(built), tol);
 }
+
+/** Runs `built` on the 'onnxruntime' backend of Session (runAsync); the session, to explain its split. */
+export async function runBackend(
+  built: Built,
+): Promise<{ got: NDArray[]; session: Session; feeds: Map<Tensor, NDArray> }> {
+  const feeds = new Map(built.inputs.map((x, i) => [x, built.values[i]] as [Tensor, NDArray]));
+  const session = new Session(built.graph, { backend: 'onnxruntime' });
+  const got = await session.runAsync([...built.outputs], feeds);
+  return { got, session, feeds };
+}
