@@ -349,6 +349,14 @@ const CASES: { readonly [id: string]: Case } = {
     trigger: () => new Session(new Graph(), { threads: 3 as 2 }),
     says: ['option threads is 3', 'valid: 1 or 2'],
   },
+  'session-onnxruntime': {
+    errorClass: SessionError,
+    trigger: () => {
+      const g = new Graph();
+      new Session(g, { backend: 'onnxruntime' }).run(g.constant(1));
+    },
+    says: ["backend 'onnxruntime' runs asynchronously", 'await sess.runAsync(fetches, feeds, options)'],
+  },
   'session-reentry': {
     errorClass: SessionError,
     trigger: () => {

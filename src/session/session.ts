@@ -122,7 +122,10 @@ export class Session {
         this.ort = new module.OrtBackend(this.graph, options, {
           read: this.currentValue,
           commit: (writes) => {
-            for (const { variable, value } of writes) this.store.write(variable, value);
+            for (const { variable, value, owned } of writes) {
+              if (owned) this.store.set(variable, value);
+              else this.store.write(variable, value);
+            }
             this.clock.runs++;
           },
         });

@@ -15,6 +15,7 @@ import {
   gather,
   Graph,
   group,
+  hardSwish,
   log,
   matMul,
   mul,
@@ -163,6 +164,9 @@ describe('variables and assigns', () => {
     expect(old.toArray()).toEqual([1, 2, 3]);
     expect(next.toArray()).toEqual([2, 3, 4]);
     expect(sess.variableValue(v).toArray()).toEqual([2, 3, 4]);
+    // The fetched new value is the caller's own array, not the variable's.
+    next.data[0] = 99;
+    expect(sess.variableValue(v).toArray()).toEqual([2, 3, 4]);
     // A NaN after the assign's value was computed (checkNumerics): no write.
     await expect(sess.runAsync([update, log(x)], { x: [1, -1, 1] }, { checkNumerics: true })).rejects.toThrow(
       NumericsError,
@@ -237,6 +241,28 @@ describe('the split into ONNX Runtime and lazygrad segments', () => {
     const got = await sess.runAsync(out, feeds);
     expect(got.dtype).toBe('float64');
     expectClose(got, js.run(out, feeds), 1e-12);
+  });
+});
+
+describe('a segment ONNX Runtime refuses to load', () => {
+  test('the node it has no kernel for moves to lazygrad, and the plan is split again', async () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [null], 'float64');
+    // ONNX Runtime's CPU provider has HardSigmoid (hardSwish's ONNX form) for float32 only: not in the static list.
+    const y = mul(hardSwish(mul(x, 2)), 3);
+    const counting = countingModule();
+    const sess = new Session(g, { backend: 'onnxruntime', onnxruntime: counting.module });
+    const js = new Session(g, { backend: 'js' });
+    const feeds = { x: new NDArray(Float64Array.from([-2, -0.5, 0.25, 3]), [4]) };
+    expectClose(await sess.runAsync(y, feeds), js.run(y, feeds), 1e-12);
+    const text = sess.explain(y, feeds);
+    expect(text).toMatch(/%\d+ hardSwish: ONNX Runtime has no kernel: .*HardSigmoid/);
+    expect(text).toContain('3 segments (2 in ONNX Runtime, 1 in lazygrad kernels)');
+    // Remembered: another signature is split at once (two sessions made, no refused attempt, no probing).
+    const before = counting.created();
+    const two = { x: new NDArray(Float64Array.from([1, 2]), [2]) };
+    expectClose(await sess.runAsync(y, two), js.run(y, two), 1e-12);
+    expect(counting.created()).toBe(before + 2);
   });
 });
 

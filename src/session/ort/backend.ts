@@ -22,10 +22,11 @@ import {
 } from '../../graph';
 import { OptimizeOptions } from '../../passes';
 import { exportOnnx } from '../../interop/onnx/export';
+import { isControlOp } from '../../ops';
 import { compilePlan } from '../compile';
 import { formatPlan, Plan } from '../plan';
 import { firstNonFinite, probedSteps, ProbedSteps, TraceEntry, unravel } from '../numerics';
-import { formatPartition, ORT_OPSET, Partition, partitionPlan } from './partition';
+import { formatPartition, kernelKey, ORT_OPSET, Partition, partitionPlan, refusedNodes } from './partition';
 import { loadOnnxRuntime, OnnxRuntimeModule, OnnxRuntimeOption, OrtInferenceSession, OrtTensor } from './module';
 
 /** lazygrad's lowering passes: its own kernels' business, left to ONNX Runtime's own optimizer here. */
@@ -41,16 +42,25 @@ export interface OrtBackendOptions {
   readonly maxBytes: number;
 }
 
+/** A new value for a variable; `owned`: an array of this run that nothing else holds (stored without a copy). */
+export interface VariableWrite {
+  readonly variable: number;
+  readonly value: NDArray;
+  readonly owned: boolean;
+}
+
 /** What a run reads and writes of the session: its variables. */
 export interface OrtVariables {
   /** A variable's current value (its initial value if never written). */
   read(id: number): NDArray;
   /** Writes the new values of a successful run's assigns. */
-  commit(writes: readonly { readonly variable: number; readonly value: NDArray }[]): void;
+  commit(writes: readonly VariableWrite[]): void;
 }
 
 /** A compiled plan: the lazygrad plan, its split, and an InferenceSession per ONNX Runtime segment. */
 interface OrtPlan {
+  /** The ONNX Runtime module its sessions come from. */
+  readonly ort: OnnxRuntimeModule;
   readonly plan: Plan;
   readonly partition: Partition;
   readonly sessions: readonly (OrtInferenceSession | null)[];
@@ -105,8 +115,12 @@ export class OrtBackend {
   private readonly runCounts = new Map<number, number>();
   /** The last run queued: runs of one session run one after the other, in call order. */
   private tail: Promise<unknown> = Promise.resolve();
+  /** Runs started and not yet settled. */
+  private queued = 0;
   /** InferenceSessions created so far (for tests and explain). */
   sessionsCreated = 0;
+  /** Kernels ONNX Runtime refused to load (kernelKey → why): their nodes run in lazygrad, in every later plan too. */
+  private readonly refused = new Map<string, string>();
 
   constructor(
     private readonly graph: Graph,
@@ -139,7 +153,7 @@ export class OrtBackend {
   explain(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>): string {
     const plan = this.compileLazygrad(fetchIds, feeds, true);
     const text = formatPlan({ ...plan, memory: null });
-    return `${text}\n${formatPartition(plan, partitionPlan(plan))}`;
+    return `${text}\n${formatPartition(plan, partitionPlan(plan, this.refused))}`;
   }
 
   /**
@@ -147,8 +161,16 @@ export class OrtBackend {
    * fetches' values, in the order of `fetchIds`.
    */
   run(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>, probe: OrtProbe | null): Promise<NDArray[]> {
-    const task = this.tail.then(() => this.runNow(fetchIds, feeds, probe));
-    this.tail = task.catch(() => undefined);
+    // Nothing queued: start now (no extra turn of the microtask queue); else after the last run queued.
+    const task =
+      this.queued === 0
+        ? this.runNow(fetchIds, feeds, probe)
+        : this.tail.then(() => this.runNow(fetchIds, feeds, probe));
+    this.queued++;
+    const settled = (): void => {
+      this.queued--;
+    };
+    this.tail = task.then(settled, settled);
     return task;
   }
 
@@ -182,11 +204,10 @@ export class OrtBackend {
     if (compiled === undefined) {
       // Compiling checks the feeds (a missing one is a FeedError) before ONNX Runtime is even loaded.
       const plan = this.compileLazygrad(fetchIds, feeds, false);
-      const partition = partitionPlan(plan);
       const ort = await this.loadModule();
-      compiled = await this.createSessions(ort, plan, partition);
+      compiled = await this.compileForOrt(ort, plan);
     }
-    let result: { values: NDArray[]; writes: { variable: number; value: NDArray }[] };
+    let result: { values: NDArray[]; writes: VariableWrite[] };
     try {
       result = await this.execute(compiled, feeds, probe);
     } catch (error) {
@@ -211,8 +232,73 @@ export class OrtBackend {
     this.plans.set(key, compiled);
   }
 
-  /** Exports each ONNX Runtime segment and creates its InferenceSession. */
-  private async createSessions(ort: OnnxRuntimeModule, plan: Plan, partition: Partition): Promise<OrtPlan> {
+  /**
+   * Splits the plan and creates its InferenceSessions. When ONNX Runtime refuses a segment for want of a kernel (an
+   * ONNX op for a dtype its providers do not implement), the nodes needing it move to lazygrad and the plan is split
+   * again: each round moves at least one node, so this ends.
+   */
+  private async compileForOrt(ort: OnnxRuntimeModule, plan: Plan): Promise<OrtPlan> {
+    for (;;) {
+      const partition = partitionPlan(plan, this.refused);
+      const created = await this.createSessions(ort, plan, partition);
+      if (!('refusal' in created)) return created;
+      const { segment, message } = created.refusal;
+      const inSegment = partition.segments[segment].nodes;
+      let nodes = refusedNodes(plan, inSegment, message);
+      // The ONNX node it names is none of the exported ones (a function op's body, e.g. HardSwish's HardSigmoid):
+      // each kind of node of the segment is loaded on its own to find the ones ONNX Runtime has no kernel for.
+      if (nodes.length === 0 && /implementation for/.test(message))
+        nodes = await this.probeKernels(ort, plan, inSegment);
+      nodes = nodes.filter((id) => !this.refused.has(kernelKey(plan, plan.graph.node(id))));
+      if (nodes.length === 0) {
+        throw new SessionError(
+          `Session.runAsync (backend 'onnxruntime'): ONNX Runtime refused segment ${segment} ` +
+            `(${partition.segments[segment].nodes.length} nodes; see sess.explain): ${message}`,
+        );
+      }
+      const short = message.split('\n')[0].slice(0, 200);
+      for (const id of nodes)
+        this.refused.set(kernelKey(plan, plan.graph.node(id)), `ONNX Runtime has no kernel: ${short}`);
+    }
+  }
+
+  /** The nodes (one per kernel key) that ONNX Runtime refuses to load as a model of that node alone. */
+  private async probeKernels(ort: OnnxRuntimeModule, plan: Plan, nodes: readonly number[]): Promise<number[]> {
+    const graph = plan.graph;
+    const seen = new Map<string, boolean>();
+    const refused: number[] = [];
+    for (const id of nodes) {
+      const node = graph.node(id);
+      if (isControlOp(node.op)) continue;
+      const key = kernelKey(plan, node);
+      let fails = seen.get(key);
+      if (fails === undefined) {
+        fails = false;
+        try {
+          const bytes = exportOnnx(graph, {
+            outputs: { [node.name]: graph.tensor(id) },
+            inputs: [...new Set(node.inputs)].map((i) => graph.tensor(i)),
+            opset: ORT_OPSET,
+            annotations: false,
+          });
+          const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 4 });
+          await session.release();
+        } catch {
+          fails = true;
+        }
+        seen.set(key, fails);
+      }
+      if (fails) refused.push(id);
+    }
+    return refused;
+  }
+
+  /** Exports each ONNX Runtime segment and creates its InferenceSession (or says which segment it refused). */
+  private async createSessions(
+    ort: OnnxRuntimeModule,
+    plan: Plan,
+    partition: Partition,
+  ): Promise<OrtPlan | { refusal: { segment: number; message: string } }> {
     const sessions: (OrtInferenceSession | null)[] = [];
     const options: { [key: string]: unknown } = {
       intraOpNumThreads: this.options.threads,
@@ -223,7 +309,7 @@ export class OrtBackend {
     };
     if (this.options.executionProviders !== undefined)
       options.executionProviders = [...this.options.executionProviders];
-    const created: OrtPlan = { plan, partition, sessions, probed: [] };
+    const created: OrtPlan = { ort, plan, partition, sessions, probed: [] };
     try {
       for (const [k, segment] of partition.segments.entries()) {
         if (segment.kind !== 'onnxruntime') {
@@ -251,10 +337,8 @@ export class OrtBackend {
           sessions.push(await ort.InferenceSession.create(bytes, options));
           this.sessionsCreated++;
         } catch (error) {
-          throw new SessionError(
-            `Session.runAsync (backend 'onnxruntime'): ONNX Runtime refused segment ${k} (${segment.nodes.length} ` +
-              `nodes; see sess.explain): ${(error as Error).message}`,
-          );
+          releaseAll(created);
+          return { refusal: { segment: k, message: String((error as Error)?.message) } };
         }
       }
     } catch (error) {
@@ -280,8 +364,10 @@ export class OrtBackend {
     compiled: OrtPlan,
     feeds: ReadonlyMap<number, NDArray>,
     probe: OrtProbe | null,
-  ): Promise<{ values: NDArray[]; writes: { variable: number; value: NDArray }[] }> {
+  ): Promise<{ values: NDArray[]; writes: VariableWrite[] }> {
     const { plan, partition, sessions } = compiled;
+    /** Arrays made by this run (ONNX Runtime's outputs, lazygrad steps' outputs). */
+    const fresh = new Set<NDArray>();
     const graph = plan.graph;
     const values: (NDArray | null)[] = new Array<NDArray | null>(graph.size).fill(null);
     for (const { slot, source } of plan.feeds) values[slot] = feeds.get(source) as NDArray;
@@ -289,11 +375,11 @@ export class OrtBackend {
     for (const id of plan.constants) values[id] = graph.node(id).value as NDArray;
     const steps = probe === null ? plan.steps : this.probedFor(compiled, probe).steps;
     const counts = this.runCounts;
-    const ort = await this.loadModule();
+    const ort = compiled.ort;
     for (const [k, segment] of partition.segments.entries()) {
       const session = sessions[k];
       if (session !== null) {
-        await this.runOrtSegment(ort, session, compiled, k, values, probe);
+        await this.runOrtSegment(ort, session, compiled, k, values, probe, fresh);
         continue;
       }
       let index = 0;
@@ -301,11 +387,17 @@ export class OrtBackend {
         for (const s of segment.steps) {
           index = s;
           const step = steps[s];
+          if (probe === null && step.node.op === 'assign') {
+            // The value is written after the run: no copy into an output of its own (a probed run records the step).
+            values[step.output] = values[step.inputs[1]];
+            continue;
+          }
           const inputs = step.inputs.map((id) => values[id] as NDArray);
           const out = new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
           if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
           else step.kernel(inputs, out, step.node.attrs, { counter: counts.get(step.stateOf) ?? 0 });
           values[step.output] = out;
+          fresh.add(out);
         }
       } catch (error) {
         if (error instanceof LazygradError) throw error;
@@ -324,7 +416,14 @@ export class OrtBackend {
       // Fed arrays, constants and variables are the user's, the graph's or the store's: hand out copies.
       return op === 'constant' || op === 'variable' || op === 'placeholder' ? value.clone() : value;
     });
-    const writes = plan.assigns.map(({ variable, slot }) => ({ variable, value: values[slot] as NDArray }));
+    // An array this run made, not handed out nor written to two variables, becomes the variable's value as it is.
+    const taken = new Set<NDArray>(results);
+    const writes = plan.assigns.map(({ variable, slot }) => {
+      const value = values[slot] as NDArray;
+      const owned = fresh.has(value) && !taken.has(value);
+      taken.add(value);
+      return { variable, value, owned };
+    });
     return { values: results, writes };
   }
 
@@ -335,6 +434,7 @@ export class OrtBackend {
     k: number,
     values: (NDArray | null)[],
     probe: OrtProbe | null,
+    fresh: Set<NDArray>,
   ): Promise<void> {
     const { plan, partition } = compiled;
     const graph = plan.graph;
@@ -367,6 +467,7 @@ export class OrtBackend {
         throw new RuntimeError(`Session.runAsync: ONNX Runtime segment ${k} gave no '${node.name}'`);
       const value = toNDArray(tensor, `'${node.name}'`);
       values[id] = value;
+      fresh.add(value);
       bytes += value.data.byteLength;
     }
     if (probe === null) return;

@@ -66,8 +66,10 @@ function isRandom(op: string): boolean {
 /**
  * Why lazygrad (not ONNX Runtime) must run a node, or null when ONNX Runtime runs it.
  */
-export function lazygradReason(plan: Plan, node: Node): string | null {
+export function lazygradReason(plan: Plan, node: Node, refused?: ReadonlyMap<string, string>): string | null {
   const op = node.op;
+  const known = refused?.get(kernelKey(plan, node));
+  if (known !== undefined) return known;
   if (op === 'assign') return 'writes a variable (the value it writes is an output of the segment computing it)';
   if (op === 'group') return 'groups effects (no ONNX form)';
   if (isRandom(op)) return "a seeded random op: run by lazygrad's generator to keep its stream";
@@ -91,14 +93,48 @@ export function lazygradReason(plan: Plan, node: Node): string | null {
   return null;
 }
 
+/**
+ * What ONNX Runtime's kernel choice depends on: the op and the dtypes of its output and inputs. A node ONNX Runtime
+ * refused to load (no kernel for one of its ONNX nodes) is remembered by this key and runs in lazygrad from then on.
+ */
+export function kernelKey(plan: Plan, node: Node): string {
+  return `${node.op}:${node.dtype}(${node.inputs.map((i) => plan.graph.node(i).dtype).join(',')})`;
+}
+
+/**
+ * The nodes of a segment that ONNX Runtime refused, from its message (`Could not find an implementation for
+ * HardSigmoid(6) node with name 'x'`): the node named so, or else every node whose ONNX form has that ONNX op.
+ */
+export function refusedNodes(plan: Plan, nodes: readonly number[], message: string): number[] {
+  const found = /implementation for (\w+)\(\d+\) node with name '([^']*)'/.exec(message);
+  if (found === null) return [];
+  const [, onnxOp, onnxName] = found;
+  const graph = plan.graph;
+  const candidates = nodes.filter((id) => !isControlOp(graph.node(id).op));
+  const named = candidates.filter((id) => {
+    const name = graph.node(id).name;
+    return onnxName === name || (onnxName.startsWith(`${name}__`) && /^\d+$/.test(onnxName.slice(name.length + 2)));
+  });
+  if (named.length > 0) return named;
+  return candidates.filter((id) => {
+    const node = graph.node(id);
+    try {
+      const inputs = node.inputs.map((i) => graph.node(i).name);
+      return exportedNodes(graph, id, inputs, ORT_OPSET).nodes.some((n) => n.opType === onnxOp);
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Splits a plan's steps into maximal ONNX Runtime and lazygrad segments (see the file comment). */
-export function partitionPlan(plan: Plan): Partition {
+export function partitionPlan(plan: Plan, refused?: ReadonlyMap<string, string>): Partition {
   const graph = plan.graph;
   const n = graph.size;
   const segmentOf = new Int32Array(n).fill(-1);
   const reasons = new Map<number, string>();
   const kinds: SegmentKind[] = plan.steps.map((step) => {
-    const reason = lazygradReason(plan, step.node);
+    const reason = lazygradReason(plan, step.node, refused);
     if (reason === null) return 'onnxruntime';
     reasons.set(step.node.id, reason);
     return 'lazygrad';
