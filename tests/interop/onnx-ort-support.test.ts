@@ -121,7 +121,13 @@ describe('onnxRuntimeSupport', () => {
       "ONNX Runtime's CPU provider has no float64 kernel for Conv, which conv2d node 'conv2d' exports to",
     );
     expect(onnxRuntimeSupport(g, L.tan(x).id)).toMatch(/no float64 kernel for Tan/);
-    expect(onnxRuntimeSupport(g, L.hardSwish(x).id)).toMatch(/no float64 kernel for HardSwish/);
+    // Some only at some opsets: ONNX Runtime expands them into function bodies where those exist.
+    const hardSwish = L.hardSwish(x);
+    expect(onnxRuntimeSupport(g, hardSwish.id)).toMatch(/no float64 kernel for HardSwish/);
+    expect(onnxRuntimeSupport(g, hardSwish.id, { opset: 18 })).toMatch(/no float64 kernel for HardSwish/);
+    const prelu = L.prelu(x, g.placeholder('alpha', [2], 'float64'));
+    expect(onnxRuntimeSupport(g, prelu.id)).toBe(true);
+    expect(onnxRuntimeSupport(g, prelu.id, { opset: 19 })).toMatch(/no float64 kernel for PRelu/);
     // float64 ops ONNX Runtime runs.
     for (const t of [L.sin(x), L.exp(x), L.maxPool(x, 2, 1, 'valid'), sum(x), L.sigmoid(x)]) {
       expect([t.node.op, onnxRuntimeSupport(g, t.id)]).toEqual([t.node.op, true]);
@@ -130,8 +136,45 @@ describe('onnxRuntimeSupport', () => {
     const x32 = g.placeholder('x32', [1, 5, 5, 2]);
     expect(onnxRuntimeSupport(g, L.conv2d(x32, L.cast(f, 'float32'), 1, 'valid').id)).toBe(true);
     expect(onnxRuntimeSupport(g, L.tan(x32).id)).toBe(true);
-    expect(ORT_CPU_MISSING_KERNELS.float64).toContain('Conv');
-    expect(ORT_CPU_MISSING_KERNELS.float32).toBeUndefined();
+    expect(ORT_CPU_MISSING_KERNELS).toContainEqual({ onnxOp: 'Conv', dtype: 'float64' });
+    expect(ORT_CPU_MISSING_KERNELS.filter((m) => m.dtype !== 'float64')).toEqual([]);
+  });
+
+  test('the opset-dependent entries: ONNX Runtime refuses them at their opsets and runs them at the others', async () => {
+    const rng = new Rng(8);
+    const g = new Graph();
+    const x = g.placeholder('x', [2, 3], 'float64');
+    const alpha = g.placeholder('alpha', [3], 'float64');
+    const ops: { [onnxOp: string]: Tensor } = { PRelu: L.prelu(x, alpha), Elu: L.elu(x) };
+    const feeds = new Map([
+      ['x', randomArray(rng, [2, 3], 'float64')],
+      ['alpha', randomArray(rng, [3], 'float64')],
+    ]);
+    for (const { onnxOp, opsets } of ORT_CPU_MISSING_KERNELS) {
+      if (opsets === undefined) continue;
+      const y = ops[onnxOp];
+      for (const opset of [17, 18, 19, 20, 21]) {
+        const inputs = onnxOp === 'PRelu' ? [x, alpha] : [x];
+        const bytes = exportOnnx(g, { outputs: { y }, inputs, opset });
+        const run = runOrt(bytes, new Map(inputs.map((t) => [t.name, feeds.get(t.name) as NDArray])));
+        if (opsets.includes(opset)) {
+          await expect(run).rejects.toMatchObject({
+            message: expect.stringMatching(/Could not find an implementation/),
+          });
+          expect(onnxRuntimeSupport(g, y.id, { opset })).toMatch(new RegExp(`no float64 kernel for ${onnxOp}`));
+        } else {
+          expectClose(
+            (await run).get('y') as NDArray,
+            new Session(g, { backend: 'js' }).run(y, {
+              x: feeds.get('x') as NDArray,
+              alpha: feeds.get('alpha') as NDArray,
+            }),
+            1e-12,
+          );
+          expect(onnxRuntimeSupport(g, y.id, { opset })).toBe(true);
+        }
+      }
+    }
   });
 
   test('seeded random ops are refused unless allowRandom (ONNX Runtime draws other numbers)', () => {

@@ -1,10 +1,10 @@
 /**
  * The op table through ONNX Runtime, as jest tests: one test per case of a check, each a graph built from the
- * case (forward, gradient or second-order; float32 or float64; static or unknown dims), exported and run in
- * onnxruntime-node (one ORT session per case), compared with the js backend. Where onnxRuntimeSupport says a node
- * cannot run in ONNX Runtime, the test checks that ONNX Runtime (or exportOnnx) really refuses each such node alone,
- * and that the split (those nodes by lazygrad, fed to the model as inputs; the rest in ONNX Runtime) agrees.
- */
+ * case (forward, gradient or second-order; float32 or float64; static or unknown dims), run on the 'onnxruntime'
+ * backend of Session (one Session, so one InferenceSession per ONNX Runtime segment, per case) or exported and run
+ * in onnxruntime-node by hand, compared with the js backend. Where onnxRuntimeSupport says a node cannot run in
+ * ONNX Runtime, the test checks that ONNX Runtime (or exportOnnx) really refuses each such node alone, and that
+ * the split (the backend's; by hand: those nodes by lazygrad, fed to the model as inputs) agrees. */
 import { casesOf } from './cases';
 import { OpRow, rowName } from './cases/table';
 import {

@@ -15,35 +15,30 @@ import { UNMAPPED_REASONS } from './export-ops';
 /**
  * ONNX ops exportOnnx writes for which ONNX Runtime's CPU execution provider (onnxruntime-node 1.30) registers no
  * kernel at a dtype: a model with one is refused when the session is created ("Could not find an implementation").
- * float64 graphs using them run as lazygrad segments.
+ * `opsets` lists the model opsets where that happens when it is not all of them: ONNX Runtime expands some ops
+ * without a kernel into their ONNX function bodies, which exist only for some opsets (PRelu's up to 18, Elu's at
+ * 18). Found by running the op table's float64 cases node by node at every opset exportOnnx writes; an op whose
+ * function body ONNX Runtime would run less accurately than lazygrad is listed at every opset (below).
  */
-export const ORT_CPU_MISSING_KERNELS: { readonly [dtype in DType]?: readonly string[] } = {
-  float64: [
-    // convolution, pooling and resizing: float32 only
-    'Conv',
-    'ConvTranspose',
-    'AveragePool',
-    'Resize',
-    // activations
-    'Elu',
-    'Selu',
-    'PRelu',
-    'Softplus',
-    'HardSigmoid',
-    'HardSwish', // a function of HardSigmoid in ONNX Runtime
-    'Erf',
-    // trigonometric and hyperbolic functions other than Sin and Cos
-    'Tan',
-    'Asin',
-    'Acos',
-    'Atan',
-    'Sinh',
-    'Cosh',
-    'Asinh',
-    'Acosh',
-    'Atanh',
-  ],
-};
+export const ORT_CPU_MISSING_KERNELS: readonly {
+  readonly onnxOp: string;
+  readonly dtype: DType;
+  readonly opsets?: readonly number[];
+}[] = [
+  // convolution, pooling and resizing: float32 only
+  ...['Conv', 'ConvTranspose', 'AveragePool', 'Resize'].map((onnxOp) => ({ onnxOp, dtype: 'float64' as const })),
+  // activations. At opset 18 ONNX Runtime runs Elu, Selu, Softplus and HardSwish as their function bodies; Selu's
+  // and HardSwish's then use float32 attributes (float32 accuracy) and Softplus's is log(exp(x) + 1), which
+  // overflows where lazygrad's does not: only Elu's is kept there.
+  { onnxOp: 'Elu', dtype: 'float64', opsets: [17, 19, 20, 21] },
+  ...['Selu', 'Softplus', 'HardSigmoid', 'HardSwish', 'Erf'].map((onnxOp) => ({ onnxOp, dtype: 'float64' as const })),
+  { onnxOp: 'PRelu', dtype: 'float64', opsets: [19, 20, 21] },
+  // trigonometric and hyperbolic functions other than Sin and Cos
+  ...['Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh'].map((onnxOp) => ({
+    onnxOp,
+    dtype: 'float64' as const,
+  })),
+];
 
 export interface OnnxRuntimeSupportOptions {
   /** The opset the model is exported at (default 17, as exportOnnx). */
@@ -58,20 +53,16 @@ export interface OnnxRuntimeSupportOptions {
 const LEAVES = new Set(['placeholder', 'constant', 'variable']);
 
 /** The reason ONNX Runtime's CPU provider cannot run the ONNX ops of `onnxOps` for `node` at its dtypes, or null. */
-function missingKernel(graph: Graph, node: Node, onnxOps: readonly string[]): string | null {
+function missingKernel(graph: Graph, node: Node, onnxOps: readonly string[], opset: number): string | null {
   const dtypes = new Set<DType>([node.dtype, ...node.inputs.map((i) => graph.node(i).dtype)]);
-  for (const dtype of dtypes) {
-    const missing = ORT_CPU_MISSING_KERNELS[dtype];
-    if (missing === undefined) continue;
-    const op = onnxOps.find((o) => missing.includes(o));
-    if (op !== undefined) {
-      return (
-        `ONNX Runtime's CPU provider has no ${dtype} kernel for ${op}, which ${node.op} node ` +
-        `'${node.name}' exports to`
-      );
-    }
-  }
-  return null;
+  const missing = ORT_CPU_MISSING_KERNELS.find(
+    (m) => dtypes.has(m.dtype) && onnxOps.includes(m.onnxOp) && (m.opsets === undefined || m.opsets.includes(opset)),
+  );
+  if (missing === undefined) return null;
+  return (
+    `ONNX Runtime's CPU provider has no ${missing.dtype} kernel for ${missing.onnxOp}, which ${node.op} node ` +
+    `'${node.name}' exports to`
+  );
 }
 
 /** Whether one non-control node exports, and its ONNX ops have kernels: true, or why not. */
@@ -87,7 +78,7 @@ function nodeSupport(graph: Graph, node: Node, opset: number): true | string {
     if (e instanceof GraphError) return e.message;
     throw e;
   }
-  return missingKernel(graph, node, onnxOps) ?? true;
+  return missingKernel(graph, node, onnxOps, opset) ?? true;
 }
 
 /**
