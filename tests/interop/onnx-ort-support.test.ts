@@ -94,6 +94,34 @@ describe("'same' convolutions with dilations over sizes unknown at export", () =
   });
 });
 
+describe('int32 division by zero', () => {
+  test('div, mod and floorDiv give 0 where the divisor is 0, as lazygrad (ONNX Runtime would stop the run)', async () => {
+    const g = new Graph();
+    const a = g.placeholder('a', [2, 4], 'int32');
+    const b = g.placeholder('b', [4], 'int32');
+    const feeds = new Map([
+      [
+        a,
+        NDArray.from(
+          [
+            [7, -7, 5, 0],
+            [-9, 9, 0, 3],
+          ],
+          'int32',
+        ),
+      ],
+      [b, NDArray.from([2, 0, -3, 0], 'int32')],
+    ]);
+    for (const y of [L.div(a, b), L.mod(a, b), L.floorDiv(a, b)]) {
+      const bytes = exportOnnx(g, { outputs: { y }, inputs: [a, b] });
+      const got = (await runOrt(bytes, new Map([...feeds].map(([t, v]) => [t.name, v])))).get('y') as NDArray;
+      const want = new Session(g, { backend: 'js' }).run(y, feeds);
+      expect([y.node.op, Array.from(got.data)]).toEqual([y.node.op, Array.from(want.data)]);
+      expect([y.node.op, got.data[1], got.data[3]]).toEqual([y.node.op, 0, 0]);
+    }
+  });
+});
+
 describe('onnxRuntimeSupport', () => {
   test('leaves and float32 ops run in ONNX Runtime', () => {
     const g = new Graph();
