@@ -14,9 +14,11 @@ import {
   FeedError,
   gather,
   Graph,
+  greater,
   group,
   hardSwish,
   log,
+  logicalNot,
   matMul,
   mul,
   NDArray,
@@ -118,6 +120,30 @@ describe('runAsync', () => {
     // A single tensor gives a single NDArray.
     expect((await sess.runAsync(sum(y), feeds)).shape).toEqual([]);
   });
+});
+
+test('feeds of every dtype, and views into larger buffers, go to ONNX Runtime as they are', async () => {
+  const g = new Graph();
+  const f = g.placeholder('f', [3]);
+  const d = g.placeholder('d', [2], 'float64');
+  const i = g.placeholder('i', [2], 'int32');
+  const b = g.placeholder('b', [2], 'bool');
+  const fetches = [mul(f, 2), mul(d, 0.5), mul(i, 3), logicalNot(b), greater(i, 7)];
+  const sess = new Session(g, { backend: 'onnxruntime' });
+  const feeds = {
+    f: new NDArray(Float32Array.from([100, 1, 2, 3, 400]).subarray(1, 4), [3]),
+    d: new NDArray(Float64Array.from([9, 1, 3]).subarray(1), [2], 'float64'),
+    i: new NDArray(Int32Array.from([7, 8, 1, 20]).subarray(2), [2], 'int32'),
+    b: new NDArray(Uint8Array.from([0, 1, 0]).subarray(1), [2], 'bool'),
+  };
+  const got = await sess.runAsync(fetches, feeds);
+  expect(got.map((a) => [a.dtype, a.toArray()])).toEqual([
+    ['float32', [2, 4, 6]],
+    ['float64', [0.5, 1.5]],
+    ['int32', [3, 60]],
+    ['bool', [false, true]],
+    ['bool', [false, true]],
+  ]);
 });
 
 describe('the plan cache', () => {

@@ -117,8 +117,6 @@ export class OrtBackend {
   private tail: Promise<unknown> = Promise.resolve();
   /** Runs started and not yet settled. */
   private queued = 0;
-  /** InferenceSessions created so far (for tests and explain). */
-  sessionsCreated = 0;
   /** Kernels ONNX Runtime refused to load (kernelKey → why): their nodes run in lazygrad, in every later plan too. */
   private readonly refused = new Map<string, string>();
 
@@ -335,7 +333,6 @@ export class OrtBackend {
         }
         try {
           sessions.push(await ort.InferenceSession.create(bytes, options));
-          this.sessionsCreated++;
         } catch (error) {
           releaseAll(created);
           return { refusal: { segment: k, message: String((error as Error)?.message) } };
