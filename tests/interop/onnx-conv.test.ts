@@ -35,7 +35,7 @@ const EXPORT_CASES: readonly ExportCase[] = [
     build: (x, f) => L.conv2d(x, f, 2, 'same'),
   },
   {
-    name: "conv2d NHWC 'same' with an unknown batch and unknown spatial dims (auto_pad SAME_UPPER)",
+    name: "conv2d NHWC 'same' with an unknown batch and unknown spatial dims (stride 1: explicit pads)",
     inputs: [
       [2, 7, 6, 3],
       [3, 3, 3, 4],

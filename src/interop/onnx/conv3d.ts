@@ -8,6 +8,7 @@
  */
 import { DType, GraphError, NDArray, Node, Shape, Tensor } from '../../graph';
 import * as ops from '../../ops';
+import { sameSizes, sameUpper } from './export-conv';
 import { attributeProto, OnnxAttr, ReadAttrs, tensorProto } from './proto';
 import { OnnxWriter } from './writer';
 
@@ -39,13 +40,17 @@ const channelsOf = (shape: Shape, channelsLast: boolean): number | null => (chan
 /** lazygrad's [front, back, top, bottom, left, right] as ONNX's [begin × 3, end × 3]. */
 const onnxOrder = (p: readonly number[]): number[] => [p[0], p[2], p[4], p[1], p[3], p[5]];
 
-/** The ONNX pads of a conv3d over x's [d, h, w]; null for 'same' with sizes unknown (auto_pad SAME_UPPER then). */
+/**
+ * The ONNX pads of a conv3d over x's [d, h, w]; null for 'same' with the size of an axis of stride > 1 unknown
+ * (auto_pad SAME_UPPER then).
+ */
 function convPads(attrs: ops.Conv3DAttrs, x: Shape, f: Shape): number[] | null {
   if (attrs.pad === 'valid') return [0, 0, 0, 0, 0, 0];
   if (attrs.pad === 'explicit') return onnxOrder(attrs.pads ?? [0, 0, 0, 0, 0, 0]);
-  if (x.some((d) => d === null) || f.some((d) => d === null)) return null;
+  const sizes = sameSizes(x, attrs.strides);
+  if (sizes === null || f.some((d) => d === null)) return null;
   const axes = SPATIAL.map((i) =>
-    ops.axisGeometry(x[i] as number, f[i] as number, attrs.strides[i], attrs.dilations[i], 'same', 0, 0),
+    ops.axisGeometry(sizes[i], f[i] as number, attrs.strides[i], attrs.dilations[i], 'same', 0, 0),
   );
   return [...axes.map((a) => a.before), ...axes.map((a) => a.after)];
 }
@@ -57,12 +62,16 @@ function known(node: RuleArgs['node'], dims: readonly (number | null)[], what: s
   return dims as number[];
 }
 
-function convAttrs(attrs: ops.Conv3DAttrs, pads: number[] | null): { [name: string]: OnnxAttr } {
+function convAttrs(
+  node: Pick<Node, 'op' | 'name'>,
+  attrs: ops.Conv3DAttrs,
+  pads: number[] | null,
+): { [name: string]: OnnxAttr } {
   return {
     strides: { ints: [...attrs.strides] },
     dilations: { ints: [...attrs.dilations] },
     group: { int: attrs.groups ?? 1 },
-    ...(pads === null ? { auto_pad: { string: 'SAME_UPPER' } } : { pads: { ints: pads } }),
+    ...(pads === null ? { auto_pad: sameUpper(node, attrs.dilations) } : { pads: { ints: pads } }),
   };
 }
 
@@ -74,7 +83,7 @@ function conv3dRule({ w, node, inputs: [x, filter], infos: [xi, fi], out }: Rule
   const y = w.node(
     'Conv',
     [toNcdhw(w, x, channelsLast), weights],
-    convAttrs(attrs, pads),
+    convAttrs(node, attrs, pads),
     channelsLast ? undefined : out,
   );
   return channelsLast ? transpose(w, y, TO_NDHWC, out) : y;
@@ -92,7 +101,7 @@ function backpropInputRule({ w, node, inputs: [dy, filter], infos: [di, fi], out
     (i) =>
       size[i] + pads[i] + pads[i + 3] - ((taps[i] - 1) * attrs.dilations[i] + 1) - (input[i] - 1) * attrs.strides[i],
   );
-  const onnxAttrs = { ...convAttrs(attrs, pads), output_padding: { ints: extra } };
+  const onnxAttrs = { ...convAttrs(node, attrs, pads), output_padding: { ints: extra } };
   const weights = transpose(w, filter, TO_OIDHW);
   const y = w.node('ConvTranspose', [toNcdhw(w, dy, channelsLast), weights], onnxAttrs, channelsLast ? undefined : out);
   return channelsLast ? transpose(w, y, TO_NDHWC, out) : y;

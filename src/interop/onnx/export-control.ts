@@ -388,3 +388,20 @@ export function writeRecurrent(
   }
   return outputs[tag.output];
 }
+
+/** The regions a control-flow node's construct writes as subgraphs (instantiated as its export does). */
+export function regionsOf(graph: Graph, node: Node): Region[] {
+  const infos = node.inputs.map((i) => graph.node(i));
+  if (node.op === 'cond') {
+    return attrsOf(COND, node).branches.map((attr: RegionAttr) => instantiate(attr, infos.slice(1), 'cond'));
+  }
+  if (node.op === 'while') {
+    const attrs = attrsOf(WHILE, node);
+    return [instantiate(attrs.cond, infos, 'whileLoop'), instantiate(attrs.body, infos, 'whileLoop')];
+  }
+  const { carries, xs, body } = attrsOf(SCAN, node);
+  const params = infos.map((t, j) =>
+    j >= carries && j < carries + xs ? { dtype: t.dtype, shape: t.shape.slice(1) } : t,
+  );
+  return [instantiate(body, params, 'scan')];
+}

@@ -45,16 +45,51 @@ function nhwc(shape: Shape, channelsLast: boolean): Shape {
   return channelsLast ? shape : [shape[0], shape[2], shape[3], shape[1]];
 }
 
-/** The [top, left, bottom, right] ONNX pads of the forward conv over x's [h, w]; null when they need x's dims. */
+/**
+ * The [top, left, bottom, right] ONNX pads of the forward conv over x's [h, w]; null when they need x's dims.
+ * 'same' pads of a stride-1 axis do not depend on its size ((k − 1)·d in all), so they are explicit even when the
+ * size is unknown.
+ */
 function onnxPads(attrs: Conv2DAttrs, xhw: Shape, fhw: Shape): number[] | null {
   const pads = attrs.pads ?? [0, 0, 0, 0];
   if (attrs.pad === 'valid') return [0, 0, 0, 0];
   if (attrs.pad === 'explicit') return [pads[0], pads[2], pads[1], pads[3]];
-  if (xhw.some((d) => d === null) || fhw.some((d) => d === null)) return null;
+  const sizes = sameSizes(xhw, attrs.strides);
+  if (sizes === null || fhw.some((d) => d === null)) return null;
   const axis = (i: number) =>
-    axisGeometry(xhw[i] as number, fhw[i] as number, attrs.strides[i], attrs.dilations[i], 'same', 0, 0);
+    axisGeometry(sizes[i], fhw[i] as number, attrs.strides[i], attrs.dilations[i], 'same', 0, 0);
   const [rows, cols] = [axis(0), axis(1)];
   return [rows.before, cols.before, rows.after, cols.after];
+}
+
+/**
+ * The spatial sizes to compute 'same' pads from: the known ones, and any size for a stride-1 axis (its pads do not
+ * depend on it); null when an axis of stride > 1 has an unknown size.
+ */
+export function sameSizes(sizes: Shape, strides: readonly number[]): number[] | null {
+  const out: number[] = [];
+  for (let i = 0; i < sizes.length; i++) {
+    const d = sizes[i];
+    if (d === null && strides[i] !== 1) return null;
+    out.push(d ?? 1);
+  }
+  return out;
+}
+
+/**
+ * auto_pad SAME_UPPER for a 'same' conv whose pads need sizes unknown at export (the filter's, or the input's
+ * along a stride > 1). ONNX Runtime refuses SAME_UPPER with dilations, so a dilated one is a GraphError naming the
+ * node (export it with the sizes known).
+ */
+export function sameUpper(node: { op: string; name: string }, dilations: readonly number[]): { string: string } {
+  if (dilations.some((d) => d !== 1)) {
+    throw new GraphError(
+      `exportOnnx: ${node.op} '${node.name}' has padding 'same' and dilations > 1, and its pads depend on sizes ` +
+        `unknown at export time (the filter's, or the input's along a stride > 1); ONNX Runtime's Conv refuses ` +
+        `auto_pad SAME_UPPER with dilations, so export it with those sizes known`,
+    );
+  }
+  return { string: 'SAME_UPPER' };
 }
 
 function known(node: ConvRuleArgs['node'], shapes: readonly Shape[], what: string): number[][] {
@@ -101,7 +136,7 @@ function convNode(
     strides: { ints: [...attrs.strides] },
     dilations: { ints: [...attrs.dilations] },
     group: { int: attrs.groups ?? 1 },
-    ...(pads === null ? { auto_pad: { string: 'SAME_UPPER' } } : { pads: { ints: pads } }),
+    ...(pads === null ? { auto_pad: sameUpper(node, attrs.dilations) } : { pads: { ints: pads } }),
   };
   const weights = transpose(w, filter, TO_OIHW);
   const operands = [toNchw(w, x, channelsLast), weights, ...(bias === null ? [] : [bias])];

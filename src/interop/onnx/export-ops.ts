@@ -517,9 +517,24 @@ const truncatedNormalRule: Rule = (args) => {
   return w.node('Add', [z, c(attrs.mean)], {}, out);
 };
 
+/**
+ * An integer division-like op as lazygrad computes it: 0 where the divisor is 0 (ONNX leaves integer division by 0
+ * undefined, and ONNX Runtime stops the run), `op` of a and the divisor elsewhere (its zeros replaced by 1).
+ */
+function byNonzero(w: RuleArgs['w'], dtype: DType, b: string, out: string, op: (divisor: string) => string): string {
+  const zero = w.scalar(0, dtype);
+  const isZero = w.node('Equal', [b, zero]);
+  const divisor = w.node('Where', [isZero, w.scalar(1, dtype), b]);
+  return w.node('Where', [isZero, zero, op(divisor)], {}, out);
+}
+
+/** div: Div; integers: 0 where b is 0 (byNonzero). */
+const divRule: Rule = ({ w, node, inputs: [a, b], out }) =>
+  isFloat(node.dtype) ? w.node('Div', [a, b], {}, out) : byNonzero(w, node.dtype, b, out, (d) => w.node('Div', [a, d]));
+
 /** mod: floor modulo (the sign of b). Integers: ONNX Mod (fmod 0) is exactly that. Floats: fmod, then shifted. */
 const modRule: Rule = ({ w, node, inputs: [a, b], out }) => {
-  if (!isFloat(node.dtype)) return w.node('Mod', [a, b], {}, out);
+  if (!isFloat(node.dtype)) return byNonzero(w, node.dtype, b, out, (d) => w.node('Mod', [a, d]));
   const zero = w.scalar(0, node.dtype);
   const fmod = (x: string): string => w.node('Mod', [x, b], { fmod: { int: 1 } });
   const remainder = fmod(a);
@@ -529,9 +544,11 @@ const modRule: Rule = ({ w, node, inputs: [a, b], out }) => {
 
 const floorDivRule: Rule = ({ w, node, inputs: [a, b], out }) => {
   if (isFloat(node.dtype)) return w.node('Floor', [w.node('Div', [a, b])], {}, out);
-  // int32 as lazygrad computes it: ⌊a / b⌋ in float64 (exact for int32 operands), converted back.
-  const quotient = w.node('Div', [castTo(w, a, 'float64'), castTo(w, b, 'float64')]);
-  return castTo(w, w.node('Floor', [quotient]), 'int32', out);
+  // int32 as lazygrad computes it: ⌊a / b⌋ in float64 (exact for int32 operands), converted back; 0 where b is 0.
+  return byNonzero(w, node.dtype, b, out, (d) => {
+    const quotient = w.node('Div', [castTo(w, a, 'float64'), castTo(w, d, 'float64')]);
+    return castTo(w, w.node('Floor', [quotient]), 'int32');
+  });
 };
 
 /** atan2(a, b) = atan(a / b) moved into the right quadrant; atan2(±0, 0) is ±0. */
@@ -694,7 +711,7 @@ export const EXPORT_RULES: { readonly [op: string]: Rule } = {
   add: single('Add'),
   sub: single('Sub'),
   mul: single('Mul'),
-  div: single('Div'),
+  div: divRule,
   pow: single('Pow'),
   maximum: single('Max'),
   minimum: single('Min'),
