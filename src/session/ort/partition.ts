@@ -5,9 +5,10 @@
  * that segment is of its kind, else the next one, so the segments alternate in kind and every segment reads only
  * values of earlier segments (or its own).
  */
-import { formatShape, GraphError, Node, quoteName } from '../../graph';
+import { formatShape, Node, quoteName } from '../../graph';
 import { isControlOp, opRecord } from '../../ops';
 import { exportedNodes } from '../../interop/onnx/export';
+import { onnxRuntimeSupport } from '../../interop/onnx/ort-support';
 import { Plan } from '../plan';
 
 export type SegmentKind = 'onnxruntime' | 'lazygrad';
@@ -30,29 +31,6 @@ export interface Partition {
   readonly reasons: ReadonlyMap<number, string>;
 }
 
-/**
- * Ops whose ONNX form ONNX Runtime's CPU provider runs for float32 only (checked with onnxruntime-node 1.30): a
- * float64 node of one runs in lazygrad. (The rest of the exporter's table runs on both.)
- */
-export const ORT_FLOAT32_ONLY: ReadonlySet<string> = new Set([
-  'tan',
-  'asin',
-  'acos',
-  'atan',
-  'sinh',
-  'cosh',
-  'asinh',
-  'acosh',
-  'atanh',
-  'erf',
-  'elu',
-  'selu',
-  'softplus',
-  'logSigmoid',
-  'atan2',
-  'sigmoidCrossEntropyWithLogits',
-]);
-
 /** The ONNX opset the backend exports with. */
 export const ORT_OPSET = 17;
 
@@ -73,24 +51,9 @@ export function lazygradReason(plan: Plan, node: Node, refused?: ReadonlyMap<str
   if (op === 'assign') return 'writes a variable (the value it writes is an output of the segment computing it)';
   if (op === 'group') return 'groups effects (no ONNX form)';
   if (isRandom(op)) return "a seeded random op: run by lazygrad's generator to keep its stream";
-  // A construct runs as a whole as an ONNX If / Loop / Scan (a region holds no stateful op: the graph refuses them).
-  if (isControlOp(op)) return null;
-  if (node.dtype === 'float64' && ORT_FLOAT32_ONLY.has(op)) {
-    return "float64, which ONNX Runtime's CPU provider does not run for this op";
-  }
-  try {
-    const graph = plan.graph;
-    exportedNodes(
-      graph,
-      node.id,
-      node.inputs.map((i) => graph.node(i).name),
-      ORT_OPSET,
-    );
-  } catch (error) {
-    if (!(error instanceof GraphError)) throw error;
-    return `no ONNX form: ${error.message}`;
-  }
-  return null;
+  // Exportable at ORT_OPSET, with ONNX Runtime CPU kernels at its dtypes; a construct when its regions are.
+  const support = onnxRuntimeSupport(plan.graph, node.id, { opset: ORT_OPSET, allowRandom: true });
+  return support === true ? null : support;
 }
 
 /**
