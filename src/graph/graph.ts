@@ -80,11 +80,13 @@ const INTERN_CONSTANT_LIMIT = 64;
 export class Graph {
   private readonly nodeList: Node[] = [];
   /**
-   * The intern table: a structural hash of each stateless node (op, inputs, attrs, dtype, shape, value) to its id,
-   * more ids with the same hash in `internedMore`. Lookups compare the candidates field by field.
+   * The intern table: the ids of the stateless nodes, open addressing (linear probing) on a structural hash of each
+   * (op, inputs, attrs, dtype, shape, value), -1 for an empty slot; `hashes[id]` is node id's hash. Lookups compare
+   * the candidates field by field. Typed arrays, not a Map: no boxed keys, no garbage per node.
    */
-  private readonly interned = new Map<number, number>();
-  private readonly internedMore = new Map<number, number[]>();
+  private internTable = new Int32Array(64).fill(-1);
+  private internCount = 0;
+  private hashes = new Int32Array(64);
   private readonly names = new Map<string, number>();
   /** Per node: 1 when it is interned (not stateful). */
   private readonly stateless: number[] = [];
@@ -304,17 +306,25 @@ export class Graph {
     }
     const attrs = spec.attrs ?? {};
     // The rules every loader applies (rules.ts), so that whatever is built can be saved and loaded.
-    const what = `Graph: ${spec.op} ${quoteName(`${this.scopePrefix}${spec.name ?? spec.op}`.slice(0, 200))}`;
     const badShape = shapeProblem(spec.shape);
-    if (badShape !== null) throw new ShapeError(`${what}: shape ${formatBadShape(spec.shape)} ${badShape}`);
+    if (badShape !== null) throw new ShapeError(`${this.what(spec)}: shape ${formatBadShape(spec.shape)} ${badShape}`);
     const badAttrs = attrsProblem(attrs);
-    if (badAttrs !== null) throw new GraphError(`${what}: ${badAttrs.path} ${badAttrs.message}`);
+    if (badAttrs !== null) throw new GraphError(`${this.what(spec)}: ${badAttrs.path} ${badAttrs.message}`);
     let key: number | undefined;
     if (spec.stateful !== true) {
       const attrsKey = canonicalJSON(attrs);
-      key = internHash(spec, attrsKey);
-      const existing = this.findInterned(key, spec, attrs, attrsKey);
-      if (existing !== undefined) return this.tensor(existing);
+      key = internHash(spec.op, spec.dtype, spec.inputs, spec.shape, spec.value, attrsKey);
+      const existing = this.findInterned(
+        key,
+        spec.op,
+        spec.dtype,
+        spec.inputs,
+        spec.shape,
+        spec.value,
+        attrs,
+        attrsKey,
+      );
+      if (existing !== -1) return this.tensor(existing);
     }
     const name = this.uniqueName(
       spec,
@@ -344,6 +354,11 @@ export class Graph {
     return this.tensor(id);
   }
 
+  /** The start of addNode's error messages (built only when there is an error: quoting a name costs). */
+  private what(spec: NodeSpec): string {
+    return `Graph: ${spec.op} ${quoteName(`${this.scopePrefix}${spec.name ?? spec.op}`.slice(0, 200))}`;
+  }
+
   /**
    * Adds a copy of `node`, a node of another graph (checked when it was added there), reading `inputs` of this graph,
    * with the node's own dtype and shape; returns its id. For the passes' rebuilds, which call it only where the inputs
@@ -361,11 +376,19 @@ export class Graph {
     }
     let key: number | undefined;
     if (!stateful) {
-      const probe = { op: node.op, inputs, dtype: node.dtype, shape: node.shape, value: node.value };
       const attrsKey = attrsKeyOf(node.attrs);
-      key = internHash(probe, attrsKey);
-      const existing = this.findInterned(key, probe, node.attrs, attrsKey);
-      if (existing !== undefined) return existing;
+      key = internHash(node.op, node.dtype, inputs, node.shape, node.value, attrsKey);
+      const existing = this.findInterned(
+        key,
+        node.op,
+        node.dtype,
+        inputs,
+        node.shape,
+        node.value,
+        node.attrs,
+        attrsKey,
+      );
+      if (existing !== -1) return existing;
     }
     const name = this.uniqueName(node, false);
     if (name !== node.name) {
@@ -454,32 +477,54 @@ export class Graph {
     return { graph: out, mapped };
   }
 
-  /** The interned node equal to the probe (same op, inputs, attrs, dtype, shape and value), if any. */
-  private findInterned(hash: number, probe: InternProbe, attrs: Attrs, attrsKey: string): number | undefined {
-    const first = this.interned.get(hash);
-    if (first === undefined) return undefined;
-    if (this.equalNode(first, probe, attrs, attrsKey)) return first;
-    const more = this.internedMore.get(hash);
-    if (more !== undefined) for (const id of more) if (this.equalNode(id, probe, attrs, attrsKey)) return id;
-    return undefined;
-  }
-
-  private equalNode(id: number, probe: InternProbe, attrs: Attrs, attrsKey: string): boolean {
-    const node = this.nodeList[id];
-    if (node.op !== probe.op || node.dtype !== probe.dtype) return false;
-    if (!sameNumbers(node.inputs, probe.inputs) || !sameDims(node.shape, probe.shape)) return false;
-    if (node.attrs !== attrs && attrsKeyOf(node.attrs) !== attrsKey) return false;
-    return sameValue(node.value, probe.value);
+  /** The interned node equal to the probe (same op, inputs, attrs, dtype, shape and value), or -1. */
+  private findInterned(
+    hash: number,
+    op: string,
+    dtype: DType,
+    inputs: readonly number[],
+    shape: Shape,
+    value: NDArray | undefined,
+    attrs: Attrs,
+    attrsKey: string,
+  ): number {
+    const table = this.internTable;
+    const mask = table.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const id = table[slot];
+      if (id === -1) return -1;
+      if (this.hashes[id] !== hash) continue;
+      const node = this.nodeList[id];
+      if (node.op !== op || node.dtype !== dtype) continue;
+      if (!sameNumbers(node.inputs, inputs) || !sameDims(node.shape, shape)) continue;
+      if (node.attrs !== attrs && attrsKeyOf(node.attrs) !== attrsKey) continue;
+      if (sameValue(node.value, value)) return id;
+    }
   }
 
   private intern(hash: number, id: number): void {
-    if (!this.interned.has(hash)) {
-      this.interned.set(hash, id);
-      return;
+    if (id >= this.hashes.length) {
+      const grown = new Int32Array(Math.max(2 * this.hashes.length, id + 1));
+      grown.set(this.hashes);
+      this.hashes = grown;
     }
-    const more = this.internedMore.get(hash);
-    if (more === undefined) this.internedMore.set(hash, [id]);
-    else more.push(id);
+    this.hashes[id] = hash;
+    // At most half full, so a probe ends soon at an empty slot.
+    if (2 * (this.internCount + 1) > this.internTable.length) {
+      const old = this.internTable;
+      this.internTable = new Int32Array(2 * old.length).fill(-1);
+      for (const held of old) if (held !== -1) this.place(this.hashes[held], held);
+    }
+    this.place(hash, id);
+    this.internCount++;
+  }
+
+  private place(hash: number, id: number): void {
+    const table = this.internTable;
+    const mask = table.length - 1;
+    let slot = hash & mask;
+    while (table[slot] !== -1) slot = (slot + 1) & mask;
+    table[slot] = id;
   }
 
   /** Fills the name and intern tables for the nodes a compacted graph was made with. */
@@ -489,8 +534,18 @@ export class Graph {
       this.names.set(node.name, id);
       if (this.stateless[id] === 1) {
         const attrsKey = attrsKeyOf(node.attrs);
-        const key = internHash(node, attrsKey);
-        if (this.findInterned(key, node, node.attrs, attrsKey) === undefined) this.intern(key, id);
+        const key = internHash(node.op, node.dtype, node.inputs, node.shape, node.value, attrsKey);
+        const found = this.findInterned(
+          key,
+          node.op,
+          node.dtype,
+          node.inputs,
+          node.shape,
+          node.value,
+          node.attrs,
+          attrsKey,
+        );
+        if (found === -1) this.intern(key, id);
       }
     }
     this.indexedUpTo = this.nodeList.length;
@@ -610,21 +665,18 @@ export class Graph {
 /** The canonical JSON of a node's attrs, computed once per attrs object (a node's attrs are never mutated). */
 const attrsKeys = new WeakMap<Attrs, string>();
 function attrsKeyOf(attrs: Attrs): string {
+  // Most nodes have no attrs: no table lookup for them.
+  for (const key in attrs) if (Object.prototype.hasOwnProperty.call(attrs, key)) return attrsKeyOfSome(attrs);
+  return '{}';
+}
+
+function attrsKeyOfSome(attrs: Attrs): string {
   let key = attrsKeys.get(attrs);
   if (key === undefined) {
     key = canonicalJSON(attrs);
     attrsKeys.set(attrs, key);
   }
   return key;
-}
-
-/** What interning compares: a node, or the spec of one about to be added. */
-interface InternProbe {
-  readonly op: string;
-  readonly inputs: readonly number[];
-  readonly dtype: DType;
-  readonly shape: Shape;
-  readonly value?: NDArray;
 }
 
 const hashBits = new Float64Array(1);
@@ -665,20 +717,30 @@ function opHash(op: string, dtype: string): number {
   return h;
 }
 
-function internHash(probe: InternProbe, attrsKey: string): number {
-  let h = opHash(probe.op, probe.dtype);
-  for (const input of probe.inputs) h = mix(h, input);
-  h = mix(h, probe.inputs.length);
-  for (const d of probe.shape) h = mix(h, d === null ? -1 : d);
-  h = mix(h, probe.shape.length);
+function internHash(
+  op: string,
+  dtype: DType,
+  inputs: readonly number[],
+  shape: Shape,
+  value: NDArray | undefined,
+  attrsKey: string,
+): number {
+  let h = opHash(op, dtype);
+  for (let i = 0; i < inputs.length; i++) h = mix(h, inputs[i]);
+  h = mix(h, inputs.length);
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
+    h = mix(h, d === null ? -1 : d);
+  }
+  h = mix(h, shape.length);
   let attrsHash = attrsHashes.get(attrsKey);
   if (attrsHash === undefined) {
     attrsHash = mixString(0, attrsKey);
     if (attrsKey.length <= 256) attrsHashes.set(attrsKey, attrsHash);
   }
   h = mix(h, attrsHash);
-  if (probe.value !== undefined) {
-    for (const v of probe.value.data) {
+  if (value !== undefined) {
+    for (const v of value.data) {
       hashBits[0] = Number.isNaN(v) ? NaN : v;
       h = mix(mix(h, hashWords[0]), hashWords[1]);
     }
