@@ -87,10 +87,17 @@ export class Graph {
   private internTable = new Int32Array(64).fill(-1);
   private internCount = 0;
   private hashes = new Int32Array(64);
-  private readonly names = new Map<string, number>();
+  /**
+   * Names to ids: the names this graph gave its nodes itself. A graph copied from another (a rebuild's target, a
+   * compaction) keeps the names of the nodes copied under their own names in that graph's tables instead, through
+   * `nameLevel` (see `idOfName`); after `settleNames` the table is refilled from the nodes on first use.
+   */
+  private names = new Map<string, number>();
+  private nameLevel: NameLevel = { own: this.names, up: null, kept: null };
+  private namesPending = false;
   /** Per node: 1 when it is interned (not stateful). */
   private readonly stateless: number[] = [];
-  /** Nodes below this id are in `names` and `interned` (a compacted graph fills them on first use). */
+  /** Nodes below this id are in the intern table (a compacted graph fills it on first use). */
   private indexedUpTo = 0;
   private readonly nameCounters = new Map<string, number>();
   private readonly scopes: string[] = [];
@@ -154,9 +161,8 @@ export class Graph {
 
   /** Looks a node up by its unique name. */
   byName(name: string): Tensor | undefined {
-    this.index();
-    const id = this.names.get(name);
-    return id === undefined ? undefined : this.tensor(id);
+    const id = this.idOfName(name);
+    return id === -1 ? undefined : this.tensor(id);
   }
 
   /**
@@ -366,7 +372,7 @@ export class Graph {
    * in addNode, unless `stateful`. Cheaper than addNode: no Tensor handle, the attrs' rules and key not recomputed,
    * and `inputs` is kept as the node's own array (the caller gives it up).
    */
-  copyNode(node: Node, inputs: readonly number[], stateful: boolean): number {
+  copyNode(node: Node, inputs: readonly number[], stateful: boolean, from?: Graph): number {
     this.index();
     const id = this.nodeList.length;
     for (const input of inputs) {
@@ -390,7 +396,18 @@ export class Graph {
       );
       if (existing !== -1) return existing;
     }
-    const name = this.uniqueName(node, false);
+    // A node of the graph this one was copied from, under its own name: that name is taken here only by the node's
+    // copy (names are unique there) or by a name this graph gave itself. Then no lookup in the whole table.
+    const kept = this.nameLevel.kept;
+    const keeps =
+      kept !== null &&
+      from !== undefined &&
+      from.nameLevel === this.nameLevel.up &&
+      from.nodeList[node.id] === node &&
+      this.prefix === '' &&
+      kept[node.id] === -1 &&
+      !this.names.has(node.name);
+    const name = keeps ? node.name : this.uniqueName(node, false);
     if (name !== node.name) {
       const badName = nameProblem(name);
       if (badName !== null)
@@ -409,7 +426,8 @@ export class Graph {
     };
     this.nodeList.push(copy);
     this.stateless.push(key === undefined ? 0 : 1);
-    this.names.set(name, id);
+    if (keeps) (kept as Int32Array)[node.id] = id;
+    else this.names.set(name, id);
     if (key !== undefined) this.intern(key, id);
     this.indexedUpTo = id + 1;
     return id;
@@ -430,6 +448,9 @@ export class Graph {
   ): { graph: Graph; mapped: Int32Array } {
     if (this.parent !== null) throw new GraphError('Graph.compacted: a region cannot be compacted on its own');
     const out = new Graph();
+    // Every node kept keeps its name: the copy's names are this graph's, through `kept`.
+    out.inheritNames(this);
+    const kept = out.nameLevel.kept as Int32Array;
     const mapped = new Int32Array(this.nodeList.length).fill(-1);
     for (const node of this.nodeList) {
       const to = redirect?.get(node.id);
@@ -454,6 +475,7 @@ export class Graph {
         });
         out.stateless.push(value.size > INTERN_CONSTANT_LIMIT ? 0 : 1);
         mapped[node.id] = id;
+        kept[node.id] = id;
         continue;
       }
       const inputs = node.inputs.map((input) => {
@@ -473,8 +495,42 @@ export class Graph {
       });
       out.stateless.push(this.stateless[node.id]);
       mapped[node.id] = id;
+      kept[node.id] = id;
     }
     return { graph: out, mapped };
+  }
+
+  /**
+   * Makes this empty graph a copy's target: a node of `source` added by `copyNode(node, inputs, stateful, source)`
+   * keeps its name without a lookup in a table of every name (the name is `source`'s, unique there), so a rebuild
+   * does not refill the name table. The names stay `source`'s tables' (not its nodes) until `settleNames`.
+   */
+  inheritNames(source: Graph): void {
+    if (this.nodeList.length > 0) throw new GraphError('Graph.inheritNames: the graph already has nodes');
+    if (source.namesPending) source.fillNames();
+    this.nameLevel = { own: this.names, up: source.nameLevel, kept: new Int32Array(source.size).fill(-1) };
+  }
+
+  /**
+   * Lets go of the tables of the graphs this one was copied from (`inheritNames`): its own table is refilled from
+   * its nodes on first use. The passes call it on the graph they hand on.
+   */
+  settleNames(): void {
+    if (this.nameLevel.up === null) return;
+    this.names = new Map();
+    this.nameLevel = { own: this.names, up: null, kept: null };
+    this.namesPending = true;
+  }
+
+  private fillNames(): void {
+    for (const node of this.nodeList) this.names.set(node.name, node.id);
+    this.namesPending = false;
+  }
+
+  /** The id of the node with this name, or -1. */
+  private idOfName(name: string): number {
+    if (this.namesPending) this.fillNames();
+    return nameIdIn(this.nameLevel, name);
   }
 
   /** The interned node equal to the probe (same op, inputs, attrs, dtype, shape and value), or -1. */
@@ -527,11 +583,10 @@ export class Graph {
     table[slot] = id;
   }
 
-  /** Fills the name and intern tables for the nodes a compacted graph was made with. */
+  /** Fills the intern table for the nodes a compacted graph was made with. */
   private index(): void {
     for (let id = this.indexedUpTo; id < this.nodeList.length; id++) {
       const node = this.nodeList[id];
-      this.names.set(node.name, id);
       if (this.stateless[id] === 1) {
         const attrsKey = attrsKeyOf(node.attrs);
         const key = internHash(node.op, node.dtype, node.inputs, node.shape, node.value, attrsKey);
@@ -554,10 +609,11 @@ export class Graph {
   private uniqueName(spec: NodeSpec, exact: boolean): string {
     // Without a scope the name is the spec's own string (whose hash the engine has cached), not a new concatenation.
     const base = this.prefix === '' ? (spec.name ?? spec.op) : `${this.prefix}${spec.name ?? spec.op}`;
-    if (!this.names.has(base)) return base;
+    const taken = this.idOfName(base);
+    if (taken === -1) return base;
     if (exact) {
       throw new GraphError(
-        `Graph: a node named ${quoteName(base)} already exists (${this.node(this.names.get(base) as number).op}); ` +
+        `Graph: a node named ${quoteName(base)} already exists (${this.node(taken).op}); ` +
           `${spec.op} names must be unique in a graph`,
       );
     }
@@ -566,7 +622,7 @@ export class Graph {
     do {
       counter++;
       name = `${base}_${counter}`;
-    } while (this.names.has(name));
+    } while (this.idOfName(name) !== -1);
     this.nameCounters.set(base, counter);
     return name;
   }
@@ -660,6 +716,30 @@ export class Graph {
   toString(): string {
     return formatNodes(this.nodeList);
   }
+}
+
+/**
+ * The names of a graph: `own` (names to ids) holds those the graph gave its nodes itself; a graph copied from another
+ * (`up`, that graph's names) also has the names of the nodes copied under their own names, `kept[id]` being the id
+ * here of that graph's node id (-1: not copied under its name). Names are unique in each graph, so a name is in
+ * `own` or kept from `up`, never both.
+ */
+interface NameLevel {
+  readonly own: Map<string, number>;
+  readonly up: NameLevel | null;
+  readonly kept: Int32Array | null;
+}
+
+/**
+ * The id of the node named `name` in the graph of `level`, or -1. Recursion over the copies a pipeline made (one level
+ * per rebuild or compaction, a few dozen at most), never over nodes.
+ */
+function nameIdIn(level: NameLevel, name: string): number {
+  const own = level.own.get(name);
+  if (own !== undefined) return own;
+  if (level.up === null || level.kept === null) return -1;
+  const above = nameIdIn(level.up, name);
+  return above >= 0 && above < level.kept.length ? level.kept[above] : -1;
 }
 
 /** The canonical JSON of a node's attrs, computed once per attrs object (a node's attrs are never mutated). */

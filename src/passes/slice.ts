@@ -62,7 +62,7 @@ export function copyOp(source: Graph, node: Node, inputs: readonly number[], tar
       return addOp(target, record, inputs, node.attrs, node.name).id;
     }
   }
-  return target.copyNode(node, inputs, record.stateful === true);
+  return target.copyNode(node, inputs, record.stateful === true, source);
 }
 
 /**
@@ -74,6 +74,8 @@ export function rebuild(slice: Slice, rewrite?: Rewriter): Slice {
   const source = slice.graph;
   const live = liveNodes(source, slice.outputs);
   const target = new Graph();
+  // Copies keep their names through the source's name tables (no table of every name refilled per rebuild).
+  target.inheritNames(source);
   const mapped = new Int32Array(source.size).fill(-1);
   const bindings = new Map<number, number>();
   const lookup = (id: number): number => mapped[id];
