@@ -80,15 +80,24 @@ const INTERN_CONSTANT_LIMIT = 64;
 export class Graph {
   private readonly nodeList: Node[] = [];
   /**
-   * The intern table: a structural hash of each stateless node (op, inputs, attrs, dtype, shape, value) to its id,
-   * more ids with the same hash in `internedMore`. Lookups compare the candidates field by field.
+   * The intern table: the ids of the stateless nodes, open addressing (linear probing) on a structural hash of each
+   * (op, inputs, attrs, dtype, shape, value), -1 for an empty slot; `hashes[id]` is node id's hash. Lookups compare
+   * the candidates field by field. Typed arrays, not a Map: no boxed keys, no garbage per node.
    */
-  private readonly interned = new Map<number, number>();
-  private readonly internedMore = new Map<number, number[]>();
-  private readonly names = new Map<string, number>();
+  private internTable = new Int32Array(64).fill(-1);
+  private internCount = 0;
+  private hashes = new Int32Array(64);
+  /**
+   * Names to ids: the names this graph gave its nodes itself. A graph copied from another (a rebuild's target, a
+   * compaction) keeps the names of the nodes copied under their own names in that graph's tables instead, through
+   * `nameLevel` (see `idOfName`); after `settleNames` the table is refilled from the nodes on first use.
+   */
+  private names = new Map<string, number>();
+  private nameLevel: NameLevel = { own: this.names, up: null, kept: null };
+  private namesPending = false;
   /** Per node: 1 when it is interned (not stateful). */
   private readonly stateless: number[] = [];
-  /** Nodes below this id are in `names` and `interned` (a compacted graph fills them on first use). */
+  /** Nodes below this id are in the intern table (a compacted graph fills it on first use). */
   private indexedUpTo = 0;
   private readonly nameCounters = new Map<string, number>();
   private readonly scopes: string[] = [];
@@ -152,9 +161,8 @@ export class Graph {
 
   /** Looks a node up by its unique name. */
   byName(name: string): Tensor | undefined {
-    this.index();
-    const id = this.names.get(name);
-    return id === undefined ? undefined : this.tensor(id);
+    const id = this.idOfName(name);
+    return id === -1 ? undefined : this.tensor(id);
   }
 
   /**
@@ -304,17 +312,25 @@ export class Graph {
     }
     const attrs = spec.attrs ?? {};
     // The rules every loader applies (rules.ts), so that whatever is built can be saved and loaded.
-    const what = `Graph: ${spec.op} ${quoteName(`${this.scopePrefix}${spec.name ?? spec.op}`.slice(0, 200))}`;
     const badShape = shapeProblem(spec.shape);
-    if (badShape !== null) throw new ShapeError(`${what}: shape ${formatBadShape(spec.shape)} ${badShape}`);
+    if (badShape !== null) throw new ShapeError(`${this.what(spec)}: shape ${formatBadShape(spec.shape)} ${badShape}`);
     const badAttrs = attrsProblem(attrs);
-    if (badAttrs !== null) throw new GraphError(`${what}: ${badAttrs.path} ${badAttrs.message}`);
+    if (badAttrs !== null) throw new GraphError(`${this.what(spec)}: ${badAttrs.path} ${badAttrs.message}`);
     let key: number | undefined;
     if (spec.stateful !== true) {
       const attrsKey = canonicalJSON(attrs);
-      key = internHash(spec, attrsKey);
-      const existing = this.findInterned(key, spec, attrs, attrsKey);
-      if (existing !== undefined) return this.tensor(existing);
+      key = internHash(spec.op, spec.dtype, spec.inputs, spec.shape, spec.value, attrsKey);
+      const existing = this.findInterned(
+        key,
+        spec.op,
+        spec.dtype,
+        spec.inputs,
+        spec.shape,
+        spec.value,
+        attrs,
+        attrsKey,
+      );
+      if (existing !== -1) return this.tensor(existing);
     }
     const name = this.uniqueName(
       spec,
@@ -344,6 +360,11 @@ export class Graph {
     return this.tensor(id);
   }
 
+  /** The start of addNode's error messages (built only when there is an error: quoting a name costs). */
+  private what(spec: NodeSpec): string {
+    return `Graph: ${spec.op} ${quoteName(`${this.scopePrefix}${spec.name ?? spec.op}`.slice(0, 200))}`;
+  }
+
   /**
    * Adds a copy of `node`, a node of another graph (checked when it was added there), reading `inputs` of this graph,
    * with the node's own dtype and shape; returns its id. For the passes' rebuilds, which call it only where the inputs
@@ -351,7 +372,7 @@ export class Graph {
    * in addNode, unless `stateful`. Cheaper than addNode: no Tensor handle, the attrs' rules and key not recomputed,
    * and `inputs` is kept as the node's own array (the caller gives it up).
    */
-  copyNode(node: Node, inputs: readonly number[], stateful: boolean): number {
+  copyNode(node: Node, inputs: readonly number[], stateful: boolean, from?: Graph): number {
     this.index();
     const id = this.nodeList.length;
     for (const input of inputs) {
@@ -361,13 +382,32 @@ export class Graph {
     }
     let key: number | undefined;
     if (!stateful) {
-      const probe = { op: node.op, inputs, dtype: node.dtype, shape: node.shape, value: node.value };
       const attrsKey = attrsKeyOf(node.attrs);
-      key = internHash(probe, attrsKey);
-      const existing = this.findInterned(key, probe, node.attrs, attrsKey);
-      if (existing !== undefined) return existing;
+      key = internHash(node.op, node.dtype, inputs, node.shape, node.value, attrsKey);
+      const existing = this.findInterned(
+        key,
+        node.op,
+        node.dtype,
+        inputs,
+        node.shape,
+        node.value,
+        node.attrs,
+        attrsKey,
+      );
+      if (existing !== -1) return existing;
     }
-    const name = this.uniqueName(node, false);
+    // A node of the graph this one was copied from, under its own name: that name is taken here only by the node's
+    // copy (names are unique there) or by a name this graph gave itself. Then no lookup in the whole table.
+    const kept = this.nameLevel.kept;
+    const keeps =
+      kept !== null &&
+      from !== undefined &&
+      from.nameLevel === this.nameLevel.up &&
+      from.nodeList[node.id] === node &&
+      this.prefix === '' &&
+      kept[node.id] === -1 &&
+      !this.names.has(node.name);
+    const name = keeps ? node.name : this.uniqueName(node, false);
     if (name !== node.name) {
       const badName = nameProblem(name);
       if (badName !== null)
@@ -386,7 +426,8 @@ export class Graph {
     };
     this.nodeList.push(copy);
     this.stateless.push(key === undefined ? 0 : 1);
-    this.names.set(name, id);
+    if (keeps) (kept as Int32Array)[node.id] = id;
+    else this.names.set(name, id);
     if (key !== undefined) this.intern(key, id);
     this.indexedUpTo = id + 1;
     return id;
@@ -407,6 +448,9 @@ export class Graph {
   ): { graph: Graph; mapped: Int32Array } {
     if (this.parent !== null) throw new GraphError('Graph.compacted: a region cannot be compacted on its own');
     const out = new Graph();
+    // Every node kept keeps its name: the copy's names are this graph's, through `kept`.
+    out.inheritNames(this);
+    const kept = out.nameLevel.kept as Int32Array;
     const mapped = new Int32Array(this.nodeList.length).fill(-1);
     for (const node of this.nodeList) {
       const to = redirect?.get(node.id);
@@ -431,6 +475,7 @@ export class Graph {
         });
         out.stateless.push(value.size > INTERN_CONSTANT_LIMIT ? 0 : 1);
         mapped[node.id] = id;
+        kept[node.id] = id;
         continue;
       }
       const inputs = node.inputs.map((input) => {
@@ -450,47 +495,112 @@ export class Graph {
       });
       out.stateless.push(this.stateless[node.id]);
       mapped[node.id] = id;
+      kept[node.id] = id;
     }
     return { graph: out, mapped };
   }
 
-  /** The interned node equal to the probe (same op, inputs, attrs, dtype, shape and value), if any. */
-  private findInterned(hash: number, probe: InternProbe, attrs: Attrs, attrsKey: string): number | undefined {
-    const first = this.interned.get(hash);
-    if (first === undefined) return undefined;
-    if (this.equalNode(first, probe, attrs, attrsKey)) return first;
-    const more = this.internedMore.get(hash);
-    if (more !== undefined) for (const id of more) if (this.equalNode(id, probe, attrs, attrsKey)) return id;
-    return undefined;
+  /**
+   * Makes this empty graph a copy's target: a node of `source` added by `copyNode(node, inputs, stateful, source)`
+   * keeps its name without a lookup in a table of every name (the name is `source`'s, unique there), so a rebuild
+   * does not refill the name table. The names stay `source`'s tables' (not its nodes) until `settleNames`.
+   */
+  inheritNames(source: Graph): void {
+    if (this.nodeList.length > 0) throw new GraphError('Graph.inheritNames: the graph already has nodes');
+    if (source.namesPending) source.fillNames();
+    this.nameLevel = { own: this.names, up: source.nameLevel, kept: new Int32Array(source.size).fill(-1) };
   }
 
-  private equalNode(id: number, probe: InternProbe, attrs: Attrs, attrsKey: string): boolean {
-    const node = this.nodeList[id];
-    if (node.op !== probe.op || node.dtype !== probe.dtype) return false;
-    if (!sameNumbers(node.inputs, probe.inputs) || !sameDims(node.shape, probe.shape)) return false;
-    if (node.attrs !== attrs && attrsKeyOf(node.attrs) !== attrsKey) return false;
-    return sameValue(node.value, probe.value);
+  /**
+   * Lets go of the tables of the graphs this one was copied from (`inheritNames`): its own table is refilled from
+   * its nodes on first use. The passes call it on the graph they hand on.
+   */
+  settleNames(): void {
+    if (this.nameLevel.up === null) return;
+    this.names = new Map();
+    this.nameLevel = { own: this.names, up: null, kept: null };
+    this.namesPending = true;
+  }
+
+  private fillNames(): void {
+    for (const node of this.nodeList) this.names.set(node.name, node.id);
+    this.namesPending = false;
+  }
+
+  /** The id of the node with this name, or -1. */
+  private idOfName(name: string): number {
+    if (this.namesPending) this.fillNames();
+    return nameIdIn(this.nameLevel, name);
+  }
+
+  /** The interned node equal to the probe (same op, inputs, attrs, dtype, shape and value), or -1. */
+  private findInterned(
+    hash: number,
+    op: string,
+    dtype: DType,
+    inputs: readonly number[],
+    shape: Shape,
+    value: NDArray | undefined,
+    attrs: Attrs,
+    attrsKey: string,
+  ): number {
+    const table = this.internTable;
+    const mask = table.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const id = table[slot];
+      if (id === -1) return -1;
+      if (this.hashes[id] !== hash) continue;
+      const node = this.nodeList[id];
+      if (node.op !== op || node.dtype !== dtype) continue;
+      if (!sameNumbers(node.inputs, inputs) || !sameDims(node.shape, shape)) continue;
+      if (node.attrs !== attrs && attrsKeyOf(node.attrs) !== attrsKey) continue;
+      if (sameValue(node.value, value)) return id;
+    }
   }
 
   private intern(hash: number, id: number): void {
-    if (!this.interned.has(hash)) {
-      this.interned.set(hash, id);
-      return;
+    if (id >= this.hashes.length) {
+      const grown = new Int32Array(Math.max(2 * this.hashes.length, id + 1));
+      grown.set(this.hashes);
+      this.hashes = grown;
     }
-    const more = this.internedMore.get(hash);
-    if (more === undefined) this.internedMore.set(hash, [id]);
-    else more.push(id);
+    this.hashes[id] = hash;
+    // At most half full, so a probe ends soon at an empty slot.
+    if (2 * (this.internCount + 1) > this.internTable.length) {
+      const old = this.internTable;
+      this.internTable = new Int32Array(2 * old.length).fill(-1);
+      for (const held of old) if (held !== -1) this.place(this.hashes[held], held);
+    }
+    this.place(hash, id);
+    this.internCount++;
   }
 
-  /** Fills the name and intern tables for the nodes a compacted graph was made with. */
+  private place(hash: number, id: number): void {
+    const table = this.internTable;
+    const mask = table.length - 1;
+    let slot = hash & mask;
+    while (table[slot] !== -1) slot = (slot + 1) & mask;
+    table[slot] = id;
+  }
+
+  /** Fills the intern table for the nodes a compacted graph was made with. */
   private index(): void {
     for (let id = this.indexedUpTo; id < this.nodeList.length; id++) {
       const node = this.nodeList[id];
-      this.names.set(node.name, id);
       if (this.stateless[id] === 1) {
         const attrsKey = attrsKeyOf(node.attrs);
-        const key = internHash(node, attrsKey);
-        if (this.findInterned(key, node, node.attrs, attrsKey) === undefined) this.intern(key, id);
+        const key = internHash(node.op, node.dtype, node.inputs, node.shape, node.value, attrsKey);
+        const found = this.findInterned(
+          key,
+          node.op,
+          node.dtype,
+          node.inputs,
+          node.shape,
+          node.value,
+          node.attrs,
+          attrsKey,
+        );
+        if (found === -1) this.intern(key, id);
       }
     }
     this.indexedUpTo = this.nodeList.length;
@@ -499,10 +609,11 @@ export class Graph {
   private uniqueName(spec: NodeSpec, exact: boolean): string {
     // Without a scope the name is the spec's own string (whose hash the engine has cached), not a new concatenation.
     const base = this.prefix === '' ? (spec.name ?? spec.op) : `${this.prefix}${spec.name ?? spec.op}`;
-    if (!this.names.has(base)) return base;
+    const taken = this.idOfName(base);
+    if (taken === -1) return base;
     if (exact) {
       throw new GraphError(
-        `Graph: a node named ${quoteName(base)} already exists (${this.node(this.names.get(base) as number).op}); ` +
+        `Graph: a node named ${quoteName(base)} already exists (${this.node(taken).op}); ` +
           `${spec.op} names must be unique in a graph`,
       );
     }
@@ -511,7 +622,7 @@ export class Graph {
     do {
       counter++;
       name = `${base}_${counter}`;
-    } while (this.names.has(name));
+    } while (this.idOfName(name) !== -1);
     this.nameCounters.set(base, counter);
     return name;
   }
@@ -607,24 +718,45 @@ export class Graph {
   }
 }
 
+/**
+ * The names of a graph: `own` (names to ids) holds those the graph gave its nodes itself; a graph copied from another
+ * (`up`, that graph's names) also has the names of the nodes copied under their own names, `kept[id]` being the id
+ * here of that graph's node id (-1: not copied under its name). Names are unique in each graph, so a name is in
+ * `own` or kept from `up`, never both.
+ */
+interface NameLevel {
+  readonly own: Map<string, number>;
+  readonly up: NameLevel | null;
+  readonly kept: Int32Array | null;
+}
+
+/**
+ * The id of the node named `name` in the graph of `level`, or -1. Recursion over the copies a pipeline made (one level
+ * per rebuild or compaction, a few dozen at most), never over nodes.
+ */
+function nameIdIn(level: NameLevel, name: string): number {
+  const own = level.own.get(name);
+  if (own !== undefined) return own;
+  if (level.up === null || level.kept === null) return -1;
+  const above = nameIdIn(level.up, name);
+  return above >= 0 && above < level.kept.length ? level.kept[above] : -1;
+}
+
 /** The canonical JSON of a node's attrs, computed once per attrs object (a node's attrs are never mutated). */
 const attrsKeys = new WeakMap<Attrs, string>();
 function attrsKeyOf(attrs: Attrs): string {
+  // Most nodes have no attrs: no table lookup for them.
+  for (const key in attrs) if (Object.prototype.hasOwnProperty.call(attrs, key)) return attrsKeyOfSome(attrs);
+  return '{}';
+}
+
+function attrsKeyOfSome(attrs: Attrs): string {
   let key = attrsKeys.get(attrs);
   if (key === undefined) {
     key = canonicalJSON(attrs);
     attrsKeys.set(attrs, key);
   }
   return key;
-}
-
-/** What interning compares: a node, or the spec of one about to be added. */
-interface InternProbe {
-  readonly op: string;
-  readonly inputs: readonly number[];
-  readonly dtype: DType;
-  readonly shape: Shape;
-  readonly value?: NDArray;
 }
 
 const hashBits = new Float64Array(1);
@@ -665,20 +797,30 @@ function opHash(op: string, dtype: string): number {
   return h;
 }
 
-function internHash(probe: InternProbe, attrsKey: string): number {
-  let h = opHash(probe.op, probe.dtype);
-  for (const input of probe.inputs) h = mix(h, input);
-  h = mix(h, probe.inputs.length);
-  for (const d of probe.shape) h = mix(h, d === null ? -1 : d);
-  h = mix(h, probe.shape.length);
+function internHash(
+  op: string,
+  dtype: DType,
+  inputs: readonly number[],
+  shape: Shape,
+  value: NDArray | undefined,
+  attrsKey: string,
+): number {
+  let h = opHash(op, dtype);
+  for (let i = 0; i < inputs.length; i++) h = mix(h, inputs[i]);
+  h = mix(h, inputs.length);
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
+    h = mix(h, d === null ? -1 : d);
+  }
+  h = mix(h, shape.length);
   let attrsHash = attrsHashes.get(attrsKey);
   if (attrsHash === undefined) {
     attrsHash = mixString(0, attrsKey);
     if (attrsKey.length <= 256) attrsHashes.set(attrsKey, attrsHash);
   }
   h = mix(h, attrsHash);
-  if (probe.value !== undefined) {
-    for (const v of probe.value.data) {
+  if (value !== undefined) {
+    for (const v of value.data) {
       hashBits[0] = Number.isNaN(v) ? NaN : v;
       h = mix(mix(h, hashWords[0]), hashWords[1]);
     }

@@ -32,13 +32,25 @@ export const cse: Pass = {
  * Whether the rebuild can merge anything. A slice is hash-consed (built by interning: no two live stateless nodes
  * have one op, inputs and attrs), so the first merge of a rebuild is of a commutative node whose inputs, put in
  * order, make it equal to another live node of its op; without such a pair no merge happens at all (by induction
- * over the ids, each node maps to its own). One key per live commutative node (op, inputs in order, attrs: these
- * determine the dtype and shape).
+ * over the ids, each node maps to its own). One numeric key per live commutative node (op and inputs in order);
+ * nodes with equal keys are compared in full, attrs too (op, inputs and attrs determine the dtype and shape).
  */
 function mayMerge(slice: Slice): boolean {
   const graph = slice.graph;
   const live = liveNodes(graph, slice.outputs);
-  const keys = new Set<string>();
+  // Numeric keys (a hash of op, inputs in order and attrs) into chains of the nodes that had them; equal keys are
+  // compared in full. No string per node.
+  const heads = new Map<number, number>();
+  const next = new Int32Array(graph.size).fill(-1);
+  const attrsOf = new Map<number, string>();
+  const attrsKey = (node: Node): string => {
+    let key = attrsOf.get(node.id);
+    if (key === undefined) {
+      key = canonicalJSON(node.attrs);
+      attrsOf.set(node.id, key);
+    }
+    return key;
+  };
   for (const node of graph.nodes) {
     if (live[node.id] === 0 || opRecord(node.op).commutative !== true) continue;
     passVisits.cseChecks++;
@@ -49,9 +61,30 @@ function mayMerge(slice: Slice): boolean {
         break;
       }
     }
-    const key = `${node.op}|${inputs.join(',')}|${canonicalJSON(node.attrs)}`;
-    if (keys.has(key)) return true;
-    keys.add(key);
+    let hash = stringHash(node.op);
+    for (let k = 0; k < inputs.length; k++) hash = Math.imul(hash ^ inputs[k], 0x01000193);
+    hash = (hash ^ inputs.length) & 0x3fffffff;
+    const first = heads.get(hash);
+    for (let other = first ?? -1; other !== -1; other = next[other]) {
+      const seen = graph.node(other);
+      const seenInputs = [...seen.inputs].sort((a, b) => a - b);
+      if (seen.op !== node.op || seenInputs.length !== inputs.length) continue;
+      if (!seenInputs.every((input, k) => input === inputs[k])) continue;
+      if (attrsKey(seen) === attrsKey(node)) return true;
+    }
+    if (first !== undefined) next[node.id] = first;
+    heads.set(hash, node.id);
   }
   return false;
+}
+
+const opHashes = new Map<string, number>();
+function stringHash(text: string): number {
+  let hash = opHashes.get(text);
+  if (hash === undefined) {
+    hash = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+    opHashes.set(text, hash);
+  }
+  return hash;
 }

@@ -1,7 +1,7 @@
 import { Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
 import { addOp, FUSED, FusedArg, FusedStepAttr, opRecord } from '../ops';
 import { Pass } from './pass';
-import { dropDead, rebuild } from './slice';
+import { dropDead, rebuild, rebuildSkipping, Rewriter } from './slice';
 
 /**
  * Float groups only: a fused loop keeps intermediates as JS doubles, which for floats only changes rounding (as
@@ -73,7 +73,7 @@ function findGroups(
  * Elementwise fusion: each maximal group of two or more elementwise ops becomes one `fused` node whose kernel is
  * generated once from the ops' templates; the chain then makes one pass over memory with no intermediates.
  */
-export function elementwiseFusion(exclude: readonly string[] = []): Pass {
+export function elementwiseFusion(exclude: readonly string[] = [], skip = true): Pass {
   const excluded = new Set(exclude);
   return {
     name: 'fuse',
@@ -85,7 +85,7 @@ export function elementwiseFusion(exclude: readonly string[] = []): Pass {
       const rootOf = new Map<number, number[]>();
       for (const members of fusedGroups) rootOf.set(members[members.length - 1], members);
       let fusedNodes = 0;
-      const result = rebuild(slice, (node, _inputs, target, mapped) => {
+      const fuseGroup: Rewriter = (node, _inputs, target, mapped) => {
         const members = rootOf.get(node.id);
         if (members === undefined) return undefined;
         fusedNodes += members.length;
@@ -124,8 +124,16 @@ export function elementwiseFusion(exclude: readonly string[] = []): Pass {
         }
         const attrs = { expr: display[display.length - 1], dtype: node.dtype, steps };
         return addOp(target, FUSED, externals.map(mapped), attrs, node.name).id;
-      });
-      const pruned = dropDead(result);
+      };
+      // A group's members other than its root are read only within the group: dead once it is fused, so not copied.
+      const absorbed = new Uint8Array(source.size);
+      for (const members of fusedGroups) for (let k = 0; k < members.length - 1; k++) absorbed[members[k]] = 1;
+      // (`skip: false`: copy them, what a merge makes it do; the reference the tests compare the shortcut with.)
+      let pruned = skip ? rebuildSkipping(slice, absorbed, fuseGroup) : null;
+      if (pruned === null) {
+        fusedNodes = 0;
+        pruned = dropDead(rebuild(slice, fuseGroup));
+      }
       return { slice: pruned, changes: { fused: fusedNodes, groups: fusedGroups.length } };
     },
   };

@@ -164,6 +164,8 @@ export function compileSlice(
   const { rewrite, lower } = pipelineFor(options, hasControlFlow(slice.graph));
   const rewritten = runPipeline(slice, rewrite, 8, verify);
   const lowered = runPipeline(rewritten.slice, lower, 1, verify);
+  // The rebuilds' graphs named their nodes through the tables of the graphs before them: let those go.
+  lowered.slice.graph.settleNames();
   return { slice: lowered.slice, reports: [sliceReport, ...rewritten.reports, ...lowered.reports] };
 }
 

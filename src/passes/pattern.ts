@@ -69,13 +69,16 @@ function isConstantEqual(node: Node, value: number): boolean {
   return true;
 }
 
+/**
+ * Whether the node matches the pattern, binding its captures into `captures`. On false, `captures` may hold
+ * bindings of a partial match: callers drop it (every caller starts each rule with a fresh one). Allocates only for
+ * a commuted pattern's trials (each order starts from the bindings it was given).
+ */
 export function match(graph: Graph, id: number, pattern: Pattern, captures: Captures): boolean {
   const node = graph.node(id);
   if (pattern.constant !== undefined && !isConstantEqual(node, pattern.constant)) return false;
-  if (pattern.op !== undefined) {
-    const ops = typeof pattern.op === 'string' ? [pattern.op] : pattern.op;
-    if (!ops.includes(node.op)) return false;
-  }
+  const ops = pattern.op;
+  if (ops !== undefined && (typeof ops === 'string' ? ops !== node.op : !ops.includes(node.op))) return false;
   if (pattern.capture !== undefined) {
     const bound = captures[pattern.capture];
     if (bound !== undefined && bound.id !== id) return false;
@@ -83,23 +86,23 @@ export function match(graph: Graph, id: number, pattern: Pattern, captures: Capt
   const inputs = pattern.inputs;
   if (inputs !== undefined && inputs.length > 0) {
     if (inputs.length !== node.inputs.length) return false;
-    const orders =
-      pattern.commute === true && inputs.length === 2
-        ? [
-            [0, 1],
-            [1, 0],
-          ]
-        : [[...inputs.keys()]];
-    let matched = false;
-    for (const order of orders) {
-      const trial: Captures = { ...captures };
-      if (order.every((k, i) => match(graph, node.inputs[k], inputs[i], trial))) {
-        Object.assign(captures, trial);
-        matched = true;
-        break;
+    if (pattern.commute === true && inputs.length === 2) {
+      let matched = false;
+      for (let first = 0; first < 2 && !matched; first++) {
+        const trial: Captures = { ...captures };
+        if (
+          match(graph, node.inputs[first], inputs[0], trial) &&
+          match(graph, node.inputs[1 - first], inputs[1], trial)
+        ) {
+          Object.assign(captures, trial);
+          matched = true;
+        }
       }
+      if (!matched) return false;
+    } else {
+      // A failed input leaves the match failed as a whole: no trial copy needed.
+      for (let k = 0; k < inputs.length; k++) if (!match(graph, node.inputs[k], inputs[k], captures)) return false;
     }
-    if (!matched) return false;
   }
   if (pattern.capture !== undefined) captures[pattern.capture] = node;
   return true;

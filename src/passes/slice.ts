@@ -62,7 +62,7 @@ export function copyOp(source: Graph, node: Node, inputs: readonly number[], tar
       return addOp(target, record, inputs, node.attrs, node.name).id;
     }
   }
-  return target.copyNode(node, inputs, record.stateful === true);
+  return target.copyNode(node, inputs, record.stateful === true, source);
 }
 
 /**
@@ -74,6 +74,8 @@ export function rebuild(slice: Slice, rewrite?: Rewriter): Slice {
   const source = slice.graph;
   const live = liveNodes(source, slice.outputs);
   const target = new Graph();
+  // Copies keep their names through the source's name tables (no table of every name refilled per rebuild).
+  target.inheritNames(source);
   const mapped = new Int32Array(source.size).fill(-1);
   const bindings = new Map<number, number>();
   const lookup = (id: number): number => mapped[id];
@@ -89,6 +91,38 @@ export function rebuild(slice: Slice, rewrite?: Rewriter): Slice {
     if (bound !== undefined) bindings.set(result, bound);
   }
   return { graph: target, outputs: slice.outputs.map((id) => mapped[id]), bindings };
+}
+
+/**
+ * `dropDead(rebuild(slice, rewrite))` for a rewrite after which the nodes flagged in `skip` are dead (nothing the
+ * rebuild keeps reads them), without copying them first: null when some node of the rebuild merged with another
+ * (then the copies skipped could have mattered: the caller rebuilds in full). Otherwise the same slice: on a
+ * hash-consed source, with no merge, the rebuild maps distinct nodes to distinct nodes, so no later node could have
+ * merged with a skipped copy; and a skipped node's name is its own (unique in the source), which only its copy,
+ * dead, would have taken.
+ */
+export function rebuildSkipping(slice: Slice, skip: Uint8Array, rewrite: Rewriter): Slice | null {
+  const source = slice.graph;
+  const live = liveNodes(source, slice.outputs);
+  const target = new Graph();
+  target.inheritNames(source);
+  const mapped = new Int32Array(source.size).fill(-1);
+  const bindings = new Map<number, number>();
+  const lookup = (id: number): number => mapped[id];
+  for (let id = 0; id < source.size; id++) {
+    if (live[id] === 0 || skip[id] === 1) continue;
+    const node = source.node(id);
+    const inputs = node.inputs.map((i) => mapped[i]);
+    const before = target.size;
+    let result = rewrite(node, inputs, target, lookup);
+    if (result === undefined)
+      result = isLeafOp(node.op) ? copyLeaf(node, target) : copyOp(source, node, inputs, target);
+    if (target.size === before) return null;
+    mapped[id] = result;
+    const bound = slice.bindings.get(id);
+    if (bound !== undefined) bindings.set(result, bound);
+  }
+  return dropDead({ graph: target, outputs: slice.outputs.map((id) => mapped[id]), bindings });
 }
 
 /** The slice without nodes no output needs (a rewrite leaves the nodes it bypassed behind); itself if none. */
