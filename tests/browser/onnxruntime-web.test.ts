@@ -192,6 +192,15 @@ const runnable = chromium !== null && existsSync(join(ortDist, 'ort.min.mjs'));
     expect(requests).toContain('/isolated/ort/ort-wasm-simd-threaded.jsep.wasm');
     expect(requests).toContain('/isolated/ort/ort.min.mjs');
   });
+
+  test('on the cross-origin-isolated page onnxruntime-web runs two threads: its worker loads its .jsep.mjs', () => {
+    // the page loads the script once; ONNX Runtime's pthread worker loads it again (served with no-store)
+    const loads = (kind: string) => requests.filter((r) => r === `/${kind}/ort/ort-wasm-simd-threaded.jsep.mjs`);
+    expect(pages.isolated.results.ortNumThreads).toBe(2);
+    expect(loads('isolated').length).toBeGreaterThanOrEqual(2);
+    expect(pages.plain.results.ortNumThreads).toBe(1);
+    expect(loads('plain')).toHaveLength(1);
+  });
 });
 
 if (!runnable) {

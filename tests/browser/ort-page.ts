@@ -30,6 +30,8 @@ interface Outcome {
 export interface OrtPageResults {
   crossOriginIsolated: boolean;
   ortVersion: string;
+  /** ort.env.wasm.numThreads after the runs (onnxruntime-web's thread pool) */
+  ortNumThreads: number;
   backends: { ort: string; wasm: string };
   /** logits, loss and the four gradients, flattened, per backend. */
   forward: { ort: number[][]; wasm: number[][] };
@@ -93,9 +95,9 @@ async function outcome(body: () => Promise<unknown>): Promise<Outcome> {
 }
 
 /** Forward values, gradients, five training steps and the variables after them, on one backend. */
-async function runMlp(backend: 'onnxruntime' | 'wasm') {
+async function runMlp(backend: 'onnxruntime' | 'wasm', threads: 1 | 2 = 1) {
   const m = mlp();
-  const sess = new Session(m.g, backend === 'onnxruntime' ? { backend, onnxruntime: ort } : { backend });
+  const sess = new Session(m.g, backend === 'onnxruntime' ? { backend, onnxruntime: ort, threads } : { backend });
   const forward = await sess.runAsync([m.logits, m.loss, ...m.grads], m.feeds);
   const losses: number[] = [];
   for (let i = 0; i < 5; i++) losses.push((await sess.runAsync([m.loss, m.step], m.feeds))[0].get());
@@ -110,14 +112,15 @@ async function runMlp(backend: 'onnxruntime' | 'wasm') {
 }
 
 async function run(): Promise<OrtPageResults> {
-  // One thread: onnxruntime-web's threaded build starts its workers from its own script, which here is the page's
-  // bundle; and a page that is not cross-origin isolated has no SharedArrayBuffer anyway.
-  ort.env.wasm.numThreads = 1;
+  // Two threads where the page is cross-origin isolated (onnxruntime-web starts its worker from its .jsep.mjs, from
+  // wasmPaths), one elsewhere (no SharedArrayBuffer).
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  ort.env.wasm.numThreads = isolated ? 2 : 1;
   ort.env.wasm.wasmPaths = new URL(
     'ort/',
     (globalThis as unknown as { location: { href: string } }).location.href,
   ).href;
-  const onOrt = await runMlp('onnxruntime');
+  const onOrt = await runMlp('onnxruntime', isolated ? 2 : 1);
   const onWasm = await runMlp('wasm');
 
   const syncRun = await outcome(async () => onOrt.sess.run(onOrt.m.loss, onOrt.m.feeds));
@@ -148,6 +151,7 @@ async function run(): Promise<OrtPageResults> {
   return {
     crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
     ortVersion: ort.env.versions.web ?? '',
+    ortNumThreads: ort.env.wasm.numThreads ?? 0,
     backends: { ort: onOrt.sess.backend, wasm: onWasm.sess.backend },
     forward: { ort: onOrt.forward, wasm: onWasm.forward },
     losses: { ort: onOrt.losses, wasm: onWasm.losses },
