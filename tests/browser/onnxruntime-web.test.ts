@@ -160,11 +160,15 @@ const runnable = chromium !== null && existsSync(join(ortDist, 'ort.min.mjs'));
   test("executionProviders: ['webgpu'] without a GPU adapter is a SessionError; ['webgpu', 'wasm'] falls back", () => {
     for (const kind of kinds) {
       const { webgpu, webgpuThenWasm, losses } = pages[kind].results;
-      // headless Chromium here: navigator.gpu exists, but there is no adapter
       expect(webgpu.navigatorGpu).toBe(true);
-      expect(webgpu.adapter).toBe(false);
-      expect(webgpu).toMatchObject({ ok: false, name: 'SessionError' });
-      expect(webgpu.message).toMatch(/could start none of the execution providers .*\['webgpu'\].*webgpu/);
+      if (webgpu.adapter) {
+        // a Chromium that has a WebGPU adapter (not this machine's: headless, --disable-gpu, no GPU) runs it
+        expect(webgpu.ok).toBe(true);
+        expectClose([webgpu.values as number[]], [[losses.wasm[0]]]);
+      } else {
+        expect(webgpu).toMatchObject({ ok: false, name: 'SessionError' });
+        expect(webgpu.message).toMatch(/could start none of the execution providers .*\['webgpu'\].*webgpu/);
+      }
       expect(webgpuThenWasm.ok).toBe(true);
       expectClose([webgpuThenWasm.values as number[]], [[losses.wasm[0]]]);
     }
@@ -184,9 +188,12 @@ const runnable = chromium !== null && existsSync(join(ortDist, 'ort.min.mjs'));
       expect(pages[kind].results.resources.length).toBeGreaterThan(0);
       for (const resource of pages[kind].results.resources)
         expect(resource.startsWith(`${origin}/${kind}/`)).toBe(true);
-      // no error; one warning, ONNX Runtime's own, when it drops 'webgpu' for the ['webgpu', 'wasm'] session
-      expect(pages[kind].console).toHaveLength(1);
-      expect(pages[kind].console[0]).toMatch(/^warning: removing requested execution provider "webgpu" .*GPU adapter/);
+      // no error; without a GPU adapter one warning, ONNX Runtime's own, when it drops 'webgpu' for the
+      // ['webgpu', 'wasm'] session
+      const expected = pages[kind].results.webgpu.adapter ? 0 : 1;
+      expect(pages[kind].console).toHaveLength(expected);
+      for (const line of pages[kind].console)
+        expect(line).toMatch(/^warning: removing requested execution provider "webgpu" .*GPU adapter/);
     }
     expect(notFound).toEqual([]);
     expect(requests).toContain('/isolated/ort/ort-wasm-simd-threaded.jsep.wasm');
