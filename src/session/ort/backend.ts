@@ -241,6 +241,16 @@ export class OrtBackend {
       const created = await this.createSessions(ort, plan, partition);
       if (!('refusal' in created)) return created;
       const { segment, message } = created.refusal;
+      // None of the execution providers asked for could start (onnxruntime-web's 'webgpu' without a GPU adapter):
+      // not the model's fault, so no node moves to lazygrad.
+      if (/no available backend found/i.test(message)) {
+        const asked = JSON.stringify(this.options.executionProviders ?? []).replace(/"/g, "'");
+        throw new SessionError(
+          `Session.runAsync (backend 'onnxruntime'): ONNX Runtime could start none of the execution providers ` +
+            `asked for (executionProviders: ${asked}): ${message}; list a fallback after it (e.g. ['webgpu', 'wasm'] ` +
+            `in browsers, ['cuda', 'cpu'] in Node.js)`,
+        );
+      }
       const inSegment = partition.segments[segment].nodes;
       let nodes = refusedNodes(plan, inSegment, message);
       // The ONNX node it names is none of the exported ones (a function op's body, e.g. HardSwish's HardSigmoid):

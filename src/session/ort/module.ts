@@ -42,7 +42,8 @@ export function runningInNode(): boolean {
 
 /**
  * The dynamic import, with a specifier held in a variable: bundlers neither resolve nor bundle it (onnxruntime-node
- * is a native addon; a browser app passes onnxruntime-web as SessionOptions.onnxruntime, or maps the name).
+ * is a native addon; a browser app passes onnxruntime-web as SessionOptions.onnxruntime, or maps the name with an
+ * import map: tests/browser/onnxruntime-web.test.ts runs both).
  */
 const importPackage: PackageImporter = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 
@@ -73,7 +74,8 @@ function missingMessage(name: string): string {
     name === 'onnxruntime-node'
       ? "or pass the module: new Session(g, { backend: 'onnxruntime', onnxruntime: require('onnxruntime-node') })"
       : "and pass the module: import * as ort from 'onnxruntime-web'; " +
-        "new Session(g, { backend: 'onnxruntime', onnxruntime: ort })";
+        "new Session(g, { backend: 'onnxruntime', onnxruntime: ort }) (or map the name 'onnxruntime-web' to its " +
+        'dist/ort.min.mjs with an import map)';
   return (
     `Session: backend 'onnxruntime' needs the '${name}' package (an optional peer dependency of lazygrad), ` +
     `which could not be loaded: npm install ${name}, ${how}`
