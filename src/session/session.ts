@@ -20,6 +20,7 @@ import { copyOwnViews, guardView } from './views';
 import { VariableStore } from './variables';
 import { makeTrace, Trace, TraceEntry } from './numerics';
 import type { OrtBackend, OrtBackendOptions } from './ort/backend';
+import { ortRunner } from './ort/registry';
 
 export { formatTrace } from './numerics';
 export type { Trace, TraceEntry } from './numerics';
@@ -53,11 +54,10 @@ export class Session {
   /** The backend this session's plans run on ('js' when wasm was asked for by default but cannot load). */
   readonly backend: Backend | 'onnxruntime';
   /**
-   * With backend 'onnxruntime': the plans ONNX Runtime runs (ort/backend.ts, with the ONNX exporter: imported at the
-   * first runAsync or `ready()`, so that bundlers can split it off the core); null before that and otherwise.
+   * With backend 'onnxruntime': the plans ONNX Runtime runs (ort/backend.ts, with the ONNX exporter: registered by
+   * the entry 'lazygrad/onnxruntime', so the core does not carry it); made at the first runAsync or `ready()`.
    */
   private ort: OrtBackend | null = null;
-  private ortLoading: Promise<OrtBackend> | null = null;
   private readonly ortOptions: OrtBackendOptions | null = null;
   /** runAsync calls on the 'onnxruntime' backend not yet settled. */
   private ortPending = 0;
@@ -94,6 +94,8 @@ export class Session {
     let chosen: OptimizeOptions = typeof optimize === 'boolean' ? { level: optimize ? 2 : 0 } : optimize;
     if (options.remat !== undefined) chosen = { ...chosen, remat: options.remat };
     const onOrt = options.backend === 'onnxruntime';
+    // The backend's runner is in the entry 'lazygrad/onnxruntime': without it, say so now (a SessionError).
+    if (onOrt) ortRunner();
     const threads = onOrt ? 1 : ((options.threads ?? 1) as 1 | 2);
     const kernels = sessionKernels(
       onOrt ? 'js' : (options.backend as Backend | undefined),
@@ -116,25 +118,26 @@ export class Session {
     }
   }
 
-  /** The 'onnxruntime' backend's runner, imported on first use (with ONNX Runtime itself when `withRuntime`). */
+  /** The 'onnxruntime' backend's runner for this session, made on first use. */
+  private ortRunner(): OrtBackend {
+    if (this.ort !== null) return this.ort;
+    const runner = ortRunner();
+    this.ort = new runner.OrtBackend(this.graph, this.ortOptions as OrtBackendOptions, {
+      read: this.currentValue,
+      commit: (writes) => {
+        for (const { variable, value, owned } of writes) {
+          if (owned) this.store.set(variable, value);
+          else this.store.write(variable, value);
+        }
+        this.clock.runs++;
+      },
+    });
+    return this.ort;
+  }
+
+  /** The runner, with ONNX Runtime itself loaded when `withRuntime`. */
   private async ortBackend(withRuntime: boolean): Promise<OrtBackend> {
-    if (this.ortLoading === null) {
-      const options = this.ortOptions as OrtBackendOptions;
-      this.ortLoading = import('./ort/backend').then((module) => {
-        this.ort = new module.OrtBackend(this.graph, options, {
-          read: this.currentValue,
-          commit: (writes) => {
-            for (const { variable, value, owned } of writes) {
-              if (owned) this.store.set(variable, value);
-              else this.store.write(variable, value);
-            }
-            this.clock.runs++;
-          },
-        });
-        return this.ort;
-      });
-    }
-    const ort = await this.ortLoading;
+    const ort = this.ortRunner();
     if (withRuntime) await ort.loadModule();
     return ort;
   }
@@ -222,8 +225,8 @@ export class Session {
     let values: NDArray[];
     this.ortPending++;
     try {
-      // Runs are queued in call order: loading resolves in call order, and the runner queues its runs.
-      const ort = this.ort ?? (await this.ortBackend(false));
+      // Runs are queued in call order by the runner.
+      const ort = this.ortRunner();
       values = await ort.run(unique, fed, check || traced ? { check, entries } : null);
     } finally {
       this.ortPending--;
@@ -312,13 +315,7 @@ export class Session {
     const fed = normalizeFeeds(this.graph, feeds);
     const ids = [...new Set(tensors.map((t) => t.id))];
     if (this.ortOptions !== null) {
-      if (this.ort === null) {
-        throw new SessionError(
-          "Session.explain: backend 'onnxruntime' loads its compiler with ONNX Runtime: await sess.ready() (or a " +
-            'runAsync) before explain',
-        );
-      }
-      return this.ort.explain(ids, fed);
+      return this.ortRunner().explain(ids, fed);
     }
     const plan = compilePlan(
       this.graph,

