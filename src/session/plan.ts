@@ -258,7 +258,17 @@ export function checkPlanSize(plan: Plan, maxBytes: number): void {
 
 export function plannedStep(step: Step): PlannedStep {
   const writtenEarly = step.early !== undefined && !step.early.fetched;
-  return { ...step, op: step.node.op, outputs: step.control?.outputs, writtenEarly };
+  // The fields the memory planner reads, named: a spread of the whole step cost several µs per step (issue 20).
+  return {
+    output: step.output,
+    inputs: step.inputs,
+    release: step.release,
+    shape: step.shape,
+    dtype: step.dtype,
+    op: step.node.op,
+    outputs: step.control?.outputs,
+    writtenEarly,
+  };
 }
 
 /**
