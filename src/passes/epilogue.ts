@@ -91,11 +91,13 @@ export function epiloguePass(skip = true): Pass {
       for (const node of source.nodes) {
         if (live[node.id] === 0) continue;
         if (node.op === 'relu' && !reluOf.has(node.inputs[0])) reluOf.set(node.inputs[0], node.id);
-        const captures: Captures = {};
         let masked: Node | null = null;
         if (node.op === 'reluGrad' && shapesEqual(node.shape, source.node(node.inputs[1]).shape)) {
           masked = source.node(node.inputs[1]);
-        } else if (node.op === 'greater' && match(source, node.id, MASK, captures)) masked = captures.x;
+        } else if (node.op === 'greater') {
+          const captures: Captures = {};
+          if (match(source, node.id, MASK, captures)) masked = captures.x;
+        }
         if (masked !== null && shapesEqual(node.shape, masked.shape)) {
           masksOf.set(masked.id, [...(masksOf.get(masked.id) ?? []), node.id]);
         }

@@ -40,11 +40,20 @@ function findGroups(
   exclude: ReadonlySet<string>,
 ): { groupOf: Int32Array; groups: number[][] } {
   const size = graph.size;
-  const consumers: number[][] = Array.from({ length: size }, () => []);
-  for (const node of graph.nodes) for (const input of node.inputs) consumers[input].push(node.id);
+  const groupOf = new Int32Array(size).fill(-1);
+  // Each node's consumers, in flat arrays (one array per node was 150k arrays for the GC at 200k nodes).
+  const start = new Int32Array(size + 1);
+  for (const node of graph.nodes) for (const input of node.inputs) start[input + 1]++;
+  for (let id = 0; id < size; id++) start[id + 1] += start[id];
+  const consumers = new Int32Array(start[size]);
+  const filled = start.slice(0, size);
+  for (const node of graph.nodes) for (const input of node.inputs) consumers[filled[input]++] = node.id;
+  const consumedInGroup = (id: number, group: number): boolean => {
+    for (let k = start[id]; k < start[id + 1]; k++) if (groupOf[consumers[k]] !== group) return false;
+    return true;
+  };
   const isOutput = new Uint8Array(size);
   for (const id of outputs) isOutput[id] = 1;
-  const groupOf = new Int32Array(size).fill(-1);
   const groups: number[][] = [];
   for (let root = size - 1; root >= 0; root--) {
     const rootNode = graph.node(root);
@@ -59,7 +68,7 @@ function findGroups(
       const node = graph.node(id);
       if (!fusible(node, exclude) || node.dtype !== rootNode.dtype || !shapesEqual(node.shape, rootNode.shape))
         continue;
-      if (!consumers[id].every((c) => groupOf[c] === group)) continue;
+      if (!consumedInGroup(id, group)) continue;
       groupOf[id] = group;
       members.push(id);
       for (const input of node.inputs) stack.push(input);

@@ -16,7 +16,7 @@ import {
 import { ProbedSteps, probedSteps, TraceEntry } from './numerics';
 import { PlacedConstants } from './constants';
 import { ArenaBlock, ArenaPlacement, stagingBytes } from './placement';
-import { Plan, plannedStep, RegionPlan, RegionRunner, Step } from './plan';
+import { Plan, plannedSteps, RegionPlan, RegionRunner, Step } from './plan';
 import { exchangeable } from './updates';
 import { VariableStore } from './variables';
 
@@ -339,7 +339,7 @@ export class Executor {
       let views: (NDArray | null)[] = [];
       let outputs: OutputViews | null = null;
       if (plan.memory === null) views = fresh;
-      else if (block === null) ({ views, outputs } = allocateViews(plan.memory, plan.steps.map(plannedStep)));
+      else if (block === null) ({ views, outputs } = allocateViews(plan.memory, plannedSteps(plan.steps)));
       state = {
         slots: new Array<NDArray | null>(plan.graph.size).fill(null),
         args: plan.steps.map((step) => new Array<NDArray>(step.inputs.length).fill(EMPTY)),
@@ -393,13 +393,7 @@ export class Executor {
       s.constants?.settle(placement);
       const memory = p.memory;
       if (buffer !== null && s.block !== null && s.layout !== null && memory !== null && s.viewsOf !== buffer) {
-        ({ views: s.views, outputs: s.outputs } = viewsIn(
-          memory,
-          p.steps.map(plannedStep),
-          placedLayout(s),
-          buffer,
-          0,
-        ));
+        ({ views: s.views, outputs: s.outputs } = viewsIn(memory, plannedSteps(p.steps), placedLayout(s), buffer, 0));
         s.viewsOf = buffer;
       }
     }

@@ -14,7 +14,7 @@ import { buildResult, checkGraph, Fetch, FetchResult, Feeds, normalizeFeeds, rea
 import { checkRunOptions, checkSessionArguments, RunOptions, SessionOptions } from './options';
 import { ArenaPlacement } from './placement';
 import { planMemory } from './memory';
-import { checkPlanSize, formatPlan, Plan, plannedStep } from './plan';
+import { checkPlanSize, formatPlan, Plan, plannedSteps } from './plan';
 import { rematLines, withoutRemat } from './remat-report';
 import { copyOwnViews, guardView } from './views';
 import { VariableStore } from './variables';
@@ -462,7 +462,7 @@ export class Session {
     );
     if (views && plan.memory !== null) {
       // The results get planned buffers too (handed out as views): the same plan with its memory planned again.
-      plan = { ...plan, memory: planMemory(plan.graph, plan.steps.map(plannedStep), plan.outputs, true) };
+      plan = { ...plan, memory: planMemory(plan.graph, plannedSteps(plan.steps), plan.outputs, true) };
       checkPlanSize(plan, this.maxBytes);
     }
     return { key, plan, cached: false };
