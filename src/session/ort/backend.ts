@@ -26,7 +26,7 @@ import { isControlOp } from '../../ops';
 import { compilePlan } from '../compile';
 import { formatPlan, Plan } from '../plan';
 import { firstNonFinite, probedSteps, ProbedSteps, TraceEntry, unravel } from '../numerics';
-import { formatPartition, kernelKey, ORT_OPSET, Partition, partitionPlan, refusedNodes } from './partition';
+import { formatPartition, kernelKey, opsetFor, ORT_OPSET, Partition, partitionPlan, refusedNodes } from './partition';
 import { loadOnnxRuntime, OnnxRuntimeModule, OnnxRuntimeOption, OrtInferenceSession, OrtTensor } from './module';
 
 /** lazygrad's lowering passes: its own kernels' business, left to ONNX Runtime's own optimizer here. */
@@ -150,6 +150,8 @@ export class OrtBackend {
   private queued = 0;
   /** Kernels ONNX Runtime refused to load (kernelKey → why): their nodes run in lazygrad, in every later plan too. */
   private readonly refused = new Map<string, string>();
+  /** The opset of the models made for the ONNX Runtime module loaded (ORT_OPSET before it is). */
+  private opset = ORT_OPSET;
   /** The last cached plan looked up (see Lookup). */
   private lastLookup: Lookup | null = null;
 
@@ -184,7 +186,7 @@ export class OrtBackend {
   explain(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>): string {
     const plan = this.compileLazygrad(fetchIds, feeds, true);
     const text = formatPlan({ ...plan, memory: null });
-    return `${text}\n${formatPartition(plan, partitionPlan(plan, this.refused))}`;
+    return `${text}\n${formatPartition(plan, partitionPlan(plan, this.refused, this.opset))}`;
   }
 
   /**
@@ -192,23 +194,22 @@ export class OrtBackend {
    * fetches' values, in the order of `fetchIds`.
    */
   run(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>, probe: OrtProbe | null): Promise<NDArray[]> {
-    // Nothing queued: start now (no extra turn of the microtask queue); else after the last run queued.
-    const task =
-      this.queued === 0
-        ? this.runNow(fetchIds, feeds, probe)
-        : this.tail.then(() => this.runNow(fetchIds, feeds, probe));
-    this.queued++;
-    const settled = (): void => {
-      this.queued--;
-    };
-    this.tail = task.then(settled, settled);
+    this.queued++; // runNow counts it off when it settles
+    const go = (): Promise<NDArray[]> => this.runNow(fetchIds, feeds, probe);
+    // Nothing else queued: start now (no extra turn of the microtask queue); else once the last run queued has
+    // settled, whether it succeeded or failed.
+    const task = this.queued === 1 ? go() : this.tail.then(go, go);
+    this.tail = task;
     return task;
   }
 
   /** ONNX Runtime, loaded once (a failed load is tried again at the next call). */
   loadModule(): Promise<OnnxRuntimeModule> {
     if (this.module === null) {
-      const loading = loadOnnxRuntime(this.options.onnxruntime);
+      const loading = loadOnnxRuntime(this.options.onnxruntime).then((module) => {
+        this.opset = opsetFor(module);
+        return module;
+      });
       this.module = loading;
       // A failed load is tried again at the next run (the package may have been installed since).
       loading.catch(() => {
@@ -243,28 +244,32 @@ export class OrtBackend {
     feeds: ReadonlyMap<number, NDArray>,
     probe: OrtProbe | null,
   ): Promise<NDArray[]> {
-    const found = this.lookup(fetchIds, feeds);
-    const key = found.key;
-    let compiled = found.compiled;
-    const cached = compiled !== undefined;
-    if (compiled === undefined) {
-      // Compiling checks the feeds (a missing one is a FeedError) before ONNX Runtime is even loaded.
-      const plan = this.compileLazygrad(fetchIds, feeds, false);
-      const ort = await this.loadModule();
-      compiled = await this.compileForOrt(ort, plan);
-    }
-    let result: { values: NDArray[]; writes: VariableWrite[] };
     try {
-      result = await this.execute(compiled, feeds, probe);
-    } catch (error) {
-      // A plan that never ran successfully is not cached (as on the other backends).
-      if (!cached) releaseAll(compiled);
-      throw error;
+      const found = this.lookup(fetchIds, feeds);
+      const key = found.key;
+      let compiled = found.compiled;
+      const cached = compiled !== undefined;
+      if (compiled === undefined) {
+        // Compiling checks the feeds (a missing one is a FeedError) before ONNX Runtime is even loaded.
+        const plan = this.compileLazygrad(fetchIds, feeds, false);
+        const ort = await this.loadModule();
+        compiled = await this.compileForOrt(ort, plan);
+      }
+      let result: { values: NDArray[]; writes: VariableWrite[] };
+      try {
+        result = await this.execute(compiled, feeds, probe);
+      } catch (error) {
+        // A plan that never ran successfully is not cached (as on the other backends).
+        if (!cached) releaseAll(compiled);
+        throw error;
+      }
+      this.variables.commit(result.writes);
+      for (const id of compiled.stateful) this.runCounts.set(id, (this.runCounts.get(id) ?? 0) + 1);
+      if (!cached) this.cache(key, compiled);
+      return result.values;
+    } finally {
+      this.queued--;
     }
-    this.variables.commit(result.writes);
-    for (const id of compiled.stateful) this.runCounts.set(id, (this.runCounts.get(id) ?? 0) + 1);
-    if (!cached) this.cache(key, compiled);
-    return result.values;
   }
 
   private cache(key: string, compiled: OrtPlan): void {
@@ -282,13 +287,15 @@ export class OrtBackend {
    * again: each round moves at least one node, so this ends.
    */
   private async compileForOrt(ort: OnnxRuntimeModule, plan: Plan): Promise<OrtPlan> {
+    const opset = opsetFor(ort);
+    this.opset = opset;
     for (;;) {
-      const partition = partitionPlan(plan, this.refused);
+      const partition = partitionPlan(plan, this.refused, opset);
       const created = await this.createSessions(ort, plan, partition);
       if (!('refusal' in created)) return created;
       const { segment, message } = created.refusal;
       const inSegment = partition.segments[segment].nodes;
-      let nodes = refusedNodes(plan, inSegment, message);
+      let nodes = refusedNodes(plan, inSegment, message, opset);
       // The ONNX node it names is none of the exported ones (a function op's body, e.g. HardSwish's HardSigmoid):
       // each kind of node of the segment is loaded on its own to find the ones ONNX Runtime has no kernel for.
       if (nodes.length === 0 && /implementation for/.test(message))
@@ -322,7 +329,7 @@ export class OrtBackend {
           const bytes = exportOnnx(graph, {
             outputs: { [node.name]: graph.tensor(id) },
             inputs: [...new Set(node.inputs)].map((i) => graph.tensor(i)),
-            opset: ORT_OPSET,
+            opset: this.opset,
             annotations: false,
           });
           const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 4 });
@@ -382,7 +389,7 @@ export class OrtBackend {
           bytes = exportOnnx(graph, {
             outputs,
             inputs: segment.inputs.map((id) => graph.tensor(id)),
-            opset: ORT_OPSET,
+            opset: this.opset,
             annotations: false,
             name: `lazygrad_segment_${k}`,
           });
