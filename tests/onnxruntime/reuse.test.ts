@@ -140,4 +140,25 @@ describe("backend 'onnxruntime': what runs reuse does not go stale", () => {
     ).rejects.toThrow();
     expect((await sess.runAsync([y, step], { x: vector([1, 1, 1]) }))[0].data).toEqual(new Float32Array([24, 26, 28]));
   });
+
+  test('a run failing in the queue (first, or between others) does not stop the runs after it nor write anything', async () => {
+    const { g, w, y, step } = model();
+    const sess = new Session(g, { backend: 'onnxruntime' });
+    // Fails before its first await (the missing feed is found when the plan is compiled).
+    await expect(sess.runAsync(y)).rejects.toThrow(/x/);
+    const runs = [
+      sess.runAsync(step),
+      sess.runAsync([y, step]),
+      sess.runAsync(step),
+      sess.runAsync(y, { x: vector([1, 1, 1]) }),
+    ];
+    const settled = await Promise.allSettled(runs);
+    expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(((settled[3] as PromiseFulfilledResult<NDArray>).value as NDArray).data).toEqual(
+      new Float32Array([44, 46, 48]),
+    );
+    expect(sess.variableValue(w).data).toEqual(new Float32Array([21, 22, 23]));
+    // Nothing is left in flight.
+    expect(() => sess.dispose()).not.toThrow();
+  });
 });
