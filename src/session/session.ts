@@ -215,9 +215,17 @@ export class Session {
     if (this.ortOptions === null) return this.run(fetches as Tensor, feeds, options) as unknown;
     this.refuseDuringRun('Session.runAsync');
     const checked = checkRunOptions(options);
-    const tree = readFetches(fetches);
-    for (const t of tree.tensors) checkGraph(this.graph, t, 'fetch');
-    const unique = [...new Set(tree.tensors.map((t) => t.id))];
+    // One tensor (the common case): no fetch structure to read or rebuild, as in `run`.
+    const single = fetches instanceof Tensor ? fetches : null;
+    const tree = single === null ? readFetches(fetches) : null;
+    let unique: number[];
+    if (tree === null) {
+      checkGraph(this.graph, single as Tensor, 'fetch');
+      unique = [(single as Tensor).id];
+    } else {
+      for (const t of tree.tensors) checkGraph(this.graph, t, 'fetch');
+      unique = [...new Set(tree.tensors.map((t) => t.id))];
+    }
     const fed = normalizeFeeds(this.graph, feeds);
     const check = checked?.checkNumerics ?? this.checkNumerics;
     const traced = checked !== undefined && (checked.trace === true || checked.onTrace !== undefined);
@@ -233,6 +241,7 @@ export class Session {
       if (entries !== null) this.lastTrace = makeTrace(entries);
     }
     if (entries !== null) checked?.onTrace?.(this.lastTrace as Trace);
+    if (tree === null) return values[0];
     const byId = new Map<number, NDArray>();
     unique.forEach((id, i) => byId.set(id, values[i]));
     return buildResult(tree, byId);

@@ -26,7 +26,7 @@ import { isControlOp } from '../../ops';
 import { compilePlan } from '../compile';
 import { formatPlan, Plan } from '../plan';
 import { firstNonFinite, probedSteps, ProbedSteps, TraceEntry, unravel } from '../numerics';
-import { formatPartition, kernelKey, ORT_OPSET, Partition, partitionPlan, refusedNodes } from './partition';
+import { formatPartition, kernelKey, opsetFor, ORT_OPSET, Partition, partitionPlan, refusedNodes } from './partition';
 import { loadOnnxRuntime, OnnxRuntimeModule, OnnxRuntimeOption, OrtInferenceSession, OrtTensor } from './module';
 
 /** lazygrad's lowering passes: its own kernels' business, left to ONNX Runtime's own optimizer here. */
@@ -66,6 +66,34 @@ interface OrtPlan {
   readonly sessions: readonly (OrtInferenceSession | null)[];
   /** The steps wrapped for checkNumerics / trace runs, by kind (1: check, 2: trace, 3: both). */
   readonly probed: (ProbedSteps | undefined)[];
+  /** The stateful nodes (user-graph ids) its steps run: their run counts move after each successful run. */
+  readonly stateful: readonly number[];
+  /** Whether each fetch (plan.outputs) is a fed array, a constant or a variable: handed out as a copy. */
+  readonly copied: readonly boolean[];
+  /** What each ONNX Runtime segment's runs reuse (null for a lazygrad segment), made at the first run. */
+  io: (SegmentIO | null)[] | null;
+  /** A run's values by slot (plan.graph's ids), reused by the next run; emptied after each run. */
+  values: (NDArray | null)[] | null;
+  /** A run of this plan is in progress (its `values` in use). */
+  busy: boolean;
+}
+
+/** An ONNX Runtime segment's names and the input tensors of its last run, reused while their arrays are the same. */
+interface SegmentIO {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** The array each input's tensor was made of (the same NDArray object: its data and shape are the tensor's). */
+  readonly arrays: (NDArray | null)[];
+  readonly tensors: (OrtTensor | null)[];
+}
+
+/** The last plan looked up and its signature: a run repeating it skips building the key string. */
+interface Lookup {
+  readonly fetchIds: readonly number[];
+  readonly fedIds: readonly number[];
+  readonly fedShapes: readonly (readonly number[])[];
+  readonly key: string;
+  readonly compiled: OrtPlan;
 }
 
 /** One run's probe: scan outputs for NaN/Inf, record a trace. */
@@ -73,6 +101,9 @@ export interface OrtProbe {
   readonly check: boolean;
   readonly entries: TraceEntry[] | null;
 }
+
+/** Fetches whose arrays are the user's, the graph's or the store's: handed out as copies. */
+const OWN_VALUES = new Set(['constant', 'variable', 'placeholder']);
 
 const ORT_TYPE: { readonly [dtype: string]: string } = {
   float32: 'float32',
@@ -119,6 +150,10 @@ export class OrtBackend {
   private queued = 0;
   /** Kernels ONNX Runtime refused to load (kernelKey → why): their nodes run in lazygrad, in every later plan too. */
   private readonly refused = new Map<string, string>();
+  /** The opset of the models made for the ONNX Runtime module loaded (ORT_OPSET before it is). */
+  private opset = ORT_OPSET;
+  /** The last cached plan looked up (see Lookup). */
+  private lastLookup: Lookup | null = null;
 
   constructor(
     private readonly graph: Graph,
@@ -151,7 +186,7 @@ export class OrtBackend {
   explain(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>): string {
     const plan = this.compileLazygrad(fetchIds, feeds, true);
     const text = formatPlan({ ...plan, memory: null });
-    return `${text}\n${formatPartition(plan, partitionPlan(plan, this.refused))}`;
+    return `${text}\n${formatPartition(plan, partitionPlan(plan, this.refused, this.opset))}`;
   }
 
   /**
@@ -159,23 +194,22 @@ export class OrtBackend {
    * fetches' values, in the order of `fetchIds`.
    */
   run(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>, probe: OrtProbe | null): Promise<NDArray[]> {
-    // Nothing queued: start now (no extra turn of the microtask queue); else after the last run queued.
-    const task =
-      this.queued === 0
-        ? this.runNow(fetchIds, feeds, probe)
-        : this.tail.then(() => this.runNow(fetchIds, feeds, probe));
-    this.queued++;
-    const settled = (): void => {
-      this.queued--;
-    };
-    this.tail = task.then(settled, settled);
+    this.queued++; // runNow counts it off when it settles
+    const go = (): Promise<NDArray[]> => this.runNow(fetchIds, feeds, probe);
+    // Nothing else queued: start now (no extra turn of the microtask queue); else once the last run queued has
+    // settled, whether it succeeded or failed.
+    const task = this.queued === 1 ? go() : this.tail.then(go, go);
+    this.tail = task;
     return task;
   }
 
   /** ONNX Runtime, loaded once (a failed load is tried again at the next call). */
   loadModule(): Promise<OnnxRuntimeModule> {
     if (this.module === null) {
-      const loading = loadOnnxRuntime(this.options.onnxruntime);
+      const loading = loadOnnxRuntime(this.options.onnxruntime).then((module) => {
+        this.opset = opsetFor(module);
+        return module;
+      });
       this.module = loading;
       // A failed load is tried again at the next run (the package may have been installed since).
       loading.catch(() => {
@@ -185,10 +219,24 @@ export class OrtBackend {
     return this.module;
   }
 
-  private keyOf(fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>): string {
+  /** The cached plan of a signature (the last one looked up when it repeats: no key string built), or its key. */
+  private lookup(
+    fetchIds: readonly number[],
+    feeds: ReadonlyMap<number, NDArray>,
+  ): { key: string; compiled: OrtPlan | undefined } {
+    const last = this.lastLookup;
+    if (last !== null && sameSignature(last, fetchIds, feeds) && this.plans.get(last.key) === last.compiled) {
+      return last;
+    }
     const fedIds = [...feeds.keys()].sort((a, b) => a - b);
     const fed = fedIds.map((id) => `${id}:${(feeds.get(id) as NDArray).shape.join('x')}`);
-    return `${fetchIds.join(',')}|${fed.join(',')}`;
+    const key = `${fetchIds.join(',')}|${fed.join(',')}`;
+    const compiled = this.plans.get(key);
+    if (compiled !== undefined) {
+      const fedShapes = fedIds.map((id) => [...(feeds.get(id) as NDArray).shape]);
+      this.lastLookup = { fetchIds: [...fetchIds], fedIds, fedShapes, key, compiled };
+    }
+    return { key, compiled };
   }
 
   private async runNow(
@@ -196,29 +244,32 @@ export class OrtBackend {
     feeds: ReadonlyMap<number, NDArray>,
     probe: OrtProbe | null,
   ): Promise<NDArray[]> {
-    const key = this.keyOf(fetchIds, feeds);
-    let compiled = this.plans.get(key);
-    const cached = compiled !== undefined;
-    if (compiled === undefined) {
-      // Compiling checks the feeds (a missing one is a FeedError) before ONNX Runtime is even loaded.
-      const plan = this.compileLazygrad(fetchIds, feeds, false);
-      const ort = await this.loadModule();
-      compiled = await this.compileForOrt(ort, plan);
-    }
-    let result: { values: NDArray[]; writes: VariableWrite[] };
     try {
-      result = await this.execute(compiled, feeds, probe);
-    } catch (error) {
-      // A plan that never ran successfully is not cached (as on the other backends).
-      if (!cached) releaseAll(compiled);
-      throw error;
+      const found = this.lookup(fetchIds, feeds);
+      const key = found.key;
+      let compiled = found.compiled;
+      const cached = compiled !== undefined;
+      if (compiled === undefined) {
+        // Compiling checks the feeds (a missing one is a FeedError) before ONNX Runtime is even loaded.
+        const plan = this.compileLazygrad(fetchIds, feeds, false);
+        const ort = await this.loadModule();
+        compiled = await this.compileForOrt(ort, plan);
+      }
+      let result: { values: NDArray[]; writes: VariableWrite[] };
+      try {
+        result = await this.execute(compiled, feeds, probe);
+      } catch (error) {
+        // A plan that never ran successfully is not cached (as on the other backends).
+        if (!cached) releaseAll(compiled);
+        throw error;
+      }
+      this.variables.commit(result.writes);
+      for (const id of compiled.stateful) this.runCounts.set(id, (this.runCounts.get(id) ?? 0) + 1);
+      if (!cached) this.cache(key, compiled);
+      return result.values;
+    } finally {
+      this.queued--;
     }
-    this.variables.commit(result.writes);
-    for (const step of compiled.plan.steps) {
-      if (step.stateOf !== undefined) this.runCounts.set(step.stateOf, (this.runCounts.get(step.stateOf) ?? 0) + 1);
-    }
-    if (!cached) this.cache(key, compiled);
-    return result.values;
   }
 
   private cache(key: string, compiled: OrtPlan): void {
@@ -236,8 +287,10 @@ export class OrtBackend {
    * again: each round moves at least one node, so this ends.
    */
   private async compileForOrt(ort: OnnxRuntimeModule, plan: Plan): Promise<OrtPlan> {
+    const opset = opsetFor(ort);
+    this.opset = opset;
     for (;;) {
-      const partition = partitionPlan(plan, this.refused);
+      const partition = partitionPlan(plan, this.refused, opset);
       const created = await this.createSessions(ort, plan, partition);
       if (!('refusal' in created)) return created;
       const { segment, message } = created.refusal;
@@ -252,7 +305,7 @@ export class OrtBackend {
         );
       }
       const inSegment = partition.segments[segment].nodes;
-      let nodes = refusedNodes(plan, inSegment, message);
+      let nodes = refusedNodes(plan, inSegment, message, opset);
       // The ONNX node it names is none of the exported ones (a function op's body, e.g. HardSwish's HardSigmoid):
       // each kind of node of the segment is loaded on its own to find the ones ONNX Runtime has no kernel for.
       if (nodes.length === 0 && /implementation for/.test(message))
@@ -286,7 +339,7 @@ export class OrtBackend {
           const bytes = exportOnnx(graph, {
             outputs: { [node.name]: graph.tensor(id) },
             inputs: [...new Set(node.inputs)].map((i) => graph.tensor(i)),
-            opset: ORT_OPSET,
+            opset: this.opset,
             annotations: false,
           });
           const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 4 });
@@ -317,7 +370,21 @@ export class OrtBackend {
     };
     if (this.options.executionProviders !== undefined)
       options.executionProviders = [...this.options.executionProviders];
-    const created: OrtPlan = { ort, plan, partition, sessions, probed: [] };
+    const stateful: number[] = [];
+    for (const step of plan.steps) if (step.stateOf !== undefined) stateful.push(step.stateOf);
+    const copied = plan.outputs.map((slot) => OWN_VALUES.has(plan.graph.node(slot).op));
+    const created: OrtPlan = {
+      ort,
+      plan,
+      partition,
+      sessions,
+      probed: [],
+      stateful,
+      copied,
+      io: null,
+      values: null,
+      busy: false,
+    };
     try {
       for (const [k, segment] of partition.segments.entries()) {
         if (segment.kind !== 'onnxruntime') {
@@ -332,7 +399,7 @@ export class OrtBackend {
           bytes = exportOnnx(graph, {
             outputs,
             inputs: segment.inputs.map((id) => graph.tensor(id)),
-            opset: ORT_OPSET,
+            opset: this.opset,
             annotations: false,
             name: `lazygrad_segment_${k}`,
           });
@@ -373,65 +440,85 @@ export class OrtBackend {
     probe: OrtProbe | null,
   ): Promise<{ values: NDArray[]; writes: VariableWrite[] }> {
     const { plan, partition, sessions } = compiled;
-    /** Arrays made by this run (ONNX Runtime's outputs, lazygrad steps' outputs). */
-    const fresh = new Set<NDArray>();
     const graph = plan.graph;
-    const values: (NDArray | null)[] = new Array<NDArray | null>(graph.size).fill(null);
-    for (const { slot, source } of plan.feeds) values[slot] = feeds.get(source) as NDArray;
-    for (const { slot, variable } of plan.variables) values[slot] = this.variables.read(variable);
-    for (const id of plan.constants) values[id] = graph.node(id).value as NDArray;
-    const steps = probe === null ? plan.steps : this.probedFor(compiled, probe).steps;
-    const counts = this.runCounts;
-    const ort = compiled.ort;
-    for (const [k, segment] of partition.segments.entries()) {
-      const session = sessions[k];
-      if (session !== null) {
-        await this.runOrtSegment(ort, session, compiled, k, values, probe, fresh);
-        continue;
-      }
-      let index = 0;
-      try {
-        for (const s of segment.steps) {
-          index = s;
-          const step = steps[s];
-          if (probe === null && step.node.op === 'assign') {
-            // The value is written after the run: no copy into an output of its own (a probed run records the step).
-            values[step.output] = values[step.inputs[1]];
-            continue;
-          }
-          const inputs = step.inputs.map((id) => values[id] as NDArray);
-          const out = new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
-          if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
-          else step.kernel(inputs, out, step.node.attrs, { counter: counts.get(step.stateOf) ?? 0 });
-          values[step.output] = out;
-          fresh.add(out);
+    // One values array per plan, reused run after run (a plan's runs are queued, so never two at once).
+    const reuse = !compiled.busy;
+    let values = reuse ? compiled.values : null;
+    if (values === null) {
+      values = new Array<NDArray | null>(graph.size).fill(null);
+      if (reuse) compiled.values = values;
+    }
+    if (reuse) compiled.busy = true;
+    try {
+      /** Arrays made by this run (ONNX Runtime's outputs, lazygrad steps' outputs). */
+      const fresh = plan.assigns.length === 0 ? null : new Set<NDArray>();
+      for (const { slot, source } of plan.feeds) values[slot] = feeds.get(source) as NDArray;
+      for (const { slot, variable } of plan.variables) values[slot] = this.variables.read(variable);
+      for (const id of plan.constants) values[id] = graph.node(id).value as NDArray;
+      const steps = probe === null ? plan.steps : this.probedFor(compiled, probe).steps;
+      const counts = this.runCounts;
+      const ort = compiled.ort;
+      const segments = partition.segments;
+      for (let k = 0; k < segments.length; k++) {
+        const segment = segments[k];
+        const session = sessions[k];
+        if (session !== null) {
+          await this.runOrtSegment(ort, session, compiled, k, values, probe, fresh);
+          continue;
         }
-      } catch (error) {
-        if (error instanceof LazygradError) throw error;
-        const step = plan.steps[index];
-        const described = step.inputs
-          .map((id) => `%${id} ${values[id]?.dtype}${formatShape(values[id]?.shape ?? [])}`)
-          .join(', ');
-        throw new RuntimeError(
-          `Session.runAsync: ${step.node.op} '${step.node.name}' failed on inputs (${described}): ${(error as Error).message}`,
-        );
+        let index = 0;
+        try {
+          for (const s of segment.steps) {
+            index = s;
+            const step = steps[s];
+            if (probe === null && step.node.op === 'assign') {
+              // The value is written after the run: no copy into an output of its own (a probed run records the step).
+              values[step.output] = values[step.inputs[1]];
+              continue;
+            }
+            const inputs = step.inputs.map((id) => values[id] as NDArray);
+            const out = new NDArray(allocate(step.dtype, sizeOf(step.shape)), step.shape, step.dtype);
+            if (step.stateOf === undefined) step.kernel(inputs, out, step.node.attrs);
+            else step.kernel(inputs, out, step.node.attrs, { counter: counts.get(step.stateOf) ?? 0 });
+            values[step.output] = out;
+            fresh?.add(out);
+          }
+        } catch (error) {
+          if (error instanceof LazygradError) throw error;
+          const step = plan.steps[index];
+          const described = step.inputs
+            .map((id) => `%${id} ${values[id]?.dtype}${formatShape(values[id]?.shape ?? [])}`)
+            .join(', ');
+          throw new RuntimeError(
+            `Session.runAsync: ${step.node.op} '${step.node.name}' failed on inputs (${described}): ${(error as Error).message}`,
+          );
+        }
+      }
+      const outputs = plan.outputs;
+      const results: NDArray[] = new Array<NDArray>(outputs.length);
+      for (let i = 0; i < outputs.length; i++) {
+        const value = values[outputs[i]] as NDArray;
+        // Fed arrays, constants and variables are the user's, the graph's or the store's: hand out copies.
+        results[i] = compiled.copied[i] ? value.clone() : value;
+      }
+      const writes: VariableWrite[] = [];
+      if (plan.assigns.length === 0) return { values: results, writes };
+      // An array this run made, not handed out nor written to two variables, becomes the variable's value as it is.
+      const taken = new Set<NDArray>(results);
+      for (const { variable, slot } of plan.assigns) {
+        const value = values[slot] as NDArray;
+        const owned = (fresh as Set<NDArray>).has(value) && !taken.has(value);
+        taken.add(value);
+        writes.push({ variable, value, owned });
+      }
+      return { values: results, writes };
+    } finally {
+      if (reuse) {
+        // Nothing of this run is kept alive by the plan.
+        values.fill(null);
+        compiled.busy = false;
       }
     }
-    const results = plan.outputs.map((slot) => {
-      const value = values[slot] as NDArray;
-      const op = graph.node(slot).op;
-      // Fed arrays, constants and variables are the user's, the graph's or the store's: hand out copies.
-      return op === 'constant' || op === 'variable' || op === 'placeholder' ? value.clone() : value;
-    });
-    // An array this run made, not handed out nor written to two variables, becomes the variable's value as it is.
-    const taken = new Set<NDArray>(results);
-    const writes = plan.assigns.map(({ variable, slot }) => {
-      const value = values[slot] as NDArray;
-      const owned = fresh.has(value) && !taken.has(value);
-      taken.add(value);
-      return { variable, value, owned };
-    });
-    return { values: results, writes };
   }
 
   private async runOrtSegment(
@@ -441,21 +528,31 @@ export class OrtBackend {
     k: number,
     values: (NDArray | null)[],
     probe: OrtProbe | null,
-    fresh: Set<NDArray>,
+    fresh: Set<NDArray> | null,
   ): Promise<void> {
     const { plan, partition } = compiled;
     const graph = plan.graph;
     const segment = partition.segments[k];
+    const io = segmentIO(compiled, k);
     const feeds: { [name: string]: OrtTensor } = {};
-    for (const id of segment.inputs) {
-      const value = values[id] as NDArray;
-      feeds[graph.node(id).name] = new ort.Tensor(ORT_TYPE[value.dtype], value.data, value.shape);
+    const inputs = segment.inputs;
+    for (let i = 0; i < inputs.length; i++) {
+      const value = values[inputs[i]] as NDArray;
+      // The same array as the last run's (a variable not replaced since, a feed given again): its tensor, which
+      // holds that array's data (not a copy), so a write in place is seen too. Any other array gets a new tensor.
+      let tensor = io.arrays[i] === value ? io.tensors[i] : null;
+      if (tensor === null) {
+        tensor = new ort.Tensor(ORT_TYPE[value.dtype], value.data, value.shape);
+        io.arrays[i] = value;
+        io.tensors[i] = tensor;
+      }
+      feeds[io.inputNames[i]] = tensor;
     }
     const previews =
       probe?.entries == null
         ? []
         : segment.inputs.map((id) => ({ name: graph.node(id).name, values: preview(values[id] as NDArray) }));
-    const start = now();
+    const start = probe === null ? 0 : now();
     let results: { [name: string]: OrtTensor };
     try {
       results = await session.run(feeds);
@@ -465,16 +562,17 @@ export class OrtBackend {
           `see sess.explain) failed: ${(error as Error).message}`,
       );
     }
-    const ms = now() - start;
+    const ms = probe === null ? 0 : now() - start;
     let bytes = 0;
-    for (const id of segment.outputs) {
-      const node = graph.node(id);
-      const tensor = results[node.name];
-      if (tensor === undefined)
-        throw new RuntimeError(`Session.runAsync: ONNX Runtime segment ${k} gave no '${node.name}'`);
-      const value = toNDArray(tensor, `'${node.name}'`);
+    const outputs = segment.outputs;
+    for (let i = 0; i < outputs.length; i++) {
+      const id = outputs[i];
+      const name = io.outputNames[i];
+      const tensor = results[name];
+      if (tensor === undefined) throw new RuntimeError(`Session.runAsync: ONNX Runtime segment ${k} gave no '${name}'`);
+      const value = toNDArray(tensor, `'${name}'`);
       values[id] = value;
-      fresh.add(value);
+      fresh?.add(value);
       bytes += value.data.byteLength;
     }
     if (probe === null) return;
@@ -492,6 +590,44 @@ export class OrtBackend {
     });
     if (probe.check) checkSegment(plan, segment.inputs, segment.outputs, k, values);
   }
+}
+
+/** Segment k's SegmentIO, made at its first run. */
+function segmentIO(compiled: OrtPlan, k: number): SegmentIO {
+  let all = compiled.io;
+  if (all === null) {
+    all = compiled.partition.segments.map(() => null);
+    compiled.io = all;
+  }
+  let io = all[k];
+  if (io === null) {
+    const graph = compiled.plan.graph;
+    const { inputs, outputs } = compiled.partition.segments[k];
+    io = {
+      inputNames: inputs.map((id) => graph.node(id).name),
+      outputNames: outputs.map((id) => graph.node(id).name),
+      arrays: inputs.map(() => null),
+      tensors: inputs.map(() => null),
+    };
+    all[k] = io;
+  }
+  return io;
+}
+
+/** Whether a lookup has `last`'s fetch ids (in order) and fed ids and shapes: the same key (as Session.run's). */
+function sameSignature(last: Lookup, fetchIds: readonly number[], feeds: ReadonlyMap<number, NDArray>): boolean {
+  const ids = last.fetchIds;
+  if (ids.length !== fetchIds.length || last.fedIds.length !== feeds.size) return false;
+  for (let i = 0; i < ids.length; i++) if (ids[i] !== fetchIds[i]) return false;
+  for (let i = 0; i < last.fedIds.length; i++) {
+    const value = feeds.get(last.fedIds[i]);
+    if (value === undefined) return false;
+    const shape = value.shape;
+    const expected = last.fedShapes[i];
+    if (shape.length !== expected.length) return false;
+    for (let d = 0; d < shape.length; d++) if (shape[d] !== expected[d]) return false;
+  }
+  return true;
 }
 
 function preview(array: NDArray): number[] {

@@ -31,8 +31,20 @@ export interface Partition {
   readonly reasons: ReadonlyMap<number, string>;
 }
 
-/** The ONNX opset the backend exports with. */
-export const ORT_OPSET = 17;
+/**
+ * The ONNX opset the backend exports with: 21 (IR version 10, which ONNX Runtime reads from 1.18), the newest form
+ * of each op (AveragePool's dilations from 19, reductions' axes as inputs). An older ONNX Runtime gets opset 17.
+ */
+export const ORT_OPSET = 21;
+
+/** The opset of the models made for an ONNX Runtime module: ORT_OPSET, or 17 when its version says it is older than 1.18. */
+export function opsetFor(module: object): number {
+  const version = (module as { env?: { versions?: { common?: unknown } } }).env?.versions?.common;
+  const parts = typeof version === 'string' ? /^(\d+)\.(\d+)/.exec(version) : null;
+  if (parts === null) return ORT_OPSET;
+  const [major, minor] = [Number(parts[1]), Number(parts[2])];
+  return major > 1 || (major === 1 && minor >= 18) ? ORT_OPSET : 17;
+}
 
 /** A stateful op other than these is a seeded random op. */
 const NOT_RANDOM = new Set(['assign', 'group', 'customGradient', 'placeholder', 'variable', 'constant']);
@@ -44,15 +56,20 @@ function isRandom(op: string): boolean {
 /**
  * Why lazygrad (not ONNX Runtime) must run a node, or null when ONNX Runtime runs it.
  */
-export function lazygradReason(plan: Plan, node: Node, refused?: ReadonlyMap<string, string>): string | null {
+export function lazygradReason(
+  plan: Plan,
+  node: Node,
+  refused?: ReadonlyMap<string, string>,
+  opset = ORT_OPSET,
+): string | null {
   const op = node.op;
   const known = refused?.get(kernelKey(plan, node));
   if (known !== undefined) return known;
   if (op === 'assign') return 'writes a variable (the value it writes is an output of the segment computing it)';
   if (op === 'group') return 'groups effects (no ONNX form)';
   if (isRandom(op)) return "a seeded random op: run by lazygrad's generator to keep its stream";
-  // Exportable at ORT_OPSET, with ONNX Runtime CPU kernels at its dtypes; a construct when its regions are.
-  const support = onnxRuntimeSupport(plan.graph, node.id, { opset: ORT_OPSET, allowRandom: true });
+  // Exportable at the opset, with ONNX Runtime CPU kernels at its dtypes; a construct when its regions are.
+  const support = onnxRuntimeSupport(plan.graph, node.id, { opset, allowRandom: true });
   return support === true ? null : support;
 }
 
@@ -68,7 +85,7 @@ export function kernelKey(plan: Plan, node: Node): string {
  * The nodes of a segment that ONNX Runtime refused, from its message (`Could not find an implementation for
  * HardSigmoid(6) node with name 'x'`): the node named so, or else every node whose ONNX form has that ONNX op.
  */
-export function refusedNodes(plan: Plan, nodes: readonly number[], message: string): number[] {
+export function refusedNodes(plan: Plan, nodes: readonly number[], message: string, opset = ORT_OPSET): number[] {
   const found = /implementation for (\w+)\(\d+\) node with name '([^']*)'/.exec(message);
   if (found === null) return [];
   const [, onnxOp, onnxName] = found;
@@ -83,7 +100,7 @@ export function refusedNodes(plan: Plan, nodes: readonly number[], message: stri
     const node = graph.node(id);
     try {
       const inputs = node.inputs.map((i) => graph.node(i).name);
-      return exportedNodes(graph, id, inputs, ORT_OPSET).nodes.some((n) => n.opType === onnxOp);
+      return exportedNodes(graph, id, inputs, opset).nodes.some((n) => n.opType === onnxOp);
     } catch {
       return false;
     }
@@ -91,13 +108,13 @@ export function refusedNodes(plan: Plan, nodes: readonly number[], message: stri
 }
 
 /** Splits a plan's steps into maximal ONNX Runtime and lazygrad segments (see the file comment). */
-export function partitionPlan(plan: Plan, refused?: ReadonlyMap<string, string>): Partition {
+export function partitionPlan(plan: Plan, refused?: ReadonlyMap<string, string>, opset = ORT_OPSET): Partition {
   const graph = plan.graph;
   const n = graph.size;
   const segmentOf = new Int32Array(n).fill(-1);
   const reasons = new Map<number, string>();
   const kinds: SegmentKind[] = plan.steps.map((step) => {
-    const reason = lazygradReason(plan, step.node, refused);
+    const reason = lazygradReason(plan, step.node, refused, opset);
     if (reason === null) return 'onnxruntime';
     reasons.set(step.node.id, reason);
     return 'lazygrad';

@@ -12,5 +12,5 @@ import { describeOrt } from '../onnxruntime-suite';
 describeOrt('float32', 'forward', 'forward', {}, 'backend');
 describeOrt('unknown dims', 'forward', 'forward', { dynamic: true }, 'backend');
 describeOrt('float64', 'forward', 'forward', { dtype: 'float64' }, 'backend');
-// The backend exports at opset 17; by hand at 21, the newest form of each op (reductions' axes as inputs, …).
+// The backend and the hand-run both export at opset 21, the newest form of each op (reductions' axes as inputs, …).
 describeOrt('float32, opset 21 by hand', 'forward', 'forward', {}, 'export');

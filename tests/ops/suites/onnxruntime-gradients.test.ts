@@ -14,5 +14,5 @@ describeOrt('float32', 'gradTfjs', 'gradient', {}, 'backend');
 describeOrt('second order, float32', 'secondOrder', 'secondOrder', {}, 'backend');
 describeOrt('unknown dims, float32', 'gradTfjs', 'gradient', { dynamic: true }, 'backend');
 describeOrt('float64', 'gradFd', 'gradient', { dtype: 'float64' }, 'backend');
-// The backend exports at opset 17; by hand at 21, the newest form of each op (reductions' axes as inputs, …).
+// The backend and the hand-run both export at opset 21, the newest form of each op (reductions' axes as inputs, …).
 describeOrt('float32, opset 21 by hand', 'gradTfjs', 'gradient', {}, 'export');
