@@ -212,7 +212,7 @@ describe('session options (item 11)', () => {
     ['threads 0', { threads: 0 }, /threads.*valid: 1 or 2/],
     ["threads '2'", { threads: '2' }, /threads.*"2".*valid: 1 or 2/],
     ['threads 1.5', { threads: 1.5 }, /threads.*1\.5.*valid: 1 or 2/],
-    ["backend 'evil'", { backend: 'evil' }, /backend.*"evil".*valid: 'wasm' or 'js'/],
+    ["backend 'evil'", { backend: 'evil' }, /backend.*"evil".*valid: 'wasm', 'js' or 'onnxruntime'/],
     ['level 99', { optimize: { level: 99 } }, /optimize\.level.*99.*valid: 0, 1 or 2/],
     [
       'an unknown pass',
