@@ -10,7 +10,7 @@ import { decodeVariables, encodeVariables, restoreCheckpoint, saveCheckpoint } f
 import { checkOpTable, compilePlan } from './compile';
 import { checkMemoryLimit, plannedBytes, planNeed, variableBytes } from './budget';
 import { Executor, regionPlans } from './execute';
-import { buildResult, checkGraph, Fetch, FetchResult, Feeds, normalizeFeeds, readFetches } from './fetches';
+import { buildResult, checkGraph, Fetch, FetchResult, Feeds, FetchTree, normalizeFeeds, readFetches } from './fetches';
 import { checkRunOptions, checkSessionArguments, RunOptions, SessionOptions } from './options';
 import { ArenaPlacement } from './placement';
 import { planMemory } from './memory';
@@ -215,17 +215,7 @@ export class Session {
     if (this.ortOptions === null) return this.run(fetches as Tensor, feeds, options) as unknown;
     this.refuseDuringRun('Session.runAsync');
     const checked = checkRunOptions(options);
-    // One tensor (the common case): no fetch structure to read or rebuild, as in `run`.
-    const single = fetches instanceof Tensor ? fetches : null;
-    const tree = single === null ? readFetches(fetches) : null;
-    let unique: number[];
-    if (tree === null) {
-      checkGraph(this.graph, single as Tensor, 'fetch');
-      unique = [(single as Tensor).id];
-    } else {
-      for (const t of tree.tensors) checkGraph(this.graph, t, 'fetch');
-      unique = [...new Set(tree.tensors.map((t) => t.id))];
-    }
+    const { tree, unique } = this.fetchesOf(fetches);
     const fed = normalizeFeeds(this.graph, feeds);
     const check = checked?.checkNumerics ?? this.checkNumerics;
     const traced = checked !== undefined && (checked.trace === true || checked.onTrace !== undefined);
@@ -247,18 +237,23 @@ export class Session {
     return buildResult(tree, byId);
   }
 
-  private runOnce(fetches: Fetch, fed: Map<number, NDArray>, options: RunOptions | undefined): unknown {
-    // One tensor (the common case, e.g. a model's output): no fetch structure to read or rebuild.
+  /**
+   * The fetches checked against the graph, and the distinct ids to compute. One tensor (the common case, e.g. a
+   * model's output) has no fetch structure to read or rebuild: `tree` is null then.
+   */
+  private fetchesOf(fetches: Fetch): { single: Tensor | null; tree: FetchTree | null; unique: number[] } {
     const single = fetches instanceof Tensor ? fetches : null;
-    const tree = single === null ? readFetches(fetches) : null;
-    let unique: number[];
-    if (tree === null) {
-      checkGraph(this.graph, single as Tensor, 'fetch');
-      unique = [(single as Tensor).id];
-    } else {
-      unique = [...new Set(tree.tensors.map((t) => t.id))];
-      for (const t of tree.tensors) checkGraph(this.graph, t, 'fetch');
+    if (single !== null) {
+      checkGraph(this.graph, single, 'fetch');
+      return { single, tree: null, unique: [single.id] };
     }
+    const tree = readFetches(fetches);
+    for (const t of tree.tensors) checkGraph(this.graph, t, 'fetch');
+    return { single, tree, unique: [...new Set(tree.tensors.map((t) => t.id))] };
+  }
+
+  private runOnce(fetches: Fetch, fed: Map<number, NDArray>, options: RunOptions | undefined): unknown {
+    const { single, tree, unique } = this.fetchesOf(fetches);
     const views = options?.copy === false;
     const { key, plan, cached } = this.planFor(unique, fed, views);
     const check = options?.checkNumerics ?? this.checkNumerics;
