@@ -71,26 +71,7 @@ export function copyOp(source: Graph, node: Node, inputs: readonly number[], tar
  * CSE for free). Linear in the slice: one visit per live node.
  */
 export function rebuild(slice: Slice, rewrite?: Rewriter): Slice {
-  const source = slice.graph;
-  const live = liveNodes(source, slice.outputs);
-  const target = new Graph();
-  // Copies keep their names through the source's name tables (no table of every name refilled per rebuild).
-  target.inheritNames(source);
-  const mapped = new Int32Array(source.size).fill(-1);
-  const bindings = new Map<number, number>();
-  const lookup = (id: number): number => mapped[id];
-  for (let id = 0; id < source.size; id++) {
-    if (live[id] === 0) continue;
-    const node = source.node(id);
-    const inputs = node.inputs.map((i) => mapped[i]);
-    let result = rewrite?.(node, inputs, target, lookup);
-    if (result === undefined)
-      result = isLeafOp(node.op) ? copyLeaf(node, target) : copyOp(source, node, inputs, target);
-    mapped[id] = result;
-    const bound = slice.bindings.get(id);
-    if (bound !== undefined) bindings.set(result, bound);
-  }
-  return { graph: target, outputs: slice.outputs.map((id) => mapped[id]), bindings };
+  return copyLive(slice, rewrite, null) as Slice;
 }
 
 /**
@@ -102,27 +83,37 @@ export function rebuild(slice: Slice, rewrite?: Rewriter): Slice {
  * dead, would have taken.
  */
 export function rebuildSkipping(slice: Slice, skip: Uint8Array, rewrite: Rewriter): Slice | null {
+  const copied = copyLive(slice, rewrite, skip);
+  return copied === null ? null : dropDead(copied);
+}
+
+/**
+ * The loop of `rebuild` and `rebuildSkipping`: each live node in order, rewritten or copied into a new graph. With
+ * `skip`, the nodes it flags are left out and the copy stops (null) at the first node that merged with another.
+ */
+function copyLive(slice: Slice, rewrite: Rewriter | undefined, skip: Uint8Array | null): Slice | null {
   const source = slice.graph;
   const live = liveNodes(source, slice.outputs);
   const target = new Graph();
+  // Copies keep their names through the source's name tables (no table of every name refilled per rebuild).
   target.inheritNames(source);
   const mapped = new Int32Array(source.size).fill(-1);
   const bindings = new Map<number, number>();
   const lookup = (id: number): number => mapped[id];
   for (let id = 0; id < source.size; id++) {
-    if (live[id] === 0 || skip[id] === 1) continue;
+    if (live[id] === 0 || (skip !== null && skip[id] === 1)) continue;
     const node = source.node(id);
     const inputs = node.inputs.map((i) => mapped[i]);
     const before = target.size;
-    let result = rewrite(node, inputs, target, lookup);
+    let result = rewrite?.(node, inputs, target, lookup);
     if (result === undefined)
       result = isLeafOp(node.op) ? copyLeaf(node, target) : copyOp(source, node, inputs, target);
-    if (target.size === before) return null;
+    if (skip !== null && target.size === before) return null;
     mapped[id] = result;
     const bound = slice.bindings.get(id);
     if (bound !== undefined) bindings.set(result, bound);
   }
-  return dropDead({ graph: target, outputs: slice.outputs.map((id) => mapped[id]), bindings });
+  return { graph: target, outputs: slice.outputs.map((id) => mapped[id]), bindings };
 }
 
 /** The slice without nodes no output needs (a rewrite leaves the nodes it bypassed behind); itself if none. */
