@@ -119,7 +119,7 @@ export class Session {
   }
 
   /** The 'onnxruntime' backend's runner for this session, made on first use. */
-  private ortRunner(): OrtBackend {
+  private ortBackend(): OrtBackend {
     if (this.ort !== null) return this.ort;
     const runner = ortRunner();
     this.ort = new runner.OrtBackend(this.graph, this.ortOptions as OrtBackendOptions, {
@@ -133,13 +133,6 @@ export class Session {
       },
     });
     return this.ort;
-  }
-
-  /** The runner, with ONNX Runtime itself loaded when `withRuntime`. */
-  private async ortBackend(withRuntime: boolean): Promise<OrtBackend> {
-    const ort = this.ortRunner();
-    if (withRuntime) await ort.loadModule();
-    return ort;
   }
 
   /**
@@ -160,7 +153,7 @@ export class Session {
    */
   async ready(): Promise<1 | 2> {
     await this.wasmKernels?.whenReady();
-    if (this.ortOptions !== null) await this.ortBackend(true);
+    if (this.ortOptions !== null) await this.ortBackend().loadModule();
     return this.threads;
   }
 
@@ -224,7 +217,7 @@ export class Session {
     this.ortPending++;
     try {
       // Runs are queued in call order by the runner.
-      const ort = this.ortRunner();
+      const ort = this.ortBackend();
       values = await ort.run(unique, fed, check || traced ? { check, entries } : null);
     } finally {
       this.ortPending--;
@@ -319,7 +312,7 @@ export class Session {
     const fed = normalizeFeeds(this.graph, feeds);
     const ids = [...new Set(tensors.map((t) => t.id))];
     if (this.ortOptions !== null) {
-      return this.ortRunner().explain(ids, fed);
+      return this.ortBackend().explain(ids, fed);
     }
     const plan = compilePlan(
       this.graph,
