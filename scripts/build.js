@@ -7,11 +7,10 @@
  *             says "type": "module", and every relative import specifier gets its file name (`./graph` →
  *             `./graph/index.js`), as Node.js and browsers need
  *
- * Both carry declarations. The ES module build (what bundlers, browsers and Node's `import` load) has source maps
- * with the TypeScript sources embedded (inlineSources), so debuggers show src/ without shipping it; the CommonJS
- * build has none: its files are tsc's readable output of src/ file for file, comments kept, and maps with sources
- * for both builds would take 2.7 MB of the 8 MB the installed package may weigh (docs/package.md). The
- * WebAssembly kernels are compiled first (scripts/build-wasm.js).
+ * Both carry declarations and no source maps: their files are tsc's readable output of src/ file for file, comments
+ * kept. (The ES module build had maps with the TypeScript sources embedded: 3.3 MB of the 8 MB the installed
+ * package may weigh, which it reached; docs/package.md.) The WebAssembly kernels are compiled first
+ * (scripts/build-wasm.js).
  */
 'use strict';
 const { execFileSync } = require('child_process');
@@ -73,22 +72,14 @@ function rewriteEsm(dir) {
 
 /**
  * The generated module of the wasm kernels is one long base64 string: its declaration file would repeat it (tsc
- * writes a const's literal type) and its source map would embed it twice more. Declare it a string and drop the map.
+ * writes a const's literal type). Declare it a string.
  */
 function slimGenerated(dir) {
   let saved = 0;
   for (const file of filesUnder(dir)) {
-    if (!/\.generated\.(js|d\.ts|js\.map)$/.test(file)) continue;
+    if (!/\.generated\.d\.ts$/.test(file)) continue;
     const before = statSync(file).size;
-    if (file.endsWith('.js.map')) {
-      rmSync(file);
-      saved += before;
-      continue;
-    }
-    const text = readFileSync(file, 'utf8');
-    const next = text
-      .replace(/^(export declare const \w+) = "[^"]{200,}";$/gm, '$1: string;')
-      .replace(/^\/\/# sourceMappingURL=.*\n?/m, '');
+    const next = readFileSync(file, 'utf8').replace(/^(export declare const \w+) = "[^"]{200,}";$/gm, '$1: string;');
     writeFileSync(file, next);
     saved += before - Buffer.byteLength(next);
   }
