@@ -2,7 +2,7 @@ import { Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
 import { attrsOf, isLeafOp, SUM, TRANSPOSE } from '../ops';
 import { Pass } from './pass';
 import { capture, Captures, commuted, emit, literal, match, op, patternDepth, Rule, sameType } from './pattern';
-import { copyOp, dropDead, liveNodes, patchSlice, rebuild, Slice } from './slice';
+import { copyOp, dropDead, liveNodes, patchSlice, rebuild, rebuildSkipping, Rewriter, Slice } from './slice';
 import { passVisits } from './visits';
 
 const keep =
@@ -428,64 +428,85 @@ export const simplify: Pass = rewritePass('simplify', EXACT_RULES);
  * dtype and shape). Only the outermost addN of a flattened chain is then built, its terms gathered once; the old
  * sweep built every intermediate addN (k terms for the k-th add of a chain of n: O(n²) inputs) and dropped them.
  */
-export const addNPass: Pass = {
-  name: 'addn',
-  run(slice) {
-    const source = slice.graph;
-    const size = source.size;
-    const uses = new Int32Array(size);
-    for (const node of source.nodes) for (const input of node.inputs) uses[input]++;
-    for (const id of slice.outputs) uses[id]++;
-    // flattened[id]: the add becomes an addN over its terms; absorbedBy[id]: the flattened add whose terms include
-    // this sum's terms (-1: none; the sum is then built, and read as one term).
-    const flattened = new Uint8Array(size);
-    const absorbedBy = new Int32Array(size).fill(-1);
-    const absorbable = (id: number): boolean => {
-      const op = source.node(id).op;
-      return uses[id] === 1 && (op === 'add' || op === 'addN');
-    };
-    const live = liveNodes(source, slice.outputs);
-    let count = 0;
-    for (const node of source.nodes) {
-      if (node.op !== 'add' || live[node.id] === 0) continue;
-      let absorbs = false;
-      let uniform = true;
-      for (const input of node.inputs) {
-        if (!absorbable(input)) {
-          uniform &&= sameType(source.node(input), node);
-          continue;
+export const addNPass: Pass = addChainPass();
+
+/**
+ * The `addn` pass. `skipAbsorbed` (the default): the inner sums a flattened add absorbs are not copied at all (their
+ * terms are read from the source), so nothing is left dead to drop after the rebuild (`rebuildSkipping`; a full
+ * rebuild when a node merges). `false` copies them and drops them after, as before (the reference the tests compare
+ * the shortcut with).
+ */
+export function addChainPass(skipAbsorbed = true): Pass {
+  return {
+    name: 'addn',
+    run(slice) {
+      const source = slice.graph;
+      const size = source.size;
+      const uses = new Int32Array(size);
+      for (const node of source.nodes) for (const input of node.inputs) uses[input]++;
+      for (const id of slice.outputs) uses[id]++;
+      // flattened[id]: the add becomes an addN over its terms; absorbedBy[id]: the flattened add whose terms include
+      // this sum's terms (-1: none; the sum is then built, and read as one term).
+      const flattened = new Uint8Array(size);
+      const absorbedBy = new Int32Array(size).fill(-1);
+      const absorbable = (id: number): boolean => {
+        const op = source.node(id).op;
+        return uses[id] === 1 && (op === 'add' || op === 'addN');
+      };
+      const live = liveNodes(source, slice.outputs);
+      let count = 0;
+      for (const node of source.nodes) {
+        if (node.op !== 'add' || live[node.id] === 0) continue;
+        let absorbs = false;
+        let uniform = true;
+        for (const input of node.inputs) {
+          if (!absorbable(input)) {
+            uniform &&= sameType(source.node(input), node);
+            continue;
+          }
+          absorbs = true;
+          // A flattened inner sum's terms all have its type; any other inner sum's terms are its inputs.
+          if (flattened[input] === 1) uniform &&= sameType(source.node(input), node);
+          else for (const term of source.node(input).inputs) uniform &&= sameType(source.node(term), node);
         }
-        absorbs = true;
-        // A flattened inner sum's terms all have its type; any other inner sum's terms are its inputs.
-        if (flattened[input] === 1) uniform &&= sameType(source.node(input), node);
-        else for (const term of source.node(input).inputs) uniform &&= sameType(source.node(term), node);
+        if (!absorbs || !uniform) continue;
+        flattened[node.id] = 1;
+        count++;
+        for (const input of node.inputs) if (absorbable(input)) absorbedBy[input] = node.id;
       }
-      if (!absorbs || !uniform) continue;
-      flattened[node.id] = 1;
-      count++;
-      for (const input of node.inputs) if (absorbable(input)) absorbedBy[input] = node.id;
-    }
-    if (count === 0) return { slice, changes: { 'add-chain-addn': 0 } };
-    const result = rebuild(slice, (node, _inputs, target, mapped) => {
-      if (flattened[node.id] === 0) return undefined;
-      // Absorbed into the add that reads it: never built (nothing else reads it), so no mapped id.
-      if (absorbedBy[node.id] !== -1) return -1;
-      // The terms, left to right: an explicit stack over the absorbed sums (a chain of 100,000 adds is deep).
-      const terms: number[] = [];
-      const stack: number[] = [];
-      for (let k = node.inputs.length - 1; k >= 0; k--) stack.push(node.inputs[k]);
-      while (stack.length > 0) {
-        const id = stack.pop() as number;
-        passVisits.addnTerms++;
-        if (absorbedBy[id] === -1) terms.push(mapped(id));
-        else if (flattened[id] === 1) {
-          const inner = source.node(id).inputs;
-          for (let k = inner.length - 1; k >= 0; k--) stack.push(inner[k]);
-        } else terms.push(...target.node(mapped(id)).inputs);
+      if (count === 0) return { slice, changes: { 'add-chain-addn': 0 } };
+      const rewrite: Rewriter = (node, _inputs, target, mapped) => {
+        if (flattened[node.id] === 0) return undefined;
+        // Absorbed into the add that reads it: never built (nothing else reads it), so no mapped id.
+        if (absorbedBy[node.id] !== -1) return -1;
+        // The terms, left to right: an explicit stack over the absorbed sums (a chain of 100,000 adds is deep).
+        const terms: number[] = [];
+        const stack: number[] = [];
+        for (let k = node.inputs.length - 1; k >= 0; k--) stack.push(node.inputs[k]);
+        while (stack.length > 0) {
+          const id = stack.pop() as number;
+          passVisits.addnTerms++;
+          if (absorbedBy[id] === -1) terms.push(mapped(id));
+          else if (flattened[id] === 1) {
+            const inner = source.node(id).inputs;
+            for (let k = inner.length - 1; k >= 0; k--) stack.push(inner[k]);
+          } else {
+            // An absorbed sum left as it is: its terms are its inputs (those of its copy, when it is copied: a copy
+            // reads its inputs mapped, and a node it merges with reads the same).
+            for (const term of source.node(id).inputs) terms.push(mapped(term));
+          }
+        }
+        return emit(target, 'addN', terms, {}, node.name);
+      };
+      if (skipAbsorbed) {
+        // Every absorbed sum is read only by the add that absorbs it, which is not copied but rewritten.
+        const skip = new Uint8Array(size);
+        for (let id = 0; id < size; id++) if (absorbedBy[id] !== -1) skip[id] = 1;
+        const skipped = rebuildSkipping(slice, skip, rewrite);
+        if (skipped !== null) return { slice: skipped, changes: { 'add-chain-addn': count } };
       }
-      return emit(target, 'addN', terms, {}, node.name);
-    });
-    return { slice: dropDead(result), changes: { 'add-chain-addn': count } };
-  },
-};
+      return { slice: dropDead(rebuild(slice, rewrite)), changes: { 'add-chain-addn': count } };
+    },
+  };
+}
 export const stabilize: Pass = rewritePass('stabilize', STABILIZING_RULES);
