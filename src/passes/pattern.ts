@@ -75,7 +75,15 @@ function isConstantEqual(node: Node, value: number): boolean {
  * a commuted pattern's trials (each order starts from the bindings it was given).
  */
 export function match(graph: Graph, id: number, pattern: Pattern, captures: Captures): boolean {
-  const node = graph.node(id);
+  return matchNode(graph, graph.node(id), pattern, captures);
+}
+
+/**
+ * `match` with the root given as a node object, which need not be in `graph` (simplify tries the rules on a node's
+ * copy before making it): its inputs are nodes of `graph`.
+ */
+export function matchNode(graph: Graph, node: Node, pattern: Pattern, captures: Captures): boolean {
+  const id = node.id;
   if (pattern.constant !== undefined && !isConstantEqual(node, pattern.constant)) return false;
   const ops = pattern.op;
   if (ops !== undefined && (typeof ops === 'string' ? ops !== node.op : !ops.includes(node.op))) return false;
@@ -110,7 +118,33 @@ export function match(graph: Graph, id: number, pattern: Pattern, captures: Capt
 
 /** Adds a node of `op` with the given input ids, keeping the replaced node's name for readable plans. */
 export function emit(graph: Graph, op: string, inputs: readonly number[], attrs: Attrs, name: string): number {
-  return addOp(graph, opRecord(op), inputs, attrs, name).id;
+  const held = reserved;
+  const given = held !== null && held.graph === graph && held.has(name) ? held.free(name) : name;
+  return addOp(graph, opRecord(op), inputs, attrs, given).id;
+}
+
+/**
+ * Names `emit` treats as taken in `graph` although no node there has them: the names of copies a rewrite pass did
+ * not make (simplify's rules replace them), which a rebuild would have made first. `free(name)` is the name the graph
+ * would give a node asking for a taken name (the first `${name}_k` free).
+ */
+export interface ReservedNames {
+  /** The graph they are reserved in (null until known). */
+  readonly graph: Graph | null;
+  has(name: string): boolean;
+  free(name: string): string;
+}
+let reserved: ReservedNames | null = null;
+
+/** Runs `body` with `emit` treating the reserved names as taken (see `ReservedNames`). */
+export function withReservedNames<T>(names: ReservedNames, body: () => T): T {
+  const outer = reserved;
+  reserved = names;
+  try {
+    return body();
+  } finally {
+    reserved = outer;
+  }
 }
 
 /**
