@@ -97,6 +97,8 @@ export function matchNode(graph: Graph, node: Node, pattern: Pattern, captures: 
     if (pattern.commute === true && inputs.length === 2) {
       let matched = false;
       for (let first = 0; first < 2 && !matched; first++) {
+        // An order whose inputs' own ops or constants do not fit fails whatever the captures: no trial copy for it.
+        if (!fits(graph, node.inputs[first], inputs[0]) || !fits(graph, node.inputs[1 - first], inputs[1])) continue;
         const trial: Captures = { ...captures };
         if (
           match(graph, node.inputs[first], inputs[0], trial) &&
@@ -114,6 +116,16 @@ export function matchNode(graph: Graph, node: Node, pattern: Pattern, captures: 
   }
   if (pattern.capture !== undefined) captures[pattern.capture] = node;
   return true;
+}
+
+/** Whether node `id` itself fits the pattern's root (op, constant, input count): a cheap test `match` implies. */
+function fits(graph: Graph, id: number, pattern: Pattern): boolean {
+  const node = graph.node(id);
+  const ops = pattern.op;
+  if (ops !== undefined && (typeof ops === 'string' ? ops !== node.op : !ops.includes(node.op))) return false;
+  if (pattern.constant !== undefined && !isConstantEqual(node, pattern.constant)) return false;
+  const inputs = pattern.inputs;
+  return inputs === undefined || inputs.length === 0 || inputs.length === node.inputs.length;
 }
 
 /** Adds a node of `op` with the given input ids, keeping the replaced node's name for readable plans. */
