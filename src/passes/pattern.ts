@@ -75,7 +75,15 @@ function isConstantEqual(node: Node, value: number): boolean {
  * a commuted pattern's trials (each order starts from the bindings it was given).
  */
 export function match(graph: Graph, id: number, pattern: Pattern, captures: Captures): boolean {
-  const node = graph.node(id);
+  return matchNode(graph, graph.node(id), pattern, captures);
+}
+
+/**
+ * `match` with the root given as a node object, which need not be in `graph` (simplify tries the rules on a node's
+ * copy before making it): its inputs are nodes of `graph`.
+ */
+export function matchNode(graph: Graph, node: Node, pattern: Pattern, captures: Captures): boolean {
+  const id = node.id;
   if (pattern.constant !== undefined && !isConstantEqual(node, pattern.constant)) return false;
   const ops = pattern.op;
   if (ops !== undefined && (typeof ops === 'string' ? ops !== node.op : !ops.includes(node.op))) return false;
@@ -89,6 +97,8 @@ export function match(graph: Graph, id: number, pattern: Pattern, captures: Capt
     if (pattern.commute === true && inputs.length === 2) {
       let matched = false;
       for (let first = 0; first < 2 && !matched; first++) {
+        // An order whose inputs' own ops or constants do not fit fails whatever the captures: no trial copy for it.
+        if (!fits(graph, node.inputs[first], inputs[0]) || !fits(graph, node.inputs[1 - first], inputs[1])) continue;
         const trial: Captures = { ...captures };
         if (
           match(graph, node.inputs[first], inputs[0], trial) &&
@@ -108,9 +118,45 @@ export function match(graph: Graph, id: number, pattern: Pattern, captures: Capt
   return true;
 }
 
+/** Whether node `id` itself fits the pattern's root (op, constant, input count): a cheap test `match` implies. */
+function fits(graph: Graph, id: number, pattern: Pattern): boolean {
+  const node = graph.node(id);
+  const ops = pattern.op;
+  if (ops !== undefined && (typeof ops === 'string' ? ops !== node.op : !ops.includes(node.op))) return false;
+  if (pattern.constant !== undefined && !isConstantEqual(node, pattern.constant)) return false;
+  const inputs = pattern.inputs;
+  return inputs === undefined || inputs.length === 0 || inputs.length === node.inputs.length;
+}
+
 /** Adds a node of `op` with the given input ids, keeping the replaced node's name for readable plans. */
 export function emit(graph: Graph, op: string, inputs: readonly number[], attrs: Attrs, name: string): number {
-  return addOp(graph, opRecord(op), inputs, attrs, name).id;
+  const held = reserved;
+  const given = held !== null && held.graph === graph && held.has(name) ? held.free(name) : name;
+  return addOp(graph, opRecord(op), inputs, attrs, given).id;
+}
+
+/**
+ * Names `emit` treats as taken in `graph` although no node there has them: the names of copies a rewrite pass did
+ * not make (simplify's rules replace them), which a rebuild would have made first. `free(name)` is the name the graph
+ * would give a node asking for a taken name (the first `${name}_k` free).
+ */
+export interface ReservedNames {
+  /** The graph they are reserved in (null until known). */
+  readonly graph: Graph | null;
+  has(name: string): boolean;
+  free(name: string): string;
+}
+let reserved: ReservedNames | null = null;
+
+/** Runs `body` with `emit` treating the reserved names as taken (see `ReservedNames`). */
+export function withReservedNames<T>(names: ReservedNames, body: () => T): T {
+  const outer = reserved;
+  reserved = names;
+  try {
+    return body();
+  } finally {
+    reserved = outer;
+  }
 }
 
 /**

@@ -1,8 +1,22 @@
-import { Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
-import { attrsOf, isLeafOp, SUM, TRANSPOSE } from '../ops';
+import { Attrs, DType, Graph, isFloat, isFullyKnown, NDArray, Node, Shape, shapesEqual } from '../graph';
+import { attrsOf, isLeafOp, opRecord, SUM, TRANSPOSE } from '../ops';
 import { Pass } from './pass';
-import { capture, Captures, commuted, emit, literal, match, op, patternDepth, Rule, sameType } from './pattern';
-import { copyOp, dropDead, liveNodes, patchSlice, rebuild, Slice } from './slice';
+import {
+  capture,
+  Captures,
+  commuted,
+  emit,
+  literal,
+  match,
+  matchNode,
+  op,
+  patternDepth,
+  ReservedNames,
+  Rule,
+  sameType,
+  withReservedNames,
+} from './pattern';
+import { copyLeaf, copyOp, dropDead, liveNodes, patchSlice, rebuild, rebuildSkipping, Rewriter, Slice } from './slice';
 import { passVisits } from './visits';
 
 const keep =
@@ -341,6 +355,128 @@ function rewriteInPlace(
   return { slice: patched.slice, changes: { [rule.name]: 1 } };
 }
 
+/** A sweep's rebuilt slice (before its dead nodes are dropped) and its rewrites counted by rule. */
+type Swept = { result: Slice; counts: { [rule: string]: number } };
+
+/**
+ * The names of a sweep with virtual copies (simplify's rebuild when it does not copy the nodes its rules replace).
+ * The copy a rewrite leaves dead would have taken a name in the rebuilt graph before the rule built anything (its
+ * own, or the first `${name}_k` free): that name is reserved, so that `emit` (and `nameOf`) treat it as taken exactly
+ * as the rebuild would. The graph itself does not know them: if it gives one to a node (`note`), the sweep is redone
+ * with copies (`clash`). And a virtual copy stands for the copy only while the copy could not merge with another
+ * node: while no two nodes of the slice became the same node (`exact`; the slice is hash-consed, so a copy of a node
+ * no rule builds can otherwise only merge with the copy of an equal node of the slice).
+ */
+class VirtualNames implements ReservedNames {
+  graph: Graph | null = null;
+  exact = true;
+  clash = false;
+  private readonly names = new Set<string>();
+  /** Names of the rebuilt graph's nodes other than copies under their own (source) names. */
+  private readonly given = new Set<string>();
+  private images = new Uint8Array(1024);
+
+  attach(target: Graph): void {
+    this.graph = target;
+  }
+
+  has(name: string): boolean {
+    return this.names.has(name);
+  }
+
+  release(name: string): void {
+    this.names.delete(name);
+  }
+
+  /** The first `${base}_k` (k from 1) free: what the graph's counter gives (names once taken stay taken). */
+  free(base: string): string {
+    for (let k = 1; ; k++) {
+      const name = `${base}_${k}`;
+      if (!this.names.has(name) && !this.given.has(name) && (this.graph as Graph).byName(name) === undefined) {
+        return name;
+      }
+    }
+  }
+
+  /**
+   * The name the copy of `node` (a node of the rebuild's source not copied yet) would get: its own if free, as
+   * `copyNode` does. Its own name (unique in the source) can be taken only by a name given here or reserved.
+   */
+  nameOf(node: Node): string {
+    return this.names.has(node.name) || this.given.has(node.name) ? this.free(node.name) : node.name;
+  }
+
+  /**
+   * Looks at the nodes built from `from` on while rewriting `node`: its copy under its own name (which no name
+   * reserved can be: see `reserveCopy`), else names given here, noted; a reserved one is a clash.
+   */
+  note(from: number, target: Graph, node: Node): void {
+    for (let id = from; id < target.size; id++) {
+      const name = target.node(id).name;
+      if (name === node.name) continue;
+      if (this.names.has(name)) this.clash = true;
+      this.given.add(name);
+    }
+  }
+
+  /**
+   * Reserves the name of `node`'s copy (`nameOf`). A name other than the node's own may be a later node's own in the
+   * source: its copy would then have had to take another name (a clash).
+   */
+  reserveCopy(node: Node, name: string, source: Graph): void {
+    this.names.add(name);
+    if (name === node.name) return;
+    const owner = source.byName(name);
+    if (owner !== undefined && owner.id > node.id) this.clash = true;
+  }
+
+  /** Records that a node of the slice became node `id`; two that become one end `exact`. */
+  image(id: number): void {
+    if (id >= this.images.length) {
+      const grown = new Uint8Array(Math.max(2 * this.images.length, id + 1));
+      grown.set(this.images);
+      this.images = grown;
+    }
+    if (this.images[id] === 1) this.exact = false;
+    this.images[id] = 1;
+  }
+}
+
+/**
+ * A node of the slice as its copy would be (inputs mapped, same op, attrs and type), without making the copy: the
+ * rules try it first. Its id is -1 (a rule returning it rewrites nothing; one using it as an input fails, and the
+ * sweep is redone with copies); its name, computed when a rule reads it or rewrites the node, is the copy's.
+ */
+class VirtualCopy implements Node {
+  readonly id = -1;
+  op = '';
+  inputs: readonly number[] = [];
+  attrs: Attrs = {};
+  dtype: DType = 'float32';
+  shape: Shape = [];
+  value: NDArray | undefined = undefined;
+  source: Node = this;
+  private given: string | null = null;
+
+  constructor(private readonly names: VirtualNames) {}
+
+  become(node: Node, inputs: readonly number[]): void {
+    this.op = node.op;
+    this.inputs = inputs;
+    this.attrs = node.attrs;
+    this.dtype = node.dtype;
+    this.shape = node.shape;
+    this.value = node.value;
+    this.source = node;
+    this.given = null;
+  }
+
+  get name(): string {
+    if (this.given === null) this.given = this.names.nameOf(this.source);
+    return this.given;
+  }
+}
+
 /**
  * A pass that applies a rule table bottom-up in one sweep; the pipeline repeats it to a fixed point. `inPlace: false`
  * always rebuilds (the reference the tests compare the in-place shortcut with).
@@ -363,49 +499,135 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
   // pattern's node (broadcast-same reads its root's first input).
   let depth = 0;
   for (const rule of rules) depth = Math.max(depth, patternDepth(rule.pattern) + 1);
+  // Ops no rule builds: a copy of a node of such an op can merge only with the copy of an equal node of the slice.
+  const emitted = new Set<string>();
+  for (const rule of rules) for (const built of rule.emits ?? []) emitted.add(built);
+
+  /** The rewrite of one node by the rules (`rewriteOnce`), and to a fixed point (`loop`), counted in `counts`. */
+  function rewriter(): {
+    counts: { [rule: string]: number };
+    rewriteOnce: (current: Node, target: Graph, names: VirtualNames | null, source: Graph) => number;
+    loop: (first: number, from: number, target: Graph) => number;
+  } {
+    const counts: { [rule: string]: number } = {};
+    // The first rule (in table order) that rewrites `current` into another node: that node, or -1 if none does.
+    const rewriteOnce = (current: Node, target: Graph, names: VirtualNames | null, source: Graph): number => {
+      for (const rule of rulesFor(current.op)) {
+        passVisits.ruleTrials++;
+        const captures: Captures = {};
+        if (!matchNode(target, current, rule.pattern, captures)) continue;
+        if (rule.when !== undefined && !rule.when(captures, current, target)) continue;
+        // A virtual copy's name is taken before the rule builds anything, as the copy's would have been.
+        if (names !== null) names.reserveCopy((current as VirtualCopy).source, current.name, source);
+        const sizeBefore = target.size;
+        const next = rule.rewrite(captures, current, target);
+        checkEmitted(rule, target, sizeBefore);
+        if (next === current.id) {
+          if (names !== null) {
+            // Nodes built and then not used would have been named after the copy: the sweep with copies decides.
+            if (target.size !== sizeBefore) throw new Error('a rule built nodes and rewrote nothing');
+            names.release(current.name);
+          }
+          continue;
+        }
+        const replacement = target.node(next);
+        // A rewrite must keep the node's type: anything else is a bug in the rule, caught here.
+        if (replacement.dtype !== current.dtype || !shapesEqual(replacement.shape, current.shape)) {
+          throw new Error(`rule ${rule.name} changed ${current.name}'s type`);
+        }
+        counts[rule.name] = (counts[rule.name] ?? 0) + 1;
+        return next;
+      }
+      return -1;
+    };
+    const loop = (first: number, from: number, target: Graph): number => {
+      let id = first;
+      for (let round = from; round < maxRewritesPerNode; round++) {
+        const next = rewriteOnce(target.node(id), target, null, target);
+        if (next === -1) break;
+        id = next;
+      }
+      return id;
+    };
+    return { counts, rewriteOnce, loop };
+  }
+
+  /** The rebuild, each node's copy rewritten by the rules to a fixed point (at most `maxRewritesPerNode` rewrites). */
+  function sweep(slice: Slice): Swept {
+    const { counts, loop } = rewriter();
+    const source = slice.graph;
+    const result = rebuild(slice, (node: Node, inputs: readonly number[], target: Graph) => {
+      if (isLeafOp(node.op)) return undefined;
+      return loop(copyOp(source, node, inputs, target), 0, target);
+    });
+    return { result, counts };
+  }
+
+  /**
+   * `sweep`, except that a node whose copy a rewrite would leave dead is not copied: the rules try a virtual copy
+   * (`VirtualCopy`) first, and only a node none of them rewrites is copied, so no compaction follows for the copies
+   * (the report's sizes, names and counts are the sweep's). Null when the virtual copies cannot be shown to give what
+   * the copies would (a reserved name clashes, a rule fails on a virtual copy): the caller sweeps with copies.
+   */
+  function sweepVirtual(slice: Slice): Swept | null {
+    const { counts, rewriteOnce, loop } = rewriter();
+    const source = slice.graph;
+    const names = new VirtualNames();
+    const copy = new VirtualCopy(names);
+    // Whether a virtual copy stands for the copy: a node no rule builds, read by copies of its inputs' types (so the
+    // copy would be the node as it is) and bound to nothing of the user's graph.
+    const virtualizable = (node: Node, inputs: readonly number[], target: Graph): boolean => {
+      if (rulesFor(node.op).length === 0 || emitted.has(node.op) || !names.exact) return false;
+      if (opRecord(node.op).stateful === true || slice.bindings.has(node.id)) return false;
+      for (let k = 0; k < inputs.length; k++) {
+        const before = source.node(node.inputs[k]);
+        const after = target.node(inputs[k]);
+        if (before.dtype !== after.dtype || !shapesEqual(before.shape, after.shape)) return false;
+      }
+      return true;
+    };
+    const rewrite: Rewriter = (node, inputs, target) => {
+      names.attach(target);
+      const before = target.size;
+      let id: number;
+      if (isLeafOp(node.op)) id = copyLeaf(node, target);
+      else if (!virtualizable(node, inputs, target)) id = loop(copyOp(source, node, inputs, target), 0, target);
+      else {
+        copy.become(node, inputs);
+        const next = rewriteOnce(copy, target, names, source);
+        // No rule rewrites it: copied as it is (the rules find nothing on the copy either; its inputs have the types
+        // it was inferred from, as copyOp would check); else the copy is skipped.
+        if (next === -1) {
+          passVisits.copies++;
+          id = target.copyNode(node, inputs, false, source);
+        } else id = loop(next, 1, target);
+      }
+      names.image(id);
+      names.note(before, target, node);
+      return id;
+    };
+    let result: Slice;
+    try {
+      result = withReservedNames(names, () => rebuild(slice, rewrite));
+    } catch {
+      // A rule that reads the virtual copy's id, or a rule's own error: the sweep with copies decides (or reports it).
+      return null;
+    }
+    return names.clash ? null : { result, counts };
+  }
+
   return {
     name,
     run(slice) {
-      const counts: { [rule: string]: number } = {};
-      const source = slice.graph;
       // The sweep rewrites nothing when no node matches a rule: a slice is hash-consed (built by interning), so the
       // rebuilt graph would be the same graph, matching the same rules. Then skip it (one look at each node).
       const { found, more } = ruleMatches(slice, rulesFor, 1);
-      if (found.length === 0) return { slice, changes: counts };
+      if (found.length === 0) return { slice, changes: {} };
       if (inPlace && !more) {
         const inPlace = rewriteInPlace(slice, found[0], rulesFor, depth);
         if (inPlace !== null) return inPlace;
       }
-      const result = rebuild(slice, (node: Node, inputs: readonly number[], target: Graph) => {
-        if (isLeafOp(node.op)) return undefined;
-        let id = copyOp(source, node, inputs, target);
-        for (let round = 0; round < maxRewritesPerNode; round++) {
-          const current = target.node(id);
-          let rewritten = false;
-          // Only the rules whose pattern can match the node's op, in table order.
-          for (const rule of rulesFor(current.op)) {
-            passVisits.ruleTrials++;
-            const captures: Captures = {};
-            if (!match(target, id, rule.pattern, captures)) continue;
-            if (rule.when !== undefined && !rule.when(captures, current, target)) continue;
-            const sizeBefore = target.size;
-            const next = rule.rewrite(captures, current, target);
-            checkEmitted(rule, target, sizeBefore);
-            if (next === id) continue;
-            const replacement = target.node(next);
-            // A rewrite must keep the node's type: anything else is a bug in the rule, caught here.
-            if (replacement.dtype !== current.dtype || !shapesEqual(replacement.shape, current.shape)) {
-              throw new Error(`rule ${rule.name} changed ${current.name}'s type`);
-            }
-            counts[rule.name] = (counts[rule.name] ?? 0) + 1;
-            id = next;
-            rewritten = true;
-            break;
-          }
-          if (!rewritten) break;
-        }
-        return id;
-      });
+      const { result, counts } = (inPlace && maxRewritesPerNode > 0 ? sweepVirtual(slice) : null) ?? sweep(slice);
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
       if (total === 0) return { slice, changes: counts };
       // Nodes the rewrites bypassed are dead now: drop them so the report shows the real size.
@@ -428,64 +650,85 @@ export const simplify: Pass = rewritePass('simplify', EXACT_RULES);
  * dtype and shape). Only the outermost addN of a flattened chain is then built, its terms gathered once; the old
  * sweep built every intermediate addN (k terms for the k-th add of a chain of n: O(n²) inputs) and dropped them.
  */
-export const addNPass: Pass = {
-  name: 'addn',
-  run(slice) {
-    const source = slice.graph;
-    const size = source.size;
-    const uses = new Int32Array(size);
-    for (const node of source.nodes) for (const input of node.inputs) uses[input]++;
-    for (const id of slice.outputs) uses[id]++;
-    // flattened[id]: the add becomes an addN over its terms; absorbedBy[id]: the flattened add whose terms include
-    // this sum's terms (-1: none; the sum is then built, and read as one term).
-    const flattened = new Uint8Array(size);
-    const absorbedBy = new Int32Array(size).fill(-1);
-    const absorbable = (id: number): boolean => {
-      const op = source.node(id).op;
-      return uses[id] === 1 && (op === 'add' || op === 'addN');
-    };
-    const live = liveNodes(source, slice.outputs);
-    let count = 0;
-    for (const node of source.nodes) {
-      if (node.op !== 'add' || live[node.id] === 0) continue;
-      let absorbs = false;
-      let uniform = true;
-      for (const input of node.inputs) {
-        if (!absorbable(input)) {
-          uniform &&= sameType(source.node(input), node);
-          continue;
+export const addNPass: Pass = addChainPass();
+
+/**
+ * The `addn` pass. `skipAbsorbed` (the default): the inner sums a flattened add absorbs are not copied at all (their
+ * terms are read from the source), so nothing is left dead to drop after the rebuild (`rebuildSkipping`; a full
+ * rebuild when a node merges). `false` copies them and drops them after, as before (the reference the tests compare
+ * the shortcut with).
+ */
+export function addChainPass(skipAbsorbed = true): Pass {
+  return {
+    name: 'addn',
+    run(slice) {
+      const source = slice.graph;
+      const size = source.size;
+      const uses = new Int32Array(size);
+      for (const node of source.nodes) for (const input of node.inputs) uses[input]++;
+      for (const id of slice.outputs) uses[id]++;
+      // flattened[id]: the add becomes an addN over its terms; absorbedBy[id]: the flattened add whose terms include
+      // this sum's terms (-1: none; the sum is then built, and read as one term).
+      const flattened = new Uint8Array(size);
+      const absorbedBy = new Int32Array(size).fill(-1);
+      const absorbable = (id: number): boolean => {
+        const op = source.node(id).op;
+        return uses[id] === 1 && (op === 'add' || op === 'addN');
+      };
+      const live = liveNodes(source, slice.outputs);
+      let count = 0;
+      for (const node of source.nodes) {
+        if (node.op !== 'add' || live[node.id] === 0) continue;
+        let absorbs = false;
+        let uniform = true;
+        for (const input of node.inputs) {
+          if (!absorbable(input)) {
+            uniform &&= sameType(source.node(input), node);
+            continue;
+          }
+          absorbs = true;
+          // A flattened inner sum's terms all have its type; any other inner sum's terms are its inputs.
+          if (flattened[input] === 1) uniform &&= sameType(source.node(input), node);
+          else for (const term of source.node(input).inputs) uniform &&= sameType(source.node(term), node);
         }
-        absorbs = true;
-        // A flattened inner sum's terms all have its type; any other inner sum's terms are its inputs.
-        if (flattened[input] === 1) uniform &&= sameType(source.node(input), node);
-        else for (const term of source.node(input).inputs) uniform &&= sameType(source.node(term), node);
+        if (!absorbs || !uniform) continue;
+        flattened[node.id] = 1;
+        count++;
+        for (const input of node.inputs) if (absorbable(input)) absorbedBy[input] = node.id;
       }
-      if (!absorbs || !uniform) continue;
-      flattened[node.id] = 1;
-      count++;
-      for (const input of node.inputs) if (absorbable(input)) absorbedBy[input] = node.id;
-    }
-    if (count === 0) return { slice, changes: { 'add-chain-addn': 0 } };
-    const result = rebuild(slice, (node, _inputs, target, mapped) => {
-      if (flattened[node.id] === 0) return undefined;
-      // Absorbed into the add that reads it: never built (nothing else reads it), so no mapped id.
-      if (absorbedBy[node.id] !== -1) return -1;
-      // The terms, left to right: an explicit stack over the absorbed sums (a chain of 100,000 adds is deep).
-      const terms: number[] = [];
-      const stack: number[] = [];
-      for (let k = node.inputs.length - 1; k >= 0; k--) stack.push(node.inputs[k]);
-      while (stack.length > 0) {
-        const id = stack.pop() as number;
-        passVisits.addnTerms++;
-        if (absorbedBy[id] === -1) terms.push(mapped(id));
-        else if (flattened[id] === 1) {
-          const inner = source.node(id).inputs;
-          for (let k = inner.length - 1; k >= 0; k--) stack.push(inner[k]);
-        } else terms.push(...target.node(mapped(id)).inputs);
+      if (count === 0) return { slice, changes: { 'add-chain-addn': 0 } };
+      const rewrite: Rewriter = (node, _inputs, target, mapped) => {
+        if (flattened[node.id] === 0) return undefined;
+        // Absorbed into the add that reads it: never built (nothing else reads it), so no mapped id.
+        if (absorbedBy[node.id] !== -1) return -1;
+        // The terms, left to right: an explicit stack over the absorbed sums (a chain of 100,000 adds is deep).
+        const terms: number[] = [];
+        const stack: number[] = [];
+        for (let k = node.inputs.length - 1; k >= 0; k--) stack.push(node.inputs[k]);
+        while (stack.length > 0) {
+          const id = stack.pop() as number;
+          passVisits.addnTerms++;
+          if (absorbedBy[id] === -1) terms.push(mapped(id));
+          else if (flattened[id] === 1) {
+            const inner = source.node(id).inputs;
+            for (let k = inner.length - 1; k >= 0; k--) stack.push(inner[k]);
+          } else {
+            // An absorbed sum left as it is: its terms are its inputs (those of its copy, when it is copied: a copy
+            // reads its inputs mapped, and a node it merges with reads the same).
+            for (const term of source.node(id).inputs) terms.push(mapped(term));
+          }
+        }
+        return emit(target, 'addN', terms, {}, node.name);
+      };
+      if (skipAbsorbed) {
+        // Every absorbed sum is read only by the add that absorbs it, which is not copied but rewritten.
+        const skip = new Uint8Array(size);
+        for (let id = 0; id < size; id++) if (absorbedBy[id] !== -1) skip[id] = 1;
+        const skipped = rebuildSkipping(slice, skip, rewrite);
+        if (skipped !== null) return { slice: skipped, changes: { 'add-chain-addn': count } };
       }
-      return emit(target, 'addN', terms, {}, node.name);
-    });
-    return { slice: dropDead(result), changes: { 'add-chain-addn': count } };
-  },
-};
+      return { slice: dropDead(rebuild(slice, rewrite)), changes: { 'add-chain-addn': count } };
+    },
+  };
+}
 export const stabilize: Pass = rewritePass('stabilize', STABILIZING_RULES);
