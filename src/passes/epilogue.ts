@@ -70,9 +70,10 @@ export type EpilogueAction =
   | { readonly kind: 'mask'; readonly reluId: number; readonly rules: readonly string[] }
   | {
       readonly kind: 'fused';
-      readonly product: Node;
-      readonly bias: Node;
-      readonly activation: string;
+      /** The fused op, its operands (source ids) and attrs. */
+      readonly op: string;
+      readonly operands: readonly number[];
+      readonly attrs: Attrs;
       readonly rules: readonly string[];
     }
   | { readonly kind: 'activate'; readonly x: Node; readonly rules: readonly string[] };
@@ -88,18 +89,19 @@ export interface EpiloguePlan {
   actionOf(node: Node, skipping: boolean): EpilogueAction | undefined;
 }
 
-/** The fused op of an action of kind 'fused': op, operands (source ids) and attrs. */
-function fusedOf(action: { product: Node; bias: Node; activation: string }): {
-  op: string;
-  operands: number[];
-  attrs: Attrs;
-} {
-  const { product, bias, activation } = action;
+/** The action that builds the fused op of `product` + `bias` with `activation`. */
+function fusedAction(
+  product: Node,
+  bias: Node,
+  activation: string,
+  rules: readonly string[],
+): EpilogueAction & { kind: 'fused' } {
   const attrs =
     product.op === 'matMul'
       ? { transposeA: product.attrs.transposeA === true, transposeB: product.attrs.transposeB === true }
       : product.attrs;
-  return { op: FUSED_OF[product.op].op, operands: [...product.inputs, bias.id], attrs: { ...attrs, activation } };
+  const operands = [...product.inputs, bias.id];
+  return { kind: 'fused', op: FUSED_OF[product.op].op, operands, attrs: { ...attrs, activation }, rules };
 }
 
 /**
@@ -118,10 +120,8 @@ export function buildAction(
       if (node.op === 'reluGrad')
         return emit(target, 'reluGrad', [inputs[0], mapped(action.reluId)], node.attrs, node.name);
       return emit(target, 'greater', [mapped(action.reluId), inputs[1]], node.attrs, node.name);
-    case 'fused': {
-      const fused = fusedOf(action);
-      return emit(target, fused.op, fused.operands.map(mapped), fused.attrs, node.name);
-    }
+    case 'fused':
+      return emit(target, action.op, action.operands.map(mapped), action.attrs, node.name);
     case 'activate': {
       const copy = target.node(inputs[0]);
       return emit(target, copy.op, copy.inputs, { ...copy.attrs, activation: node.op }, node.name);
@@ -142,12 +142,10 @@ export function actionNode(action: EpilogueAction, node: Node): Node {
       op = node.op;
       inputs = node.op === 'reluGrad' ? [node.inputs[0], action.reluId] : [action.reluId, node.inputs[1]];
       break;
-    case 'fused': {
-      const fused = fusedOf(action);
-      op = fused.op;
-      inputs = fused.operands;
+    case 'fused':
+      op = action.op;
+      inputs = action.operands;
       break;
-    }
     case 'activate':
       op = action.x.op;
       inputs = action.x.inputs;
@@ -224,8 +222,7 @@ export function planEpilogue(slice: Slice): EpiloguePlan {
     if (reluId !== undefined) return { kind: 'mask', reluId, rules: ['relu-mask'] };
     const matched = biasOf.get(node.id);
     if (matched !== undefined) {
-      const rules = [FUSED_OF[matched.product.op].bias];
-      return { kind: 'fused', product: matched.product, bias: matched.bias, activation: 'none', rules };
+      return fusedAction(matched.product, matched.bias, 'none', [FUSED_OF[matched.product.op].bias]);
     }
     if (!isFusedActivation(node.op)) return undefined;
     const inner = biasOf.get(node.inputs[0]);
@@ -234,7 +231,7 @@ export function planEpilogue(slice: Slice): EpiloguePlan {
       // fused op with the activation.
       const names = FUSED_OF[inner.product.op];
       const rules = skipping ? [names.bias, names.activation] : [names.activation];
-      return { kind: 'fused', product: inner.product, bias: inner.bias, activation: node.op, rules };
+      return fusedAction(inner.product, inner.bias, node.op, rules);
     }
     const x = source.node(node.inputs[0]);
     const fusedOp = x.op === 'fusedMatMul' || x.op === 'fusedConv2d';

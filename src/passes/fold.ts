@@ -19,15 +19,8 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
     run(slice) {
       const source = slice.graph;
       // Folding cascades within one ascending sweep, so a slice with no candidate needs no rebuild at all.
-      if (
-        !source.nodes.some((node) =>
-          canFold(
-            node,
-            node.inputs.map((id) => source.node(id)),
-            sizeLimit,
-          ),
-        )
-      ) {
+      const nodeOf = (id: number): Node => source.node(id);
+      if (!source.nodes.some((node) => canFoldFrom(node, nodeOf, sizeLimit))) {
         return { slice, changes: { folded: 0, removed: 0 } };
       }
       const inPlace = foldInPlace(slice, sizeLimit);
@@ -55,6 +48,19 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
       return { slice: pruned, changes: { folded, removed: result.graph.size - pruned.graph.size } };
     },
   };
+}
+
+/** `canFold(node, node.inputs.map(sourceOf), sizeLimit)` without the array (a sweep over every node asks it). */
+function canFoldFrom(node: Node, sourceOf: (id: number) => Node, sizeLimit: number): boolean {
+  if (node.inputs.length === 0) return false;
+  const record = opRecord(node.op);
+  if (record.stateful === true || record.foldable === false || record.kernel === undefined) return false;
+  if (!isFullyKnown(node.shape) || sizeOf(node.shape) > sizeLimit) return false;
+  for (const id of node.inputs) {
+    const input = sourceOf(id);
+    if (record.shapeOnly === true ? !isFullyKnown(input.shape) : input.op !== 'constant') return false;
+  }
+  return true;
 }
 
 function canFold(node: Node, sources: readonly Node[], sizeLimit: number): boolean {
@@ -96,9 +102,8 @@ function foldInPlace(slice: Slice, sizeLimit: number): { slice: Slice; changes: 
   const constantOf = new Map<number, Node>();
   const current = (id: number): Node => constantOf.get(id) ?? source.node(id);
   for (const node of source.nodes) {
-    if (node.inputs.length === 0) continue;
+    if (!canFoldFrom(node, current, sizeLimit)) continue;
     const sources = node.inputs.map(current);
-    if (!canFold(node, sources, sizeLimit)) continue;
     const buffers = sources.map((s) => s.value ?? { data: allocate(s.dtype, 0), shape: s.shape as number[] });
     let out: NDArray;
     try {

@@ -1,5 +1,5 @@
 import { now } from '../graph';
-import { actionNode, rebuildEpilogue, buildAction, epilogueCounts, planEpilogue } from './epilogue';
+import { actionNode, EpilogueAction, rebuildEpilogue, buildAction, epilogueCounts, planEpilogue } from './epilogue';
 import { elementwiseFusion, planFusion } from './fuse';
 import { Pass, PassReport } from './pass';
 import { rebuildSkipping, Rewriter, Slice } from './slice';
@@ -50,12 +50,14 @@ export function epilogueAndFusion(exclude: readonly string[] = []): Pass & {
     // What the epilogue's rebuild would count (it visits the live nodes it does not absorb, in order) and give.
     const changes = epilogueCounts();
     const nodes = source.nodes.slice();
+    const actions: (EpilogueAction | undefined)[] = new Array<EpilogueAction | undefined>(source.size);
     let viewable = true;
     for (let id = 0; id < source.size; id++) {
       if (plan.live[id] === 0 || plan.absorbed[id] === 1) continue;
       const action = plan.actionOf(nodes[id], true);
       if (action === undefined) continue;
       if (action.kind !== 'fused') viewable = false;
+      actions[id] = action;
       for (const rule of action.rules) changes[rule] = (changes[rule] ?? 0) + 1;
       nodes[id] = actionNode(action, nodes[id]);
     }
@@ -84,7 +86,7 @@ export function epilogueAndFusion(exclude: readonly string[] = []): Pass & {
     const rewrite: Rewriter = (node, inputs, target, mapped) => {
       const group = fuseGroup(node, inputs, target, mapped);
       if (group !== undefined) return group;
-      const action = plan.actionOf(node, true);
+      const action = actions[node.id];
       return action === undefined ? undefined : buildAction(action, node, inputs, target, mapped);
     };
     const lowered = rebuildSkipping(slice, skip, rewrite);
