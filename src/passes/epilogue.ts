@@ -61,16 +61,11 @@ const FUSED_OF: { readonly [op: string]: { op: string; bias: string; activation:
   conv2d: { op: 'fusedConv2d', bias: 'conv-bias', activation: 'conv-activation' },
 };
 
-/**
- * What epilogue fusion makes of one node the rebuild visits: a mask that reads relu(x) instead of x; a bias-add (or
- * the activation over one, `activation` then its op) built as the fused op; an activation given to a fused op already
- * in the source. `rules`: what the visit counts in the report, in order.
- */
+/** What the rebuild makes of a node it visits; `rules`: what the visit counts, in order. */
 export type EpilogueAction =
   | { readonly kind: 'mask'; readonly reluId: number; readonly rules: readonly string[] }
   | {
       readonly kind: 'fused';
-      /** The fused op, its operands (source ids) and attrs. */
       readonly op: string;
       readonly operands: readonly number[];
       readonly attrs: Attrs;
@@ -78,18 +73,13 @@ export type EpilogueAction =
     }
   | { readonly kind: 'activate'; readonly x: Node; readonly rules: readonly string[] };
 
-/**
- * Epilogue fusion decided on a slice before anything is rebuilt: the live nodes, the nodes the fusion absorbs (a fused
- * bias-add's product; a fused add whose activation fuses too), and what each node it rewrites becomes.
- */
+/** Epilogue fusion decided on a slice: the live nodes, the absorbed ones, each rewritten node's action. */
 export interface EpiloguePlan {
   readonly live: Uint8Array;
   readonly absorbed: Uint8Array;
-  /** What a visited node becomes (undefined: copied); `skipping` when the absorbed nodes are not visited. */
   actionOf(node: Node, skipping: boolean): EpilogueAction | undefined;
 }
 
-/** The action that builds the fused op of `product` + `bias` with `activation`. */
 function fusedAction(
   product: Node,
   bias: Node,
@@ -104,10 +94,7 @@ function fusedAction(
   return { kind: 'fused', op: FUSED_OF[product.op].op, operands, attrs: { ...attrs, activation }, rules };
 }
 
-/**
- * The node an action builds into `target` (what the rebuild's rewriter returns for `node`); `inputs` are the node's
- * inputs mapped into `target`, `mapped` maps any earlier node of the source.
- */
+/** What the rebuild's rewriter returns for `node` and its action. */
 export function buildAction(
   action: EpilogueAction,
   node: Node,
@@ -127,40 +114,6 @@ export function buildAction(
       return emit(target, copy.op, copy.inputs, { ...copy.attrs, activation: node.op }, node.name);
     }
   }
-}
-
-/**
- * What a visited node is in the rebuilt graph, by source ids: `node` itself when the action leaves its op and
- * inputs, else a node of the action's op and inputs with the node's id, dtype, shape and name (what a later pass
- * reads of it before the rebuild exists).
- */
-export function actionNode(action: EpilogueAction, node: Node): Node {
-  let op: string;
-  let inputs: readonly number[];
-  switch (action.kind) {
-    case 'mask':
-      op = node.op;
-      inputs = node.op === 'reluGrad' ? [node.inputs[0], action.reluId] : [action.reluId, node.inputs[1]];
-      break;
-    case 'fused':
-      op = action.op;
-      inputs = action.operands;
-      break;
-    case 'activate':
-      op = action.x.op;
-      inputs = action.x.inputs;
-      break;
-  }
-  return {
-    id: node.id,
-    op,
-    inputs,
-    attrs: node.attrs,
-    dtype: node.dtype,
-    shape: node.shape,
-    name: node.name,
-    value: undefined,
-  };
 }
 
 /** Decides epilogue fusion on a slice (see `epilogue`). */
@@ -241,15 +194,12 @@ export function planEpilogue(slice: Slice): EpiloguePlan {
   return { live, absorbed, actionOf };
 }
 
-/** The counts a report starts from: the conv counts appear once a conv fuses, so a matMul-only report keeps three. */
+/** The conv counts appear once a conv fuses, so a matMul-only report keeps three. */
 export function epilogueCounts(): { [rule: string]: number } {
   return { 'relu-mask': 0, 'matmul-bias': 0, 'matmul-activation': 0 };
 }
 
-/**
- * The epilogue's rebuild of a slice as planned; `skip` leaves out the absorbed nodes (falling back to the full
- * rebuild when a node merges). The slice itself when nothing changes.
- */
+/** The rebuild as planned (`skip`: not copying the absorbed nodes); the slice itself when nothing changes. */
 export function rebuildEpilogue(
   slice: Slice,
   plan: EpiloguePlan,

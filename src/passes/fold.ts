@@ -20,15 +20,15 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
       const source = slice.graph;
       // Folding cascades within one ascending sweep, so a slice with no candidate needs no rebuild at all.
       const nodeOf = (id: number): Node => source.node(id);
-      if (!source.nodes.some((node) => canFoldFrom(node, nodeOf, sizeLimit))) {
+      if (!source.nodes.some((node) => canFold(node, nodeOf, sizeLimit))) {
         return { slice, changes: { folded: 0, removed: 0 } };
       }
       const inPlace = foldInPlace(slice, sizeLimit);
       if (inPlace !== null) return inPlace;
       let folded = 0;
-      const result = rebuild(slice, (node: Node, inputs, target) => {
+      const result = rebuild(slice, (node: Node, inputs, target, mapped) => {
+        if (!canFold(node, (id) => target.node(mapped(id)), sizeLimit)) return undefined;
         const sources = inputs.map((id) => target.node(id));
-        if (!canFold(node, sources, sizeLimit)) return undefined;
         // canFold checked the kernel and that the shape is known; a shape-only op reads only its inputs' shapes.
         const buffers = sources.map((s) => s.value ?? { data: allocate(s.dtype, 0), shape: s.shape as number[] });
         let out: NDArray;
@@ -50,8 +50,8 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
   };
 }
 
-/** `canFold(node, node.inputs.map(sourceOf), sizeLimit)` without the array (a sweep over every node asks it). */
-function canFoldFrom(node: Node, sourceOf: (id: number) => Node, sizeLimit: number): boolean {
+/** Whether `node` folds, its inputs being `sourceOf(id)` (no array per node: a sweep over every node asks). */
+function canFold(node: Node, sourceOf: (id: number) => Node, sizeLimit: number): boolean {
   if (node.inputs.length === 0) return false;
   const record = opRecord(node.op);
   if (record.stateful === true || record.foldable === false || record.kernel === undefined) return false;
@@ -61,15 +61,6 @@ function canFoldFrom(node: Node, sourceOf: (id: number) => Node, sizeLimit: numb
     if (record.shapeOnly === true ? !isFullyKnown(input.shape) : input.op !== 'constant') return false;
   }
   return true;
-}
-
-function canFold(node: Node, sources: readonly Node[], sizeLimit: number): boolean {
-  if (sources.length === 0) return false;
-  const record = opRecord(node.op);
-  if (record.stateful === true || record.foldable === false || record.kernel === undefined) return false;
-  const foldable =
-    record.shapeOnly === true ? sources.every((s) => isFullyKnown(s.shape)) : sources.every((s) => s.op === 'constant');
-  return foldable && isFullyKnown(node.shape) && sizeOf(node.shape) <= sizeLimit;
 }
 
 /** Interned constants (what `Graph.constant` merges) have at most this many elements (graph.ts). */
@@ -102,7 +93,7 @@ function foldInPlace(slice: Slice, sizeLimit: number): { slice: Slice; changes: 
   const constantOf = new Map<number, Node>();
   const current = (id: number): Node => constantOf.get(id) ?? source.node(id);
   for (const node of source.nodes) {
-    if (!canFoldFrom(node, current, sizeLimit)) continue;
+    if (!canFold(node, current, sizeLimit)) continue;
     const sources = node.inputs.map(current);
     const buffers = sources.map((s) => s.value ?? { data: allocate(s.dtype, 0), shape: s.shape as number[] });
     let out: NDArray;

@@ -1,7 +1,7 @@
 import { isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
 import { addOp, FUSED, FusedArg, FusedStepAttr, opRecord } from '../ops';
 import { Pass } from './pass';
-import { dropDead, rebuild, rebuildSkipping, Rewriter, Slice } from './slice';
+import { dropDead, rebuild, rebuildSkipping, Rewriter } from './slice';
 
 /**
  * Float groups only: a fused loop keeps intermediates as JS doubles, which for floats only changes rounding (as
@@ -28,11 +28,7 @@ function literalOf(node: Node): number | undefined {
   return node.op === 'constant' && node.value !== undefined && node.shape.length === 0 ? node.value.data[0] : undefined;
 }
 
-/**
- * The nodes fusion groups: a graph's (`present` undefined), or those of the graph a rebuild of a slice would give,
- * by the slice's ids: `nodes[id]` is what node id becomes there (its inputs by the slice's ids), `present[id]`
- * whether it is there at all.
- */
+/** The nodes to group: a graph's, or (by a slice's ids) those a rebuild of it would give, where `present`. */
 export interface FusionView {
   readonly nodes: readonly Node[];
   readonly present?: Uint8Array;
@@ -96,19 +92,14 @@ function findGroups(
   return { groupOf, groups, start, consumers };
 }
 
-/**
- * Elementwise fusion decided on a view (by the ids of the slice a rebuild reads): the groups of two or more, the
- * nodes the rebuild need not copy (a group's members other than its root, read only within the group; a scalar
- * constant that only groups read, as a literal), and the rewriter that builds each group's `fused` node at its root.
- */
+/** Fusion decided on a view: the groups, the nodes not to copy, the rewriter that builds each group at its root. */
 export interface FusionPlan {
   readonly groups: readonly (readonly number[])[];
   readonly absorbed: Uint8Array;
-  /** The rewriter; `onFused(n)` is told the size of each group it builds. */
   rewriter(onFused: (members: number) => void): Rewriter;
 }
 
-/** Plans elementwise fusion (see `elementwiseFusion`); null when no group has two or more nodes. */
+/** Null when no group has two or more nodes. */
 export function planFusion(
   view: FusionView,
   outputs: readonly number[],
@@ -123,8 +114,7 @@ export function planFusion(
   // A group's members other than its root are read only within the group: dead once it is fused, so not copied.
   const absorbed = new Uint8Array(nodes.length);
   for (const members of fusedGroups) for (let k = 0; k < members.length - 1; k++) absorbed[members[k]] = 1;
-  // Nor is a scalar constant read only by fused groups (each takes it as a literal) and not an output: the rebuild
-  // would copy it and then drop it (a compaction of the whole graph for one dead constant).
+  // Nor is a scalar constant only groups read (as a literal), not an output: copying it would mean a compaction.
   const isOutput = new Uint8Array(nodes.length);
   for (const id of outputs) isOutput[id] = 1;
   for (let id = 0; id < nodes.length; id++) {
@@ -183,25 +173,6 @@ export function planFusion(
   return { groups: fusedGroups, absorbed, rewriter };
 }
 
-/** The rebuild of a slice that fuses as planned (`skip: false`: copying the absorbed nodes, then dropping them). */
-export function rebuildFusion(
-  slice: Slice,
-  plan: FusionPlan,
-  skip: boolean,
-): { slice: Slice; changes: { [rule: string]: number } } {
-  let fusedNodes = 0;
-  const rewrite = plan.rewriter((members) => {
-    fusedNodes += members;
-  });
-  // (`skip: false`: copy them, what a merge makes it do; the reference the tests compare the shortcut with.)
-  let pruned = skip ? rebuildSkipping(slice, plan.absorbed, rewrite) : null;
-  if (pruned === null) {
-    fusedNodes = 0;
-    pruned = dropDead(rebuild(slice, rewrite));
-  }
-  return { slice: pruned, changes: { fused: fusedNodes, groups: plan.groups.length } };
-}
-
 /**
  * Elementwise fusion: each maximal group of two or more elementwise ops becomes one `fused` node whose kernel is
  * generated once from the ops' templates; the chain then makes one pass over memory with no intermediates.
@@ -213,7 +184,17 @@ export function elementwiseFusion(exclude: readonly string[] = [], skip = true):
     run(slice) {
       const plan = planFusion({ nodes: slice.graph.nodes }, slice.outputs, excluded);
       if (plan === null) return { slice, changes: { fused: 0, groups: 0 } };
-      return rebuildFusion(slice, plan, skip);
+      let fused = 0;
+      const rewrite = plan.rewriter((members) => {
+        fused += members;
+      });
+      // (`skip: false`: copy them, what a merge makes it do; the reference the tests compare the shortcut with.)
+      let pruned = skip ? rebuildSkipping(slice, plan.absorbed, rewrite) : null;
+      if (pruned === null) {
+        fused = 0;
+        pruned = dropDead(rebuild(slice, rewrite));
+      }
+      return { slice: pruned, changes: { fused, groups: plan.groups.length } };
     },
   };
 }

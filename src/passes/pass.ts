@@ -15,10 +15,7 @@ export interface PassReport {
 export interface Pass {
   readonly name: string;
   run(slice: Slice): { slice: Slice; changes: { [rule: string]: number } };
-  /**
-   * For a pass that does the work of several in one go (`epilogueAndFusion`): one report per pass it stands for,
-   * each what that pass would report run on the slice the one before it gave. `runPipeline` calls it instead of `run`.
-   */
+  /** A pass doing several passes' work (`epilogueAndFusion`): their reports. Called instead of `run`. */
   runParts?(slice: Slice): { slice: Slice; reports: PassReport[] };
 }
 

@@ -141,7 +141,6 @@ export function patchSlice(
   constants?: ReadonlyMap<number, NDArray>,
 ): { slice: Slice; rebuiltSize: number; mapped: Int32Array } | null {
   const source = slice.graph;
-  // Flags (typed arrays, not lookups in the maps) for the sweeps over every node below.
   const redirected = new Uint8Array(source.size);
   for (const from of redirect.keys()) redirected[from] = 1;
   const folded = new Uint8Array(source.size);
