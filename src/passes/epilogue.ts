@@ -2,7 +2,7 @@ import { Attrs, Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph
 import { broadcastsPerChannel, isFusedActivation } from '../ops';
 import { Pass } from './pass';
 import { capture, Captures, emit, literal, match, op } from './pattern';
-import { dropDead, liveNodes, rebuild, rebuildSkipping, Rewriter } from './slice';
+import { dropDead, liveNodes, rebuild, rebuildSkipping, Rewriter, Slice } from './slice';
 
 /**
  * relu's gradient reluGrad(dy, x) (or a mask x > 0 written out) can read relu(x) instead of x: relu(x) > 0 ⇔ x > 0
@@ -61,6 +61,170 @@ const FUSED_OF: { readonly [op: string]: { op: string; bias: string; activation:
   conv2d: { op: 'fusedConv2d', bias: 'conv-bias', activation: 'conv-activation' },
 };
 
+/** What the rebuild makes of a node it visits; `rules`: what the visit counts, in order. */
+export type EpilogueAction =
+  | { readonly kind: 'mask'; readonly reluId: number; readonly rules: readonly string[] }
+  | {
+      readonly kind: 'fused';
+      readonly op: string;
+      readonly operands: readonly number[];
+      readonly attrs: Attrs;
+      readonly rules: readonly string[];
+    }
+  | { readonly kind: 'activate'; readonly x: Node; readonly rules: readonly string[] };
+
+/** Epilogue fusion decided on a slice: the live nodes, the absorbed ones, each rewritten node's action. */
+export interface EpiloguePlan {
+  readonly live: Uint8Array;
+  readonly absorbed: Uint8Array;
+  actionOf(node: Node, skipping: boolean): EpilogueAction | undefined;
+}
+
+function fusedAction(
+  product: Node,
+  bias: Node,
+  activation: string,
+  rules: readonly string[],
+): EpilogueAction & { kind: 'fused' } {
+  const attrs =
+    product.op === 'matMul'
+      ? { transposeA: product.attrs.transposeA === true, transposeB: product.attrs.transposeB === true }
+      : product.attrs;
+  const operands = [...product.inputs, bias.id];
+  return { kind: 'fused', op: FUSED_OF[product.op].op, operands, attrs: { ...attrs, activation }, rules };
+}
+
+/** What the rebuild's rewriter returns for `node` and its action. */
+export function buildAction(
+  action: EpilogueAction,
+  node: Node,
+  inputs: readonly number[],
+  target: Graph,
+  mapped: (id: number) => number,
+): number {
+  switch (action.kind) {
+    case 'mask':
+      if (node.op === 'reluGrad')
+        return emit(target, 'reluGrad', [inputs[0], mapped(action.reluId)], node.attrs, node.name);
+      return emit(target, 'greater', [mapped(action.reluId), inputs[1]], node.attrs, node.name);
+    case 'fused':
+      return emit(target, action.op, action.operands.map(mapped), action.attrs, node.name);
+    case 'activate': {
+      const copy = target.node(inputs[0]);
+      return emit(target, copy.op, copy.inputs, { ...copy.attrs, activation: node.op }, node.name);
+    }
+  }
+}
+
+/** Decides epilogue fusion on a slice (see `epilogue`). */
+export function planEpilogue(slice: Slice): EpiloguePlan {
+  const source = slice.graph;
+  const live = liveNodes(source, slice.outputs);
+  const uses = new Int32Array(source.size);
+  for (const node of source.nodes) if (live[node.id] === 1) for (const input of node.inputs) uses[input]++;
+  for (const id of slice.outputs) uses[id]++;
+
+  // The relu reading each x, and the masks reading x.
+  const reluOf = new Map<number, number>();
+  const masksOf = new Map<number, number[]>();
+  for (const node of source.nodes) {
+    if (live[node.id] === 0) continue;
+    if (node.op === 'relu' && !reluOf.has(node.inputs[0])) reluOf.set(node.inputs[0], node.id);
+    let masked: Node | null = null;
+    if (node.op === 'reluGrad' && shapesEqual(node.shape, source.node(node.inputs[1]).shape)) {
+      masked = source.node(node.inputs[1]);
+    } else if (node.op === 'greater') {
+      const captures: Captures = {};
+      if (match(source, node.id, MASK, captures)) masked = captures.x;
+    }
+    if (masked !== null && shapesEqual(node.shape, masked.shape)) {
+      masksOf.set(masked.id, [...(masksOf.get(masked.id) ?? []), node.id]);
+    }
+  }
+  // A mask moves to relu(x) only when that leaves relu as x's one reader: then x fuses into a matMul's epilogue
+  // or an elementwise group, or at least dies at relu (which runs in place) instead of living through the
+  // backward pass. Otherwise the move would change nothing.
+  const maskRelu = new Map<number, number>();
+  for (const [x, masks] of masksOf) {
+    const reluId = reluOf.get(x);
+    if (reluId === undefined) continue;
+    const movable = masks.filter((id) => id > reluId);
+    if (uses[x] - movable.length !== 1) continue;
+    for (const id of movable) maskRelu.set(id, reluId);
+    uses[x] = 1;
+    uses[reluId] += movable.length;
+  }
+
+  // Which adds fuse with their product, decided on the source first; a product is then read by nothing, and neither
+  // is a fused add whose activation fuses too (the activation builds the fused op itself): neither is copied.
+  const biasOf = new Map<number, { product: Node; bias: Node }>();
+  const absorbed = new Uint8Array(source.size);
+  for (const node of source.nodes) {
+    if (live[node.id] === 0 || maskRelu.has(node.id)) continue;
+    const matched = biasAdd(source, node, uses);
+    if (matched !== null) {
+      biasOf.set(node.id, matched);
+      absorbed[matched.product.id] = 1;
+    } else if (isFusedActivation(node.op) && biasOf.has(node.inputs[0]) && uses[node.inputs[0]] === 1) {
+      absorbed[node.inputs[0]] = 1;
+    }
+  }
+
+  const actionOf = (node: Node, skipping: boolean): EpilogueAction | undefined => {
+    const reluId = maskRelu.get(node.id);
+    if (reluId !== undefined) return { kind: 'mask', reluId, rules: ['relu-mask'] };
+    const matched = biasOf.get(node.id);
+    if (matched !== undefined) {
+      return fusedAction(matched.product, matched.bias, 'none', [FUSED_OF[matched.product.op].bias]);
+    }
+    if (!isFusedActivation(node.op)) return undefined;
+    const inner = biasOf.get(node.inputs[0]);
+    if (inner !== undefined && absorbed[node.inputs[0]] === 1) {
+      // What the rebuild gave by building the fused add (not visited when skipping: counted here) and then this: the
+      // fused op with the activation.
+      const names = FUSED_OF[inner.product.op];
+      const rules = skipping ? [names.bias, names.activation] : [names.activation];
+      return fusedAction(inner.product, inner.bias, node.op, rules);
+    }
+    const x = source.node(node.inputs[0]);
+    const fusedOp = x.op === 'fusedMatMul' || x.op === 'fusedConv2d';
+    if (!fusedOp || x.attrs.activation !== 'none' || uses[x.id] !== 1) return undefined;
+    return { kind: 'activate', x, rules: [x.op === 'fusedConv2d' ? 'conv-activation' : 'matmul-activation'] };
+  };
+  return { live, absorbed, actionOf };
+}
+
+/** The conv counts appear once a conv fuses, so a matMul-only report keeps three. */
+export function epilogueCounts(): { [rule: string]: number } {
+  return { 'relu-mask': 0, 'matmul-bias': 0, 'matmul-activation': 0 };
+}
+
+/** The rebuild as planned (`skip`: not copying the absorbed nodes); the slice itself when nothing changes. */
+export function rebuildEpilogue(
+  slice: Slice,
+  plan: EpiloguePlan,
+  skip: boolean,
+): { slice: Slice; changes: { [rule: string]: number } } {
+  let changes = epilogueCounts();
+  // Whether the absorbed nodes are skipped (else, when a merge made the pass rebuild in full, visited as before).
+  let skipping = skip;
+  const rewrite: Rewriter = (node, inputs, target, mapped) => {
+    const action = plan.actionOf(node, skipping);
+    if (action === undefined) return undefined;
+    for (const rule of action.rules) changes[rule] = (changes[rule] ?? 0) + 1;
+    return buildAction(action, node, inputs, target, mapped);
+  };
+  let result = skip ? rebuildSkipping(slice, plan.absorbed, rewrite) : null;
+  if (result === null) {
+    changes = epilogueCounts();
+    skipping = false;
+    result = dropDead(rebuild(slice, rewrite));
+  }
+  const total = Object.values(changes).reduce((a, b) => a + b, 0);
+  if (total === 0) return { slice, changes };
+  return { slice: result, changes };
+}
+
 /**
  * Epilogue fusion: add(matMul(a, b), bias) with a row bias becomes fusedMatMul(a, b, bias), add(conv2d(x, f), bias)
  * with one bias value per output channel becomes fusedConv2d(x, f, bias) (grouped and depthwise convs included), and
@@ -78,126 +242,6 @@ export const epilogue: Pass = epiloguePass();
 export function epiloguePass(skip = true): Pass {
   return {
     name: 'epilogue',
-    run(slice) {
-      const source = slice.graph;
-      const live = liveNodes(source, slice.outputs);
-      const uses = new Int32Array(source.size);
-      for (const node of source.nodes) if (live[node.id] === 1) for (const input of node.inputs) uses[input]++;
-      for (const id of slice.outputs) uses[id]++;
-
-      // The relu reading each x, and the masks reading x.
-      const reluOf = new Map<number, number>();
-      const masksOf = new Map<number, number[]>();
-      for (const node of source.nodes) {
-        if (live[node.id] === 0) continue;
-        if (node.op === 'relu' && !reluOf.has(node.inputs[0])) reluOf.set(node.inputs[0], node.id);
-        let masked: Node | null = null;
-        if (node.op === 'reluGrad' && shapesEqual(node.shape, source.node(node.inputs[1]).shape)) {
-          masked = source.node(node.inputs[1]);
-        } else if (node.op === 'greater') {
-          const captures: Captures = {};
-          if (match(source, node.id, MASK, captures)) masked = captures.x;
-        }
-        if (masked !== null && shapesEqual(node.shape, masked.shape)) {
-          masksOf.set(masked.id, [...(masksOf.get(masked.id) ?? []), node.id]);
-        }
-      }
-      // A mask moves to relu(x) only when that leaves relu as x's one reader: then x fuses into a matMul's epilogue
-      // or an elementwise group, or at least dies at relu (which runs in place) instead of living through the
-      // backward pass. Otherwise the move would change nothing.
-      const maskRelu = new Map<number, number>();
-      for (const [x, masks] of masksOf) {
-        const reluId = reluOf.get(x);
-        if (reluId === undefined) continue;
-        const movable = masks.filter((id) => id > reluId);
-        if (uses[x] - movable.length !== 1) continue;
-        for (const id of movable) maskRelu.set(id, reluId);
-        uses[x] = 1;
-        uses[reluId] += movable.length;
-      }
-
-      // Which adds fuse with their product, decided on the source first; a product is then read by nothing, and neither
-      // is a fused add whose activation fuses too (the activation builds the fused op itself): neither is copied.
-      const biasOf = new Map<number, { product: Node; bias: Node }>();
-      const absorbed = new Uint8Array(source.size);
-      for (const node of source.nodes) {
-        if (live[node.id] === 0 || maskRelu.has(node.id)) continue;
-        const matched = biasAdd(source, node, uses);
-        if (matched !== null) {
-          biasOf.set(node.id, matched);
-          absorbed[matched.product.id] = 1;
-        } else if (isFusedActivation(node.op) && biasOf.has(node.inputs[0]) && uses[node.inputs[0]] === 1) {
-          absorbed[node.inputs[0]] = 1;
-        }
-      }
-      const fusedOf = (
-        matched: { product: Node; bias: Node },
-        mapped: (id: number) => number,
-        activation: string,
-      ): { op: string; operands: number[]; attrs: Attrs } => {
-        const { product, bias } = matched;
-        const attrs =
-          product.op === 'matMul'
-            ? { transposeA: product.attrs.transposeA === true, transposeB: product.attrs.transposeB === true }
-            : product.attrs;
-        const operands = [...product.inputs, bias.id].map(mapped);
-        return { op: FUSED_OF[product.op].op, operands, attrs: { ...attrs, activation } };
-      };
-
-      // The conv counts appear once a conv fuses, so a matMul-only report keeps its three counts.
-      let changes: { [rule: string]: number } = {};
-      const count = (rule: string): void => {
-        changes[rule] = (changes[rule] ?? 0) + 1;
-      };
-      // Whether the absorbed nodes are skipped (else, when a merge made the pass rebuild in full, visited as before).
-      let skipping: boolean;
-      const rewrite: Rewriter = (node, inputs, target, mapped) => {
-        const reluId = maskRelu.get(node.id);
-        if (reluId !== undefined) {
-          count('relu-mask');
-          if (node.op === 'reluGrad')
-            return emit(target, 'reluGrad', [inputs[0], mapped(reluId)], node.attrs, node.name);
-          return emit(target, 'greater', [mapped(reluId), inputs[1]], node.attrs, node.name);
-        }
-        const matched = biasOf.get(node.id);
-        if (matched !== undefined) {
-          count(FUSED_OF[matched.product.op].bias);
-          const fused = fusedOf(matched, mapped, 'none');
-          return emit(target, fused.op, fused.operands, fused.attrs, node.name);
-        }
-        if (isFusedActivation(node.op)) {
-          const inner = biasOf.get(node.inputs[0]);
-          if (inner !== undefined && absorbed[node.inputs[0]] === 1) {
-            // What the rebuild gave by building the fused add (not visited: counted here) and then this: the fused op
-            // with the activation.
-            if (skipping) count(FUSED_OF[inner.product.op].bias);
-            count(FUSED_OF[inner.product.op].activation);
-            const fused = fusedOf(inner, mapped, node.op);
-            return emit(target, fused.op, fused.operands, fused.attrs, node.name);
-          }
-          const x = source.node(node.inputs[0]);
-          const fusedOp = x.op === 'fusedMatMul' || x.op === 'fusedConv2d';
-          if (!fusedOp || x.attrs.activation !== 'none' || uses[x.id] !== 1) return undefined;
-          const copy = target.node(inputs[0]);
-          count(copy.op === 'fusedConv2d' ? 'conv-activation' : 'matmul-activation');
-          return emit(target, copy.op, copy.inputs, { ...copy.attrs, activation: node.op }, node.name);
-        }
-        return undefined;
-      };
-      const reset = (): void => {
-        changes = { 'relu-mask': 0, 'matmul-bias': 0, 'matmul-activation': 0 };
-      };
-      reset();
-      skipping = skip;
-      let result = skip ? rebuildSkipping(slice, absorbed, rewrite) : null;
-      if (result === null) {
-        reset();
-        skipping = false;
-        result = dropDead(rebuild(slice, rewrite));
-      }
-      const total = Object.values(changes).reduce((a, b) => a + b, 0);
-      if (total === 0) return { slice, changes };
-      return { slice: result, changes };
-    },
+    run: (slice) => rebuildEpilogue(slice, planEpilogue(slice), skip),
   };
 }

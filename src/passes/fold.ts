@@ -19,23 +19,16 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
     run(slice) {
       const source = slice.graph;
       // Folding cascades within one ascending sweep, so a slice with no candidate needs no rebuild at all.
-      if (
-        !source.nodes.some((node) =>
-          canFold(
-            node,
-            node.inputs.map((id) => source.node(id)),
-            sizeLimit,
-          ),
-        )
-      ) {
+      const nodeOf = (id: number): Node => source.node(id);
+      if (!source.nodes.some((node) => canFold(node, nodeOf, sizeLimit))) {
         return { slice, changes: { folded: 0, removed: 0 } };
       }
       const inPlace = foldInPlace(slice, sizeLimit);
       if (inPlace !== null) return inPlace;
       let folded = 0;
-      const result = rebuild(slice, (node: Node, inputs, target) => {
+      const result = rebuild(slice, (node: Node, inputs, target, mapped) => {
+        if (!canFold(node, (id) => target.node(mapped(id)), sizeLimit)) return undefined;
         const sources = inputs.map((id) => target.node(id));
-        if (!canFold(node, sources, sizeLimit)) return undefined;
         // canFold checked the kernel and that the shape is known; a shape-only op reads only its inputs' shapes.
         const buffers = sources.map((s) => s.value ?? { data: allocate(s.dtype, 0), shape: s.shape as number[] });
         let out: NDArray;
@@ -57,13 +50,17 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
   };
 }
 
-function canFold(node: Node, sources: readonly Node[], sizeLimit: number): boolean {
-  if (sources.length === 0) return false;
+/** Whether `node` folds, its inputs being `sourceOf(id)` (no array per node: a sweep over every node asks). */
+function canFold(node: Node, sourceOf: (id: number) => Node, sizeLimit: number): boolean {
+  if (node.inputs.length === 0) return false;
   const record = opRecord(node.op);
   if (record.stateful === true || record.foldable === false || record.kernel === undefined) return false;
-  const foldable =
-    record.shapeOnly === true ? sources.every((s) => isFullyKnown(s.shape)) : sources.every((s) => s.op === 'constant');
-  return foldable && isFullyKnown(node.shape) && sizeOf(node.shape) <= sizeLimit;
+  if (!isFullyKnown(node.shape) || sizeOf(node.shape) > sizeLimit) return false;
+  for (const id of node.inputs) {
+    const input = sourceOf(id);
+    if (record.shapeOnly === true ? !isFullyKnown(input.shape) : input.op !== 'constant') return false;
+  }
+  return true;
 }
 
 /** Interned constants (what `Graph.constant` merges) have at most this many elements (graph.ts). */
@@ -96,9 +93,8 @@ function foldInPlace(slice: Slice, sizeLimit: number): { slice: Slice; changes: 
   const constantOf = new Map<number, Node>();
   const current = (id: number): Node => constantOf.get(id) ?? source.node(id);
   for (const node of source.nodes) {
-    if (node.inputs.length === 0) continue;
+    if (!canFold(node, current, sizeLimit)) continue;
     const sources = node.inputs.map(current);
-    if (!canFold(node, sources, sizeLimit)) continue;
     const buffers = sources.map((s) => s.value ?? { data: allocate(s.dtype, 0), shape: s.shape as number[] });
     let out: NDArray;
     try {

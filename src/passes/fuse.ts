@@ -1,4 +1,4 @@
-import { Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
+import { isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
 import { addOp, FUSED, FusedArg, FusedStepAttr, opRecord } from '../ops';
 import { Pass } from './pass';
 import { dropDead, rebuild, rebuildSkipping, Rewriter } from './slice';
@@ -28,26 +28,39 @@ function literalOf(node: Node): number | undefined {
   return node.op === 'constant' && node.value !== undefined && node.shape.length === 0 ? node.value.data[0] : undefined;
 }
 
+/** The nodes to group: a graph's, or (by a slice's ids) those a rebuild of it would give, where `present`. */
+export interface FusionView {
+  readonly nodes: readonly Node[];
+  readonly present?: Uint8Array;
+}
+
 /**
  * Groups elementwise nodes: walking down from each unassigned fusible node (in descending id order, so every
  * consumer is seen before its producers), a producer joins the group when it is fusible, has the group's shape
  * and dtype, is not an output, and all its consumers are already in the group. Returns group index per node (-1
- * for none) and the members of each group.
+ * for none), the members of each group, and each node's consumers (`consumers[start[id]]` up to `start[id + 1]`).
  */
 function findGroups(
-  graph: Graph,
+  view: FusionView,
   outputs: readonly number[],
   exclude: ReadonlySet<string>,
-): { groupOf: Int32Array; groups: number[][] } {
-  const size = graph.size;
+): { groupOf: Int32Array; groups: number[][]; start: Int32Array; consumers: Int32Array } {
+  const { nodes, present } = view;
+  const size = nodes.length;
   const groupOf = new Int32Array(size).fill(-1);
   // Each node's consumers, in flat arrays (one array per node was 150k arrays for the GC at 200k nodes).
   const start = new Int32Array(size + 1);
-  for (const node of graph.nodes) for (const input of node.inputs) start[input + 1]++;
+  for (let id = 0; id < size; id++) {
+    if (present !== undefined && present[id] === 0) continue;
+    for (const input of nodes[id].inputs) start[input + 1]++;
+  }
   for (let id = 0; id < size; id++) start[id + 1] += start[id];
   const consumers = new Int32Array(start[size]);
   const filled = start.slice(0, size);
-  for (const node of graph.nodes) for (const input of node.inputs) consumers[filled[input]++] = node.id;
+  for (let id = 0; id < size; id++) {
+    if (present !== undefined && present[id] === 0) continue;
+    for (const input of nodes[id].inputs) consumers[filled[input]++] = id;
+  }
   const consumedInGroup = (id: number, group: number): boolean => {
     for (let k = start[id]; k < start[id + 1]; k++) if (groupOf[consumers[k]] !== group) return false;
     return true;
@@ -56,7 +69,8 @@ function findGroups(
   for (const id of outputs) isOutput[id] = 1;
   const groups: number[][] = [];
   for (let root = size - 1; root >= 0; root--) {
-    const rootNode = graph.node(root);
+    if (present !== undefined && present[root] === 0) continue;
+    const rootNode = nodes[root];
     if (groupOf[root] !== -1 || !fusible(rootNode, exclude)) continue;
     const group = groups.length;
     const members = [root];
@@ -65,7 +79,7 @@ function findGroups(
     while (stack.length > 0 && members.length < MAX_GROUP) {
       const id = stack.pop() as number;
       if (groupOf[id] !== -1 || isOutput[id] === 1) continue;
-      const node = graph.node(id);
+      const node = nodes[id];
       if (!fusible(node, exclude) || node.dtype !== rootNode.dtype || !shapesEqual(node.shape, rootNode.shape))
         continue;
       if (!consumedInGroup(id, group)) continue;
@@ -75,7 +89,88 @@ function findGroups(
     }
     groups.push(members.sort((a, b) => a - b));
   }
-  return { groupOf, groups };
+  return { groupOf, groups, start, consumers };
+}
+
+/** Fusion decided on a view: the groups, the nodes not to copy, the rewriter that builds each group at its root. */
+export interface FusionPlan {
+  readonly groups: readonly (readonly number[])[];
+  readonly absorbed: Uint8Array;
+  rewriter(onFused: (members: number) => void): Rewriter;
+}
+
+/** Null when no group has two or more nodes. */
+export function planFusion(
+  view: FusionView,
+  outputs: readonly number[],
+  exclude: ReadonlySet<string>,
+): FusionPlan | null {
+  const { nodes } = view;
+  const { groupOf, groups, start, consumers } = findGroups(view, outputs, exclude);
+  const fusedGroups = groups.filter((g) => g.length >= 2);
+  if (fusedGroups.length === 0) return null;
+  const rootOf = new Map<number, number[]>();
+  for (const members of fusedGroups) rootOf.set(members[members.length - 1], members);
+  // A group's members other than its root are read only within the group: dead once it is fused, so not copied.
+  const absorbed = new Uint8Array(nodes.length);
+  for (const members of fusedGroups) for (let k = 0; k < members.length - 1; k++) absorbed[members[k]] = 1;
+  // Nor is a scalar constant only groups read (as a literal), not an output: copying it would mean a compaction.
+  const isOutput = new Uint8Array(nodes.length);
+  for (const id of outputs) isOutput[id] = 1;
+  for (let id = 0; id < nodes.length; id++) {
+    if (start[id] === start[id + 1] || isOutput[id] === 1 || literalOf(nodes[id]) === undefined) continue;
+    if (view.present !== undefined && view.present[id] === 0) continue;
+    let onlyGroups = true;
+    for (let k = start[id]; k < start[id + 1] && onlyGroups; k++) {
+      const group = groupOf[consumers[k]];
+      onlyGroups = group >= 0 && groups[group].length >= 2;
+    }
+    if (onlyGroups) absorbed[id] = 1;
+  }
+  const rewriter =
+    (onFused: (members: number) => void): Rewriter =>
+    (node, _inputs, target, mapped) => {
+      const members = rootOf.get(node.id);
+      if (members === undefined) return undefined;
+      onFused(members.length);
+      const stepIndex = new Map<number, number>();
+      const externals: number[] = [];
+      const steps: FusedStepAttr[] = [];
+      const display: string[] = [];
+      const group = groupOf[node.id];
+      for (const id of members) {
+        const member = nodes[id];
+        const args: FusedArg[] = [];
+        const shown: string[] = [];
+        for (const input of member.inputs) {
+          if (groupOf[input] === group && stepIndex.has(input)) {
+            const step = stepIndex.get(input) as number;
+            args.push({ step });
+            shown.push(display[step]);
+            continue;
+          }
+          const value = literalOf(nodes[input]);
+          if (value !== undefined) {
+            args.push({ value });
+            shown.push(String(value));
+            continue;
+          }
+          let k = externals.indexOf(input);
+          if (k < 0) k = externals.push(input) - 1;
+          args.push({ input: k });
+          shown.push(`$${k}`);
+        }
+        stepIndex.set(id, steps.length);
+        steps.push({ op: member.op, args });
+        // Nested text reads best; past a length, refer to an earlier step by its index instead.
+        const text = `${member.op}(${shown.join(', ')})`;
+        display.push(text.length <= 160 ? text : `${member.op}(…)`);
+      }
+      const root = nodes[node.id];
+      const attrs = { expr: display[display.length - 1], dtype: root.dtype, steps };
+      return addOp(target, FUSED, externals.map(mapped), attrs, root.name).id;
+    };
+  return { groups: fusedGroups, absorbed, rewriter };
 }
 
 /**
@@ -87,63 +182,19 @@ export function elementwiseFusion(exclude: readonly string[] = [], skip = true):
   return {
     name: 'fuse',
     run(slice) {
-      const source = slice.graph;
-      const { groupOf, groups } = findGroups(source, slice.outputs, excluded);
-      const fusedGroups = groups.filter((g) => g.length >= 2);
-      if (fusedGroups.length === 0) return { slice, changes: { fused: 0, groups: 0 } };
-      const rootOf = new Map<number, number[]>();
-      for (const members of fusedGroups) rootOf.set(members[members.length - 1], members);
-      let fusedNodes = 0;
-      const fuseGroup: Rewriter = (node, _inputs, target, mapped) => {
-        const members = rootOf.get(node.id);
-        if (members === undefined) return undefined;
-        fusedNodes += members.length;
-        const stepIndex = new Map<number, number>();
-        const externals: number[] = [];
-        const steps: FusedStepAttr[] = [];
-        const display: string[] = [];
-        const group = groupOf[node.id];
-        for (const id of members) {
-          const member = source.node(id);
-          const args: FusedArg[] = [];
-          const shown: string[] = [];
-          for (const input of member.inputs) {
-            if (groupOf[input] === group && stepIndex.has(input)) {
-              const step = stepIndex.get(input) as number;
-              args.push({ step });
-              shown.push(display[step]);
-              continue;
-            }
-            const value = literalOf(source.node(input));
-            if (value !== undefined) {
-              args.push({ value });
-              shown.push(String(value));
-              continue;
-            }
-            let k = externals.indexOf(input);
-            if (k < 0) k = externals.push(input) - 1;
-            args.push({ input: k });
-            shown.push(`$${k}`);
-          }
-          stepIndex.set(id, steps.length);
-          steps.push({ op: member.op, args });
-          // Nested text reads best; past a length, refer to an earlier step by its index instead.
-          const text = `${member.op}(${shown.join(', ')})`;
-          display.push(text.length <= 160 ? text : `${member.op}(…)`);
-        }
-        const attrs = { expr: display[display.length - 1], dtype: node.dtype, steps };
-        return addOp(target, FUSED, externals.map(mapped), attrs, node.name).id;
-      };
-      // A group's members other than its root are read only within the group: dead once it is fused, so not copied.
-      const absorbed = new Uint8Array(source.size);
-      for (const members of fusedGroups) for (let k = 0; k < members.length - 1; k++) absorbed[members[k]] = 1;
+      const plan = planFusion({ nodes: slice.graph.nodes }, slice.outputs, excluded);
+      if (plan === null) return { slice, changes: { fused: 0, groups: 0 } };
+      let fused = 0;
+      const rewrite = plan.rewriter((members) => {
+        fused += members;
+      });
       // (`skip: false`: copy them, what a merge makes it do; the reference the tests compare the shortcut with.)
-      let pruned = skip ? rebuildSkipping(slice, absorbed, fuseGroup) : null;
+      let pruned = skip ? rebuildSkipping(slice, plan.absorbed, rewrite) : null;
       if (pruned === null) {
-        fusedNodes = 0;
-        pruned = dropDead(rebuild(slice, fuseGroup));
+        fused = 0;
+        pruned = dropDead(rebuild(slice, rewrite));
       }
-      return { slice: pruned, changes: { fused: fusedNodes, groups: fusedGroups.length } };
+      return { slice: pruned, changes: { fused, groups: plan.groups.length } };
     },
   };
 }

@@ -5,6 +5,7 @@ import { CONTROL_PASSES, hasControlFlow } from './control';
 import { cse } from './cse';
 import { epilogue } from './epilogue';
 import { elementwiseFusion } from './fuse';
+import { epilogueAndFusion } from './lower';
 import { constantFolding } from './fold';
 import { Pass, PassReport, runPipeline } from './pass';
 import { prune } from './prune';
@@ -163,6 +164,11 @@ export function compileSlice(
   const verify = options.verify === true;
   const { rewrite, lower } = pipelineFor(options, hasControlFlow(slice.graph));
   const rewritten = runPipeline(slice, rewrite, 8, verify);
+  // Epilogue and elementwise fusion share one rebuild (each still reports its own line), unless verifying between them.
+  const at = lower.findIndex((pass) => pass.name === 'epilogue');
+  if (!verify && at >= 0 && lower[at + 1]?.name === 'fuse') {
+    lower.splice(at, 2, epilogueAndFusion(options.keepUnfused));
+  }
   const lowered = runPipeline(rewritten.slice, lower, 1, verify);
   // The rebuilds' graphs named their nodes through the tables of the graphs before them: let those go.
   lowered.slice.graph.settleNames();

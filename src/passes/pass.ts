@@ -15,6 +15,8 @@ export interface PassReport {
 export interface Pass {
   readonly name: string;
   run(slice: Slice): { slice: Slice; changes: { [rule: string]: number } };
+  /** A pass doing several passes' work (`epilogueAndFusion`): their reports. Called instead of `run`. */
+  runParts?(slice: Slice): { slice: Slice; reports: PassReport[] };
 }
 
 /** One line per report, Grappler style: `fold  nodes 12 → 7 (−5)  folded 5  0.3 ms`. */
@@ -47,6 +49,17 @@ export function runPipeline(
   for (let round = 0; round < maxRounds; round++) {
     let changed = false;
     for (const pass of passes) {
+      if (pass.runParts !== undefined) {
+        const result = pass.runParts(current);
+        for (const report of result.reports) {
+          const total = Object.values(report.changes).reduce((a, b) => a + b, 0);
+          if (total > 0 || round === 0) reports.push(report);
+          if (total > 0) changed = true;
+        }
+        current = result.slice;
+        if (verify) verifySlice(current, pass.name);
+        continue;
+      }
       const start = now();
       const before = current.graph.size;
       const result = pass.run(current);

@@ -141,21 +141,26 @@ export function patchSlice(
   constants?: ReadonlyMap<number, NDArray>,
 ): { slice: Slice; rebuiltSize: number; mapped: Int32Array } | null {
   const source = slice.graph;
+  const redirected = new Uint8Array(source.size);
+  for (const from of redirect.keys()) redirected[from] = 1;
+  const folded = new Uint8Array(source.size);
+  for (const id of constants?.keys() ?? []) folded[id] = 1;
   const final = (id: number): number => {
     let to = id;
-    for (let next = redirect.get(to); next !== undefined; next = redirect.get(to)) to = next;
+    while (redirected[to] === 1) to = redirect.get(to) as number;
     return to;
   };
   // Readers of a redirected node, and readers of what it now is: equal ones would merge.
-  const touched = new Set<number>();
+  const touched = new Uint8Array(source.size);
   for (const [from, to] of redirect) {
-    touched.add(from);
-    touched.add(final(to));
+    touched[from] = 1;
+    touched[final(to)] = 1;
   }
   const seen = new Set<string>();
   for (const node of source.nodes) {
-    if (redirect.has(node.id) || constants?.has(node.id) === true) continue;
-    if (!node.inputs.some((input) => touched.has(input))) continue;
+    let reads = false;
+    for (const input of node.inputs) if (touched[input] === 1) reads = true;
+    if (!reads || redirected[node.id] === 1 || folded[node.id] === 1) continue;
     if (opRecord(node.op).stateful === true) continue;
     const inputs = node.inputs.map(final);
     const key = `${node.op}|${inputs.join(',')}|${canonicalJSON(node.attrs)}|${node.dtype}|${node.shape.join(',')}`;
@@ -165,8 +170,8 @@ export function patchSlice(
   const keep = new Uint8Array(source.size);
   for (const id of slice.outputs) keep[final(id)] = 1;
   for (let id = source.size - 1; id >= 0; id--) {
-    if (keep[id] === 0 || constants?.has(id) === true) continue;
-    for (const input of source.node(id).inputs) keep[final(input)] = 1;
+    if (keep[id] === 0 || folded[id] === 1) continue;
+    for (const input of source.node(id).inputs) keep[redirected[input] === 1 ? final(input) : input] = 1;
   }
   const { graph, mapped } = source.compacted(keep, constants, redirect);
   const bindings = new Map<number, number>();
