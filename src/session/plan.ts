@@ -94,6 +94,44 @@ export interface Plan {
   readonly memory: MemoryPlan | null;
 }
 
+/** How many distinct shapes FrozenShapes remembers (the most recently used). */
+const RECENT_SHAPES = 8;
+
+/**
+ * Frozen copies of step shapes, shared between steps of equal shape (a shape is read, never written): a deep graph's
+ * ~10⁵ steps have a handful of shapes, and a frozen copy per step was most of buildPlan's own time (issue 20). The
+ * most recently used shapes are compared first, so a run of steps of one shape costs one comparison each.
+ */
+export class FrozenShapes {
+  private readonly recent: (readonly number[])[] = [];
+
+  frozen(shape: readonly number[]): readonly number[] {
+    const recent = this.recent;
+    for (let k = 0; k < recent.length; k++) {
+      const known = recent[k];
+      if (!sameDims(known, shape)) continue;
+      if (k > 0) {
+        recent.splice(k, 1);
+        recent.unshift(known);
+      }
+      return known;
+    }
+    const made = Object.freeze(shape.slice());
+    if (recent.length === RECENT_SHAPES) recent.pop();
+    recent.unshift(made);
+    return made;
+  }
+}
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The release list of a step after which no slot dies (shared: a plan never changes its steps). */
+const NO_RELEASE: readonly number[] = Object.freeze([]);
+
 /**
  * Lowers an optimized slice to a plan: steps in id order (but for updates written early, moved to just after what
  * they need: inplace.ts), each slot released after its last reader.
@@ -138,20 +176,23 @@ export function buildPlan(
   const variables: { slot: number; variable: number }[] = [];
   const constants: number[] = [];
   const assigns: { variable: number; slot: number; early: boolean }[] = [];
-  const releaseAt = new Map<number, number[]>();
+  // Each step's release list, by the id of its node (in id order, as slots die there): most nodes release one or two.
+  const releaseAt = new Array<number[] | undefined>(graph.size);
   for (let id = 0; id < graph.size; id++) {
     const user = lastUse[id];
+    if (user < 0 || keep[id] !== 0) continue;
     const op = graph.node(id).op;
     // An assign's output is written to its variable after the last step, so it must outlive its readers (unless it
     // is written at its step).
     const held = op === 'constant' || op === 'variable' || (op === 'assign' && !schedule.early.has(id));
-    if (user >= 0 && keep[id] === 0 && !held) {
-      const list = releaseAt.get(user);
-      if (list === undefined) releaseAt.set(user, [id]);
+    if (!held) {
+      const list = releaseAt[user];
+      if (list === undefined) releaseAt[user] = [id];
       else list.push(id);
     }
   }
   const steps: Step[] = [];
+  const shapes = new FrozenShapes();
   for (const id of schedule.order) {
     const node = graph.node(id);
     if (node.op === 'placeholder') {
@@ -177,9 +218,9 @@ export function buildPlan(
         kernel: record.kernel,
         inputs: node.inputs,
         output: node.id,
-        shape: Object.freeze([...(node.shape as number[])]),
+        shape: shapes.frozen(node.shape as number[]),
         dtype: node.dtype,
-        release: releaseAt.get(node.id) ?? [],
+        release: releaseAt[node.id] ?? NO_RELEASE,
         control: regions.build(graph, siblings, regions.compile),
       });
       continue;
@@ -203,7 +244,7 @@ export function buildPlan(
           output: node.id,
           shape: node.shape as number[],
           dtype: node.dtype,
-          release: releaseAt.get(node.id) ?? [],
+          release: releaseAt[node.id] ?? NO_RELEASE,
           stateOf: bindings.get(node.id),
           early: { variable, fetched: keep[node.id] === 1 },
         });
@@ -216,9 +257,9 @@ export function buildPlan(
       kernel: overrides.get(node.op) ?? record.kernel,
       inputs: node.inputs,
       output: node.id,
-      shape: Object.freeze([...(node.shape as number[])]),
+      shape: shapes.frozen(node.shape as number[]),
       dtype: node.dtype,
-      release: releaseAt.get(node.id) ?? [],
+      release: releaseAt[node.id] ?? NO_RELEASE,
       stateOf: bindings.get(node.id),
       early:
         input === undefined
