@@ -9,11 +9,12 @@ import {
   Node,
   quoteName,
   ResourceExhaustedError,
+  sizeOf,
 } from '../graph';
 import { controlGroupKey, isControlOp, opRecord, OpRecord } from '../ops';
 import { formatReport, PassReport, Slice } from '../passes';
 import { scheduleUpdates } from './inplace';
-import { formatBytes, layoutBuffers, MemoryPlan, PlannedStep, planMemory } from './memory';
+import { bytesOf, formatBytes, layoutBuffers, MemoryPlan, PlannedStep, planMemory } from './memory';
 
 /** One kernel call: read input slots, write the output slot, then free slots whose last use this was. */
 export interface Step {
@@ -282,6 +283,8 @@ const RAISE_LIMIT = '; raise it with new Session(g, { maxBytes }) if the memory 
  */
 export function checkPlanSize(plan: Plan, maxBytes: number): void {
   for (const step of plan.steps) {
+    // The message is made only for a step over the limit (the same product checkValueSize computes).
+    if (sizeOf(step.shape) * bytesOf(step.dtype) <= maxBytes) continue;
     checkValueSize(`Session.run: ${step.node.op} '${step.node.name}'`, step.shape, step.dtype, maxBytes, RAISE_LIMIT);
   }
   const memory = plan.memory;
