@@ -16,8 +16,11 @@ import { formatReport, PassReport, Slice } from '../passes';
 import { scheduleUpdates } from './inplace';
 import { bytesOf, formatBytes, layoutBuffers, MemoryPlan, PlannedStep, planMemory } from './memory';
 
-/** One kernel call: read input slots, write the output slot, then free slots whose last use this was. */
-export interface Step {
+/**
+ * One kernel call: read input slots, write the output slot, then free slots whose last use this was. A step is also
+ * what the memory planner reads of it (PlannedStep: its op, a control step's outputs, whether it is written early).
+ */
+export interface Step extends PlannedStep {
   readonly node: Node;
   readonly kernel: NonNullable<OpRecord['kernel']>;
   readonly inputs: readonly number[];
@@ -214,6 +217,7 @@ export function buildPlan(
       if (stepOf[node.id] !== node.id) continue;
       if (regions === undefined) throw new GraphError(`Session: ${node.op} '${node.name}' needs a region compiler`);
       const siblings = groups.get(controlGroupKey(node)) as Node[];
+      const control = regions.build(graph, siblings, regions.compile);
       steps.push({
         node,
         kernel: record.kernel,
@@ -222,7 +226,10 @@ export function buildPlan(
         shape: shapes.frozen(node.shape as number[]),
         dtype: node.dtype,
         release: releaseAt[node.id] ?? NO_RELEASE,
-        control: regions.build(graph, siblings, regions.compile),
+        op: node.op,
+        writtenEarly: false,
+        control,
+        outputs: control.outputs,
       });
       continue;
     }
@@ -247,6 +254,8 @@ export function buildPlan(
           dtype: node.dtype,
           release: releaseAt[node.id] ?? NO_RELEASE,
           stateOf: bindings.get(node.id),
+          op: node.op,
+          writtenEarly: keep[node.id] !== 1,
           early: { variable, fetched: keep[node.id] === 1 },
         });
         continue;
@@ -262,6 +271,9 @@ export function buildPlan(
       dtype: node.dtype,
       release: releaseAt[node.id] ?? NO_RELEASE,
       stateOf: bindings.get(node.id),
+      op: node.op,
+      // A value computed into its variable's memory (never fetched) takes no buffer.
+      writtenEarly: input !== undefined,
       early:
         input === undefined
           ? undefined
@@ -300,30 +312,9 @@ export function checkPlanSize(plan: Plan, maxBytes: number): void {
   }
 }
 
-/** What the memory planner reads of each of a plan's steps, made once per step list (plans never change their steps). */
-const plannedOf = new WeakMap<readonly Step[], readonly PlannedStep[]>();
+/** What the memory planner reads of a plan's steps: the steps themselves (each step is a PlannedStep). */
 export function plannedSteps(steps: readonly Step[]): readonly PlannedStep[] {
-  let planned = plannedOf.get(steps);
-  if (planned === undefined) {
-    planned = steps.map(plannedStep);
-    plannedOf.set(steps, planned);
-  }
-  return planned;
-}
-
-export function plannedStep(step: Step): PlannedStep {
-  const writtenEarly = step.early !== undefined && !step.early.fetched;
-  // The fields the memory planner reads, named: a spread of the whole step cost several µs per step (issue 20).
-  return {
-    output: step.output,
-    inputs: step.inputs,
-    release: step.release,
-    shape: step.shape,
-    dtype: step.dtype,
-    op: step.node.op,
-    outputs: step.control?.outputs,
-    writtenEarly,
-  };
+  return steps;
 }
 
 /**

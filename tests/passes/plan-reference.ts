@@ -208,3 +208,18 @@ export function referenceStepViews(
     return new NDArray(arrays[b].subarray(0, sizeOf(step.shape)), step.shape, step.dtype);
   });
 }
+
+/** What the memory planner read of a step, as a copy made per step. */
+export function referencePlannedStep(step: Plan['steps'][number]): PlannedStep {
+  const writtenEarly = step.early !== undefined && !step.early.fetched;
+  return {
+    output: step.output,
+    inputs: step.inputs,
+    release: step.release,
+    shape: step.shape,
+    dtype: step.dtype,
+    op: step.node.op,
+    outputs: step.control?.outputs,
+    writtenEarly,
+  };
+}

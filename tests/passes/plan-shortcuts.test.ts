@@ -1,7 +1,8 @@
 /**
  * The plan's lowering without its per-step garbage (issue 20, fifth round): the memory planner marks dying slots in
- * one array instead of a set per step, buildPlan keeps release lists in an array and shares frozen shapes between
- * steps, the staging bytes count each slot once, and a step's view is its buffer's own array when the value fills it.
+ * one array instead of a set per step and reads the steps themselves (no copy per step), buildPlan keeps release
+ * lists in an array and shares frozen shapes between steps, the staging bytes count each slot once, and a step's
+ * view is its buffer's own array when the value fills it.
  * On random graphs (training steps with updates, gradients, fused groups, a cond), each gives what the code before gave
  * (tests/passes/plan-reference.ts keeps it).
  */
@@ -25,11 +26,16 @@ import {
   Tensor,
 } from '../../src';
 import { compilePlan } from '../../src/session/compile';
-import { layoutBuffers, typedView, viewsIn } from '../../src/session/memory';
+import { layoutBuffers, PlannedStep, planMemory, typedView, viewsIn } from '../../src/session/memory';
 import { Plan, plannedSteps } from '../../src/session/plan';
 import { stagingBytes } from '../../src/session/placement';
-import { referencePlanMemory, referenceReleases, referenceStagingBytes, referenceStepViews } from './plan-reference';
-import { planMemory } from '../../src/session/memory';
+import {
+  referencePlannedStep,
+  referencePlanMemory,
+  referenceReleases,
+  referenceStagingBytes,
+  referenceStepViews,
+} from './plan-reference';
 
 interface Built {
   g: Graph;
@@ -103,6 +109,8 @@ describe('the plan lowered without per-step garbage', () => {
   test('memory plans, release lists, shapes, staging bytes and views equal the code before, on random graphs', () => {
     let planned = 0;
     let inPlace = 0;
+    let writtenEarly = 0;
+    let controls = 0;
     fc.assert(
       fc.property(
         fc.array(step, { minLength: 1, maxLength: 16 }),
@@ -116,8 +124,25 @@ describe('the plan lowered without per-step garbage', () => {
             expect(Object.isFrozen(s.shape) || s.early !== undefined).toBe(true);
             expect(sameShape(s.shape, s.node.shape)).toBe(true);
           }
-          // The memory planner, with results in fresh arrays and in buffers.
+          // The steps are what the planner reads (no copy per step): the fields it read of each copy before.
           const planned1 = plannedSteps(plan.steps);
+          planned1.forEach((p, i) => {
+            const want = referencePlannedStep(plan.steps[i]);
+            const fields = (q: PlannedStep): unknown[] => [
+              q.output,
+              q.inputs,
+              q.release,
+              q.shape,
+              q.dtype,
+              q.op,
+              q.outputs,
+              q.writtenEarly === true,
+            ];
+            expect(fields(p)).toEqual(fields(want));
+            if (want.writtenEarly === true) writtenEarly++;
+            if (want.outputs !== undefined) controls++;
+          });
+          // The memory planner, with results in fresh arrays and in buffers.
           for (const inBuffers of [false, true]) {
             const actual = planMemory(plan.graph, planned1, plan.outputs, inBuffers);
             expect(actual).toEqual(referencePlanMemory(plan.graph, planned1, plan.outputs, inBuffers));
@@ -162,5 +187,7 @@ describe('the plan lowered without per-step garbage', () => {
     // The property saw memory plans, some with steps in place.
     expect(planned).toBeGreaterThan(20);
     expect(inPlace).toBeGreaterThan(0);
+    expect(writtenEarly).toBeGreaterThan(0);
+    expect(controls).toBeGreaterThan(0);
   });
 });
