@@ -23,7 +23,10 @@ import { VariableStore } from './variables';
 /** What a plan's runs reuse: one slot per node, one argument list per step, the planned output arrays. */
 interface RunState {
   readonly slots: (NDArray | null)[];
+  /** Each step's argument list: one list per arity, shared by the steps (a step fills its list before its kernel runs). */
   readonly args: NDArray[][];
+  /** The distinct lists of `args`, emptied after each run. */
+  readonly argLists: NDArray[][];
   views: readonly (NDArray | null)[];
   /** The planned arrays of control-flow steps' outputs (by step index). */
   outputs: OutputViews | null;
@@ -101,7 +104,7 @@ export class Executor {
     this.regionProbe = probe?.check === true ? CHECK_ONLY : null;
     for (const region of regions) this.runStateOf(region);
     if (this.placement !== null) this.prepareArena(plan, state, regions);
-    const { slots, args } = state;
+    const { slots } = state;
     for (const { slot, source } of plan.feeds) slots[slot] = feeds.get(source) as NDArray;
     setConstants(plan, state);
     // A variable read for the first time starts from its initial value, committed only if the run succeeds.
@@ -146,7 +149,7 @@ export class Executor {
     }
     // Drop references to this run's feeds and results so the plan does not keep them alive.
     slots.fill(null);
-    for (const list of args) list.fill(EMPTY);
+    for (const list of state.argLists) list.fill(EMPTY);
     return results;
   }
 
@@ -342,7 +345,7 @@ export class Executor {
       else if (block === null) ({ views, outputs } = allocateViews(plan.memory, plannedSteps(plan.steps)));
       state = {
         slots: new Array<NDArray | null>(plan.graph.size).fill(null),
-        args: plan.steps.map((step) => new Array<NDArray>(step.inputs.length).fill(EMPTY)),
+        ...argumentLists(plan.steps),
         views,
         outputs,
         fresh,
@@ -420,6 +423,26 @@ function setConstants(plan: Plan, state: RunState): void {
     const values = constants.values;
     for (let k = 0; k < ids.length; k++) slots[ids[k]] = values[k];
   }
+}
+
+/**
+ * The steps' argument lists: one per arity, shared. A step's kernel reads its list only while the step runs (the step
+ * loop fills it just before), and a control step's regions run with their own plans' lists, so steps of one plan never
+ * need two lists of one arity at once; a list per step was ~10⁵ arrays for a deep gradient graph (issue 20).
+ */
+function argumentLists(steps: readonly Step[]): { args: NDArray[][]; argLists: NDArray[][] } {
+  const byArity: NDArray[][] = [];
+  const args = new Array<NDArray[]>(steps.length);
+  for (let index = 0; index < steps.length; index++) {
+    const arity = steps[index].inputs.length;
+    let list = byArity[arity];
+    if (list === undefined) {
+      list = new Array<NDArray>(arity).fill(EMPTY);
+      byArity[arity] = list;
+    }
+    args[index] = list;
+  }
+  return { args, argLists: byArity.filter((list) => list !== undefined) };
 }
 
 const regionCache = new WeakMap<Plan, Plan[]>();

@@ -117,6 +117,8 @@ const REGISTERED = new Map(allOps().map((record) => [record.name, record.kernel]
 function failingSteps(graph: Graph): Uint8Array {
   const fails = new Uint8Array(graph.size);
   const checked = new Set<string>();
+  // Whether each op's steps may fail (canFail, or a kernel not the registered one), found once per op.
+  const opFails = new Map<string, boolean>();
   for (const node of graph.nodes) {
     if (isLeafOp(node.op)) continue;
     if (node.op === 'gather' || node.op === 'scatterAdd') {
@@ -125,9 +127,16 @@ function failingSteps(graph: Graph): Uint8Array {
       const key = `${node.inputs[1]}|${axis}|${batchDims}|${String(like.shape[axis])}`;
       if (!checked.has(key)) fails[node.id] = 1;
       checked.add(key);
-    } else if (canFail(node.op)) fails[node.id] = 1;
-    // A backend's kernel falls back on the registered one for the cases it does not take: both must be the engine's.
-    if (opRecord(node.op).kernel !== REGISTERED.get(node.op)) fails[node.id] = 1;
+      // A backend's kernel falls back on the registered one for the cases it does not take: both must be the engine's.
+      if (opRecord(node.op).kernel !== REGISTERED.get(node.op)) fails[node.id] = 1;
+      continue;
+    }
+    let failing = opFails.get(node.op);
+    if (failing === undefined) {
+      failing = canFail(node.op) || opRecord(node.op).kernel !== REGISTERED.get(node.op);
+      opFails.set(node.op, failing);
+    }
+    if (failing) fails[node.id] = 1;
   }
   return fails;
 }
@@ -159,7 +168,8 @@ export function scheduleUpdates(
   enabled: boolean,
 ): UpdateSchedule {
   const size = graph.size;
-  const idOrder = Array.from({ length: size }, (_, id) => id);
+  const idOrder = new Array<number>(size);
+  for (let id = 0; id < size; id++) idOrder[id] = id;
   const nodes = graph.nodes;
   let lastFallible = -1;
   const assigns: Node[] = [];

@@ -124,10 +124,15 @@ export function planMemory(
     refs[chosen] = 1;
     return chosen;
   };
-  steps.forEach((step, index) => {
+  // The slots dying at the current step (its release list), marked rather than copied into a set per step: an in-place
+  // output takes over one of them (unmarked), the others' buffers are released in release order.
+  const dying = new Uint8Array(graph.size);
+  for (let index = 0; index < steps.length; index++) {
+    const step = steps[index];
     const size = sizeOf(step.shape);
     const bytes = size * BYTES[step.dtype];
-    const dying = new Set(step.release);
+    const dies = step.release;
+    for (let k = 0; k < dies.length; k++) dying[dies[k]] = 1;
     if (isControlOp(step.op)) {
       // Each output the construct writes gets a buffer (its regions' plans have memory plans of their own).
       const outputs = step.outputs ?? [];
@@ -161,16 +166,11 @@ export function planMemory(
       if (chosen < 0 && runsInPlace(step.op)) {
         for (const input of step.inputs) {
           const b = bufferOfSlot[input];
+          if (b < 0 || refs[b] !== 1 || dying[input] === 0) continue;
           const node = graph.node(input);
-          if (
-            b >= 0 &&
-            refs[b] === 1 &&
-            dying.has(input) &&
-            node.dtype === step.dtype &&
-            sizeOf(node.shape as number[]) === size
-          ) {
+          if (node.dtype === step.dtype && sizeOf(node.shape as number[]) === size) {
             chosen = b;
-            dying.delete(input);
+            dying[input] = 0;
             bufferOfSlot[input] = -1;
             inPlace++;
             break;
@@ -181,13 +181,16 @@ export function planMemory(
       bufferOfSlot[step.output] = chosen;
       stepBuffer[index] = chosen;
     }
-    for (const slot of dying) {
+    for (let k = 0; k < dies.length; k++) {
+      const slot = dies[k];
+      if (dying[slot] === 0) continue;
+      dying[slot] = 0;
       const b = bufferOfSlot[slot];
       if (b < 0) continue;
       bufferOfSlot[slot] = -1;
       if (--refs[b] === 0) release(b);
     }
-  });
+  }
   const plannedBytes = buffers.reduce((sum, b) => sum + b.capacity * BYTES[b.dtype], 0);
   return { buffers, stepBuffer, inPlace, plannedBytes, intermediateBytes, outputBytes, outputBuffers };
 }
@@ -213,16 +216,28 @@ export function allocateViews(
   return { views: stepViews(memory, steps, arrays), outputs: outputViewsOf(memory, steps, arrays) };
 }
 
+/**
+ * One view per planned step: the first elements of its buffer in the step's shape (the buffer's own array when the
+ * value fills it, as most do: no subarray to make).
+ */
 function stepViews(
   memory: MemoryPlan,
   steps: readonly PlannedStep[],
   arrays: readonly TypedArray[],
 ): (NDArray | null)[] {
-  return steps.map((step, index) => {
+  const views = new Array<NDArray | null>(steps.length);
+  for (let index = 0; index < steps.length; index++) {
     const b = memory.stepBuffer[index];
-    if (b < 0) return null;
-    return new NDArray(arrays[b].subarray(0, sizeOf(step.shape)), step.shape, step.dtype);
-  });
+    if (b < 0) {
+      views[index] = null;
+      continue;
+    }
+    const step = steps[index];
+    const array = arrays[b];
+    const size = sizeOf(step.shape);
+    views[index] = new NDArray(size === array.length ? array : array.subarray(0, size), step.shape, step.dtype);
+  }
+  return views;
 }
 
 /** Per control-flow step (by step index): a view for each output that has a planned buffer (null: a fresh array). */

@@ -100,16 +100,27 @@ export class ArenaPlacement {
  * argument, 64-byte aligned; a fused group's broadcast inputs are expanded to the output's size.
  */
 export function stagingBytes(plan: Plan, bound: ReadonlyMap<string, unknown>): number {
+  // Each slot's aligned bytes, computed once (a slot is read by several steps); -1: not yet.
+  const bytes = new Float64Array(plan.graph.size).fill(-1);
   const aligned = (id: number): number => {
-    const node = plan.graph.node(id);
-    return alignUp(sizeOf(node.shape as number[]) * bytesOf(node.dtype));
+    let b = bytes[id];
+    if (b < 0) {
+      const node = plan.graph.node(id);
+      b = alignUp(sizeOf(node.shape as number[]) * bytesOf(node.dtype));
+      bytes[id] = b;
+    }
+    return b;
   };
   let most = 0;
   for (const step of plan.steps) {
-    if (!bound.has(step.node.op)) continue;
-    let need = aligned(step.output);
-    for (const id of step.inputs) {
-      need += step.node.op === 'fused' ? Math.max(aligned(id), aligned(step.output)) : aligned(id);
+    const op = step.node.op;
+    if (!bound.has(op)) continue;
+    const output = aligned(step.output);
+    let need = output;
+    const inputs = step.inputs;
+    for (let k = 0; k < inputs.length; k++) {
+      const input = aligned(inputs[k]);
+      need += op === 'fused' ? Math.max(input, output) : input;
     }
     most = Math.max(most, need);
   }

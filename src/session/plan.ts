@@ -9,14 +9,18 @@ import {
   Node,
   quoteName,
   ResourceExhaustedError,
+  sizeOf,
 } from '../graph';
 import { controlGroupKey, isControlOp, opRecord, OpRecord } from '../ops';
 import { formatReport, PassReport, Slice } from '../passes';
 import { scheduleUpdates } from './inplace';
-import { formatBytes, layoutBuffers, MemoryPlan, PlannedStep, planMemory } from './memory';
+import { bytesOf, formatBytes, layoutBuffers, MemoryPlan, PlannedStep, planMemory } from './memory';
 
-/** One kernel call: read input slots, write the output slot, then free slots whose last use this was. */
-export interface Step {
+/**
+ * One kernel call: read input slots, write the output slot, then free slots whose last use this was. A step is also
+ * what the memory planner reads of it (PlannedStep: its op, a control step's outputs, whether it is written early).
+ */
+export interface Step extends PlannedStep {
   readonly node: Node;
   readonly kernel: NonNullable<OpRecord['kernel']>;
   readonly inputs: readonly number[];
@@ -94,6 +98,44 @@ export interface Plan {
   readonly memory: MemoryPlan | null;
 }
 
+/** How many distinct shapes FrozenShapes remembers (the most recently used). */
+const RECENT_SHAPES = 8;
+
+/**
+ * Frozen copies of step shapes, shared between steps of equal shape (a shape is read, never written): a deep graph's
+ * ~10⁵ steps have a handful of shapes, and a frozen copy per step was most of buildPlan's own time (issue 20). The
+ * most recently used shapes are compared first, so a run of steps of one shape costs one comparison each.
+ */
+export class FrozenShapes {
+  private readonly recent: (readonly number[])[] = [];
+
+  frozen(shape: readonly number[]): readonly number[] {
+    const recent = this.recent;
+    for (let k = 0; k < recent.length; k++) {
+      const known = recent[k];
+      if (!sameDims(known, shape)) continue;
+      if (k > 0) {
+        recent.splice(k, 1);
+        recent.unshift(known);
+      }
+      return known;
+    }
+    const made = Object.freeze(shape.slice());
+    if (recent.length === RECENT_SHAPES) recent.pop();
+    recent.unshift(made);
+    return made;
+  }
+}
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The release list of a step after which no slot dies (shared: a plan never changes its steps). */
+const NO_RELEASE: readonly number[] = Object.freeze([]);
+
 /**
  * Lowers an optimized slice to a plan: steps in id order (but for updates written early, moved to just after what
  * they need: inplace.ts), each slot released after its last reader.
@@ -138,20 +180,23 @@ export function buildPlan(
   const variables: { slot: number; variable: number }[] = [];
   const constants: number[] = [];
   const assigns: { variable: number; slot: number; early: boolean }[] = [];
-  const releaseAt = new Map<number, number[]>();
+  // Each step's release list, by the id of its node (in id order, as slots die there): most nodes release one or two.
+  const releaseAt = new Array<number[] | undefined>(graph.size);
   for (let id = 0; id < graph.size; id++) {
     const user = lastUse[id];
+    if (user < 0 || keep[id] !== 0) continue;
     const op = graph.node(id).op;
     // An assign's output is written to its variable after the last step, so it must outlive its readers (unless it
     // is written at its step).
     const held = op === 'constant' || op === 'variable' || (op === 'assign' && !schedule.early.has(id));
-    if (user >= 0 && keep[id] === 0 && !held) {
-      const list = releaseAt.get(user);
-      if (list === undefined) releaseAt.set(user, [id]);
+    if (!held) {
+      const list = releaseAt[user];
+      if (list === undefined) releaseAt[user] = [id];
       else list.push(id);
     }
   }
   const steps: Step[] = [];
+  const shapes = new FrozenShapes();
   for (const id of schedule.order) {
     const node = graph.node(id);
     if (node.op === 'placeholder') {
@@ -172,15 +217,19 @@ export function buildPlan(
       if (stepOf[node.id] !== node.id) continue;
       if (regions === undefined) throw new GraphError(`Session: ${node.op} '${node.name}' needs a region compiler`);
       const siblings = groups.get(controlGroupKey(node)) as Node[];
+      const control = regions.build(graph, siblings, regions.compile);
       steps.push({
         node,
         kernel: record.kernel,
         inputs: node.inputs,
         output: node.id,
-        shape: Object.freeze([...(node.shape as number[])]),
+        shape: shapes.frozen(node.shape as number[]),
         dtype: node.dtype,
-        release: releaseAt.get(node.id) ?? [],
-        control: regions.build(graph, siblings, regions.compile),
+        release: releaseAt[node.id] ?? NO_RELEASE,
+        op: node.op,
+        writtenEarly: false,
+        control,
+        outputs: control.outputs,
       });
       continue;
     }
@@ -203,8 +252,10 @@ export function buildPlan(
           output: node.id,
           shape: node.shape as number[],
           dtype: node.dtype,
-          release: releaseAt.get(node.id) ?? [],
+          release: releaseAt[node.id] ?? NO_RELEASE,
           stateOf: bindings.get(node.id),
+          op: node.op,
+          writtenEarly: keep[node.id] !== 1,
           early: { variable, fetched: keep[node.id] === 1 },
         });
         continue;
@@ -216,10 +267,13 @@ export function buildPlan(
       kernel: overrides.get(node.op) ?? record.kernel,
       inputs: node.inputs,
       output: node.id,
-      shape: Object.freeze([...(node.shape as number[])]),
+      shape: shapes.frozen(node.shape as number[]),
       dtype: node.dtype,
-      release: releaseAt.get(node.id) ?? [],
+      release: releaseAt[node.id] ?? NO_RELEASE,
       stateOf: bindings.get(node.id),
+      op: node.op,
+      // A value computed into its variable's memory (never fetched) takes no buffer.
+      writtenEarly: input !== undefined,
       early:
         input === undefined
           ? undefined
@@ -241,6 +295,8 @@ const RAISE_LIMIT = '; raise it with new Session(g, { maxBytes }) if the memory 
  */
 export function checkPlanSize(plan: Plan, maxBytes: number): void {
   for (const step of plan.steps) {
+    // The message is made only for a step over the limit (the same product checkValueSize computes).
+    if (sizeOf(step.shape) * bytesOf(step.dtype) <= maxBytes) continue;
     checkValueSize(`Session.run: ${step.node.op} '${step.node.name}'`, step.shape, step.dtype, maxBytes, RAISE_LIMIT);
   }
   const memory = plan.memory;
@@ -256,30 +312,9 @@ export function checkPlanSize(plan: Plan, maxBytes: number): void {
   }
 }
 
-/** What the memory planner reads of each of a plan's steps, made once per step list (plans never change their steps). */
-const plannedOf = new WeakMap<readonly Step[], readonly PlannedStep[]>();
+/** What the memory planner reads of a plan's steps: the steps themselves (each step is a PlannedStep). */
 export function plannedSteps(steps: readonly Step[]): readonly PlannedStep[] {
-  let planned = plannedOf.get(steps);
-  if (planned === undefined) {
-    planned = steps.map(plannedStep);
-    plannedOf.set(steps, planned);
-  }
-  return planned;
-}
-
-export function plannedStep(step: Step): PlannedStep {
-  const writtenEarly = step.early !== undefined && !step.early.fetched;
-  // The fields the memory planner reads, named: a spread of the whole step cost several µs per step (issue 20).
-  return {
-    output: step.output,
-    inputs: step.inputs,
-    release: step.release,
-    shape: step.shape,
-    dtype: step.dtype,
-    op: step.node.op,
-    outputs: step.control?.outputs,
-    writtenEarly,
-  };
+  return steps;
 }
 
 /**

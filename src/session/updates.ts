@@ -24,6 +24,7 @@ export interface Exchange {
  */
 export function exchangeable(plan: Plan, memory: MemoryPlan): Exchange[] {
   const found: Exchange[] = [];
+  if (plan.assigns.length === 0) return found;
   const taken = new Set<number>();
   const stepOf = new Map<number, number>();
   plan.steps.forEach((step, index) => stepOf.set(step.output, index));
