@@ -41,7 +41,10 @@ export function shapeMatches(actual: readonly number[], expected: Shape): boolea
 }
 
 export function shapesEqual(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Normalizes axis arguments (number, list, undefined = all) against a rank: sorted, unique, non-negative. */
