@@ -81,12 +81,12 @@ export class Graph {
   private readonly nodeList: Node[] = [];
   /**
    * The intern table: the ids of the stateless nodes, open addressing (linear probing) on a structural hash of each
-   * (op, inputs, attrs, dtype, shape, value), -1 for an empty slot; `hashes[id]` is node id's hash. Lookups compare
-   * the candidates field by field. Typed arrays, not a Map: no boxed keys, no garbage per node.
+   * (op, inputs, attrs, dtype, shape, value). A slot is two entries, the id (-1: empty) and its hash beside it, so a
+   * probe reads one place in memory, not the table and then a table of hashes. Lookups compare the candidates field by
+   * field. A typed array, not a Map: no boxed keys, no garbage per node.
    */
-  private internTable = new Int32Array(64).fill(-1);
+  private internTable = new Int32Array(128).fill(-1);
   private internCount = 0;
-  private hashes = new Int32Array(64);
   /**
    * Per interned node: the hash of what a copy of it keeps (op, dtype, shape, attrs, value; `contentHash`) and its
    * attrs' canonical JSON, so that a copy (`copyNode`, `compacted`) hashes only its new inputs.
@@ -105,7 +105,7 @@ export class Graph {
   /** Whether the name space is shared with other graphs (`inheritNames`). */
   private namesShared = false;
   /** Per node: 1 when it is interned (not stateful). */
-  private readonly stateless: number[] = [];
+  private stateless = new Uint8Array(64);
   /** Nodes below this id are in the intern table (a compacted graph fills it on first use). */
   private indexedUpTo = 0;
   private readonly nameCounters = new Map<string, number>();
@@ -468,6 +468,7 @@ export class Graph {
     const outIndexOf = out.nameIndexOf;
     const idOfIndex = out.idOfIndex;
     const contentHashes = new Int32Array(Math.max(64, this.nodeList.length));
+    const stateless = new Uint8Array(Math.max(64, this.nodeList.length));
     const mapped = new Int32Array(this.nodeList.length).fill(-1);
     for (const node of this.nodeList) {
       const to = redirect?.get(node.id);
@@ -491,7 +492,7 @@ export class Graph {
           value,
         });
         const interned = value.size <= INTERN_CONSTANT_LIMIT;
-        out.stateless.push(interned ? 1 : 0);
+        stateless[id] = interned ? 1 : 0;
         if (interned) contentHashes[id] = contentHash('constant', value.dtype, value.shape, value, '{}');
         out.attrsKeyList.push('{}');
         mapped[node.id] = id;
@@ -520,7 +521,7 @@ export class Graph {
               value: node.value,
             },
       );
-      out.stateless.push(this.stateless[node.id]);
+      stateless[id] = this.stateless[node.id];
       contentHashes[id] = this.contentHashes[node.id];
       out.attrsKeyList.push(this.attrsKeyList[node.id]);
       mapped[node.id] = id;
@@ -528,6 +529,7 @@ export class Graph {
       idOfIndex[nameIndexOf[node.id]] = id;
     }
     out.contentHashes = contentHashes;
+    out.stateless = stateless;
     return { graph: out, mapped };
   }
 
@@ -597,14 +599,18 @@ export class Graph {
   private append(node: Node, key: number | undefined, content: number, attrsKey: string): void {
     const id = node.id;
     this.nodeList.push(node);
-    this.stateless.push(key === undefined ? 0 : 1);
     this.attrsKeyList.push(attrsKey);
     if (id >= this.contentHashes.length) {
-      const grown = new Int32Array(Math.max(2 * this.contentHashes.length, id + 1));
-      grown.set(this.contentHashes);
-      this.contentHashes = grown;
+      const length = 2 * this.contentHashes.length;
+      const grownHashes = new Int32Array(length);
+      grownHashes.set(this.contentHashes);
+      this.contentHashes = grownHashes;
+      const grownFlags = new Uint8Array(length);
+      grownFlags.set(this.stateless);
+      this.stateless = grownFlags;
     }
     this.contentHashes[id] = content;
+    this.stateless[id] = key === undefined ? 0 : 1;
     if (key !== undefined) this.intern(key, id);
     this.indexedUpTo = id + 1;
   }
@@ -621,11 +627,11 @@ export class Graph {
     attrsKey: string,
   ): number {
     const table = this.internTable;
-    const mask = table.length - 1;
+    const mask = (table.length >> 1) - 1;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const id = table[slot];
+      const id = table[2 * slot];
       if (id === -1) return -1;
-      if (this.hashes[id] !== hash) continue;
+      if (table[2 * slot + 1] !== hash) continue;
       const node = this.nodeList[id];
       if (node.op !== op || node.dtype !== dtype) continue;
       if (!sameNumbers(node.inputs, inputs) || !sameDims(node.shape, shape)) continue;
@@ -635,17 +641,11 @@ export class Graph {
   }
 
   private intern(hash: number, id: number): void {
-    if (id >= this.hashes.length) {
-      const grown = new Int32Array(Math.max(2 * this.hashes.length, id + 1));
-      grown.set(this.hashes);
-      this.hashes = grown;
-    }
-    this.hashes[id] = hash;
-    // At most half full, so a probe ends soon at an empty slot.
-    if (2 * (this.internCount + 1) > this.internTable.length) {
+    // At most half full (a slot is two entries), so a probe ends soon at an empty slot.
+    if (4 * (this.internCount + 1) > this.internTable.length) {
       const old = this.internTable;
       this.internTable = new Int32Array(2 * old.length).fill(-1);
-      for (const held of old) if (held !== -1) this.place(this.hashes[held], held);
+      for (let at = 0; at < old.length; at += 2) if (old[at] !== -1) this.place(old[at + 1], old[at]);
     }
     this.place(hash, id);
     this.internCount++;
@@ -653,10 +653,11 @@ export class Graph {
 
   private place(hash: number, id: number): void {
     const table = this.internTable;
-    const mask = table.length - 1;
+    const mask = (table.length >> 1) - 1;
     let slot = hash & mask;
-    while (table[slot] !== -1) slot = (slot + 1) & mask;
-    table[slot] = id;
+    while (table[2 * slot] !== -1) slot = (slot + 1) & mask;
+    table[2 * slot] = id;
+    table[2 * slot + 1] = hash;
   }
 
   /** Fills the intern table for the nodes a compacted graph was made with. */
