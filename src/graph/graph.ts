@@ -821,14 +821,24 @@ class NameSpace {
     return this.list.length;
   }
 
+  /**
+   * The last name `indexOf` did not find, while no name has been added since: a new node's name is looked up, then
+   * added, and the second lookup is left out.
+   */
+  private missed: string | null = null;
+
   /** The number of a name, or -1 when no graph of the space has it. */
   indexOf(name: string): number {
-    return this.numbers.get(name) ?? -1;
+    const index = this.numbers.get(name);
+    if (index !== undefined) return index;
+    this.missed = name;
+    return -1;
   }
 
   /** The number of a name, numbering it if it is new. */
   add(name: string): number {
-    let index = this.numbers.get(name);
+    let index = name === this.missed ? undefined : this.numbers.get(name);
+    this.missed = null;
     if (index === undefined) {
       index = this.list.length;
       this.numbers.set(name, index);

@@ -102,6 +102,20 @@ describe('one name space per pipeline', () => {
     );
   });
 
+  test('a name looked up in one graph and then added by another graph of the space is numbered once', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [2]);
+    const y = g.tensor(emit(g, 'neg', [x.id], {}, 'y'));
+    const copy = rebuild({ graph: g, outputs: [y.id], bindings: new Map() }).graph;
+    expect(g.byName('fresh')).toBeUndefined();
+    const inCopy = emit(copy, 'exp', [copy.size - 1], {}, 'fresh');
+    const inSource = emit(g, 'exp', [y.id], {}, 'fresh');
+    expect(copy.node(inCopy).name).toBe('fresh');
+    expect(g.node(inSource).name).toBe('fresh');
+    expect(copy.byName('fresh')?.id).toBe(inCopy);
+    expect(g.byName('fresh')?.id).toBe(inSource);
+  });
+
   test('chains of rebuilds (and two rebuilds of one source) name as targets of their own spaces do', () => {
     fc.assert(
       fc.property(
