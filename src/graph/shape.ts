@@ -10,12 +10,13 @@ export function formatShape(shape: Shape | null): string {
 
 export function sizeOf(shape: readonly number[]): number {
   let size = 1;
-  for (const d of shape) size *= d;
+  for (let i = 0; i < shape.length; i++) size *= shape[i];
   return size;
 }
 
 export function isFullyKnown(shape: Shape): shape is readonly number[] {
-  return shape.every((d) => d !== null);
+  for (let i = 0; i < shape.length; i++) if (shape[i] === null) return false;
+  return true;
 }
 
 /** Static NumPy broadcasting; null when the shapes cannot broadcast. Unknown dims stay unknown unless forced. */
