@@ -81,22 +81,31 @@ export class Graph {
   private readonly nodeList: Node[] = [];
   /**
    * The intern table: the ids of the stateless nodes, open addressing (linear probing) on a structural hash of each
-   * (op, inputs, attrs, dtype, shape, value), -1 for an empty slot; `hashes[id]` is node id's hash. Lookups compare
-   * the candidates field by field. Typed arrays, not a Map: no boxed keys, no garbage per node.
+   * (op, inputs, attrs, dtype, shape, value). A slot is two entries, the id (-1: empty) and its hash beside it, so a
+   * probe reads one place in memory, not the table and then a table of hashes. Lookups compare the candidates field by
+   * field. A typed array, not a Map: no boxed keys, no garbage per node.
    */
-  private internTable = new Int32Array(64).fill(-1);
+  private internTable = new Int32Array(128).fill(-1);
   private internCount = 0;
-  private hashes = new Int32Array(64);
   /**
-   * Names to ids: the names this graph gave its nodes itself. A graph copied from another (a rebuild's target, a
-   * compaction) keeps the names of the nodes copied under their own names in that graph's tables instead, through
-   * `nameLevel` (see `idOfName`); after `settleNames` the table is refilled from the nodes on first use.
+   * Per interned node: the hash of what a copy of it keeps (op, dtype, shape, attrs, value; `contentHash`) and its
+   * attrs' canonical JSON, so that a copy (`copyNode`, `compacted`) hashes only its new inputs.
    */
-  private names = new Map<string, number>();
-  private nameLevel: NameLevel = { own: this.names, up: null, kept: null };
-  private namesPending = false;
+  private contentHashes = new Int32Array(64);
+  private readonly attrsKeyList: string[] = [];
+  /**
+   * The names: `names` numbers every name given in this graph and in the graphs it was copied from or copied to
+   * (`inheritNames`: one space per pipeline), `nameIndexOf[id]` is node id's name's number and `idOfIndex[number]`
+   * the node here of that name (-1, or past the end: none). A copy that keeps its source node's name takes its
+   * number without looking the string up. Null after `settleNames` until first use (then refilled from the nodes).
+   */
+  private names: NameSpace | null = new NameSpace();
+  private nameIndexOf = new Int32Array(64);
+  private idOfIndex = new Int32Array(64).fill(-1);
+  /** Whether the name space is shared with other graphs (`inheritNames`). */
+  private namesShared = false;
   /** Per node: 1 when it is interned (not stateful). */
-  private readonly stateless: number[] = [];
+  private stateless = new Uint8Array(64);
   /** Nodes below this id are in the intern table (a compacted graph fills it on first use). */
   private indexedUpTo = 0;
   private readonly nameCounters = new Map<string, number>();
@@ -317,9 +326,12 @@ export class Graph {
     const badAttrs = attrsProblem(attrs);
     if (badAttrs !== null) throw new GraphError(`${this.what(spec)}: ${badAttrs.path} ${badAttrs.message}`);
     let key: number | undefined;
+    let content = 0;
+    let attrsKey = '';
     if (spec.stateful !== true) {
-      const attrsKey = canonicalJSON(attrs);
-      key = internHash(spec.op, spec.dtype, spec.inputs, spec.shape, spec.value, attrsKey);
+      attrsKey = isEmpty(attrs) ? '{}' : canonicalJSON(attrs);
+      content = contentHash(spec.op, spec.dtype, spec.shape, spec.value, attrsKey);
+      key = inputsHash(content, spec.inputs);
       const existing = this.findInterned(
         key,
         spec.op,
@@ -352,11 +364,8 @@ export class Graph {
       name,
       value: spec.value,
     };
-    this.nodeList.push(node);
-    this.stateless.push(key === undefined ? 0 : 1);
-    this.names.set(name, id);
-    if (key !== undefined) this.intern(key, id);
-    this.indexedUpTo = id + 1;
+    this.append(node, key, content, attrsKey);
+    this.claimName((this.names as NameSpace).add(name), id);
     return this.tensor(id);
   }
 
@@ -381,9 +390,18 @@ export class Graph {
       }
     }
     let key: number | undefined;
+    let content = 0;
+    let attrsKey = '';
     if (!stateful) {
-      const attrsKey = attrsKeyOf(node.attrs);
-      key = internHash(node.op, node.dtype, inputs, node.shape, node.value, attrsKey);
+      // The source's hash of the node's content and its attrs' key, when it has them.
+      if (from !== undefined && from.nodeList[node.id] === node && from.stateless[node.id] === 1) {
+        content = from.contentHashes[node.id];
+        attrsKey = from.attrsKeyList[node.id];
+      } else {
+        attrsKey = attrsKeyOf(node.attrs);
+        content = contentHash(node.op, node.dtype, node.shape, node.value, attrsKey);
+      }
+      key = inputsHash(content, inputs);
       const existing = this.findInterned(
         key,
         node.op,
@@ -396,17 +414,17 @@ export class Graph {
       );
       if (existing !== -1) return existing;
     }
-    // A node of the graph this one was copied from, under its own name: that name is taken here only by the node's
-    // copy (names are unique there) or by a name this graph gave itself. Then no lookup in the whole table.
-    const kept = this.nameLevel.kept;
-    const keeps =
-      kept !== null &&
+    // A node of a graph of the same name space (the source of a rebuild), under its own name: its name's number is
+    // known, so whether this graph has taken the name is one array read, no string looked up.
+    const index =
       from !== undefined &&
-      from.nameLevel === this.nameLevel.up &&
+      from.names !== null &&
+      from.names === this.names &&
       from.nodeList[node.id] === node &&
-      this.prefix === '' &&
-      kept[node.id] === -1 &&
-      !this.names.has(node.name);
+      this.prefix === ''
+        ? from.nameIndexOf[node.id]
+        : -1;
+    const keeps = index !== -1 && this.idOfNameIndex(index) === -1;
     const name = keeps ? node.name : this.uniqueName(node, false);
     if (name !== node.name) {
       const badName = nameProblem(name);
@@ -424,12 +442,8 @@ export class Graph {
       name,
       value: node.value,
     };
-    this.nodeList.push(copy);
-    this.stateless.push(key === undefined ? 0 : 1);
-    if (keeps) (kept as Int32Array)[node.id] = id;
-    else this.names.set(name, id);
-    if (key !== undefined) this.intern(key, id);
-    this.indexedUpTo = id + 1;
+    this.append(copy, key, content, attrsKey);
+    this.claimName(keeps ? index : (this.names as NameSpace).add(name), id);
     return id;
   }
 
@@ -448,9 +462,13 @@ export class Graph {
   ): { graph: Graph; mapped: Int32Array } {
     if (this.parent !== null) throw new GraphError('Graph.compacted: a region cannot be compacted on its own');
     const out = new Graph();
-    // Every node kept keeps its name: the copy's names are this graph's, through `kept`.
+    // Every node kept keeps its name, and so its name's number in the shared space.
     out.inheritNames(this);
-    const kept = out.nameLevel.kept as Int32Array;
+    const nameIndexOf = this.nameIndexOf;
+    const outIndexOf = out.nameIndexOf;
+    const idOfIndex = out.idOfIndex;
+    const contentHashes = new Int32Array(Math.max(64, this.nodeList.length));
+    const stateless = new Uint8Array(Math.max(64, this.nodeList.length));
     const mapped = new Int32Array(this.nodeList.length).fill(-1);
     for (const node of this.nodeList) {
       const to = redirect?.get(node.id);
@@ -473,64 +491,128 @@ export class Graph {
           name: node.name,
           value,
         });
-        out.stateless.push(value.size > INTERN_CONSTANT_LIMIT ? 0 : 1);
+        const interned = value.size <= INTERN_CONSTANT_LIMIT;
+        stateless[id] = interned ? 1 : 0;
+        if (interned) contentHashes[id] = contentHash('constant', value.dtype, value.shape, value, '{}');
+        out.attrsKeyList.push('{}');
         mapped[node.id] = id;
-        kept[node.id] = id;
+        outIndexOf[id] = nameIndexOf[node.id];
+        idOfIndex[nameIndexOf[node.id]] = id;
         continue;
       }
-      const inputs = node.inputs.map((input) => {
+      let moved = false;
+      for (const input of node.inputs) {
         const to = mapped[input];
         if (to < 0) throw new GraphError(`Graph.compacted: node %${node.id} is kept but its input %${input} is not`);
-        return to;
-      });
-      out.nodeList.push({
-        id,
-        op: node.op,
-        inputs,
-        attrs: node.attrs,
-        dtype: node.dtype,
-        shape: node.shape,
-        name: node.name,
-        value: node.value,
-      });
-      out.stateless.push(this.stateless[node.id]);
+        if (to !== input) moved = true;
+      }
+      // Nodes are never mutated: one that keeps its id and inputs is the same node here (no copy, no garbage).
+      out.nodeList.push(
+        !moved && id === node.id
+          ? node
+          : {
+              id,
+              op: node.op,
+              inputs: moved ? node.inputs.map((input) => mapped[input]) : node.inputs,
+              attrs: node.attrs,
+              dtype: node.dtype,
+              shape: node.shape,
+              name: node.name,
+              value: node.value,
+            },
+      );
+      stateless[id] = this.stateless[node.id];
+      contentHashes[id] = this.contentHashes[node.id];
+      out.attrsKeyList.push(this.attrsKeyList[node.id]);
       mapped[node.id] = id;
-      kept[node.id] = id;
+      outIndexOf[id] = nameIndexOf[node.id];
+      idOfIndex[nameIndexOf[node.id]] = id;
     }
+    out.contentHashes = contentHashes;
+    out.stateless = stateless;
     return { graph: out, mapped };
   }
 
   /**
-   * Makes this empty graph a copy's target: a node of `source` added by `copyNode(node, inputs, stateful, source)`
-   * keeps its name without a lookup in a table of every name (the name is `source`'s, unique there), so a rebuild
-   * does not refill the name table. The names stay `source`'s tables' (not its nodes) until `settleNames`.
+   * Makes this empty graph a copy's target: it shares `source`'s name space, so a node of `source` added by
+   * `copyNode(node, inputs, stateful, source)` keeps its name by its number in the space, without looking the string
+   * up, and a rebuild refills no table of every name. The space is shared until `settleNames`.
    */
   inheritNames(source: Graph): void {
     if (this.nodeList.length > 0) throw new GraphError('Graph.inheritNames: the graph already has nodes');
-    if (source.namesPending) source.fillNames();
-    this.nameLevel = { own: this.names, up: source.nameLevel, kept: new Int32Array(source.size).fill(-1) };
+    const names = source.nameSpace();
+    this.names = names;
+    this.namesShared = true;
+    this.idOfIndex = new Int32Array(Math.max(64, names.count)).fill(-1);
+    this.nameIndexOf = new Int32Array(Math.max(64, source.size));
   }
 
   /**
-   * Lets go of the tables of the graphs this one was copied from (`inheritNames`): its own table is refilled from
-   * its nodes on first use. The passes call it on the graph they hand on.
+   * Lets go of the name space shared with the graphs this one was copied from (`inheritNames`): its own is refilled
+   * from its nodes on first use. The passes call it on the graph they hand on.
    */
   settleNames(): void {
-    if (this.nameLevel.up === null) return;
-    this.names = new Map();
-    this.nameLevel = { own: this.names, up: null, kept: null };
-    this.namesPending = true;
+    if (!this.namesShared) return;
+    this.names = null;
+    this.namesShared = false;
   }
 
-  private fillNames(): void {
-    for (const node of this.nodeList) this.names.set(node.name, node.id);
-    this.namesPending = false;
+  /** The name space, refilled from the nodes after `settleNames`. */
+  private nameSpace(): NameSpace {
+    if (this.names !== null) return this.names;
+    const names = new NameSpace();
+    this.names = names;
+    this.idOfIndex = new Int32Array(Math.max(64, this.nodeList.length)).fill(-1);
+    this.nameIndexOf = new Int32Array(Math.max(64, this.nodeList.length));
+    for (const node of this.nodeList) this.claimName(names.add(node.name), node.id);
+    return names;
+  }
+
+  /** Records that node id has the name numbered `index` in the name space. */
+  private claimName(index: number, id: number): void {
+    if (id >= this.nameIndexOf.length) {
+      const grown = new Int32Array(Math.max(2 * this.nameIndexOf.length, id + 1));
+      grown.set(this.nameIndexOf);
+      this.nameIndexOf = grown;
+    }
+    this.nameIndexOf[id] = index;
+    if (index >= this.idOfIndex.length) {
+      const grown = new Int32Array(Math.max(2 * this.idOfIndex.length, index + 1)).fill(-1);
+      grown.set(this.idOfIndex);
+      this.idOfIndex = grown;
+    }
+    this.idOfIndex[index] = id;
+  }
+
+  /** The node here whose name is numbered `index` in the name space, or -1. */
+  private idOfNameIndex(index: number): number {
+    return index < this.idOfIndex.length ? this.idOfIndex[index] : -1;
   }
 
   /** The id of the node with this name, or -1. */
   private idOfName(name: string): number {
-    if (this.namesPending) this.fillNames();
-    return nameIdIn(this.nameLevel, name);
+    const index = this.nameSpace().indexOf(name);
+    return index === -1 ? -1 : this.idOfNameIndex(index);
+  }
+
+  /** Adds a node made by addNode or copyNode: interned under `key` unless undefined (a stateful node). */
+  private append(node: Node, key: number | undefined, content: number, attrsKey: string): void {
+    const id = node.id;
+    this.nodeList.push(node);
+    this.attrsKeyList.push(attrsKey);
+    if (id >= this.contentHashes.length) {
+      const length = 2 * this.contentHashes.length;
+      const grownHashes = new Int32Array(length);
+      grownHashes.set(this.contentHashes);
+      this.contentHashes = grownHashes;
+      const grownFlags = new Uint8Array(length);
+      grownFlags.set(this.stateless);
+      this.stateless = grownFlags;
+    }
+    this.contentHashes[id] = content;
+    this.stateless[id] = key === undefined ? 0 : 1;
+    if (key !== undefined) this.intern(key, id);
+    this.indexedUpTo = id + 1;
   }
 
   /** The interned node equal to the probe (same op, inputs, attrs, dtype, shape and value), or -1. */
@@ -545,31 +627,25 @@ export class Graph {
     attrsKey: string,
   ): number {
     const table = this.internTable;
-    const mask = table.length - 1;
+    const mask = (table.length >> 1) - 1;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const id = table[slot];
+      const id = table[2 * slot];
       if (id === -1) return -1;
-      if (this.hashes[id] !== hash) continue;
+      if (table[2 * slot + 1] !== hash) continue;
       const node = this.nodeList[id];
       if (node.op !== op || node.dtype !== dtype) continue;
       if (!sameNumbers(node.inputs, inputs) || !sameDims(node.shape, shape)) continue;
-      if (node.attrs !== attrs && attrsKeyOf(node.attrs) !== attrsKey) continue;
+      if (node.attrs !== attrs && this.attrsKeyList[id] !== attrsKey) continue;
       if (sameValue(node.value, value)) return id;
     }
   }
 
   private intern(hash: number, id: number): void {
-    if (id >= this.hashes.length) {
-      const grown = new Int32Array(Math.max(2 * this.hashes.length, id + 1));
-      grown.set(this.hashes);
-      this.hashes = grown;
-    }
-    this.hashes[id] = hash;
-    // At most half full, so a probe ends soon at an empty slot.
-    if (2 * (this.internCount + 1) > this.internTable.length) {
+    // At most half full (a slot is two entries), so a probe ends soon at an empty slot.
+    if (4 * (this.internCount + 1) > this.internTable.length) {
       const old = this.internTable;
       this.internTable = new Int32Array(2 * old.length).fill(-1);
-      for (const held of old) if (held !== -1) this.place(this.hashes[held], held);
+      for (let at = 0; at < old.length; at += 2) if (old[at] !== -1) this.place(old[at + 1], old[at]);
     }
     this.place(hash, id);
     this.internCount++;
@@ -577,10 +653,11 @@ export class Graph {
 
   private place(hash: number, id: number): void {
     const table = this.internTable;
-    const mask = table.length - 1;
+    const mask = (table.length >> 1) - 1;
     let slot = hash & mask;
-    while (table[slot] !== -1) slot = (slot + 1) & mask;
-    table[slot] = id;
+    while (table[2 * slot] !== -1) slot = (slot + 1) & mask;
+    table[2 * slot] = id;
+    table[2 * slot + 1] = hash;
   }
 
   /** Fills the intern table for the nodes a compacted graph was made with. */
@@ -588,8 +665,8 @@ export class Graph {
     for (let id = this.indexedUpTo; id < this.nodeList.length; id++) {
       const node = this.nodeList[id];
       if (this.stateless[id] === 1) {
-        const attrsKey = attrsKeyOf(node.attrs);
-        const key = internHash(node.op, node.dtype, node.inputs, node.shape, node.value, attrsKey);
+        const attrsKey = this.attrsKeyList[id];
+        const key = inputsHash(this.contentHashes[id], node.inputs);
         const found = this.findInterned(
           key,
           node.op,
@@ -617,14 +694,26 @@ export class Graph {
           `${spec.op} names must be unique in a graph`,
       );
     }
+    // The first `${base}_k` past this graph's counter not taken here. The numbers of the suffixed names are kept per
+    // base in the space, so a walk past names taken (each copy starts its counters at 0) builds no strings.
+    const names = this.names as NameSpace;
+    const suffixed = names.suffixedOf(base);
     let counter = this.nameCounters.get(base) ?? 0;
-    let name: string;
-    do {
+    let name = '';
+    for (;;) {
       counter++;
-      name = `${base}_${counter}`;
-    } while (this.idOfName(name) !== -1);
+      let index: number;
+      if (counter <= suffixed.length) {
+        index = suffixed[counter - 1];
+      } else {
+        name = `${base}_${counter}`;
+        index = names.indexOf(name);
+        if (index !== -1 && counter === suffixed.length + 1) suffixed.push(index);
+      }
+      if (index === -1 || this.idOfNameIndex(index) === -1) break;
+    }
     this.nameCounters.set(base, counter);
-    return name;
+    return counter <= suffixed.length ? names.nameAt(suffixed[counter - 1]) : name;
   }
 
   /** The top-level graph of a region (itself for a top-level graph). */
@@ -719,35 +808,70 @@ export class Graph {
 }
 
 /**
- * The names of a graph: `own` (names to ids) holds those the graph gave its nodes itself; a graph copied from another
- * (`up`, that graph's names) also has the names of the nodes copied under their own names, `kept[id]` being the id
- * here of that graph's node id (-1: not copied under its name). Names are unique in each graph, so a name is in
- * `own` or kept from `up`, never both.
+ * The names of a graph and of the graphs copied from it and to it in a pipeline (`Graph.inheritNames`), each numbered
+ * once, never removed: a graph says which of them it holds by number. Names are unique in each graph.
  */
-interface NameLevel {
-  readonly own: Map<string, number>;
-  readonly up: NameLevel | null;
-  readonly kept: Int32Array | null;
-}
+class NameSpace {
+  private readonly numbers = new Map<string, number>();
+  private readonly list: string[] = [];
+  /** Per base name: the numbers of `${base}_1`, `${base}_2`, … as far as each of them is in the space. */
+  private readonly suffixes = new Map<string, number[]>();
 
-/**
- * The id of the node named `name` in the graph of `level`, or -1. Recursion over the copies a pipeline made (one level
- * per rebuild or compaction, a few dozen at most), never over nodes.
- */
-function nameIdIn(level: NameLevel, name: string): number {
-  const own = level.own.get(name);
-  if (own !== undefined) return own;
-  if (level.up === null || level.kept === null) return -1;
-  const above = nameIdIn(level.up, name);
-  return above >= 0 && above < level.kept.length ? level.kept[above] : -1;
+  get count(): number {
+    return this.list.length;
+  }
+
+  /**
+   * The last name `indexOf` did not find, while no name has been added since: a new node's name is looked up, then
+   * added, and the second lookup is left out.
+   */
+  private missed: string | null = null;
+
+  /** The number of a name, or -1 when no graph of the space has it. */
+  indexOf(name: string): number {
+    const index = this.numbers.get(name);
+    if (index !== undefined) return index;
+    this.missed = name;
+    return -1;
+  }
+
+  /** The number of a name, numbering it if it is new. */
+  add(name: string): number {
+    let index = name === this.missed ? undefined : this.numbers.get(name);
+    this.missed = null;
+    if (index === undefined) {
+      index = this.list.length;
+      this.numbers.set(name, index);
+      this.list.push(name);
+    }
+    return index;
+  }
+
+  nameAt(index: number): string {
+    return this.list[index];
+  }
+
+  /** The numbers of `${base}_1`, `${base}_2`, … known so far (the caller extends the list as it finds more). */
+  suffixedOf(base: string): number[] {
+    let suffixed = this.suffixes.get(base);
+    if (suffixed === undefined) {
+      suffixed = [];
+      this.suffixes.set(base, suffixed);
+    }
+    return suffixed;
+  }
 }
 
 /** The canonical JSON of a node's attrs, computed once per attrs object (a node's attrs are never mutated). */
 const attrsKeys = new WeakMap<Attrs, string>();
 function attrsKeyOf(attrs: Attrs): string {
   // Most nodes have no attrs: no table lookup for them.
-  for (const key in attrs) if (Object.prototype.hasOwnProperty.call(attrs, key)) return attrsKeyOfSome(attrs);
-  return '{}';
+  return isEmpty(attrs) ? '{}' : attrsKeyOfSome(attrs);
+}
+
+function isEmpty(attrs: Attrs): boolean {
+  for (const key in attrs) if (Object.prototype.hasOwnProperty.call(attrs, key)) return false;
+  return true;
 }
 
 function attrsKeyOfSome(attrs: Attrs): string {
@@ -776,11 +900,6 @@ function mixString(hash: number, text: string): number {
 /** The hash of the attrs' canonical JSON, once per string (attrs objects are shared by the copies of a node). */
 const attrsHashes = new Map<string, number>();
 
-/**
- * A structural hash of a node: equal nodes (op, inputs, attrs, dtype, shape and, for a constant, its elements, -0
- * told from 0 and every NaN alike) hash equal. Numbers, not a string key per node: interning is most of what a
- * rebuild costs.
- */
 /** The hash of an op name and dtype pair, once per pair. */
 const opHashes = new Map<string, Map<string, number>>();
 function opHash(op: string, dtype: string): number {
@@ -797,17 +916,12 @@ function opHash(op: string, dtype: string): number {
   return h;
 }
 
-function internHash(
-  op: string,
-  dtype: DType,
-  inputs: readonly number[],
-  shape: Shape,
-  value: NDArray | undefined,
-  attrsKey: string,
-): number {
+/**
+ * The hash of what a copy of a node keeps: op, dtype, shape, attrs (their canonical JSON) and, for a constant, its
+ * elements (-0 told from 0, every NaN alike). Computed once per node and carried by its copies.
+ */
+function contentHash(op: string, dtype: DType, shape: Shape, value: NDArray | undefined, attrsKey: string): number {
   let h = opHash(op, dtype);
-  for (let i = 0; i < inputs.length; i++) h = mix(h, inputs[i]);
-  h = mix(h, inputs.length);
   for (let i = 0; i < shape.length; i++) {
     const d = shape[i];
     h = mix(h, d === null ? -1 : d);
@@ -826,6 +940,16 @@ function internHash(
     }
   }
   return h;
+}
+
+/**
+ * A structural hash of a node: its content's hash with its input ids. Equal nodes hash equal. Numbers, not a string
+ * key per node: interning is most of what a rebuild costs.
+ */
+function inputsHash(content: number, inputs: readonly number[]): number {
+  let h = content;
+  for (let i = 0; i < inputs.length; i++) h = mix(h, inputs[i]);
+  return mix(h, inputs.length);
 }
 
 function sameNumbers(a: readonly number[], b: readonly number[]): boolean {

@@ -10,12 +10,13 @@ export function formatShape(shape: Shape | null): string {
 
 export function sizeOf(shape: readonly number[]): number {
   let size = 1;
-  for (const d of shape) size *= d;
+  for (let i = 0; i < shape.length; i++) size *= shape[i];
   return size;
 }
 
 export function isFullyKnown(shape: Shape): shape is readonly number[] {
-  return shape.every((d) => d !== null);
+  for (let i = 0; i < shape.length; i++) if (shape[i] === null) return false;
+  return true;
 }
 
 /** Static NumPy broadcasting; null when the shapes cannot broadcast. Unknown dims stay unknown unless forced. */
@@ -41,7 +42,10 @@ export function shapeMatches(actual: readonly number[], expected: Shape): boolea
 }
 
 export function shapesEqual(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Normalizes axis arguments (number, list, undefined = all) against a rank: sorted, unique, non-negative. */

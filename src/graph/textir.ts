@@ -12,13 +12,36 @@ import type { NDArray } from './ndarray';
 import { escapeName, escapeText } from './rules';
 import { formatShape, Shape } from './shape';
 
-/** JSON with object keys sorted, so equal attrs give equal strings. */
+/**
+ * JSON with object keys sorted, so equal attrs give equal strings. Written into one string as it goes (no array of
+ * parts per list or object), keys sorted only where they are not in order already: every interned node's attrs pass
+ * here once.
+ */
 export function canonicalJSON(value: AttrValue): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJSON(v as AttrValue)).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      // A hole, or a value JSON cannot write (undefined), writes nothing, as `join` of the mapped list did.
+      if (i in value) out += canonicalJSON(value[i] as AttrValue) ?? '';
+    }
+    return `${out}]`;
+  }
   const record = value as { readonly [key: string]: AttrValue };
-  const keys = Object.keys(record).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJSON(record[k])}`).join(',')}}`;
+  const keys = Object.keys(record);
+  if (!isSorted(keys)) keys.sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0) out += ',';
+    out += `${JSON.stringify(keys[i])}:${canonicalJSON(record[keys[i]])}`;
+  }
+  return `${out}}`;
+}
+
+function isSorted(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1] > keys[i]) return false;
+  return true;
 }
 
 /** A node of a stored region, as the printer reads it. */
