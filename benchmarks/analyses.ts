@@ -4,6 +4,8 @@
  */
 import { Worker } from 'worker_threads';
 import { join } from 'path';
+import { setFlagsFromString } from 'v8';
+import { runInNewContext } from 'vm';
 import { add, gradients, Graph, matMul, NDArray, optimize, Session, sum, tanh, Tensor } from '../src';
 import { median, nowMs } from './stats';
 import { Rng, uniformArray } from './rng';
@@ -151,7 +153,20 @@ interface CompileTime {
   cpuMs: number;
 }
 
+/**
+ * A full garbage collection before each compile measured, so that it does not pay for the garbage the measurement
+ * before it left (a compile's time would otherwise depend on the order of the measurements). `--expose-gc` cannot
+ * be given to a worker thread, so the flag is set at run time and `gc` read from a new context, where V8 then
+ * installs it.
+ */
+const collectGarbage = ((): (() => void) => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('typeof gc === "function" ? gc : undefined') as (() => void) | undefined;
+  return gc ?? ((): void => undefined);
+})();
+
 function compileTime(graph: Graph, fetches: Tensor[], feeds: Map<Tensor, NDArray>, optimized: boolean): CompileTime {
+  collectGarbage();
   const session = new Session(graph, { optimize: optimized });
   const cpuMs = (since: NodeJS.CpuUsage): number => {
     const used = process.cpuUsage(since);
