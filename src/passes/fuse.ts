@@ -38,13 +38,14 @@ export interface FusionView {
  * Groups elementwise nodes: walking down from each unassigned fusible node (in descending id order, so every
  * consumer is seen before its producers), a producer joins the group when it is fusible, has the group's shape
  * and dtype, is not an output, and all its consumers are already in the group. Returns group index per node (-1
- * for none), the members of each group, and each node's consumers (`consumers[start[id]]` up to `start[id + 1]`).
+ * for none), the members of each group, each node's consumers (`consumers[start[id]]` up to `start[id + 1]`) and
+ * the outputs' flags.
  */
 function findGroups(
   view: FusionView,
   outputs: readonly number[],
   exclude: ReadonlySet<string>,
-): { groupOf: Int32Array; groups: number[][]; start: Int32Array; consumers: Int32Array } {
+): { groupOf: Int32Array; groups: number[][]; start: Int32Array; consumers: Int32Array; isOutput: Uint8Array } {
   const { nodes, present } = view;
   const size = nodes.length;
   const groupOf = new Int32Array(size).fill(-1);
@@ -89,7 +90,7 @@ function findGroups(
     }
     groups.push(members.sort((a, b) => a - b));
   }
-  return { groupOf, groups, start, consumers };
+  return { groupOf, groups, start, consumers, isOutput };
 }
 
 /** Fusion decided on a view: the groups, the nodes not to copy, the rewriter that builds each group at its root. */
@@ -106,7 +107,7 @@ export function planFusion(
   exclude: ReadonlySet<string>,
 ): FusionPlan | null {
   const { nodes } = view;
-  const { groupOf, groups, start, consumers } = findGroups(view, outputs, exclude);
+  const { groupOf, groups, start, consumers, isOutput } = findGroups(view, outputs, exclude);
   const fusedGroups = groups.filter((g) => g.length >= 2);
   if (fusedGroups.length === 0) return null;
   const rootOf = new Map<number, number[]>();
@@ -115,8 +116,6 @@ export function planFusion(
   const absorbed = new Uint8Array(nodes.length);
   for (const members of fusedGroups) for (let k = 0; k < members.length - 1; k++) absorbed[members[k]] = 1;
   // Nor is a scalar constant only groups read (as a literal), not an output: copying it would mean a compaction.
-  const isOutput = new Uint8Array(nodes.length);
-  for (const id of outputs) isOutput[id] = 1;
   for (let id = 0; id < nodes.length; id++) {
     if (start[id] === start[id + 1] || isOutput[id] === 1 || literalOf(nodes[id]) === undefined) continue;
     if (view.present !== undefined && view.present[id] === 0) continue;

@@ -83,27 +83,22 @@ export function match(graph: Graph, id: number, pattern: Pattern, captures: Capt
  * copy before making it): its inputs are nodes of `graph`.
  */
 export function matchNode(graph: Graph, node: Node, pattern: Pattern, captures: Captures): boolean {
-  const id = node.id;
-  if (pattern.constant !== undefined && !isConstantEqual(node, pattern.constant)) return false;
-  const ops = pattern.op;
-  if (ops !== undefined && (typeof ops === 'string' ? ops !== node.op : !ops.includes(node.op))) return false;
+  if (!fits(node, pattern)) return false;
   if (pattern.capture !== undefined) {
     const bound = captures[pattern.capture];
-    if (bound !== undefined && bound.id !== id) return false;
+    if (bound !== undefined && bound.id !== node.id) return false;
   }
   const inputs = pattern.inputs;
   if (inputs !== undefined && inputs.length > 0) {
-    if (inputs.length !== node.inputs.length) return false;
     if (pattern.commute === true && inputs.length === 2) {
       let matched = false;
       for (let first = 0; first < 2 && !matched; first++) {
         // An order whose inputs' own ops or constants do not fit fails whatever the captures: no trial copy for it.
-        if (!fits(graph, node.inputs[first], inputs[0]) || !fits(graph, node.inputs[1 - first], inputs[1])) continue;
+        const a = graph.node(node.inputs[first]);
+        const b = graph.node(node.inputs[1 - first]);
+        if (!fits(a, inputs[0]) || !fits(b, inputs[1])) continue;
         const trial: Captures = { ...captures };
-        if (
-          match(graph, node.inputs[first], inputs[0], trial) &&
-          match(graph, node.inputs[1 - first], inputs[1], trial)
-        ) {
+        if (matchNode(graph, a, inputs[0], trial) && matchNode(graph, b, inputs[1], trial)) {
           Object.assign(captures, trial);
           matched = true;
         }
@@ -118,12 +113,11 @@ export function matchNode(graph: Graph, node: Node, pattern: Pattern, captures: 
   return true;
 }
 
-/** Whether node `id` itself fits the pattern's root (op, constant, input count): a cheap test `match` implies. */
-function fits(graph: Graph, id: number, pattern: Pattern): boolean {
-  const node = graph.node(id);
+/** Whether the node itself fits the pattern's root (constant, op, input count): what `match` checks first. */
+function fits(node: Node, pattern: Pattern): boolean {
+  if (pattern.constant !== undefined && !isConstantEqual(node, pattern.constant)) return false;
   const ops = pattern.op;
   if (ops !== undefined && (typeof ops === 'string' ? ops !== node.op : !ops.includes(node.op))) return false;
-  if (pattern.constant !== undefined && !isConstantEqual(node, pattern.constant)) return false;
   const inputs = pattern.inputs;
   return inputs === undefined || inputs.length === 0 || inputs.length === node.inputs.length;
 }

@@ -171,7 +171,7 @@ export function patchSlice(
   for (const id of slice.outputs) keep[final(id)] = 1;
   for (let id = source.size - 1; id >= 0; id--) {
     if (keep[id] === 0 || folded[id] === 1) continue;
-    for (const input of source.node(id).inputs) keep[redirected[input] === 1 ? final(input) : input] = 1;
+    for (const input of source.node(id).inputs) keep[final(input)] = 1;
   }
   const { graph, mapped } = source.compacted(keep, constants, redirect);
   const bindings = new Map<number, number>();
