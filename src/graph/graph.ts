@@ -634,7 +634,7 @@ export class Graph {
       if (table[2 * slot + 1] !== hash) continue;
       const node = this.nodeList[id];
       if (node.op !== op || node.dtype !== dtype) continue;
-      if (!sameNumbers(node.inputs, inputs) || !sameDims(node.shape, shape)) continue;
+      if (!sameNumbers(node.inputs, inputs) || !shapesEqual(node.shape, shape)) continue;
       if (node.attrs !== attrs && this.attrsKeyList[id] !== attrsKey) continue;
       if (sameValue(node.value, value)) return id;
     }
@@ -953,12 +953,6 @@ function inputsHash(content: number, inputs: readonly number[]): number {
 }
 
 function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function sameDims(a: Shape, b: Shape): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

@@ -9,6 +9,7 @@ import {
   Node,
   quoteName,
   ResourceExhaustedError,
+  shapesEqual,
   sizeOf,
 } from '../graph';
 import { controlGroupKey, isControlOp, opRecord, OpRecord } from '../ops';
@@ -113,7 +114,7 @@ export class FrozenShapes {
     const recent = this.recent;
     for (let k = 0; k < recent.length; k++) {
       const known = recent[k];
-      if (!sameDims(known, shape)) continue;
+      if (!shapesEqual(known, shape)) continue;
       if (k > 0) {
         recent.splice(k, 1);
         recent.unshift(known);
@@ -125,12 +126,6 @@ export class FrozenShapes {
     recent.unshift(made);
     return made;
   }
-}
-
-function sameDims(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** The release list of a step after which no slot dies (shared: a plan never changes its steps). */
