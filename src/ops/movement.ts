@@ -103,6 +103,7 @@ export const BROADCAST_TO = defineOp({
 export const BROADCAST_LIKE: OpRecord = {
   name: 'broadcastLike',
   arity: 2,
+  shapeOnlyInputs: [1],
   infer: ([x, like]) => ({ dtype: x.dtype, shape: broadcastToShape(x.shape, like.shape) }),
   kernel: ([x], out) => broadcastKernel(x, out),
   vjp: ({ dy }) => [dy, null],
@@ -112,6 +113,7 @@ export const BROADCAST_LIKE: OpRecord = {
 export const SUM_TO: OpRecord = {
   name: 'sumTo',
   arity: 2,
+  shapeOnlyInputs: [1],
   infer([x, like]) {
     // The reverse of broadcasting like to x's shape, so like must broadcast to x (checked again with the fed shapes).
     if (broadcastToStatic(like.shape, x.shape) === null) {
@@ -130,6 +132,7 @@ export const SUM_TO: OpRecord = {
 export const RESHAPE_LIKE: OpRecord = {
   name: 'reshapeLike',
   arity: 2,
+  shapeOnlyInputs: [1],
   infer([x, like]) {
     if (isFullyKnown(x.shape) && isFullyKnown(like.shape) && sizeOf(x.shape) !== sizeOf(like.shape)) {
       throw new ShapeError(`cannot reshape ${formatShape(x.shape)} into ${formatShape(like.shape)}`);
@@ -149,6 +152,7 @@ export const RESHAPE_LIKE: OpRecord = {
 export const ENSURE_SHAPE_LIKE: OpRecord = {
   name: 'ensureShapeLike',
   arity: 2,
+  shapeOnlyInputs: [1],
   infer([x, like]) {
     const fits =
       x.shape.length === like.shape.length &&

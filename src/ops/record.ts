@@ -109,6 +109,11 @@ export interface OpRecord<A extends Attrs = Attrs> {
   readonly stateful?: boolean;
   /** The output depends only on the inputs' shapes, so it folds as soon as those are known. */
   readonly shapeOnly?: boolean;
+  /**
+   * Inputs whose values the kernel never reads, only their shapes (the `like` of broadcastLike): the node folds once
+   * its other inputs are constants and these inputs' shapes are known, whatever computes them.
+   */
+  readonly shapeOnlyInputs?: readonly number[];
 }
 
 /** A record as `defineOp` takes it: its attrs schema S, with every rule given attrs of the type S describes. */

@@ -11,7 +11,8 @@ export const FOLD_SIZE_LIMIT = 1 << 16;
 
 /**
  * Constant folding: a stateless node whose inputs are all constants is evaluated once at compile time and
- * becomes a constant; so does a node whose value depends only on input shapes that are known.
+ * becomes a constant; so does a node whose value depends only on input shapes that are known, and one whose inputs
+ * are constants but for inputs read only for their known shape (`shapeOnlyInputs`: broadcastLike(1, like)).
  */
 export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
   return {
@@ -29,7 +30,7 @@ export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
       const result = rebuild(slice, (node: Node, inputs, target, mapped) => {
         if (!canFold(node, (id) => target.node(mapped(id)), sizeLimit)) return undefined;
         const sources = inputs.map((id) => target.node(id));
-        // canFold checked the kernel and that the shape is known; a shape-only op reads only its inputs' shapes.
+        // canFold checked the kernel and that the shape is known; a shape-only input is read for its shape alone.
         const buffers = sources.map((s) => s.value ?? { data: allocate(s.dtype, 0), shape: s.shape as number[] });
         let out: NDArray;
         try {
@@ -56,9 +57,10 @@ function canFold(node: Node, sourceOf: (id: number) => Node, sizeLimit: number):
   const record = opRecord(node.op);
   if (record.stateful === true || record.foldable === false || record.kernel === undefined) return false;
   if (!isFullyKnown(node.shape) || sizeOf(node.shape) > sizeLimit) return false;
-  for (const id of node.inputs) {
-    const input = sourceOf(id);
-    if (record.shapeOnly === true ? !isFullyKnown(input.shape) : input.op !== 'constant') return false;
+  for (let k = 0; k < node.inputs.length; k++) {
+    const input = sourceOf(node.inputs[k]);
+    const shapeOnly = record.shapeOnly === true || record.shapeOnlyInputs?.includes(k) === true;
+    if (shapeOnly ? !isFullyKnown(input.shape) : input.op !== 'constant') return false;
   }
   return true;
 }

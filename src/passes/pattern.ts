@@ -3,7 +3,7 @@ import { addOp, opRecord } from '../ops';
 
 /**
  * A small pattern language over nodes: an op (or several), input sub-patterns, a capture name, or a constant
- * whose every element equals a number. Patterns are a few levels deep, so matching them recursively is fine
+ * whose every element equals a number (a constant, or a broadcast or reshape of one: `isConstantEqual`). Patterns are a few levels deep, so matching them recursively is fine
  * (the recursion is over the pattern, never over the graph).
  */
 export interface Pattern {
@@ -11,7 +11,10 @@ export interface Pattern {
   readonly inputs?: readonly Pattern[];
   /** Binds the matched node to a name; a name used twice must bind the same node. */
   readonly capture?: string;
-  /** Matches a constant whose elements all equal this value (NaN never matches). */
+  /**
+   * Matches a node whose elements all equal this value (NaN never matches): a constant, or a broadcast or reshape of
+   * one (`isConstantEqual`).
+   */
   readonly constant?: number;
   /** For two-input ops whose inputs commute: also try the inputs swapped. */
   readonly commute?: boolean;
@@ -49,7 +52,8 @@ export function ruleOps(rule: Rule): string[] {
 
 /** How many levels below its root a pattern looks (0: the root only). Patterns are a few levels deep. */
 export function patternDepth(pattern: Pattern): number {
-  let deepest = 0;
+  // A constant pattern reads the input of a broadcast it looks through (`isConstantEqual`).
+  let deepest = pattern.constant !== undefined ? 1 : 0;
   for (const input of pattern.inputs ?? []) deepest = Math.max(deepest, 1 + patternDepth(input));
   return deepest;
 }
@@ -63,11 +67,23 @@ export const op = (name: string | readonly string[], inputs: readonly Pattern[] 
   capture,
 });
 
-function isConstantEqual(node: Node, value: number): boolean {
-  if (node.op !== 'constant' || node.value === undefined || node.value.size === 0) return false;
-  for (const v of node.value.data) if (v !== value) return false;
+/**
+ * Whether every element of `node` is `value`: a constant whose elements all are, or a broadcast or reshape of such a
+ * constant (one level). The gradient of a summed loss seeds ones broadcast to the loss's shape (`broadcastTo` of a
+ * constant once its shape is static): `mul(g, broadcastTo(1))` is then `g` in the sweep that makes the broadcast,
+ * instead of after a fold in a second round of the pipeline. Rules check the shapes themselves (`sameType`), as for
+ * a constant of a larger shape.
+ */
+function isConstantEqual(graph: Graph, node: Node, value: number): boolean {
+  let constant = node;
+  if (SPLAT_KEEPING.has(node.op) && node.inputs.length > 0) constant = graph.node(node.inputs[0]);
+  if (constant.op !== 'constant' || constant.value === undefined || constant.value.size === 0) return false;
+  for (const v of constant.value.data) if (v !== value) return false;
   return true;
 }
+
+/** Ops whose result's elements are all elements of their first input (so all `v` when the input's are). */
+const SPLAT_KEEPING: ReadonlySet<string> = new Set(['broadcastTo', 'broadcastLike', 'reshape', 'reshapeLike']);
 
 /**
  * Whether the node matches the pattern, binding its captures into `captures`. On false, `captures` may hold
@@ -83,7 +99,7 @@ export function match(graph: Graph, id: number, pattern: Pattern, captures: Capt
  * copy before making it): its inputs are nodes of `graph`.
  */
 export function matchNode(graph: Graph, node: Node, pattern: Pattern, captures: Captures): boolean {
-  if (!fits(node, pattern)) return false;
+  if (!fits(graph, node, pattern)) return false;
   if (pattern.capture !== undefined) {
     const bound = captures[pattern.capture];
     if (bound !== undefined && bound.id !== node.id) return false;
@@ -96,7 +112,7 @@ export function matchNode(graph: Graph, node: Node, pattern: Pattern, captures: 
         // An order whose inputs' own ops or constants do not fit fails whatever the captures: no trial copy for it.
         const a = graph.node(node.inputs[first]);
         const b = graph.node(node.inputs[1 - first]);
-        if (!fits(a, inputs[0]) || !fits(b, inputs[1])) continue;
+        if (!fits(graph, a, inputs[0]) || !fits(graph, b, inputs[1])) continue;
         const trial: Captures = { ...captures };
         if (matchNode(graph, a, inputs[0], trial) && matchNode(graph, b, inputs[1], trial)) {
           Object.assign(captures, trial);
@@ -114,8 +130,8 @@ export function matchNode(graph: Graph, node: Node, pattern: Pattern, captures: 
 }
 
 /** Whether the node itself fits the pattern's root (constant, op, input count): what `match` checks first. */
-function fits(node: Node, pattern: Pattern): boolean {
-  if (pattern.constant !== undefined && !isConstantEqual(node, pattern.constant)) return false;
+function fits(graph: Graph, node: Node, pattern: Pattern): boolean {
+  if (pattern.constant !== undefined && !isConstantEqual(graph, node, pattern.constant)) return false;
   const ops = pattern.op;
   if (ops !== undefined && (typeof ops === 'string' ? ops !== node.op : !ops.includes(node.op))) return false;
   const inputs = pattern.inputs;

@@ -189,7 +189,7 @@ describe("relu's gradient mask", () => {
         '%1 = placeholder() : float32[3, 2]  # w',
         '%2 = placeholder() : float32[2]  # b',
         '%3 = fusedMatMul(%0, %1, %2) {transposeA=false, transposeB=false, activation="relu"} : float32[4, 2]  # relu',
-        '%4 = constant() <1, 1, 1, 1, 1, 1, 1, 1> : float32[4, 2]  # gradients/sum_grad/broadcastLike_1',
+        '%4 = constant() <1, 1, 1, 1, 1, 1, 1, 1> : float32[4, 2]  # gradients/sum_grad/broadcastLike',
         '%5 = reluGrad(%4, %3) : float32[4, 2]  # gradients/relu_grad/reluGrad',
         '%6 = matMul(%0, %5) {transposeA=true, transposeB=false} : float32[3, 2]  # gradients/matMul_grad/matMul',
       ].join('\n'),

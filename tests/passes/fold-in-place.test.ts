@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import {
   add,
   allocate,
+  broadcastLike,
   constantFolding,
   exp,
   foldNode,
@@ -15,6 +16,7 @@ import {
   NDArray,
   Node,
   onesLike,
+  opRecord,
   optimize,
   sin,
   Slice,
@@ -29,8 +31,10 @@ function referenceFold(slice: Slice): { slice: Slice; folded: number; removed: n
   const result = rebuild(slice, (node: Node, inputs, target) => {
     const sources = inputs.map((id) => target.node(id));
     if (sources.length === 0 || node.op === 'placeholder') return undefined;
-    const shapeOnly = node.op === 'onesLike' || node.op === 'zerosLike';
-    if (!(shapeOnly || sources.every((s) => s.op === 'constant'))) return undefined;
+    // An input the op reads only for its (known) shape need not be constant (onesLike's, broadcastLike's `like`).
+    const record = opRecord(node.op);
+    const valueRead = (k: number): boolean => !(record.shapeOnly === true || record.shapeOnlyInputs?.includes(k) === true);
+    if (!sources.every((s, k) => !valueRead(k) || s.op === 'constant')) return undefined;
     const buffers = sources.map((s) => s.value ?? { data: allocate(s.dtype, 0), shape: s.shape as number[] });
     folded++;
     return target.constant(foldNode(node, buffers), node.dtype, node.name).id;
@@ -50,7 +54,7 @@ describe('fold in place', () => {
     const step = fc.record({
       a: fc.nat(),
       b: fc.nat(),
-      kind: fc.integer({ min: 0, max: 5 }),
+      kind: fc.integer({ min: 0, max: 6 }),
       k: fc.integer({ min: -2, max: 2 }),
       out: fc.boolean(),
     });
@@ -73,7 +77,9 @@ describe('fold in place', () => {
                     ? onesLike(left)
                     : kind === 4
                       ? sum(left)
-                      : add(sin(left), right);
+                      : kind === 5
+                        ? add(sin(left), right)
+                        : broadcastLike(sum(left), right); // folds when left is constant, whatever right is
           pool.push(t);
           if (out) outputs.push(t);
         }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import {
   add,
+  broadcastLike,
   identity,
   log,
   optimize,
@@ -11,6 +12,7 @@ import {
   exp,
   Graph,
   gradients,
+  matMul,
   max,
   mul,
   NDArray,
@@ -27,6 +29,7 @@ import {
   square,
   sub,
   sum,
+  sumTo,
   tanh,
   Tensor,
   transpose,
@@ -95,6 +98,27 @@ describe('constant folding', () => {
     expect(new Session(g).explain(y, { x: [1, 2] })).toMatch(/folded 2/);
   });
 
+  test("an input read only for its shape need not be constant: broadcastLike(constant, like) folds, like's producer dies", () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [2, 3]);
+    const like = exp(x);
+    const row = exp(g.placeholder('row', [3]));
+    const y = mul(broadcastLike(g.constant(2), like), sumTo(g.constant([[1, 2, 3], [4, 5, 6]]), row));
+    const slice = { graph: g, outputs: [y.id], bindings: new Map<number, number>() };
+    const { slice: folded, changes } = constantFolding().run(slice);
+    // broadcastLike, sumTo and the mul of their values: three folds; exp(x) is then read by nothing.
+    expect(changes.folded).toBe(3);
+    const ops = folded.graph.nodes.map((n) => n.op);
+    expect(ops).not.toContain('exp');
+    expect(ops).not.toContain('broadcastLike');
+    expect(ops).not.toContain('sumTo');
+    const value = folded.graph.node(folded.outputs[0]).value;
+    expect(Array.from(value?.data ?? [])).toEqual([10, 14, 18, 10, 14, 18]);
+    // The value read from the input is still needed: a broadcast of x itself does not fold.
+    const kept = constantFolding().run({ graph: g, outputs: [broadcastLike(like, x).id], bindings: new Map() });
+    expect(kept.changes.folded).toBe(0);
+  });
+
   test('respects the size cap', () => {
     const g = new Graph();
     const big = g.constant(new Float32Array(100));
@@ -113,6 +137,25 @@ describe('constant folding', () => {
     ]);
     expect(reports.map((r) => r.pass)).toEqual(['fold', 'prune']);
     expect(slice.graph.size).toBe(3);
+  });
+
+  test('the gradients of a summed loss reach the fixed point in one round (each pass reported once)', () => {
+    // sum's gradient seeds ones broadcast like the loss's input: folded in the first round, and the mul by them
+    // dropped in the same round's simplify; before, a second round folded the broadcast and a third confirmed it.
+    const g = new Graph();
+    const x = g.placeholder('x', [4, 3]);
+    const w = g.variable('w', new NDArray(new Float32Array(12).fill(0.5), [3, 4]));
+    const h = tanh(matMul(x, w));
+    const loss = sum(h);
+    const grads = gradients(loss, [x, w]) as Tensor[];
+    for (const level of [1, 2] as const) {
+      const { report } = optimize(g, [loss, ...grads], { level });
+      const passes = report.map((r) => r.pass);
+      // The slice's report is a prune too; every other pass once.
+      expect(passes.filter((p) => p !== 'prune')).toEqual([...new Set(passes.filter((p) => p !== 'prune'))]);
+      expect(passes.filter((p) => p === 'prune')).toHaveLength(2);
+      expect(report.find((r) => r.pass === 'simplify')?.changes['mul-one']).toBeGreaterThan(0);
+    }
   });
 
   test('rebuild re-interns equal nodes (structural sharing)', () => {

@@ -2,6 +2,11 @@
  * The pipeline rewrites exactly as it did before the issue-20 compile-time work: for each graph of golden-graphs.ts,
  * at levels 1 and 2, the optimized graph's text and every pass report (without times) equal what that code produced
  * (stored in fixtures/optimized.json).
+ *
+ * Changed on purpose once since: broadcastLike(constant, like) folds in the first round (fold reads `like` for its
+ * shape only) and `mul-one` sees through a broadcast of ones, so the gradients of a summed loss reach the fixed point
+ * in one round; the stored graphs then differed only in one constant's name (`broadcastLike` for `broadcastLike_1`),
+ * and the reports lost their second round.
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';

@@ -47,6 +47,37 @@ function setup(): { g: Graph; x: Tensor; m: Tensor } {
   return { g, x: g.placeholder('x', [2, 3]), m: g.placeholder('m', [3, 4]) };
 }
 
+describe('a literal in a pattern sees through a broadcast or reshape of a constant (one level)', () => {
+  test('mul-one drops a mul by ones broadcast to its shape, and the values stay', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [2, 3]);
+    const ones = broadcastTo(g.constant(1), [2, 3]);
+    const y = sin2(mul(x, ones));
+    const { graph, report } = optimize(g, [y], { level: 2, verify: true, disable: ['fuse', 'fold'] });
+    expect(report.find((r) => r.pass === 'simplify')?.changes['mul-one']).toBe(1);
+    expect(graph.nodes.filter((n) => n.op === 'mul')).toHaveLength(1); // sin2's own
+    const feed = { x: [[1, 2, 3], [4, 5, 6]] }; // prettier-ignore
+    const plain = new Session(g, { optimize: false }).run(y, feed).toArray();
+    expect(new Session(g, { optimize: { level: 2, disable: ['fold'] } }).run(y, feed).toArray()).toEqual(plain);
+  });
+
+  test('not through a broadcast of a constant whose elements differ, nor one that changes the result shape', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [2, 3]);
+    const row = g.placeholder('row', [3]);
+    const mixed = mul(x, broadcastTo(g.constant([1, 2, 1]), [2, 3]));
+    const wider = mul(row, broadcastTo(g.constant(1), [2, 3])); // row·1 broadcast: [2, 3], not row's [3]
+    const reshaped = mul(x, reshape(g.constant([1, 1, 1, 1, 1, 1]), [2, 3]));
+    const { graph, report } = optimize(g, [mixed, wider, reshaped], { level: 1, disable: ['fold'] });
+    expect(report.find((r) => r.pass === 'simplify')?.changes['mul-one']).toBe(1); // `reshaped` alone
+    expect(graph.nodes.filter((n) => n.op === 'mul')).toHaveLength(2);
+    const feed = { x: [[1, 2, 3], [4, 5, 6]], row: [7, 8, 9] }; // prettier-ignore
+    const plain = new Session(g, { optimize: false }).run([mixed, wider, reshaped], feed).map((t) => t.toArray());
+    const fast = new Session(g, { optimize: { level: 1, disable: ['fold'] } }).run([mixed, wider, reshaped], feed);
+    expect(fast.map((t) => t.toArray())).toEqual(plain);
+  });
+});
+
 describe('exact simplification rules (one test per rule)', () => {
   const cases: [string, (s: ReturnType<typeof setup>) => Tensor, string[]][] = [
     ['add-zero', ({ x }) => sin2(add(x, 0)), ['mul']],

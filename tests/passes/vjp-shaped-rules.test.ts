@@ -63,12 +63,13 @@ const CASES: readonly Case[] = [
     has: ['softmax', 'sub'],
     lacks: ['div', 'log'],
   },
-  // sum's vjp broadcasts dy back with broadcastLike(dy, x) while x's batch dim is unknown.
+  // sum's vjp broadcasts dy back with broadcastLike(dy, x) while x's batch dim is unknown (a dy that is no constant:
+  // fold takes broadcastLike(constant, x) first, its `like` read only for its shape).
   {
     rule: 'like-to-static',
     build: (g) => {
       const x = g.placeholder('x', [null, 3]);
-      return { fetch: grad(sum(exp(x)), x), shapes: new Map([[x, [2, 3]]]) };
+      return { fetch: grad(exp(sum(exp(x))), x), shapes: new Map([[x, [2, 3]]]) };
     },
     lacks: ['broadcastLike'],
   },
