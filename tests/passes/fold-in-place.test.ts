@@ -33,7 +33,8 @@ function referenceFold(slice: Slice): { slice: Slice; folded: number; removed: n
     if (sources.length === 0 || node.op === 'placeholder') return undefined;
     // An input the op reads only for its (known) shape need not be constant (onesLike's, broadcastLike's `like`).
     const record = opRecord(node.op);
-    const valueRead = (k: number): boolean => !(record.shapeOnly === true || record.shapeOnlyInputs?.includes(k) === true);
+    const valueRead = (k: number): boolean =>
+      !(record.shapeOnly === true || record.shapeOnlyInputs?.includes(k) === true);
     if (!sources.every((s, k) => !valueRead(k) || s.op === 'constant')) return undefined;
     const buffers = sources.map((s) => s.value ?? { data: allocate(s.dtype, 0), shape: s.shape as number[] });
     folded++;

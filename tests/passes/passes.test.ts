@@ -103,7 +103,16 @@ describe('constant folding', () => {
     const x = g.placeholder('x', [2, 3]);
     const like = exp(x);
     const row = exp(g.placeholder('row', [3]));
-    const y = mul(broadcastLike(g.constant(2), like), sumTo(g.constant([[1, 2, 3], [4, 5, 6]]), row));
+    const y = mul(
+      broadcastLike(g.constant(2), like),
+      sumTo(
+        g.constant([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]),
+        row,
+      ),
+    );
     const slice = { graph: g, outputs: [y.id], bindings: new Map<number, number>() };
     const { slice: folded, changes } = constantFolding().run(slice);
     // broadcastLike, sumTo and the mul of their values: three folds; exp(x) is then read by nothing.
