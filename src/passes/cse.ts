@@ -11,6 +11,8 @@ import { passVisits } from './visits';
  */
 export const cse: Pass = {
   name: 'cse',
+  // The rebuild interns in id order: a node whose inputs merged is built after them and merges in the same sweep.
+  idempotent: true,
   run(slice) {
     if (!mayMerge(slice)) return { slice, changes: { merged: 0 } };
     const result = rebuild(slice, (node: Node, inputs: readonly number[], target: Graph) => {

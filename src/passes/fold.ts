@@ -17,6 +17,8 @@ export const FOLD_SIZE_LIMIT = 1 << 16;
 export function constantFolding(sizeLimit = FOLD_SIZE_LIMIT): Pass {
   return {
     name: 'fold',
+    // Folding cascades within its one ascending sweep; a node left unfolded (its kernel failed) fails again.
+    idempotent: true,
     run(slice) {
       const source = slice.graph;
       // Folding cascades within one ascending sweep, so a slice with no candidate needs no rebuild at all.

@@ -14,6 +14,11 @@ export interface PassReport {
 /** A pass: a named pure function from a slice to a rewritten slice, counting what it changed. */
 export interface Pass {
   readonly name: string;
+  /**
+   * Run again on the slice it returned, the pass changes nothing (its one sweep reaches its own fixed point: folding
+   * cascades, merges cascade, pruning). The pipeline does not run it again on that slice (`runPipeline`).
+   */
+  readonly idempotent?: boolean;
   run(slice: Slice): { slice: Slice; changes: { [rule: string]: number } };
   /** A pass doing several passes' work (`epilogueAndFusion`): their reports. Called instead of `run`. */
   runParts?(slice: Slice): { slice: Slice; reports: PassReport[] };
@@ -37,6 +42,11 @@ export function formatReport(report: PassReport): string {
 /**
  * Runs passes in order, repeating the whole list until a round changes nothing (a true fixed point) or the
  * round cap is reached. Returns the final slice and one report per pass run.
+ *
+ * After the first round, a pass known to leave the current slice as it is is not run: it left this very slice (the
+ * same object) unchanged before, or returned it itself and is `idempotent`. The pipeline stops as soon as every pass
+ * is known to leave the current slice unchanged, without running the rest of the round. Reports are the same
+ * (after the first round only passes that change something are reported, and a skipped pass would change nothing).
  */
 export function runPipeline(
   slice: Slice,
@@ -46,9 +56,14 @@ export function runPipeline(
 ): { slice: Slice; reports: PassReport[] } {
   const reports: PassReport[] = [];
   let current = slice;
+  // The slice each pass is known to leave unchanged.
+  const settled = new Map<Pass, Slice>();
+  const allSettled = (): boolean => passes.every((pass) => settled.get(pass) === current);
   for (let round = 0; round < maxRounds; round++) {
     let changed = false;
     for (const pass of passes) {
+      if (round > 0 && allSettled()) return { slice: current, reports };
+      if (round > 0 && settled.get(pass) === current) continue;
       if (pass.runParts !== undefined) {
         const result = pass.runParts(current);
         for (const report of result.reports) {
@@ -56,6 +71,7 @@ export function runPipeline(
           if (total > 0 || round === 0) reports.push(report);
           if (total > 0) changed = true;
         }
+        if (result.slice === current || pass.idempotent === true) settled.set(pass, result.slice);
         current = result.slice;
         if (verify) verifySlice(current, pass.name);
         continue;
@@ -75,6 +91,7 @@ export function runPipeline(
         });
       }
       if (total > 0) changed = true;
+      if (result.slice === current || pass.idempotent === true) settled.set(pass, result.slice);
       current = result.slice;
       if (verify) verifySlice(current, pass.name);
     }

@@ -4,6 +4,7 @@ import { liveNodes, rebuild } from './slice';
 /** Keeps only what the outputs need (a session's slice already stops at fed tensors). */
 export const prune: Pass = {
   name: 'prune',
+  idempotent: true,
   run(slice) {
     const live = liveNodes(slice.graph, slice.outputs);
     let removed = 0;
