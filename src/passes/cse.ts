@@ -1,5 +1,7 @@
-import { canonicalJSON, Graph, Node } from '../graph';
-import { addOp, opRecord } from '../ops';
+import { Graph, Node } from '../graph/graph';
+import { canonicalJSON } from '../graph/textir';
+import { addOp } from '../ops/record';
+import { opRecord } from '../ops/registry';
 import { Pass } from './pass';
 import { liveNodes, rebuild, Slice } from './slice';
 import { passVisits } from './visits';

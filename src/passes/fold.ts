@@ -1,5 +1,9 @@
-import { allocate, isFullyKnown, NDArray, Node, shapesEqual, sizeOf } from '../graph';
-import { foldNode, opRecord } from '../ops';
+import { allocate } from '../graph/dtype';
+import { Node } from '../graph/graph';
+import { NDArray } from '../graph/ndarray';
+import { isFullyKnown, shapesEqual, sizeOf } from '../graph/shape';
+import { foldNode } from '../ops/evaluate';
+import { opRecord } from '../ops/registry';
 import { Pass } from './pass';
 import { dropDead, liveNodes, patchSlice, rebuild, Slice } from './slice';
 

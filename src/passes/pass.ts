@@ -1,5 +1,8 @@
-import { escapeName, formatShape, GraphError, now, quoteName, shapesEqual } from '../graph';
-import { isLeafOp, opRecord } from '../ops';
+import { now } from '../graph/clock';
+import { GraphError } from '../graph/errors';
+import { escapeName, quoteName } from '../graph/rules';
+import { formatShape, shapesEqual } from '../graph/shape';
+import { isLeafOp, opRecord } from '../ops/registry';
 import { Slice } from './slice';
 
 /** What one pass did: sizes before and after, each kind of change counted, time taken. */

@@ -1,5 +1,9 @@
-import { canonicalJSON, Graph, NDArray, Node, shapesEqual } from '../graph';
-import { addOp, isLeafOp, opRecord } from '../ops';
+import { Graph, Node } from '../graph/graph';
+import { NDArray } from '../graph/ndarray';
+import { shapesEqual } from '../graph/shape';
+import { canonicalJSON } from '../graph/textir';
+import { addOp } from '../ops/record';
+import { isLeafOp, opRecord } from '../ops/registry';
 import { passVisits } from './visits';
 
 /**
@@ -24,16 +28,30 @@ export type Rewriter = (
   mapped: (id: number) => number,
 ) => number | undefined;
 
-/** Ids of nodes that some output depends on (an iterative sweep from the outputs). */
+/**
+ * Ids of nodes that some output depends on (an iterative sweep from the outputs): 1 live, 0 dead. The array is
+ * shared (callers only read it): the last one computed for a graph is kept while the graph has the same size and is
+ * asked about the same outputs array, as the passes of a pipeline ask about one slice in turn (`fold`, `cse`,
+ * `simplify`, `addn`, `prune` each sweep it otherwise, ten times per compile).
+ */
 export function liveNodes(graph: Graph, outputs: readonly number[]): Uint8Array {
+  const known = liveness.get(graph);
+  if (known !== undefined && known.outputs === outputs && known.size === graph.size) {
+    passVisits.livenessReused++;
+    return known.live;
+  }
   const live = new Uint8Array(graph.size);
   for (const id of outputs) live[id] = 1;
   for (let id = graph.size - 1; id >= 0; id--) {
     if (live[id] === 0) continue;
     for (const input of graph.node(id).inputs) live[input] = 1;
   }
+  liveness.set(graph, { outputs, size: graph.size, live });
   return live;
 }
+
+/** The last liveness computed per graph (`liveNodes`). */
+const liveness = new WeakMap<Graph, { outputs: readonly number[]; size: number; live: Uint8Array }>();
 
 /** Copies a leaf node (placeholder, variable, constant) into another graph under the same name. */
 export function copyLeaf(node: Node, target: Graph, shape: readonly number[] | null = null): number {

@@ -12,6 +12,8 @@ export const passVisits = {
   cseChecks: 0,
   /** Terms gathered by the addn pass when it builds an addN (each absorbed sum's terms are gathered once). */
   addnTerms: 0,
+  /** Liveness answered from the last sweep of the same graph and outputs (`liveNodes`). */
+  livenessReused: 0,
 };
 
 export function resetPassVisits(): void {

@@ -25,6 +25,8 @@ import {
 } from '../../src';
 import { pipelineFor } from '../../src/passes/optimize';
 import { Pass, PassReport, runPipeline } from '../../src/passes/pass';
+import { liveNodes } from '../../src/passes/slice';
+import { passVisits } from '../../src/passes/visits';
 
 function sliceOf(g: Graph, outputs: readonly Tensor[]): Slice {
   const { graph, outputs: ids } = optimize(g, outputs, { level: 0 });
@@ -196,5 +198,40 @@ describe('passes known to leave a slice unchanged are not run on it', () => {
       }),
       { numRuns: 150, seed: 20261207 },
     );
+  });
+});
+
+describe('liveness is swept once per slice', () => {
+  test('the same answer as a fresh sweep; swept again for a grown graph or other outputs', () => {
+    const g = new Graph();
+    const x = g.placeholder('x', [2]);
+    const a = exp(x);
+    const b = tanh(x);
+    const y = add(a, x);
+    const outputs = [y.id];
+    const before = passVisits.livenessReused;
+    const first = liveNodes(g, outputs);
+    expect(Array.from(first)).toEqual([1, 1, 0, 1]);
+    expect(liveNodes(g, outputs)).toBe(first);
+    expect(passVisits.livenessReused).toBe(before + 1);
+    // Other outputs (an equal array that is another object too): a sweep of their own.
+    expect(Array.from(liveNodes(g, [b.id]))).toEqual([1, 0, 1, 0]);
+    expect(Array.from(liveNodes(g, [y.id]))).toEqual([1, 1, 0, 1]);
+    // The graph grew: swept again, the new node dead.
+    const again = liveNodes(g, outputs);
+    mul(y, y);
+    const grown = liveNodes(g, outputs);
+    expect(grown).not.toBe(again);
+    expect(Array.from(grown)).toEqual([1, 1, 0, 1, 0]);
+  });
+
+  test('the passes of a pipeline share the sweeps of one slice', () => {
+    const { g, outputs } = randomGraph(
+      Array.from({ length: 12 }, (_, k) => ({ a: k, b: 2 * k + 1, kind: k % 12, out: k % 3 === 0 })),
+      true,
+    );
+    const before = passVisits.livenessReused;
+    optimize(g, outputs, { level: 2 });
+    expect(passVisits.livenessReused).toBeGreaterThan(before + 3);
   });
 });
