@@ -1,4 +1,4 @@
-import { Attrs, Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
+import { Attrs, freezeAttrs, Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
 import { broadcastsPerChannel, isFusedActivation } from '../ops';
 import { Pass } from './pass';
 import { capture, Captures, emit, literal, match, op } from './pattern';
@@ -86,12 +86,27 @@ function fusedAction(
   activation: string,
   rules: readonly string[],
 ): EpilogueAction & { kind: 'fused' } {
+  const operands = [...product.inputs, bias.id];
   const attrs =
     product.op === 'matMul'
-      ? { transposeA: product.attrs.transposeA === true, transposeB: product.attrs.transposeB === true }
-      : product.attrs;
-  const operands = [...product.inputs, bias.id];
-  return { kind: 'fused', op: FUSED_OF[product.op].op, operands, attrs: { ...attrs, activation }, rules };
+      ? matMulAttrs(product.attrs.transposeA === true, product.attrs.transposeB === true, activation)
+      : { ...product.attrs, activation };
+  return { kind: 'fused', op: FUSED_OF[product.op].op, operands, attrs, rules };
+}
+
+/**
+ * A fusedMatMul's attrs, one frozen object per combination shared by every node that has it (the graph then checks
+ * and keys each combination once: docs/compiler.md, "Complexity").
+ */
+const matMulAttrsOf = new Map<string, Attrs>();
+function matMulAttrs(transposeA: boolean, transposeB: boolean, activation: string): Attrs {
+  const key = `${transposeA} ${transposeB} ${activation}`;
+  let attrs = matMulAttrsOf.get(key);
+  if (attrs === undefined) {
+    attrs = freezeAttrs({ transposeA, transposeB, activation });
+    matMulAttrsOf.set(key, attrs);
+  }
+  return attrs;
 }
 
 /** What the rebuild's rewriter returns for `node` and its action. */

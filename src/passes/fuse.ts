@@ -1,5 +1,11 @@
-import { isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
-import { addOp, FUSED, FusedArg, FusedStepAttr, opRecord } from '../ops';
+// From the defining modules, not the barrels: a barrel's re-export is a getter call on every read in the loops below.
+import { isFloat } from '../graph/dtype';
+import type { Node } from '../graph/graph';
+import { isFullyKnown, shapesEqual } from '../graph/shape';
+import type { FusedStepAttr } from '../ops/attrs';
+import { FusedArg, FusedAttrs, sharedFusedAttrs } from '../ops/fused';
+import { addOp } from '../ops/record';
+import { FUSED, opRecord } from '../ops/registry';
 import { Pass } from './pass';
 import { dropDead, rebuild, rebuildSkipping, Rewriter } from './slice';
 
@@ -13,11 +19,20 @@ import { dropDead, rebuild, rebuildSkipping, Rewriter } from './slice';
  */
 const MAX_GROUP = 48;
 
-function fusible(node: Node, exclude: ReadonlySet<string>): boolean {
+/** Whether an op may join a group (a template, not stateful, not excluded), looked up once per op name and call. */
+function fusibleOp(op: string, exclude: ReadonlySet<string>, known: Map<string, boolean>): boolean {
+  let yes = known.get(op);
+  if (yes === undefined) {
+    const record = opRecord(op);
+    yes = !exclude.has(op) && record.template !== undefined && record.stateful !== true;
+    known.set(op, yes);
+  }
+  return yes;
+}
+
+function fusible(node: Node, exclude: ReadonlySet<string>, known: Map<string, boolean>): boolean {
   if (node.inputs.length === 0 || !isFullyKnown(node.shape) || !isFloat(node.dtype)) return false;
-  if (exclude.has(node.op)) return false;
-  const record = opRecord(node.op);
-  return record.template !== undefined && record.stateful !== true;
+  return fusibleOp(node.op, exclude, known);
 }
 
 /**
@@ -51,9 +66,14 @@ function findGroups(
   const groupOf = new Int32Array(size).fill(-1);
   // Each node's consumers, in flat arrays (one array per node was 150k arrays for the GC at 200k nodes).
   const start = new Int32Array(size + 1);
+  // Whether each node may join a group, decided in the same sweep (the inputs of a present node are present).
+  const known = new Map<string, boolean>();
+  const ok = new Uint8Array(size);
   for (let id = 0; id < size; id++) {
     if (present !== undefined && present[id] === 0) continue;
-    for (const input of nodes[id].inputs) start[input + 1]++;
+    const node = nodes[id];
+    for (const input of node.inputs) start[input + 1]++;
+    if (fusible(node, exclude, known)) ok[id] = 1;
   }
   for (let id = 0; id < size; id++) start[id + 1] += start[id];
   const consumers = new Int32Array(start[size]);
@@ -69,28 +89,44 @@ function findGroups(
   const isOutput = new Uint8Array(size);
   for (const id of outputs) isOutput[id] = 1;
   const groups: number[][] = [];
+  // One stack for every root (emptied at each), not a copy of each root's inputs.
+  const stack: number[] = [];
   for (let root = size - 1; root >= 0; root--) {
     if (present !== undefined && present[root] === 0) continue;
+    if (groupOf[root] !== -1 || ok[root] === 0) continue;
     const rootNode = nodes[root];
-    if (groupOf[root] !== -1 || !fusible(rootNode, exclude)) continue;
     const group = groups.length;
     const members = [root];
     groupOf[root] = group;
-    const stack = [...rootNode.inputs];
+    stack.length = 0;
+    for (const input of rootNode.inputs) stack.push(input);
     while (stack.length > 0 && members.length < MAX_GROUP) {
       const id = stack.pop() as number;
-      if (groupOf[id] !== -1 || isOutput[id] === 1) continue;
+      if (groupOf[id] !== -1 || isOutput[id] === 1 || ok[id] === 0) continue;
       const node = nodes[id];
-      if (!fusible(node, exclude) || node.dtype !== rootNode.dtype || !shapesEqual(node.shape, rootNode.shape))
-        continue;
+      if (node.dtype !== rootNode.dtype || !shapesEqual(node.shape, rootNode.shape)) continue;
       if (!consumedInGroup(id, group)) continue;
       groupOf[id] = group;
       members.push(id);
       for (const input of node.inputs) stack.push(input);
     }
-    groups.push(members.sort((a, b) => a - b));
+    groups.push(sortSmall(members));
   }
   return { groupOf, groups, start, consumers, isOutput };
+}
+
+/** Sorts a group's members (at most MAX_GROUP ids) ascending in place: an insertion sort, no comparator calls. */
+function sortSmall(members: number[]): number[] {
+  for (let i = 1; i < members.length; i++) {
+    const id = members[i];
+    let j = i - 1;
+    while (j >= 0 && members[j] > id) {
+      members[j + 1] = members[j];
+      j--;
+    }
+    members[j + 1] = id;
+  }
+  return members;
 }
 
 /** Fusion decided on a view: the groups, the nodes not to copy, the rewriter that builds each group at its root. */
@@ -100,18 +136,66 @@ export interface FusionPlan {
   rewriter(onFused: (members: number) => void): Rewriter;
 }
 
+/**
+ * A group's attrs (its steps, dtype and expression) and external inputs: inputs numbered by first use, scalar
+ * constants as literals.
+ */
+function groupAttrs(
+  nodes: readonly Node[],
+  members: readonly number[],
+  group: number,
+  groupOf: Int32Array,
+  root: Node,
+): { attrs: FusedAttrs; externals: number[] } {
+  const stepIndex = new Map<number, number>();
+  const externals: number[] = [];
+  const steps: FusedStepAttr[] = [];
+  const display: string[] = [];
+  for (const id of members) {
+    const member = nodes[id];
+    const args: FusedArg[] = [];
+    const shown: string[] = [];
+    for (const input of member.inputs) {
+      if (groupOf[input] === group && stepIndex.has(input)) {
+        const step = stepIndex.get(input) as number;
+        args.push({ step });
+        shown.push(display[step]);
+        continue;
+      }
+      const value = literalOf(nodes[input]);
+      if (value !== undefined) {
+        args.push({ value });
+        shown.push(String(value));
+        continue;
+      }
+      let k = externals.indexOf(input);
+      if (k < 0) k = externals.push(input) - 1;
+      args.push({ input: k });
+      shown.push(`$${k}`);
+    }
+    stepIndex.set(id, steps.length);
+    steps.push({ op: member.op, args });
+    // Nested text reads best; past a length, refer to an earlier step by its index instead.
+    const text = `${member.op}(${shown.join(', ')})`;
+    display.push(text.length <= 160 ? text : `${member.op}(…)`);
+  }
+  return { attrs: { expr: display[display.length - 1], dtype: root.dtype, steps }, externals };
+}
+
 /** Null when no group has two or more nodes. */
 export function planFusion(
   view: FusionView,
   outputs: readonly number[],
   exclude: ReadonlySet<string>,
+  share = true,
 ): FusionPlan | null {
   const { nodes } = view;
   const { groupOf, groups, start, consumers, isOutput } = findGroups(view, outputs, exclude);
   const fusedGroups = groups.filter((g) => g.length >= 2);
   if (fusedGroups.length === 0) return null;
-  const rootOf = new Map<number, number[]>();
-  for (const members of fusedGroups) rootOf.set(members[members.length - 1], members);
+  // Per node: the index of the fused group it is the root of (its last member), or -1.
+  const rootOf = new Int32Array(nodes.length).fill(-1);
+  for (let g = 0; g < fusedGroups.length; g++) rootOf[fusedGroups[g][fusedGroups[g].length - 1]] = g;
   // A group's members other than its root are read only within the group: dead once it is fused, so not copied.
   const absorbed = new Uint8Array(nodes.length);
   for (const members of fusedGroups) for (let k = 0; k < members.length - 1; k++) absorbed[members[k]] = 1;
@@ -126,47 +210,52 @@ export function planFusion(
     }
     if (onlyGroups) absorbed[id] = 1;
   }
+  // Each member's step index in its group's steps (members are sorted, so a member's in-group inputs come first).
+  const stepOf = new Int32Array(nodes.length).fill(-1);
+  // The attrs of each structure (steps and dtype; the expression is theirs): one frozen object shared by all the
+  // groups of that structure, so its validation, canonical JSON, inference and kernel are computed once
+  // (docs/compiler.md, "Complexity"). Keyed by the text the rewriter writes: the dtype, each step's op and arguments.
+  const shared = new Map<string, FusedAttrs>();
   const rewriter =
     (onFused: (members: number) => void): Rewriter =>
     (node, _inputs, target, mapped) => {
-      const members = rootOf.get(node.id);
-      if (members === undefined) return undefined;
+      const g = rootOf[node.id];
+      if (g === -1) return undefined;
+      const members = fusedGroups[g];
       onFused(members.length);
-      const stepIndex = new Map<number, number>();
-      const externals: number[] = [];
-      const steps: FusedStepAttr[] = [];
-      const display: string[] = [];
       const group = groupOf[node.id];
-      for (const id of members) {
-        const member = nodes[id];
-        const args: FusedArg[] = [];
-        const shown: string[] = [];
+      const root = nodes[node.id];
+      if (!share) {
+        const built = groupAttrs(nodes, members, group, groupOf, root);
+        return addOp(target, FUSED, built.externals.map(mapped), built.attrs, root.name).id;
+      }
+      // The group's external inputs in order of first use, and the key of its structure.
+      const externals: number[] = [];
+      let key = root.dtype;
+      for (let m = 0; m < members.length; m++) {
+        const member = nodes[members[m]];
+        stepOf[members[m]] = m;
+        key += `|${member.op.length}:${member.op}`;
         for (const input of member.inputs) {
-          if (groupOf[input] === group && stepIndex.has(input)) {
-            const step = stepIndex.get(input) as number;
-            args.push({ step });
-            shown.push(display[step]);
+          if (groupOf[input] === group && stepOf[input] >= 0) {
+            key += `,s${stepOf[input]}`;
             continue;
           }
           const value = literalOf(nodes[input]);
           if (value !== undefined) {
-            args.push({ value });
-            shown.push(String(value));
+            key += Object.is(value, -0) ? ',v-0' : `,v${value}`;
             continue;
           }
           let k = externals.indexOf(input);
           if (k < 0) k = externals.push(input) - 1;
-          args.push({ input: k });
-          shown.push(`$${k}`);
+          key += `,i${k}`;
         }
-        stepIndex.set(id, steps.length);
-        steps.push({ op: member.op, args });
-        // Nested text reads best; past a length, refer to an earlier step by its index instead.
-        const text = `${member.op}(${shown.join(', ')})`;
-        display.push(text.length <= 160 ? text : `${member.op}(…)`);
       }
-      const root = nodes[node.id];
-      const attrs = { expr: display[display.length - 1], dtype: root.dtype, steps };
+      let attrs = shared.get(key);
+      if (attrs === undefined) {
+        attrs = sharedFusedAttrs(groupAttrs(nodes, members, group, groupOf, root).attrs);
+        shared.set(key, attrs);
+      }
       return addOp(target, FUSED, externals.map(mapped), attrs, root.name).id;
     };
   return { groups: fusedGroups, absorbed, rewriter };
@@ -176,12 +265,12 @@ export function planFusion(
  * Elementwise fusion: each maximal group of two or more elementwise ops becomes one `fused` node whose kernel is
  * generated once from the ops' templates; the chain then makes one pass over memory with no intermediates.
  */
-export function elementwiseFusion(exclude: readonly string[] = [], skip = true): Pass {
+export function elementwiseFusion(exclude: readonly string[] = [], skip = true, share = true): Pass {
   const excluded = new Set(exclude);
   return {
     name: 'fuse',
     run(slice) {
-      const plan = planFusion({ nodes: slice.graph.nodes }, slice.outputs, excluded);
+      const plan = planFusion({ nodes: slice.graph.nodes }, slice.outputs, excluded, share);
       if (plan === null) return { slice, changes: { fused: 0, groups: 0 } };
       let fused = 0;
       const rewrite = plan.rewriter((members) => {
