@@ -1,5 +1,10 @@
-import { Attrs, freezeAttrs, Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
-import { broadcastsPerChannel, isFusedActivation } from '../ops';
+// From the defining modules, not the barrels: a barrel's re-export is a getter call on every read in the sweeps.
+import { isFloat } from '../graph/dtype';
+import type { Attrs, Graph, Node } from '../graph/graph';
+import { freezeAttrs } from '../graph/rules';
+import { isFullyKnown, shapesEqual } from '../graph/shape';
+import { broadcastsPerChannel } from '../ops/fusedconv';
+import { isFusedActivation } from '../ops/fusedmatmul';
 import { Pass } from './pass';
 import { capture, Captures, emit, literal, match, op } from './pattern';
 import { dropDead, liveNodes, rebuild, rebuildSkipping, Rewriter, Slice } from './slice';
@@ -77,6 +82,8 @@ export type EpilogueAction =
 export interface EpiloguePlan {
   readonly live: Uint8Array;
   readonly absorbed: Uint8Array;
+  /** The live nodes actionOf may give an action, ascending: to every other node it gives none. */
+  readonly candidates: readonly number[];
   actionOf(node: Node, skipping: boolean): EpilogueAction | undefined;
 }
 
@@ -136,14 +143,12 @@ export function planEpilogue(slice: Slice): EpiloguePlan {
   const source = slice.graph;
   const live = liveNodes(source, slice.outputs);
   const uses = new Int32Array(source.size);
-  for (const node of source.nodes) if (live[node.id] === 1) for (const input of node.inputs) uses[input]++;
-  for (const id of slice.outputs) uses[id]++;
-
-  // The relu reading each x, and the masks reading x.
+  // The relu reading each x, and the masks reading x (found in the sweep that counts the uses).
   const reluOf = new Map<number, number>();
   const masksOf = new Map<number, number[]>();
   for (const node of source.nodes) {
     if (live[node.id] === 0) continue;
+    for (const input of node.inputs) uses[input]++;
     if (node.op === 'relu' && !reluOf.has(node.inputs[0])) reluOf.set(node.inputs[0], node.id);
     let masked: Node | null = null;
     if (node.op === 'reluGrad' && shapesEqual(node.shape, source.node(node.inputs[1]).shape)) {
@@ -156,6 +161,7 @@ export function planEpilogue(slice: Slice): EpiloguePlan {
       masksOf.set(masked.id, [...(masksOf.get(masked.id) ?? []), node.id]);
     }
   }
+  for (const id of slice.outputs) uses[id]++;
   // A mask moves to relu(x) only when that leaves relu as x's one reader: then x fuses into a matMul's epilogue
   // or an elementwise group, or at least dies at relu (which runs in place) instead of living through the
   // backward pass. Otherwise the move would change nothing.
@@ -174,14 +180,21 @@ export function planEpilogue(slice: Slice): EpiloguePlan {
   // is a fused add whose activation fuses too (the activation builds the fused op itself): neither is copied.
   const biasOf = new Map<number, { product: Node; bias: Node }>();
   const absorbed = new Uint8Array(source.size);
+  const candidates: number[] = [];
   for (const node of source.nodes) {
-    if (live[node.id] === 0 || maskRelu.has(node.id)) continue;
+    if (live[node.id] === 0) continue;
+    if (maskRelu.has(node.id)) {
+      candidates.push(node.id);
+      continue;
+    }
     const matched = biasAdd(source, node, uses);
     if (matched !== null) {
       biasOf.set(node.id, matched);
       absorbed[matched.product.id] = 1;
-    } else if (isFusedActivation(node.op) && biasOf.has(node.inputs[0]) && uses[node.inputs[0]] === 1) {
-      absorbed[node.inputs[0]] = 1;
+      candidates.push(node.id);
+    } else if (isFusedActivation(node.op)) {
+      if (biasOf.has(node.inputs[0]) && uses[node.inputs[0]] === 1) absorbed[node.inputs[0]] = 1;
+      candidates.push(node.id);
     }
   }
 
@@ -206,7 +219,7 @@ export function planEpilogue(slice: Slice): EpiloguePlan {
     if (!fusedOp || x.attrs.activation !== 'none' || uses[x.id] !== 1) return undefined;
     return { kind: 'activate', x, rules: [x.op === 'fusedConv2d' ? 'conv-activation' : 'matmul-activation'] };
   };
-  return { live, absorbed, actionOf };
+  return { live, absorbed, candidates, actionOf };
 }
 
 /** The conv counts appear once a conv fuses, so a matMul-only report keeps three. */

@@ -53,44 +53,50 @@ export interface FusionView {
  * Groups elementwise nodes: walking down from each unassigned fusible node (in descending id order, so every
  * consumer is seen before its producers), a producer joins the group when it is fusible, has the group's shape
  * and dtype, is not an output, and all its consumers are already in the group. Returns group index per node (-1
- * for none), the members of each group, each node's consumers (`consumers[start[id]]` up to `start[id + 1]`) and
- * the outputs' flags.
+ * for none), the members of each group, each node's number of uses (one per input slot of a present node that reads
+ * it) and the outputs' flags.
+ *
+ * "All its consumers are in the group" is counted, not looked up: each member adds one to every input it reads (a
+ * count stamped with the group), and a producer is consumed in the group when that count is its number of uses.
+ * One sweep over the nodes, no list of each node's consumers.
  */
 function findGroups(
   view: FusionView,
   outputs: readonly number[],
   exclude: ReadonlySet<string>,
-): { groupOf: Int32Array; groups: number[][]; start: Int32Array; consumers: Int32Array; isOutput: Uint8Array } {
+): { groupOf: Int32Array; groups: number[][]; uses: Int32Array; isOutput: Uint8Array } {
   const { nodes, present } = view;
   const size = nodes.length;
   const groupOf = new Int32Array(size).fill(-1);
-  // Each node's consumers, in flat arrays (one array per node was 150k arrays for the GC at 200k nodes).
-  const start = new Int32Array(size + 1);
+  const uses = new Int32Array(size);
   // Whether each node may join a group, decided in the same sweep (the inputs of a present node are present).
   const known = new Map<string, boolean>();
   const ok = new Uint8Array(size);
   for (let id = 0; id < size; id++) {
     if (present !== undefined && present[id] === 0) continue;
     const node = nodes[id];
-    for (const input of node.inputs) start[input + 1]++;
+    for (const input of node.inputs) uses[input]++;
     if (fusible(node, exclude, known)) ok[id] = 1;
   }
-  for (let id = 0; id < size; id++) start[id + 1] += start[id];
-  const consumers = new Int32Array(start[size]);
-  const filled = start.slice(0, size);
-  for (let id = 0; id < size; id++) {
-    if (present !== undefined && present[id] === 0) continue;
-    for (const input of nodes[id].inputs) consumers[filled[input]++] = id;
-  }
-  const consumedInGroup = (id: number, group: number): boolean => {
-    for (let k = start[id]; k < start[id + 1]; k++) if (groupOf[consumers[k]] !== group) return false;
-    return true;
+  // Per node: the group whose members' reads `inGroup` counts (-1: none yet).
+  const stamp = new Int32Array(size).fill(-1);
+  const inGroup = new Int32Array(size);
+  // One stack for every root (emptied at each), not a copy of each root's inputs.
+  const stack: number[] = [];
+  // A new member reads its inputs: each counts one more read in the group, and is a candidate to join it.
+  const read = (node: Node, group: number): void => {
+    for (const input of node.inputs) {
+      if (stamp[input] !== group) {
+        stamp[input] = group;
+        inGroup[input] = 0;
+      }
+      inGroup[input]++;
+      stack.push(input);
+    }
   };
   const isOutput = new Uint8Array(size);
   for (const id of outputs) isOutput[id] = 1;
   const groups: number[][] = [];
-  // One stack for every root (emptied at each), not a copy of each root's inputs.
-  const stack: number[] = [];
   for (let root = size - 1; root >= 0; root--) {
     if (present !== undefined && present[root] === 0) continue;
     if (groupOf[root] !== -1 || ok[root] === 0) continue;
@@ -99,20 +105,20 @@ function findGroups(
     const members = [root];
     groupOf[root] = group;
     stack.length = 0;
-    for (const input of rootNode.inputs) stack.push(input);
+    read(rootNode, group);
     while (stack.length > 0 && members.length < MAX_GROUP) {
       const id = stack.pop() as number;
       if (groupOf[id] !== -1 || isOutput[id] === 1 || ok[id] === 0) continue;
       const node = nodes[id];
       if (node.dtype !== rootNode.dtype || !shapesEqual(node.shape, rootNode.shape)) continue;
-      if (!consumedInGroup(id, group)) continue;
+      if (stamp[id] !== group || inGroup[id] !== uses[id]) continue;
       groupOf[id] = group;
       members.push(id);
-      for (const input of node.inputs) stack.push(input);
+      read(node, group);
     }
     groups.push(sortSmall(members));
   }
-  return { groupOf, groups, start, consumers, isOutput };
+  return { groupOf, groups, uses, isOutput };
 }
 
 /** Sorts a group's members (at most MAX_GROUP ids) ascending in place: an insertion sort, no comparator calls. */
@@ -190,7 +196,7 @@ export function planFusion(
   share = true,
 ): FusionPlan | null {
   const { nodes } = view;
-  const { groupOf, groups, start, consumers, isOutput } = findGroups(view, outputs, exclude);
+  const { groupOf, groups, uses, isOutput } = findGroups(view, outputs, exclude);
   const fusedGroups = groups.filter((g) => g.length >= 2);
   if (fusedGroups.length === 0) return null;
   // Per node: the index of the fused group it is the root of (its last member), or -1.
@@ -198,18 +204,20 @@ export function planFusion(
   for (let g = 0; g < fusedGroups.length; g++) rootOf[fusedGroups[g][fusedGroups[g].length - 1]] = g;
   // A group's members other than its root are read only within the group: dead once it is fused, so not copied.
   const absorbed = new Uint8Array(nodes.length);
-  for (const members of fusedGroups) for (let k = 0; k < members.length - 1; k++) absorbed[members[k]] = 1;
   // Nor is a scalar constant only groups read (as a literal), not an output: copying it would mean a compaction.
-  for (let id = 0; id < nodes.length; id++) {
-    if (start[id] === start[id + 1] || isOutput[id] === 1 || literalOf(nodes[id]) === undefined) continue;
-    if (view.present !== undefined && view.present[id] === 0) continue;
-    let onlyGroups = true;
-    for (let k = start[id]; k < start[id + 1] && onlyGroups; k++) {
-      const group = groupOf[consumers[k]];
-      onlyGroups = group >= 0 && groups[group].length >= 2;
+  // Counted like findGroups' uses: the reads of each literal by members of fused groups, against all its uses.
+  const literalReads = new Int32Array(nodes.length);
+  const literals: number[] = [];
+  for (const members of fusedGroups) {
+    for (let k = 0; k < members.length; k++) {
+      if (k < members.length - 1) absorbed[members[k]] = 1;
+      for (const input of nodes[members[k]].inputs) {
+        if (literalOf(nodes[input]) === undefined) continue;
+        if (literalReads[input]++ === 0) literals.push(input);
+      }
     }
-    if (onlyGroups) absorbed[id] = 1;
   }
+  for (const id of literals) if (isOutput[id] === 0 && literalReads[id] === uses[id]) absorbed[id] = 1;
   // Each member's step index in its group's steps (members are sorted, so a member's in-group inputs come first).
   const stepOf = new Int32Array(nodes.length).fill(-1);
   // The attrs of each structure (steps and dtype; the expression is theirs): one frozen object shared by all the

@@ -40,8 +40,9 @@ export function epilogueAndFusion(exclude: readonly string[] = []): Pass & {
     const changes = epilogueCounts();
     const nodes: Node[] = source.nodes.slice();
     const actions: (EpilogueAction | undefined)[] = new Array<EpilogueAction | undefined>(source.size);
-    for (let id = 0; id < source.size; id++) {
-      if (plan.live[id] === 0 || plan.absorbed[id] === 1) continue;
+    // Only the nodes the plan may give an action (the others have none), in the same (ascending) order.
+    for (const id of plan.candidates) {
+      if (plan.absorbed[id] === 1) continue;
       const node = nodes[id];
       const action = plan.actionOf(node, true);
       if (action === undefined) continue;
