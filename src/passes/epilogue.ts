@@ -7,7 +7,7 @@ import { broadcastsPerChannel } from '../ops/fusedconv';
 import { isFusedActivation } from '../ops/fusedmatmul';
 import { Pass } from './pass';
 import { capture, Captures, emit, literal, match, op } from './pattern';
-import { dropDead, liveNodes, rebuild, rebuildSkipping, Rewriter, Slice } from './slice';
+import { dropDead, rebuild, rebuildSkipping, Rewriter, Slice } from './slice';
 
 /**
  * relu's gradient reluGrad(dy, x) (or a mask x > 0 written out) can read relu(x) instead of x: relu(x) > 0 ⇔ x > 0
@@ -105,13 +105,13 @@ function fusedAction(
  * A fusedMatMul's attrs, one frozen object per combination shared by every node that has it (the graph then checks
  * and keys each combination once: docs/compiler.md, "Complexity").
  */
-const matMulAttrsOf = new Map<string, Attrs>();
+const matMulAttrsOf = [0, 1, 2, 3].map(() => new Map<string, Attrs>());
 function matMulAttrs(transposeA: boolean, transposeB: boolean, activation: string): Attrs {
-  const key = `${transposeA} ${transposeB} ${activation}`;
-  let attrs = matMulAttrsOf.get(key);
+  const byActivation = matMulAttrsOf[(transposeA ? 1 : 0) + (transposeB ? 2 : 0)];
+  let attrs = byActivation.get(activation);
   if (attrs === undefined) {
     attrs = freezeAttrs({ transposeA, transposeB, activation });
-    matMulAttrsOf.set(key, attrs);
+    byActivation.set(activation, attrs);
   }
   return attrs;
 }
@@ -141,14 +141,29 @@ export function buildAction(
 /** Decides epilogue fusion on a slice (see `epilogue`). */
 export function planEpilogue(slice: Slice): EpiloguePlan {
   const source = slice.graph;
-  const live = liveNodes(source, slice.outputs);
+  const nodes = source.nodes;
+  // One sweep down from the outputs: the live nodes (as liveNodes gives them), each node's uses by live nodes, and
+  // the live nodes the loops below look at (the masks, relus, adds and activations), in descending order.
+  const live = new Uint8Array(source.size);
   const uses = new Int32Array(source.size);
-  // The relu reading each x, and the masks reading x (found in the sweep that counts the uses).
+  const seen: number[] = [];
+  for (const id of slice.outputs) live[id] = 1;
+  for (let id = source.size - 1; id >= 0; id--) {
+    if (live[id] === 0) continue;
+    const node = nodes[id];
+    for (const input of node.inputs) {
+      live[input] = 1;
+      uses[input]++;
+    }
+    const op = node.op;
+    if (op === 'add' || op === 'greater' || op === 'reluGrad' || isFusedActivation(op)) seen.push(id);
+  }
+  seen.reverse();
+  // The relu reading each x, and the masks reading x.
   const reluOf = new Map<number, number>();
   const masksOf = new Map<number, number[]>();
-  for (const node of source.nodes) {
-    if (live[node.id] === 0) continue;
-    for (const input of node.inputs) uses[input]++;
+  for (const id of seen) {
+    const node = nodes[id];
     if (node.op === 'relu' && !reluOf.has(node.inputs[0])) reluOf.set(node.inputs[0], node.id);
     let masked: Node | null = null;
     if (node.op === 'reluGrad' && shapesEqual(node.shape, source.node(node.inputs[1]).shape)) {
@@ -181,8 +196,8 @@ export function planEpilogue(slice: Slice): EpiloguePlan {
   const biasOf = new Map<number, { product: Node; bias: Node }>();
   const absorbed = new Uint8Array(source.size);
   const candidates: number[] = [];
-  for (const node of source.nodes) {
-    if (live[node.id] === 0) continue;
+  for (const id of seen) {
+    const node = nodes[id];
     if (maskRelu.has(node.id)) {
       candidates.push(node.id);
       continue;

@@ -47,6 +47,19 @@ function literalOf(node: Node): number | undefined {
 export interface FusionView {
   readonly nodes: readonly Node[];
   readonly present?: Uint8Array;
+  /** Each node's uses by the present nodes (one per input slot), when the caller counted them already. */
+  readonly uses?: Int32Array;
+}
+
+/** Each node's uses by the view's present nodes (one per input slot). */
+function usesIn(view: FusionView): Int32Array {
+  const { nodes, present } = view;
+  const uses = new Int32Array(nodes.length);
+  for (let id = 0; id < nodes.length; id++) {
+    if (present !== undefined && present[id] === 0) continue;
+    for (const input of nodes[id].inputs) uses[input]++;
+  }
+  return uses;
 }
 
 /**
@@ -68,16 +81,14 @@ function findGroups(
   const { nodes, present } = view;
   const size = nodes.length;
   const groupOf = new Int32Array(size).fill(-1);
-  const uses = new Int32Array(size);
-  // Whether each node may join a group, decided in the same sweep (the inputs of a present node are present).
+  const uses = view.uses ?? usesIn(view);
+  // Whether each node may join a group (0: not known yet, 1: yes, 2: no), decided when first asked.
   const known = new Map<string, boolean>();
-  const ok = new Uint8Array(size);
-  for (let id = 0; id < size; id++) {
-    if (present !== undefined && present[id] === 0) continue;
-    const node = nodes[id];
-    for (const input of node.inputs) uses[input]++;
-    if (fusible(node, exclude, known)) ok[id] = 1;
-  }
+  const fits = new Uint8Array(size);
+  const ok = (id: number): boolean => {
+    if (fits[id] === 0) fits[id] = fusible(nodes[id], exclude, known) ? 1 : 2;
+    return fits[id] === 1;
+  };
   // Per node: the group whose members' reads `inGroup` counts (-1: none yet).
   const stamp = new Int32Array(size).fill(-1);
   const inGroup = new Int32Array(size);
@@ -99,7 +110,7 @@ function findGroups(
   const groups: number[][] = [];
   for (let root = size - 1; root >= 0; root--) {
     if (present !== undefined && present[root] === 0) continue;
-    if (groupOf[root] !== -1 || ok[root] === 0) continue;
+    if (groupOf[root] !== -1 || !ok(root)) continue;
     const rootNode = nodes[root];
     const group = groups.length;
     const members = [root];
@@ -108,7 +119,7 @@ function findGroups(
     read(rootNode, group);
     while (stack.length > 0 && members.length < MAX_GROUP) {
       const id = stack.pop() as number;
-      if (groupOf[id] !== -1 || isOutput[id] === 1 || ok[id] === 0) continue;
+      if (groupOf[id] !== -1 || isOutput[id] === 1 || !ok(id)) continue;
       const node = nodes[id];
       if (node.dtype !== rootNode.dtype || !shapesEqual(node.shape, rootNode.shape)) continue;
       if (stamp[id] !== group || inGroup[id] !== uses[id]) continue;

@@ -52,19 +52,23 @@ export function epilogueAndFusion(exclude: readonly string[] = []): Pass & {
       nodes[id] = { ...node, op: action.op, inputs: action.operands, attrs: action.attrs };
     }
     if (Object.values(changes).every((n) => n === 0)) return separately(slice, plan, start);
-    // The nodes of the epilogue's slice: what its outputs read.
+    // The nodes of the epilogue's slice: what its outputs read; and each node's uses by them, for fusion.
     const present = new Uint8Array(source.size);
+    const uses = new Int32Array(source.size);
     for (const id of slice.outputs) present[id] = 1;
     let epilogueSize = 0;
     for (let id = source.size - 1; id >= 0; id--) {
       if (present[id] === 0) continue;
       if (plan.absorbed[id] === 1) return separately(slice, plan, start);
       epilogueSize++;
-      for (const input of nodes[id].inputs) present[input] = 1;
+      for (const input of nodes[id].inputs) {
+        present[input] = 1;
+        uses[input]++;
+      }
     }
     const epilogueMs = now() - start;
     const fuseStart = now();
-    const fusionPlan = planFusion({ nodes, present }, slice.outputs, excluded);
+    const fusionPlan = planFusion({ nodes, present, uses }, slice.outputs, excluded);
     if (fusionPlan === null) return separately(slice, plan, start);
     const skip = new Uint8Array(source.size);
     for (let id = 0; id < source.size; id++) skip[id] = plan.absorbed[id] | fusionPlan.absorbed[id];

@@ -3,7 +3,9 @@
  * constant's reads by fused members likewise, instead of walking a list of each node's consumers. On random graphs
  * (dense layers, activations, gradients, scalar constants, shared and fetched intermediates; every op fusible or
  * some kept out; the whole graph or a view of part of it) the groups and the nodes left uncopied are those the
- * consumer lists gave (the reference below is the code before the change).
+ * consumer lists gave (the reference below is the code before the change). planEpilogue finds the live nodes and
+ * their uses in one sweep and lists the nodes that may have an action: the live nodes are liveNodes', and every node
+ * given an action is listed.
  */
 import fc from 'fast-check';
 import {
@@ -26,7 +28,9 @@ import {
   tanh,
   Tensor,
 } from '../../src';
+import { planEpilogue } from '../../src/passes/epilogue';
 import { FusionView, planFusion } from '../../src/passes/fuse';
+import { liveNodes } from '../../src/passes/slice';
 
 const MAX_GROUP = 48;
 
@@ -172,17 +176,23 @@ describe('fusion groups counted, not looked up in consumer lists', () => {
           const { graph, outputs: fetched } = optimize(g, outputs, { level: 0 });
           let outs = fetched.map((t) => t.id);
           let present: Uint8Array | undefined;
+          let uses: Int32Array | undefined;
           if (partial) {
-            // A view of what some of the outputs read (as epilogueAndFusion gives fusion).
+            // A view of what some of the outputs read, with their uses counted (as epilogueAndFusion gives fusion).
             outs = outs.slice(0, 1 + (cut % outs.length));
             present = new Uint8Array(graph.size);
+            uses = new Int32Array(graph.size);
             for (const id of outs) present[id] = 1;
             for (let id = graph.size - 1; id >= 0; id--) {
-              if (present[id] === 1) for (const input of graph.nodes[id].inputs) present[input] = 1;
+              if (present[id] === 0) continue;
+              for (const input of graph.nodes[id].inputs) {
+                present[input] = 1;
+                uses[input]++;
+              }
             }
           }
           const view = { nodes: graph.nodes, present };
-          const actual = planFusion(view, outs, excluded);
+          const actual = planFusion({ ...view, uses: cut % 2 === 0 ? uses : undefined }, outs, excluded);
           const expected = referencePlan(view, outs, excluded);
           expect(actual === null).toBe(expected === null);
           if (actual === null || expected === null) return;
@@ -198,5 +208,31 @@ describe('fusion groups counted, not looked up in consumer lists', () => {
     );
     expect(fusedSeen).toBeGreaterThan(100);
     expect(literalsSeen).toBeGreaterThan(20);
+  });
+
+  test('planEpilogue: the live nodes of liveNodes, and every node given an action listed, on random graphs', () => {
+    let actionsSeen = 0;
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 24 }), fc.boolean(), (steps, grad) => {
+        const { g, outputs } = randomGraph(steps, grad);
+        const { graph, outputs: fetched } = optimize(g, outputs, { level: 1 });
+        const slice = { graph, outputs: fetched.map((t) => t.id), bindings: new Map<number, number>() };
+        const plan = planEpilogue(slice);
+        expect([...plan.live]).toEqual([...liveNodes(graph, slice.outputs)]);
+        const listed = new Set(plan.candidates);
+        expect([...plan.candidates]).toEqual([...listed].sort((a, b) => a - b));
+        for (const node of graph.nodes) {
+          for (const skipping of [true, false]) {
+            const action = plan.live[node.id] === 1 ? plan.actionOf(node, skipping) : undefined;
+            if (action === undefined) continue;
+            expect(listed.has(node.id)).toBe(true);
+            actionsSeen++;
+          }
+        }
+        for (const id of plan.candidates) expect(plan.live[id]).toBe(1);
+      }),
+      { numRuns: 300 },
+    );
+    expect(actionsSeen).toBeGreaterThan(100);
   });
 });
