@@ -1,5 +1,5 @@
 import { DType, DTypeError, GraphError, LazygradError, ShapeError } from '../graph';
-import { broadcastStatic, Dim, formatShape, freezeAttrs, isFrozenAttrs } from '../graph';
+import { broadcastStatic, Dim, formatShape, freezeAttrs, isFrozenAttrs, shapesEqual } from '../graph';
 import { AttrsOf, FusedStepAttr } from './attrs';
 
 export { MAX_FUSED_STEPS } from './attrs';
@@ -125,6 +125,10 @@ export function makeFusedRecord(recordOf: RecordLookup): OpRecord<FusedAttrs> {
       if (computed !== attrs.dtype) {
         throw new DTypeError(`the steps compute ${computed}, but the node's dtype attr says ${attrs.dtype}`);
       }
+      // Inputs of one shape (a group's usual case) broadcast to that shape: no broadcast computed.
+      let same = inputs.length > 0;
+      for (let i = 1; i < inputs.length && same; i++) same = shapesEqual(inputs[i].shape, inputs[0].shape);
+      if (same) return { dtype: attrs.dtype, shape: [...inputs[0].shape] };
       let shape: Dim[] | null = [];
       for (const input of inputs) {
         shape = shape === null ? null : broadcastStatic(shape, input.shape);

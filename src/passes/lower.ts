@@ -49,7 +49,17 @@ export function epilogueAndFusion(exclude: readonly string[] = []): Pass & {
       if (action.kind !== 'fused') return separately(slice, plan, start);
       actions[id] = action;
       for (const rule of action.rules) changes[rule] = (changes[rule] ?? 0) + 1;
-      nodes[id] = { ...node, op: action.op, inputs: action.operands, attrs: action.attrs };
+      // Every field written out (a spread is slower, and gives the object another shape than the graph's nodes).
+      nodes[id] = {
+        id: node.id,
+        op: action.op,
+        inputs: action.operands,
+        attrs: action.attrs,
+        dtype: node.dtype,
+        shape: node.shape,
+        name: node.name,
+        value: node.value,
+      };
     }
     if (Object.values(changes).every((n) => n === 0)) return separately(slice, plan, start);
     // The nodes of the epilogue's slice: what its outputs read; and each node's uses by them, for fusion.

@@ -10,7 +10,9 @@ import {
   add,
   Attrs,
   attrsProblem,
+  broadcastStatic,
   canonicalJSON,
+  Dim,
   exp,
   freezeAttrs,
   FUSED,
@@ -152,5 +154,25 @@ describe('fused groups of one structure share their attrs', () => {
     const shared64 = freezeAttrs({ dtype: 'float64' as const, steps });
     expect(addOp(g, FUSED, [d.id], shared64).dtype).toBe('float64');
     expect(() => addOp(g, FUSED, [a.id], shared64)).toThrow(/the steps compute float32/);
+  });
+
+  test("the fused op's shape: inputs of one shape take it without a broadcast, as the broadcast gives", () => {
+    const shapes: Dim[][] = [[2, 3], [3], [1, 3], [2, 1], [], [null, 3], [2, 3, 1]];
+    const attrs = { dtype: 'float32' as const, steps: [{ op: 'exp', args: [{ input: 0 }] }] };
+    fc.assert(
+      fc.property(fc.array(fc.nat(shapes.length - 1), { minLength: 1, maxLength: 4 }), fc.boolean(), (picks, one) => {
+        const inputs = picks.map((k) => ({ dtype: 'float32' as const, shape: shapes[one ? picks[0] : k] }));
+        let expected: Dim[] | null = [];
+        for (const input of inputs) expected = expected === null ? null : broadcastStatic(expected, input.shape);
+        if (expected === null) {
+          expect(() => FUSED.infer(inputs, attrs)).toThrow(/do not broadcast/);
+        } else {
+          const shape = FUSED.infer(inputs, attrs).shape;
+          expect(shape).toEqual(expected);
+          expect(shape).not.toBe(inputs[0].shape);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
