@@ -66,8 +66,8 @@ function usesIn(view: FusionView): Int32Array {
  * Groups elementwise nodes: walking down from each unassigned fusible node (in descending id order, so every
  * consumer is seen before its producers), a producer joins the group when it is fusible, has the group's shape
  * and dtype, is not an output, and all its consumers are already in the group. Returns group index per node (-1
- * for none), the members of each group, each node's number of uses (one per input slot of a present node that reads
- * it) and the outputs' flags.
+ * for none), the members of each group of two or more, each node's number of uses (one per input slot of a present
+ * node that reads it) and the outputs' flags.
  *
  * "All its consumers are in the group" is counted, not looked up: each member adds one to every input it reads (a
  * count stamped with the group), and a producer is consumed in the group when that count is its number of uses.
@@ -107,13 +107,17 @@ function findGroups(
   };
   const isOutput = new Uint8Array(size);
   for (const id of outputs) isOutput[id] = 1;
+  // The groups of two or more (a lone node is a group of its own in groupOf, with no list: most are alone).
   const groups: number[][] = [];
+  let count = 0;
+  const members: number[] = [];
   for (let root = size - 1; root >= 0; root--) {
     if (present !== undefined && present[root] === 0) continue;
     if (groupOf[root] !== -1 || !ok(root)) continue;
     const rootNode = nodes[root];
-    const group = groups.length;
-    const members = [root];
+    const group = count++;
+    members.length = 0;
+    members.push(root);
     groupOf[root] = group;
     stack.length = 0;
     read(rootNode, group);
@@ -127,7 +131,7 @@ function findGroups(
       members.push(id);
       read(node, group);
     }
-    groups.push(sortSmall(members));
+    if (members.length >= 2) groups.push(sortSmall(members.slice()));
   }
   return { groupOf, groups, uses, isOutput };
 }
@@ -207,8 +211,7 @@ export function planFusion(
   share = true,
 ): FusionPlan | null {
   const { nodes } = view;
-  const { groupOf, groups, uses, isOutput } = findGroups(view, outputs, exclude);
-  const fusedGroups = groups.filter((g) => g.length >= 2);
+  const { groupOf, groups: fusedGroups, uses, isOutput } = findGroups(view, outputs, exclude);
   if (fusedGroups.length === 0) return null;
   // Per node: the index of the fused group it is the root of (its last member), or -1.
   const rootOf = new Int32Array(nodes.length).fill(-1);
