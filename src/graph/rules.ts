@@ -84,12 +84,13 @@ export function freezeAttrs<T extends object>(attrs: T): T {
     if (typeof value !== 'object' || value === null) continue;
     for (const key of Object.keys(value)) stack.push((value as { [key: string]: unknown })[key]);
     Object.freeze(value);
+    // Each list and object in it is frozen with all it holds too.
+    deepFrozen.add(value);
   }
-  deepFrozen.add(attrs);
   return attrs;
 }
 
-/** Whether freezeAttrs froze `value` (so nothing in it can change). */
+/** Whether freezeAttrs froze `value`, or froze attrs holding it (so nothing in it can change). */
 export function isFrozenAttrs(value: object): boolean {
   return Object.isFrozen(value) && deepFrozen.has(value);
 }

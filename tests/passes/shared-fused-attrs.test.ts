@@ -175,4 +175,23 @@ describe('fused groups of one structure share their attrs', () => {
       { numRuns: 300 },
     );
   });
+
+  test('frozen steps are checked again for another input count', () => {
+    const steps = [
+      { op: 'add', args: [{ input: 0 }, { input: 1 }] },
+      { op: 'exp', args: [{ step: 0 }] },
+    ];
+    const shared = freezeAttrs({ dtype: 'float32' as const, steps });
+    const plain = { dtype: 'float32' as const, steps: JSON.parse(JSON.stringify(steps)) as typeof steps };
+    expect(isFrozenAttrs(shared.steps)).toBe(true);
+    const g = new Graph();
+    const a = g.placeholder('a', [2]);
+    const b = g.placeholder('b', [2]);
+    expect(addOp(g, FUSED, [a.id, b.id], shared).shape).toEqual([2]);
+    const notAnArgument = /step 0 has an argument that is not \{input: k\}/;
+    expect(() => addOp(g, FUSED, [a.id], plain)).toThrow(notAnArgument);
+    expect(() => addOp(g, FUSED, [a.id], shared)).toThrow(notAnArgument);
+    expect(addOp(g, FUSED, [b.id, a.id], shared).shape).toEqual([2]);
+    expect(() => addOp(g, FUSED, [a.id], shared)).toThrow(notAnArgument);
+  });
 });
