@@ -61,6 +61,41 @@ export interface AttrsProblem {
  * reserve for special numbers. The op's own schema (ops/attrs.ts) says which attrs it reads and their kinds.
  */
 export function attrsProblem(attrs: { readonly [key: string]: unknown }): AttrsProblem | null {
+  // Attrs frozen by freezeAttrs cannot change: checked once (the fused nodes of one structure share one object).
+  const frozen = Object.isFrozen(attrs) && deepFrozen.has(attrs);
+  if (frozen && checked.has(attrs)) return null;
+  const problem = attrsProblemOf(attrs);
+  if (frozen && problem === null) checked.add(attrs);
+  return problem;
+}
+
+/** The objects freezeAttrs froze, with all they hold; those of them attrsProblem found fine. */
+const deepFrozen = new WeakSet<object>();
+const checked = new WeakSet<object>();
+
+/**
+ * Freezes `attrs` and every list and object in it (a loop, no recursion), so that what is computed from their
+ * content (attrsProblem, canonicalJSON, an op's inference) can be kept per object. For attrs many nodes share.
+ */
+export function freezeAttrs<T extends object>(attrs: T): T {
+  const stack: unknown[] = [attrs];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value !== 'object' || value === null) continue;
+    for (const key of Object.keys(value)) stack.push((value as { [key: string]: unknown })[key]);
+    Object.freeze(value);
+    // Each list and object in it is frozen with all it holds too.
+    deepFrozen.add(value);
+  }
+  return attrs;
+}
+
+/** Whether freezeAttrs froze `value`, or froze attrs holding it (so nothing in it can change). */
+export function isFrozenAttrs(value: object): boolean {
+  return Object.isFrozen(value) && deepFrozen.has(value);
+}
+
+function attrsProblemOf(attrs: { readonly [key: string]: unknown }): AttrsProblem | null {
   if (!isPlainRecord(attrs)) return { path: 'attrs', message: 'must be a plain object' };
   // An explicit stack: a wide value (a fused node's million steps) costs a loop, never stack frames.
   const stack: { value: unknown; path: string; depth: number }[] = [];

@@ -9,7 +9,7 @@
 import type { DType } from './dtype';
 import type { Attrs, AttrValue, Node } from './graph';
 import type { NDArray } from './ndarray';
-import { escapeName, escapeText } from './rules';
+import { escapeName, escapeText, isFrozenAttrs } from './rules';
 import { formatShape, Shape } from './shape';
 
 /**
@@ -18,13 +18,28 @@ import { formatShape, Shape } from './shape';
  * here once.
  */
 export function canonicalJSON(value: AttrValue): string {
+  // Attrs frozen by freezeAttrs (shared by many nodes) cannot change: their JSON is written once.
+  if (value !== null && typeof value === 'object' && isFrozenAttrs(value)) {
+    let json = frozenJSON.get(value);
+    if (json === undefined) {
+      json = writeJSON(value);
+      frozenJSON.set(value, json);
+    }
+    return json;
+  }
+  return writeJSON(value);
+}
+
+const frozenJSON = new WeakMap<object, string>();
+
+function writeJSON(value: AttrValue): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out += ',';
       // A hole, or a value JSON cannot write (undefined), writes nothing, as `join` of the mapped list did.
-      if (i in value) out += canonicalJSON(value[i] as AttrValue) ?? '';
+      if (i in value) out += writeJSON(value[i] as AttrValue) ?? '';
     }
     return `${out}]`;
   }
@@ -34,7 +49,7 @@ export function canonicalJSON(value: AttrValue): string {
   let out = '{';
   for (let i = 0; i < keys.length; i++) {
     if (i > 0) out += ',';
-    out += `${JSON.stringify(keys[i])}:${canonicalJSON(record[keys[i]])}`;
+    out += `${JSON.stringify(keys[i])}:${writeJSON(record[keys[i]])}`;
   }
   return `${out}}`;
 }

@@ -3,7 +3,7 @@
  * the TypeScript type of its attrs is derived from that list, and `addOp` checks every node's attrs against it
  * once, so rules, kernels, passes and the file formats read typed attributes with no casts.
  */
-import { AttrValue, Attrs, Dim, DType, isDType, StoredNode, StoredRegion } from '../graph';
+import { AttrValue, Attrs, Dim, DType, isDType, isFrozenAttrs, StoredNode, StoredRegion } from '../graph';
 import type { FusedArg } from './kernels';
 
 /** One step of a fused node's attrs: an op name (resolved to its template through the op table) and its args. */
@@ -144,6 +144,18 @@ export const MAX_FUSED_STEPS = 4096;
  * only engine templates ever reach generated code; this check keeps malformed args from reaching it at all.
  */
 function stepsProblem(value: AttrValue, inputCount: number): string | null {
+  // Steps frozen by freezeAttrs (the fused nodes of one structure share them) cannot change: checked once per count.
+  const frozen = Array.isArray(value) && isFrozenAttrs(value);
+  if (frozen && checkedSteps.get(value) === inputCount) return null;
+  const problem = stepsProblemOf(value, inputCount);
+  if (frozen && problem === null) checkedSteps.set(value, inputCount);
+  return problem;
+}
+
+/** Frozen steps stepsProblem found fine, with the input count it checked them against. */
+const checkedSteps = new WeakMap<object, number>();
+
+function stepsProblemOf(value: AttrValue, inputCount: number): string | null {
   if (!Array.isArray(value) || value.length === 0) return 'must be a non-empty list of steps';
   if (value.length > MAX_FUSED_STEPS) {
     return `holds ${value.length} steps; a fused node holds at most ${MAX_FUSED_STEPS}`;

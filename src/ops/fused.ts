@@ -1,5 +1,5 @@
 import { DType, DTypeError, GraphError, LazygradError, ShapeError } from '../graph';
-import { broadcastStatic, Dim, formatShape } from '../graph';
+import { broadcastStatic, Dim, formatShape, freezeAttrs, isFrozenAttrs, shapesEqual } from '../graph';
 import { AttrsOf, FusedStepAttr } from './attrs';
 
 export { MAX_FUSED_STEPS } from './attrs';
@@ -12,6 +12,14 @@ export type { FusedArg };
 /** A fused node's attrs: its steps, its dtype, and (for reading only) the expression they compute. */
 const FUSED_ATTRS = { steps: 'steps', dtype: 'dtype', expr: 'string?' } as const;
 export type FusedAttrs = AttrsOf<typeof FUSED_ATTRS>;
+
+/**
+ * `attrs` frozen (freezeAttrs) to be shared by the fused nodes of one structure: the graph checks and keys it once,
+ * inference of its steps' dtypes is kept per input dtypes, and the kernel is looked up by identity.
+ */
+export function sharedFusedAttrs(attrs: FusedAttrs): FusedAttrs {
+  return freezeAttrs(attrs);
+}
 
 /** How fused steps find their ops' records (arity, inference, template): given by the op table, which knows them all. */
 export type RecordLookup = (op: string) => OpRecord | undefined;
@@ -92,6 +100,20 @@ export function makeFusedRecord(recordOf: RecordLookup): OpRecord<FusedAttrs> {
     }
     return kernel;
   };
+  // For frozen attrs: the input dtypes the steps were last checked with, and the dtype they computed.
+  const checked = new WeakMap<object, { dtypes: DType[]; computed: DType }>();
+  const stepsDTypeOnce = (attrs: FusedAttrs, inputs: readonly TensorInfo[]): DType => {
+    if (!isFrozenAttrs(attrs)) return stepsDType(attrs.steps, inputs, attrs.dtype, recordOf);
+    const last = checked.get(attrs);
+    if (last !== undefined && last.dtypes.length === inputs.length) {
+      let same = true;
+      for (let i = 0; i < inputs.length && same; i++) same = last.dtypes[i] === inputs[i].dtype;
+      if (same) return last.computed;
+    }
+    const computed = stepsDType(attrs.steps, inputs, attrs.dtype, recordOf);
+    checked.set(attrs, { dtypes: inputs.map((input) => input.dtype), computed });
+    return computed;
+  };
   return defineOp({
     name: 'fused',
     arity: 'variadic',
@@ -99,10 +121,14 @@ export function makeFusedRecord(recordOf: RecordLookup): OpRecord<FusedAttrs> {
     // One loop computes every step of an element before writing it, so the group runs in place like its ops.
     inPlace: true,
     infer(inputs, attrs) {
-      const computed = stepsDType(attrs.steps, inputs, attrs.dtype, recordOf);
+      const computed = stepsDTypeOnce(attrs, inputs);
       if (computed !== attrs.dtype) {
         throw new DTypeError(`the steps compute ${computed}, but the node's dtype attr says ${attrs.dtype}`);
       }
+      // Inputs of one shape (a group's usual case) broadcast to that shape: no broadcast computed.
+      let same = inputs.length > 0;
+      for (let i = 1; i < inputs.length && same; i++) same = shapesEqual(inputs[i].shape, inputs[0].shape);
+      if (same) return { dtype: attrs.dtype, shape: [...inputs[0].shape] };
       let shape: Dim[] | null = [];
       for (const input of inputs) {
         shape = shape === null ? null : broadcastStatic(shape, input.shape);

@@ -1,8 +1,13 @@
-import { Attrs, Graph, isFloat, isFullyKnown, Node, shapesEqual } from '../graph';
-import { broadcastsPerChannel, isFusedActivation } from '../ops';
+// From the defining modules, not the barrels: a barrel's re-export is a getter call on every read in the sweeps.
+import { isFloat } from '../graph/dtype';
+import type { Attrs, Graph, Node } from '../graph/graph';
+import { freezeAttrs } from '../graph/rules';
+import { isFullyKnown, shapesEqual } from '../graph/shape';
+import { broadcastsPerChannel } from '../ops/fusedconv';
+import { isFusedActivation } from '../ops/fusedmatmul';
 import { Pass } from './pass';
 import { capture, Captures, emit, literal, match, op } from './pattern';
-import { dropDead, liveNodes, rebuild, rebuildSkipping, Rewriter, Slice } from './slice';
+import { dropDead, rebuild, rebuildSkipping, Rewriter, Slice } from './slice';
 
 /**
  * relu's gradient reluGrad(dy, x) (or a mask x > 0 written out) can read relu(x) instead of x: relu(x) > 0 ⇔ x > 0
@@ -77,6 +82,8 @@ export type EpilogueAction =
 export interface EpiloguePlan {
   readonly live: Uint8Array;
   readonly absorbed: Uint8Array;
+  /** The live nodes actionOf may give an action, ascending: to every other node it gives none. */
+  readonly candidates: readonly number[];
   actionOf(node: Node, skipping: boolean): EpilogueAction | undefined;
 }
 
@@ -86,12 +93,27 @@ function fusedAction(
   activation: string,
   rules: readonly string[],
 ): EpilogueAction & { kind: 'fused' } {
+  const operands = [...product.inputs, bias.id];
   const attrs =
     product.op === 'matMul'
-      ? { transposeA: product.attrs.transposeA === true, transposeB: product.attrs.transposeB === true }
-      : product.attrs;
-  const operands = [...product.inputs, bias.id];
-  return { kind: 'fused', op: FUSED_OF[product.op].op, operands, attrs: { ...attrs, activation }, rules };
+      ? matMulAttrs(product.attrs.transposeA === true, product.attrs.transposeB === true, activation)
+      : { ...product.attrs, activation };
+  return { kind: 'fused', op: FUSED_OF[product.op].op, operands, attrs, rules };
+}
+
+/**
+ * A fusedMatMul's attrs, one frozen object per combination shared by every node that has it (the graph then checks
+ * and keys each combination once: docs/compiler.md, "Complexity").
+ */
+const matMulAttrsOf = [0, 1, 2, 3].map(() => new Map<string, Attrs>());
+function matMulAttrs(transposeA: boolean, transposeB: boolean, activation: string): Attrs {
+  const byActivation = matMulAttrsOf[(transposeA ? 1 : 0) + (transposeB ? 2 : 0)];
+  let attrs = byActivation.get(activation);
+  if (attrs === undefined) {
+    attrs = freezeAttrs({ transposeA, transposeB, activation });
+    byActivation.set(activation, attrs);
+  }
+  return attrs;
 }
 
 /** What the rebuild's rewriter returns for `node` and its action. */
@@ -119,16 +141,29 @@ export function buildAction(
 /** Decides epilogue fusion on a slice (see `epilogue`). */
 export function planEpilogue(slice: Slice): EpiloguePlan {
   const source = slice.graph;
-  const live = liveNodes(source, slice.outputs);
+  const nodes = source.nodes;
+  // One sweep down from the outputs: the live nodes (as liveNodes gives them), each node's uses by live nodes, and
+  // the live nodes the loops below look at (the masks, relus, adds and activations), in descending order.
+  const live = new Uint8Array(source.size);
   const uses = new Int32Array(source.size);
-  for (const node of source.nodes) if (live[node.id] === 1) for (const input of node.inputs) uses[input]++;
-  for (const id of slice.outputs) uses[id]++;
-
+  const seen: number[] = [];
+  for (const id of slice.outputs) live[id] = 1;
+  for (let id = source.size - 1; id >= 0; id--) {
+    if (live[id] === 0) continue;
+    const node = nodes[id];
+    for (const input of node.inputs) {
+      live[input] = 1;
+      uses[input]++;
+    }
+    const op = node.op;
+    if (op === 'add' || op === 'greater' || op === 'reluGrad' || isFusedActivation(op)) seen.push(id);
+  }
+  seen.reverse();
   // The relu reading each x, and the masks reading x.
   const reluOf = new Map<number, number>();
   const masksOf = new Map<number, number[]>();
-  for (const node of source.nodes) {
-    if (live[node.id] === 0) continue;
+  for (const id of seen) {
+    const node = nodes[id];
     if (node.op === 'relu' && !reluOf.has(node.inputs[0])) reluOf.set(node.inputs[0], node.id);
     let masked: Node | null = null;
     if (node.op === 'reluGrad' && shapesEqual(node.shape, source.node(node.inputs[1]).shape)) {
@@ -141,6 +176,7 @@ export function planEpilogue(slice: Slice): EpiloguePlan {
       masksOf.set(masked.id, [...(masksOf.get(masked.id) ?? []), node.id]);
     }
   }
+  for (const id of slice.outputs) uses[id]++;
   // A mask moves to relu(x) only when that leaves relu as x's one reader: then x fuses into a matMul's epilogue
   // or an elementwise group, or at least dies at relu (which runs in place) instead of living through the
   // backward pass. Otherwise the move would change nothing.
@@ -159,14 +195,21 @@ export function planEpilogue(slice: Slice): EpiloguePlan {
   // is a fused add whose activation fuses too (the activation builds the fused op itself): neither is copied.
   const biasOf = new Map<number, { product: Node; bias: Node }>();
   const absorbed = new Uint8Array(source.size);
-  for (const node of source.nodes) {
-    if (live[node.id] === 0 || maskRelu.has(node.id)) continue;
+  const candidates: number[] = [];
+  for (const id of seen) {
+    const node = nodes[id];
+    if (maskRelu.has(node.id)) {
+      candidates.push(node.id);
+      continue;
+    }
     const matched = biasAdd(source, node, uses);
     if (matched !== null) {
       biasOf.set(node.id, matched);
       absorbed[matched.product.id] = 1;
-    } else if (isFusedActivation(node.op) && biasOf.has(node.inputs[0]) && uses[node.inputs[0]] === 1) {
-      absorbed[node.inputs[0]] = 1;
+      candidates.push(node.id);
+    } else if (isFusedActivation(node.op)) {
+      if (biasOf.has(node.inputs[0]) && uses[node.inputs[0]] === 1) absorbed[node.inputs[0]] = 1;
+      candidates.push(node.id);
     }
   }
 
@@ -191,7 +234,7 @@ export function planEpilogue(slice: Slice): EpiloguePlan {
     if (!fusedOp || x.attrs.activation !== 'none' || uses[x.id] !== 1) return undefined;
     return { kind: 'activate', x, rules: [x.op === 'fusedConv2d' ? 'conv-activation' : 'matmul-activation'] };
   };
-  return { live, absorbed, actionOf };
+  return { live, absorbed, candidates, actionOf };
 }
 
 /** The conv counts appear once a conv fuses, so a matMul-only report keeps three. */

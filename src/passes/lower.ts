@@ -40,30 +40,45 @@ export function epilogueAndFusion(exclude: readonly string[] = []): Pass & {
     const changes = epilogueCounts();
     const nodes: Node[] = source.nodes.slice();
     const actions: (EpilogueAction | undefined)[] = new Array<EpilogueAction | undefined>(source.size);
-    for (let id = 0; id < source.size; id++) {
-      if (plan.live[id] === 0 || plan.absorbed[id] === 1) continue;
+    // Only the nodes the plan may give an action (the others have none), in the same (ascending) order.
+    for (const id of plan.candidates) {
+      if (plan.absorbed[id] === 1) continue;
       const node = nodes[id];
       const action = plan.actionOf(node, true);
       if (action === undefined) continue;
       if (action.kind !== 'fused') return separately(slice, plan, start);
       actions[id] = action;
       for (const rule of action.rules) changes[rule] = (changes[rule] ?? 0) + 1;
-      nodes[id] = { ...node, op: action.op, inputs: action.operands, attrs: action.attrs };
+      // Every field written out (a spread is slower, and gives the object another shape than the graph's nodes).
+      nodes[id] = {
+        id: node.id,
+        op: action.op,
+        inputs: action.operands,
+        attrs: action.attrs,
+        dtype: node.dtype,
+        shape: node.shape,
+        name: node.name,
+        value: node.value,
+      };
     }
     if (Object.values(changes).every((n) => n === 0)) return separately(slice, plan, start);
-    // The nodes of the epilogue's slice: what its outputs read.
+    // The nodes of the epilogue's slice: what its outputs read; and each node's uses by them, for fusion.
     const present = new Uint8Array(source.size);
+    const uses = new Int32Array(source.size);
     for (const id of slice.outputs) present[id] = 1;
     let epilogueSize = 0;
     for (let id = source.size - 1; id >= 0; id--) {
       if (present[id] === 0) continue;
       if (plan.absorbed[id] === 1) return separately(slice, plan, start);
       epilogueSize++;
-      for (const input of nodes[id].inputs) present[input] = 1;
+      for (const input of nodes[id].inputs) {
+        present[input] = 1;
+        uses[input]++;
+      }
     }
     const epilogueMs = now() - start;
     const fuseStart = now();
-    const fusionPlan = planFusion({ nodes, present }, slice.outputs, excluded);
+    const fusionPlan = planFusion({ nodes, present, uses }, slice.outputs, excluded);
     if (fusionPlan === null) return separately(slice, plan, start);
     const skip = new Uint8Array(source.size);
     for (let id = 0; id < source.size; id++) skip[id] = plan.absorbed[id] | fusionPlan.absorbed[id];
