@@ -355,6 +355,9 @@ function rewriteInPlace(
   return { slice: patched.slice, changes: { [rule.name]: 1 } };
 }
 
+/** Thrown out of a sweep with virtual copies when it cannot give what the copies would (`skippedEqual`). */
+const SKIPPED_EQUAL = new Error('a copy would merge with a copy the sweep did not make');
+
 /** A sweep's rebuilt slice (before its dead nodes are dropped) and its rewrites counted by rule. */
 type Swept = { result: Slice; counts: { [rule: string]: number } };
 
@@ -363,18 +366,22 @@ type Swept = { result: Slice; counts: { [rule: string]: number } };
  * The copy a rewrite leaves dead would have taken a name in the rebuilt graph before the rule built anything (its
  * own, or the first `${name}_k` free): that name is reserved, so that `emit` (and `nameOf`) treat it as taken exactly
  * as the rebuild would. The graph itself does not know them: if it gives one to a node (`note`), the sweep is redone
- * with copies (`clash`). And a virtual copy stands for the copy only while the copy could not merge with another
- * node: while no two nodes of the slice became the same node (`exact`; the slice is hash-consed, so a copy of a node
- * no rule builds can otherwise only merge with the copy of an equal node of the slice).
+ * with copies (`clash`). And a virtual copy stands for the copy only where the copy could not merge with another
+ * node. The slice is hash-consed, so a copy of a node no rule builds can merge only with the copy of another node of
+ * the slice reading the same nodes of the rebuilt graph: one of its inputs is then the image of two nodes of the slice
+ * (`readsMerged`). Such a node is copied (its copy merges exactly as in the sweep with copies), unless the node it
+ * would merge with is a copy the sweep did not make (`skippedEqual`: a node a rule rewrote from its virtual copy):
+ * then the sweep is redone with copies.
  */
 class VirtualNames implements ReservedNames {
   graph: Graph | null = null;
-  exact = true;
   clash = false;
   private readonly names = new Set<string>();
   /** Names of the rebuilt graph's nodes other than copies under their own (source) names. */
   private readonly given = new Set<string>();
   private images = new Uint8Array(1024);
+  /** The nodes not copied, by their first input (-1: none): `skip`. */
+  private readonly skipped = new Map<number, { op: string; inputs: readonly number[] }[]>();
 
   attach(target: Graph): void {
     this.graph = target;
@@ -430,15 +437,42 @@ class VirtualNames implements ReservedNames {
     if (owner !== undefined && owner.id > node.id) this.clash = true;
   }
 
-  /** Records that a node of the slice became node `id`; two that become one end `exact`. */
+  /** Records that a node of the slice became node `id` (2: of two nodes or more). */
   image(id: number): void {
     if (id >= this.images.length) {
       const grown = new Uint8Array(Math.max(2 * this.images.length, id + 1));
       grown.set(this.images);
       this.images = grown;
     }
-    if (this.images[id] === 1) this.exact = false;
-    this.images[id] = 1;
+    if (this.images[id] < 2) this.images[id]++;
+  }
+
+  /** Whether a node reading `inputs` (ids in the rebuilt graph) reads the image of two nodes of the slice. */
+  readsMerged(inputs: readonly number[]): boolean {
+    for (let k = 0; k < inputs.length; k++) if (this.images[inputs[k]] === 2) return true;
+    return false;
+  }
+
+  /** Records a node the sweep did not copy (a rule rewrote its virtual copy): an `op` node reading `inputs`. */
+  skip(op: string, inputs: readonly number[]): void {
+    const key = inputs.length === 0 ? -1 : inputs[0];
+    const list = this.skipped.get(key);
+    if (list === undefined) this.skipped.set(key, [{ op, inputs }]);
+    else list.push({ op, inputs });
+  }
+
+  /**
+   * Whether a node not copied had the op and inputs of a copy of `op` reading `inputs` (attrs and types are not
+   * compared: a false alarm only redoes the sweep with copies).
+   */
+  skippedEqual(op: string, inputs: readonly number[]): boolean {
+    const list = this.skipped.get(inputs.length === 0 ? -1 : inputs[0]);
+    if (list === undefined) return false;
+    for (const other of list) {
+      if (other.op !== op || other.inputs.length !== inputs.length) continue;
+      if (other.inputs.every((input, k) => input === inputs[k])) return true;
+    }
+    return false;
   }
 }
 
@@ -577,7 +611,7 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
     // Whether a virtual copy stands for the copy: a node no rule builds, read by copies of its inputs' types (so the
     // copy would be the node as it is) and bound to nothing of the user's graph.
     const virtualizable = (node: Node, inputs: readonly number[], target: Graph): boolean => {
-      if (rulesFor(node.op).length === 0 || emitted.has(node.op) || !names.exact) return false;
+      if (rulesFor(node.op).length === 0 || emitted.has(node.op)) return false;
       if (opRecord(node.op).stateful === true || slice.bindings.has(node.id)) return false;
       for (let k = 0; k < inputs.length; k++) {
         const before = source.node(node.inputs[k]);
@@ -590,8 +624,12 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
       names.attach(target);
       const before = target.size;
       let id: number;
+      const merged = names.readsMerged(inputs);
+      // Its copy may merge with a copy the sweep with copies made and this one did not: that sweep decides.
+      if (merged && names.skippedEqual(node.op, inputs)) throw SKIPPED_EQUAL;
       if (isLeafOp(node.op)) id = copyLeaf(node, target);
-      else if (!virtualizable(node, inputs, target)) id = loop(copyOp(source, node, inputs, target), 0, target);
+      else if (merged || !virtualizable(node, inputs, target))
+        id = loop(copyOp(source, node, inputs, target), 0, target);
       else {
         copy.become(node, inputs);
         const next = rewriteOnce(copy, target, names, source);
@@ -600,7 +638,10 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
         if (next === -1) {
           passVisits.copies++;
           id = target.copyNode(node, inputs, false, source);
-        } else id = loop(next, 1, target);
+        } else {
+          names.skip(node.op, inputs);
+          id = loop(next, 1, target);
+        }
       }
       names.image(id);
       names.note(before, target, node);
