@@ -1,6 +1,6 @@
-import { Attrs, DType, Graph, isFloat, isFullyKnown, NDArray, Node, Shape, shapesEqual } from '../graph';
+import { Attrs, DType, Graph, isFloat, isFullyKnown, NDArray, Node, now, Shape, shapesEqual } from '../graph';
 import { attrsOf, isLeafOp, opRecord, SUM, TRANSPOSE } from '../ops';
-import { Pass } from './pass';
+import { Pass, PassReport } from './pass';
 import {
   capture,
   Captures,
@@ -515,7 +515,7 @@ class VirtualCopy implements Node {
  * A pass that applies a rule table bottom-up in one sweep; the pipeline repeats it to a fixed point. `inPlace: false`
  * always rebuilds (the reference the tests compare the in-place shortcut with).
  */
-export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPerNode = 8, inPlace = true): Pass {
+export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPerNode = 8, inPlace = true): RewritePass {
   // The rules by the op their pattern's root matches (a root without an op matches any node: listed for every op).
   const byOp = new Map<string, Rule[]>();
   const rulesFor = (op: string): readonly Rule[] => {
@@ -657,28 +657,42 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
     return names.clash ? null : { result, counts };
   }
 
+  const runKeepingDead = (slice: Slice): KeptDead => {
+    // The sweep rewrites nothing when no node matches a rule: a slice is hash-consed (built by interning), so the
+    // rebuilt graph would be the same graph, matching the same rules. Then skip it (one look at each node).
+    const { found, more } = ruleMatches(slice, rulesFor, 1);
+    if (found.length === 0) return { slice, changes: {}, dead: false };
+    if (inPlace && !more) {
+      const inPlace = rewriteInPlace(slice, found[0], rulesFor, depth);
+      if (inPlace !== null) return { ...inPlace, dead: false };
+    }
+    const { result, counts } = (inPlace && maxRewritesPerNode > 0 ? sweepVirtual(slice) : null) ?? sweep(slice);
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    if (total === 0) return { slice, changes: counts, dead: false };
+    return { slice: result, changes: counts, dead: true };
+  };
+
   return {
     name,
     run(slice) {
-      // The sweep rewrites nothing when no node matches a rule: a slice is hash-consed (built by interning), so the
-      // rebuilt graph would be the same graph, matching the same rules. Then skip it (one look at each node).
-      const { found, more } = ruleMatches(slice, rulesFor, 1);
-      if (found.length === 0) return { slice, changes: {} };
-      if (inPlace && !more) {
-        const inPlace = rewriteInPlace(slice, found[0], rulesFor, depth);
-        if (inPlace !== null) return inPlace;
-      }
-      const { result, counts } = (inPlace && maxRewritesPerNode > 0 ? sweepVirtual(slice) : null) ?? sweep(slice);
-      const total = Object.values(counts).reduce((a, b) => a + b, 0);
-      if (total === 0) return { slice, changes: counts };
+      const { slice: result, changes, dead } = runKeepingDead(slice);
       // Nodes the rewrites bypassed are dead now: drop them so the report shows the real size.
-      const pruned = dropDead(result);
-      return { slice: pruned, changes: counts };
+      return { slice: dead ? dropDead(result) : result, changes };
     },
+    runKeepingDead,
   };
 }
 
-export const simplify: Pass = rewritePass('simplify', EXACT_RULES);
+/**
+ * What a rewrite pass's `run` gives before it drops the dead nodes its sweep leaves (`dead`: there may be some;
+ * `dropDead` of the slice is then `run`'s).
+ */
+type KeptDead = { slice: Slice; changes: { [rule: string]: number }; dead: boolean };
+
+/** A rewrite pass (`rewritePass`), which can also hand on its sweep's slice before dropping its dead nodes. */
+export type RewritePass = Pass & { runKeepingDead(slice: Slice): KeptDead };
+
+export const simplify: RewritePass = rewritePass('simplify', EXACT_RULES);
 
 /**
  * Repeated additions to one addN: add(add(a, b), c) → addN(a, b, c), but only through an inner sum nothing else
@@ -699,77 +713,132 @@ export const addNPass: Pass = addChainPass();
  * rebuild when a node merges). `false` copies them and drops them after, as before (the reference the tests compare
  * the shortcut with).
  */
-export function addChainPass(skipAbsorbed = true): Pass {
+export function addChainPass(skipAbsorbed = true): Pass & { runOnLive(slice: Slice): AddnResult } {
+  /**
+   * The pass on `dropDead(slice)` when `onLive` (the slice a rewrite pass's sweep leaves, `runKeepingDead`), without
+   * the compaction: the uses counted are those of live nodes, and the rebuild copies live nodes only, in the same
+   * order, so it builds the same graph.
+   */
+  const runAddn = (slice: Slice, onLive: boolean): AddnResult => {
+    const source = slice.graph;
+    const size = source.size;
+    const live = liveNodes(source, slice.outputs);
+    const uses = new Int32Array(size);
+    for (const node of source.nodes) {
+      if (onLive && live[node.id] === 0) continue;
+      for (const input of node.inputs) uses[input]++;
+    }
+    for (const id of slice.outputs) uses[id]++;
+    // flattened[id]: the add becomes an addN over its terms; absorbedBy[id]: the flattened add whose terms include
+    // this sum's terms (-1: none; the sum is then built, and read as one term).
+    const flattened = new Uint8Array(size);
+    const absorbedBy = new Int32Array(size).fill(-1);
+    const absorbable = (id: number): boolean => {
+      const op = source.node(id).op;
+      return uses[id] === 1 && (op === 'add' || op === 'addN');
+    };
+    let count = 0;
+    for (const node of source.nodes) {
+      if (node.op !== 'add' || live[node.id] === 0) continue;
+      let absorbs = false;
+      let uniform = true;
+      for (const input of node.inputs) {
+        if (!absorbable(input)) {
+          uniform &&= sameType(source.node(input), node);
+          continue;
+        }
+        absorbs = true;
+        // A flattened inner sum's terms all have its type; any other inner sum's terms are its inputs.
+        if (flattened[input] === 1) uniform &&= sameType(source.node(input), node);
+        else for (const term of source.node(input).inputs) uniform &&= sameType(source.node(term), node);
+      }
+      if (!absorbs || !uniform) continue;
+      flattened[node.id] = 1;
+      count++;
+      for (const input of node.inputs) if (absorbable(input)) absorbedBy[input] = node.id;
+    }
+    if (count === 0) return { slice: onLive ? dropDead(slice) : slice, changes: { 'add-chain-addn': 0 } };
+    const rewrite: Rewriter = (node, _inputs, target, mapped) => {
+      if (flattened[node.id] === 0) return undefined;
+      // Absorbed into the add that reads it: never built (nothing else reads it), so no mapped id.
+      if (absorbedBy[node.id] !== -1) return -1;
+      // The terms, left to right: an explicit stack over the absorbed sums (a chain of 100,000 adds is deep).
+      const terms: number[] = [];
+      const stack: number[] = [];
+      for (let k = node.inputs.length - 1; k >= 0; k--) stack.push(node.inputs[k]);
+      while (stack.length > 0) {
+        const id = stack.pop() as number;
+        passVisits.addnTerms++;
+        if (absorbedBy[id] === -1) terms.push(mapped(id));
+        else if (flattened[id] === 1) {
+          const inner = source.node(id).inputs;
+          for (let k = inner.length - 1; k >= 0; k--) stack.push(inner[k]);
+        } else {
+          // An absorbed sum left as it is: its terms are its inputs (those of its copy, when it is copied: a copy
+          // reads its inputs mapped, and a node it merges with reads the same).
+          for (const term of source.node(id).inputs) terms.push(mapped(term));
+        }
+      }
+      return emit(target, 'addN', terms, {}, node.name);
+    };
+    if (skipAbsorbed) {
+      // Every absorbed sum is read only by the add that absorbs it, which is not copied but rewritten.
+      const skip = new Uint8Array(size);
+      for (let id = 0; id < size; id++) if (absorbedBy[id] !== -1) skip[id] = 1;
+      const skipped = rebuildSkipping(slice, skip, rewrite);
+      if (skipped !== null) return { slice: skipped, changes: { 'add-chain-addn': count } };
+    }
+    return { slice: dropDead(rebuild(slice, rewrite)), changes: { 'add-chain-addn': count } };
+  };
+  return { name: 'addn', run: (slice) => runAddn(slice, false), runOnLive: (slice) => runAddn(slice, true) };
+}
+
+type AddnResult = { slice: Slice; changes: { [rule: string]: number } };
+export const stabilize: RewritePass = rewritePass('stabilize', STABILIZING_RULES);
+
+/**
+ * `simplify` then `addn` (docs/compiler.md, "Simplify and addn without a compaction between them"), each with its own
+ * report. simplify's sweep leaves dead nodes behind (the inputs only its rewrites read: two on the 200k-node
+ * gradient graph), which it drops by compacting the whole slice; addn's rebuild copies only live nodes, so it is given
+ * the sweep's slice as it is and counts uses of live nodes only (`runOnLive`): the same graph, one compaction less.
+ * simplify's report gives the size its compaction would have given (its live nodes).
+ */
+export function simplifyAndAddn(
+  rewrite: RewritePass = simplify,
+  addn: ReturnType<typeof addChainPass> = addChainPass(),
+): Pass & { runParts(slice: Slice): { slice: Slice; reports: PassReport[] } } {
+  const runParts = (slice: Slice): { slice: Slice; reports: PassReport[] } => {
+    const start = now();
+    const swept = rewrite.runKeepingDead(slice);
+    let nodesAfter = swept.slice.graph.size;
+    if (swept.dead) {
+      nodesAfter = 0;
+      for (const flag of liveNodes(swept.slice.graph, swept.slice.outputs)) nodesAfter += flag;
+    }
+    const simplifyReport = {
+      pass: rewrite.name,
+      nodesBefore: slice.graph.size,
+      nodesAfter,
+      changes: swept.changes,
+      timeMs: now() - start,
+    };
+    const addnStart = now();
+    const added = swept.dead ? addn.runOnLive(swept.slice) : addn.run(swept.slice);
+    const addnReport = {
+      pass: addn.name,
+      nodesBefore: nodesAfter,
+      nodesAfter: added.slice.graph.size,
+      changes: added.changes,
+      timeMs: now() - addnStart,
+    };
+    return { slice: added.slice, reports: [simplifyReport, addnReport] };
+  };
   return {
-    name: 'addn',
+    name: `${rewrite.name}+${addn.name}`,
     run(slice) {
-      const source = slice.graph;
-      const size = source.size;
-      const uses = new Int32Array(size);
-      for (const node of source.nodes) for (const input of node.inputs) uses[input]++;
-      for (const id of slice.outputs) uses[id]++;
-      // flattened[id]: the add becomes an addN over its terms; absorbedBy[id]: the flattened add whose terms include
-      // this sum's terms (-1: none; the sum is then built, and read as one term).
-      const flattened = new Uint8Array(size);
-      const absorbedBy = new Int32Array(size).fill(-1);
-      const absorbable = (id: number): boolean => {
-        const op = source.node(id).op;
-        return uses[id] === 1 && (op === 'add' || op === 'addN');
-      };
-      const live = liveNodes(source, slice.outputs);
-      let count = 0;
-      for (const node of source.nodes) {
-        if (node.op !== 'add' || live[node.id] === 0) continue;
-        let absorbs = false;
-        let uniform = true;
-        for (const input of node.inputs) {
-          if (!absorbable(input)) {
-            uniform &&= sameType(source.node(input), node);
-            continue;
-          }
-          absorbs = true;
-          // A flattened inner sum's terms all have its type; any other inner sum's terms are its inputs.
-          if (flattened[input] === 1) uniform &&= sameType(source.node(input), node);
-          else for (const term of source.node(input).inputs) uniform &&= sameType(source.node(term), node);
-        }
-        if (!absorbs || !uniform) continue;
-        flattened[node.id] = 1;
-        count++;
-        for (const input of node.inputs) if (absorbable(input)) absorbedBy[input] = node.id;
-      }
-      if (count === 0) return { slice, changes: { 'add-chain-addn': 0 } };
-      const rewrite: Rewriter = (node, _inputs, target, mapped) => {
-        if (flattened[node.id] === 0) return undefined;
-        // Absorbed into the add that reads it: never built (nothing else reads it), so no mapped id.
-        if (absorbedBy[node.id] !== -1) return -1;
-        // The terms, left to right: an explicit stack over the absorbed sums (a chain of 100,000 adds is deep).
-        const terms: number[] = [];
-        const stack: number[] = [];
-        for (let k = node.inputs.length - 1; k >= 0; k--) stack.push(node.inputs[k]);
-        while (stack.length > 0) {
-          const id = stack.pop() as number;
-          passVisits.addnTerms++;
-          if (absorbedBy[id] === -1) terms.push(mapped(id));
-          else if (flattened[id] === 1) {
-            const inner = source.node(id).inputs;
-            for (let k = inner.length - 1; k >= 0; k--) stack.push(inner[k]);
-          } else {
-            // An absorbed sum left as it is: its terms are its inputs (those of its copy, when it is copied: a copy
-            // reads its inputs mapped, and a node it merges with reads the same).
-            for (const term of source.node(id).inputs) terms.push(mapped(term));
-          }
-        }
-        return emit(target, 'addN', terms, {}, node.name);
-      };
-      if (skipAbsorbed) {
-        // Every absorbed sum is read only by the add that absorbs it, which is not copied but rewritten.
-        const skip = new Uint8Array(size);
-        for (let id = 0; id < size; id++) if (absorbedBy[id] !== -1) skip[id] = 1;
-        const skipped = rebuildSkipping(slice, skip, rewrite);
-        if (skipped !== null) return { slice: skipped, changes: { 'add-chain-addn': count } };
-      }
-      return { slice: dropDead(rebuild(slice, rewrite)), changes: { 'add-chain-addn': count } };
+      const { slice: result, reports } = runParts(slice);
+      return { slice: result, changes: Object.assign({}, ...reports.map((r) => r.changes)) };
     },
+    runParts,
   };
 }
-export const stabilize: Pass = rewritePass('stabilize', STABILIZING_RULES);
