@@ -1,5 +1,8 @@
-import { Attrs, Graph, isFullyKnown, Node, shapesEqual } from '../graph';
-import { addOp, opRecord } from '../ops';
+// From the defining modules, not the folders' index (a read through a re-export is a getter call, per node here).
+import { Attrs, Graph, Node } from '../graph/graph';
+import { isFullyKnown, shapesEqual } from '../graph/shape';
+import { addOp } from '../ops/record';
+import { opRecord } from '../ops/registry';
 
 /**
  * A small pattern language over nodes: an op (or several), input sub-patterns, a capture name, or a constant

@@ -1,5 +1,14 @@
-import { Attrs, DType, Graph, isFloat, isFullyKnown, NDArray, Node, now, Shape, shapesEqual } from '../graph';
-import { attrsOf, isLeafOp, opRecord, SUM, TRANSPOSE } from '../ops';
+// From the defining modules, not the folders' index: a read through an index's re-export is a getter call (CommonJS),
+// once per node in the sweeps below.
+import { now } from '../graph/clock';
+import { DType, isFloat } from '../graph/dtype';
+import { Attrs, Graph, Node } from '../graph/graph';
+import { NDArray } from '../graph/ndarray';
+import { isFullyKnown, Shape, shapesEqual } from '../graph/shape';
+import { TRANSPOSE } from '../ops/movement';
+import { attrsOf } from '../ops/record';
+import { SUM } from '../ops/reduce';
+import { isLeafOp, opRecord } from '../ops/registry';
 import { Pass, PassReport } from './pass';
 import {
   capture,
