@@ -300,7 +300,7 @@ function ruleMatches(
   limit: number,
 ): { found: RuleMatch[]; more: boolean } {
   const graph = slice.graph;
-  const live = liveNodes(graph, slice.outputs);
+  const live = liveOf(slice);
   const found: RuleMatch[] = [];
   for (const node of graph.nodes) {
     if (live[node.id] === 0 || isLeafOp(node.op)) continue;
@@ -333,7 +333,7 @@ function rewriteInPlace(
   const source = slice.graph;
   // A rule that builds nothing returns an existing node; others would add to the source: leave them to the rebuild.
   if (rule.emits !== undefined) return null;
-  const live = liveNodes(source, slice.outputs);
+  const live = liveOf(slice);
   for (let id = 0; id < source.size; id++) if (live[id] === 0) return null;
   const sizeBefore = source.size;
   const next = rule.rewrite(captures, node, source);
@@ -366,6 +366,20 @@ function rewriteInPlace(
 
 /** Thrown out of a sweep with virtual copies when it cannot give what the copies would (`skippedEqual`). */
 const SKIPPED_EQUAL = new Error('a copy would merge with a copy the sweep did not make');
+
+/**
+ * The live nodes of a slice (`liveNodes`), found once per slice object: in a round of the pipeline that changes
+ * nothing, simplify, addn and stabilize are each given the same slice. A graph only grows (its nodes never change),
+ * so the flags hold while the graph has the size it had. Callers only read them.
+ */
+const liveFlags = new WeakMap<Slice, { size: number; live: Uint8Array }>();
+function liveOf(slice: Slice): Uint8Array {
+  const known = liveFlags.get(slice);
+  if (known !== undefined && known.size === slice.graph.size) return known.live;
+  const live = liveNodes(slice.graph, slice.outputs);
+  liveFlags.set(slice, { size: slice.graph.size, live });
+  return live;
+}
 
 /** A sweep's rebuilt slice (before its dead nodes are dropped) and its rewrites counted by rule. */
 type Swept = { result: Slice; counts: { [rule: string]: number } };
@@ -731,11 +745,17 @@ export function addChainPass(skipAbsorbed = true): Pass & { runOnLive(slice: Sli
   const runAddn = (slice: Slice, onLive: boolean): AddnResult => {
     const source = slice.graph;
     const size = source.size;
-    const live = liveNodes(source, slice.outputs);
+    const live = liveOf(slice);
+    // One sweep over the nodes: the uses, and the live adds (the only nodes the decisions below look at first).
+    const nodes = source.nodes;
     const uses = new Int32Array(size);
-    for (const node of source.nodes) {
-      if (onLive && live[node.id] === 0) continue;
-      for (const input of node.inputs) uses[input]++;
+    const adds: number[] = [];
+    for (let id = size - 1; id >= 0; id--) {
+      if (onLive && live[id] === 0) continue;
+      const node = nodes[id];
+      const inputs = node.inputs;
+      for (let k = 0; k < inputs.length; k++) uses[inputs[k]]++;
+      if (node.op === 'add' && live[id] === 1) adds.push(id);
     }
     for (const id of slice.outputs) uses[id]++;
     // flattened[id]: the add becomes an addN over its terms; absorbedBy[id]: the flattened add whose terms include
@@ -747,8 +767,9 @@ export function addChainPass(skipAbsorbed = true): Pass & { runOnLive(slice: Sli
       return uses[id] === 1 && (op === 'add' || op === 'addN');
     };
     let count = 0;
-    for (const node of source.nodes) {
-      if (node.op !== 'add' || live[node.id] === 0) continue;
+    // In id order: whether an add flattens depends on whether its inner sums did.
+    for (let at = adds.length - 1; at >= 0; at--) {
+      const node = nodes[adds[at]];
       let absorbs = false;
       let uniform = true;
       for (const input of node.inputs) {
@@ -822,7 +843,7 @@ export function simplifyAndAddn(
     let nodesAfter = swept.slice.graph.size;
     if (swept.dead) {
       nodesAfter = 0;
-      for (const flag of liveNodes(swept.slice.graph, swept.slice.outputs)) nodesAfter += flag;
+      for (const flag of liveOf(swept.slice)) nodesAfter += flag;
     }
     const simplifyReport = {
       pass: rewrite.name,
