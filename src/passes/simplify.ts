@@ -770,19 +770,21 @@ export function addChainPass(skipAbsorbed = true): Pass & { runOnLive(slice: Sli
     // In id order: whether an add flattens depends on whether its inner sums did.
     for (let at = adds.length - 1; at >= 0; at--) {
       const node = nodes[adds[at]];
+      // Most adds read no inner sum they could absorb (all of them once the pass has run): no types compared then.
       let absorbs = false;
+      for (const input of node.inputs) absorbs ||= absorbable(input);
+      if (!absorbs) continue;
       let uniform = true;
       for (const input of node.inputs) {
         if (!absorbable(input)) {
           uniform &&= sameType(source.node(input), node);
           continue;
         }
-        absorbs = true;
         // A flattened inner sum's terms all have its type; any other inner sum's terms are its inputs.
         if (flattened[input] === 1) uniform &&= sameType(source.node(input), node);
         else for (const term of source.node(input).inputs) uniform &&= sameType(source.node(term), node);
       }
-      if (!absorbs || !uniform) continue;
+      if (!uniform) continue;
       flattened[node.id] = 1;
       count++;
       for (const input of node.inputs) if (absorbable(input)) absorbedBy[input] = node.id;
