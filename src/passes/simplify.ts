@@ -18,6 +18,7 @@ import {
   literal,
   match,
   matchNode,
+  mayMatch,
   op,
   patternDepth,
   ReservedNames,
@@ -306,6 +307,7 @@ function ruleMatches(
     if (live[node.id] === 0 || isLeafOp(node.op)) continue;
     for (const rule of rulesFor(node.op)) {
       passVisits.ruleTrials++;
+      if (!mayMatch(graph, node, rule.pattern)) continue;
       const captures: Captures = {};
       if (!match(graph, node.id, rule.pattern, captures)) continue;
       if (rule.when === undefined || rule.when(captures, node, graph)) {
@@ -356,6 +358,7 @@ function rewriteInPlace(
     if (near[candidate.id] > depth || isLeafOp(candidate.op)) continue;
     for (const other of rulesFor(candidate.op)) {
       passVisits.ruleTrials++;
+      if (!mayMatch(graph, candidate, other.pattern)) continue;
       const found: Captures = {};
       if (!match(graph, candidate.id, other.pattern, found)) continue;
       if (other.when === undefined || other.when(found, candidate, graph)) return null;
@@ -571,6 +574,7 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
     const rewriteOnce = (current: Node, target: Graph, names: VirtualNames | null, source: Graph): number => {
       for (const rule of rulesFor(current.op)) {
         passVisits.ruleTrials++;
+        if (!mayMatch(target, current, rule.pattern)) continue;
         const captures: Captures = {};
         if (!matchNode(target, current, rule.pattern, captures)) continue;
         if (rule.when !== undefined && !rule.when(captures, current, target)) continue;
