@@ -563,6 +563,17 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
   const emitted = new Set<string>();
   for (const rule of rules) for (const built of rule.emits ?? []) emitted.add(built);
 
+  // Ops whose nodes may be tried as virtual copies: some rule's root, no rule builds them, not stateful (once per op).
+  const candidates = new Map<string, boolean>();
+  const candidateOp = (op: string): boolean => {
+    let candidate = candidates.get(op);
+    if (candidate === undefined) {
+      candidate = rulesFor(op).length > 0 && !emitted.has(op) && opRecord(op).stateful !== true;
+      candidates.set(op, candidate);
+    }
+    return candidate;
+  };
+
   /** The rewrite of one node by the rules (`rewriteOnce`), and to a fixed point (`loop`), counted in `counts`. */
   function rewriter(): {
     counts: { [rule: string]: number };
@@ -638,8 +649,7 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
     // Whether a virtual copy stands for the copy: a node no rule builds, read by copies of its inputs' types (so the
     // copy would be the node as it is) and bound to nothing of the user's graph.
     const virtualizable = (node: Node, inputs: readonly number[], target: Graph): boolean => {
-      if (rulesFor(node.op).length === 0 || emitted.has(node.op)) return false;
-      if (opRecord(node.op).stateful === true || slice.bindings.has(node.id)) return false;
+      if (!candidateOp(node.op) || slice.bindings.has(node.id)) return false;
       for (let k = 0; k < inputs.length; k++) {
         const before = source.node(node.inputs[k]);
         const after = target.node(inputs[k]);
