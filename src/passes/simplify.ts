@@ -750,7 +750,10 @@ export const addNPass: Pass = addChainPass();
  * rebuild when a node merges). `false` copies them and drops them after, as before (the reference the tests compare
  * the shortcut with).
  */
-export function addChainPass(skipAbsorbed = true): Pass & { runOnLive(slice: Slice): AddnResult } {
+export function addChainPass(
+  skipAbsorbed = true,
+  inPlace = skipAbsorbed,
+): Pass & { runOnLive(slice: Slice): AddnResult } {
   /**
    * The pass on `dropDead(slice)` when `onLive` (the slice a rewrite pass's sweep leaves, `runKeepingDead`), without
    * the compaction: the uses counted are those of live nodes, and the rebuild copies live nodes only, in the same
@@ -804,11 +807,9 @@ export function addChainPass(skipAbsorbed = true): Pass & { runOnLive(slice: Sli
       for (const input of node.inputs) if (absorbable(input)) absorbedBy[input] = node.id;
     }
     if (count === 0) return { slice: onLive ? dropDead(slice) : slice, changes: { 'add-chain-addn': 0 } };
-    const rewrite: Rewriter = (node, _inputs, target, mapped) => {
-      if (flattened[node.id] === 0) return undefined;
-      // Absorbed into the add that reads it: never built (nothing else reads it), so no mapped id.
-      if (absorbedBy[node.id] !== -1) return -1;
-      // The terms, left to right: an explicit stack over the absorbed sums (a chain of 100,000 adds is deep).
+    // The terms of a flattened add, left to right: an explicit stack over the absorbed sums (a chain of 100,000 adds
+    // is deep).
+    const termsOf = (node: Node, mapped: (id: number) => number): number[] => {
       const terms: number[] = [];
       const stack: number[] = [];
       for (let k = node.inputs.length - 1; k >= 0; k--) stack.push(node.inputs[k]);
@@ -825,21 +826,75 @@ export function addChainPass(skipAbsorbed = true): Pass & { runOnLive(slice: Sli
           for (const term of source.node(id).inputs) terms.push(mapped(term));
         }
       }
-      return emit(target, 'addN', terms, {}, node.name);
+      return terms;
+    };
+    const changes = { 'add-chain-addn': count };
+    // A region's graph is compacted with its enclosing graph, not on its own.
+    if (inPlace && source.parent === null) {
+      const compacted = flattenInPlace(slice, live, flattened, absorbedBy, termsOf);
+      if (compacted !== null) return { slice: compacted, changes };
+    }
+    const rewrite: Rewriter = (node, _inputs, target, mapped) => {
+      if (flattened[node.id] === 0) return undefined;
+      // Absorbed into the add that reads it: never built (nothing else reads it), so no mapped id.
+      if (absorbedBy[node.id] !== -1) return -1;
+      return emit(target, 'addN', termsOf(node, mapped), {}, node.name);
     };
     if (skipAbsorbed) {
       // Every absorbed sum is read only by the add that absorbs it, which is not copied but rewritten.
       const skip = new Uint8Array(size);
       for (let id = 0; id < size; id++) if (absorbedBy[id] !== -1) skip[id] = 1;
       const skipped = rebuildSkipping(slice, skip, rewrite);
-      if (skipped !== null) return { slice: skipped, changes: { 'add-chain-addn': count } };
+      if (skipped !== null) return { slice: skipped, changes };
     }
-    return { slice: dropDead(rebuild(slice, rewrite)), changes: { 'add-chain-addn': count } };
+    return { slice: dropDead(rebuild(slice, rewrite)), changes };
   };
   return { name: 'addn', run: (slice) => runAddn(slice, false), runOnLive: (slice) => runAddn(slice, true) };
 }
 
 type AddnResult = { slice: Slice; changes: { [rule: string]: number } };
+
+/**
+ * addn's rewrites as one compaction of the slice (`Graph.compacted` with replaced nodes) instead of a rebuild: each
+ * outermost flattened add becomes its addN where it is, the sums it absorbs and the dead nodes are dropped, every other
+ * node is kept as it is. The rebuild gives the same slice unless one of its nodes merges with another: the source is
+ * hash-consed and the other nodes are mapped one to one, so only when a new addN reads the terms of another addN (a
+ * second new one, or one already there). Then null, and the caller rebuilds.
+ */
+function flattenInPlace(
+  slice: Slice,
+  live: Uint8Array,
+  flattened: Uint8Array,
+  absorbedBy: Int32Array,
+  termsOf: (node: Node, mapped: (id: number) => number) => number[],
+): Slice | null {
+  const source = slice.graph;
+  const keep = new Uint8Array(source.size);
+  const replaced = new Map<number, { op: string; inputs: readonly number[]; attrs: Attrs }>();
+  const sums = new Set<string>();
+  const same = (id: number): number => id;
+  for (let id = 0; id < source.size; id++) {
+    if (live[id] === 0 || absorbedBy[id] !== -1) continue;
+    keep[id] = 1;
+    const node = source.node(id);
+    let terms: readonly number[];
+    if (flattened[id] === 1) {
+      terms = termsOf(node, same);
+      replaced.set(id, { op: 'addN', inputs: terms, attrs: {} });
+    } else if (node.op === 'addN') terms = node.inputs;
+    else continue;
+    const key = terms.join(',');
+    if (sums.has(key)) return null;
+    sums.add(key);
+  }
+  const { graph, mapped } = source.compacted(keep, undefined, undefined, replaced);
+  const bindings = new Map<number, number>();
+  // In id order, as a rebuild adds them.
+  for (const [id, bound] of [...slice.bindings].sort((a, b) => a[0] - b[0])) {
+    if (mapped[id] >= 0) bindings.set(mapped[id], bound);
+  }
+  return { graph, outputs: slice.outputs.map((id) => mapped[id]), bindings };
+}
 export const stabilize: RewritePass = rewritePass('stabilize', STABILIZING_RULES);
 
 /**
