@@ -301,7 +301,7 @@ function ruleMatches(
   limit: number,
 ): { found: RuleMatch[]; more: boolean } {
   const graph = slice.graph;
-  const live = liveOf(slice);
+  const live = liveNodes(slice.graph, slice.outputs);
   const found: RuleMatch[] = [];
   for (const node of graph.nodes) {
     if (live[node.id] === 0 || isLeafOp(node.op)) continue;
@@ -335,7 +335,7 @@ function rewriteInPlace(
   const source = slice.graph;
   // A rule that builds nothing returns an existing node; others would add to the source: leave them to the rebuild.
   if (rule.emits !== undefined) return null;
-  const live = liveOf(slice);
+  const live = liveNodes(slice.graph, slice.outputs);
   for (let id = 0; id < source.size; id++) if (live[id] === 0) return null;
   const sizeBefore = source.size;
   const next = rule.rewrite(captures, node, source);
@@ -369,20 +369,6 @@ function rewriteInPlace(
 
 /** Thrown out of a sweep with virtual copies when it cannot give what the copies would (`skippedEqual`). */
 const SKIPPED_EQUAL = new Error('a copy would merge with a copy the sweep did not make');
-
-/**
- * The live nodes of a slice (`liveNodes`), found once per slice object: in a round of the pipeline that changes
- * nothing, simplify, addn and stabilize are each given the same slice. A graph only grows (its nodes never change),
- * so the flags hold while the graph has the size it had. Callers only read them.
- */
-const liveFlags = new WeakMap<Slice, { size: number; live: Uint8Array }>();
-function liveOf(slice: Slice): Uint8Array {
-  const known = liveFlags.get(slice);
-  if (known !== undefined && known.size === slice.graph.size) return known.live;
-  const live = liveNodes(slice.graph, slice.outputs);
-  liveFlags.set(slice, { size: slice.graph.size, live });
-  return live;
-}
 
 /** A sweep's rebuilt slice (before its dead nodes are dropped) and its rewrites counted by rule. */
 type Swept = { result: Slice; counts: { [rule: string]: number } };
@@ -762,7 +748,7 @@ export function addChainPass(
   const runAddn = (slice: Slice, onLive: boolean): AddnResult => {
     const source = slice.graph;
     const size = source.size;
-    const live = liveOf(slice);
+    const live = liveNodes(slice.graph, slice.outputs);
     // One sweep over the nodes: the uses, and the live adds (the only nodes the decisions below look at first).
     const nodes = source.nodes;
     const uses = new Int32Array(size);
@@ -914,7 +900,7 @@ export function simplifyAndAddn(
     let nodesAfter = swept.slice.graph.size;
     if (swept.dead) {
       nodesAfter = 0;
-      for (const flag of liveOf(swept.slice)) nodesAfter += flag;
+      for (const flag of liveNodes(swept.slice.graph, swept.slice.outputs)) nodesAfter += flag;
     }
     const simplifyReport = {
       pass: rewrite.name,
