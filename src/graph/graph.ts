@@ -453,12 +453,15 @@ export class Graph {
    * What a rebuild of a graph built by interning gives when it keeps every node as it is, without re-keying
    * anything: the name and intern tables are filled on first use. (The passes drop dead nodes with it.) A node in
    * `constants` becomes a constant of that value under its name (constant folding in place: its inputs are then
-   * kept only if `keep` says so); a node in `redirect` is dropped, its readers reading the earlier node it maps to.
+   * kept only if `keep` says so); a node in `redirect` is dropped, its readers reading the earlier node it maps to; a
+   * node in `replaced` becomes a node of that op, attrs and inputs (earlier kept nodes) with its type and name, which
+   * the caller checked equals no other node (addn's flattened sums).
    */
   compacted(
     keep: Uint8Array,
     constants?: ReadonlyMap<number, NDArray>,
     redirect?: ReadonlyMap<number, number>,
+    replaced?: ReadonlyMap<number, { readonly op: string; readonly inputs: readonly number[]; readonly attrs: Attrs }>,
   ): { graph: Graph; mapped: Int32Array } {
     if (this.parent !== null) throw new GraphError('Graph.compacted: a region cannot be compacted on its own');
     const out = new Graph();
@@ -495,6 +498,30 @@ export class Graph {
         stateless[id] = interned ? 1 : 0;
         if (interned) contentHashes[id] = contentHash('constant', value.dtype, value.shape, value, '{}');
         out.attrsKeyList.push('{}');
+        mapped[node.id] = id;
+        outIndexOf[id] = nameIndexOf[node.id];
+        idOfIndex[nameIndexOf[node.id]] = id;
+        continue;
+      }
+      const replacement = replaced?.get(node.id);
+      if (replacement !== undefined) {
+        const inputs = replacement.inputs.map((input) => mapped[input]);
+        if (inputs.some((input) => input < 0))
+          throw new GraphError(`Graph.compacted: %${node.id}'s new inputs are not kept`);
+        const attrsKey = attrsKeyOf(replacement.attrs);
+        out.nodeList.push({
+          id,
+          op: replacement.op,
+          inputs,
+          attrs: replacement.attrs,
+          dtype: node.dtype,
+          shape: node.shape,
+          name: node.name,
+          value: undefined,
+        });
+        stateless[id] = 1;
+        contentHashes[id] = contentHash(replacement.op, node.dtype, node.shape, undefined, attrsKey);
+        out.attrsKeyList.push(attrsKey);
         mapped[node.id] = id;
         outIndexOf[id] = nameIndexOf[node.id];
         idOfIndex[nameIndexOf[node.id]] = id;

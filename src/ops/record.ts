@@ -1,19 +1,11 @@
-import {
-  Attrs,
-  DType,
-  DTypeError,
-  formatShape,
-  Graph,
-  GraphError,
-  LazygradError,
-  NDArray,
-  NestedArray,
-  Node,
-  quoteName,
-  Shape,
-  ShapeError,
-  Tensor,
-} from '../graph';
+// From the defining modules, not the folder's index: a read through its re-export is a getter call, and addOp runs
+// once per node a pass builds.
+import { DType } from '../graph/dtype';
+import { DTypeError, GraphError, LazygradError, ShapeError } from '../graph/errors';
+import { Attrs, Graph, Node, Tensor } from '../graph/graph';
+import { NDArray, NestedArray } from '../graph/ndarray';
+import { quoteName } from '../graph/rules';
+import { formatShape, Shape } from '../graph/shape';
 import { AttrKind, AttrProblem, AttrSchema, AttrsOf, attrProblem } from './attrs';
 import type { Buf } from './kernels/types';
 

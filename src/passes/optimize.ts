@@ -10,7 +10,7 @@ import { constantFolding } from './fold';
 import { Pass, PassReport, runPipeline } from './pass';
 import { prune } from './prune';
 import { rematPass, unremat } from './remat';
-import { addNPass, simplify, stabilize } from './simplify';
+import { addNPass, simplify, simplifyAndAddn, stabilize } from './simplify';
 import { copyLeaf, Slice } from './slice';
 import { crossEntropyFusion } from './xent';
 
@@ -163,6 +163,9 @@ export function compileSlice(
 ): { slice: Slice; reports: PassReport[] } {
   const verify = options.verify === true;
   const { rewrite, lower } = pipelineFor(options, hasControlFlow(slice.graph));
+  // simplify and addn share simplify's dead nodes' compaction (each still reports its own line), unless verifying.
+  const next = rewrite.findIndex((pass) => pass === simplify);
+  if (!verify && next >= 0 && rewrite[next + 1] === addNPass) rewrite.splice(next, 2, simplifyAndAddn());
   const rewritten = runPipeline(slice, rewrite, 8, verify);
   // Epilogue and elementwise fusion share one rebuild (each still reports its own line), unless verifying between them.
   const at = lower.findIndex((pass) => pass.name === 'epilogue');

@@ -1,5 +1,8 @@
-import { Attrs, Graph, isFullyKnown, Node, shapesEqual } from '../graph';
-import { addOp, opRecord } from '../ops';
+// From the defining modules, not the folders' index (a read through a re-export is a getter call, per node here).
+import { Attrs, Graph, Node } from '../graph/graph';
+import { isFullyKnown, shapesEqual } from '../graph/shape';
+import { addOp } from '../ops/record';
+import { opRecord } from '../ops/registry';
 
 /**
  * A small pattern language over nodes: an op (or several), input sub-patterns, a capture name, or a constant
@@ -126,6 +129,27 @@ export function matchNode(graph: Graph, node: Node, pattern: Pattern, captures: 
     }
   }
   if (pattern.capture !== undefined) captures[pattern.capture] = node;
+  return true;
+}
+
+/**
+ * Whether `node` fits the pattern's root and its inputs fit the roots of the pattern's inputs (in either order for a
+ * commuted pattern): what `matchNode` checks before it binds anything. False means no match, found without a captures
+ * object (most rules tried on a node fail here).
+ */
+export function mayMatch(graph: Graph, node: Node, pattern: Pattern): boolean {
+  if (!fits(graph, node, pattern)) return false;
+  const inputs = pattern.inputs;
+  if (inputs === undefined || inputs.length === 0) return true;
+  if (pattern.commute === true && inputs.length === 2) {
+    const a = graph.node(node.inputs[0]);
+    const b = graph.node(node.inputs[1]);
+    return (
+      (fits(graph, a, inputs[0]) && fits(graph, b, inputs[1])) ||
+      (fits(graph, b, inputs[0]) && fits(graph, a, inputs[1]))
+    );
+  }
+  for (let k = 0; k < inputs.length; k++) if (!fits(graph, graph.node(node.inputs[k]), inputs[k])) return false;
   return true;
 }
 

@@ -1,6 +1,15 @@
-import { Attrs, DType, Graph, isFloat, isFullyKnown, NDArray, Node, Shape, shapesEqual } from '../graph';
-import { attrsOf, isLeafOp, opRecord, SUM, TRANSPOSE } from '../ops';
-import { Pass } from './pass';
+// From the defining modules, not the folders' index: a read through an index's re-export is a getter call (CommonJS),
+// once per node in the sweeps below.
+import { now } from '../graph/clock';
+import { DType, isFloat } from '../graph/dtype';
+import { Attrs, Graph, Node } from '../graph/graph';
+import { NDArray } from '../graph/ndarray';
+import { isFullyKnown, Shape, shapesEqual } from '../graph/shape';
+import { TRANSPOSE } from '../ops/movement';
+import { attrsOf } from '../ops/record';
+import { SUM } from '../ops/reduce';
+import { isLeafOp, opRecord } from '../ops/registry';
+import { Pass, PassReport } from './pass';
 import {
   capture,
   Captures,
@@ -9,6 +18,7 @@ import {
   literal,
   match,
   matchNode,
+  mayMatch,
   op,
   patternDepth,
   ReservedNames,
@@ -291,12 +301,13 @@ function ruleMatches(
   limit: number,
 ): { found: RuleMatch[]; more: boolean } {
   const graph = slice.graph;
-  const live = liveNodes(graph, slice.outputs);
+  const live = liveNodes(slice.graph, slice.outputs);
   const found: RuleMatch[] = [];
   for (const node of graph.nodes) {
     if (live[node.id] === 0 || isLeafOp(node.op)) continue;
     for (const rule of rulesFor(node.op)) {
       passVisits.ruleTrials++;
+      if (!mayMatch(graph, node, rule.pattern)) continue;
       const captures: Captures = {};
       if (!match(graph, node.id, rule.pattern, captures)) continue;
       if (rule.when === undefined || rule.when(captures, node, graph)) {
@@ -324,7 +335,7 @@ function rewriteInPlace(
   const source = slice.graph;
   // A rule that builds nothing returns an existing node; others would add to the source: leave them to the rebuild.
   if (rule.emits !== undefined) return null;
-  const live = liveNodes(source, slice.outputs);
+  const live = liveNodes(slice.graph, slice.outputs);
   for (let id = 0; id < source.size; id++) if (live[id] === 0) return null;
   const sizeBefore = source.size;
   const next = rule.rewrite(captures, node, source);
@@ -347,6 +358,7 @@ function rewriteInPlace(
     if (near[candidate.id] > depth || isLeafOp(candidate.op)) continue;
     for (const other of rulesFor(candidate.op)) {
       passVisits.ruleTrials++;
+      if (!mayMatch(graph, candidate, other.pattern)) continue;
       const found: Captures = {};
       if (!match(graph, candidate.id, other.pattern, found)) continue;
       if (other.when === undefined || other.when(found, candidate, graph)) return null;
@@ -354,6 +366,9 @@ function rewriteInPlace(
   }
   return { slice: patched.slice, changes: { [rule.name]: 1 } };
 }
+
+/** Thrown out of a sweep with virtual copies when it cannot give what the copies would (`skippedEqual`). */
+const SKIPPED_EQUAL = new Error('a copy would merge with a copy the sweep did not make');
 
 /** A sweep's rebuilt slice (before its dead nodes are dropped) and its rewrites counted by rule. */
 type Swept = { result: Slice; counts: { [rule: string]: number } };
@@ -363,18 +378,22 @@ type Swept = { result: Slice; counts: { [rule: string]: number } };
  * The copy a rewrite leaves dead would have taken a name in the rebuilt graph before the rule built anything (its
  * own, or the first `${name}_k` free): that name is reserved, so that `emit` (and `nameOf`) treat it as taken exactly
  * as the rebuild would. The graph itself does not know them: if it gives one to a node (`note`), the sweep is redone
- * with copies (`clash`). And a virtual copy stands for the copy only while the copy could not merge with another
- * node: while no two nodes of the slice became the same node (`exact`; the slice is hash-consed, so a copy of a node
- * no rule builds can otherwise only merge with the copy of an equal node of the slice).
+ * with copies (`clash`). And a virtual copy stands for the copy only where the copy could not merge with another
+ * node. The slice is hash-consed, so a copy of a node no rule builds can merge only with the copy of another node of
+ * the slice reading the same nodes of the rebuilt graph: one of its inputs is then the image of two nodes of the slice
+ * (`readsMerged`). Such a node is copied (its copy merges exactly as in the sweep with copies), unless the node it
+ * would merge with is a copy the sweep did not make (`skippedEqual`: a node a rule rewrote from its virtual copy):
+ * then the sweep is redone with copies.
  */
 class VirtualNames implements ReservedNames {
   graph: Graph | null = null;
-  exact = true;
   clash = false;
   private readonly names = new Set<string>();
   /** Names of the rebuilt graph's nodes other than copies under their own (source) names. */
   private readonly given = new Set<string>();
   private images = new Uint8Array(1024);
+  /** The nodes not copied, by their first input (-1: none): `skip`. */
+  private readonly skipped = new Map<number, { op: string; inputs: readonly number[] }[]>();
 
   attach(target: Graph): void {
     this.graph = target;
@@ -430,15 +449,42 @@ class VirtualNames implements ReservedNames {
     if (owner !== undefined && owner.id > node.id) this.clash = true;
   }
 
-  /** Records that a node of the slice became node `id`; two that become one end `exact`. */
+  /** Records that a node of the slice became node `id` (2: of two nodes or more). */
   image(id: number): void {
     if (id >= this.images.length) {
       const grown = new Uint8Array(Math.max(2 * this.images.length, id + 1));
       grown.set(this.images);
       this.images = grown;
     }
-    if (this.images[id] === 1) this.exact = false;
-    this.images[id] = 1;
+    if (this.images[id] < 2) this.images[id]++;
+  }
+
+  /** Whether a node reading `inputs` (ids in the rebuilt graph) reads the image of two nodes of the slice. */
+  readsMerged(inputs: readonly number[]): boolean {
+    for (let k = 0; k < inputs.length; k++) if (this.images[inputs[k]] === 2) return true;
+    return false;
+  }
+
+  /** Records a node the sweep did not copy (a rule rewrote its virtual copy): an `op` node reading `inputs`. */
+  skip(op: string, inputs: readonly number[]): void {
+    const key = inputs.length === 0 ? -1 : inputs[0];
+    const list = this.skipped.get(key);
+    if (list === undefined) this.skipped.set(key, [{ op, inputs }]);
+    else list.push({ op, inputs });
+  }
+
+  /**
+   * Whether a node not copied had the op and inputs of a copy of `op` reading `inputs` (attrs and types are not
+   * compared: a false alarm only redoes the sweep with copies).
+   */
+  skippedEqual(op: string, inputs: readonly number[]): boolean {
+    const list = this.skipped.get(inputs.length === 0 ? -1 : inputs[0]);
+    if (list === undefined) return false;
+    for (const other of list) {
+      if (other.op !== op || other.inputs.length !== inputs.length) continue;
+      if (other.inputs.every((input, k) => input === inputs[k])) return true;
+    }
+    return false;
   }
 }
 
@@ -481,7 +527,7 @@ class VirtualCopy implements Node {
  * A pass that applies a rule table bottom-up in one sweep; the pipeline repeats it to a fixed point. `inPlace: false`
  * always rebuilds (the reference the tests compare the in-place shortcut with).
  */
-export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPerNode = 8, inPlace = true): Pass {
+export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPerNode = 8, inPlace = true): RewritePass {
   // The rules by the op their pattern's root matches (a root without an op matches any node: listed for every op).
   const byOp = new Map<string, Rule[]>();
   const rulesFor = (op: string): readonly Rule[] => {
@@ -503,6 +549,17 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
   const emitted = new Set<string>();
   for (const rule of rules) for (const built of rule.emits ?? []) emitted.add(built);
 
+  // Ops whose nodes may be tried as virtual copies: some rule's root, no rule builds them, not stateful (once per op).
+  const candidates = new Map<string, boolean>();
+  const candidateOp = (op: string): boolean => {
+    let candidate = candidates.get(op);
+    if (candidate === undefined) {
+      candidate = rulesFor(op).length > 0 && !emitted.has(op) && opRecord(op).stateful !== true;
+      candidates.set(op, candidate);
+    }
+    return candidate;
+  };
+
   /** The rewrite of one node by the rules (`rewriteOnce`), and to a fixed point (`loop`), counted in `counts`. */
   function rewriter(): {
     counts: { [rule: string]: number };
@@ -514,6 +571,7 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
     const rewriteOnce = (current: Node, target: Graph, names: VirtualNames | null, source: Graph): number => {
       for (const rule of rulesFor(current.op)) {
         passVisits.ruleTrials++;
+        if (!mayMatch(target, current, rule.pattern)) continue;
         const captures: Captures = {};
         if (!matchNode(target, current, rule.pattern, captures)) continue;
         if (rule.when !== undefined && !rule.when(captures, current, target)) continue;
@@ -577,8 +635,7 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
     // Whether a virtual copy stands for the copy: a node no rule builds, read by copies of its inputs' types (so the
     // copy would be the node as it is) and bound to nothing of the user's graph.
     const virtualizable = (node: Node, inputs: readonly number[], target: Graph): boolean => {
-      if (rulesFor(node.op).length === 0 || emitted.has(node.op) || !names.exact) return false;
-      if (opRecord(node.op).stateful === true || slice.bindings.has(node.id)) return false;
+      if (!candidateOp(node.op) || slice.bindings.has(node.id)) return false;
       for (let k = 0; k < inputs.length; k++) {
         const before = source.node(node.inputs[k]);
         const after = target.node(inputs[k]);
@@ -590,8 +647,12 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
       names.attach(target);
       const before = target.size;
       let id: number;
+      const merged = names.readsMerged(inputs);
+      // Its copy may merge with a copy the sweep with copies made and this one did not: that sweep decides.
+      if (merged && names.skippedEqual(node.op, inputs)) throw SKIPPED_EQUAL;
       if (isLeafOp(node.op)) id = copyLeaf(node, target);
-      else if (!virtualizable(node, inputs, target)) id = loop(copyOp(source, node, inputs, target), 0, target);
+      else if (merged || !virtualizable(node, inputs, target))
+        id = loop(copyOp(source, node, inputs, target), 0, target);
       else {
         copy.become(node, inputs);
         const next = rewriteOnce(copy, target, names, source);
@@ -600,7 +661,10 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
         if (next === -1) {
           passVisits.copies++;
           id = target.copyNode(node, inputs, false, source);
-        } else id = loop(next, 1, target);
+        } else {
+          names.skip(node.op, inputs);
+          id = loop(next, 1, target);
+        }
       }
       names.image(id);
       names.note(before, target, node);
@@ -616,28 +680,42 @@ export function rewritePass(name: string, rules: readonly Rule[], maxRewritesPer
     return names.clash ? null : { result, counts };
   }
 
+  const runKeepingDead = (slice: Slice): KeptDead => {
+    // The sweep rewrites nothing when no node matches a rule: a slice is hash-consed (built by interning), so the
+    // rebuilt graph would be the same graph, matching the same rules. Then skip it (one look at each node).
+    const { found, more } = ruleMatches(slice, rulesFor, 1);
+    if (found.length === 0) return { slice, changes: {}, dead: false };
+    if (inPlace && !more) {
+      const inPlace = rewriteInPlace(slice, found[0], rulesFor, depth);
+      if (inPlace !== null) return { ...inPlace, dead: false };
+    }
+    const { result, counts } = (inPlace && maxRewritesPerNode > 0 ? sweepVirtual(slice) : null) ?? sweep(slice);
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    if (total === 0) return { slice, changes: counts, dead: false };
+    return { slice: result, changes: counts, dead: true };
+  };
+
   return {
     name,
     run(slice) {
-      // The sweep rewrites nothing when no node matches a rule: a slice is hash-consed (built by interning), so the
-      // rebuilt graph would be the same graph, matching the same rules. Then skip it (one look at each node).
-      const { found, more } = ruleMatches(slice, rulesFor, 1);
-      if (found.length === 0) return { slice, changes: {} };
-      if (inPlace && !more) {
-        const inPlace = rewriteInPlace(slice, found[0], rulesFor, depth);
-        if (inPlace !== null) return inPlace;
-      }
-      const { result, counts } = (inPlace && maxRewritesPerNode > 0 ? sweepVirtual(slice) : null) ?? sweep(slice);
-      const total = Object.values(counts).reduce((a, b) => a + b, 0);
-      if (total === 0) return { slice, changes: counts };
+      const { slice: result, changes, dead } = runKeepingDead(slice);
       // Nodes the rewrites bypassed are dead now: drop them so the report shows the real size.
-      const pruned = dropDead(result);
-      return { slice: pruned, changes: counts };
+      return { slice: dead ? dropDead(result) : result, changes };
     },
+    runKeepingDead,
   };
 }
 
-export const simplify: Pass = rewritePass('simplify', EXACT_RULES);
+/**
+ * What a rewrite pass's `run` gives before it drops the dead nodes its sweep leaves (`dead`: there may be some;
+ * `dropDead` of the slice is then `run`'s).
+ */
+type KeptDead = { slice: Slice; changes: { [rule: string]: number }; dead: boolean };
+
+/** A rewrite pass (`rewritePass`), which can also hand on its sweep's slice before dropping its dead nodes. */
+export type RewritePass = Pass & { runKeepingDead(slice: Slice): KeptDead };
+
+export const simplify: RewritePass = rewritePass('simplify', EXACT_RULES);
 
 /**
  * Repeated additions to one addN: add(add(a, b), c) → addN(a, b, c), but only through an inner sum nothing else
@@ -658,77 +736,196 @@ export const addNPass: Pass = addChainPass();
  * rebuild when a node merges). `false` copies them and drops them after, as before (the reference the tests compare
  * the shortcut with).
  */
-export function addChainPass(skipAbsorbed = true): Pass {
+export function addChainPass(
+  skipAbsorbed = true,
+  inPlace = skipAbsorbed,
+): Pass & { runOnLive(slice: Slice): AddnResult } {
+  /**
+   * The pass on `dropDead(slice)` when `onLive` (the slice a rewrite pass's sweep leaves, `runKeepingDead`), without
+   * the compaction: the uses counted are those of live nodes, and the rebuild copies live nodes only, in the same
+   * order, so it builds the same graph.
+   */
+  const runAddn = (slice: Slice, onLive: boolean): AddnResult => {
+    const source = slice.graph;
+    const size = source.size;
+    const live = liveNodes(slice.graph, slice.outputs);
+    // One sweep over the nodes: the uses, and the live adds (the only nodes the decisions below look at first).
+    const nodes = source.nodes;
+    const uses = new Int32Array(size);
+    const adds: number[] = [];
+    for (let id = size - 1; id >= 0; id--) {
+      if (onLive && live[id] === 0) continue;
+      const node = nodes[id];
+      const inputs = node.inputs;
+      for (let k = 0; k < inputs.length; k++) uses[inputs[k]]++;
+      if (node.op === 'add' && live[id] === 1) adds.push(id);
+    }
+    for (const id of slice.outputs) uses[id]++;
+    // flattened[id]: the add becomes an addN over its terms; absorbedBy[id]: the flattened add whose terms include
+    // this sum's terms (-1: none; the sum is then built, and read as one term).
+    const flattened = new Uint8Array(size);
+    const absorbedBy = new Int32Array(size).fill(-1);
+    const absorbable = (id: number): boolean => {
+      const op = source.node(id).op;
+      return uses[id] === 1 && (op === 'add' || op === 'addN');
+    };
+    let count = 0;
+    // In id order: whether an add flattens depends on whether its inner sums did.
+    for (let at = adds.length - 1; at >= 0; at--) {
+      const node = nodes[adds[at]];
+      // Most adds read no inner sum they could absorb (all of them once the pass has run): no types compared then.
+      let absorbs = false;
+      for (const input of node.inputs) absorbs ||= absorbable(input);
+      if (!absorbs) continue;
+      let uniform = true;
+      for (const input of node.inputs) {
+        if (!absorbable(input)) {
+          uniform &&= sameType(source.node(input), node);
+          continue;
+        }
+        // A flattened inner sum's terms all have its type; any other inner sum's terms are its inputs.
+        if (flattened[input] === 1) uniform &&= sameType(source.node(input), node);
+        else for (const term of source.node(input).inputs) uniform &&= sameType(source.node(term), node);
+      }
+      if (!uniform) continue;
+      flattened[node.id] = 1;
+      count++;
+      for (const input of node.inputs) if (absorbable(input)) absorbedBy[input] = node.id;
+    }
+    if (count === 0) return { slice: onLive ? dropDead(slice) : slice, changes: { 'add-chain-addn': 0 } };
+    // The terms of a flattened add, left to right: an explicit stack over the absorbed sums (a chain of 100,000 adds
+    // is deep).
+    const termsOf = (node: Node, mapped: (id: number) => number): number[] => {
+      const terms: number[] = [];
+      const stack: number[] = [];
+      for (let k = node.inputs.length - 1; k >= 0; k--) stack.push(node.inputs[k]);
+      while (stack.length > 0) {
+        const id = stack.pop() as number;
+        passVisits.addnTerms++;
+        if (absorbedBy[id] === -1) terms.push(mapped(id));
+        else if (flattened[id] === 1) {
+          const inner = source.node(id).inputs;
+          for (let k = inner.length - 1; k >= 0; k--) stack.push(inner[k]);
+        } else {
+          // An absorbed sum left as it is: its terms are its inputs (those of its copy, when it is copied: a copy
+          // reads its inputs mapped, and a node it merges with reads the same).
+          for (const term of source.node(id).inputs) terms.push(mapped(term));
+        }
+      }
+      return terms;
+    };
+    const changes = { 'add-chain-addn': count };
+    // A region's graph is compacted with its enclosing graph, not on its own.
+    if (inPlace && source.parent === null) {
+      const compacted = flattenInPlace(slice, live, flattened, absorbedBy, termsOf);
+      if (compacted !== null) return { slice: compacted, changes };
+    }
+    const rewrite: Rewriter = (node, _inputs, target, mapped) => {
+      if (flattened[node.id] === 0) return undefined;
+      // Absorbed into the add that reads it: never built (nothing else reads it), so no mapped id.
+      if (absorbedBy[node.id] !== -1) return -1;
+      return emit(target, 'addN', termsOf(node, mapped), {}, node.name);
+    };
+    if (skipAbsorbed) {
+      // Every absorbed sum is read only by the add that absorbs it, which is not copied but rewritten.
+      const skip = new Uint8Array(size);
+      for (let id = 0; id < size; id++) if (absorbedBy[id] !== -1) skip[id] = 1;
+      const skipped = rebuildSkipping(slice, skip, rewrite);
+      if (skipped !== null) return { slice: skipped, changes };
+    }
+    return { slice: dropDead(rebuild(slice, rewrite)), changes };
+  };
+  return { name: 'addn', run: (slice) => runAddn(slice, false), runOnLive: (slice) => runAddn(slice, true) };
+}
+
+type AddnResult = { slice: Slice; changes: { [rule: string]: number } };
+
+/**
+ * addn's rewrites as one compaction of the slice (`Graph.compacted` with replaced nodes) instead of a rebuild: each
+ * outermost flattened add becomes its addN where it is, the sums it absorbs and the dead nodes are dropped, every other
+ * node is kept as it is. The rebuild gives the same slice unless one of its nodes merges with another: the source is
+ * hash-consed and the other nodes are mapped one to one, so only when a new addN reads the terms of another addN (a
+ * second new one, or one already there). Then null, and the caller rebuilds.
+ */
+function flattenInPlace(
+  slice: Slice,
+  live: Uint8Array,
+  flattened: Uint8Array,
+  absorbedBy: Int32Array,
+  termsOf: (node: Node, mapped: (id: number) => number) => number[],
+): Slice | null {
+  const source = slice.graph;
+  const keep = new Uint8Array(source.size);
+  const replaced = new Map<number, { op: string; inputs: readonly number[]; attrs: Attrs }>();
+  const sums = new Set<string>();
+  const same = (id: number): number => id;
+  for (let id = 0; id < source.size; id++) {
+    if (live[id] === 0 || absorbedBy[id] !== -1) continue;
+    keep[id] = 1;
+    const node = source.node(id);
+    let terms: readonly number[];
+    if (flattened[id] === 1) {
+      terms = termsOf(node, same);
+      replaced.set(id, { op: 'addN', inputs: terms, attrs: {} });
+    } else if (node.op === 'addN') terms = node.inputs;
+    else continue;
+    const key = terms.join(',');
+    if (sums.has(key)) return null;
+    sums.add(key);
+  }
+  const { graph, mapped } = source.compacted(keep, undefined, undefined, replaced);
+  const bindings = new Map<number, number>();
+  // In id order, as a rebuild adds them.
+  for (const [id, bound] of [...slice.bindings].sort((a, b) => a[0] - b[0])) {
+    if (mapped[id] >= 0) bindings.set(mapped[id], bound);
+  }
+  return { graph, outputs: slice.outputs.map((id) => mapped[id]), bindings };
+}
+export const stabilize: RewritePass = rewritePass('stabilize', STABILIZING_RULES);
+
+/**
+ * `simplify` then `addn` (docs/compiler.md, "Simplify and addn without a compaction between them"), each with its own
+ * report. simplify's sweep leaves dead nodes behind (the inputs only its rewrites read: two on the 200k-node
+ * gradient graph), which it drops by compacting the whole slice; addn's rebuild copies only live nodes, so it is given
+ * the sweep's slice as it is and counts uses of live nodes only (`runOnLive`): the same graph, one compaction less.
+ * simplify's report gives the size its compaction would have given (its live nodes).
+ */
+export function simplifyAndAddn(
+  rewrite: RewritePass = simplify,
+  addn: ReturnType<typeof addChainPass> = addChainPass(),
+): Pass & { runParts(slice: Slice): { slice: Slice; reports: PassReport[] } } {
+  const runParts = (slice: Slice): { slice: Slice; reports: PassReport[] } => {
+    const start = now();
+    const swept = rewrite.runKeepingDead(slice);
+    let nodesAfter = swept.slice.graph.size;
+    if (swept.dead) {
+      nodesAfter = 0;
+      for (const flag of liveNodes(swept.slice.graph, swept.slice.outputs)) nodesAfter += flag;
+    }
+    const simplifyReport = {
+      pass: rewrite.name,
+      nodesBefore: slice.graph.size,
+      nodesAfter,
+      changes: swept.changes,
+      timeMs: now() - start,
+    };
+    const addnStart = now();
+    const added = swept.dead ? addn.runOnLive(swept.slice) : addn.run(swept.slice);
+    const addnReport = {
+      pass: addn.name,
+      nodesBefore: nodesAfter,
+      nodesAfter: added.slice.graph.size,
+      changes: added.changes,
+      timeMs: now() - addnStart,
+    };
+    return { slice: added.slice, reports: [simplifyReport, addnReport] };
+  };
   return {
-    name: 'addn',
+    name: `${rewrite.name}+${addn.name}`,
     run(slice) {
-      const source = slice.graph;
-      const size = source.size;
-      const uses = new Int32Array(size);
-      for (const node of source.nodes) for (const input of node.inputs) uses[input]++;
-      for (const id of slice.outputs) uses[id]++;
-      // flattened[id]: the add becomes an addN over its terms; absorbedBy[id]: the flattened add whose terms include
-      // this sum's terms (-1: none; the sum is then built, and read as one term).
-      const flattened = new Uint8Array(size);
-      const absorbedBy = new Int32Array(size).fill(-1);
-      const absorbable = (id: number): boolean => {
-        const op = source.node(id).op;
-        return uses[id] === 1 && (op === 'add' || op === 'addN');
-      };
-      const live = liveNodes(source, slice.outputs);
-      let count = 0;
-      for (const node of source.nodes) {
-        if (node.op !== 'add' || live[node.id] === 0) continue;
-        let absorbs = false;
-        let uniform = true;
-        for (const input of node.inputs) {
-          if (!absorbable(input)) {
-            uniform &&= sameType(source.node(input), node);
-            continue;
-          }
-          absorbs = true;
-          // A flattened inner sum's terms all have its type; any other inner sum's terms are its inputs.
-          if (flattened[input] === 1) uniform &&= sameType(source.node(input), node);
-          else for (const term of source.node(input).inputs) uniform &&= sameType(source.node(term), node);
-        }
-        if (!absorbs || !uniform) continue;
-        flattened[node.id] = 1;
-        count++;
-        for (const input of node.inputs) if (absorbable(input)) absorbedBy[input] = node.id;
-      }
-      if (count === 0) return { slice, changes: { 'add-chain-addn': 0 } };
-      const rewrite: Rewriter = (node, _inputs, target, mapped) => {
-        if (flattened[node.id] === 0) return undefined;
-        // Absorbed into the add that reads it: never built (nothing else reads it), so no mapped id.
-        if (absorbedBy[node.id] !== -1) return -1;
-        // The terms, left to right: an explicit stack over the absorbed sums (a chain of 100,000 adds is deep).
-        const terms: number[] = [];
-        const stack: number[] = [];
-        for (let k = node.inputs.length - 1; k >= 0; k--) stack.push(node.inputs[k]);
-        while (stack.length > 0) {
-          const id = stack.pop() as number;
-          passVisits.addnTerms++;
-          if (absorbedBy[id] === -1) terms.push(mapped(id));
-          else if (flattened[id] === 1) {
-            const inner = source.node(id).inputs;
-            for (let k = inner.length - 1; k >= 0; k--) stack.push(inner[k]);
-          } else {
-            // An absorbed sum left as it is: its terms are its inputs (those of its copy, when it is copied: a copy
-            // reads its inputs mapped, and a node it merges with reads the same).
-            for (const term of source.node(id).inputs) terms.push(mapped(term));
-          }
-        }
-        return emit(target, 'addN', terms, {}, node.name);
-      };
-      if (skipAbsorbed) {
-        // Every absorbed sum is read only by the add that absorbs it, which is not copied but rewritten.
-        const skip = new Uint8Array(size);
-        for (let id = 0; id < size; id++) if (absorbedBy[id] !== -1) skip[id] = 1;
-        const skipped = rebuildSkipping(slice, skip, rewrite);
-        if (skipped !== null) return { slice: skipped, changes: { 'add-chain-addn': count } };
-      }
-      return { slice: dropDead(rebuild(slice, rewrite)), changes: { 'add-chain-addn': count } };
+      const { slice: result, reports } = runParts(slice);
+      return { slice: result, changes: Object.assign({}, ...reports.map((r) => r.changes)) };
     },
+    runParts,
   };
 }
-export const stabilize: Pass = rewritePass('stabilize', STABILIZING_RULES);

@@ -1,13 +1,16 @@
 /**
- * `addn` does not copy the inner sums a flattened add absorbs (simplify.ts, addChainPass): `rebuildSkipping`, which
- * falls back to the full rebuild when a node merges. On random sum graphs (shared sums, broadcasts, outputs, and
- * sums grouped both ways, whose addNs merge), the shortcut gives the slice and count of the full rebuild.
+ * `addn` does not copy the inner sums a flattened add absorbs (simplify.ts, addChainPass): it compacts the slice with
+ * each outermost flattened add replaced by its addN (`flattenInPlace`), or, when a new addN would merge with another,
+ * rebuilds without them (`rebuildSkipping`), which falls back to the full rebuild when a node merges. On random sum
+ * graphs (shared sums, broadcasts, outputs, and sums grouped both ways, whose addNs merge), both shortcuts give the
+ * slice and count of the full rebuild.
  */
 import fc from 'fast-check';
 import { add, exp, Graph, optimize, sin, Slice, Tensor } from '../../src';
 import { addChainPass } from '../../src/passes/simplify';
 
 const shortcut = addChainPass();
+const skipping = addChainPass(true, false);
 const reference = addChainPass(false);
 
 function sliceOf(g: Graph, outputs: readonly Tensor[]): Slice {
@@ -51,6 +54,14 @@ describe('addn skips the sums it absorbs', () => {
         const slice = sliceOf(g, outputs);
         const expected = reference.run(slice);
         const actual = shortcut.run(slice);
+        const skipped = skipping.run(slice);
+        expect(skipped.slice.graph.toString()).toBe(expected.slice.graph.toString());
+        expect(skipped.slice.graph.nodes.map((node) => node.name)).toEqual(
+          expected.slice.graph.nodes.map((node) => node.name),
+        );
+        expect(actual.slice.graph.nodes.map((node) => node.name)).toEqual(
+          expected.slice.graph.nodes.map((node) => node.name),
+        );
         if (expected.slice !== slice) changed++;
         if (steps.some((s) => s.kind === 2)) merged++;
         expect(actual.changes).toEqual(expected.changes);
