@@ -17,13 +17,13 @@ import {
   Node,
   onesLike,
   opRecord,
-  optimize,
   sin,
   Slice,
   sum,
   Tensor,
 } from '../../src';
 import { dropDead, rebuild } from '../../src/passes/slice';
+import { sliceOf } from './slices';
 
 /** The fold pass as a rebuild (how it always ran before it could fold in place): the reference. */
 function referenceFold(slice: Slice): { slice: Slice; folded: number; removed: number } {
@@ -43,11 +43,6 @@ function referenceFold(slice: Slice): { slice: Slice; folded: number; removed: n
   if (folded === 0) return { slice, folded, removed: 0 };
   const pruned = dropDead(result);
   return { slice: pruned, folded, removed: result.graph.size - pruned.graph.size };
-}
-
-function sliceOf(g: Graph, outputs: readonly Tensor[]): Slice {
-  const { graph, outputs: ids } = optimize(g, outputs, { level: 0 });
-  return { graph, outputs: ids.map((t) => t.id), bindings: new Map([[0, 0]]) };
 }
 
 describe('fold in place', () => {

@@ -8,11 +8,7 @@ import fc from 'fast-check';
 import { add, exp, Graph, isLeafOp, mul, neg, optimize, sin, Slice, Tensor } from '../../src';
 import { emit } from '../../src/passes/pattern';
 import { copyLeaf, copyOp, dropDead, liveNodes, rebuild, Rewriter } from '../../src/passes/slice';
-
-function sliceOf(g: Graph, outputs: readonly Tensor[]): Slice {
-  const { graph, outputs: ids } = optimize(g, outputs, { level: 0 });
-  return { graph, outputs: ids.map((t) => t.id), bindings: new Map() };
-}
+import { sliceOf } from './slices';
 
 /** `rebuild` as it was before inheritance: the target fills its own table of every name. */
 function rebuildOwnNames(slice: Slice, rewrite: Rewriter): Slice {
@@ -79,7 +75,7 @@ describe('names kept through the source graph', () => {
             if (out) outputs.push(pool[pool.length - 1]);
           }
           outputs.push(pool[pool.length - 1]);
-          let own = sliceOf(g, outputs);
+          let own = sliceOf(g, outputs, { bound: false });
           let kept = own;
           // Three rounds: each rewrites the exps and sins into a new node named from the list (taking names that
           // later copies then must give up), then drops dead nodes.
@@ -119,7 +115,7 @@ describe('names kept through the source graph', () => {
     const g = new Graph();
     const x = g.placeholder('x', [2]);
     const y = exp(x);
-    const slice = sliceOf(g, [y]);
+    const slice = sliceOf(g, [y], { bound: false });
     const copy = rebuild(slice);
     expect(() => copy.graph.placeholder('x', [2])).toThrow(/a node named 'x' already exists \(placeholder\)/);
     expect(copy.graph.placeholder('x_1', [2]).name).toBe('x_1');

@@ -17,7 +17,6 @@ import {
   optimize,
   relu,
   sigmoid,
-  Slice,
   sum,
   tanh,
   Tensor,
@@ -25,11 +24,7 @@ import {
 import { epilogue } from '../../src/passes/epilogue';
 import { elementwiseFusion } from '../../src/passes/fuse';
 import { epilogueAndFusion, lowerVisits } from '../../src/passes/lower';
-
-function sliceOf(g: Graph, outputs: readonly Tensor[], level: 0 | 1): Slice {
-  const { graph, outputs: ids } = optimize(g, outputs, { level });
-  return { graph, outputs: ids.map((t) => t.id), bindings: new Map([[0, 0]]) };
-}
+import { sliceOf } from './slices';
 
 const step = fc.record({ a: fc.nat(), b: fc.nat(), kind: fc.integer({ min: 0, max: 14 }), out: fc.boolean() });
 
@@ -90,7 +85,7 @@ describe('epilogue and fuse in one rebuild', () => {
     fc.assert(
       fc.property(fc.array(step, { minLength: 1, maxLength: 24 }), fc.boolean(), fc.boolean(), (steps, grad, one) => {
         const { g, outputs } = randomGraph(steps, grad);
-        const slice = sliceOf(g, outputs, one ? 1 : 0);
+        const slice = sliceOf(g, outputs, { level: one ? 1 : 0 });
         const first = epilogue.run(slice);
         const second = fusion.run(first.slice);
         const expected = withoutTime([
@@ -138,7 +133,7 @@ describe('epilogue and fuse in one rebuild', () => {
     const g = new Graph();
     const x = g.placeholder('x', [2, 3]);
     const y = tanh(mul(exp(x), 2));
-    const slice = sliceOf(g, [y], 1);
+    const slice = sliceOf(g, [y], { level: 1 });
     const lowered = epilogueAndFusion().runParts(slice);
     const reference = elementwiseFusion([], false).run(epilogue.run(slice).slice);
     expect(lowered.slice.graph.toString()).toBe(reference.slice.graph.toString());

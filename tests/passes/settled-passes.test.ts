@@ -27,11 +27,7 @@ import { pipelineFor } from '../../src/passes/optimize';
 import { Pass, PassReport, runPipeline } from '../../src/passes/pass';
 import { liveNodes } from '../../src/passes/slice';
 import { passVisits } from '../../src/passes/visits';
-
-function sliceOf(g: Graph, outputs: readonly Tensor[]): Slice {
-  const { graph, outputs: ids } = optimize(g, outputs, { level: 0 });
-  return { graph, outputs: ids.map((t) => t.id), bindings: new Map([[0, 0]]) };
-}
+import { sliceOf } from './slices';
 
 const step = fc.record({ a: fc.nat(), b: fc.nat(), kind: fc.integer({ min: 0, max: 11 }), out: fc.boolean() });
 

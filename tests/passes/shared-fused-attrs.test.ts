@@ -19,20 +19,14 @@ import {
   Graph,
   isFrozenAttrs,
   mul,
-  optimize,
   sigmoid,
-  Slice,
   sub,
   tanh,
   Tensor,
 } from '../../src';
 import { addOp } from '../../src/ops/record';
 import { elementwiseFusion } from '../../src/passes/fuse';
-
-function sliceOf(g: Graph, outputs: readonly Tensor[]): Slice {
-  const { graph, outputs: ids } = optimize(g, outputs, { level: 0 });
-  return { graph, outputs: ids.map((t) => t.id), bindings: new Map([[0, 0]]) };
-}
+import { sliceOf } from './slices';
 
 const LITERALS = [0, -0, 0.5, 2];
 const link = fc.record({ kind: fc.integer({ min: 0, max: 6 }), literal: fc.nat(3), other: fc.nat(1) });

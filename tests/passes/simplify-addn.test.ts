@@ -6,13 +6,9 @@
  * reports and graph as with `verify` (which runs the passes one by one).
  */
 import fc from 'fast-check';
-import { add, exp, Graph, identity, mul, neg, optimize, PassReport, sin, Slice, sumTo, Tensor } from '../../src';
+import { add, exp, Graph, identity, mul, neg, optimize, PassReport, sin, sumTo, Tensor } from '../../src';
 import { addChainPass, simplify, simplifyAndAddn } from '../../src/passes/simplify';
-
-function sliceOf(g: Graph, outputs: readonly Tensor[]): Slice {
-  const { graph, outputs: ids } = optimize(g, outputs, { level: 0 });
-  return { graph, outputs: ids.map((t) => t.id), bindings: new Map([[0, 0]]) };
-}
+import { sliceOf } from './slices';
 
 const withoutTime = (reports: readonly PassReport[]) => reports.map(({ timeMs: _timeMs, ...rest }) => rest);
 

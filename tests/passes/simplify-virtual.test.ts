@@ -15,20 +15,14 @@ import {
   log,
   mul,
   opRecord,
-  optimize,
   reshapeLike,
-  Slice,
   sub,
   sumTo,
   Tensor,
 } from '../../src';
 import { EXACT_RULES, rewritePass, STABILIZING_RULES } from '../../src/passes/simplify';
 import { passVisits } from '../../src/passes/visits';
-
-function sliceOf(g: Graph, outputs: readonly Tensor[]): Slice {
-  const { graph, outputs: ids } = optimize(g, outputs, { level: 0 });
-  return { graph, outputs: ids.map((t) => t.id), bindings: new Map([[0, 0]]) };
-}
+import { sliceOf } from './slices';
 
 const NAMES = ['sumTo_1', 'sumTo_1_1', 'sumTo_2_1', 'sumTo/sum', 'sumTo_1_1/sum', 'broadcastLike_1', 'reshape'];
 

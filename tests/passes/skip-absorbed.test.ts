@@ -5,30 +5,11 @@
  * elsewhere), the shortcut gives the graph, outputs, bindings and counts of the full rebuild.
  */
 import fc from 'fast-check';
-import {
-  add,
-  exp,
-  gradients,
-  Graph,
-  matMul,
-  mul,
-  NDArray,
-  optimize,
-  relu,
-  sigmoid,
-  Slice,
-  sum,
-  tanh,
-  Tensor,
-} from '../../src';
+import { add, exp, gradients, Graph, matMul, mul, NDArray, relu, sigmoid, sum, tanh, Tensor } from '../../src';
 import { epiloguePass } from '../../src/passes/epilogue';
 import { elementwiseFusion } from '../../src/passes/fuse';
 import { rebuildSkipping } from '../../src/passes/slice';
-
-function sliceOf(g: Graph, outputs: readonly Tensor[], level: 0 | 1): Slice {
-  const { graph, outputs: ids } = optimize(g, outputs, { level });
-  return { graph, outputs: ids.map((t) => t.id), bindings: new Map([[0, 0]]) };
-}
+import { sliceOf } from './slices';
 
 const pairs = [
   { name: 'epilogue', shortcut: epiloguePass(), reference: epiloguePass(false) },
@@ -74,7 +55,7 @@ describe('fusion passes skip the nodes they absorb', () => {
           const loss = sum(last);
           outputs.push(loss, ...gradients(loss, [w, bias]).filter((t): t is Tensor => t !== null));
         }
-        const slice = sliceOf(g, outputs, one ? 1 : 0);
+        const slice = sliceOf(g, outputs, { level: one ? 1 : 0 });
         const expected = pair.reference.run(slice);
         const actual = pair.shortcut.run(slice);
         if (expected.slice !== slice) changed++;
@@ -94,7 +75,7 @@ describe('fusion passes skip the nodes they absorb', () => {
     const x = g.placeholder('x', [2]);
     const a = exp(x);
     const b = tanh(x);
-    const slice = sliceOf(g, [a, b], 0);
+    const slice = sliceOf(g, [a, b]);
     const skip = new Uint8Array(slice.graph.size);
     // A rewrite that turns tanh into the exp already built: a merge.
     const merged = rebuildSkipping(slice, skip, (node, inputs, target) =>
