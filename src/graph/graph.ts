@@ -11,6 +11,18 @@ export { canonicalJSON, formatNode, formatNodes } from './textir';
 export type AttrValue = number | string | boolean | null | readonly AttrValue[] | { readonly [key: string]: AttrValue };
 export type Attrs = { readonly [key: string]: AttrValue };
 
+/**
+ * `array` itself when it has an entry at `index`, else a copy of it at least twice as long (amortized growth), the
+ * new entries `fill`. For the per-node and per-name typed arrays that grow as nodes are added.
+ */
+export function withRoom<T extends Int32Array | Uint8Array>(array: T, index: number, fill = 0): T {
+  if (index < array.length) return array;
+  const grown = new (array.constructor as new (length: number) => T)(Math.max(2 * array.length, index + 1));
+  grown.set(array);
+  if (fill !== 0) grown.fill(fill, array.length);
+  return grown;
+}
+
 /** One node of the IR. Nodes are never mutated after creation; inputs always have smaller ids. */
 export interface Node {
   readonly id: number;
@@ -597,17 +609,9 @@ export class Graph {
 
   /** Records that node id has the name numbered `index` in the name space. */
   private claimName(index: number, id: number): void {
-    if (id >= this.nameIndexOf.length) {
-      const grown = new Int32Array(Math.max(2 * this.nameIndexOf.length, id + 1));
-      grown.set(this.nameIndexOf);
-      this.nameIndexOf = grown;
-    }
+    this.nameIndexOf = withRoom(this.nameIndexOf, id);
     this.nameIndexOf[id] = index;
-    if (index >= this.idOfIndex.length) {
-      const grown = new Int32Array(Math.max(2 * this.idOfIndex.length, index + 1)).fill(-1);
-      grown.set(this.idOfIndex);
-      this.idOfIndex = grown;
-    }
+    this.idOfIndex = withRoom(this.idOfIndex, index, -1);
     this.idOfIndex[index] = id;
   }
 
@@ -627,15 +631,8 @@ export class Graph {
     const id = node.id;
     this.nodeList.push(node);
     this.attrsKeyList.push(attrsKey);
-    if (id >= this.contentHashes.length) {
-      const length = 2 * this.contentHashes.length;
-      const grownHashes = new Int32Array(length);
-      grownHashes.set(this.contentHashes);
-      this.contentHashes = grownHashes;
-      const grownFlags = new Uint8Array(length);
-      grownFlags.set(this.stateless);
-      this.stateless = grownFlags;
-    }
+    this.contentHashes = withRoom(this.contentHashes, id);
+    this.stateless = withRoom(this.stateless, id);
     this.contentHashes[id] = content;
     this.stateless[id] = key === undefined ? 0 : 1;
     if (key !== undefined) this.intern(key, id);

@@ -2,7 +2,7 @@
 // once per node in the sweeps below.
 import { now } from '../graph/clock';
 import { DType, isFloat } from '../graph/dtype';
-import { Attrs, Graph, Node } from '../graph/graph';
+import { Attrs, Graph, Node, withRoom } from '../graph/graph';
 import { NDArray } from '../graph/ndarray';
 import { isFullyKnown, Shape, shapesEqual } from '../graph/shape';
 import { TRANSPOSE } from '../ops/movement';
@@ -451,11 +451,7 @@ class VirtualNames implements ReservedNames {
 
   /** Records that a node of the slice became node `id` (2: of two nodes or more). */
   image(id: number): void {
-    if (id >= this.images.length) {
-      const grown = new Uint8Array(Math.max(2 * this.images.length, id + 1));
-      grown.set(this.images);
-      this.images = grown;
-    }
+    this.images = withRoom(this.images, id);
     if (this.images[id] < 2) this.images[id]++;
   }
 
