@@ -1,7 +1,7 @@
 import { Node, now } from '../graph';
 import { buildAction, EpilogueAction, epilogueCounts, planEpilogue, rebuildEpilogue } from './epilogue';
 import { elementwiseFusion, planFusion } from './fuse';
-import { Pass, PassReport } from './pass';
+import { PartsPass, partsPass, passReport, PassReport } from './pass';
 import { rebuildSkipping, Slice } from './slice';
 
 /** How often `epilogueAndFusion` shared the rebuild, and how often it ran the passes one after the other (tests). */
@@ -11,25 +11,16 @@ export const lowerVisits = { together: 0, separately: 0 };
  * `epilogue` then `elementwiseFusion(exclude)` in one rebuild, each with its own report (docs/compiler.md,
  * "Epilogue and fuse in one rebuild"); the two one after the other where the view fusion is planned on could differ.
  */
-export function epilogueAndFusion(exclude: readonly string[] = []): Pass & {
-  runParts(slice: Slice): { slice: Slice; reports: PassReport[] };
-} {
+export function epilogueAndFusion(exclude: readonly string[] = []): PartsPass {
   const excluded = new Set(exclude);
   const fusion = elementwiseFusion(exclude);
-  const report = (pass: string, before: number, after: Slice, changes: PassReport['changes'], start: number) => ({
-    pass,
-    nodesBefore: before,
-    nodesAfter: after.graph.size,
-    changes,
-    timeMs: now() - start,
-  });
   const separately = (slice: Slice, plan: ReturnType<typeof planEpilogue>, start: number) => {
     lowerVisits.separately++;
     const first = rebuildEpilogue(slice, plan, true);
-    const reports = [report('epilogue', slice.graph.size, first.slice, first.changes, start)];
+    const reports = [passReport('epilogue', slice.graph.size, first.slice.graph.size, first.changes, start)];
     const fuseStart = now();
     const second = fusion.run(first.slice);
-    reports.push(report('fuse', first.slice.graph.size, second.slice, second.changes, fuseStart));
+    reports.push(passReport('fuse', first.slice.graph.size, second.slice.graph.size, second.changes, fuseStart));
     return { slice: second.slice, reports };
   };
   const runParts = (slice: Slice): { slice: Slice; reports: PassReport[] } => {
@@ -76,7 +67,7 @@ export function epilogueAndFusion(exclude: readonly string[] = []): Pass & {
         uses[input]++;
       }
     }
-    const epilogueMs = now() - start;
+    const epilogueReport = passReport('epilogue', source.size, epilogueSize, changes, start);
     const fuseStart = now();
     const fusionPlan = planFusion({ nodes, present, uses }, slice.outputs, excluded);
     if (fusionPlan === null) return separately(slice, plan, start);
@@ -93,20 +84,9 @@ export function epilogueAndFusion(exclude: readonly string[] = []): Pass & {
     });
     if (lowered === null) return separately(slice, plan, start);
     lowerVisits.together++;
-    const epilogueReport = { pass: 'epilogue', nodesBefore: source.size, nodesAfter: epilogueSize, changes };
     const fuseChanges = { fused, groups: fusionPlan.groups.length };
-    const reports = [
-      { ...epilogueReport, timeMs: epilogueMs },
-      report('fuse', epilogueSize, lowered, fuseChanges, fuseStart),
-    ];
-    return { slice: lowered, reports };
+    const fuseReport = passReport('fuse', epilogueSize, lowered.graph.size, fuseChanges, fuseStart);
+    return { slice: lowered, reports: [epilogueReport, fuseReport] };
   };
-  return {
-    name: 'epilogue+fuse',
-    run(slice) {
-      const { slice: lowered, reports } = runParts(slice);
-      return { slice: lowered, changes: Object.assign({}, ...reports.map((r) => r.changes)) };
-    },
-    runParts,
-  };
+  return partsPass('epilogue+fuse', runParts);
 }

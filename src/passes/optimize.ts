@@ -7,7 +7,7 @@ import { epilogue } from './epilogue';
 import { elementwiseFusion } from './fuse';
 import { epilogueAndFusion } from './lower';
 import { constantFolding } from './fold';
-import { Pass, PassReport, runPipeline } from './pass';
+import { Pass, passReport, PassReport, runPipeline } from './pass';
 import { prune } from './prune';
 import { rematPass, unremat } from './remat';
 import { addNPass, simplify, simplifyAndAddn, stabilize } from './simplify';
@@ -126,13 +126,7 @@ export function sliceFor(
   }
   const slice: Slice = { graph: target, outputs: fetchIds.map((id) => mapped[id]), bindings };
   // Slicing is the prune pass over the user's graph: report it as such.
-  const report: PassReport = {
-    pass: 'prune',
-    nodesBefore: graph.size,
-    nodesAfter: target.size,
-    changes: { removed: graph.size - target.size },
-    timeMs: now() - start,
-  };
+  const report = passReport('prune', graph.size, target.size, { removed: graph.size - target.size }, start);
   return { slice, report };
 }
 
@@ -163,19 +157,23 @@ export function compileSlice(
 ): { slice: Slice; reports: PassReport[] } {
   const verify = options.verify === true;
   const { rewrite, lower } = pipelineFor(options, hasControlFlow(slice.graph));
-  // simplify and addn share simplify's dead nodes' compaction (each still reports its own line), unless verifying.
-  const next = rewrite.findIndex((pass) => pass === simplify);
-  if (!verify && next >= 0 && rewrite[next + 1] === addNPass) rewrite.splice(next, 2, simplifyAndAddn());
-  const rewritten = runPipeline(slice, rewrite, 8, verify);
-  // Epilogue and elementwise fusion share one rebuild (each still reports its own line), unless verifying between them.
-  const at = lower.findIndex((pass) => pass.name === 'epilogue');
-  if (!verify && at >= 0 && lower[at + 1]?.name === 'fuse') {
-    lower.splice(at, 2, epilogueAndFusion(options.keepUnfused));
+  if (!verify) {
+    // simplify and addn share simplify's dead nodes' compaction, epilogue and elementwise fusion one rebuild (each
+    // still reports its own line); verifying checks the slice between them, so they run one by one then.
+    joinAdjacent(rewrite, 'simplify', 'addn', () => simplifyAndAddn());
+    joinAdjacent(lower, 'epilogue', 'fuse', () => epilogueAndFusion(options.keepUnfused));
   }
+  const rewritten = runPipeline(slice, rewrite, 8, verify);
   const lowered = runPipeline(rewritten.slice, lower, 1, verify);
   // The rebuilds' graphs named their nodes through the tables of the graphs before them: let those go.
   lowered.slice.graph.settleNames();
   return { slice: lowered.slice, reports: [sliceReport, ...rewritten.reports, ...lowered.reports] };
+}
+
+/** Replaces the passes named `first` and `second`, where the one directly follows the other, by `joined()`. */
+function joinAdjacent(passes: Pass[], first: string, second: string, joined: () => Pass): void {
+  const at = passes.findIndex((pass) => pass.name === first);
+  if (at >= 0 && passes[at + 1]?.name === second) passes.splice(at, 2, joined());
 }
 
 export interface OptimizeResult {

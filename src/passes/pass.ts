@@ -27,6 +27,35 @@ export interface Pass {
   runParts?(slice: Slice): { slice: Slice; reports: PassReport[] };
 }
 
+/** A pass doing several passes' work in one (`partsPass`). */
+export type PartsPass = Pass & { runParts(slice: Slice): { slice: Slice; reports: PassReport[] } };
+
+/**
+ * The pass that does several passes' work in one (`runParts`, one report per part: `epilogueAndFusion`,
+ * `simplifyAndAddn`); its `run` gives their changes together.
+ */
+export function partsPass(name: string, runParts: PartsPass['runParts']): PartsPass {
+  return {
+    name,
+    run(slice) {
+      const { slice: result, reports } = runParts(slice);
+      return { slice: result, changes: Object.assign({}, ...reports.map((r) => r.changes)) };
+    },
+    runParts,
+  };
+}
+
+/** The report of `pass`, which took a slice of `nodesBefore` nodes to `nodesAfter`, started at `start` (`now()`). */
+export function passReport(
+  pass: string,
+  nodesBefore: number,
+  nodesAfter: number,
+  changes: PassReport['changes'],
+  start: number,
+): PassReport {
+  return { pass, nodesBefore, nodesAfter, changes, timeMs: now() - start };
+}
+
 /** One line per report, Grappler style: `fold  nodes 12 → 7 (−5)  folded 5  0.3 ms`. */
 export function formatReport(report: PassReport): string {
   const delta = report.nodesAfter - report.nodesBefore;
@@ -82,17 +111,9 @@ export function runPipeline(
       const start = now();
       const before = current.graph.size;
       const result = pass.run(current);
-      const timeMs = now() - start;
       const total = Object.values(result.changes).reduce((a, b) => a + b, 0);
-      if (total > 0 || round === 0) {
-        reports.push({
-          pass: pass.name,
-          nodesBefore: before,
-          nodesAfter: result.slice.graph.size,
-          changes: result.changes,
-          timeMs,
-        });
-      }
+      if (total > 0 || round === 0)
+        reports.push(passReport(pass.name, before, result.slice.graph.size, result.changes, start));
       if (total > 0) changed = true;
       if (result.slice === current || pass.idempotent === true) settled.set(pass, result.slice);
       current = result.slice;

@@ -9,7 +9,7 @@ import { TRANSPOSE } from '../ops/movement';
 import { attrsOf } from '../ops/record';
 import { SUM } from '../ops/reduce';
 import { isLeafOp, opRecord } from '../ops/registry';
-import { Pass, PassReport } from './pass';
+import { PartsPass, partsPass, Pass, passReport } from './pass';
 import {
   capture,
   Captures,
@@ -889,8 +889,8 @@ export const stabilize: RewritePass = rewritePass('stabilize', STABILIZING_RULES
 export function simplifyAndAddn(
   rewrite: RewritePass = simplify,
   addn: ReturnType<typeof addChainPass> = addChainPass(),
-): Pass & { runParts(slice: Slice): { slice: Slice; reports: PassReport[] } } {
-  const runParts = (slice: Slice): { slice: Slice; reports: PassReport[] } => {
+): PartsPass {
+  return partsPass(`${rewrite.name}+${addn.name}`, (slice) => {
     const start = now();
     const swept = rewrite.runKeepingDead(slice);
     let nodesAfter = swept.slice.graph.size;
@@ -898,30 +898,10 @@ export function simplifyAndAddn(
       nodesAfter = 0;
       for (const flag of liveNodes(swept.slice.graph, swept.slice.outputs)) nodesAfter += flag;
     }
-    const simplifyReport = {
-      pass: rewrite.name,
-      nodesBefore: slice.graph.size,
-      nodesAfter,
-      changes: swept.changes,
-      timeMs: now() - start,
-    };
+    const simplifyReport = passReport(rewrite.name, slice.graph.size, nodesAfter, swept.changes, start);
     const addnStart = now();
     const added = swept.dead ? addn.runOnLive(swept.slice) : addn.run(swept.slice);
-    const addnReport = {
-      pass: addn.name,
-      nodesBefore: nodesAfter,
-      nodesAfter: added.slice.graph.size,
-      changes: added.changes,
-      timeMs: now() - addnStart,
-    };
+    const addnReport = passReport(addn.name, nodesAfter, added.slice.graph.size, added.changes, addnStart);
     return { slice: added.slice, reports: [simplifyReport, addnReport] };
-  };
-  return {
-    name: `${rewrite.name}+${addn.name}`,
-    run(slice) {
-      const { slice: result, reports } = runParts(slice);
-      return { slice: result, changes: Object.assign({}, ...reports.map((r) => r.changes)) };
-    },
-    runParts,
-  };
+  });
 }
