@@ -493,10 +493,16 @@ export class Graph {
       }
       if (keep[node.id] !== 1) continue;
       const id = out.nodeList.length;
+      // The node here, whether it is interned, the hash of its content and its attrs' key.
+      let copy: Node;
+      let interned: boolean;
+      let content = 0;
+      let attrsKey: string;
       const value = constants?.get(node.id);
+      const replacement = value === undefined ? replaced?.get(node.id) : undefined;
       if (value !== undefined) {
         // What `constant(value, node.dtype, node.name)` adds (the caller checked that it would be a new node).
-        out.nodeList.push({
+        copy = {
           id,
           op: 'constant',
           inputs: [],
@@ -505,23 +511,15 @@ export class Graph {
           shape: [...value.shape],
           name: node.name,
           value,
-        });
-        const interned = value.size <= INTERN_CONSTANT_LIMIT;
-        stateless[id] = interned ? 1 : 0;
-        if (interned) contentHashes[id] = contentHash('constant', value.dtype, value.shape, value, '{}');
-        out.attrsKeyList.push('{}');
-        mapped[node.id] = id;
-        outIndexOf[id] = nameIndexOf[node.id];
-        idOfIndex[nameIndexOf[node.id]] = id;
-        continue;
-      }
-      const replacement = replaced?.get(node.id);
-      if (replacement !== undefined) {
+        };
+        interned = value.size <= INTERN_CONSTANT_LIMIT;
+        attrsKey = '{}';
+        if (interned) content = contentHash('constant', value.dtype, value.shape, value, attrsKey);
+      } else if (replacement !== undefined) {
         const inputs = replacement.inputs.map((input) => mapped[input]);
         if (inputs.some((input) => input < 0))
           throw new GraphError(`Graph.compacted: %${node.id}'s new inputs are not kept`);
-        const attrsKey = attrsKeyOf(replacement.attrs);
-        out.nodeList.push({
+        copy = {
           id,
           op: replacement.op,
           inputs,
@@ -530,39 +528,39 @@ export class Graph {
           shape: node.shape,
           name: node.name,
           value: undefined,
-        });
-        stateless[id] = 1;
-        contentHashes[id] = contentHash(replacement.op, node.dtype, node.shape, undefined, attrsKey);
-        out.attrsKeyList.push(attrsKey);
-        mapped[node.id] = id;
-        outIndexOf[id] = nameIndexOf[node.id];
-        idOfIndex[nameIndexOf[node.id]] = id;
-        continue;
+        };
+        interned = true;
+        attrsKey = attrsKeyOf(replacement.attrs);
+        content = contentHash(replacement.op, node.dtype, node.shape, undefined, attrsKey);
+      } else {
+        let moved = false;
+        for (const input of node.inputs) {
+          const to = mapped[input];
+          if (to < 0) throw new GraphError(`Graph.compacted: node %${node.id} is kept but its input %${input} is not`);
+          if (to !== input) moved = true;
+        }
+        // Nodes are never mutated: one that keeps its id and inputs is the same node here (no copy, no garbage).
+        copy =
+          !moved && id === node.id
+            ? node
+            : {
+                id,
+                op: node.op,
+                inputs: moved ? node.inputs.map((input) => mapped[input]) : node.inputs,
+                attrs: node.attrs,
+                dtype: node.dtype,
+                shape: node.shape,
+                name: node.name,
+                value: node.value,
+              };
+        interned = this.stateless[node.id] === 1;
+        content = this.contentHashes[node.id];
+        attrsKey = this.attrsKeyList[node.id];
       }
-      let moved = false;
-      for (const input of node.inputs) {
-        const to = mapped[input];
-        if (to < 0) throw new GraphError(`Graph.compacted: node %${node.id} is kept but its input %${input} is not`);
-        if (to !== input) moved = true;
-      }
-      // Nodes are never mutated: one that keeps its id and inputs is the same node here (no copy, no garbage).
-      out.nodeList.push(
-        !moved && id === node.id
-          ? node
-          : {
-              id,
-              op: node.op,
-              inputs: moved ? node.inputs.map((input) => mapped[input]) : node.inputs,
-              attrs: node.attrs,
-              dtype: node.dtype,
-              shape: node.shape,
-              name: node.name,
-              value: node.value,
-            },
-      );
-      stateless[id] = this.stateless[node.id];
-      contentHashes[id] = this.contentHashes[node.id];
-      out.attrsKeyList.push(this.attrsKeyList[node.id]);
+      out.nodeList.push(copy);
+      out.attrsKeyList.push(attrsKey);
+      stateless[id] = interned ? 1 : 0;
+      contentHashes[id] = content;
       mapped[node.id] = id;
       outIndexOf[id] = nameIndexOf[node.id];
       idOfIndex[nameIndexOf[node.id]] = id;

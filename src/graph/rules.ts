@@ -62,7 +62,7 @@ export interface AttrsProblem {
  */
 export function attrsProblem(attrs: { readonly [key: string]: unknown }): AttrsProblem | null {
   // Attrs frozen by freezeAttrs cannot change: checked once (the fused nodes of one structure share one object).
-  const frozen = Object.isFrozen(attrs) && deepFrozen.has(attrs);
+  const frozen = isFrozenAttrs(attrs);
   if (frozen && checked.has(attrs)) return null;
   const problem = attrsProblemOf(attrs);
   if (frozen && problem === null) checked.add(attrs);
