@@ -301,7 +301,7 @@ function ruleMatches(
   limit: number,
 ): { found: RuleMatch[]; more: boolean } {
   const graph = slice.graph;
-  const live = liveNodes(slice.graph, slice.outputs);
+  const live = liveNodes(graph, slice.outputs);
   const found: RuleMatch[] = [];
   for (const node of graph.nodes) {
     if (live[node.id] === 0 || isLeafOp(node.op)) continue;
@@ -335,7 +335,7 @@ function rewriteInPlace(
   const source = slice.graph;
   // A rule that builds nothing returns an existing node; others would add to the source: leave them to the rebuild.
   if (rule.emits !== undefined) return null;
-  const live = liveNodes(slice.graph, slice.outputs);
+  const live = liveNodes(source, slice.outputs);
   for (let id = 0; id < source.size; id++) if (live[id] === 0) return null;
   const sizeBefore = source.size;
   const next = rule.rewrite(captures, node, source);
@@ -744,7 +744,7 @@ export function addChainPass(
   const runAddn = (slice: Slice, onLive: boolean): AddnResult => {
     const source = slice.graph;
     const size = source.size;
-    const live = liveNodes(slice.graph, slice.outputs);
+    const live = liveNodes(source, slice.outputs);
     // One sweep over the nodes: the uses, and the live adds (the only nodes the decisions below look at first).
     const nodes = source.nodes;
     const uses = new Int32Array(size);
