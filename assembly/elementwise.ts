@@ -1,6 +1,6 @@
 // Elementwise f32 kernels over four lanes at a time: one generic loop per arity, specialized on each op class of
 // lanes.ts.
-import { Abs, Add, Div, Exp, Log, Mul, Neg, Relu, Sigmoid, Sqrt, Square, Sub, Tanh } from './lanes';
+import { Abs, Add, Div, Exp, Log, Mul, Neg, Relu, Sigmoid, Sqrt, Square, Sub, Tanh, TanhFast } from './lanes';
 
 export const BIN_ADD = 0;
 export const BIN_SUB = 1;
@@ -16,6 +16,7 @@ export const UN_ABS = 6;
 export const UN_SQRT = 7;
 export const UN_SQUARE = 8;
 export const UN_LOG = 9;
+export const UN_TANH_FAST = 10;
 
 // A partial vector (1–3 lanes) is read and written lane by lane, so no load or store leaves the caller's buffers.
 // (No static staging buffer: two threads share this memory, and a shared scratch area raced when both threads
@@ -159,6 +160,9 @@ export function unary(op: i32, x: usize, out: usize, n: i32): void {
       break;
     case UN_LOG:
       unaryOf<Log>(x, out, n);
+      break;
+    case UN_TANH_FAST:
+      unaryOf<TanhFast>(x, out, n);
       break;
   }
 }

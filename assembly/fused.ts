@@ -9,7 +9,7 @@
 // Scalar inputs and literals are not operands: FILL instructions at the program's start splat them into registers
 // once per call (a FILL's `a` is the scalar input's index or the literal's f32 bits).
 import { VMath } from './vmath';
-import { Abs, Add, Div, Exp, Log, Mul, Neg, Relu, Sigmoid, Sqrt, Square, Sub, Tanh } from './lanes';
+import { Abs, Add, Div, Exp, Log, Mul, Neg, Relu, Sigmoid, Sqrt, Square, Sub, Tanh, TanhFast } from './lanes';
 
 export const FUSED_WORDS = 5;
 export const FUSED_REGISTERS = 64;
@@ -39,6 +39,7 @@ export const OP_RELU6 = 20;
 export const OP_FLOOR = 21;
 export const OP_CEIL = 22;
 export const OP_SIGN = 23;
+export const OP_TANH_FAST = 24;
 export const OP_ADD = 32;
 export const OP_SUB = 33;
 export const OP_MUL = 34;
@@ -303,6 +304,9 @@ function runBlock(
         break;
       case OP_TANH:
         map1<Tanh>(a, d, nv);
+        break;
+      case OP_TANH_FAST:
+        map1<TanhFast>(a, d, nv);
         break;
       case OP_SIGMOID:
         map1<Sigmoid>(a, d, nv);

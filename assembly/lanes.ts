@@ -39,6 +39,11 @@ export class Tanh {
     return VMath.tanh(x);
   }
 }
+export class TanhFast {
+  @inline apply(x: v128): v128 {
+    return VMath.tanhFast(x);
+  }
+}
 export class Exp {
   @inline apply(x: v128): v128 {
     return VMath.exp(x);

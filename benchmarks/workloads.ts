@@ -46,7 +46,9 @@ export type ContenderId =
   | 'lazygrad-nojit'
   | 'lazygrad-2t-nojit'
   | 'lazygrad-view'
-  | 'lazygrad-2t-view';
+  | 'lazygrad-2t-view'
+  | 'lazygrad-fast-view'
+  | 'lazygrad-2t-fast-view';
 
 /** Every contender, in the order tables list them. */
 export const CONTENDERS: readonly ContenderId[] = [
@@ -63,6 +65,8 @@ export const CONTENDERS: readonly ContenderId[] = [
   'lazygrad-2t-nojit',
   'lazygrad-view',
   'lazygrad-2t-view',
+  'lazygrad-fast-view',
+  'lazygrad-2t-fast-view',
 ];
 
 export const CONTENDER_LABELS: { readonly [id in ContenderId]: string } = {
@@ -79,6 +83,8 @@ export const CONTENDER_LABELS: { readonly [id in ContenderId]: string } = {
   'lazygrad-2t-nojit': 'lazygrad, 2 threads, jit off',
   'lazygrad-view': 'lazygrad, { copy: false }',
   'lazygrad-2t-view': 'lazygrad, 2 threads, { copy: false }',
+  'lazygrad-fast-view': 'lazygrad, fastTanh, { copy: false }',
+  'lazygrad-2t-fast-view': 'lazygrad, 2 threads, fastTanh, { copy: false }',
 };
 
 /** One contender set up for one workload. */
@@ -165,6 +171,11 @@ function noJit(program: LazygradProgram): LazygradProgram {
 /** The same program run with `{ copy: false }`: fetched results are views of the session's buffers, not copies. */
 function views(program: LazygradProgram): LazygradProgram {
   return { ...program, runOptions: { ...program.runOptions, copy: false } };
+}
+
+/** The same program with tanh as ONNX Runtime computes it (the session option `fastTanh`). */
+function fastTanh(program: LazygradProgram): LazygradProgram {
+  return { ...program, options: { ...program.options, fastTanh: true } };
 }
 
 /** The same program on a session that splits its wasm kernels over two threads. */
@@ -549,6 +560,8 @@ function chainWorkloads(size: number): Workload[] {
       'lazygrad-2t-nojit',
       'lazygrad-view',
       'lazygrad-2t-view',
+      'lazygrad-fast-view',
+      'lazygrad-2t-fast-view',
     ],
     tolerance: 1e-5,
     program: (variant) => lazygradChain(variant, false),
@@ -567,6 +580,10 @@ function chainWorkloads(size: number): Workload[] {
           return lazygradInstance(views(lazygradChain('lazygrad', false)));
         case 'lazygrad-2t-view':
           return lazygradInstance(views(twoThreads(lazygradChain('lazygrad', false))));
+        case 'lazygrad-fast-view':
+          return lazygradInstance(views(fastTanh(lazygradChain('lazygrad', false))));
+        case 'lazygrad-2t-fast-view':
+          return lazygradInstance(views(fastTanh(twoThreads(lazygradChain('lazygrad', false)))));
         case 'tfjs-cpu':
         case 'tfjs-wasm':
           await useTfBackend(tfBackendOf(contender));
@@ -607,6 +624,8 @@ function chainWorkloads(size: number): Workload[] {
       'lazygrad-2t-nojit',
       'lazygrad-view',
       'lazygrad-2t-view',
+      'lazygrad-fast-view',
+      'lazygrad-2t-fast-view',
     ],
     tolerance: 1e-5,
     program: (variant) => lazygradChain(variant, true),
@@ -625,6 +644,10 @@ function chainWorkloads(size: number): Workload[] {
           return lazygradInstance(views(lazygradChain('lazygrad', true)));
         case 'lazygrad-2t-view':
           return lazygradInstance(views(twoThreads(lazygradChain('lazygrad', true))));
+        case 'lazygrad-fast-view':
+          return lazygradInstance(views(fastTanh(lazygradChain('lazygrad', true))));
+        case 'lazygrad-2t-fast-view':
+          return lazygradInstance(views(fastTanh(twoThreads(lazygradChain('lazygrad', true)))));
         case 'ort':
         case 'ort-2t': {
           // ORT has no gradients: the derivative written out, dy/dx = −0.5·e·t·(1 − t²)/y with t = tanh(0.5x + 0.1),

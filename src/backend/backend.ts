@@ -1,6 +1,6 @@
 import { GraphError, SessionError } from '../graph';
 import type { OpRecord } from '../ops';
-import { bindWasmKernels } from './bindings';
+import { bindWasmKernels, type WasmBindingOptions } from './bindings';
 import { loadWasmKernels, StartWorker, WasmBufKernels, wasmSupported, WorkerHandle } from './wasm';
 
 /** Which kernels a session's plans call: WebAssembly SIMD where an op has one (float32), else JavaScript. */
@@ -115,9 +115,14 @@ export interface SessionKernels {
 /**
  * The kernels for a backend: none replaced for 'js'; for 'wasm', the ops with wasm kernels (each falls back to the JS
  * kernel for dtypes or layouts it does not cover). Asking for 'wasm' where it cannot load is a GraphError; the
- * default ('wasm' where it loads) never throws.
+ * default ('wasm' where it loads) never throws. `forms` chooses among the wasm kernels' forms (WasmBindingOptions:
+ * jitted fused groups, tanh's form).
  */
-export function sessionKernels(backend: Backend | undefined, threads: 1 | 2 = 1, jit = true): SessionKernels {
+export function sessionKernels(
+  backend: Backend | undefined,
+  threads: 1 | 2 = 1,
+  forms: WasmBindingOptions = {},
+): SessionKernels {
   // Session checks its options; this guards direct callers too, as each thread count loads a 256 MB memory.
   if (backend !== undefined && backend !== 'wasm' && backend !== 'js') {
     throw new SessionError(`sessionKernels: backend is ${String(backend)}; valid: 'wasm' or 'js'`);
@@ -125,10 +130,12 @@ export function sessionKernels(backend: Backend | undefined, threads: 1 | 2 = 1,
   if (threads !== 1 && threads !== 2)
     throw new SessionError(`sessionKernels: threads is ${String(threads)}; valid: 1 or 2`);
   if (backend === 'js') return { overrides: new Map(), wasm: null };
-  const key = `${threads}:${jit}`;
+  const jit = forms.jit ?? true;
+  const fastTanh = forms.fastTanh ?? false;
+  const key = `${threads}:${jit}:${fastTanh}`;
   if (!cachedOverrides.has(key)) {
     const kernels = wasmKernels(threads);
-    cachedOverrides.set(key, kernels === null ? null : bindWasmKernels(kernels, { jit }));
+    cachedOverrides.set(key, kernels === null ? null : bindWasmKernels(kernels, { jit, fastTanh }));
   }
   const overrides = cachedOverrides.get(key) as Map<string, Kernel> | null;
   if (overrides === null) {

@@ -45,7 +45,7 @@ import {
 } from '../ops';
 import { transpose, type Buf } from '../ops/kernels';
 import type { ConvAttrs } from '../ops/kernels/conv';
-import { FUSED_WASM_OPS, type WasmBinaryOp, type WasmBufKernels, type WasmUnaryOp } from './wasm';
+import { FUSED_WASM_OPS, type WasmActivation, type WasmBinaryOp, type WasmBufKernels, type WasmUnaryOp } from './wasm';
 
 type Kernel = NonNullable<OpRecord['kernel']>;
 
@@ -92,11 +92,65 @@ const binary = (record: OpRecord, op: WasmBinaryOp): WasmBinding =>
 const reduce = (record: typeof SUM, kind: 'sum' | 'max'): WasmBinding =>
   bind(record, SMALL, (wasm, [x], out, { axes }) => wasm.reduce(kind, x, axes, out));
 
+/**
+ * A session's choices among the wasm kernels' forms: `jit` (default true) compiles fused groups to wasm, else the
+ * block interpreter runs them; `fastTanh` (default false) computes float32 tanh as ONNX Runtime does (the rational
+ * form of assembly/vmath.ts `tanhFast`, ≤ 7 ulp) in the tanh kernel, fused groups and matMul/conv epilogues.
+ */
+export interface WasmBindingOptions {
+  readonly jit?: boolean;
+  readonly fastTanh?: boolean;
+}
+
 /** The fused group's row: jitted groups (`jit`), else the wasm interpreter. */
-const fusedRow = (jit: boolean): WasmBinding =>
+const fusedRow = (jit: boolean, fastTanh: boolean): WasmBinding =>
   // A small group (a chain of scalar ops, say) costs less in the generated JS loop than a wasm call's setup.
   bind(FUSED, ANY, (wasm, inputs, out, attrs) =>
-    out.data.length * attrs.steps.length < SMALL_FUSED_WORK ? false : wasm.fused(inputs, out, attrs.steps, attrs, jit),
+    out.data.length * attrs.steps.length < SMALL_FUSED_WORK
+      ? false
+      : wasm.fused(inputs, out, attrs.steps, attrs, jit, fastTanh),
+  );
+
+/** A node's epilogue activation as the wasm kernels name it: tanh's rational form under `fastTanh`. */
+function epilogueActivation(attrs: { readonly activation?: string }, fastTanh: boolean): WasmActivation {
+  const activation = activationOf(attrs);
+  return fastTanh && activation === 'tanh' ? 'tanhFast' : activation;
+}
+
+const fusedMatMulRow = (fastTanh: boolean): WasmBinding =>
+  bind(FUSED_MAT_MUL, ANY, (wasm, [a, b, bias], out, attrs) =>
+    wasm.matMul(
+      a,
+      b,
+      out,
+      attrs.transposeA === true,
+      attrs.transposeB === true,
+      bias,
+      epilogueActivation(attrs, fastTanh),
+    ),
+  );
+
+// fusedConv2d's bias always holds one value per output channel in channel order, whatever its shape: the GEMM kernel
+// applies it (and the activation) to its accumulators; a depthwise one runs the depthwise kernel, then the bias in
+// JS and the activation (in wasm when it is tanh's rational form, so that every tanh of the session has one form).
+const fusedConvRow = (fastTanh: boolean): WasmBinding =>
+  bind(
+    FUSED_CONV2D,
+    ANY,
+    eitherLayout({ inputs: [0], output: true }, (wasm, [x, filter, bias], out, attrs) => {
+      const activation = epilogueActivation(attrs, fastTanh);
+      if (wasm.conv2d(x, filter, out, attrs, bias, activation)) return true;
+      if (!wasm.depthwiseConv2d(x, filter, out, attrs)) return false;
+      const channelBias = { data: bias.data, shape: [bias.data.length] };
+      if (activation !== 'tanhFast') applyEpilogue(out, channelBias, activation);
+      else {
+        applyEpilogue(out, channelBias, 'none');
+        // Declined (no staging room): tanh's exact value, as the JS kernel would give.
+        if (!wasm.unary('tanhFast', out, out))
+          for (let i = 0; i < out.data.length; i++) out.data[i] = Math.tanh(out.data[i]);
+      }
+      return true;
+    }),
   );
 
 /** A rank-4 NCHW image as a fresh NHWC float32 array (a JS transpose). */
@@ -139,9 +193,7 @@ const ROWS: readonly WasmBinding[] = [
   bind(MAT_MUL, ANY, (wasm, [a, b], out, { transposeA = false, transposeB = false }) =>
     wasm.matMul(a, b, out, transposeA, transposeB),
   ),
-  bind(FUSED_MAT_MUL, ANY, (wasm, [a, b, bias], out, attrs) =>
-    wasm.matMul(a, b, out, attrs.transposeA === true, attrs.transposeB === true, bias, activationOf(attrs)),
-  ),
+  fusedMatMulRow(false),
   bind(SOFTMAX, ANY, (wasm, [x], out, { axis }) => wasm.softmax(x, axis, out)),
   bind(LOG_SOFTMAX, ANY, (wasm, [x], out, { axis }) => wasm.logSoftmax(x, axis, out)),
   bind(SOFTMAX_CROSS_ENTROPY, ANY, (wasm, [labels, logits], out, { axis }) =>
@@ -150,8 +202,7 @@ const ROWS: readonly WasmBinding[] = [
   bind(SOFTMAX_CROSS_ENTROPY_FROM_LOG_SOFTMAX, ANY, (wasm, [labels, , ls], out, { axis }) =>
     wasm.crossEntropyFromLogSoftmax(labels, ls, axis, out),
   ),
-  // A small group (a chain of scalar ops, say) costs less in the generated JS loop than a wasm call's setup.
-  fusedRow(true),
+  fusedRow(true, false),
   unary(EXP, 'exp', ANY),
   unary(TANH, 'tanh', ANY),
   unary(SIGMOID, 'sigmoid', ANY),
@@ -198,20 +249,7 @@ const ROWS: readonly WasmBinding[] = [
         wasm.conv2dBackpropFilter(x, dy, out, attrs) || wasm.depthwiseConv2dBackpropFilter(x, dy, out, attrs),
     ),
   ),
-  // fusedConv2d's bias always holds one value per output channel in channel order, whatever its shape: the GEMM
-  // kernel applies it (and the activation) to its accumulators; a depthwise one runs the depthwise kernel, then the
-  // JS epilogue over its NHWC output.
-  bind(
-    FUSED_CONV2D,
-    ANY,
-    eitherLayout({ inputs: [0], output: true }, (wasm, [x, filter, bias], out, attrs) => {
-      const activation = activationOf(attrs);
-      if (wasm.conv2d(x, filter, out, attrs, bias, activation)) return true;
-      if (!wasm.depthwiseConv2d(x, filter, out, attrs)) return false;
-      applyEpilogue(out, { data: bias.data, shape: [bias.data.length] }, activation);
-      return true;
-    }),
-  ),
+  fusedConvRow(false),
   // A broadcast of trailing dims (batchNorm's and bias gradients broadcast per-channel values to the whole batch).
   bind(BROADCAST_TO, SMALL, (wasm, [x], out) => wasm.broadcastRow(x, out)),
   bind(BROADCAST_LIKE, SMALL, (wasm, [x], out) => wasm.broadcastRow(x, out)),
@@ -254,12 +292,16 @@ function guarded(wasm: WasmBufKernels, { record, minElements, run }: WasmBinding
 
 /**
  * The kernels replacing the records' JS ones under the wasm backend: one guarded kernel per row of WASM_BINDINGS;
- * `jit: false` runs fused groups in the wasm interpreter instead of compiling them.
+ * `jit: false` runs fused groups in the wasm interpreter instead of compiling them; `fastTanh` replaces the rows
+ * that compute tanh (the tanh kernel, fused groups, fusedMatMul and fusedConv2d epilogues) by its rational form.
  */
-export function bindWasmKernels(wasm: WasmBufKernels, options: { readonly jit?: boolean } = {}): Map<string, Kernel> {
+export function bindWasmKernels(wasm: WasmBufKernels, options: WasmBindingOptions = {}): Map<string, Kernel> {
+  const jit = options.jit ?? true;
+  const fastTanh = options.fastTanh ?? false;
   const kernels = new Map<string, Kernel>();
-  for (const row of ROWS) kernels.set(row.record.name, guarded(wasm, row));
-  if (options.jit === false) kernels.set(FUSED.name, guarded(wasm, fusedRow(false)));
+  const rows = fastTanh ? [...ROWS, unary(TANH, 'tanhFast', ANY), fusedMatMulRow(true), fusedConvRow(true)] : ROWS;
+  for (const row of rows) kernels.set(row.record.name, guarded(wasm, row));
+  if (!jit || fastTanh) kernels.set(FUSED.name, guarded(wasm, fusedRow(jit, fastTanh)));
   return kernels;
 }
 

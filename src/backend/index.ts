@@ -4,5 +4,6 @@
  */
 export * from './backend';
 export { WASM_BINDINGS, bindWasmKernels, unfusedUnder } from './bindings';
+export type { WasmBindingOptions } from './bindings';
 export type { WasmBinding, WasmRun } from './bindings';
 export * from './wasm';

@@ -97,11 +97,10 @@ export class Session {
     // The backend's runner is in the entry 'lazygrad/onnxruntime': without it, say so now (a SessionError).
     if (onOrt) ortRunner();
     const threads = onOrt ? 1 : ((options.threads ?? 1) as 1 | 2);
-    const kernels = sessionKernels(
-      onOrt ? 'js' : (options.backend as Backend | undefined),
-      threads,
-      options.jit ?? true,
-    );
+    const kernels = sessionKernels(onOrt ? 'js' : (options.backend as Backend | undefined), threads, {
+      jit: options.jit ?? true,
+      fastTanh: options.fastTanh ?? false,
+    });
     this.kernels = kernels.overrides;
     this.placement = kernels.wasm === null ? null : new ArenaPlacement(kernels.wasm);
     this.store = new VariableStore(this.placement, this);

@@ -18,6 +18,7 @@ const MATH: Record<WasmUnaryOp, (x: number) => number> = {
   relu: (x) => (x > 0 ? x : x === x ? 0 : x),
   sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
   tanh: Math.tanh,
+  tanhFast: Math.tanh,
   exp: Math.exp,
   neg: (x) => -x,
   abs: Math.abs,

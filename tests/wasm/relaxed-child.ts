@@ -43,6 +43,7 @@ function matMulWorst(): number {
 const EXACT: Record<string, (x: number) => number> = {
   exp: Math.exp,
   tanh: Math.tanh,
+  tanhFast: Math.tanh,
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
   log: Math.log,
 };
@@ -79,6 +80,7 @@ const report = {
   matMulWorst: matMulWorst(),
   expUlps: worstUlps('exp', -103, 88.7),
   tanhUlps: worstUlps('tanh', -12, 12),
+  tanhFastUlps: worstUlps('tanhFast', -12, 12),
   sigmoidUlps: worstUlps('sigmoid', -87, 87),
   logUlps: Math.max(worstUlps('log', 1e-30, 1e-20), worstUlps('log', 0.5, 2), worstUlps('log', 1, 1e30)),
   threadsIdentical: threadsIdentical(),

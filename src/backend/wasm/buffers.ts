@@ -8,7 +8,6 @@
  * the staging area, and then it has written nothing and the guard runs the op record's own JS kernel. Shapes that
  * no kernel accepts (a wrong output shape for matMul, say) throw, as the JS kernels do.
  */
-import type { FusedActivation } from '../../ops';
 import {
   broadcastShapes,
   broadcastTo,
@@ -20,7 +19,14 @@ import {
 import { axisGeometry, type ConvAttrs } from '../../ops/kernels/conv';
 import { broadcastStrides, checkSize, shapeStr, sizeOf } from '../../ops/kernels/util';
 import { alignUp } from './arena';
-import type { WasmBinaryOp, WasmConvGeometry, WasmKernels, WasmUnaryOp, WindowGeometry } from './kernels';
+import type {
+  WasmActivation,
+  WasmBinaryOp,
+  WasmConvGeometry,
+  WasmKernels,
+  WasmUnaryOp,
+  WindowGeometry,
+} from './kernels';
 import { compileFusedProgram, type FusedInputKind, type FusedProgramStep } from './program';
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -260,7 +266,7 @@ export class WasmBufKernels {
     transposeA: boolean,
     transposeB: boolean,
     bias: Buf | null,
-    activation: FusedActivation,
+    activation: WasmActivation,
   ): boolean {
     const A = a.data;
     const B = b.data;
@@ -307,7 +313,7 @@ export class WasmBufKernels {
     transposeA: boolean,
     transposeB: boolean,
     bias: Buf | null = null,
-    activation: FusedActivation = 'none',
+    activation: WasmActivation = 'none',
   ): boolean {
     if (a.shape.length === 2 && b.shape.length === 2 && out.shape.length === 2) {
       if (this.matMul2d(a, b, out, transposeA, transposeB, bias, activation)) return true;
@@ -437,9 +443,17 @@ export class WasmBufKernels {
    * broadcast (expanded to full size in the staging area first). False when the JS kernel must run it (an op outside
    * the interpreter's table, malformed steps, no staging room while locked). Programs are compiled once per (group,
    * input kinds), cached under `key` (the node's attrs object, stable for a plan's life); with `jit` (default) the
-   * program runs compiled to wasm (WasmKernels.fused).
+   * program runs compiled to wasm (WasmKernels.fused); with `fastTanh`, tanh steps run ONNX Runtime's rational form
+   * (compileFusedProgram).
    */
-  fused(inputs: readonly Buf[], out: Buf, steps: readonly FusedProgramStep[], key: object, jit = true): boolean {
+  fused(
+    inputs: readonly Buf[],
+    out: Buf,
+    steps: readonly FusedProgramStep[],
+    key: object,
+    jit = true,
+    fastTanh = false,
+  ): boolean {
     const n = out.data.length;
     const kindOf: FusedInputKind[] = [];
     let expanded = 0;
@@ -454,7 +468,8 @@ export class WasmBufKernels {
         kindOf.push('full');
       }
     }
-    const kinds = kindOf.join();
+    // The program depends on the input kinds and on tanh's form: both key it.
+    const kinds = fastTanh ? `${kindOf.join()};fastTanh` : kindOf.join();
     let byKinds = this.programs.get(key);
     if (byKinds === undefined) {
       byKinds = new Map();
@@ -463,7 +478,7 @@ export class WasmBufKernels {
     let program = byKinds.get(kinds);
     if (program === undefined) {
       try {
-        program = Array.isArray(steps) ? compileFusedProgram(steps, kindOf) : null;
+        program = Array.isArray(steps) ? compileFusedProgram(steps, kindOf, { fastTanh }) : null;
       } catch {
         program = null; // malformed steps: the JS kernel reports them
       }
@@ -632,7 +647,7 @@ export class WasmBufKernels {
     out: Buf,
     attrs: ConvAttrs,
     bias: Buf | null = null,
-    activation: FusedActivation = 'none',
+    activation: WasmActivation = 'none',
   ): boolean {
     const g = this.convGeometry(x.shape, filter.shape, out.shape, attrs);
     if (g === null || (bias !== null && bias.data.length !== g.outC)) return false;

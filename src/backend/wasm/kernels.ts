@@ -58,8 +58,15 @@ import { chooseModuleKind, SHARED_MAXIMUM_PAGES } from './variants';
 export type WasmBinaryOp = keyof typeof BIN_CODES;
 export type WasmUnaryOp = keyof typeof UN_CODES;
 
-/** fusedMatMul's activations (the op's own type) to assembly/vmath.ts's codes: fails to compile if one is missing. */
-const ACTIVATION: Readonly<Record<FusedActivation, number>> = ACT_CODES;
+/**
+ * The epilogue activations of the matMul and conv kernels: fusedMatMul's (the op's own type) plus `tanhFast`, tanh
+ * as ONNX Runtime computes it (the session option `fastTanh`); the names of assembly/vmath.ts's ACT_* codes.
+ */
+export type WasmActivation = keyof typeof ACT_CODES;
+/** Fails to compile if one of fusedMatMul's activations has no code in assembly/vmath.ts. */
+const EVERY_ACTIVATION_HAS_A_CODE: FusedActivation extends WasmActivation ? true : never = true;
+void EVERY_ACTIVATION_HAS_A_CODE;
+const ACTIVATION: Readonly<Record<WasmActivation, number>> = ACT_CODES;
 
 export interface WasmKernelOptions {
   /** Bytes of memory reserved up front (default 64 MiB); pages are only committed by the OS when touched. */
@@ -410,7 +417,7 @@ export class WasmKernels {
     N: number,
     K: number,
     bias = 0,
-    activation: FusedActivation = 'none',
+    activation: WasmActivation = 'none',
   ): boolean {
     checkCount('matVecPacked', N, K);
     if (N % 4 !== 0 && ((N + 3) & ~3) * 4 > this.scratchBytes) return false;
@@ -469,7 +476,7 @@ export class WasmKernels {
     transposeA = false,
     transposeB = false,
     bias = 0,
-    activation: FusedActivation = 'none',
+    activation: WasmActivation = 'none',
   ): void {
     this.gemm(
       a,
@@ -505,7 +512,7 @@ export class WasmKernels {
     N: number,
     K: number,
     bias = 0,
-    activation: FusedActivation = 'none',
+    activation: WasmActivation = 'none',
   ): void {
     checkCount('gemm', M, N, K, ldOut);
     const act = ACTIVATION[activation];
@@ -879,7 +886,7 @@ export class WasmKernels {
     out: number,
     g: WasmConvGeometry,
     bias = 0,
-    activation: FusedActivation = 'none',
+    activation: WasmActivation = 'none',
   ): void {
     checkConv('conv2d', g);
     const P = g.n * g.outH * g.outW;

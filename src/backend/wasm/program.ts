@@ -72,6 +72,14 @@ const OPS: ReadonlyMap<string, { readonly code: number; readonly arity: number }
   ['clipByValue', { code: OP_CODES.clip, arity: 3 }],
 ]);
 
+/** tanh under the session option `fastTanh`: ONNX Runtime's rational form (assembly/vmath.ts `tanhFast`). */
+const FAST_TANH = { code: OP_CODES.tanhFast, arity: 1 };
+
+/** How a program computes what has more than one form: `fastTanh` runs tanh as `VMath.tanhFast` (≤ 7 ulp). */
+export interface FusedProgramOptions {
+  readonly fastTanh?: boolean;
+}
+
 /** The op names the interpreter runs (a fused group with any other op keeps the JS kernel). */
 export const FUSED_WASM_OPS: readonly string[] = [...OPS.keys()];
 
@@ -125,6 +133,7 @@ function literalBits(value: number): number {
 export function compileFusedProgram(
   steps: readonly FusedProgramStep[],
   inputKinds: readonly string[],
+  options: FusedProgramOptions = {},
 ): Int32Array | null {
   if (!Array.isArray(steps) || steps.length === 0) fail('steps must be a non-empty list');
   if (!Array.isArray(inputKinds)) fail('inputKinds must be a list');
@@ -139,7 +148,7 @@ export function compileFusedProgram(
     if (typeof step.op !== 'string') fail(`step ${j} has no op name`);
     if (!Array.isArray(step.args)) fail(`step ${j} (${step.op}) has no args list`);
     const args = (step.args as unknown[]).map((arg, a) => parseArg(arg, j, a, inputCount));
-    const entry = OPS.get(step.op);
+    const entry = step.op === 'tanh' && options.fastTanh === true ? FAST_TANH : OPS.get(step.op);
     if (entry === undefined) {
       supported = false;
       return;

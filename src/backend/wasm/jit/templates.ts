@@ -25,6 +25,13 @@ const SELU_SCALE_ALPHA = 1.7580993408473768;
 
 const EXP_POLY = [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
 const TANH_POLY = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
+// VMath.tanhFast's (ONNX Runtime's MLAS tanh, Eigen's coefficients): x·(P(x²)/Q(x²)), x clamped to ±TANH_FAST_CLAMP.
+const TANH_FAST_P = [
+  -2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-8, 1.48572235717979e-5,
+  6.37261928875436e-4, 4.89352455891786e-3,
+];
+const TANH_FAST_Q = [1.19825839466702e-6, 1.18534705686654e-4, 2.268434632439e-3, 4.89352518554385e-3];
+const TANH_FAST_CLAMP = 9;
 const LOG_POLY = [
   7.0376836292e-2, -1.151461031e-1, 1.167699874e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1,
   2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1,
@@ -195,6 +202,17 @@ export class Lanes {
     return this.or(y, sign);
   }
 
+  /** VMath.tanhFast: clamp, x·(P(x²)/Q(x²)), the result clamped to ±1. */
+  tanhFast(x: Value): Value {
+    const clamp = (v: Value, bound: number): Value =>
+      this.op(SIMD.f32x4Pmin, this.op(SIMD.f32x4Pmax, v, this.c(-bound)), this.c(bound));
+    const xc = clamp(x, TANH_FAST_CLAMP);
+    const z = this.mul(xc, xc);
+    const p = this.horner(TANH_FAST_P, z);
+    const q = this.horner(TANH_FAST_Q, z);
+    return clamp(this.mul(xc, this.div(p, q)), 1);
+  }
+
   /** VMath.sigmoid. */
   sigmoid(x: Value): Value {
     const e = this.exp(this.or(x, this.ci(SIGN)));
@@ -299,6 +317,8 @@ export class Lanes {
         return this.log(x);
       case OP_CODES.tanh:
         return this.tanh(x);
+      case OP_CODES.tanhFast:
+        return this.tanhFast(x);
       case OP_CODES.sigmoid:
         return this.sigmoid(x);
       case OP_CODES.relu:
@@ -385,6 +405,7 @@ function resultRange(code: number, [a, b]: readonly Range[]): Range {
     case OP_CODES.exp:
       return range(Math.exp(a[0]), Math.exp(a[1]));
     case OP_CODES.tanh:
+    case OP_CODES.tanhFast:
       return [-1, 1];
     case OP_CODES.sigmoid:
       return [0, 1];
