@@ -63,8 +63,9 @@ export interface SessionOptions {
    * Under the wasm backend, compute float32 tanh as ONNX Runtime, TensorFlow (Eigen) and XLA do on CPU: a rational
    * approximation, one division and no exp, within 7 ulp of the exact value (default false: lazygrad's own, within
    * 2 ulp). It covers every tanh the wasm kernels compute: the tanh op, fused groups, and fusedMatMul and fusedConv2d
-   * epilogues; float64 and the JavaScript kernels (small tensors, the 'js' backend) keep `Math.tanh`. About 1.4× the
-   * speed on tanh-bound elementwise work. See docs/wasm.md, "tanh's two forms".
+   * epilogues; float64, fused groups small enough for their JS loop and the 'js' backend keep `Math.tanh`. The 8-op
+   * elementwise chain of docs/benchmarks.md runs ~1.45× faster with it, level with ONNX Runtime. See docs/wasm.md,
+   * "tanh's two forms".
    */
   fastTanh?: boolean;
   /**

@@ -24,6 +24,7 @@ import {
   tanh,
   type Tensor,
 } from '../../src';
+import { sessionKernels } from '../../src/backend/backend';
 import { Rng, ulpError, uniformF32 } from './helpers';
 
 const one = loadWasmKernels({ initialBytes: 64 << 20 });
@@ -78,7 +79,7 @@ function expectSameBits(actual: Float32Array, expected: Float32Array, what: stri
 }
 
 describe("fastTanh: ONNX Runtime's rational tanh in the wasm kernels", () => {
-  const x = sweep(1021);
+  const x = sweep(2039);
 
   test('the kernel is the form bit for bit (baseline build), within 7 ulp of tanh, never beyond ±1', () => {
     const y = unary('tanhFast', x);
@@ -214,6 +215,24 @@ describe('new Session(graph, { fastTanh })', () => {
       }
       expect([what, worstFast <= 7, worstAccurate <= 2]).toEqual([what, true, true]);
     });
+  });
+
+  test('two threads: the helper runs the same form, bit for bit what one thread gives', () => {
+    const kernels = sessionKernels('wasm', 2).wasm?.wasm as WasmKernels | undefined;
+    if (kernels === undefined || kernels.threads !== 2) return; // no shared memory here: nothing to check
+    const n = 1 << 18;
+    const data = uniformF32(rng, n, -7, 7);
+    const g = new Graph();
+    const x = g.placeholder('x', [n]);
+    const fetches = [tanh(x), sqrt(add(exp(neg(square(tanh(add(mul(x, 0.5), 0.1))))), 1))];
+    const feeds = { x: new NDArray(data, [n]) };
+    const single = new Session(g, { fastTanh: true }).run(fetches, feeds);
+    const sess = new Session(g, { fastTanh: true, threads: 2 });
+    const helperRuns = kernels.jitStats.helperRuns;
+    const split = sess.run(fetches, feeds);
+    expect(kernels.jitStats.helperRuns).toBeGreaterThan(helperRuns);
+    split.forEach((y, k) => expectSameBits(y.data as Float32Array, single[k].data as Float32Array, `fetch ${k}`));
+    sess.dispose();
   });
 
   test('is checked like every option: a boolean, else a SessionError that says what is valid', () => {
