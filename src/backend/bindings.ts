@@ -141,14 +141,10 @@ const fusedConvRow = (fastTanh: boolean): WasmBinding =>
       const activation = epilogueActivation(attrs, fastTanh);
       if (wasm.conv2d(x, filter, out, attrs, bias, activation)) return true;
       if (!wasm.depthwiseConv2d(x, filter, out, attrs)) return false;
-      const channelBias = { data: bias.data, shape: [bias.data.length] };
-      if (activation !== 'tanhFast') applyEpilogue(out, channelBias, activation);
-      else {
-        applyEpilogue(out, channelBias, 'none');
-        // Declined (no staging room): tanh's exact value, as the JS kernel would give.
-        if (!wasm.unary('tanhFast', out, out))
-          for (let i = 0; i < out.data.length; i++) out.data[i] = Math.tanh(out.data[i]);
-      }
+      const fast = activation === 'tanhFast';
+      applyEpilogue(out, { data: bias.data, shape: [bias.data.length] }, fast ? 'none' : activation);
+      // Where the wasm kernel declines (no staging room), the tanh record's own kernel, as the guard would run it.
+      if (fast && !wasm.unary('tanhFast', out, out)) (TANH.kernel as Kernel)([out], out, {});
       return true;
     }),
   );
@@ -186,14 +182,15 @@ function eitherLayout<A extends ConvAttrs>(
 }
 
 /**
- * Which op runs which wasm kernel, and from what size. exp, tanh, sigmoid and log run in wasm at every size (as they
- * always have: their JS kernels are slow), the other elementwise ops and the reductions from 256 elements.
+ * Which op runs which wasm kernel, and from what size, under a session's forms (`jit` and `fastTanh` choose the rows
+ * of fused groups and of whatever computes tanh). exp, tanh, sigmoid and log run in wasm at every size (as they always
+ * have: their JS kernels are slow), the other elementwise ops and the reductions from 256 elements.
  */
-const ROWS: readonly WasmBinding[] = [
+const rowsFor = (jit: boolean, fastTanh: boolean): readonly WasmBinding[] => [
   bind(MAT_MUL, ANY, (wasm, [a, b], out, { transposeA = false, transposeB = false }) =>
     wasm.matMul(a, b, out, transposeA, transposeB),
   ),
-  fusedMatMulRow(false),
+  fusedMatMulRow(fastTanh),
   bind(SOFTMAX, ANY, (wasm, [x], out, { axis }) => wasm.softmax(x, axis, out)),
   bind(LOG_SOFTMAX, ANY, (wasm, [x], out, { axis }) => wasm.logSoftmax(x, axis, out)),
   bind(SOFTMAX_CROSS_ENTROPY, ANY, (wasm, [labels, logits], out, { axis }) =>
@@ -202,9 +199,9 @@ const ROWS: readonly WasmBinding[] = [
   bind(SOFTMAX_CROSS_ENTROPY_FROM_LOG_SOFTMAX, ANY, (wasm, [labels, , ls], out, { axis }) =>
     wasm.crossEntropyFromLogSoftmax(labels, ls, axis, out),
   ),
-  fusedRow(true, false),
+  fusedRow(jit, fastTanh),
   unary(EXP, 'exp', ANY),
-  unary(TANH, 'tanh', ANY),
+  unary(TANH, fastTanh ? 'tanhFast' : 'tanh', ANY),
   unary(SIGMOID, 'sigmoid', ANY),
   unary(LOG, 'log', ANY),
   unary(RELU, 'relu', SMALL),
@@ -249,7 +246,7 @@ const ROWS: readonly WasmBinding[] = [
         wasm.conv2dBackpropFilter(x, dy, out, attrs) || wasm.depthwiseConv2dBackpropFilter(x, dy, out, attrs),
     ),
   ),
-  fusedConvRow(false),
+  fusedConvRow(fastTanh),
   // A broadcast of trailing dims (batchNorm's and bias gradients broadcast per-channel values to the whole batch).
   bind(BROADCAST_TO, SMALL, (wasm, [x], out) => wasm.broadcastRow(x, out)),
   bind(BROADCAST_LIKE, SMALL, (wasm, [x], out) => wasm.broadcastRow(x, out)),
@@ -261,9 +258,9 @@ const ROWS: readonly WasmBinding[] = [
   bind(MAX_POOL_GRAD_GRAD, SMALL, (wasm, [x, g], out, attrs) => wasm.maxPoolGradGrad(x, g, attrs, out)),
 ];
 
-/** The table by op name. */
+/** The table by op name, under the default forms (fused groups jitted, the 2-ulp tanh). */
 export const WASM_BINDINGS: { readonly [op: string]: WasmBinding } = Object.fromEntries(
-  ROWS.map((row) => [row.record.name, row]),
+  rowsFor(true, false).map((row) => [row.record.name, row]),
 );
 
 /**
@@ -291,17 +288,15 @@ function guarded(wasm: WasmBufKernels, { record, minElements, run }: WasmBinding
 }
 
 /**
- * The kernels replacing the records' JS ones under the wasm backend: one guarded kernel per row of WASM_BINDINGS;
- * `jit: false` runs fused groups in the wasm interpreter instead of compiling them; `fastTanh` replaces the rows
- * that compute tanh (the tanh kernel, fused groups, fusedMatMul and fusedConv2d epilogues) by its rational form.
+ * The kernels replacing the records' JS ones under the wasm backend: one guarded kernel per row of the table;
+ * `jit: false` runs fused groups in the wasm interpreter instead of compiling them; `fastTanh` computes tanh (the
+ * tanh kernel, fused groups, fusedMatMul and fusedConv2d epilogues) in its rational form.
  */
 export function bindWasmKernels(wasm: WasmBufKernels, options: WasmBindingOptions = {}): Map<string, Kernel> {
-  const jit = options.jit ?? true;
-  const fastTanh = options.fastTanh ?? false;
   const kernels = new Map<string, Kernel>();
-  const rows = fastTanh ? [...ROWS, unary(TANH, 'tanhFast', ANY), fusedMatMulRow(true), fusedConvRow(true)] : ROWS;
-  for (const row of rows) kernels.set(row.record.name, guarded(wasm, row));
-  if (!jit || fastTanh) kernels.set(FUSED.name, guarded(wasm, fusedRow(jit, fastTanh)));
+  for (const row of rowsFor(options.jit ?? true, options.fastTanh ?? false)) {
+    kernels.set(row.record.name, guarded(wasm, row));
+  }
   return kernels;
 }
 

@@ -63,10 +63,8 @@ export type WasmUnaryOp = keyof typeof UN_CODES;
  * as ONNX Runtime computes it (the session option `fastTanh`); the names of assembly/vmath.ts's ACT_* codes.
  */
 export type WasmActivation = keyof typeof ACT_CODES;
-/** Fails to compile if one of fusedMatMul's activations has no code in assembly/vmath.ts. */
-const EVERY_ACTIVATION_HAS_A_CODE: FusedActivation extends WasmActivation ? true : never = true;
-void EVERY_ACTIVATION_HAS_A_CODE;
-const ACTIVATION: Readonly<Record<WasmActivation, number>> = ACT_CODES;
+/** The codes by name; fails to compile if one of fusedMatMul's activations has no code in assembly/vmath.ts. */
+const ACTIVATION = ACT_CODES satisfies Readonly<Record<FusedActivation, number>>;
 
 export interface WasmKernelOptions {
   /** Bytes of memory reserved up front (default 64 MiB); pages are only committed by the OS when touched. */

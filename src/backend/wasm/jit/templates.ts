@@ -155,6 +155,11 @@ export class Lanes {
     return this.relaxed ? this.op(SIMD.f32x4RelaxedMadd, a, b, c) : this.add(this.mul(a, b), c);
   }
 
+  /** x within [lo, hi] as vmath.ts clamps: pmax then pmin, which keep NaN lanes. */
+  private clamp(x: Value, lo: number, hi: number): Value {
+    return this.op(SIMD.f32x4Pmin, this.op(SIMD.f32x4Pmax, x, this.c(lo)), this.c(hi));
+  }
+
   /** Horner's rule from coefficients[0]: p = madd(p, x, next). */
   private horner(coefficients: readonly number[], x: Value): Value {
     let p = this.c(coefficients[0]);
@@ -174,7 +179,7 @@ export class Lanes {
    */
   exp(x: Value, narrow = isNarrow(this.rangeOf(x))): Value {
     // `narrow`: no lane beyond ±86 (but NaN): vmath.ts's common path, which is then exactly what it computes.
-    const xc = narrow ? x : this.op(SIMD.f32x4Pmin, this.op(SIMD.f32x4Pmax, x, this.c(-104)), this.c(89));
+    const xc = narrow ? x : this.clamp(x, -104, 89);
     const t = this.add(this.mul(xc, this.c(LOG2E)), this.c(MAGIC));
     const n = this.sub(t, this.c(MAGIC));
     let r = this.sub(xc, this.mul(n, this.c(LN2_HI)));
@@ -204,13 +209,11 @@ export class Lanes {
 
   /** VMath.tanhFast: clamp, x·(P(x²)/Q(x²)), the result clamped to ±1. */
   tanhFast(x: Value): Value {
-    const clamp = (v: Value, bound: number): Value =>
-      this.op(SIMD.f32x4Pmin, this.op(SIMD.f32x4Pmax, v, this.c(-bound)), this.c(bound));
-    const xc = clamp(x, TANH_FAST_CLAMP);
+    const xc = this.clamp(x, -TANH_FAST_CLAMP, TANH_FAST_CLAMP);
     const z = this.mul(xc, xc);
     const p = this.horner(TANH_FAST_P, z);
     const q = this.horner(TANH_FAST_Q, z);
-    return clamp(this.mul(xc, this.div(p, q)), 1);
+    return this.clamp(this.mul(xc, this.div(p, q)), -1, 1);
   }
 
   /** VMath.sigmoid. */
@@ -257,7 +260,7 @@ export class Lanes {
    * computed for every vector and selected by the same mask: the same bits, no branch, an exp more of work.
    */
   expm1(x: Value): Value {
-    const c = this.op(SIMD.f32x4Pmin, this.op(SIMD.f32x4Pmax, x, this.c(-30)), this.c(88));
+    const c = this.clamp(x, -30, 88);
     const t = this.add(this.mul(c, this.c(LOG2E)), this.c(MAGIC));
     const n = this.sub(t, this.c(MAGIC));
     let r = this.sub(c, this.mul(n, this.c(LN2_HI)));
