@@ -25,7 +25,7 @@ import {
   type Tensor,
 } from '../../src';
 import { sessionKernels } from '../../src/backend/backend';
-import { Rng, ulpError, uniformF32 } from './helpers';
+import { firstBitDifference, Rng, ulpError, uniformF32 } from './helpers';
 
 const one = loadWasmKernels({ initialBytes: 64 << 20 });
 const kernels = new WasmBufKernels(one);
@@ -71,11 +71,8 @@ function sweep(stride: number): Float32Array {
 }
 
 function expectSameBits(actual: Float32Array, expected: Float32Array, what: string): void {
-  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
-  const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== e[i]) throw new Error(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
-  }
+  const i = firstBitDifference(actual, expected);
+  if (i >= 0) throw new Error(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
 }
 
 describe("fastTanh: ONNX Runtime's rational tanh in the wasm kernels", () => {

@@ -80,3 +80,12 @@ export const nodeStartWorker: StartWorker = (source, init) => {
   worker.unref();
   return worker;
 };
+
+/** The index of the first element that differs in bits (NaNs compared by bits too), 0 for unequal lengths, or -1. */
+export function firstBitDifference(a: Float32Array, b: Float32Array): number {
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  if (x.length !== y.length) return 0;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
+  return -1;
+}

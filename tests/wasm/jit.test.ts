@@ -12,7 +12,7 @@ import { jitCacheStats } from '../../src/backend/wasm/jit/cache';
 import { compileFusedJit } from '../../src/backend/wasm/jit/compile';
 import { sessionKernels } from '../../src/backend/backend';
 import { add, exp, Graph, mul, NDArray, neg, Session, sqrt, square, tanh } from '../../src';
-import { nodeStartWorker, Rng, ulpError, uniformF32 } from './helpers';
+import { firstBitDifference, nodeStartWorker, Rng, ulpError, uniformF32 } from './helpers';
 
 const one = loadWasmKernels({ initialBytes: 48 << 20 });
 const two = loadWasmKernels({ initialBytes: 48 << 20, threads: 2, startWorker: nodeStartWorker });
@@ -54,15 +54,6 @@ function run(
   const after = k.arena.f32(guarded, n + 2);
   if (after[0] !== -12345 || after[n + 1] !== -12345) throw new Error(`fused wrote outside out (n = ${n})`);
   return after.slice(1, n + 1);
-}
-
-/** The index of the first element that differs in bits (NaNs compared by bits too), or -1. */
-function firstBitDifference(a: Float32Array, b: Float32Array): number {
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  if (x.length !== y.length) return 0;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
-  return -1;
 }
 
 function expectSameBits(jitted: Float32Array, interpreted: Float32Array, what: string): void {
